@@ -1,0 +1,50 @@
+"""Staff sign-in for API clients and the sign-in page alike."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from accounts import service
+from web.body import read_body
+from web.state import app_state, staff_of
+
+
+async def login(request: Request) -> Response:
+    body = await read_body(request)
+    async with app_state(request).sessionmaker() as session:
+        staff = await service.login(session, body.raw("email"), body.raw("password"))
+    request.session["staff_id"] = staff.id
+    response = JSONResponse(
+        {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
+         "csrf_token": request.session["csrf"]}
+    )
+    if request.headers.get("hx-request") == "true":
+        response.headers["HX-Redirect"] = "/staff"
+    return response
+
+
+async def logout(request: Request) -> Response:
+    request.session.pop("staff_id", None)
+    response = JSONResponse({"ok": True})
+    if request.headers.get("hx-request") == "true":
+        response.headers["HX-Redirect"] = "/staff/login"
+    return response
+
+
+async def me(request: Request) -> Response:
+    staff = await staff_of(request)
+    if staff is None:
+        raise service.NotSignedIn()
+    return JSONResponse(
+        {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
+         "csrf_token": request.session["csrf"]}
+    )
+
+
+routes = [
+    Route("/staff/login", login, methods=["POST"]),
+    Route("/staff/logout", logout, methods=["POST"]),
+    Route("/staff/me", me, methods=["GET"]),
+]

@@ -1,0 +1,38 @@
+"""Staff roles and what each may do."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from errors import Forbidden
+
+
+class Permission(StrEnum):
+    VALIDATE = "validate"  # validate, edit or refuse a round
+    PRODUCE = "produce"  # move production tickets
+    SETTLE = "settle"  # take payment
+    FREE = "free"  # free a settled table
+    FORCE_FREE = "force_free"  # free a table with money still due
+    SOLD_OUT = "sold_out"  # mark products sold out and back
+    PRINT = "print"  # print table QR codes
+
+
+ROLES: dict[str, frozenset[Permission]] = {
+    "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT}),
+    "cashier": frozenset(
+        {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
+         Permission.SOLD_OUT}
+    ),
+    "supervisor": frozenset(Permission) - {Permission.PRINT},
+    "manager": frozenset(Permission),
+    "admin": frozenset(Permission),
+}
+
+
+def can(role: str | None, permission: Permission) -> bool:
+    return permission in ROLES.get(role or "", frozenset())
+
+
+def require(role: str | None, permission: Permission) -> None:
+    if not can(role, permission):
+        raise Forbidden()

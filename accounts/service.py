@@ -1,0 +1,64 @@
+"""Staff sign-in and what a signed-in staff member may reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.models import Site, Staff
+from accounts.passwords import hash_password, verify_password
+from errors import N_, DomainError, NotFound
+
+_DUMMY_HASH = hash_password("not a password")
+
+
+class BadLogin(DomainError):
+    code = "bad_login"
+    status = 401
+    message = N_("Wrong email or password.")
+
+
+class NotSignedIn(DomainError):
+    code = "not_signed_in"
+    status = 401
+    message = N_("Please sign in.")
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    id: int
+    company_id: int
+    role: str
+    name: str
+
+
+async def login(session: AsyncSession, email: object, password: object) -> StaffIdentity:
+    if not isinstance(email, str) or not isinstance(password, str) or len(password) > 200:
+        raise BadLogin()
+    staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    # Hash even when nobody has this email, so timing does not tell who works here.
+    ok = verify_password(password, staff.password_hash if staff else _DUMMY_HASH)
+    if staff is None or not ok or not staff.active:
+        raise BadLogin()
+    return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name)
+
+
+async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | None:
+    if not isinstance(staff_id, int):
+        return None
+    staff = await session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        return None
+    return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name)
+
+
+async def site_for(session: AsyncSession, staff: StaffIdentity | None, site_id: object) -> Site:
+    """The site, if this staff member's company runs it; the same answer otherwise."""
+    if staff is None:
+        raise NotSignedIn()
+    site = await session.get(Site, site_id) if isinstance(site_id, int) else None
+    if site is None or site.company_id != staff.company_id:
+        raise NotFound()
+    return site

@@ -1,0 +1,89 @@
+"""Builds the Starlette app: routes, middleware, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from accounts import api as accounts_api
+from api.openapi import openapi
+from db.engine import make_engine, make_sessionmaker
+from ordering import api as ordering_api
+from ordering import pages as ordering_pages
+from ordering.config import OrderingConfig
+from ordering.live import register_all
+from ordering.sweeper import sweep_forever
+from realtime.bus import make_bus
+from realtime.hub import Hub
+from settings import ROOT, Settings
+from web.errors import HANDLERS
+from web.health import healthz
+from web.live import live
+from web.security import SessionIdentity
+from web.state import AppState
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    config = OrderingConfig(
+        pin_length=settings.pin_length,
+        pin_limit=settings.pin_max_failures,
+        pin_window_s=settings.pin_failure_window_s,
+        idle_s=settings.session_idle_s,
+    )
+    register_all(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        bus = make_bus(settings.redis_url)
+        state = AppState(settings, engine, make_sessionmaker(engine), bus, Hub(), config)
+        app.state.comptoir = state
+        tasks = [
+            asyncio.create_task(state.hub.run(bus), name="hub"),
+            asyncio.create_task(sweep_forever(state), name="sweeper"),
+        ]
+        gc.collect()
+        gc.freeze()  # objects made at start-up live forever: keep them out of GC passes
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await bus.close()
+            await engine.dispose()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/api/v1/openapi.json", openapi),
+        Mount("/api/v1", routes=ordering_api.routes + accounts_api.routes),
+        WebSocketRoute("/ws", live),
+        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+        *ordering_pages.routes,
+    ]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie="comptoir",
+            max_age=30 * 86400,
+            same_site="lax",
+            https_only=settings.secure_cookies,
+        ),
+        Middleware(SessionIdentity, allowed_origins=settings.allowed_origins),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

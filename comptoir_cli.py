@@ -1,0 +1,83 @@
+"""The `comptoir` command: migrate, seed, serve, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+from settings import Settings
+
+
+def migrate(settings: Settings) -> None:
+    from db.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+async def _seed(settings: Settings) -> object:
+    from db.engine import make_engine, make_sessionmaker
+    from demo.seed import seed
+
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await seed(session)
+    finally:
+        await engine.dispose()
+
+
+def print_urls(settings: Settings, venue: object) -> None:
+    from demo.seed import DemoVenue
+
+    assert isinstance(venue, DemoVenue)
+    base = settings.public_url
+    print("\nComptoir demo — Café de la Gare\n")
+    print("  Tables (open on a phone, or in several browser windows):")
+    for label, token in venue.table_tokens[:3]:
+        print(f"    {label:9} {base}/t/{token}")
+    print(f"    … {len(venue.table_tokens)} tables: QR sheet {base}/pos/{venue.site_id}/qr")
+    print(f"  POS:                {base}/pos/{venue.site_id}")
+    print(f"  Kitchen display:    {base}/pos/{venue.site_id}/station/kitchen")
+    print(f"  Bar display:        {base}/pos/{venue.site_id}/station/bar")
+    print(f"  Staff sign-in:      {base}/staff/login")
+    for email, password, role in venue.staff:
+        print(f"    {role:10} {email} / {password}")
+    print(f"  API:                {base}/api/v1/openapi.json\n")
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app:create_app", factory=True, host=host, port=port, workers=workers,
+        ws="websockets-sansio", proxy_headers=True, log_level="info",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="comptoir", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("seed", help="create the demo venue (once)")
+    for name, text in (("serve", "serve the app"), ("demo", "migrate, seed, print URLs, serve")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        sub.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        sub.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "seed":
+        print_urls(settings, asyncio.run(_seed(settings)))
+    elif args.command == "serve":
+        serve(args.host, args.port, args.workers)
+    elif args.command == "demo":
+        migrate(settings)
+        print_urls(settings, asyncio.run(_seed(settings)))
+        serve(args.host, args.port, args.workers)
+
+
+if __name__ == "__main__":
+    main()

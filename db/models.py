@@ -1,0 +1,7 @@
+"""Imports every model so that Base.metadata knows every table (for Alembic)."""
+
+from __future__ import annotations
+
+import accounts.models  # noqa: F401
+import ordering.models  # noqa: F401
+import realtime.models  # noqa: F401

@@ -1,0 +1,45 @@
+"""The one error base: a stable code, an HTTP status hint and a message to show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def N_(message: str) -> str:
+    """Marks a message for translation; it is translated where it is shown."""
+    return message
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+    message = N_("Something is wrong with this request.")
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        self.message = message or type(self).message
+        self.params = params
+        super().__init__(self.message % params if params else self.message)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    message = N_("Not found.")
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    message = N_("You are not allowed to do this.")
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    message = N_("This changed meanwhile; reload and try again.")
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    status = 422
+    message = N_("Invalid input.")

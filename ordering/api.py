@@ -1,0 +1,345 @@
+"""The JSON API for diners and staff (/api/v1); the htmx pages post to it too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from accounts.models import Site
+from accounts.service import NotSignedIn, StaffIdentity, site_for
+from errors import NotFound
+from ordering import diner_service, staff_service, views
+from ordering.errors import PinLocked, WrongPin
+from ordering.live import TableTopic
+from ordering.staff_service import LineAdd, LineEdit
+from realtime.events import Tx
+from realtime.models import current_version
+from web.body import BadBody, Body, read_body
+from web.state import app_state, device_of, run_tx, staff_of, viewer_of
+
+
+def _ok(data: dict[str, Any], request: Request, status: int = 200) -> Response:
+    response = JSONResponse(data, status_code=status)
+    if request.headers.get("hx-request") == "true" and data.get("refresh"):
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+def _line(line: Any) -> dict[str, Any]:
+    return {
+        "id": line.id, "client_id": line.client_id, "product_id": line.product_id,
+        "quantity": line.quantity, "unit_price": line.unit_price, "note": line.note,
+    }
+
+
+async def table_state(request: Request) -> Response:
+    """Where this device stands at the table, with the table's view and the menu."""
+    token = request.path_params["token"]
+    state = app_state(request)
+    viewer = await viewer_of(request)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
+        topic = views.table_topic(found.table.id)
+        view = await views.table_view(tx.session, found.table.id)
+        view["version"] = await current_version(tx.session, topic)
+        menu = await views.menu_view(tx.session, found.table.site_id)
+        menu["version"] = await current_version(tx.session, views.menu_topic(found.table.site_id))
+        kind = TableTopic()
+        return {
+            "access": found.access.value,
+            "member_id": found.member.id if found.member else None,
+            "topics": [topic, views.menu_topic(found.table.site_id)],
+            "table": kind.present(view, kind.audience(view, viewer)),
+            "menu": menu,
+        }
+
+    return _ok(await run_tx(request, op), request)
+
+
+async def start(request: Request) -> Response:
+    body = await read_body(request)
+    state = app_state(request)
+    found = await run_tx(
+        request,
+        lambda tx: diner_service.start(
+            tx, state.config, request.path_params["token"], device_of(request), body.raw("name")
+        ),
+    )
+    assert found.session is not None and found.member is not None
+    return _ok(
+        {"member_id": found.member.id, "pin": found.session.pin, "refresh": True}, request, 201
+    )
+
+
+async def join(request: Request) -> Response:
+    body = await read_body(request)
+    state = app_state(request)
+    outcome = await run_tx(
+        request,
+        lambda tx: diner_service.join(
+            tx, state.config, request.path_params["token"], device_of(request),
+            body.raw("name"), body.raw("pin"),
+        ),
+    )
+    if isinstance(outcome, diner_service.PinRejected):
+        raise PinLocked() if outcome.blocked else WrongPin()
+    assert outcome.member is not None and outcome.session is not None
+    return _ok({"member_id": outcome.member.id, "pin": outcome.session.pin, "refresh": True},
+               request)
+
+
+async def add_line(request: Request) -> Response:
+    body = await read_body(request)
+    state = app_state(request)
+    line = await run_tx(
+        request,
+        lambda tx: diner_service.add_line(
+            tx, state.config, request.path_params["token"], device_of(request),
+            body.raw("client_id"), body.integer("product_id"), body.integer("quantity"),
+            body.raw("note"),
+        ),
+    )
+    return _ok({"line": _line(line)}, request, 201)
+
+
+async def change_line(request: Request) -> Response:
+    body = await read_body(request)
+    state = app_state(request)
+    await run_tx(
+        request,
+        lambda tx: diner_service.set_quantity(
+            tx, state.config, request.path_params["token"], device_of(request),
+            request.path_params["line_id"], body.integer("quantity"),
+        ),
+    )
+    return _ok({"ok": True}, request)
+
+
+async def remove_line(request: Request) -> Response:
+    state = app_state(request)
+    await run_tx(
+        request,
+        lambda tx: diner_service.remove_line(
+            tx, state.config, request.path_params["token"], device_of(request),
+            request.path_params["line_id"],
+        ),
+    )
+    return _ok({"ok": True}, request)
+
+
+async def submit(request: Request) -> Response:
+    body = await read_body(request)
+    state = app_state(request)
+    result = await run_tx(
+        request,
+        lambda tx: diner_service.submit(
+            tx, state.config, request.path_params["token"], device_of(request),
+            body.raw("idempotency_key"),
+        ),
+    )
+    rnd = result.round
+    return _ok(
+        {"round": {"id": rnd.id, "number": rnd.number, "status": rnd.status},
+         "duplicate": result.duplicate},
+        request, 200 if result.duplicate else 201,
+    )
+
+
+async def menu(request: Request) -> Response:
+    site_id = request.path_params["site_id"]
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        if await tx.session.get(Site, site_id) is None:
+            raise NotFound()
+        data = await views.menu_view(tx.session, site_id)
+        data["version"] = await current_version(tx.session, views.menu_topic(site_id))
+        return data
+
+    return _ok(await run_tx(request, op), request)
+
+
+# Staff
+
+
+async def _staff(request: Request) -> StaffIdentity:
+    staff = await staff_of(request)
+    if staff is None:
+        raise NotSignedIn()
+    return staff
+
+
+async def pos_state(request: Request) -> Response:
+    staff = await _staff(request)
+    state = app_state(request)
+    site_id = request.path_params["site_id"]
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        await site_for(tx.session, staff, site_id)
+        data = await views.pos_view(
+            tx.session, site_id, state.config.pin_limit, state.config.pin_window_s
+        )
+        data["version"] = await current_version(tx.session, views.pos_topic(site_id))
+        return data
+
+    return _ok(await run_tx(request, op), request)
+
+
+async def station_state(request: Request) -> Response:
+    staff = await _staff(request)
+    site_id = request.path_params["site_id"]
+    station = request.path_params["station"]
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        await site_for(tx.session, staff, site_id)
+        data = await views.station_view(tx.session, site_id, station)
+        data["version"] = await current_version(tx.session, views.station_topic(site_id, station))
+        return data
+
+    return _ok(await run_tx(request, op), request)
+
+
+def _round(rnd: Any) -> dict[str, Any]:
+    return {"round": {"id": rnd.id, "number": rnd.number, "status": rnd.status,
+                      "revision": rnd.revision, "reason": rnd.reason}}
+
+
+async def validate_round(request: Request) -> Response:
+    staff = await _staff(request)
+    config = app_state(request).config
+    rnd = await run_tx(
+        request,
+        lambda tx: staff_service.validate(tx, config, staff, request.path_params["round_id"]),
+    )
+    return _ok(_round(rnd), request)
+
+
+async def refuse_round(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    config = app_state(request).config
+    rnd = await run_tx(
+        request,
+        lambda tx: staff_service.refuse(
+            tx, config, staff, request.path_params["round_id"], body.raw("reason")
+        ),
+    )
+    return _ok(_round(rnd), request)
+
+
+def _edits(body: Body) -> tuple[list[LineEdit], list[LineAdd]]:
+    if body.is_form:
+        changes = [
+            LineEdit(int(key[4:]), body.integer(key))
+            for key in body.data
+            if key.startswith("qty-") and key[4:].isdigit()
+        ]
+        additions = []
+        if body.data.get("add_product"):
+            additions.append(
+                LineAdd(body.integer("add_product"), body.integer("add_quantity") or 1,
+                        body.text("add_note") or "")
+            )
+        return changes, additions
+    try:
+        changes = [LineEdit(c["line_id"], c["quantity"]) for c in body.raw("changes") or []]
+        additions = [
+            LineAdd(a["product_id"], a["quantity"], a.get("note", ""))
+            for a in body.raw("additions") or []
+        ]
+    except (TypeError, KeyError, AttributeError) as error:
+        raise BadBody() from error
+    return changes, additions
+
+
+async def edit_round(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    config = app_state(request).config
+    changes, additions = _edits(body)
+    rnd = await run_tx(
+        request,
+        lambda tx: staff_service.edit(
+            tx, config, staff, request.path_params["round_id"],
+            body.integer("expected_revision"), body.raw("reason"), changes, additions,
+        ),
+    )
+    return _ok(_round(rnd), request)
+
+
+async def move_ticket(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    config = app_state(request).config
+    ticket = await run_tx(
+        request,
+        lambda tx: staff_service.move_ticket(
+            tx, config, staff, request.path_params["ticket_id"], body.raw("status")
+        ),
+    )
+    return _ok({"ticket": {"id": ticket.id, "station": ticket.station,
+                           "status": ticket.status}}, request)
+
+
+async def settle(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    config = app_state(request).config
+    payment = await run_tx(
+        request,
+        lambda tx: staff_service.settle(
+            tx, config, staff, request.path_params["table_id"], body.raw("method"),
+            body.money("tendered"), body.raw("idempotency_key"),
+        ),
+    )
+    return _ok({"payment": {"id": payment.id, "method": payment.method,
+                            "amount": payment.amount, "tendered": payment.tendered,
+                            "change": payment.change_given}}, request)
+
+
+async def free_table(request: Request) -> Response:
+    staff = await _staff(request)
+    config = app_state(request).config
+    await run_tx(
+        request, lambda tx: staff_service.free(tx, config, staff, request.path_params["table_id"])
+    )
+    return _ok({"ok": True}, request)
+
+
+async def availability(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    available = body.flag("available")
+    if not isinstance(available, bool):
+        raise BadBody()
+    product = await run_tx(
+        request,
+        lambda tx: staff_service.set_available(
+            tx, staff, request.path_params["product_id"], available
+        ),
+    )
+    return _ok({"product": {"id": product.id, "available": product.available}}, request)
+
+
+routes = [
+    Route("/tables/{token}", table_state, methods=["GET"]),
+    Route("/tables/{token}/start", start, methods=["POST"]),
+    Route("/tables/{token}/join", join, methods=["POST"]),
+    Route("/tables/{token}/cart/lines", add_line, methods=["POST"]),
+    Route("/tables/{token}/cart/lines/{line_id:int}", change_line, methods=["PATCH"]),
+    Route("/tables/{token}/cart/lines/{line_id:int}", remove_line, methods=["DELETE"]),
+    Route("/tables/{token}/rounds", submit, methods=["POST"]),
+    Route("/sites/{site_id:int}/menu", menu, methods=["GET"]),
+    Route("/staff/sites/{site_id:int}/pos", pos_state, methods=["GET"]),
+    Route("/staff/sites/{site_id:int}/stations/{station}", station_state, methods=["GET"]),
+    Route("/staff/rounds/{round_id:int}/validate", validate_round, methods=["POST"]),
+    Route("/staff/rounds/{round_id:int}/refuse", refuse_round, methods=["POST"]),
+    Route("/staff/rounds/{round_id:int}/edit", edit_round, methods=["POST"]),
+    Route("/staff/tickets/{ticket_id:int}/status", move_ticket, methods=["POST"]),
+    Route("/staff/tables/{table_id:int}/settle", settle, methods=["POST"]),
+    Route("/staff/tables/{table_id:int}/free", free_table, methods=["POST"]),
+    Route("/staff/products/{product_id:int}/availability", availability, methods=["POST"]),
+]

@@ -1,0 +1,158 @@
+"""The ordering topics as the hub and websocket see them: access, snapshot, cuts, HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.models import Site
+from ordering import views
+from ordering.config import OrderingConfig
+from ordering.models import DiningTable
+from realtime import topics
+from realtime.topics import Viewer
+from web.templating import render
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+async def _staff_site(session: AsyncSession, site_id: int | None, viewer: Viewer) -> bool:
+    if site_id is None or viewer.company_id is None:
+        return False
+    site = await session.get(Site, site_id)
+    return site is not None and site.company_id == viewer.company_id
+
+
+def notification(change: dict[str, Any] | None, event: str | None, locale: str) -> str | None:
+    if not change or not event:
+        return None
+    return render(locale, "_notify.txt", event=event, change=change).strip() or None
+
+
+class TableTopic:
+    """`table:{id}`: members and staff see everything; anyone at the table sees its state."""
+
+    async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
+        table_id = _int(args[0]) if len(args) == 1 else None
+        table = await session.get(DiningTable, table_id) if table_id else None
+        if table is None:
+            return False
+        # Anyone who scanned the table may watch its public state (free, locked…).
+        return viewer.device_key is not None or await _staff_site(
+            session, table.site_id, viewer
+        )
+
+    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        return await views.table_view(session, int(args[0]))
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        if viewer.company_id is not None:
+            return "full"
+        detail = view.get("session")
+        if detail and any(m["key"] == viewer.device_key for m in detail["members"]):
+            return "full"
+        return "public"
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        if audience == "full":
+            return view
+        detail = view.get("session")
+        return {
+            "table": view["table"],
+            "currency": view["currency"],
+            "session": {"status": detail["status"]} if detail else None,
+            "version": view["version"],
+        }
+
+    def render(
+        self,
+        view: dict[str, Any],
+        event: str | None,
+        change: dict[str, Any] | None,
+        audience: str,
+        locale: str,
+    ) -> dict[str, Any]:
+        html = render(locale, "_table_live.html", view=view, audience=audience)
+        out: dict[str, Any] = {"html": {"table-live": html}}
+        text = notification(change, event, locale)
+        if text:
+            out["notify"] = {"text": text, "actor": (change or {}).get("member_id")}
+        return out
+
+
+class SiteTopic:
+    """`site:{id}:pos` for POS screens and `site:{id}:station:{name}` for production."""
+
+    def __init__(self, config: OrderingConfig) -> None:
+        self.config = config
+
+    async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
+        if not args or not (args[1:] == ["pos"] or (len(args) == 3 and args[1] == "station")):
+            return False
+        return await _staff_site(session, _int(args[0]), viewer)
+
+    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        site_id = int(args[0])
+        if args[1] == "pos":
+            return await views.pos_view(
+                session, site_id, self.config.pin_limit, self.config.pin_window_s
+            )
+        return await views.station_view(session, site_id, args[2])
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        return "full"
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        return view
+
+    def render(
+        self,
+        view: dict[str, Any],
+        event: str | None,
+        change: dict[str, Any] | None,
+        audience: str,
+        locale: str,
+    ) -> dict[str, Any]:
+        if "station" in view:
+            return {"html": {"station-live": render(locale, "_station_live.html", view=view)}}
+        out: dict[str, Any] = {"html": {"pos-live": render(locale, "_pos_live.html", view=view)}}
+        text = notification(change, event, locale)
+        if text:
+            out["notify"] = {"text": text}
+        return out
+
+
+class MenuTopic:
+    """`menu:{site id}`: availability, for every open menu of the site."""
+
+    async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
+        site_id = _int(args[0]) if len(args) == 1 else None
+        return site_id is not None and await session.get(Site, site_id) is not None
+
+    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        return await views.menu_view(session, int(args[0]))
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        return "staff" if viewer.company_id is not None else "full"
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        return view
+
+    def render(
+        self,
+        view: dict[str, Any],
+        event: str | None,
+        change: dict[str, Any] | None,
+        audience: str,
+        locale: str,
+    ) -> dict[str, Any]:
+        return {"html": {"menu-live": render(locale, "_menu.html", menu=view, staff=audience == "staff")}}
+
+
+def register_all(config: OrderingConfig) -> None:
+    topics.register("table", TableTopic())
+    topics.register("site", SiteTopic(config))
+    topics.register("menu", MenuTopic())

@@ -1,0 +1,176 @@
+"""Tables, menus, table sessions, shared carts, rounds and payments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
+
+
+def _fk(target: str) -> Mapped[int]:
+    return mapped_column(IdType, ForeignKey(target, ondelete="CASCADE"), index=True)
+
+
+class DiningTable(Base):
+    __tablename__ = "dining_table"
+
+    id: Mapped[intpk]
+    site_id: Mapped[int] = _fk("site.id")
+    label: Mapped[str] = mapped_column(String(40))
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # in the QR code
+    mode: Mapped[str | None] = mapped_column(String(16), default=None)  # None: the site's
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Category(Base):
+    __tablename__ = "category"
+
+    id: Mapped[intpk]
+    site_id: Mapped[int] = _fk("site.id")
+    name: Mapped[Name]
+    station: Mapped[str] = mapped_column(String(40))  # production station: kitchen, bar…
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Product(Base):
+    __tablename__ = "product"
+
+    id: Mapped[intpk]
+    site_id: Mapped[int] = _fk("site.id")
+    category_id: Mapped[int] = _fk("category.id")
+    name: Mapped[Name]
+    description: Mapped[str] = mapped_column(String(300), default="")
+    price: Mapped[Money]
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TableSession(Base):
+    """A party's time at a table: open → settled → closed."""
+
+    __tablename__ = "table_session"
+    __table_args__ = (
+        # At most one unfinished session per table, guaranteed by the database.
+        Index(
+            "uq_table_session_active",
+            "table_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[intpk]
+    table_id: Mapped[int] = mapped_column(IdType, ForeignKey("dining_table.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    pin: Mapped[str] = mapped_column(String(12))
+    round_count: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    close_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class Member(Base):
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("session_id", "device_key"),)
+
+    id: Mapped[intpk]
+    session_id: Mapped[int] = _fk("table_session.id")
+    device_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(40))
+    joined_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Round(Base):
+    """What was sent together: to validate → validated → … → served, or refused."""
+
+    __tablename__ = "round"
+    __table_args__ = (
+        UniqueConstraint("session_id", "number"),
+        UniqueConstraint("session_id", "idempotency_key"),
+    )
+
+    id: Mapped[intpk]
+    session_id: Mapped[int] = _fk("table_session.id")
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="to_validate")
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    submitted_by: Mapped[int | None] = mapped_column(IdType, ForeignKey("member.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class OrderLine(Base):
+    """A line in the shared cart (round_id None) or in a round sent to staff."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (UniqueConstraint("session_id", "client_id"),)
+
+    id: Mapped[intpk]
+    session_id: Mapped[int] = _fk("table_session.id")
+    client_id: Mapped[str] = mapped_column(String(64))  # chosen by the client: retries add once
+    round_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("round.id", ondelete="CASCADE"), index=True, default=None
+    )
+    member_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("member.id"))
+    product_id: Mapped[int] = mapped_column(IdType, ForeignKey("product.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Money]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    added_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Ticket(Base):
+    """A round's lines for one production station, with their own progress."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (UniqueConstraint("round_id", "station"),)
+
+    id: Mapped[intpk]
+    round_id: Mapped[int] = _fk("round.id")
+    site_id: Mapped[int] = _fk("site.id")
+    station: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class RoundEdit(Base):
+    __tablename__ = "round_edit"
+
+    id: Mapped[intpk]
+    round_id: Mapped[int] = _fk("round.id")
+    revision: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[int] = mapped_column(IdType, ForeignKey("staff.id"))
+    at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Payment(Base):
+    __tablename__ = "payment"
+    __table_args__ = (UniqueConstraint("session_id", "idempotency_key"),)
+
+    id: Mapped[intpk]
+    session_id: Mapped[int] = _fk("table_session.id")
+    method: Mapped[str] = mapped_column(String(10))  # cash, card
+    amount: Mapped[Money]
+    tendered: Mapped[Money]
+    change_given: Mapped[Money]
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    staff_id: Mapped[int] = mapped_column(IdType, ForeignKey("staff.id"))
+    at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class PinFailure(Base):
+    __tablename__ = "pin_failure"
+
+    id: Mapped[intpk]
+    table_id: Mapped[int] = _fk("dining_table.id")
+    client_key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)

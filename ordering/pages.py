@@ -1,0 +1,176 @@
+"""HTML pages: the diner's table, the POS, the production display and the QR sheet.
+
+Pages render the same fragments the live channel pushes; their forms post to /api/v1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from accounts.models import Site
+from accounts.roles import Permission, can
+from accounts.service import NotSignedIn, StaffIdentity, site_for
+from ordering import diner_service, views
+from ordering.live import TableTopic
+from ordering.models import Category, DiningTable
+from realtime.events import Tx
+from realtime.models import current_version
+from web.i18n import LOCALES
+from web.state import app_state, locale_of, run_tx, staff_of, viewer_of
+from web.templating import render
+
+
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    locale = locale_of(request)
+    html = render(locale, name, csrf=request.session["csrf"], request=request, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+async def home(request: Request) -> Response:
+    return page(request, "home.html", staff=await staff_of(request))
+
+
+async def set_language(request: Request) -> Response:
+    code = request.path_params["code"]
+    back = request.query_params.get("next", "/")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    response = RedirectResponse(back, status_code=303)
+    if code in LOCALES:
+        response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+async def table_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    state = app_state(request)
+    viewer = await viewer_of(request)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
+        table_topic = views.table_topic(found.table.id)
+        menu_topic = views.menu_topic(found.table.site_id)
+        view = await views.table_view(tx.session, found.table.id)
+        view["version"] = await current_version(tx.session, table_topic)
+        menu = await views.menu_view(tx.session, found.table.site_id)
+        menu["version"] = await current_version(tx.session, menu_topic)
+        return {
+            "token": token,
+            "found": found,
+            "view": view,
+            "menu": menu,
+            "audience": TableTopic().audience(view, viewer),
+            "topics": [table_topic, menu_topic],
+        }
+
+    return page(request, "table.html", **await run_tx(request, op))
+
+
+async def _staff_site(request: Request) -> tuple[StaffIdentity, Site]:
+    staff = await staff_of(request)
+    if staff is None:
+        raise NotSignedIn()
+    async with app_state(request).sessionmaker() as session:
+        site = await site_for(session, staff, request.path_params["site_id"])
+    return staff, site
+
+
+async def login_page(request: Request) -> Response:
+    return page(request, "login.html")
+
+
+async def staff_home(request: Request) -> Response:
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    async with app_state(request).sessionmaker() as session:
+        site_id = await session.scalar(
+            select(Site.id).where(Site.company_id == staff.company_id).order_by(Site.id)
+        )
+    if staff.role == "kitchen":
+        return RedirectResponse(f"/pos/{site_id}/station/kitchen", status_code=303)
+    return RedirectResponse(f"/pos/{site_id}", status_code=303)
+
+
+async def _signed_in(request: Request) -> Response | None:
+    if await staff_of(request) is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    return None
+
+
+async def pos_page(request: Request) -> Response:
+    if (redirect := await _signed_in(request)) is not None:
+        return redirect
+    staff, site = await _staff_site(request)
+    state = app_state(request)
+    async with state.sessionmaker() as session:
+        view = await views.pos_view(
+            session, site.id, state.config.pin_limit, state.config.pin_window_s
+        )
+        menu = await views.menu_view(session, site.id)
+        stations = (
+            await session.scalars(
+                select(Category.station).where(Category.site_id == site.id).distinct()
+            )
+        ).all()
+    return page(
+        request, "pos.html", staff=staff, site=site, view=view, menu=menu,
+        stations=sorted(stations), topics=[views.pos_topic(site.id), views.menu_topic(site.id)],
+    )
+
+
+async def station_page(request: Request) -> Response:
+    if (redirect := await _signed_in(request)) is not None:
+        return redirect
+    staff, site = await _staff_site(request)
+    station = request.path_params["station"]
+    async with app_state(request).sessionmaker() as session:
+        view = await views.station_view(session, site.id, station)
+    return page(
+        request, "station.html", staff=staff, site=site, view=view,
+        topics=[views.station_topic(site.id, station)],
+    )
+
+
+def qr_svg(url: str) -> str:
+    return segno.make(url, error="m").svg_inline(scale=4, border=2)
+
+
+async def qr_sheet(request: Request) -> Response:
+    if (redirect := await _signed_in(request)) is not None:
+        return redirect
+    staff, site = await _staff_site(request)
+    if not can(staff.role, Permission.PRINT):
+        return page(request, "error.html", status=403, message="Forbidden")
+    base = app_state(request).settings.public_url
+    async with app_state(request).sessionmaker() as session:
+        tables = (
+            await session.scalars(
+                select(DiningTable)
+                .where(DiningTable.site_id == site.id)
+                .order_by(DiningTable.position, DiningTable.id)
+            )
+        ).all()
+    cards = [
+        {"label": t.label, "url": f"{base}/t/{t.token}", "svg": qr_svg(f"{base}/t/{t.token}")}
+        for t in tables
+    ]
+    return page(request, "qr_sheet.html", site=site, cards=cards)
+
+
+routes = [
+    Route("/", home),
+    Route("/lang/{code}", set_language),
+    Route("/t/{token}", table_page),
+    Route("/staff", staff_home),
+    Route("/staff/login", login_page),
+    Route("/pos/{site_id:int}", pos_page),
+    Route("/pos/{site_id:int}/station/{station}", station_page),
+    Route("/pos/{site_id:int}/qr", qr_sheet),
+]

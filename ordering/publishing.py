@@ -1,0 +1,60 @@
+"""The events an ordering change emits, each with its topic's fresh view."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ordering.config import OrderingConfig
+from ordering.views import (
+    menu_topic,
+    menu_view,
+    pos_topic,
+    pos_view,
+    station_topic,
+    station_view,
+    table_topic,
+    table_view,
+)
+from realtime.events import Tx
+
+
+async def table_changed(
+    tx: Tx,
+    config: OrderingConfig,
+    table_id: int,
+    site_id: int,
+    type: str,
+    change: dict[str, Any],
+    *,
+    pos: bool = True,
+    stations: Iterable[str] = (),
+) -> None:
+    session = tx.session
+    await tx.emit(table_topic(table_id), type, change, lambda: table_view(session, table_id))
+    if pos:
+        await pos_changed(tx, config, site_id, type, {**change, "table_id": table_id})
+    for station in sorted(set(stations)):
+        await tx.emit(
+            station_topic(site_id, station),
+            type,
+            change,
+            lambda station=station: station_view(session, site_id, station),
+        )
+
+
+async def pos_changed(
+    tx: Tx, config: OrderingConfig, site_id: int, type: str, change: dict[str, Any]
+) -> None:
+    session = tx.session
+    await tx.emit(
+        pos_topic(site_id),
+        type,
+        change,
+        lambda: pos_view(session, site_id, config.pin_limit, config.pin_window_s),
+    )
+
+
+async def menu_changed(tx: Tx, site_id: int, change: dict[str, Any]) -> None:
+    session = tx.session
+    await tx.emit(menu_topic(site_id), "menu.changed", change, lambda: menu_view(session, site_id))

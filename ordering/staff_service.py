@@ -1,0 +1,387 @@
+"""What staff do with rounds and tables: validate, edit, refuse, produce, settle, free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from accounts.models import Site
+from accounts.roles import Permission, require
+from accounts.service import StaffIdentity
+from errors import NotFound
+from ordering import cart
+from ordering.config import OrderingConfig
+from ordering.errors import (
+    BadTransition,
+    NotSettleable,
+    ReasonRequired,
+    StaleVersion,
+    Underpaid,
+    UnknownLine,
+    UnknownRound,
+)
+from ordering.models import (
+    Category,
+    DiningTable,
+    OrderLine,
+    Payment,
+    Product,
+    Round,
+    RoundEdit,
+    TableSession,
+    Ticket,
+)
+from ordering.publishing import menu_changed, table_changed
+from ordering.round_state import (
+    EDITABLE,
+    OPEN_ROUND,
+    ROUND_TRANSITIONS,
+    TICKET_TRANSITIONS,
+    move,
+    round_status_from_tickets,
+)
+from ordering.views import active_session, session_detail
+from realtime.events import Tx
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    round: Round
+    session: TableSession
+    table: DiningTable
+
+
+async def _round(tx: Tx, staff: StaffIdentity, round_id: object) -> RoundContext:
+    if isinstance(round_id, bool) or not isinstance(round_id, int):
+        raise UnknownRound()
+    row = (
+        await tx.session.execute(
+            select(Round, TableSession, DiningTable, Site.company_id)
+            .join(TableSession, TableSession.id == Round.session_id)
+            .join(DiningTable, DiningTable.id == TableSession.table_id)
+            .join(Site, Site.id == DiningTable.site_id)
+            .where(Round.id == round_id)
+        )
+    ).first()
+    if row is None or row[3] != staff.company_id:
+        raise UnknownRound()
+    return RoundContext(row[0], row[1], row[2])
+
+
+def _reason(reason: object) -> str:
+    if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
+        raise ReasonRequired()
+    return " ".join(reason.split())
+
+
+async def _set_round_status(tx: Tx, ctx: RoundContext, expected: str, target: str) -> None:
+    """A conditional write: of two staff acting at once, the second sees the new status."""
+    result = await tx.session.execute(
+        update(Round)
+        .where(Round.id == ctx.round.id, Round.status == expected)
+        .values(status=target, updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        await tx.session.refresh(ctx.round)
+        raise BadTransition(current=ctx.round.status, target=target)
+    ctx.round.status = target
+
+
+async def _stations(tx: Tx, round_id: int) -> list[str]:
+    rows = await tx.session.scalars(
+        select(Category.station)
+        .join(Product, Product.category_id == Category.id)
+        .join(OrderLine, OrderLine.product_id == Product.id)
+        .where(OrderLine.round_id == round_id, OrderLine.quantity > 0)
+        .distinct()
+    )
+    return sorted(rows.all())
+
+
+async def validate(
+    tx: Tx, config: OrderingConfig, staff: StaffIdentity, round_id: object
+) -> Round:
+    """Send a round to production: one ticket per station its lines need."""
+    require(staff.role, Permission.VALIDATE)
+    ctx = await _round(tx, staff, round_id)
+    if ctx.round.status == "validated":
+        return ctx.round  # a retried validation
+    move(ROUND_TRANSITIONS, ctx.round.status, "validated")
+    await _set_round_status(tx, ctx, "to_validate", "validated")
+    stations = await _stations(tx, ctx.round.id)
+    for station in stations:
+        tx.session.add(Ticket(round_id=ctx.round.id, site_id=ctx.table.site_id, station=station))
+    await tx.session.flush()
+    await table_changed(
+        tx, config, ctx.table.id, ctx.table.site_id, "round.validated",
+        {"round": ctx.round.number}, stations=stations,
+    )
+    return ctx.round
+
+
+async def refuse(
+    tx: Tx, config: OrderingConfig, staff: StaffIdentity, round_id: object, reason: object
+) -> Round:
+    require(staff.role, Permission.VALIDATE)
+    text = _reason(reason)
+    ctx = await _round(tx, staff, round_id)
+    if ctx.round.status == "refused":
+        return ctx.round
+    move(ROUND_TRANSITIONS, ctx.round.status, "refused")
+    await _set_round_status(tx, ctx, "to_validate", "refused")
+    ctx.round.reason = text
+    await tx.session.flush()
+    await table_changed(
+        tx, config, ctx.table.id, ctx.table.site_id, "round.refused",
+        {"round": ctx.round.number, "reason": text},
+    )
+    return ctx.round
+
+
+@dataclass(frozen=True)
+class LineEdit:
+    line_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class LineAdd:
+    product_id: int
+    quantity: int
+    note: str = ""
+
+
+async def edit(
+    tx: Tx,
+    config: OrderingConfig,
+    staff: StaffIdentity,
+    round_id: object,
+    expected_revision: object,
+    reason: object,
+    changes: list[LineEdit],
+    additions: list[LineAdd],
+) -> Round:
+    """Change a round before production; the phones show the new revision and why."""
+    require(staff.role, Permission.VALIDATE)
+    text = _reason(reason)
+    ctx = await _round(tx, staff, round_id)
+    if ctx.round.status not in EDITABLE:
+        raise BadTransition(current=ctx.round.status, target="edited")
+    if expected_revision != ctx.round.revision:
+        raise StaleVersion(current=ctx.round.revision)
+    for change in changes:
+        cart.check_quantity(change.quantity, config.limits, allow_zero=True)
+        line = await tx.session.get(OrderLine, change.line_id)
+        if line is None or line.round_id != ctx.round.id:
+            raise UnknownLine()
+        line.quantity = change.quantity
+    now = datetime.now(UTC)
+    for number, addition in enumerate(additions):
+        qty = cart.check_quantity(addition.quantity, config.limits)
+        note = cart.clean_note(addition.note, config.limits)
+        product = await tx.session.get(Product, addition.product_id)
+        if product is None or product.site_id != ctx.table.site_id:
+            raise NotFound("This product is not on the menu.")
+        tx.session.add(
+            OrderLine(
+                session_id=ctx.session.id,
+                client_id=f"staff-{ctx.round.id}-{ctx.round.revision + 1}-{number}",
+                round_id=ctx.round.id,
+                member_id=None,
+                product_id=product.id,
+                quantity=qty,
+                unit_price=product.price,
+                note=note,
+                added_at=now,
+            )
+        )
+    result = await tx.session.execute(
+        update(Round)
+        .where(Round.id == ctx.round.id, Round.revision == ctx.round.revision)
+        .values(revision=Round.revision + 1, reason=text, updated_at=now)
+        .returning(Round.revision)
+    )
+    revision = result.scalar_one_or_none()
+    if revision is None:
+        raise StaleVersion(current=ctx.round.revision)
+    tx.session.add(RoundEdit(round_id=ctx.round.id, revision=revision, reason=text,
+                             staff_id=staff.id, at=now))
+    await tx.session.flush()
+    await tx.session.refresh(ctx.round)
+    await table_changed(
+        tx, config, ctx.table.id, ctx.table.site_id, "round.edited",
+        {"round": ctx.round.number, "reason": text, "revision": revision},
+    )
+    return ctx.round
+
+
+async def move_ticket(
+    tx: Tx, config: OrderingConfig, staff: StaffIdentity, ticket_id: object, target: object
+) -> Ticket:
+    """Move a station's ticket; the round's status follows its tickets."""
+    require(staff.role, Permission.PRODUCE)
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+        raise NotFound()
+    ticket = await tx.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound()
+    ctx = await _round(tx, staff, ticket.round_id)
+    if not isinstance(target, str) or target not in TICKET_TRANSITIONS:
+        raise BadTransition(current=ticket.status, target=str(target))
+    if ticket.status == target:
+        return ticket
+    move(TICKET_TRANSITIONS, ticket.status, target)
+    result = await tx.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status == ticket.status)
+        .values(status=target, updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise BadTransition(current=ticket.status, target=target)
+    ticket.status = target
+    statuses = (
+        await tx.session.scalars(select(Ticket.status).where(Ticket.round_id == ctx.round.id))
+    ).all()
+    ctx.round.status = round_status_from_tickets(statuses)
+    ctx.round.updated_at = datetime.now(UTC)
+    await tx.session.flush()
+    await table_changed(
+        tx, config, ctx.table.id, ctx.table.site_id, "round.progress",
+        {"round": ctx.round.number, "station": ticket.station, "status": target,
+         "round_status": ctx.round.status},
+        stations=[ticket.station],
+    )
+    return ticket
+
+
+async def _table(tx: Tx, staff: StaffIdentity, table_id: object) -> DiningTable:
+    if isinstance(table_id, bool) or not isinstance(table_id, int):
+        raise NotFound()
+    row = (
+        await tx.session.execute(
+            select(DiningTable, Site.company_id)
+            .join(Site, Site.id == DiningTable.site_id)
+            .where(DiningTable.id == table_id)
+        )
+    ).first()
+    if row is None or row[1] != staff.company_id:
+        raise NotFound()
+    return row[0]
+
+
+async def settle(
+    tx: Tx,
+    config: OrderingConfig,
+    staff: StaffIdentity,
+    table_id: object,
+    method: object,
+    tendered: object,
+    idempotency_key: object,
+) -> Payment:
+    """Take payment of everything due at the table; a retried key pays once."""
+    require(staff.role, Permission.SETTLE)
+    if method not in ("cash", "card"):
+        raise NotSettleable("Payment method must be cash or card.")
+    if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 64:
+        raise NotSettleable("Each payment needs an idempotency key of 8 to 64 characters.")
+    table = await _table(tx, staff, table_id)
+    ts = await active_session(tx.session, table.id)
+    if ts is not None:
+        paid = await tx.session.scalar(
+            select(Payment).where(
+                Payment.session_id == ts.id, Payment.idempotency_key == idempotency_key
+            )
+        )
+        if paid is not None:
+            return paid
+    if ts is None or ts.status != "open":
+        raise NotSettleable()
+    detail = await session_detail(tx.session, ts)
+    if any(r["status"] == "to_validate" for r in detail["rounds"]):
+        raise NotSettleable("Validate or refuse the waiting orders before settling.")
+    due = detail["due"]
+    amount_tendered = due if method == "card" and tendered is None else tendered
+    if isinstance(amount_tendered, bool) or not isinstance(amount_tendered, int):
+        raise Underpaid()
+    if amount_tendered < due:
+        raise Underpaid()
+    now = datetime.now(UTC)
+    result = await tx.session.execute(
+        update(TableSession)
+        .where(TableSession.id == ts.id, TableSession.status == "open")
+        .values(status="settled", settled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise NotSettleable()
+    payment = Payment(
+        session_id=ts.id,
+        method=method,
+        amount=due,
+        tendered=amount_tendered,
+        change_given=cart.change_due(due, amount_tendered),
+        idempotency_key=idempotency_key,
+        staff_id=staff.id,
+        at=now,
+    )
+    tx.session.add(payment)
+    await tx.session.flush()
+    await table_changed(
+        tx, config, table.id, table.site_id, "session.settled",
+        {"amount": due, "method": method},
+    )
+    return payment
+
+
+async def free(
+    tx: Tx, config: OrderingConfig, staff: StaffIdentity, table_id: object
+) -> None:
+    """Close the table's session: its PIN and memberships stop working. Idempotent."""
+    require(staff.role, Permission.FREE)
+    table = await _table(tx, staff, table_id)
+    ts = await active_session(tx.session, table.id)
+    if ts is None:
+        return
+    if ts.status != "settled":
+        detail = await session_detail(tx.session, ts)
+        owed = detail["due"] > 0 or any(r["status"] in OPEN_ROUND for r in detail["rounds"])
+        if owed:
+            require(staff.role, Permission.FORCE_FREE)
+    now = datetime.now(UTC)
+    await tx.session.execute(
+        update(TableSession)
+        .where(TableSession.id == ts.id, TableSession.closed_at.is_(None))
+        .values(status="closed", closed_at=now, close_reason="freed")
+        .execution_options(synchronize_session=False)
+    )
+    await table_changed(tx, config, table.id, table.site_id, "session.closed", {})
+
+
+async def set_available(
+    tx: Tx, staff: StaffIdentity, product_id: object, available: bool
+) -> Product:
+    require(staff.role, Permission.SOLD_OUT)
+    if isinstance(product_id, bool) or not isinstance(product_id, int):
+        raise NotFound()
+    row = (
+        await tx.session.execute(
+            select(Product, Site.company_id)
+            .join(Site, Site.id == Product.site_id)
+            .where(Product.id == product_id)
+        )
+    ).first()
+    if row is None or row[1] != staff.company_id:
+        raise NotFound()
+    product = row[0]
+    if product.available != available:
+        product.available = available
+        await tx.session.flush()
+        await menu_changed(
+            tx, product.site_id,
+            {"product_id": product.id, "product": product.name, "available": available},
+        )
+    return product

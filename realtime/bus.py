@@ -1,0 +1,145 @@
+"""The bus: one interface, an in-process backend and a Redis pub/sub backend.
+
+Every process holds one subscription to every topic and hands messages to its own
+sockets (realtime/hub.py), so the number of Redis connections never grows with sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "comptoir:"
+
+@dataclass(frozen=True)
+class BusMessage:
+    """A payload for a topic, or a notice that the bus lost and regained messages."""
+
+    topic: str
+    payload: str
+    resync: bool = False
+
+class Bus(Protocol):
+    @property
+    def healthy(self) -> bool: ...
+
+    async def publish(self, topic: str, payload: str) -> None: ...
+
+    def listen(self) -> contextlib.AbstractAsyncContextManager[AsyncIterator[BusMessage]]: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+class MemoryBus:
+    """In-process bus: the default, for one process."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[BusMessage]] = set()
+
+    @property
+    def healthy(self) -> bool:
+        return True
+
+    async def publish(self, topic: str, payload: str) -> None:
+        message = BusMessage(topic, payload)
+        for queue in self._queues:
+            queue.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def listen(self) -> AsyncIterator[AsyncIterator[BusMessage]]:
+        queue: asyncio.Queue[BusMessage] = asyncio.Queue()
+        self._queues.add(queue)
+
+        async def messages() -> AsyncIterator[BusMessage]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield messages()
+        finally:
+            self._queues.discard(queue)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        self._queues.clear()
+
+class RedisBus:
+    """Redis pub/sub: one pattern subscription per process, reconnecting on its own.
+
+    Pub/sub keeps nothing for a subscriber that was away, so after every reconnection
+    the listener yields a resync notice and the hub makes its sockets fetch snapshots.
+    """
+
+    def __init__(self, url: str, *, retry_delay: float = 0.2) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.Redis.from_url(url, health_check_interval=5)
+        self._url = url
+        self._retry_delay = retry_delay
+        self._healthy = False
+
+    @property
+    def healthy(self) -> bool:
+        return self._healthy
+
+    async def publish(self, topic: str, payload: str) -> None:
+        await self._redis.publish(CHANNEL_PREFIX + topic, payload)
+
+    @contextlib.asynccontextmanager
+    async def listen(self) -> AsyncIterator[AsyncIterator[BusMessage]]:
+        yield self._messages()
+
+    async def _messages(self) -> AsyncIterator[BusMessage]:
+        import redis.exceptions
+
+        first = True
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+                self._healthy = True
+                if not first:
+                    log.info("bus reconnected")
+                    yield BusMessage("", "", resync=True)
+                first = False
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is None or message["type"] != "pmessage":
+                        continue
+                    topic = message["channel"].decode()[len(CHANNEL_PREFIX) :]
+                    yield BusMessage(topic, message["data"].decode())
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+                if self._healthy:
+                    log.warning("bus connection lost; retrying")
+                    yield BusMessage("", "", resync=True)
+                self._healthy = False
+                await asyncio.sleep(self._retry_delay)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+def make_bus(url: str | None) -> Bus:
+    if not url or url.startswith("memory://"):
+        return MemoryBus()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisBus(url)
+    raise ValueError(f"unsupported bus URL: {url}")
+

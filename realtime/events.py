@@ -1,0 +1,77 @@
+"""Events and the transaction that emits them: published only after commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from realtime.bus import Bus
+from realtime.models import bump_version
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a screen receives: the topic's new version, what happened and the new view."""
+
+    topic: str
+    version: int
+    type: str
+    data: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"type": "event", "topic": self.topic, "version": self.version,
+             "event": self.type, "data": self.data},
+            separators=(",", ":"), default=str,
+        )
+
+
+ViewBuilder = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class Tx:
+    """A unit of work: one database transaction and the events it will publish."""
+
+    session: AsyncSession
+    events: list[Event] = field(default_factory=list)
+
+    async def emit(
+        self, topic: str, type: str, change: dict[str, Any], view: ViewBuilder
+    ) -> Event:
+        """Bump the topic's version and record an event carrying the change and new view."""
+        version = await bump_version(self.session, topic)
+        data = {"change": change, "view": {**await view(), "version": version}}
+        event = Event(topic, version, type, data)
+        self.events.append(event)
+        return event
+
+
+@asynccontextmanager
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus
+) -> AsyncIterator[Tx]:
+    """Commit, then publish; an exception rolls back and publishes nothing."""
+    async with sessionmaker() as session:
+        async with session.begin():
+            tx = Tx(session)
+            yield tx
+    await publish(bus, tx.events)
+
+
+async def publish(bus: Bus, events: list[Event]) -> None:
+    # The change is committed: a bus failure must not turn it into an error for the
+    # client. Screens resync from snapshots when the bus comes back.
+    for event in events:
+        try:
+            await bus.publish(event.topic, event.to_json())
+        except Exception:
+            log.warning("bus publish failed for %s v%s", event.topic, event.version)

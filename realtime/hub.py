@@ -1,0 +1,154 @@
+"""The per-process hub: one bus subscription, fanned out to local sockets.
+
+Each message is parsed once and each (audience, locale, format) cut of it is rendered
+once, however many sockets receive it. Each socket has a bounded queue: one that falls
+too far behind is closed with a "resync" reason instead of slowing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from realtime.bus import Bus
+from realtime.topics import TopicKind, Viewer, parse
+
+log = logging.getLogger(__name__)
+
+CLOSE_RESYNC = 4000  # websocket close code: reconnect and fetch snapshots
+
+
+class Connection:
+    """One websocket's subscriptions, versions and bounded send queue."""
+
+    def __init__(self, viewer: Viewer, fmt: str, queue_size: int) -> None:
+        self.viewer = viewer
+        self.fmt = fmt
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=queue_size)
+        self.versions: dict[str, int] = {}
+        self.loading: dict[str, list[tuple[int, str]]] = {}
+        self.overflowed = False
+
+    def send(self, text: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            # Make room for the sentinel so the sender wakes up and closes the socket.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+    def offer(self, topic: str, version: int, text: str) -> None:
+        if topic in self.loading:
+            self.loading[topic].append((version, text))
+            return
+        if version <= self.versions.get(topic, 0):
+            return  # already included in what this socket has
+        self.versions[topic] = version
+        self.send(text)
+
+    def begin_snapshot(self, topic: str) -> None:
+        self.loading[topic] = []
+
+    def end_snapshot(self, topic: str, version: int, text: str) -> None:
+        buffered = self.loading.pop(topic, [])
+        self.versions[topic] = version
+        self.send(text)
+        for event_version, event_text in sorted(buffered, key=lambda item: item[0]):
+            self.offer(topic, event_version, event_text)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.topics: dict[str, set[Connection]] = {}
+        self.connections: set[Connection] = set()
+
+    def add(self, conn: Connection) -> None:
+        self.connections.add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        for topic in list(conn.versions) + list(conn.loading):
+            self.unwatch(conn, topic)
+
+    def watch(self, conn: Connection, topic: str) -> None:
+        self.topics.setdefault(topic, set()).add(conn)
+
+    def unwatch(self, conn: Connection, topic: str) -> None:
+        conns = self.topics.get(topic)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.topics[topic]
+
+    async def run(self, bus: Bus) -> None:
+        async with bus.listen() as messages:
+            async for message in messages:
+                if message.resync:
+                    self.resync_all(bus.healthy)
+                else:
+                    self.dispatch(message.topic, message.payload)
+
+    def resync_all(self, bus_healthy: bool) -> None:
+        text = json.dumps({"type": "resync", "bus": "up" if bus_healthy else "down"})
+        for conn in list(self.connections):
+            conn.send(text)
+
+    def dispatch(self, topic: str, payload: str) -> None:
+        conns = self.topics.get(topic)
+        if not conns:
+            return
+        parsed = parse(topic)
+        if parsed is None:
+            return
+        kind, _ = parsed
+        message = json.loads(payload)
+        version = int(message["version"])
+        cache: dict[tuple[str, str, str], str] = {}
+        for conn in list(conns):
+            text = self._cut(kind, message, payload, conn, cache)
+            conn.offer(topic, version, text)
+
+    @staticmethod
+    def _cut(
+        kind: TopicKind,
+        message: dict[str, Any],
+        payload: str,
+        conn: Connection,
+        cache: dict[tuple[str, str, str], str],
+    ) -> str:
+        data = message["data"]
+        audience = kind.audience(data["view"], conn.viewer)
+        if conn.fmt == "json" and audience == "full":
+            return payload
+        key = (audience, conn.viewer.locale if conn.fmt == "html" else "", conn.fmt)
+        text = cache.get(key)
+        if text is None:
+            text = frame(kind, message, data["view"], data.get("change"), audience, conn)
+            cache[key] = text
+        return text
+
+
+def frame(
+    kind: TopicKind,
+    message: dict[str, Any],
+    view: dict[str, Any],
+    change: dict[str, Any] | None,
+    audience: str,
+    conn: Connection,
+) -> str:
+    """A snapshot or an event as one socket's format and audience need it."""
+    out = {k: message[k] for k in ("type", "topic", "version", "event") if k in message}
+    if audience != "full":
+        change = None  # what happened, and who did it, is for members and staff only
+    if conn.fmt == "html":
+        out.update(kind.render(view, message.get("event"), change, audience, conn.viewer.locale))
+    else:
+        shown = kind.present(view, audience)
+        out["data"] = {"change": change, "view": shown} if message["type"] == "event" else shown
+    return json.dumps(out, separators=(",", ":"), default=str)

@@ -1,0 +1,41 @@
+"""Each topic's version lives in the database, beside the state it versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, String, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base
+
+
+class TopicVersion(Base):
+    __tablename__ = "topic_version"
+
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+async def bump_version(session: AsyncSession, topic: str) -> int:
+    """Increment and return the topic's version inside the caller's transaction.
+
+    The row lock taken by the upsert orders concurrent writers of one topic, so versions
+    follow commit order on PostgreSQL; SQLite has a single writer anyway.
+    """
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(TopicVersion)
+        .values(topic=topic, version=1)
+        .on_conflict_do_update(
+            index_elements=[TopicVersion.topic], set_={"version": TopicVersion.version + 1}
+        )
+        .returning(TopicVersion.version)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def current_version(session: AsyncSession, topic: str) -> int:
+    version = await session.scalar(select(TopicVersion.version).where(TopicVersion.topic == topic))
+    return version or 0

@@ -1,0 +1,67 @@
+"""Kinds of topic: who may watch one, its snapshot, and what each audience sees of it.
+
+A topic is named `kind:id…` (`table:12`, `site:3:pos`). Domain packages register their
+kinds at start-up; the hub and the websocket endpoint know only this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is behind a socket or a request."""
+
+    device_key: str | None = None  # HMAC of the device id: never the id itself
+    staff_id: int | None = None
+    company_id: int | None = None
+    role: str | None = None
+    locale: str = "fr"
+
+
+class TopicKind(Protocol):
+    async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
+        """May this viewer watch the topic at all?"""
+        ...
+
+    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        """The topic's whole current view (without its version)."""
+        ...
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        """Which cut of the view this viewer gets ("full" means the view itself)."""
+        ...
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        """The view as this audience may see it, for JSON clients."""
+        ...
+
+    def render(
+        self,
+        view: dict[str, Any],
+        event: str | None,
+        change: dict[str, Any] | None,
+        audience: str,
+        locale: str,
+    ) -> dict[str, Any]:
+        """HTML for the page: {"html": {element id: fragment}, "notify": text or None}."""
+        ...
+
+
+_kinds: dict[str, TopicKind] = {}
+
+
+def register(name: str, kind: TopicKind) -> None:
+    _kinds[name] = kind
+
+
+def parse(topic: str) -> tuple[TopicKind, list[str]] | None:
+    name, _, rest = topic.partition(":")
+    kind = _kinds.get(name)
+    if kind is None or not rest or len(topic) > 200:
+        return None
+    return kind, rest.split(":")

@@ -1,0 +1,138 @@
+"""The websocket endpoint: one socket per browser tab, any number of topics on it.
+
+Protocol (docs/realtime.md): the client sends {"type": "subscribe", "topics": [...]};
+for each topic the server watches it first, then reads and sends its snapshot, then
+the events newer than the snapshot, in version order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from realtime.hub import CLOSE_RESYNC, Connection, Hub, frame
+from realtime.models import current_version
+from realtime.topics import Viewer, parse
+
+log = logging.getLogger(__name__)
+
+MAX_TOPICS = 20
+
+
+async def serve_socket(
+    websocket: WebSocket,
+    hub: Hub,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    viewer: Viewer,
+    queue_size: int,
+) -> None:
+    fmt = "html" if websocket.query_params.get("format") == "html" else "json"
+    await websocket.accept()
+    conn = Connection(viewer, fmt, queue_size)
+    hub.add(conn)
+    try:
+        async with asyncio.TaskGroup() as group:
+            receiving = group.create_task(_receive(websocket, hub, sessionmaker, conn))
+            sending = group.create_task(_send(websocket, conn))
+            done, _ = await asyncio.wait(
+                {receiving, sending}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in (receiving, sending):
+                task.cancel()
+    except* WebSocketDisconnect:
+        pass
+    finally:
+        hub.remove(conn)
+    if conn.overflowed:
+        try:
+            await websocket.close(code=CLOSE_RESYNC, reason="resync")
+        except RuntimeError:
+            pass
+
+
+async def _send(websocket: WebSocket, conn: Connection) -> None:
+    while True:
+        text = await conn.queue.get()
+        if text is None:
+            return
+        await websocket.send_text(text)
+
+
+async def _receive(
+    websocket: WebSocket,
+    hub: Hub,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    conn: Connection,
+) -> None:
+    while True:
+        raw = await websocket.receive_text()
+        try:
+            message = json.loads(raw)
+            kind = message["type"]
+            topics = message.get("topics", [])
+            if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            conn.send(_error("bad_message", "Expected JSON {type, topics}."))
+            continue
+        if kind == "ping":
+            conn.send(json.dumps({"type": "pong"}))
+        elif kind in ("subscribe", "resync"):
+            if len(set(topics) | set(conn.versions)) > MAX_TOPICS:
+                conn.send(_error("too_many_topics", f"At most {MAX_TOPICS} topics."))
+                continue
+            for topic in topics:
+                await _subscribe(hub, sessionmaker, conn, topic)
+        elif kind == "unsubscribe":
+            for topic in topics:
+                hub.unwatch(conn, topic)
+                conn.versions.pop(topic, None)
+        else:
+            conn.send(_error("bad_message", f"Unknown message type {kind!r}."))
+
+
+async def _subscribe(
+    hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], conn: Connection, topic: str
+) -> None:
+    parsed = parse(topic)
+    if parsed is None:
+        conn.send(_error("unknown_topic", "Unknown topic.", topic))
+        return
+    kind, args = parsed
+    # Watch first, then read: an event committed meanwhile is buffered, not lost.
+    conn.begin_snapshot(topic)
+    hub.watch(conn, topic)
+    try:
+        async with sessionmaker() as session:
+            if session.bind.dialect.name == "postgresql":
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            allowed = await kind.authorize(session, args, conn.viewer)
+            if allowed:
+                version = await current_version(session, topic)
+                view = await kind.snapshot(session, args)
+            await session.rollback()
+    except Exception:
+        hub.unwatch(conn, topic)
+        conn.loading.pop(topic, None)
+        raise
+    if not allowed:
+        hub.unwatch(conn, topic)
+        conn.loading.pop(topic, None)
+        conn.send(_error("forbidden", "You may not watch this topic.", topic))
+        return
+    view["version"] = version
+    message: dict[str, Any] = {"type": "snapshot", "topic": topic, "version": version}
+    audience = kind.audience(view, conn.viewer)
+    conn.end_snapshot(topic, version, frame(kind, message, view, None, audience, conn))
+
+
+def _error(code: str, message: str, topic: str | None = None) -> str:
+    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if topic:
+        body["topic"] = topic
+    return json.dumps(body)

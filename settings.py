@@ -1,0 +1,80 @@
+"""Configuration, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def _database_url(raw: str | None) -> str:
+    """Accept the URLs operators write and pick the async driver for them."""
+    if not raw:
+        return f"sqlite+aiosqlite:///{ROOT / 'comptoir.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+asyncpg://" + raw[len(prefix) :]
+    if raw.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + raw[len("sqlite:///") :]
+    return raw
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    # A generated key keeps a newcomer's demo working; it is kept in a file so that
+    # several processes and restarts sign cookies alike.
+    path = ROOT / ".secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    public_url: str = "http://127.0.0.1:8000"
+    pin_length: int = 6
+    pin_max_failures: int = 5
+    pin_failure_window_s: int = 600
+    session_idle_s: int = 30 * 60
+    sweep_interval_s: int = 30
+    max_quantity: int = 50
+    max_note_length: int = 200
+    max_cart_lines: int = 100
+    socket_queue_size: int = 256
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    secure_cookies: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        public_url = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+        origins = tuple(o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o)
+        return cls(
+            database_url=_database_url(os.environ.get("DATABASE_URL")),
+            redis_url=os.environ.get("REDIS_URL") or None,
+            secret_key=_secret_key(),
+            public_url=public_url,
+            pin_length=_int("PIN_LENGTH", 6),
+            pin_max_failures=_int("PIN_MAX_FAILURES", 5),
+            pin_failure_window_s=_int("PIN_FAILURE_WINDOW_S", 600),
+            session_idle_s=_int("SESSION_IDLE_S", 30 * 60),
+            sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
+            allowed_origins=origins,
+            secure_cookies=public_url.startswith("https://"),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

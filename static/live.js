@@ -1,0 +1,133 @@
+// Comptoir's live channel: one websocket per tab, versioned topics, snapshots on gaps.
+// The protocol is described in docs/realtime.md.
+(function () {
+  "use strict";
+  const body = document.body;
+  const topics = JSON.parse(body.dataset.topics || "[]");
+  const versions = {};
+  let socket = null;
+  let backoff = 250;
+  let pollTimer = null;
+
+  function uid() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  window.comptoir = { uid: uid, versions: versions };
+
+  function toast(text, kind) {
+    const box = document.getElementById("toasts");
+    if (!box || !text) return;
+    const item = document.createElement("div");
+    item.className = "toast " + (kind || "info");
+    item.setAttribute("role", kind === "error" ? "alert" : "status");
+    item.textContent = text;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), kind === "error" ? 6000 : 3500);
+  }
+  window.comptoir.toast = toast;
+
+  function apply(message) {
+    const html = message.html || {};
+    for (const id of Object.keys(html)) {
+      const el = document.getElementById(id);
+      if (!el) continue;
+      el.innerHTML = html[id];
+      if (window.htmx) window.htmx.process(el);
+    }
+    body.dataset.live = "ok";
+    document.dispatchEvent(new CustomEvent("comptoir:applied", { detail: message }));
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function resync(list) {
+    send({ type: "resync", topics: list || topics });
+  }
+
+  function onMessage(raw) {
+    const message = JSON.parse(raw.data);
+    const topic = message.topic;
+    if (message.type === "snapshot") {
+      versions[topic] = message.version;
+      apply(message);
+    } else if (message.type === "event") {
+      const have = versions[topic] || 0;
+      if (message.version <= have) return; // already included
+      if (message.version > have + 1) {
+        resync([topic]); // we missed something: fetch the whole state
+        return;
+      }
+      versions[topic] = message.version;
+      apply(message);
+      const notify = message.notify;
+      if (notify && String(notify.actor || "") !== (body.dataset.me || "")) toast(notify.text);
+    } else if (message.type === "resync") {
+      resync();
+      setPolling(message.bus === "down");
+    } else if (message.type === "error") {
+      toast(message.message, "error");
+    }
+  }
+
+  function setPolling(on) {
+    if (on && !pollTimer) pollTimer = setInterval(() => resync(), 3000);
+    if (!on && pollTimer) {
+      clearInterval(pollTimer);
+      pollTimer = null;
+    }
+  }
+
+  function connect() {
+    if (!topics.length) return;
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(scheme + "//" + location.host + "/ws?format=html");
+    socket.onopen = () => {
+      backoff = 250;
+      body.dataset.socket = "open";
+      send({ type: "subscribe", topics: topics });
+    };
+    socket.onmessage = onMessage;
+    socket.onclose = () => {
+      body.dataset.socket = "closed";
+      body.dataset.live = "stale";
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 5000);
+    };
+  }
+
+  // Every htmx request that changes something carries a fresh idempotency key.
+  document.addEventListener("htmx:configRequest", (event) => {
+    const params = event.detail.parameters;
+    const root = document.querySelector("[data-token]");
+    if (root) event.detail.path = event.detail.path.replace("{token}", root.dataset.token);
+    if (event.detail.verb !== "get" && params && !params.idempotency_key) {
+      params.idempotency_key = uid();
+    }
+    if (event.detail.elt.dataset && event.detail.elt.dataset.newLine !== undefined) {
+      params.client_id = uid(); // a new cart line: its id makes a retried add land once
+    }
+  });
+  document.addEventListener("htmx:responseError", (event) => {
+    let text = event.detail.xhr.statusText;
+    try {
+      text = JSON.parse(event.detail.xhr.responseText).error.message;
+    } catch (_) { /* not JSON */ }
+    toast(text, "error");
+  });
+  document.addEventListener("htmx:sendError", () => toast(body.dataset.offlineText, "error"));
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = event.detail.elt;
+    if (event.detail.successful && form.tagName === "FORM" && form.dataset.reset !== undefined) {
+      form.reset();
+    }
+  });
+  window.addEventListener("online", () => resync());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") resync();
+  });
+  connect();
+})();

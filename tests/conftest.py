@@ -1,0 +1,222 @@
+"""Shared fixtures: both databases, both buses, the app in-process and as real servers.
+
+PostgreSQL and Redis are real services. Outside CI a missing one skips its tests; under
+CI=true it fails them, so a run can never pass without exercising both backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+
+from db.base import Base
+from db.engine import make_engine, make_sessionmaker
+from db.migrate import upgrade
+from demo.seed import DemoVenue, seed
+from realtime.bus import Bus, make_bus
+from settings import ROOT, Settings
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def unavailable(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is not reachable: under CI=true that is a failure, not a skip")
+    pytest.skip(f"{what} is not reachable")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Database:
+    url: str
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
+
+
+_migrated: set[str] = set()
+
+
+def _migrate_fresh(url: str) -> None:
+    if url in _migrated:
+        return
+    if url.startswith("postgresql"):
+        import asyncpg
+
+        async def reset() -> None:
+            conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            await conn.close()
+
+        asyncio.run(reset())
+    upgrade(url)
+    _migrated.add(url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    if request.param == "postgresql":
+        if not _reachable("127.0.0.1", 5432):
+            unavailable("PostgreSQL")
+        url = PG_URL
+    else:
+        url = sqlite_url
+    _migrate_fresh(url)
+    return url
+
+
+async def _truncate(sessionmaker: async_sessionmaker[AsyncSession], backend: str) -> None:
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    async with sessionmaker() as session, session.begin():
+        if backend == "postgresql":
+            await session.execute(
+                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            )
+        else:
+            for name in reversed(tables):
+                await session.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest_asyncio.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A database of either backend, emptied before each test."""
+    engine = make_engine(database_url)
+    maker = make_sessionmaker(engine)
+    database = Database(database_url, maker)
+    await _truncate(maker, database.backend)
+    yield database
+    await engine.dispose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def bus_url(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "redis":
+        if not _reachable("127.0.0.1", 6379):
+            unavailable("Redis")
+        return REDIS_URL
+    return None
+
+
+@pytest_asyncio.fixture
+async def bus(bus_url: str | None) -> AsyncIterator[Bus]:
+    instance = make_bus(bus_url)
+    yield instance
+    await instance.close()
+
+
+@pytest_asyncio.fixture
+async def venue(db: Database) -> DemoVenue:
+    async with db.sessionmaker() as session, session.begin():
+        return await seed(session)
+
+
+def test_settings(database_url: str, redis_url: str | None = None, **overrides: object) -> Settings:
+    return Settings(
+        database_url=database_url, redis_url=redis_url, secret_key="test-secret", **overrides
+    )
+
+
+@pytest_asyncio.fixture
+async def app(db: Database, venue: DemoVenue) -> AsyncIterator[Starlette]:
+    """The app in-process, its lifespan running, on the test database and memory bus."""
+    from app import create_app
+
+    application = create_app(test_settings(db.url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def client_for(application: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+    )
+
+
+@pytest_asyncio.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(app) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A real `comptoir serve` process on its own port."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, **env, "PUBLIC_URL": self.url, "SECRET_KEY": "test-secret"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "comptoir_cli", "serve", "--port", str(self.port)],
+            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def server_factory() -> Iterator[type[Server]]:
+    started: list[Server] = []
+
+    class Tracked(Server):
+        def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+            super().__init__(env, port)
+            started.append(self)
+
+    yield Tracked
+    for server in started:
+        server.stop()
+
+
+def repo_path(*parts: str) -> Path:
+    return ROOT.joinpath(*parts)

@@ -1,0 +1,78 @@
+"""Request bodies from JSON (API clients) or forms (htmx pages), read the same way."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from errors import N_, InvalidInput
+
+MAX_BODY = 64 * 1024
+
+
+class BadBody(InvalidInput):
+    code = "bad_body"
+    message = N_("The request body is not valid JSON or form data.")
+
+
+class Body:
+    def __init__(self, data: dict[str, Any], is_form: bool) -> None:
+        self.data = data
+        self.is_form = is_form
+
+    def raw(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        return value if isinstance(value, str) else None
+
+    def integer(self, name: str) -> Any:
+        """An int from JSON as is; from a form, parsed. Anything else is passed on as it
+        is, for the domain to reject with its own message."""
+        value = self.data.get(name)
+        if self.is_form and isinstance(value, str):
+            stripped = value.strip()
+            if stripped.lstrip("-").isdigit():
+                return int(stripped)
+        return value
+
+    def money(self, name: str) -> Any:
+        """Minor units: an int from JSON, or "12,50" / "12.50" typed in a form."""
+        value = self.data.get(name)
+        if not self.is_form or not isinstance(value, str):
+            return value
+        text = value.strip().replace(",", ".").replace(" ", "").replace("\u202f", "")
+        if not text:
+            return None
+        whole, _, cents = text.partition(".")
+        if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+            return value
+        return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+
+    def flag(self, name: str) -> Any:
+        value = self.data.get(name)
+        if self.is_form and isinstance(value, str):
+            return value.lower() in ("1", "true", "on", "yes")
+        return value
+
+
+async def read_body(request: Request) -> Body:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise BadBody()
+    if content_type == "application/json":
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError as error:
+            raise BadBody() from error
+        if not isinstance(data, dict):
+            raise BadBody()
+        return Body(data, is_form=False)
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
+        form = await request.form()
+        return Body({k: v for k, v in form.items() if isinstance(v, str)}, is_form=True)
+    raise BadBody()

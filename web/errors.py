@@ -1,0 +1,71 @@
+"""One handler turns a DomainError into JSON for clients or a message for pages."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from errors import Conflict, DomainError
+from web.i18n import gettext
+from web.state import locale_of
+from web.templating import render
+
+log = logging.getLogger(__name__)
+
+
+def wants_json(request: Request) -> bool:
+    return (
+        request.url.path.startswith("/api/")
+        or request.headers.get("hx-request") == "true"
+        or "application/json" in request.headers.get("accept", "")
+    )
+
+
+def error_body(error: DomainError, locale: str) -> dict[str, object]:
+    text = gettext(locale, error.message)
+    if error.params:
+        text = text % error.params
+    return {"error": {"code": error.code, "message": text}}
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    locale = locale_of(request)
+    body = error_body(exc, locale)
+    if wants_json(request):
+        return JSONResponse(body, status_code=exc.status)
+    html = render(locale, "error.html", message=body["error"]["message"], status=exc.status)  # type: ignore[index]
+    return HTMLResponse(html, status_code=exc.status)
+
+
+async def integrity_error(request: Request, exc: Exception) -> Response:
+    # Reached only when a retry did not resolve a race: report it, lose nothing.
+    log.info("integrity error left after retry: %s", exc)
+    return await domain_error(request, Conflict())
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if wants_json(request):
+        return JSONResponse(
+            {"error": {"code": f"http_{exc.status_code}", "message": exc.detail}},
+            status_code=exc.status_code,
+        )
+    html = render(locale_of(request), "error.html", message=exc.detail, status=exc.status_code)
+    return HTMLResponse(html, status_code=exc.status_code)
+
+
+HANDLERS = {
+    DomainError: domain_error,
+    IntegrityError: integrity_error,
+    HTTPException: http_error,
+}
+
+
+def dumps(data: object) -> str:
+    return json.dumps(data, default=str)

@@ -1,0 +1,84 @@
+"""Cookies, CSRF and Origin checks.
+
+Browsers get a signed, HttpOnly, SameSite=Lax session cookie holding a random device id
+(≥128 bits), a CSRF token and, once signed in, the staff id. Unsafe requests must carry
+the CSRF token in a header or form field, unless they are JSON: a cross-site page cannot
+send JSON without a CORS preflight, which this server never grants. A present Origin
+header must be this site's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 bits
+
+
+def device_key(secret: str, device_id: str) -> str:
+    """What the database stores for a device: a keyed hash, never the cookie's value."""
+    return hmac.new(secret.encode(), device_id.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    if not origin:
+        return True
+    if origin in allowed:
+        return True
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+class SessionIdentity:
+    """Gives every session a device id and a CSRF token; guards unsafe requests."""
+
+    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.allowed_origins = allowed_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        session = scope["session"]
+        session.setdefault("device", new_token())
+        session.setdefault("csrf", new_token())
+        if scope["type"] == "http" and scope["method"] in UNSAFE:
+            headers = Headers(scope=scope)
+            problem = self._problem(headers, session["csrf"])
+            if problem:
+                await _reject(send, problem)
+                return
+        await self.app(scope, receive, send)
+
+    def _problem(self, headers: Headers, csrf: str) -> str | None:
+        if not origin_allowed(headers.get("origin"), headers.get("host"), self.allowed_origins):
+            return "Cross-origin request refused."
+        if headers.get("content-type", "").split(";")[0].strip() == "application/json":
+            return None
+        token = headers.get("x-csrf-token", "")
+        if token and hmac.compare_digest(token, csrf):
+            return None
+        return "Missing or wrong CSRF token; reload the page."
+
+
+async def _reject(send: Send, message: str) -> None:
+    body = json.dumps({"error": {"code": "csrf", "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 403,
+            "headers": [(b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
