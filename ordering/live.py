@@ -149,7 +149,8 @@ class MenuTopic:
         audience: str,
         locale: str,
     ) -> dict[str, Any]:
-        return {"html": {"menu-live": render(locale, "_menu.html", menu=view, staff=audience == "staff")}}
+        html = render(locale, "_menu.html", menu=view, staff=audience == "staff")
+        return {"html": {"menu-live": html}}
 
 
 def register_all(config: OrderingConfig) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import segno
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from accounts.models import Site
@@ -22,14 +22,8 @@ from ordering.models import Category, DiningTable
 from realtime.events import Tx
 from realtime.models import current_version
 from web.i18n import LOCALES
-from web.state import app_state, locale_of, run_tx, staff_of, viewer_of
-from web.templating import render
-
-
-def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    locale = locale_of(request)
-    html = render(locale, name, csrf=request.session["csrf"], request=request, **context)
-    return HTMLResponse(html, status_code=status)
+from web.state import app_state, run_tx, staff_of, viewer_of
+from web.templating import page
 
 
 async def home(request: Request) -> Response:

@@ -188,7 +188,8 @@ class Server:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "")
+                error = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(error)
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
                     return

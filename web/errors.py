@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from errors import Conflict, DomainError
 from web.i18n import gettext
 from web.state import locale_of
-from web.templating import render
+from web.templating import page
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,8 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     body = error_body(exc, locale)
     if wants_json(request):
         return JSONResponse(body, status_code=exc.status)
-    html = render(locale, "error.html", message=body["error"]["message"], status=exc.status)  # type: ignore[index]
-    return HTMLResponse(html, status_code=exc.status)
+    message = body["error"]["message"]  # type: ignore[index]
+    return page(request, "error.html", status=exc.status, message=message)
 
 
 async def integrity_error(request: Request, exc: Exception) -> Response:
@@ -56,8 +55,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
             {"error": {"code": f"http_{exc.status_code}", "message": exc.detail}},
             status_code=exc.status_code,
         )
-    html = render(locale_of(request), "error.html", message=exc.detail, status=exc.status_code)
-    return HTMLResponse(html, status_code=exc.status_code)
+    return page(request, "error.html", status=exc.status_code, message=exc.detail)
 
 
 HANDLERS = {
@@ -66,6 +64,3 @@ HANDLERS = {
     HTTPException: http_error,
 }
 
-
-def dumps(data: object) -> str:
-    return json.dumps(data, default=str)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
 from web.i18n import clock, money, translations, when
 
@@ -32,3 +34,14 @@ def environment(locale: str) -> Environment:
 
 def render(locale: str, name: str, **context: Any) -> str:
     return environment(locale).get_template(name).render(**context)
+
+
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A whole page, in the visitor's language, with what every page needs."""
+    from web.state import locale_of
+
+    html = render(
+        locale_of(request), name, csrf=request.session.get("csrf", ""), request=request,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
