@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint chromium clean
+.PHONY: demo test install lint chromium clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ test: install chromium
 
 lint: install
 	$(BIN)/ruff check .
+
+# Extract translatable messages and merge them into every catalog (see docs/i18n.md).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -c Translators: \
+	    --project=Comptoir --version=0.1.0 --copyright-holder=Comptoir \
+	    -o i18n/messages.pot .
+	$(BIN)/pybabel update -D messages -i i18n/messages.pot -d i18n --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) comptoir.db comptoir.db-* .pytest_cache

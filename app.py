@@ -16,6 +16,12 @@ from starlette.staticfiles import StaticFiles
 from accounts import api as accounts_api
 from api.openapi import openapi
 from db.engine import make_engine, make_sessionmaker
+from machines import api as machines_api
+from machines import pages as machines_pages
+from machines.device import device_socket
+from machines.live import register_all as register_machine_topics
+from machines.runtime import MachinesRuntime
+from machines.runtime import sweep_forever as sweep_machines
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
 from ordering.config import OrderingConfig
@@ -40,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         idle_s=settings.session_idle_s,
     )
     register_all(config)
+    register_machine_topics()
+    machines = MachinesRuntime.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,9 +55,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         bus = make_bus(settings.redis_url)
         state = AppState(settings, engine, make_sessionmaker(engine), bus, Hub(), config)
         app.state.comptoir = state
+        app.state.machines = machines
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
             asyncio.create_task(sweep_forever(state), name="sweeper"),
+            asyncio.create_task(
+                sweep_machines(state.sessionmaker, bus, machines), name="machines"
+            ),
         ]
         gc.collect()
         gc.freeze()  # objects made at start-up live forever: keep them out of GC passes
@@ -65,10 +77,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/api/v1/openapi.json", openapi),
-        Mount("/api/v1", routes=ordering_api.routes + accounts_api.routes),
+        Mount("/api/v1", routes=ordering_api.routes + accounts_api.routes + machines_api.routes),
         WebSocketRoute("/ws", live),
+        WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         *ordering_pages.routes,
+        *machines_pages.routes,
     ]
     middleware = [
         Middleware(

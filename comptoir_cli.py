@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 
 from settings import Settings
@@ -43,7 +44,36 @@ def print_urls(settings: Settings, venue: object) -> None:
     print(f"  Staff sign-in:      {base}/staff/login")
     for email, password, role in venue.staff:
         print(f"    {role:10} {email} / {password}")
+    from machines.cli import print_demo
+
+    print_demo(base, list(venue.machines), venue.consumers)
     print(f"  API:                {base}/api/v1/openapi.json\n")
+
+
+async def _create_staff(
+    settings: Settings, email: str, name: str, role: str, password: str, company_id: int
+) -> int:
+    from accounts.models import Company, Staff
+    from accounts.passwords import hash_password
+    from accounts.roles import ROLES
+    from db.engine import make_engine, make_sessionmaker
+
+    if role not in ROLES:
+        raise SystemExit(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if len(password) < 8:
+        raise SystemExit("the password needs at least 8 characters")
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            if await session.get(Company, company_id) is None:
+                raise SystemExit(f"no company {company_id}")
+            staff = Staff(company_id=company_id, email=email.strip().lower(), name=name,
+                          role=role, password_hash=hash_password(password))
+            session.add(staff)
+            await session.flush()
+            return staff.id
+    finally:
+        await engine.dispose()
 
 
 def serve(host: str, port: int, workers: int) -> None:
@@ -65,6 +95,14 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         sub.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         sub.add_argument("--workers", type=int, default=1)
+    from machines.cli import add_parser as add_simulator
+
+    add_simulator(commands)
+    staff = commands.add_parser("create-staff", help="add a staff account")
+    staff.add_argument("--email", required=True)
+    staff.add_argument("--name", required=True)
+    staff.add_argument("--role", required=True)
+    staff.add_argument("--company", type=int, default=1)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
@@ -73,10 +111,27 @@ def main(argv: list[str] | None = None) -> None:
         print_urls(settings, asyncio.run(_seed(settings)))
     elif args.command == "serve":
         serve(args.host, args.port, args.workers)
+    elif args.command == "create-staff":
+        password = os.environ.get("STAFF_PASSWORD") or getpass.getpass("Password: ")
+        staff_id = asyncio.run(
+            _create_staff(settings, args.email, args.name, args.role, password, args.company)
+        )
+        print(f"staff {staff_id} created")
+    elif args.command == "simulate-machines":
+        from machines.cli import run as simulate
+
+        simulate(settings, args)
     elif args.command == "demo":
+        from machines.cli import spawn_demo_machines
+
+        os.environ.setdefault("PAYMENT_PROVIDER", "test")  # the demo's pretend payments
         migrate(settings)
         print_urls(settings, asyncio.run(_seed(settings)))
-        serve(args.host, args.port, args.workers)
+        simulator = spawn_demo_machines(args.port)
+        try:
+            serve(args.host, args.port, args.workers)
+        finally:
+            simulator.terminate()
 
 
 if __name__ == "__main__":

@@ -56,6 +56,20 @@ class Settings:
     socket_queue_size: int = 256
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     secure_cookies: bool = False
+    # Coffee machines (machines/): device liveness, brew timeouts, payments, mail.
+    machine_heartbeat_s: float = 10
+    machine_offline_after_s: float = 30
+    brew_accept_timeout_s: float = 20
+    brew_stall_timeout_s: float = 120
+    brew_payment_timeout_s: float = 300
+    machine_sweep_s: float = 2
+    payment_provider: str = "none"  # none | test (demo) | stripe
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    webhook_tolerance_s: int = 300
+    smtp_url: str = ""  # smtp://user:password@host:587; empty: mail stays in the outbox
+    mail_from: str = "Comptoir <noreply@localhost>"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,6 +87,18 @@ class Settings:
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
             allowed_origins=origins,
             secure_cookies=public_url.startswith("https://"),
+            machine_heartbeat_s=float(os.environ.get("MACHINE_HEARTBEAT_S", "10")),
+            machine_offline_after_s=float(os.environ.get("MACHINE_OFFLINE_AFTER_S", "30")),
+            brew_accept_timeout_s=float(os.environ.get("BREW_ACCEPT_TIMEOUT_S", "20")),
+            brew_stall_timeout_s=float(os.environ.get("BREW_STALL_TIMEOUT_S", "120")),
+            machine_sweep_s=float(os.environ.get("MACHINE_SWEEP_S", "2")),
+            # The test provider lets anyone "pay": only the demo turns it on by default.
+            payment_provider=os.environ.get("PAYMENT_PROVIDER", "none"),
+            stripe_secret_key=os.environ.get("STRIPE_SECRET_KEY", ""),
+            stripe_publishable_key=os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
+            stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+            smtp_url=os.environ.get("SMTP_URL", ""),
+            mail_from=os.environ.get("MAIL_FROM", "Comptoir <noreply@localhost>"),
         )
 
     @property

@@ -15,6 +15,7 @@ class Permission(StrEnum):
     FORCE_FREE = "force_free"  # free a table with money still due
     SOLD_OUT = "sold_out"  # mark products sold out and back
     PRINT = "print"  # print table QR codes
+    CONFIGURE = "configure"  # set table and site modes
 
 
 ROLES: dict[str, frozenset[Permission]] = {
@@ -23,7 +24,7 @@ ROLES: dict[str, frozenset[Permission]] = {
         {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
          Permission.SOLD_OUT}
     ),
-    "supervisor": frozenset(Permission) - {Permission.PRINT},
+    "supervisor": frozenset(Permission) - {Permission.PRINT, Permission.CONFIGURE},
     "manager": frozenset(Permission),
     "admin": frozenset(Permission),
 }

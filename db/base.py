@@ -49,6 +49,13 @@ Money = Annotated[int, mapped_column(BigInteger)]  # integer minor units
 Timestamp = Annotated[datetime, mapped_column(UTCDateTime)]
 Name = Annotated[str, mapped_column(String(120))]
 
+MAX_ID = 2**63 - 1  # both databases store ids as signed 64-bit integers
+
+
+def is_id(value: object) -> bool:
+    """Could this be a row id? A bigger int makes the driver raise instead of finding nothing."""
+    return type(value) is int and 0 < value <= MAX_ID
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 import accounts.models  # noqa: F401
+import machines.models  # noqa: F401
 import ordering.models  # noqa: F401
 import realtime.models  # noqa: F401

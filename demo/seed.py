@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site, Staff
 from accounts.passwords import hash_password
+from machines.demo import DemoMachine, seed_machines
 from ordering.models import Category, DiningTable, Product
 
 MENU: list[tuple[str, str, list[tuple[str, int, str]]]] = [
@@ -53,6 +54,8 @@ class DemoVenue:
     site_id: int
     table_tokens: list[tuple[str, str]]
     staff: list[tuple[str, str, str]]  # email, password, role
+    machines: list[DemoMachine] = field(default_factory=list)  # coffee machines
+    consumers: list[tuple[str, str]] = field(default_factory=list)  # email, password
 
 
 async def seed(session: AsyncSession, tables: int = 12) -> DemoVenue:
@@ -87,8 +90,11 @@ async def seed(session: AsyncSession, tables: int = 12) -> DemoVenue:
             .order_by(DiningTable.position)
         )
     ).all()
+    machines, consumers = await seed_machines(session, site.id, site.company_id)
     return DemoVenue(
         site.id,
         [(label, token) for label, token in rows],
         [(email, password, role) for email, _, role, password in STAFF],
+        machines,
+        consumers,
     )

@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.models import Site
 from accounts.service import NotSignedIn, StaffIdentity, site_for
 from errors import NotFound
-from ordering import diner_service, staff_service, views
+from ordering import diner_service, staff_service, table_modes, views
 from ordering.errors import PinLocked, WrongPin
 from ordering.live import TableTopic
 from ordering.staff_service import LineAdd, LineEdit
@@ -195,6 +196,8 @@ async def station_state(request: Request) -> Response:
 
     async def op(tx: Tx) -> dict[str, Any]:
         await site_for(tx.session, staff, site_id)
+        if "\x00" in station:  # PostgreSQL refuses NUL in text: no such station
+            raise NotFound()
         data = await views.station_view(tx.session, site_id, station)
         data["version"] = await current_version(tx.session, views.station_topic(site_id, station))
         return data
@@ -324,22 +327,50 @@ async def availability(request: Request) -> Response:
     return _ok({"product": {"id": product.id, "available": product.available}}, request)
 
 
+async def table_mode(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    config = app_state(request).config
+    table = await run_tx(
+        request,
+        lambda tx: table_modes.set_table_mode(
+            tx, config, staff, request.path_params["table_id"], body.raw("mode") or None
+        ),
+    )
+    return _ok({"table": {"id": table.id, "mode": table.mode}}, request)
+
+
+async def site_mode(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    config = app_state(request).config
+    site = await run_tx(
+        request,
+        lambda tx: table_modes.set_site_mode(
+            tx, config, staff, request.path_params["site_id"], body.raw("mode")
+        ),
+    )
+    return _ok({"site": {"id": site.id, "mode": site.table_mode}}, request)
+
+
 routes = [
     Route("/tables/{token}", table_state, methods=["GET"]),
     Route("/tables/{token}/start", start, methods=["POST"]),
     Route("/tables/{token}/join", join, methods=["POST"]),
     Route("/tables/{token}/cart/lines", add_line, methods=["POST"]),
-    Route("/tables/{token}/cart/lines/{line_id:int}", change_line, methods=["PATCH"]),
-    Route("/tables/{token}/cart/lines/{line_id:int}", remove_line, methods=["DELETE"]),
+    Route("/tables/{token}/cart/lines/{line_id:id}", change_line, methods=["PATCH"]),
+    Route("/tables/{token}/cart/lines/{line_id:id}", remove_line, methods=["DELETE"]),
     Route("/tables/{token}/rounds", submit, methods=["POST"]),
-    Route("/sites/{site_id:int}/menu", menu, methods=["GET"]),
-    Route("/staff/sites/{site_id:int}/pos", pos_state, methods=["GET"]),
-    Route("/staff/sites/{site_id:int}/stations/{station}", station_state, methods=["GET"]),
-    Route("/staff/rounds/{round_id:int}/validate", validate_round, methods=["POST"]),
-    Route("/staff/rounds/{round_id:int}/refuse", refuse_round, methods=["POST"]),
-    Route("/staff/rounds/{round_id:int}/edit", edit_round, methods=["POST"]),
-    Route("/staff/tickets/{ticket_id:int}/status", move_ticket, methods=["POST"]),
-    Route("/staff/tables/{table_id:int}/settle", settle, methods=["POST"]),
-    Route("/staff/tables/{table_id:int}/free", free_table, methods=["POST"]),
-    Route("/staff/products/{product_id:int}/availability", availability, methods=["POST"]),
+    Route("/sites/{site_id:id}/menu", menu, methods=["GET"]),
+    Route("/staff/sites/{site_id:id}/pos", pos_state, methods=["GET"]),
+    Route("/staff/sites/{site_id:id}/stations/{station}", station_state, methods=["GET"]),
+    Route("/staff/rounds/{round_id:id}/validate", validate_round, methods=["POST"]),
+    Route("/staff/rounds/{round_id:id}/refuse", refuse_round, methods=["POST"]),
+    Route("/staff/rounds/{round_id:id}/edit", edit_round, methods=["POST"]),
+    Route("/staff/tickets/{ticket_id:id}/status", move_ticket, methods=["POST"]),
+    Route("/staff/tables/{table_id:id}/settle", settle, methods=["POST"]),
+    Route("/staff/tables/{table_id:id}/free", free_table, methods=["POST"]),
+    Route("/staff/products/{product_id:id}/availability", availability, methods=["POST"]),
+    Route("/staff/tables/{table_id:id}/mode", table_mode, methods=["POST"]),
+    Route("/staff/sites/{site_id:id}/mode", site_mode, methods=["POST"]),
 ]

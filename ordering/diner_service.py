@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from accounts.models import Site
+from db.base import is_id
+from errors import N_, InvalidInput
 from ordering import cart, pin
 from ordering.config import OrderingConfig
 from ordering.errors import (
@@ -45,7 +47,7 @@ class TableAccess:
 
 
 async def find_table(tx: Tx, token: str) -> tuple[DiningTable, str]:
-    if not isinstance(token, str) or len(token) > 64:
+    if not isinstance(token, str) or len(token) > 64 or "\x00" in token:
         raise UnknownTable()
     row = (
         await tx.session.execute(
@@ -202,7 +204,7 @@ async def add_line(
 ) -> OrderLine:
     """Add a line; the client-chosen id makes a retried add land once."""
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
-        raise UnknownLine("Each line needs a client id of 8 to 64 characters.")
+        raise InvalidInput(N_("Each line needs a client id of 8 to 64 characters."))
     qty = cart.check_quantity(quantity, config.limits)
     clean = cart.clean_note(note, config.limits)
     found = await _require_member(tx, config, token, device_key)
@@ -246,7 +248,7 @@ async def add_line(
 
 
 async def _product(tx: Tx, site_id: int, product_id: object) -> Product:
-    if isinstance(product_id, bool) or not isinstance(product_id, int):
+    if not is_id(product_id):
         raise UnknownProduct()
     product = await tx.session.get(Product, product_id)
     if product is None or product.site_id != site_id:
@@ -331,7 +333,7 @@ async def submit(
     the others find none left; a retried request finds its round by its key.
     """
     if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 64:
-        raise EmptyCart("Each submission needs an idempotency key of 8 to 64 characters.")
+        raise InvalidInput(N_("Each submission needs an idempotency key of 8 to 64 characters."))
     found = await _require_member(tx, config, token, device_key)
     assert found.session is not None and found.member is not None
     ts = found.session
@@ -369,7 +371,7 @@ async def submit(
     await _touch(tx, ts, now)
     await table_changed(
         tx, config, found.table.id, found.table.site_id, "round.submitted",
-        {"member": found.member.name, "round": number},
+        {"member": found.member.name, "member_id": found.member.id, "round": number},
     )
     return Submitted(rnd, duplicate=False)
 

@@ -49,8 +49,8 @@ class TableTopic:
         return await views.table_view(session, int(args[0]))
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
-        if viewer.company_id is not None:
-            return "full"
+        if viewer.company_id is not None and viewer.company_id == view["table"]["company_id"]:
+            return "full"  # staff of the company that runs the table
         detail = view.get("session")
         if detail and any(m["key"] == viewer.device_key for m in detail["members"]):
             return "full"

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.models import Site
 from accounts.roles import Permission, can
 from accounts.service import NotSignedIn, StaffIdentity, site_for
@@ -164,7 +165,7 @@ routes = [
     Route("/t/{token}", table_page),
     Route("/staff", staff_home),
     Route("/staff/login", login_page),
-    Route("/pos/{site_id:int}", pos_page),
-    Route("/pos/{site_id:int}/station/{station}", station_page),
-    Route("/pos/{site_id:int}/qr", qr_sheet),
+    Route("/pos/{site_id:id}", pos_page),
+    Route("/pos/{site_id:id}/station/{station}", station_page),
+    Route("/pos/{site_id:id}/qr", qr_sheet),
 ]

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
-from errors import NotFound
+from db.base import is_id
+from errors import N_, InvalidInput, NotFound
 from ordering import cart
 from ordering.config import OrderingConfig
 from ordering.errors import (
@@ -45,6 +46,8 @@ from ordering.round_state import (
 from ordering.views import active_session, session_detail
 from realtime.events import Tx
 
+MAX_TENDERED = 10**12  # minor units; far above any bill, far below what a column holds
+
 
 @dataclass(frozen=True)
 class RoundContext:
@@ -76,8 +79,11 @@ def _reason(reason: object) -> str:
     return " ".join(reason.split())
 
 
-async def _set_round_status(tx: Tx, ctx: RoundContext, expected: str, target: str) -> None:
-    """A conditional write: of two staff acting at once, the second sees the new status."""
+async def _set_round_status(tx: Tx, ctx: RoundContext, expected: str, target: str) -> bool:
+    """A conditional write: of two staff acting at once, the second sees the new status.
+
+    False when another screen made this very move meanwhile (nothing left to do).
+    """
     result = await tx.session.execute(
         update(Round)
         .where(Round.id == ctx.round.id, Round.status == expected)
@@ -86,8 +92,11 @@ async def _set_round_status(tx: Tx, ctx: RoundContext, expected: str, target: st
     )
     if result.rowcount != 1:
         await tx.session.refresh(ctx.round)
+        if ctx.round.status == target:
+            return False
         raise BadTransition(current=ctx.round.status, target=target)
     ctx.round.status = target
+    return True
 
 
 async def _stations(tx: Tx, round_id: int) -> list[str]:
@@ -110,7 +119,8 @@ async def validate(
     if ctx.round.status == "validated":
         return ctx.round  # a retried validation
     move(ROUND_TRANSITIONS, ctx.round.status, "validated")
-    await _set_round_status(tx, ctx, "to_validate", "validated")
+    if not await _set_round_status(tx, ctx, "to_validate", "validated"):
+        return ctx.round  # validated from another screen at the same moment
     stations = await _stations(tx, ctx.round.id)
     for station in stations:
         tx.session.add(Ticket(round_id=ctx.round.id, site_id=ctx.table.site_id, station=station))
@@ -131,7 +141,8 @@ async def refuse(
     if ctx.round.status == "refused":
         return ctx.round
     move(ROUND_TRANSITIONS, ctx.round.status, "refused")
-    await _set_round_status(tx, ctx, "to_validate", "refused")
+    if not await _set_round_status(tx, ctx, "to_validate", "refused"):
+        return ctx.round
     ctx.round.reason = text
     await tx.session.flush()
     await table_changed(
@@ -170,11 +181,11 @@ async def edit(
     ctx = await _round(tx, staff, round_id)
     if ctx.round.status not in EDITABLE:
         raise BadTransition(current=ctx.round.status, target="edited")
-    if expected_revision != ctx.round.revision:
+    if type(expected_revision) is not int or expected_revision != ctx.round.revision:
         raise StaleVersion(current=ctx.round.revision)
     for change in changes:
         cart.check_quantity(change.quantity, config.limits, allow_zero=True)
-        line = await tx.session.get(OrderLine, change.line_id)
+        line = await tx.session.get(OrderLine, change.line_id) if is_id(change.line_id) else None
         if line is None or line.round_id != ctx.round.id:
             raise UnknownLine()
         line.quantity = change.quantity
@@ -182,9 +193,12 @@ async def edit(
     for number, addition in enumerate(additions):
         qty = cart.check_quantity(addition.quantity, config.limits)
         note = cart.clean_note(addition.note, config.limits)
-        product = await tx.session.get(Product, addition.product_id)
+        product = (
+            await tx.session.get(Product, addition.product_id)
+            if is_id(addition.product_id) else None
+        )
         if product is None or product.site_id != ctx.table.site_id:
-            raise NotFound("This product is not on the menu.")
+            raise NotFound(N_("This product is not on the menu."))
         tx.session.add(
             OrderLine(
                 session_id=ctx.session.id,
@@ -241,8 +255,19 @@ async def move_ticket(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
+        await tx.session.refresh(ticket)
+        if ticket.status == target:
+            return ticket  # moved from another screen at the same moment
         raise BadTransition(current=ticket.status, target=target)
     ticket.status = target
+    # Lock the round before reading its tickets: two stations moving theirs at once
+    # would each miss the other's move and leave the round behind (PostgreSQL).
+    await tx.session.execute(
+        update(Round)
+        .where(Round.id == ctx.round.id)
+        .values(updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
     statuses = (
         await tx.session.scalars(select(Ticket.status).where(Ticket.round_id == ctx.round.id))
     ).all()
@@ -285,9 +310,9 @@ async def settle(
     """Take payment of everything due at the table; a retried key pays once."""
     require(staff.role, Permission.SETTLE)
     if method not in ("cash", "card"):
-        raise NotSettleable("Payment method must be cash or card.")
+        raise InvalidInput(N_("Payment method must be cash or card."))
     if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 64:
-        raise NotSettleable("Each payment needs an idempotency key of 8 to 64 characters.")
+        raise InvalidInput(N_("Each payment needs an idempotency key of 8 to 64 characters."))
     table = await _table(tx, staff, table_id)
     ts = await active_session(tx.session, table.id)
     if ts is not None:
@@ -302,13 +327,15 @@ async def settle(
         raise NotSettleable()
     detail = await session_detail(tx.session, ts)
     if any(r["status"] == "to_validate" for r in detail["rounds"]):
-        raise NotSettleable("Validate or refuse the waiting orders before settling.")
+        raise NotSettleable(N_("Validate or refuse the waiting orders before settling."))
     due = detail["due"]
     amount_tendered = due if method == "card" and tendered is None else tendered
     if isinstance(amount_tendered, bool) or not isinstance(amount_tendered, int):
         raise Underpaid()
     if amount_tendered < due:
         raise Underpaid()
+    if amount_tendered > MAX_TENDERED:
+        raise InvalidInput(N_("The amount tendered is too large."))
     now = datetime.now(UTC)
     result = await tx.session.execute(
         update(TableSession)
@@ -317,7 +344,18 @@ async def settle(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
+        # Settled meanwhile: a concurrent retry of this payment returns it.
+        paid = await tx.session.scalar(
+            select(Payment).where(
+                Payment.session_id == ts.id, Payment.idempotency_key == idempotency_key
+            )
+        )
+        if paid is not None:
+            return paid
         raise NotSettleable()
+    # The bulk update bypassed the loaded object: without this the views published below
+    # would still show the session open.
+    await tx.session.refresh(ts)
     payment = Payment(
         session_id=ts.id,
         method=method,

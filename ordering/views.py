@@ -142,10 +142,12 @@ async def table_view(session: AsyncSession, table_id: int) -> dict[str, Any]:
             "id": table.id,
             "label": table.label,
             "site_id": site.id,
+            "company_id": site.company_id,
             "mode": table.mode or site.table_mode,
             "state": table_state(ts.status if ts else None, statuses),
         },
         "currency": company.currency,
+        "timezone": company.timezone,
         "session": detail,
     }
 
@@ -266,6 +268,8 @@ async def pos_view(
     return {
         "site_id": site_id,
         "currency": company.currency,
+        "timezone": company.timezone,
+        "now": datetime.now(UTC).isoformat(),
         "products": [{"id": pid, "name": name} for pid, name in products],
         "tables": table_views,
         "queue": queue,
@@ -317,4 +321,10 @@ async def station_view(session: AsyncSession, site_id: int, station: str) -> dic
                 ],
             }
         )
-    return {"site_id": site_id, "station": station, "tickets": tickets}
+    company = await company_of_site(session, site_id)
+    return {
+        "site_id": site_id,
+        "station": station,
+        "timezone": company.timezone,
+        "tickets": tickets,
+    }

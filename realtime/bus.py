@@ -11,11 +11,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "comptoir:"
+_LOST = (RedisConnectionError, RedisTimeoutError, OSError)  # Redis away: reconnect, resync
 
 @dataclass(frozen=True)
 class BusMessage:
@@ -81,8 +85,19 @@ class RedisBus:
 
     def __init__(self, url: str, *, retry_delay: float = 0.2) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
-        self._redis = redis.Redis.from_url(url, health_check_interval=5)
+        # After a Redis restart a pooled connection is stale: publishing retries once on a
+        # fresh one (a duplicate is harmless, screens drop versions they already have).
+        self._redis = redis.Redis.from_url(
+            url, health_check_interval=5, retry=Retry(NoBackoff(), 1)
+        )
+        # The subscriber must not reconnect behind our back: redis-py would resubscribe
+        # silently and nobody would learn that messages were lost meanwhile.
+        self._subscriber = redis.Redis.from_url(
+            url, health_check_interval=5, retry=Retry(NoBackoff(), 0)
+        )
         self._url = url
         self._retry_delay = retry_delay
         self._healthy = False
@@ -96,34 +111,56 @@ class RedisBus:
 
     @contextlib.asynccontextmanager
     async def listen(self) -> AsyncIterator[AsyncIterator[BusMessage]]:
-        yield self._messages()
+        # Subscribed before the block starts, as with MemoryBus: whatever is published
+        # from then on reaches this listener.
+        try:
+            pubsub = await self._subscribe()
+        except _LOST:
+            pubsub = None
+        messages = self._messages(pubsub)
+        try:
+            yield messages
+        finally:
+            await messages.aclose()
 
-    async def _messages(self) -> AsyncIterator[BusMessage]:
-        import redis.exceptions
+    async def _subscribe(self) -> Any:
+        pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            raise
+        self._healthy = True
+        return pubsub
 
-        first = True
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
-                self._healthy = True
-                if not first:
-                    log.info("bus reconnected")
-                    yield BusMessage("", "", resync=True)
-                first = False
-                while True:
-                    message = await pubsub.get_message(timeout=None)
-                    if message is None or message["type"] != "pmessage":
-                        continue
-                    topic = message["channel"].decode()[len(CHANNEL_PREFIX) :]
-                    yield BusMessage(topic, message["data"].decode())
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
-                if self._healthy:
-                    log.warning("bus connection lost; retrying")
-                    yield BusMessage("", "", resync=True)
-                self._healthy = False
-                await asyncio.sleep(self._retry_delay)
-            finally:
+    async def _messages(self, pubsub: Any) -> AsyncIterator[BusMessage]:
+        try:
+            if pubsub is None:
+                yield BusMessage("", "", resync=True)  # down from the start: sockets poll
+            while True:
+                try:
+                    if pubsub is None:
+                        pubsub = await self._subscribe()
+                        log.info("bus reconnected")
+                        yield BusMessage("", "", resync=True)
+                    while True:
+                        message = await pubsub.get_message(timeout=None)
+                        if message is None or message["type"] != "pmessage":
+                            continue
+                        topic = message["channel"].decode()[len(CHANNEL_PREFIX) :]
+                        yield BusMessage(topic, message["data"].decode())
+                except _LOST:
+                    if pubsub is not None:
+                        log.warning("bus connection lost; retrying")
+                        self._healthy = False  # before the notice: the hub reports "down"
+                        with contextlib.suppress(Exception):
+                            await pubsub.aclose()
+                        pubsub = None
+                        yield BusMessage("", "", resync=True)
+                    await asyncio.sleep(self._retry_delay)
+        finally:
+            if pubsub is not None:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
@@ -134,7 +171,9 @@ class RedisBus:
             return False
 
     async def close(self) -> None:
+        await self._subscriber.aclose()
         await self._redis.aclose()
+
 
 def make_bus(url: str | None) -> Bus:
     if not url or url.startswith("memory://"):

@@ -63,10 +63,16 @@ class Connection:
             self.offer(topic, event_version, event_text)
 
 
+def bus_notice(up: bool) -> str:
+    """Tells a socket to fetch snapshots again; while the bus is down, on a timer."""
+    return json.dumps({"type": "resync", "bus": "up" if up else "down"})
+
+
 class Hub:
     def __init__(self) -> None:
         self.topics: dict[str, set[Connection]] = {}
         self.connections: set[Connection] = set()
+        self.bus_up = True  # a socket that connects while it is down must be told
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -91,11 +97,17 @@ class Hub:
             async for message in messages:
                 if message.resync:
                     self.resync_all(bus.healthy)
-                else:
+                    continue
+                try:
                     self.dispatch(message.topic, message.payload)
+                except Exception:
+                    # One bad message must not end live updates for the whole process;
+                    # sockets that missed it see a version gap and fetch a snapshot.
+                    log.exception("could not dispatch a message on %s", message.topic)
 
     def resync_all(self, bus_healthy: bool) -> None:
-        text = json.dumps({"type": "resync", "bus": "up" if bus_healthy else "down"})
+        self.bus_up = bus_healthy
+        text = bus_notice(bus_healthy)
         for conn in list(self.connections):
             conn.send(text)
 

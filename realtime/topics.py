@@ -21,6 +21,7 @@ class Viewer:
     company_id: int | None = None
     role: str | None = None
     locale: str = "fr"
+    consumer_id: int | None = None  # a signed-in coffee-machine consumer (machines/)
 
 
 class TopicKind(Protocol):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from realtime.hub import CLOSE_RESYNC, Connection, Hub, frame
+from realtime.hub import CLOSE_RESYNC, Connection, Hub, bus_notice, frame
 from realtime.models import current_version
 from realtime.topics import Viewer, parse
 
@@ -35,6 +35,8 @@ async def serve_socket(
     await websocket.accept()
     conn = Connection(viewer, fmt, queue_size)
     hub.add(conn)
+    if not hub.bus_up:
+        conn.send(bus_notice(False))  # changes reach no socket for now: poll snapshots
     try:
         async with asyncio.TaskGroup() as group:
             receiving = group.create_task(_receive(websocket, hub, sessionmaker, conn))

@@ -28,12 +28,54 @@
   }
   window.comptoir.toast = toast;
 
+  // A live swap must not undo what the person is doing: typed values, open <details>
+  // and focus carry over to the same control in the new HTML (found by its data ids).
+  const KEY_ATTRS = ["id", "data-round-id", "data-table-id", "data-ticket-id", "data-product",
+    "data-line", "data-round", "hx-post", "name"];
+  function keyOf(node, root) {
+    const parts = [];
+    for (let n = node; n && n !== root; n = n.parentElement) {
+      const attr = KEY_ATTRS.find((a) => n.hasAttribute(a));
+      if (attr) parts.push(attr + "=" + n.getAttribute(attr));
+      else if (n.tagName === "DETAILS") parts.push("details." + n.className);
+    }
+    return parts.join("<");
+  }
+  function edited(input) {
+    if (input.type === "hidden" || input.type === "submit") return false;
+    if (input.tagName === "SELECT") {
+      return Array.from(input.options).some((o) => o.selected !== o.defaultSelected);
+    }
+    return input.value !== input.defaultValue;
+  }
+  function keep(root) {
+    const values = {};
+    for (const input of root.querySelectorAll("input, textarea, select")) {
+      if (edited(input)) values[keyOf(input, root)] = input.value;
+    }
+    const open = Array.from(root.querySelectorAll("details[open]"), (d) => keyOf(d, root));
+    const active = root.contains(document.activeElement) ? document.activeElement : null;
+    return { values: values, open: open, focus: active && keyOf(active, root) };
+  }
+  function restore(root, kept) {
+    for (const input of root.querySelectorAll("input, textarea, select")) {
+      const key = keyOf(input, root);
+      if (key in kept.values) input.value = kept.values[key];
+      if (kept.focus === key) input.focus();
+    }
+    for (const details of root.querySelectorAll("details")) {
+      if (kept.open.includes(keyOf(details, root))) details.open = true;
+    }
+  }
+
   function apply(message) {
     const html = message.html || {};
     for (const id of Object.keys(html)) {
       const el = document.getElementById(id);
       if (!el) continue;
+      const kept = keep(el);
       el.innerHTML = html[id];
+      restore(el, kept);
       if (window.htmx) window.htmx.process(el);
     }
     body.dataset.live = "ok";
@@ -64,7 +106,8 @@
       versions[topic] = message.version;
       apply(message);
       const notify = message.notify;
-      if (notify && String(notify.actor || "") !== (body.dataset.me || "")) toast(notify.text);
+      const mine = notify && notify.actor && String(notify.actor) === body.dataset.me;
+      if (notify && !mine) toast(notify.text); // staff screens have no actor: always told
     } else if (message.type === "resync") {
       resync();
       setPolling(message.bus === "down");
@@ -125,6 +168,24 @@
       form.reset();
     }
   });
+  // How long each round has been waiting, on the POS. The server's clock decides: the
+  // device clock only measures time since the last view arrived.
+  let clockOffset = 0;
+  document.addEventListener("comptoir:applied", () => {
+    const stamped = document.querySelector("[data-server-now]");
+    if (stamped) clockOffset = Date.parse(stamped.dataset.serverNow) - Date.now();
+  });
+  function tickWaiting() {
+    const now = Date.now() + clockOffset;
+    for (const el of document.querySelectorAll("time.waiting[datetime]")) {
+      const minutes = Math.max(0, Math.floor((now - Date.parse(el.getAttribute("datetime"))) / 60000));
+      el.dataset.elapsed = String(minutes);
+    }
+  }
+  document.addEventListener("comptoir:applied", tickWaiting);
+  setInterval(tickWaiting, 30000);
+  tickWaiting();
+
   window.addEventListener("online", () => resync());
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") resync();

@@ -203,6 +203,9 @@ class Server:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        if self.process.stderr:
+            self.process.stderr.close()  # else a ResourceWarning, an error under -W error
 
 
 @pytest.fixture

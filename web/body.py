@@ -17,6 +17,41 @@ class BadBody(InvalidInput):
     message = N_("The request body is not valid JSON or form data.")
 
 
+class BodyTooLarge(BadBody):
+    code = "body_too_large"
+    status = 413
+    message = N_("The request body is too large.")
+
+
+class UnsupportedBody(BadBody):
+    code = "unsupported_media_type"
+    status = 415
+    message = N_("Send the body as application/json (or as a form from the pages).")
+
+
+def _storable(data: Any) -> bool:
+    """No NUL and no lone surrogate in any string: the databases refuse both with an error.
+
+    Iterative, since JSON nesting may already be as deep as the recursion limit allows.
+    """
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True
+
+
 class Body:
     def __init__(self, data: dict[str, Any], is_form: bool) -> None:
         self.data = data
@@ -61,18 +96,24 @@ class Body:
 
 async def read_body(request: Request) -> Body:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    declared = request.headers.get("content-length", "")
+    if declared.isdecimal() and (len(declared) > 9 or int(declared) > MAX_BODY):  # don't read it
+        raise BodyTooLarge()
     raw = await request.body()
     if len(raw) > MAX_BODY:
-        raise BadBody()
+        raise BodyTooLarge()
     if content_type == "application/json":
         try:
             data = json.loads(raw or b"{}")
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
             raise BadBody() from error
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not _storable(data):
             raise BadBody()
         return Body(data, is_form=False)
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data", ""):
         form = await request.form()
-        return Body({k: v for k, v in form.items() if isinstance(v, str)}, is_form=True)
-    raise BadBody()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        if not _storable(fields):
+            raise BadBody()
+        return Body(fields, is_form=True)
+    raise UnsupportedBody()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from babel.dates import format_datetime, format_time
+from babel.dates import format_datetime, format_time, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_currency_precision
@@ -55,9 +55,9 @@ def money(amount: int, currency: str, locale: str) -> str:
 
 def when(value: str | datetime, locale: str, tz: str = "Europe/Paris") -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return format_datetime(moment, "short", tzinfo=tz, locale=locale)
+    return format_datetime(moment, "short", tzinfo=get_timezone(tz), locale=locale)
 
 
 def clock(value: str | datetime, locale: str, tz: str = "Europe/Paris") -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return format_time(moment, "short", tzinfo=tz, locale=locale)
+    return format_time(moment, "short", tzinfo=get_timezone(tz), locale=locale)

@@ -62,6 +62,12 @@ async def staff_of(conn: HTTPConnection) -> StaffIdentity | None:
         return await identity(session, staff_id)
 
 
+def consumer_id_of(conn: HTTPConnection) -> int | None:
+    """The coffee-machine consumer signed in on this browser, if any (machines/)."""
+    value = conn.session.get("consumer_id")
+    return value if isinstance(value, int) else None
+
+
 async def viewer_of(conn: HTTPConnection) -> Viewer:
     staff = await staff_of(conn)
     return Viewer(
@@ -70,6 +76,7 @@ async def viewer_of(conn: HTTPConnection) -> Viewer:
         company_id=staff.company_id if staff else None,
         role=staff.role if staff else None,
         locale=locale_of(conn),
+        consumer_id=consumer_id_of(conn),
     )
 
 

@@ -27,8 +27,8 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.globals["locale"] = locale
     env.filters["money"] = lambda amount, currency: money(amount, currency, locale)
-    env.filters["when"] = lambda value: when(value, locale)
-    env.filters["clock"] = lambda value: clock(value, locale)
+    env.filters["when"] = lambda value, tz="Europe/Paris": when(value, locale, tz)
+    env.filters["clock"] = lambda value, tz="Europe/Paris": clock(value, locale, tz)
     return env
 
 

@@ -1,0 +1,1 @@
+"""Coffee machines: selections, access modes, credit, brews, device protocol, simulator."""

@@ -1,0 +1,322 @@
+"""What staff do with machines: add them, set modes, groups, selections, credit, delete."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from accounts.models import Site
+from accounts.roles import Permission, require
+from accounts.service import StaffIdentity, site_for
+from db.base import is_id
+from errors import NotFound
+from machines import credit, recipes
+from machines.access import Mode, parse_mode
+from machines.device_service import issue_secret
+from machines.errors import BadDrinkType, ConfirmDeletion
+from machines.ledger import Kind, check_amount, manual_key
+from machines.models import (
+    Consumer,
+    GroupMember,
+    Machine,
+    MachineGroup,
+    Selection,
+    SelectionProduct,
+    UserGroup,
+)
+from machines.publishing import machine_changed
+from machines.schedule import EVERY, BadSchedule, parse_time
+from realtime.events import Tx
+
+# A new selection starts with these drinks (name, type, price, recipe).
+DEFAULT_DRINKS: list[tuple[str, str, int, dict[str, int]]] = [
+    ("Espresso", "espresso", 80, {"strength": 4, "volume_ml": 40, "temperature_c": 92}),
+    ("Café long", "lungo", 100, {"strength": 3, "volume_ml": 120, "temperature_c": 92}),
+    ("Cappuccino", "cappuccino", 150, {"strength": 3, "volume_ml": 180, "milk_ml": 100}),
+    ("Latte macchiato", "latte", 170, {"strength": 2, "volume_ml": 250, "milk_ml": 180}),
+    ("Chocolat chaud", "hot_chocolate", 150, {"volume_ml": 200, "milk_ml": 150}),
+    ("Eau chaude", "hot_water", 0, {"volume_ml": 250, "temperature_c": 85}),
+]
+
+
+def new_pin(length: int = 6) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+async def machine_for(tx: Tx, staff: StaffIdentity, machine_id: object) -> Machine:
+    machine = await tx.session.get(Machine, machine_id) if is_id(machine_id) else None
+    if machine is None:
+        raise NotFound()
+    await site_for(tx.session, staff, machine.site_id)  # another company's: not found
+    return machine
+
+
+async def company_of_site(tx: Tx, site_id: int) -> int:
+    site = await tx.session.get(Site, site_id)
+    assert site is not None
+    return site.company_id
+
+
+async def default_selection(tx: Tx, company_id: int, model: str) -> Selection:
+    """The company's selection for this machine model, made with default drinks if none."""
+    found = await tx.session.scalar(
+        select(Selection)
+        .where(Selection.company_id == company_id, Selection.model == model)
+        .order_by(Selection.id)
+    )
+    if found is not None:
+        return found
+    selection = Selection(
+        company_id=company_id, model=model, name=f"{model} — default",
+        share_token=secrets.token_urlsafe(16),
+    )
+    tx.session.add(selection)
+    await tx.session.flush()
+    for position, (name, kind, price, recipe) in enumerate(DEFAULT_DRINKS):
+        tx.session.add(
+            SelectionProduct(selection_id=selection.id, name=name, type=kind, price=price,
+                             recipe=recipe, position=position)
+        )
+    await tx.session.flush()
+    return selection
+
+
+async def default_group(tx: Tx, machine: Machine, company_id: int) -> UserGroup:
+    """The machine's group, made (and attached) when the mode needs one and it has none."""
+    attached = await tx.session.scalar(
+        select(UserGroup)
+        .join(MachineGroup, MachineGroup.group_id == UserGroup.id)
+        .where(MachineGroup.machine_id == machine.id)
+        .order_by(UserGroup.id)
+    )
+    if attached is not None:
+        return attached
+    name = f"{machine.name} — users"
+    group = await tx.session.scalar(
+        select(UserGroup).where(UserGroup.company_id == company_id, UserGroup.name == name)
+    )
+    if group is None:
+        group = UserGroup(company_id=company_id, name=name)
+        tx.session.add(group)
+        await tx.session.flush()
+    tx.session.add(MachineGroup(machine_id=machine.id, group_id=group.id))
+    await tx.session.flush()
+    return group
+
+
+async def ensure_for_mode(tx: Tx, machine: Machine, mode: Mode) -> None:
+    """Choosing a mode creates the selection and group it needs when they are missing."""
+    company_id = await company_of_site(tx, machine.site_id)
+    if machine.selection_id is None:
+        machine.selection_id = (await default_selection(tx, company_id, machine.model)).id
+    if mode in (Mode.PREPAID, Mode.AUTHORISED, Mode.CUSTOM):
+        await default_group(tx, machine, company_id)
+    await tx.session.flush()
+
+
+@dataclass(frozen=True)
+class Added:
+    machine: Machine
+    secret: str  # shown once, to be entered in the machine
+
+
+async def add_machine(
+    tx: Tx, staff: StaffIdentity, site_id: object, name: str, model: str, serial: str,
+    mode: object = "open",
+) -> Added:
+    require(staff.role, Permission.CONFIGURE)
+    site = await site_for(tx.session, staff, site_id)
+    chosen = parse_mode(mode)
+    machine = Machine(
+        site_id=site.id, name=name.strip()[:120] or serial, model=model.strip()[:60],
+        serial=serial.strip()[:60], mode=chosen.value, token=secrets.token_urlsafe(16),
+        settings_pin=new_pin(), maintenance_pin=new_pin(), alerts=[],
+    )
+    tx.session.add(machine)
+    await tx.session.flush()
+    await ensure_for_mode(tx, machine, chosen)
+    secret = await issue_secret(tx.session, machine)
+    await machine_changed(tx, machine.id, "machine.added", {})
+    return Added(machine, secret)
+
+
+async def rotate_secret(tx: Tx, staff: StaffIdentity, machine_id: object) -> str:
+    require(staff.role, Permission.CONFIGURE)
+    machine = await machine_for(tx, staff, machine_id)
+    return await issue_secret(tx.session, machine)
+
+
+async def set_mode(tx: Tx, staff: StaffIdentity, machine_id: object, mode: object) -> Machine:
+    require(staff.role, Permission.CONFIGURE)
+    machine = await machine_for(tx, staff, machine_id)
+    chosen = parse_mode(mode)
+    machine.mode = chosen.value
+    await ensure_for_mode(tx, machine, chosen)
+    await machine_changed(tx, machine.id, "machine.mode", {"mode": chosen.value})
+    return machine
+
+
+async def delete_machine(
+    tx: Tx, staff: StaffIdentity, machine_id: object, confirm: object
+) -> None:
+    """Deleting a machine deletes its usage data: the caller must type its name."""
+    require(staff.role, Permission.CONFIGURE)
+    machine = await machine_for(tx, staff, machine_id)
+    if confirm != machine.name:
+        raise ConfirmDeletion()
+    await tx.session.execute(delete(Machine).where(Machine.id == machine.id))
+
+
+async def manual_credit(
+    tx: Tx, staff: StaffIdentity, consumer_id: object, amount: object, key: object, note: object
+) -> credit.Posted:
+    require(staff.role, Permission.CONFIGURE)
+    consumer = await tx.session.get(Consumer, consumer_id) if is_id(consumer_id) else None
+    if consumer is None or consumer.company_id != staff.company_id:
+        raise NotFound()
+    from machines.brew_service import check_key
+
+    text = note.strip()[:150] if isinstance(note, str) else ""
+    return await credit.post(
+        tx, consumer.id, check_amount(amount), Kind.MANUAL, manual_key(check_key(key)),
+        note=f"{staff.name}: {text}" if text else staff.name,
+    )
+
+
+async def create_group(
+    tx: Tx, staff: StaffIdentity, name: object, recharge_amount: object = 0,
+    recharge_every: object = None, recharge_at: object = "07:00",
+) -> UserGroup:
+    require(staff.role, Permission.CONFIGURE)
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
+        raise NotFound()
+    every = recharge_every if recharge_every in EVERY else None
+    if recharge_every not in (None, "") and every is None:
+        raise BadSchedule()
+    parse_time(recharge_at)
+    amount = check_amount(recharge_amount) if every else 0
+    group = UserGroup(
+        company_id=staff.company_id, name=name.strip(), recharge_amount=amount,
+        recharge_every=every, recharge_at=str(recharge_at),
+    )
+    tx.session.add(group)
+    await tx.session.flush()
+    return group
+
+
+async def _group(tx: Tx, staff: StaffIdentity, group_id: object) -> UserGroup:
+    group = await tx.session.get(UserGroup, group_id) if is_id(group_id) else None
+    if group is None or group.company_id != staff.company_id:
+        raise NotFound()
+    return group
+
+
+async def add_member(tx: Tx, staff: StaffIdentity, group_id: object, consumer_id: object) -> None:
+    require(staff.role, Permission.CONFIGURE)
+    group = await _group(tx, staff, group_id)
+    consumer = await tx.session.get(Consumer, consumer_id) if is_id(consumer_id) else None
+    if consumer is None or consumer.company_id != staff.company_id:
+        raise NotFound()
+    if await tx.session.get(GroupMember, (group.id, consumer.id)) is None:
+        tx.session.add(GroupMember(group_id=group.id, consumer_id=consumer.id))
+        await tx.session.flush()
+
+
+async def attach_group(
+    tx: Tx, staff: StaffIdentity, machine_id: object, group_id: object,
+    selection_id: object = None,
+) -> None:
+    """Let a group use a machine; in custom mode, with a selection of its own."""
+    require(staff.role, Permission.CONFIGURE)
+    machine = await machine_for(tx, staff, machine_id)
+    group = await _group(tx, staff, group_id)
+    selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
+    if selection is not None and selection.company_id != staff.company_id:
+        raise NotFound()
+    link = await tx.session.get(MachineGroup, (machine.id, group.id))
+    if link is None:
+        link = MachineGroup(machine_id=machine.id, group_id=group.id)
+        tx.session.add(link)
+    link.selection_id = selection.id if selection else None
+    await tx.session.flush()
+
+
+async def add_drink(
+    tx: Tx, staff: StaffIdentity, selection_id: object, name: object, kind: object,
+    price: object, recipe: object = None,
+) -> SelectionProduct:
+    require(staff.role, Permission.CONFIGURE)
+    selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
+    if selection is None or selection.company_id != staff.company_id:
+        raise NotFound()
+    if not isinstance(kind, str) or kind not in recipes.TYPES:
+        raise BadDrinkType()
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
+        raise BadDrinkType()
+    cost = 0 if price in (0, None) else check_amount(price)
+    last = await tx.session.scalar(
+        select(func.max(SelectionProduct.position)).where(
+            SelectionProduct.selection_id == selection.id
+        )
+    )
+    product = SelectionProduct(
+        selection_id=selection.id, name=name.strip(), type=kind, price=cost,
+        recipe=recipes.clean_recipe(recipe), position=(last or 0) + 1,
+    )
+    tx.session.add(product)
+    await tx.session.flush()
+    return product
+
+
+async def reorder(tx: Tx, staff: StaffIdentity, selection_id: object, order: object) -> None:
+    """Put the selection's drinks in the given order (a list of their ids)."""
+    require(staff.role, Permission.CONFIGURE)
+    selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
+    if selection is None or selection.company_id != staff.company_id:
+        raise NotFound()
+    drinks = {
+        p.id: p
+        for p in await tx.session.scalars(
+            select(SelectionProduct).where(SelectionProduct.selection_id == selection.id)
+        )
+    }
+    if not isinstance(order, list) or sorted(order) != sorted(drinks):
+        raise NotFound()
+    for position, product_id in enumerate(order):
+        drinks[product_id].position = position
+    await tx.session.flush()
+
+
+async def selection_view(tx: Tx, token: object) -> dict[str, Any]:
+    """A selection shared by link: its drinks and the machines using it."""
+    selection = (
+        await tx.session.scalar(select(Selection).where(Selection.share_token == token))
+        if isinstance(token, str)
+        else None
+    )
+    if selection is None:
+        raise NotFound()
+    drinks = (
+        await tx.session.scalars(
+            select(SelectionProduct)
+            .where(SelectionProduct.selection_id == selection.id)
+            .order_by(SelectionProduct.position)
+        )
+    ).all()
+    machines = (
+        await tx.session.scalars(
+            select(Machine.name).where(Machine.selection_id == selection.id).order_by(Machine.name)
+        )
+    ).all()
+    return {
+        "selection": {"id": selection.id, "name": selection.name, "model": selection.model},
+        "drinks": [
+            {"id": d.id, "name": d.name, "type": d.type, "price": d.price, "recipe": d.recipe,
+             "enabled": d.enabled, "position": d.position}
+            for d in drinks
+        ],
+        "machines": list(machines),
+    }

@@ -1,0 +1,415 @@
+"""The machines JSON API (/api/v1): consumers, brews, payments, webhooks, staff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from accounts.service import NotSignedIn, StaffIdentity
+from errors import NotFound
+from machines import admin_service, brew_service, consumers, payment_service, views
+from machines.errors import PaymentsUnavailable, SignInRequired
+from machines.live import MachineTopic
+from machines.models import ProviderPayment
+from machines.runtime import run, runtime_of
+from realtime.events import Tx
+from realtime.models import current_version
+from web.body import read_body
+from web.state import AppState, app_state, consumer_id_of, device_of, run_tx, staff_of, viewer_of
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ok(data: dict[str, Any], request: Request, status: int = 200) -> Response:
+    response = JSONResponse(data, status_code=status)
+    if request.headers.get("hx-request") == "true":
+        if data.get("redirect"):
+            response.headers["HX-Redirect"] = data["redirect"]
+        elif data.get("refresh"):
+            response.headers["HX-Refresh"] = "true"
+    return response
+
+
+async def machine_state(request: Request) -> Response:
+    """The machine as this visitor sees it: status, drinks with their prices, credit."""
+    viewer = await viewer_of(request)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        machine = await brew_service.machine_by_token(tx.session, request.path_params["token"])
+        found = await brew_service.offer(tx.session, machine, consumer_id_of(request))
+        topic = views.machine_topic(machine.id)
+        view = await views.machine_view(tx.session, machine.id)
+        view["version"] = await current_version(tx.session, topic)
+        kind = MachineTopic()
+        out: dict[str, Any] = {
+            "machine": kind.present(view, kind.audience(view, viewer)),
+            "drinks": found.drinks,
+            "allowed": found.grant is not None,
+            "refusal": getattr(found.refusal, "code", None),
+            "topics": [topic],
+            "consumer": None,
+        }
+        if found.consumer is not None:
+            out["consumer"] = {
+                "id": found.consumer.id,
+                "name": found.consumer.name,
+                "balance": await views.balance_of(tx.session, found.consumer.id),
+            }
+            out["topics"].append(views.user_topic(found.consumer.id))
+        return out
+
+    return _ok(await run_tx(request, op), request)
+
+
+def _brew(brew: Any) -> dict[str, Any]:
+    return {k: v for k, v in views.brew_dict(brew).items() if k != "consumer_id"}
+
+
+async def start_brew(request: Request) -> Response:
+    body = await read_body(request)
+    runtime = runtime_of(request)
+    token = request.path_params["token"]
+    result = await run_tx(
+        request,
+        lambda tx: brew_service.request(
+            tx, token, body.integer("product_id"), consumer_id_of(request),
+            device_of(request), body.raw("idempotency_key"), _now(), runtime.provider.name,
+        ),
+    )
+    out: dict[str, Any] = {"brew": _brew(result.brew), "duplicate": result.duplicate}
+    if result.payment is not None:
+        out["payment"] = await _checkout(request, result.payment, f"/m/{token}")
+        out["redirect"] = out["payment"]["checkout_url"]
+    return _ok(out, request, 200 if result.duplicate else 201)
+
+
+async def _checkout(request: Request, payment: ProviderPayment, back: str) -> dict[str, Any]:
+    """Create the provider's side of a pending payment (after our commit: it is I/O)."""
+    runtime = runtime_of(request)
+    ref = payment.provider_ref
+    if ref is None and payment.status == "pending":
+        try:
+            intent = await runtime.provider.create(
+                payment.amount, payment.currency, payment.idempotency_key,
+                f"Comptoir {payment.purpose} #{payment.id}",
+            )
+        except Exception as error:
+            await run_tx(request, lambda tx: payment_service.abandon(tx, payment, _now()))
+            raise PaymentsUnavailable() from error
+        ref = intent.ref
+        await run_tx(request, lambda tx: payment_service.attach(tx, payment.id, intent.ref))
+    url = f"/pay/{payment.provider}/{ref}?back={back}" if ref else back
+    return {"id": payment.id, "status": payment.status, "amount": payment.amount,
+            "checkout_url": url}
+
+
+# Consumers
+
+
+async def _company_of_token(tx: Tx, token: object) -> int:
+    machine = await brew_service.machine_by_token(tx.session, token)
+    return (await views.company_of_machine(tx.session, machine)).id
+
+
+async def signup(request: Request) -> Response:
+    body = await read_body(request)
+    base = app_state(request).settings.public_url
+
+    async def op(tx: Tx) -> int:
+        company_id = await _company_of_token(tx, body.raw("machine"))
+        consumer = await consumers.signup(
+            tx, company_id, body.raw("email"), body.raw("name"), body.raw("password"), base
+        )
+        return consumer.id
+
+    consumer_id = await run_tx(request, op)
+    request.session["consumer_id"] = consumer_id
+    return _ok({"consumer": {"id": consumer_id}, "redirect": "/account/outbox"}, request, 201)
+
+
+async def login(request: Request) -> Response:
+    body = await read_body(request)
+
+    async def op(tx: Tx) -> int:
+        company_id = await _company_of_token(tx, body.raw("machine"))
+        consumer = await consumers.login(tx, company_id, body.raw("email"), body.raw("password"))
+        return consumer.id
+
+    consumer_id = await run_tx(request, op)
+    request.session["consumer_id"] = consumer_id
+    back = body.text("machine")
+    return _ok({"consumer": {"id": consumer_id},
+                "redirect": f"/m/{back}" if back else "/account"}, request)
+
+
+async def logout(request: Request) -> Response:
+    request.session.pop("consumer_id", None)
+    return _ok({"ok": True, "refresh": True}, request)
+
+
+def _consumer(request: Request) -> int:
+    consumer_id = consumer_id_of(request)
+    if consumer_id is None:
+        raise SignInRequired()
+    return consumer_id
+
+
+async def me(request: Request) -> Response:
+    consumer_id = _consumer(request)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        view = await views.user_view(tx.session, consumer_id)
+        view["version"] = await current_version(tx.session, views.user_topic(consumer_id))
+        return view
+
+    return _ok(await run_tx(request, op), request)
+
+
+async def topup(request: Request) -> Response:
+    consumer_id = _consumer(request)
+    body = await read_body(request)
+    runtime = runtime_of(request)
+    key = brew_service.check_key(body.raw("idempotency_key"))
+    payment = await run_tx(
+        request,
+        lambda tx: payment_service.start_topup(
+            tx, consumer_id, body.integer("amount"), key, runtime.provider.name, _now()
+        ),
+    )
+    checkout = await _checkout(request, payment, "/account")
+    return _ok({"payment": checkout, "redirect": checkout["checkout_url"]}, request, 201)
+
+
+# Payments
+
+
+async def test_payment(request: Request) -> Response:
+    """The test provider's own "bank": succeed, fail, or succeed after a delay."""
+    runtime = runtime_of(request)
+    if runtime.provider.name != "test":
+        raise NotFound()
+    body = await read_body(request)
+    ref = request.path_params["ref"]
+    outcome = body.text("outcome")
+    state = app_state(request)
+    back = body.text("back") or "/account"
+    if outcome == "late":
+        runtime.later(runtime.settings.machine_sweep_s, lambda: _settle_later(state, ref))
+        return _ok({"status": "pending", "redirect": back}, request, 202)
+    if outcome not in ("succeed", "fail"):
+        raise NotFound()
+    payment = await run_tx(
+        request, lambda tx: payment_service.settle(tx, ref, outcome == "succeed", _now())
+    )
+    return _ok({"status": payment.status, "redirect": back}, request)
+
+
+async def _settle_later(state: AppState, ref: str) -> None:
+    await run(
+        state.sessionmaker, state.bus, lambda tx: payment_service.settle(tx, ref, True, _now())
+    )
+
+
+async def stripe_webhook(request: Request) -> Response:
+    """Stripe's events: verified on the raw body, each event id handled once."""
+    runtime = runtime_of(request)
+    if runtime.provider.name != "stripe":
+        raise NotFound()
+    raw = await request.body()
+    event = runtime.provider.verify_webhook(raw, request.headers)
+    outcome = await run_tx(
+        request, lambda tx: payment_service.handle_event(tx, "stripe", event, _now())
+    )
+    return JSONResponse({"received": True, "outcome": outcome})
+
+
+# Staff
+
+
+async def _staff(request: Request) -> StaffIdentity:
+    staff = await staff_of(request)
+    if staff is None:
+        raise NotSignedIn()
+    return staff
+
+
+def _machine(machine: Any) -> dict[str, Any]:
+    return {"id": machine.id, "name": machine.name, "mode": machine.mode,
+            "serial": machine.serial, "model": machine.model, "token": machine.token,
+            "selection_id": machine.selection_id}
+
+
+async def add_machine(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    added = await run_tx(
+        request,
+        lambda tx: admin_service.add_machine(
+            tx, staff, body.integer("site_id"), body.text("name") or "",
+            body.text("model") or "", body.text("serial") or "", body.raw("mode") or "open",
+        ),
+    )
+    return _ok({"machine": _machine(added.machine), "secret": added.secret}, request, 201)
+
+
+async def rotate_secret(request: Request) -> Response:
+    staff = await _staff(request)
+    secret = await run_tx(
+        request,
+        lambda tx: admin_service.rotate_secret(tx, staff, request.path_params["machine_id"]),
+    )
+    return _ok({"secret": secret}, request)
+
+
+async def set_mode(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    machine = await run_tx(
+        request,
+        lambda tx: admin_service.set_mode(
+            tx, staff, request.path_params["machine_id"], body.raw("mode")
+        ),
+    )
+    return _ok({"machine": _machine(machine)}, request)
+
+
+async def delete_machine(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    await run_tx(
+        request,
+        lambda tx: admin_service.delete_machine(
+            tx, staff, request.path_params["machine_id"], body.raw("confirm")
+        ),
+    )
+    return _ok({"ok": True, "redirect": "/staff/machines"}, request)
+
+
+async def manual_credit(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    posted = await run_tx(
+        request,
+        lambda tx: admin_service.manual_credit(
+            tx, staff, request.path_params["consumer_id"], body.money("amount"),
+            body.raw("idempotency_key"), body.raw("note"),
+        ),
+    )
+    return _ok({"entry": {"id": posted.entry.id, "amount": posted.entry.amount,
+                          "balance_after": posted.entry.balance_after},
+                "duplicate": posted.duplicate}, request)
+
+
+async def approve(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    consumer = await run_tx(
+        request,
+        lambda tx: consumers.approve(
+            tx, staff, request.path_params["consumer_id"], body.raw("role")
+        ),
+    )
+    return _ok({"consumer": {"id": consumer.id, "verified": consumer.verified,
+                             "role": consumer.role}}, request)
+
+
+async def create_group(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    group = await run_tx(
+        request,
+        lambda tx: admin_service.create_group(
+            tx, staff, body.raw("name"), body.money("recharge_amount") or 0,
+            body.raw("recharge_every"), body.raw("recharge_at") or "07:00",
+        ),
+    )
+    return _ok({"group": {"id": group.id, "name": group.name}}, request, 201)
+
+
+async def add_member(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    await run_tx(
+        request,
+        lambda tx: admin_service.add_member(
+            tx, staff, request.path_params["group_id"], body.integer("consumer_id")
+        ),
+    )
+    return _ok({"ok": True}, request)
+
+
+async def attach_group(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    await run_tx(
+        request,
+        lambda tx: admin_service.attach_group(
+            tx, staff, request.path_params["machine_id"], body.integer("group_id"),
+            body.integer("selection_id"),
+        ),
+    )
+    return _ok({"ok": True}, request)
+
+
+async def add_drink(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    drink = await run_tx(
+        request,
+        lambda tx: admin_service.add_drink(
+            tx, staff, request.path_params["selection_id"], body.raw("name"), body.raw("type"),
+            body.money("price"), body.raw("recipe"),
+        ),
+    )
+    return _ok({"drink": {"id": drink.id, "name": drink.name, "position": drink.position}},
+               request, 201)
+
+
+async def reorder(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    await run_tx(
+        request,
+        lambda tx: admin_service.reorder(
+            tx, staff, request.path_params["selection_id"], body.raw("order")
+        ),
+    )
+    return _ok({"ok": True}, request)
+
+
+async def shared_selection(request: Request) -> Response:
+    data = await run_tx(
+        request, lambda tx: admin_service.selection_view(tx, request.path_params["share"])
+    )
+    return _ok(data, request)
+
+
+routes = [
+    Route("/machines/{token}", machine_state, methods=["GET"]),
+    Route("/machines/{token}/brews", start_brew, methods=["POST"]),
+    Route("/consumers/signup", signup, methods=["POST"]),
+    Route("/consumers/login", login, methods=["POST"]),
+    Route("/consumers/logout", logout, methods=["POST"]),
+    Route("/consumers/me", me, methods=["GET"]),
+    Route("/consumers/topups", topup, methods=["POST"]),
+    Route("/payments/test/{ref}", test_payment, methods=["POST"]),
+    Route("/payments/stripe/webhook", stripe_webhook, methods=["POST"]),
+    Route("/selections/{share}", shared_selection, methods=["GET"]),
+    Route("/staff/machines", add_machine, methods=["POST"]),
+    Route("/staff/machines/{machine_id:int}/secret", rotate_secret, methods=["POST"]),
+    Route("/staff/machines/{machine_id:int}/mode", set_mode, methods=["POST"]),
+    Route("/staff/machines/{machine_id:int}", delete_machine, methods=["DELETE"]),
+    Route("/staff/machines/{machine_id:int}/groups", attach_group, methods=["POST"]),
+    Route("/staff/consumers/{consumer_id:int}/credit", manual_credit, methods=["POST"]),
+    Route("/staff/consumers/{consumer_id:int}/approve", approve, methods=["POST"]),
+    Route("/staff/groups", create_group, methods=["POST"]),
+    Route("/staff/groups/{group_id:int}/members", add_member, methods=["POST"]),
+    Route("/staff/selections/{selection_id:int}/drinks", add_drink, methods=["POST"]),
+    Route("/staff/selections/{selection_id:int}/order", reorder, methods=["POST"]),
+]

@@ -1,0 +1,207 @@
+"""GET /ws/device: the websocket a coffee machine keeps open (protocol: docs/machines.md).
+
+The machine authenticates with its secret (an `Authorization: Device <secret>` header,
+or a first `hello` message). Its socket then watches the machine's topic on the hub like
+any screen: brew commands reach it from whichever process took the order. Every message
+it sends is one unit of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from errors import DomainError
+from machines import device_service
+from machines.device_service import Report
+from machines.models import Machine
+from machines.runtime import MachinesRuntime, run, runtime_of
+from machines.views import machine_topic
+from realtime.hub import CLOSE_RESYNC, Connection
+from realtime.topics import Viewer
+from web.security import origin_allowed
+from web.state import AppState, app_state
+
+log = logging.getLogger(__name__)
+
+PROTOCOL = 1
+CLOSE_UNAUTHORIZED = 4401
+HELLO_TIMEOUT_S = 10
+
+
+def _secret_from_header(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, secret = value.partition(" ")
+    return secret.strip() if scheme.lower() in ("device", "bearer") else None
+
+
+async def _hello(websocket: WebSocket) -> str | None:
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S)
+        message = json.loads(raw)
+    except (TimeoutError, ValueError):
+        return None
+    if isinstance(message, dict) and message.get("type") == "hello":
+        secret = message.get("secret")
+        return secret if isinstance(secret, str) else None
+    return None
+
+
+async def device_socket(websocket: WebSocket) -> None:
+    state = app_state(websocket)
+    runtime = runtime_of(websocket)
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"),
+        state.settings.allowed_origins,
+    ):
+        await websocket.close(code=1008, reason="origin")
+        return
+    await websocket.accept()
+    secret = _secret_from_header(websocket.headers.get("authorization"))
+    if secret is None:
+        secret = await _hello(websocket)
+    async with state.sessionmaker() as session:
+        machine = await device_service.authenticate(session, secret)
+    if machine is None:
+        await websocket.send_text(_error("unauthorized", "Unknown or missing machine secret."))
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="unauthorized")
+        return
+    await _serve(websocket, state, runtime, machine)
+
+
+async def _serve(
+    websocket: WebSocket, state: AppState, runtime: MachinesRuntime, machine: Machine
+) -> None:
+    connection = secrets.token_hex(8)
+    conn = Connection(Viewer(role="device", locale="en"), "json", state.settings.socket_queue_size)
+    state.hub.add(conn)
+    state.hub.watch(conn, machine_topic(machine.id))  # watch first: no command falls between
+    sent: set[int] = set()
+    try:
+        await run(
+            state.sessionmaker, state.bus,
+            lambda tx: device_service.connected(tx, machine.id, connection, _now()),
+        )
+        await websocket.send_text(json.dumps({
+            "type": "welcome", "protocol": PROTOCOL,
+            "machine": {"id": machine.id, "name": machine.name, "serial": machine.serial},
+            "heartbeat_s": runtime.settings.machine_heartbeat_s,
+        }))
+        await _send_pending(state, machine.id, conn, sent)
+        async with asyncio.TaskGroup() as group:
+            receiving = group.create_task(_receive(websocket, state, machine.id, connection, conn))
+            sending = group.create_task(_send(websocket, state, machine.id, conn, sent))
+            await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (receiving, sending):
+                task.cancel()
+    except* WebSocketDisconnect:
+        pass
+    finally:
+        state.hub.remove(conn)
+        try:
+            await run(
+                state.sessionmaker, state.bus,
+                lambda tx: device_service.disconnected(tx, machine.id, connection, _now()),
+            )
+        except Exception:
+            log.exception("could not mark machine %s offline", machine.id)
+    if conn.overflowed:
+        try:
+            await websocket.close(code=CLOSE_RESYNC, reason="resync")
+        except RuntimeError:
+            pass
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _error(code: str, message: str, **extra: Any) -> str:
+    return json.dumps({"type": "error", "code": code, "message": message, **extra})
+
+
+async def _send_pending(state: AppState, machine_id: int, conn: Connection, sent: set[int]) -> None:
+    async with state.sessionmaker() as session:
+        commands = await device_service.pending(session, machine_id)
+    for cmd in commands:
+        if cmd["brew_id"] not in sent:
+            sent.add(cmd["brew_id"])
+            conn.send(json.dumps(cmd))
+
+
+async def _send(
+    websocket: WebSocket, state: AppState, machine_id: int, conn: Connection, sent: set[int]
+) -> None:
+    """Turn the topic's events into commands; pass the socket's own replies through."""
+    while True:
+        text = await conn.queue.get()
+        if text is None:
+            return  # overflowed: closed with "resync", the machine reconnects
+        message = json.loads(text)
+        kind = message.get("type")
+        if kind == "resync":
+            # The bus reconnected and may have lost events: send what is still pending.
+            await _send_pending(state, machine_id, conn, sent)
+        elif kind == "event":
+            cmd = (message["data"].get("change") or {}).get("command")
+            if message.get("event") == "brew.requested" and cmd and cmd["brew_id"] not in sent:
+                sent.add(cmd["brew_id"])
+                await websocket.send_text(json.dumps(cmd))
+        else:
+            await websocket.send_text(text)
+
+
+async def _receive(
+    websocket: WebSocket, state: AppState, machine_id: int, connection: str, conn: Connection
+) -> None:
+    while True:
+        raw = await websocket.receive_text()
+        try:
+            message = json.loads(raw)
+            kind = message["type"]
+        except (ValueError, KeyError, TypeError):
+            conn.send(_error("bad_message", "Expected a JSON object with a type."))
+            continue
+        try:
+            await _handle(state, machine_id, connection, kind, message, conn)
+        except DomainError as error:
+            conn.send(_error(error.code, str(error), brew_id=message.get("brew_id")))
+
+
+async def _handle(
+    state: AppState, machine_id: int, connection: str, kind: object,
+    message: dict[str, Any], conn: Connection,
+) -> None:
+    now = _now()
+    if kind == "heartbeat":
+        await run(
+            state.sessionmaker, state.bus,
+            lambda tx: device_service.heartbeat(
+                tx, machine_id, connection, message.get("alerts"), now
+            ),
+        )
+    elif kind == "alerts":
+        await run(
+            state.sessionmaker, state.bus,
+            lambda tx: device_service.set_alerts(tx, machine_id, message.get("alerts"), now),
+        )
+    elif kind == "brew":
+        report = Report(
+            message.get("brew_id"), message.get("status"), message.get("progress"),
+            message.get("reason"),
+        )
+        await run(
+            state.sessionmaker, state.bus,
+            lambda tx: device_service.report(tx, machine_id, report, now),
+        )
+    elif kind == "ping":
+        conn.send(json.dumps({"type": "pong"}))
+    else:
+        conn.send(_error("bad_message", f"Unknown message type {str(kind)[:20]!r}."))

@@ -1,0 +1,129 @@
+"""What can go wrong at a machine, each with a stable code and a message for the phone."""
+
+from __future__ import annotations
+
+from errors import N_, Conflict, DomainError, Forbidden, InvalidInput, NotFound
+
+
+class UnknownMachine(NotFound):
+    code = "unknown_machine"
+    message = N_("This machine does not exist.")
+
+
+class UnknownDrink(NotFound):
+    code = "unknown_drink"
+    message = N_("This drink is not offered at this machine.")
+
+
+class UnknownBrew(NotFound):
+    code = "unknown_brew"
+    message = N_("This brew does not exist.")
+
+
+class MachineOffline(Conflict):
+    code = "machine_offline"
+    message = N_("The machine is offline right now. Nothing was charged.")
+
+
+class MachineBusy(Conflict):
+    code = "machine_busy"
+    message = N_("The machine is busy with another drink. Nothing was charged; try again shortly.")
+
+
+class MachineInAlert(Conflict):
+    code = "machine_alert"
+    message = N_("The machine needs attention before it can make this drink. Nothing was charged.")
+
+
+class SignInRequired(Forbidden):
+    code = "sign_in_required"
+    status = 401
+    message = N_("Please sign in to use this machine.")
+
+
+class AccountNotReady(Forbidden):
+    code = "account_not_ready"
+    message = N_("Your account is not active yet: confirm your email and wait for approval.")
+
+
+class NotAuthorised(Forbidden):
+    code = "not_authorised"
+    message = N_("This machine is reserved for its users. Ask an administrator for access.")
+
+
+class InsufficientCredit(Conflict):
+    code = "insufficient_credit"
+    status = 402
+    message = N_("Not enough credit for this drink. Top up and try again; nothing was charged.")
+
+
+class BadAmount(InvalidInput):
+    code = "bad_amount"
+    message = N_("The amount must be a whole number of cents between 1 and %(limit)s.")
+
+
+class BadKey(InvalidInput):
+    code = "bad_idempotency_key"
+    message = N_("Each request needs an idempotency key of 8 to 64 characters.")
+
+
+class BadBrewTransition(Conflict):
+    code = "bad_brew_transition"
+    message = N_("A brew cannot go from %(current)s to %(target)s.")
+
+
+class BadMode(InvalidInput):
+    code = "bad_mode"
+    message = N_("Unknown machine mode.")
+
+
+class BadSignup(InvalidInput):
+    code = "bad_signup"
+    message = N_("Please give a valid email, a name and a password of at least 8 characters.")
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = N_("An account with this email already exists; sign in instead.")
+
+
+class BadConsumerLogin(DomainError):
+    code = "bad_login"
+    status = 401
+    message = N_("Wrong email or password.")
+
+
+class UnknownToken(NotFound):
+    code = "unknown_token"
+    message = N_("This link is not valid any more.")
+
+
+class PaymentsUnavailable(Conflict):
+    code = "payments_unavailable"
+    message = N_("Payments are not available right now. Nothing was charged.")
+
+
+class UnknownPayment(NotFound):
+    code = "unknown_payment"
+    message = N_("This payment does not exist.")
+
+
+class BadSignature(DomainError):
+    code = "bad_signature"
+    status = 400
+    message = N_("The webhook signature is missing, wrong or too old.")
+
+
+class ConfirmDeletion(InvalidInput):
+    code = "confirm_deletion"
+    message = N_("Type the machine's name to confirm: its usage data will be deleted too.")
+
+
+class BadRecipe(InvalidInput):
+    code = "bad_recipe"
+    message = N_("Recipe parameters: strength 1–5, volume 10–500 ml, 60–96 °C, milk 0–300 ml.")
+
+
+class BadDrinkType(InvalidInput):
+    code = "bad_drink_type"
+    message = N_("Unknown drink type.")

@@ -1,0 +1,49 @@
+"""Credit rules: entry kinds, the unique key of each business event, valid amounts.
+
+The ledger is append-only. Each entry's key names the business event it records, so a
+retried request, a replayed webhook or a second process finds the key taken and adds
+nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from machines.errors import BadAmount
+
+MAX_AMOUNT = 100_000  # minor units: 1 000 € in one entry is already a lot for coffee
+
+
+class Kind(StrEnum):
+    TOPUP = "topup"
+    BREW = "brew"
+    REFUND = "refund"
+    RECHARGE = "recharge"
+    MANUAL = "manual"
+
+
+def brew_key(brew_id: int) -> str:
+    return f"brew:{brew_id}"
+
+
+def refund_key(brew_id: int) -> str:
+    return f"refund:{brew_id}"
+
+
+def topup_key(payment_id: int) -> str:
+    return f"topup:{payment_id}"
+
+
+def recharge_key(group_id: int, period: str, consumer_id: int) -> str:
+    return f"recharge:{group_id}:{period}:{consumer_id}"
+
+
+def manual_key(idempotency_key: str) -> str:
+    return f"manual:{idempotency_key}"
+
+
+def check_amount(value: object) -> int:
+    """A positive amount of minor units, as a person may credit or top up."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_AMOUNT:
+        raise BadAmount(limit=MAX_AMOUNT)
+    return value

@@ -1,0 +1,112 @@
+"""The machine and user topics as the hub and websocket see them: access, cuts, HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.models import Site
+from machines import views
+from machines.models import Consumer, Machine
+from realtime import topics
+from realtime.topics import Viewer
+from web.templating import render
+
+PUBLIC_BREW = ("id", "product", "type", "status", "progress", "reason", "refunded", "requested_at",
+               "finished_at")
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+class MachineTopic:
+    """`machine:{id}`: online, busy, alerts, the current brew. Its staff and the machine
+    itself see everything (brew commands, who brewed); anyone at the machine sees status."""
+
+    async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
+        machine_id = _int(args[0]) if len(args) == 1 else None
+        machine = await session.get(Machine, machine_id) if machine_id else None
+        if machine is None:
+            return False
+        if viewer.company_id is not None:
+            site = await session.get(Site, machine.site_id)
+            return site is not None and site.company_id == viewer.company_id
+        return viewer.device_key is not None  # anyone who scanned the machine
+
+    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        return await views.machine_view(session, int(args[0]))
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        if viewer.role == "device":
+            return "full"
+        if viewer.company_id is not None and viewer.company_id == view["machine"]["company_id"]:
+            return "full"
+        return "public"
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        if audience == "full":
+            return view
+        machine = view["machine"]
+        brew = view["brew"]
+        return {
+            "machine": {k: machine[k] for k in ("id", "name", "mode", "online", "alerts",
+                                                "missing")},
+            "busy": view["busy"],
+            "brew": {k: brew[k] for k in PUBLIC_BREW} if brew else None,
+            "currency": view["currency"],
+            "version": view["version"],
+        }
+
+    def render(
+        self,
+        view: dict[str, Any],
+        event: str | None,
+        change: dict[str, Any] | None,
+        audience: str,
+        locale: str,
+    ) -> dict[str, Any]:
+        shown = self.present(view, audience)
+        html = {"machine-live": render(locale, "machines/_machine_live.html", view=shown)}
+        if audience == "full":
+            card = render(locale, "machines/_machine_card.html", view=view)
+            html[f"machine-card-{view['machine']['id']}"] = card
+        return {"html": html}
+
+
+class UserTopic:
+    """`user:{id}`: a consumer's balance, brews and ledger, for that consumer's screens."""
+
+    async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
+        consumer_id = _int(args[0]) if len(args) == 1 else None
+        if consumer_id is None:
+            return False
+        if viewer.consumer_id == consumer_id:
+            return True
+        consumer = await session.get(Consumer, consumer_id)
+        return consumer is not None and consumer.company_id == viewer.company_id
+
+    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        return await views.user_view(session, int(args[0]))
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        return "full"
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        return view
+
+    def render(
+        self,
+        view: dict[str, Any],
+        event: str | None,
+        change: dict[str, Any] | None,
+        audience: str,
+        locale: str,
+    ) -> dict[str, Any]:
+        return {"html": {"user-live": render(locale, "machines/_user_live.html", view=view)}}
+
+
+def register_all() -> None:
+    topics.register("machine", MachineTopic())
+    topics.register("user", UserTopic())

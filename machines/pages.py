@@ -1,0 +1,252 @@
+"""HTML pages: a machine's page (from its QR code), its display, accounts, payments, staff.
+
+Pages render the same fragments the live channel pushes; their forms post to /api/v1.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from accounts.models import Site
+from accounts.roles import Permission, can
+from machines import admin_service, brew_service, consumers, views
+from machines.live import MachineTopic
+from machines.models import Consumer, Machine, OutboxMail, ProviderPayment
+from machines.payment_service import by_ref, policy
+from machines.payments import StripeProvider, mask
+from machines.runtime import runtime_of
+from realtime.events import Tx
+from realtime.models import current_version
+from web.state import app_state, consumer_id_of, run_tx, staff_of, viewer_of
+from web.templating import page
+
+
+def machine_url(request: Request, token: str) -> str:
+    return f"{app_state(request).settings.public_url}/m/{token}"
+
+
+def qr(url: str) -> segno.QRCode:
+    return segno.make(url, error="m")
+
+
+async def machine_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    viewer = await viewer_of(request)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        machine = await brew_service.machine_by_token(tx.session, token)
+        found = await brew_service.offer(tx.session, machine, consumer_id_of(request))
+        topic = views.machine_topic(machine.id)
+        view = await views.machine_view(tx.session, machine.id)
+        view["version"] = await current_version(tx.session, topic)
+        kind = MachineTopic()
+        context: dict[str, Any] = {
+            "token": token,
+            "offer": found,
+            "view": kind.present(view, kind.audience(view, viewer)),
+            "currency": view["currency"],
+            "topics": [topic],
+            "user": None,
+        }
+        if found.consumer is not None:
+            user_topic = views.user_topic(found.consumer.id)
+            user = await views.user_view(tx.session, found.consumer.id)
+            user["version"] = await current_version(tx.session, user_topic)
+            context["user"] = user
+            context["topics"].append(user_topic)
+        return context
+
+    return page(request, "machines/machine.html", **await run_tx(request, op))
+
+
+async def machine_qr(request: Request) -> Response:
+    """The QR code as an SVG image, as the machine's display shows it."""
+    token = request.path_params["token"]
+    async with app_state(request).sessionmaker() as session:
+        await brew_service.machine_by_token(session, token)
+    buffer = io.BytesIO()
+    # A standalone image needs its XML namespace (unlike the SVG inlined in pages).
+    qr(machine_url(request, token)).save(buffer, kind="svg", scale=8, border=2, xmldecl=False)
+    return Response(buffer.getvalue(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def machine_display(request: Request) -> Response:
+    """What the machine's own screen shows: its name, its QR code, its live status."""
+    token = request.path_params["token"]
+    async with app_state(request).sessionmaker() as session:
+        machine = await brew_service.machine_by_token(session, token)
+        view = await views.machine_view(session, machine.id)
+        view["version"] = await current_version(session, views.machine_topic(machine.id))
+    shown = MachineTopic().present(view, "public")
+    return page(request, "machines/display.html", token=token, view=shown,
+                topics=[views.machine_topic(machine.id)], url=machine_url(request, token))
+
+
+async def account_form(request: Request) -> Response:
+    token = request.path_params["token"]
+    async with app_state(request).sessionmaker() as session:
+        machine = await brew_service.machine_by_token(session, token)
+    name = "signup" if request.url.path.endswith("/signup") else "login"
+    return page(request, f"machines/{name}.html", token=token, machine=machine)
+
+
+async def account_page(request: Request) -> Response:
+    consumer_id = consumer_id_of(request)
+    if consumer_id is None:
+        return page(request, "machines/no_account.html", status=401)
+    async with app_state(request).sessionmaker() as session:
+        consumer = await session.get(Consumer, consumer_id)
+        if consumer is None:
+            return page(request, "machines/no_account.html", status=401)
+        user = await views.user_view(session, consumer_id)
+        user["version"] = await current_version(session, views.user_topic(consumer_id))
+        rules = await policy(session, consumer.company_id)
+    return page(request, "machines/account.html", user=user, amounts=rules.topup_amounts,
+                topics=[views.user_topic(consumer_id)])
+
+
+async def confirm_email(request: Request) -> Response:
+    consumer = await run_tx(
+        request, lambda tx: consumers.confirm(tx, request.path_params["token"])
+    )
+    request.session["consumer_id"] = consumer.id
+    return page(request, "machines/confirmed.html", consumer=consumer)
+
+
+async def outbox(request: Request) -> Response:
+    """The mail we would have sent: each consumer's own, or all of them for staff."""
+    consumer_id = consumer_id_of(request)
+    staff = await staff_of(request)
+    async with app_state(request).sessionmaker() as session:
+        query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(50)
+        if staff is not None:
+            query = query.join(Consumer, Consumer.id == OutboxMail.consumer_id).where(
+                Consumer.company_id == staff.company_id
+            )
+        else:
+            query = query.where(OutboxMail.consumer_id == (consumer_id or -1))
+        mails = (await session.scalars(query)).all()
+    return page(request, "machines/outbox.html", mails=mails)
+
+
+async def pay_page(request: Request) -> Response:
+    """The provider's checkout: our own buttons for the test provider, Stripe.js for Stripe."""
+    runtime = runtime_of(request)
+    provider = request.path_params["provider"]
+    ref = request.path_params["ref"]
+    back = request.query_params.get("back", "/account")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/account"
+    async with app_state(request).sessionmaker() as session:
+        payment: ProviderPayment = await by_ref(session, ref)
+    context: dict[str, Any] = {"payment": payment, "back": back, "ref": ref}
+    if provider == "stripe" and isinstance(runtime.provider, StripeProvider):
+        intent = await runtime.provider.client().v1.payment_intents.retrieve_async(ref)
+        context.update(publishable_key=runtime.provider.publishable_key,
+                       client_secret=intent.client_secret)
+        return page(request, "machines/pay_stripe.html", **context)
+    if provider != "test" or runtime.provider.name != "test":
+        return page(request, "error.html", status=404, message="Not found")
+    return page(request, "machines/pay_test.html", **context)
+
+
+async def shared_selection(request: Request) -> Response:
+    data = await run_tx(
+        request, lambda tx: admin_service.selection_view(tx, request.path_params["share"])
+    )
+    return page(request, "machines/selection.html", **data)
+
+
+# Staff
+
+
+async def staff_machines(request: Request) -> Response:
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    state = app_state(request)
+    async with state.sessionmaker() as session:
+        machines = (
+            await session.scalars(
+                select(Machine)
+                .join(Site, Site.id == Machine.site_id)
+                .where(Site.company_id == staff.company_id)
+                .order_by(Machine.name)
+            )
+        ).all()
+        cards = []
+        for machine in machines:
+            view = await views.machine_view(session, machine.id)
+            view["version"] = await current_version(session, views.machine_topic(machine.id))
+            cards.append({"machine": machine, "view": view})
+        waiting = (
+            await session.scalars(
+                select(Consumer)
+                .where(Consumer.company_id == staff.company_id, Consumer.verified.is_(False))
+                .order_by(Consumer.id)
+            )
+        ).all()
+        people = (
+            await session.scalars(
+                select(Consumer).where(Consumer.company_id == staff.company_id)
+                .order_by(Consumer.name).limit(200)
+            )
+        ).all()
+        balances = {c.id: await views.balance_of(session, c.id) for c in people}
+    runtime = runtime_of(request)
+    return page(
+        request, "machines/staff.html", staff=staff, cards=cards, waiting=waiting,
+        currency=cards[0]["view"]["currency"] if cards else "EUR",
+        people=people, balances=balances,
+        show_pins=can(staff.role, Permission.CONFIGURE),
+        provider=runtime.provider.name,
+        stripe_key=mask(runtime.settings.stripe_secret_key),
+        webhook_secret=mask(runtime.settings.stripe_webhook_secret),
+        base=state.settings.public_url,
+        topics=[views.machine_topic(c["machine"].id) for c in cards][:20],
+    )
+
+
+async def qr_sheet(request: Request) -> Response:
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    async with app_state(request).sessionmaker() as session:
+        machines = (
+            await session.scalars(
+                select(Machine)
+                .join(Site, Site.id == Machine.site_id)
+                .where(Site.company_id == staff.company_id)
+                .order_by(Machine.name)
+            )
+        ).all()
+    cards = [
+        {"label": m.name, "url": machine_url(request, m.token),
+         "svg": qr(machine_url(request, m.token)).svg_inline(scale=4, border=2)}
+        for m in machines
+    ]
+    return page(request, "machines/qr_sheet.html", cards=cards)
+
+
+routes = [
+    Route("/m/{token}", machine_page),
+    Route("/m/{token}/qr.svg", machine_qr),
+    Route("/m/{token}/display", machine_display),
+    Route("/m/{token}/signup", account_form),
+    Route("/m/{token}/login", account_form),
+    Route("/account", account_page),
+    Route("/account/confirm/{token}", confirm_email),
+    Route("/account/outbox", outbox),
+    Route("/pay/{provider}/{ref}", pay_page),
+    Route("/s/{share}", shared_selection),
+    Route("/staff/machines", staff_machines),
+    Route("/staff/machines/qr", qr_sheet),
+]

@@ -1,0 +1,187 @@
+"""Payments through the provider: top-ups and pay-per-drink, settled once by webhook.
+
+Rows change only by conditional updates from `pending`, so a payment settles once
+however many times (and in whatever order) the provider's events arrive.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.models import Company
+from machines import credit
+from machines.errors import BadAmount, UnknownPayment
+from machines.ledger import Kind, check_amount, topup_key
+from machines.models import (
+    Brew,
+    Consumer,
+    ConsumerPolicy,
+    ProviderPayment,
+    WebhookEvent,
+)
+from machines.payments import ProviderEvent
+from machines.publishing import user_changed
+from realtime.events import Tx
+
+
+async def policy(session: AsyncSession, company_id: int) -> ConsumerPolicy:
+    found = await session.get(ConsumerPolicy, company_id)
+    return found or ConsumerPolicy(
+        company_id=company_id, require_approval=False, topup_amounts=[500, 1000, 2000]
+    )
+
+
+async def start_topup(
+    tx: Tx, consumer_id: int, amount: object, key: str, provider: str, now: datetime
+) -> ProviderPayment:
+    """A pending top-up of one of the operator's amounts; the same key returns it again."""
+    session = tx.session
+    previous = await session.scalar(
+        select(ProviderPayment).where(ProviderPayment.idempotency_key == f"topup:{key}")
+    )
+    if previous is not None:
+        return previous
+    consumer = await session.get(Consumer, consumer_id)
+    assert consumer is not None
+    value = check_amount(amount)
+    rules = await policy(session, consumer.company_id)
+    if value not in rules.topup_amounts:
+        raise BadAmount(limit=max(rules.topup_amounts or [0]))
+    company = await session.get(Company, consumer.company_id)
+    assert company is not None
+    payment = ProviderPayment(
+        company_id=company.id, consumer_id=consumer.id, purpose="topup", amount=value,
+        currency=company.currency, provider=provider, idempotency_key=f"topup:{key}",
+        created_at=now, updated_at=now,
+    )
+    session.add(payment)
+    await session.flush()
+    return payment
+
+
+async def attach(tx: Tx, payment_id: int, ref: str) -> None:
+    await tx.session.execute(
+        update(ProviderPayment)
+        .where(ProviderPayment.id == payment_id, ProviderPayment.provider_ref.is_(None))
+        .values(provider_ref=ref)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def by_ref(session: AsyncSession, ref: object) -> ProviderPayment:
+    payment = (
+        await session.scalar(select(ProviderPayment).where(ProviderPayment.provider_ref == ref))
+        if isinstance(ref, str)
+        else None
+    )
+    if payment is None:
+        raise UnknownPayment()
+    return payment
+
+
+async def settle(tx: Tx, ref: str, succeeded: bool, now: datetime) -> ProviderPayment:
+    """Record how a payment ended and do what it paid for, once."""
+    from machines import brew_service
+
+    session = tx.session
+    payment = await by_ref(session, ref)
+    if succeeded and await _mark(tx, payment.id, "canceled", "refund_due", now):
+        return payment  # paid after we gave up waiting (the brew failed): give it back
+    moved = await session.execute(
+        update(ProviderPayment)
+        .where(ProviderPayment.id == payment.id, ProviderPayment.status == "pending")
+        .values(status="succeeded" if succeeded else "failed", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        return payment  # settled before: a repeated or late event
+    await session.refresh(payment)
+    brew = await session.get(Brew, payment.brew_id) if payment.brew_id else None
+    if payment.purpose == "topup" and succeeded and payment.consumer_id is not None:
+        await credit.post(
+            tx, payment.consumer_id, payment.amount, Kind.TOPUP, topup_key(payment.id),
+            note="top-up",
+        )
+    elif brew is not None and succeeded:
+        if not await brew_service.release(tx, brew, now):
+            # Paid after the brew gave up waiting: the money goes back.
+            await _mark(tx, payment.id, "succeeded", "refund_due", now)
+    elif brew is not None:
+        await brew_service.fail(tx, brew, "payment_failed", now)
+    elif payment.consumer_id is not None:
+        await user_changed(tx, payment.consumer_id, "payment.failed", {"payment_id": payment.id})
+    return payment
+
+
+async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetime) -> bool:
+    moved = await tx.session.execute(
+        update(ProviderPayment)
+        .where(ProviderPayment.id == payment_id, ProviderPayment.status == current)
+        .values(status=target, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return moved.rowcount == 1
+
+
+async def abandon(tx: Tx, payment: ProviderPayment, now: datetime) -> None:
+    """The provider could not even start this payment: fail it and free the machine."""
+    from machines import brew_service
+
+    await _mark(tx, payment.id, "pending", "failed", now)
+    brew = await tx.session.get(Brew, payment.brew_id) if payment.brew_id else None
+    if brew is not None:
+        await brew_service.fail(tx, brew, "payment_unavailable", now)
+
+
+async def cancel_for_brew(tx: Tx, brew_id: int, now: datetime) -> bool:
+    """A brew paid by card failed: cancel its pending payment, or refund a taken one.
+
+    Returns True when money was taken and is being given back.
+    """
+    payment = await tx.session.scalar(
+        select(ProviderPayment).where(ProviderPayment.brew_id == brew_id)
+    )
+    if payment is None:
+        return False
+    if await _mark(tx, payment.id, "pending", "canceled", now):
+        return False
+    return await _mark(tx, payment.id, "succeeded", "refund_due", now)
+
+
+async def handle_event(tx: Tx, provider: str, event: ProviderEvent, now: datetime) -> str:
+    """A verified webhook event: handled once; a replayed id is acknowledged and ignored."""
+    from machines.credit import insert_for
+
+    session = tx.session
+    first = await session.scalar(
+        insert_for(session)(WebhookEvent)
+        .values(provider=provider, event_id=event.id[:120], received_at=now)
+        .on_conflict_do_nothing()
+        .returning(WebhookEvent.event_id)
+    )
+    if first is None:
+        return "duplicate"
+    if event.outcome == "other" or event.ref is None:
+        return "ignored"
+    try:
+        await settle(tx, event.ref, event.outcome == "succeeded", now)
+    except UnknownPayment:
+        return "ignored"  # not one of ours (another integration on the same account)
+    return "handled"
+
+
+async def refunds_due(session: AsyncSession) -> list[ProviderPayment]:
+    return list(
+        (
+            await session.scalars(
+                select(ProviderPayment).where(ProviderPayment.status == "refund_due").limit(50)
+            )
+        ).all()
+    )
+
+
+async def refunded(tx: Tx, payment_id: int, now: datetime) -> None:
+    await _mark(tx, payment_id, "refund_due", "refunded", now)

@@ -1,0 +1,130 @@
+"""What the machines capability holds while the app runs: its provider and its timers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+
+from machines import device_service, payment_service, recharge
+from machines.device_service import Timeouts
+from machines.mail import send_pending
+from machines.payments import NoProvider, PaymentProvider, StripeProvider, TestProvider
+from realtime.bus import Bus
+from realtime.events import Tx, transaction
+from settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def make_provider(settings: Settings) -> PaymentProvider:
+    if settings.payment_provider == "stripe":
+        return StripeProvider(
+            settings.stripe_secret_key, settings.stripe_webhook_secret,
+            settings.stripe_publishable_key, settings.webhook_tolerance_s,
+        )
+    if settings.payment_provider == "test":
+        return TestProvider()
+    return NoProvider()
+
+
+@dataclass
+class MachinesRuntime:
+    settings: Settings
+    provider: PaymentProvider
+    timeouts: Timeouts
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MachinesRuntime:
+        return cls(
+            settings,
+            make_provider(settings),
+            Timeouts(
+                offline_after_s=settings.machine_offline_after_s,
+                accept_s=settings.brew_accept_timeout_s,
+                stall_s=settings.brew_stall_timeout_s,
+                payment_s=settings.brew_payment_timeout_s,
+            ),
+        )
+
+    def later(self, delay_s: float, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` after a delay, keeping the task referenced until it ends."""
+
+        async def run() -> None:
+            await asyncio.sleep(delay_s)
+            try:
+                await work()
+            except Exception:
+                log.exception("delayed work failed")
+
+        task = asyncio.create_task(run())
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+def runtime_of(conn: HTTPConnection) -> MachinesRuntime:
+    runtime: MachinesRuntime = conn.app.state.machines
+    return runtime
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, op: Callable[[Tx], Awaitable[T]]
+) -> T:
+    """One unit of work outside a request, retried once a unique constraint settled a race."""
+    for attempt in range(3):
+        try:
+            async with transaction(sessionmaker, bus) as tx:
+                return await op(tx)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def sweep_once(
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: MachinesRuntime,
+    now: datetime | None = None,
+) -> None:
+    moment = now or datetime.now(UTC)
+    await run(sessionmaker, bus, lambda tx: device_service.sweep(tx, runtime.timeouts, moment))
+    await run(sessionmaker, bus, lambda tx: recharge.run_due(tx, moment))
+    await refund_due(sessionmaker, bus, runtime)
+    if runtime.settings.smtp_url:
+        await send_pending(sessionmaker, runtime.settings.smtp_url, runtime.settings.mail_from)
+
+
+async def refund_due(
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: MachinesRuntime
+) -> None:
+    """Give back card payments for drinks that were not made."""
+    async with sessionmaker() as session:
+        due = await payment_service.refunds_due(session)
+    for payment in due:
+        if payment.provider != runtime.provider.name or payment.provider_ref is None:
+            continue
+        await runtime.provider.refund(payment.provider_ref, f"refund:{payment.id}")
+        await run(
+            sessionmaker, bus,
+            lambda tx, pid=payment.id: payment_service.refunded(tx, pid, datetime.now(UTC)),
+        )
+
+
+async def sweep_forever(
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: MachinesRuntime
+) -> None:
+    """Safe in every process at once: each step is a conditional write or a unique claim."""
+    while True:
+        await asyncio.sleep(runtime.settings.machine_sweep_s)
+        try:
+            await sweep_once(sessionmaker, bus, runtime)
+        except Exception:
+            log.exception("machines sweep failed")

@@ -1,0 +1,153 @@
+"""What the machine and user topics show, read from the database in one go."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.models import Company, Site
+from machines import recipes
+from machines.brew_state import ACTIVE
+from machines.models import Brew, Consumer, CreditBalance, LedgerEntry, Machine
+
+RECENT = 10
+
+
+def machine_topic(machine_id: int) -> str:
+    return f"machine:{machine_id}"
+
+
+def user_topic(consumer_id: int) -> str:
+    return f"user:{consumer_id}"
+
+
+async def company_of_machine(session: AsyncSession, machine: Machine) -> Company:
+    company = await session.scalar(
+        select(Company).join(Site, Site.company_id == Company.id).where(Site.id == machine.site_id)
+    )
+    assert company is not None
+    return company
+
+
+def brew_dict(brew: Brew, machine_name: str | None = None) -> dict[str, Any]:
+    return {
+        "id": brew.id,
+        "machine_id": brew.machine_id,
+        "machine": machine_name,
+        "product": brew.product_name,
+        "type": brew.product_type,
+        "status": brew.status,
+        "progress": brew.progress,
+        "reason": brew.reason,
+        "price": brew.price,
+        "charge": brew.charge,
+        "refunded": brew.refunded,
+        "consumer_id": brew.consumer_id,
+        "requested_at": brew.requested_at.isoformat(),
+        "finished_at": brew.finished_at.isoformat() if brew.finished_at else None,
+    }
+
+
+def command(brew: Brew) -> dict[str, Any]:
+    """What a machine is told to make (docs/machines.md, "brew")."""
+    return {
+        "type": "brew",
+        "brew_id": brew.id,
+        "product": {"name": brew.product_name, "type": brew.product_type, "recipe": brew.recipe},
+    }
+
+
+async def machine_view(session: AsyncSession, machine_id: int) -> dict[str, Any]:
+    machine = await session.get(Machine, machine_id)
+    assert machine is not None
+    company = await company_of_machine(session, machine)
+    brews = (
+        await session.execute(
+            select(Brew, Consumer.name)
+            .outerjoin(Consumer, Consumer.id == Brew.consumer_id)
+            .where(Brew.machine_id == machine_id)
+            .order_by(Brew.id.desc())
+            .limit(RECENT)
+        )
+    ).all()
+    latest = brews[0][0] if brews else None
+    alerts = list(machine.alerts or [])
+    return {
+        "machine": {
+            "id": machine.id,
+            "name": machine.name,
+            "model": machine.model,
+            "serial": machine.serial,
+            "mode": machine.mode,
+            "site_id": machine.site_id,
+            "company_id": company.id,
+            "online": machine.online,
+            "last_seen_at": machine.last_seen_at.isoformat() if machine.last_seen_at else None,
+            "alerts": alerts,
+            "missing": sorted(recipes.missing(alerts)),
+        },
+        "busy": latest is not None and latest.status in ACTIVE,
+        "brew": brew_dict(latest) if latest else None,
+        "recent": [{**brew_dict(b), "consumer": name} for b, name in brews],
+        "currency": company.currency,
+        "timezone": company.timezone,
+    }
+
+
+async def balance_of(session: AsyncSession, consumer_id: int) -> int:
+    value = await session.scalar(
+        select(CreditBalance.balance).where(CreditBalance.consumer_id == consumer_id)
+    )
+    return value or 0
+
+
+async def user_view(session: AsyncSession, consumer_id: int) -> dict[str, Any]:
+    consumer = await session.get(Consumer, consumer_id)
+    assert consumer is not None
+    company = await session.get(Company, consumer.company_id)
+    assert company is not None
+    brews = (
+        await session.execute(
+            select(Brew, Machine.name)
+            .join(Machine, Machine.id == Brew.machine_id)
+            .where(Brew.consumer_id == consumer_id)
+            .order_by(Brew.id.desc())
+            .limit(RECENT)
+        )
+    ).all()
+    entries = (
+        await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.consumer_id == consumer_id)
+            .order_by(LedgerEntry.id.desc())
+            .limit(2 * RECENT)
+        )
+    ).all()
+    return {
+        "consumer": {
+            "id": consumer.id,
+            "name": consumer.name,
+            "email": consumer.email,
+            "email_confirmed": consumer.email_confirmed,
+            "verified": consumer.verified,
+        },
+        "company_id": company.id,
+        "balance": await balance_of(session, consumer_id),
+        "currency": company.currency,
+        "timezone": company.timezone,
+        "brews": [brew_dict(b, name) for b, name in brews],
+        "entries": [
+            {
+                "id": e.id,
+                "amount": e.amount,
+                "balance_after": e.balance_after,
+                "kind": e.kind,
+                "note": e.note,
+                "brew_id": e.brew_id,
+                "created_at": e.created_at.isoformat(),
+            }
+            for e in entries
+        ],
+    }

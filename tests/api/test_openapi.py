@@ -1,0 +1,309 @@
+"""The served OpenAPI document is valid 3.1 and describes exactly the routes the app mounts.
+
+A route added under /api/v1 without documentation (or documentation left behind by a
+removed route) fails here, and so does an error code nobody documented.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import OpenAPIV31SpecValidator
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route
+
+from api.openapi import FRAGMENTS
+from app import create_app
+from demo.seed import DemoVenue
+from errors import DomainError
+from ordering.cart import Limits
+from ordering.table_lock import Access
+from settings import Settings
+from tests.conftest import client_for
+
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+@pytest.fixture(scope="module")
+def application() -> Starlette:
+    # Routes and the document need no database: the lifespan is never started.
+    return create_app(
+        Settings(database_url="sqlite+aiosqlite:///:memory:", redis_url=None,
+                 secret_key="test-secret")
+    )
+
+
+@pytest_asyncio.fixture
+async def document(application: Starlette) -> AsyncIterator[dict[str, Any]]:
+    async with client_for(application) as client:
+        response = await client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    yield response.json()
+
+
+def _walk(routes: Iterable[BaseRoute], prefix: str = "") -> Iterable[tuple[str, str]]:
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _walk(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            for method in route.methods or ():
+                if method != "HEAD":  # Starlette adds HEAD to every GET by itself
+                    yield prefix + route.path, method.lower()
+
+
+def mounted(application: Starlette) -> set[tuple[str, str]]:
+    """(path, method) for every HTTP route under /api/v1, plus /healthz, as OpenAPI spells
+    paths: `{line_id:id}` becomes `{line_id}`."""
+    return {
+        (re.sub(r"\{(\w+):\w+\}", r"{\1}", path), method)
+        for path, method in _walk(application.routes)
+        if path.startswith("/api/v1/") or path == "/healthz"
+    }
+
+
+def documented(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (path, method)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in METHODS
+    }
+
+
+async def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1.")
+    errors = [str(error) for error in OpenAPIV31SpecValidator(document).iter_errors()]
+    assert errors == []
+
+
+async def test_every_mounted_route_is_documented_and_nothing_else(
+    application: Starlette, document: dict[str, Any]
+) -> None:
+    routes = mounted(application)
+    assert ("/api/v1/tables/{token}/cart/lines/{line_id}", "patch") in routes  # sanity
+    assert ("/healthz", "get") in routes
+    assert sorted(routes - documented(document)) == [], "mounted but not documented"
+    assert sorted(documented(document) - routes) == [], "documented but not mounted"
+
+
+async def test_every_operation_documents_its_errors_and_parameters(
+    document: dict[str, Any],
+) -> None:
+    parameters = document["components"]["parameters"]
+    for path, item in document["paths"].items():
+        in_path = set(re.findall(r"\{(\w+)\}", path))
+        for method, operation in item.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("description"), where
+            declared = {
+                parameters[p["$ref"].rsplit("/", 1)[1]]["name"] if "$ref" in p else p["name"]
+                for p in operation.get("parameters", [])
+            }
+            assert in_path <= declared, where
+            statuses = set(operation["responses"])
+            assert any(s.startswith("2") for s in statuses), where
+            if path.startswith("/api/v1/") and path != "/api/v1/openapi.json":
+                errors = [s for s in statuses if s.startswith("4")]
+                assert errors, where
+                for status in errors:
+                    schema = operation["responses"][status]["content"]["application/json"]
+                    assert schema["schema"] == {"$ref": "#/components/schemas/Error"}, where
+
+
+def _subclasses(cls: type[DomainError]) -> Iterable[type[DomainError]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+async def test_every_error_code_is_documented(
+    application: Starlette, document: dict[str, Any]
+) -> None:
+    """Every DomainError the app can raise (building it imported them all), plus the CSRF
+    refusal, is listed in the ErrorCode schema."""
+    codes = {cls.code for cls in [DomainError, *_subclasses(DomainError)]} | {"csrf"}
+    schema = document["components"]["schemas"]["ErrorCode"]
+    listed = {choice["const"] for choice in schema["anyOf"] if "const" in choice}
+    assert sorted(codes - listed) == []
+    assert {"unknown_table", "pin_locked", "bad_body", "not_signed_in"} <= listed
+
+
+async def test_documented_limits_match_the_rules(document: dict[str, Any]) -> None:
+    """The limits an integrator reads are the ones the server applies."""
+    limits = Limits()
+    paths = document["paths"]
+    schemas = document["components"]["schemas"]
+
+    def body(path: str, method: str) -> dict[str, Any]:
+        schema: dict[str, Any] = paths[path][method]["requestBody"]["content"][
+            "application/json"]["schema"]
+        return schema["properties"]
+
+    add = body("/api/v1/tables/{token}/cart/lines", "post")
+    assert (add["quantity"]["minimum"], add["quantity"]["maximum"]) == (1, limits.max_quantity)
+    change = body("/api/v1/tables/{token}/cart/lines/{line_id}", "patch")
+    assert (change["quantity"]["minimum"], change["quantity"]["maximum"]) == (
+        0, limits.max_quantity
+    )
+    assert schemas["Note"]["maxLength"] == limits.max_note_length
+    assert (schemas["Name"]["minLength"], schemas["Name"]["maxLength"]) == (1, 40)
+    assert (schemas["ClientKey"]["minLength"], schemas["ClientKey"]["maxLength"]) == (8, 64)
+    assert add["client_id"] == {"$ref": "#/components/schemas/ClientKey"}
+    submit = body("/api/v1/tables/{token}/rounds", "post")
+    assert submit["idempotency_key"] == {"$ref": "#/components/schemas/ClientKey"}
+    assert schemas["Money"]["type"] == "integer"
+    assert set(schemas["Access"]["enum"]) == {access.value for access in Access}
+    assert document["components"]["securitySchemes"]["session"] == {
+        **document["components"]["securitySchemes"]["session"],
+        "type": "apiKey", "in": "cookie", "name": "comptoir",
+    }
+
+
+class Conformance:
+    """Checks real responses against the schema the document gives for their status."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def __call__(self, path: str, response: httpx.Response) -> dict[str, Any]:
+        method = response.request.method.lower()
+        operation = self.document["paths"][path][method]
+        status = str(response.status_code)
+        assert status in operation["responses"], (method, path, status, response.text)
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        body: dict[str, Any] = response.json()
+        # The schema's "#/components/..." references resolve against this root.
+        OAS31Validator({**schema, "components": self.document["components"]}).validate(body)
+        self.seen.add((path, method, response.status_code))
+        return body
+
+
+async def test_real_responses_match_the_documented_schemas(
+    app: Starlette, venue: DemoVenue
+) -> None:
+    async with client_for(app) as doc_client:
+        served = await doc_client.get("/api/v1/openapi.json")
+        check = Conformance(served.json())
+        check("/api/v1/openapi.json", served)
+    token = venue.table_tokens[0][1]
+    t = "/api/v1/tables/{token}"
+    s = "/api/v1/staff"
+    site = venue.site_id
+    async with client_for(app) as lea, client_for(app) as tom, client_for(app) as pos:
+        check("/healthz", await lea.get("/healthz"))
+        check(t, await lea.get(f"/api/v1/tables/{token}"))
+        check(t, await lea.get("/api/v1/tables/nope"))
+        pin = check(t + "/start", await lea.post(f"/api/v1/tables/{token}/start",
+                                                  json={"name": "Léa"}))["pin"]
+        public = check(t, await tom.get(f"/api/v1/tables/{token}"))
+        assert public["access"] == "need_pin"
+        check(t + "/join", await tom.post(f"/api/v1/tables/{token}/join",
+                                          json={"name": "Tom", "pin": "x"}))
+        check(t + "/join", await tom.post(f"/api/v1/tables/{token}/join",
+                                          json={"name": "Tom", "pin": pin}))
+        menu = check("/api/v1/sites/{site_id}/menu", await lea.get(f"/api/v1/sites/{site}/menu"))
+        product = menu["categories"][0]["products"][0]["id"]
+        lines = t + "/cart/lines"
+        line = check(lines, await lea.post(
+            f"/api/v1/tables/{token}/cart/lines",
+            json={"client_id": "client-line-1", "product_id": product, "quantity": 2},
+        ))["line"]
+        check(lines, await lea.post(f"/api/v1/tables/{token}/cart/lines", json={"quantity": 0}))
+        one = lines + "/{line_id}"
+        check(one, await lea.patch(f"/api/v1/tables/{token}/cart/lines/{line['id']}",
+                                   json={"quantity": 3}))
+        check(one, await tom.patch(f"/api/v1/tables/{token}/cart/lines/{line['id']}",
+                                   json={"quantity": 1}))
+        check(one, await tom.delete(f"/api/v1/tables/{token}/cart/lines/999",
+                                    headers={"content-type": "application/json"}))
+        check(one, await tom.delete(f"/api/v1/tables/{token}/cart/lines/999"))
+        member = check(t, await lea.get(f"/api/v1/tables/{token}"))
+        assert member["access"] == "member" and member["table"]["session"]["cart"]
+        submit = {"idempotency_key": "round-key-1"}
+        sent = check(t + "/rounds", await lea.post(f"/api/v1/tables/{token}/rounds", json=submit))
+        again = check(t + "/rounds", await tom.post(f"/api/v1/tables/{token}/rounds", json=submit))
+        assert again["duplicate"] and again["round"] == sent["round"]
+        check(t + "/rounds", await tom.post(f"/api/v1/tables/{token}/rounds",
+                                            json={"idempotency_key": "round-key-2"}))
+        round_id = sent["round"]["id"]
+
+        check(s + "/me", await pos.get("/api/v1/staff/me"))
+        check(s + "/login", await pos.post("/api/v1/staff/login",
+                                           json={"email": "x@example.org", "password": "x"}))
+        check(s + "/login", await pos.post(
+            "/api/v1/staff/login",
+            json={"email": "caisse@cafe-de-la-gare.fr", "password": "caisse-demo"},
+        ))
+        check(s + "/me", await pos.get("/api/v1/staff/me"))
+        board = check(s + "/sites/{site_id}/pos", await pos.get(f"/api/v1/staff/sites/{site}/pos"))
+        assert [r["id"] for r in board["queue"]] == [round_id]
+        check(t, await pos.get(f"/api/v1/tables/{token}"))  # staff: the full view
+        rnd = s + "/rounds/{round_id}"
+        check(rnd + "/edit", await pos.post(
+            f"/api/v1/staff/rounds/{round_id}/edit",
+            json={"expected_revision": 1, "reason": "Une de moins",
+                  "changes": [{"line_id": line["id"], "quantity": 2}]},
+        ))
+        validate = f"/api/v1/staff/rounds/{round_id}/validate"
+        check(rnd + "/validate", await pos.post(validate, json={}))
+        check(rnd + "/refuse", await pos.post(f"/api/v1/staff/rounds/{round_id}/refuse",
+                                              json={"reason": "Trop tard"}))
+        station = check(s + "/sites/{site_id}/stations/{station}",
+                        await pos.get(f"/api/v1/staff/sites/{site}/stations/bar"))
+        ticket = s + "/tickets/{ticket_id}/status"
+        ticket_id = station["tickets"][0]["id"]
+        for status in ("ready", "served"):
+            check(ticket, await pos.post(f"/api/v1/staff/tickets/{ticket_id}/status",
+                                         json={"status": status}))
+        check(ticket, await pos.post(f"/api/v1/staff/tickets/{ticket_id}/status",
+                                     json={"status": "queued"}))
+        avail = s + "/products/{product_id}/availability"
+        check(avail, await pos.post(f"/api/v1/staff/products/{product}/availability",
+                                    json={"available": False}))
+        check(avail, await pos.post(f"/api/v1/staff/products/{product}/availability",
+                                    json={"available": "no"}))
+        table_id = member["table"]["table"]["id"]
+        settle = s + "/tables/{table_id}/settle"
+        check(settle, await pos.post(f"/api/v1/staff/tables/{table_id}/settle",
+                                     json={"method": "cash", "tendered": 1,
+                                           "idempotency_key": "pay-key-1"}))
+        paid = check(settle, await pos.post(f"/api/v1/staff/tables/{table_id}/settle",
+                                            json={"method": "card",
+                                                  "idempotency_key": "pay-key-1"}))
+        assert paid["payment"]["change"] == 0
+        settled = check(t, await lea.get(f"/api/v1/tables/{token}"))
+        assert settled["access"] == "settled"
+        check(s + "/tables/{table_id}/free", await pos.post(
+            f"/api/v1/staff/tables/{table_id}/free", json={}))
+        table_mode = s + "/tables/{table_id}/mode"
+        site_mode = s + "/sites/{site_id}/mode"
+        check(table_mode, await pos.post(f"/api/v1/staff/tables/{table_id}/mode",
+                                         json={"mode": "menu"}))  # a cashier may not
+        check(s + "/login", await pos.post(
+            "/api/v1/staff/login",
+            json={"email": "admin@cafe-de-la-gare.fr", "password": "admin-demo"},
+        ))
+        check(table_mode, await pos.post(f"/api/v1/staff/tables/{table_id}/mode",
+                                         json={"mode": "menu"}))
+        check(site_mode, await pos.post(f"/api/v1/staff/sites/{site}/mode",
+                                        json={"mode": "order"}))
+        check(site_mode, await pos.post(f"/api/v1/staff/sites/{site}/mode",
+                                        json={"mode": "takeaway"}))
+        check(s + "/logout", await pos.post("/api/v1/staff/logout", json={}))
+        check(s + "/sites/{site_id}/pos", await pos.get(f"/api/v1/staff/sites/{site}/pos"))
+    # Every documented operation was exercised, and errors were checked as well as successes.
+    # (Operations documented beside their capability, e.g. machines/openapi.json, are
+    # exercised by that capability's tests: tests/machines/test_openapi.py.)
+    own = {(path, method) for fragment in FRAGMENTS
+           for path, item in json.loads(fragment.read_text())["paths"].items() for method in item}
+    assert {(path, method) for path, method, _ in check.seen} == documented(check.document) - own
+    assert {status for _, _, status in check.seen} >= {200, 201, 401, 403, 404, 409, 422}

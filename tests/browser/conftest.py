@@ -1,0 +1,212 @@
+"""Browser fixtures: a real server on a fresh demo database, Debian's Chromium, phones and staff.
+
+Everything here is synchronous: Playwright's sync API refuses to run inside a running asyncio
+loop, and pytest-asyncio only runs its loop for async tests and fixtures. Database set-up runs
+on its own event loop in a worker thread, so the session loop of the other tests is untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from db.engine import make_engine, make_sessionmaker
+from db.migrate import upgrade
+from demo.seed import DemoVenue, seed
+from ordering.models import DiningTable, Product
+from tests.conftest import Server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+CASHIER = ("caisse@cafe-de-la-gare.fr", "caisse-demo")
+KITCHEN = ("cuisine@cafe-de-la-gare.fr", "cuisine-demo")
+
+# Toasts fade after a few seconds; this log keeps every one a page showed, so a test can
+# count them without racing the fade.
+TOAST_LOG = """
+window.__toasts = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) {
+        if (node.nodeType === 1) window.__toasts.push({text: node.textContent});
+      }
+    }
+  }).observe(box, {childList: true});
+});
+"""
+
+# Long enough for a loaded CI machine, short enough that a broken page fails quickly.
+TIMEOUT_MS = 10_000
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@dataclass(frozen=True)
+class Venue:
+    """The seeded demo as a browser test needs it: where to go and what to click."""
+
+    url: str
+    site_id: int
+    tokens: list[str]  # by table position: tokens[0] is "Table 1"
+    table_ids: list[int]
+    products: dict[str, int]  # product name (seed data, not a UI string) -> id
+
+    def table_url(self, index: int) -> str:
+        return f"{self.url}/t/{self.tokens[index]}"
+
+    @property
+    def pos_url(self) -> str:
+        return f"{self.url}/pos/{self.site_id}"
+
+    def station_url(self, station: str) -> str:
+        return f"{self.url}/pos/{self.site_id}/station/{station}"
+
+
+async def _seed(url: str) -> tuple[DemoVenue, dict[str, int], list[int]]:
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            venue = await seed(session)
+            products = {p.name: p.id for p in await session.scalars(select(Product))}
+            tokens = [token for _, token in venue.table_tokens]
+            ids = {t.token: t.id for t in await session.scalars(select(DiningTable))}
+            return venue, products, [ids[token] for token in tokens]
+    finally:
+        await engine.dispose()
+
+
+def _prepare(url: str) -> tuple[DemoVenue, dict[str, int], list[int]]:
+    upgrade(url)
+    return asyncio.run(_seed(url))
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    demo: DemoVenue
+    products: dict[str, int]
+    table_ids: list[int]
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """Migrated and seeded once (password hashing is slow on purpose); copied per test."""
+    path = tmp_path_factory.mktemp("browser") / "template.db"
+    # asyncio.run (here and inside Alembic's env) would replace the main thread's event loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        demo, products, table_ids = pool.submit(_prepare, f"sqlite+aiosqlite:///{path}").result()
+    return Template(path, demo, products, table_ids)
+
+
+@pytest.fixture
+def venue_server(tmp_path: Path, seeded_template: Template) -> Iterator[Venue]:
+    """A fresh copy of the migrated, seeded SQLite database, served by `comptoir serve`."""
+    db_path = tmp_path / "browser.db"
+    # The backup API copies a consistent database whatever the journal (WAL) holds.
+    with closing(sqlite3.connect(seeded_template.path)) as source, closing(
+        sqlite3.connect(db_path)
+    ) as target:
+        source.backup(target)
+    url = f"sqlite+aiosqlite:///{db_path}"
+    demo = seeded_template.demo
+    products, table_ids = seeded_template.products, seeded_template.table_ids
+    server = Server(env={"DATABASE_URL": url})
+    # Drain the server's log: a full pipe would block it mid-test. Printed on teardown, so a
+    # failing test shows it.
+    log: list[str] = []
+    assert server.process.stderr is not None
+    reader = threading.Thread(target=_drain, args=(server.process.stderr, log), daemon=True)
+    reader.start()
+    try:
+        yield Venue(
+            url=server.url,
+            site_id=demo.site_id,
+            tokens=[token for _, token in demo.table_tokens],
+            table_ids=table_ids,
+            products=products,
+        )
+    finally:
+        server.stop()
+        reader.join(timeout=5)
+        server.process.stderr.close()
+        print("".join(log))
+
+
+def _drain(stream: IO[bytes], into: list[str]) -> None:
+    for line in stream:
+        into.append(line.decode(errors="replace"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+    opened: list[BrowserContext] = []
+    yield opened
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, contexts: list[BrowserContext]) -> Callable[..., Page]:
+    """A new phone: its own browser context, so its own cookie and device id.
+
+    `scale=2` gives a sharp screenshot; 1 keeps the other phones cheap to render.
+    """
+
+    def make(scale: int = 1) -> Page:
+        context = browser.new_context(
+            viewport=PHONE, device_scale_factor=scale, is_mobile=True, has_touch=True,
+            locale="fr-FR",
+        )
+        context.add_init_script(TOAST_LOG)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    return make
+
+
+@pytest.fixture
+def staff(
+    browser: Browser, contexts: list[BrowserContext], venue_server: Venue
+) -> Callable[[tuple[str, str]], Page]:
+    """A signed-in staff browser (desktop size) through the real sign-in form."""
+
+    def sign_in(account: tuple[str, str]) -> Page:
+        context = browser.new_context(viewport=DESK, locale="fr-FR")
+        context.add_init_script(TOAST_LOG)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{venue_server.url}/staff/login")
+        page.fill("input[name=email]", account[0])
+        page.fill("input[name=password]", account[1])
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"{venue_server.url}/pos/**")
+        return page
+
+    return sign_in

@@ -1,0 +1,196 @@
+"""A harness for the machines services: one transaction per call, like a request or a
+device message, on the seeded demo company; machines added as its admin would."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from starlette.applications import Starlette
+
+from accounts.models import Site, Staff
+from accounts.passwords import hash_password
+from accounts.service import StaffIdentity
+from demo.seed import DemoVenue
+from machines import admin_service, brew_service, device_service
+from machines.models import (
+    Consumer,
+    GroupMember,
+    LedgerEntry,
+    Machine,
+    MachineGroup,
+    SelectionProduct,
+)
+from machines.views import balance_of
+from realtime.bus import Bus
+from realtime.events import Event, Tx, transaction
+from tests.conftest import Database
+from tests.conftest import test_settings as settings_for
+
+T = TypeVar("T")
+PASSWORD = "coffee-lover"
+ADMIN_EMAIL = "admin@cafe-de-la-gare.fr"
+PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: scrypt is slow on purpose
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def bus_url() -> None:
+    """The bus plays no part in these service tests; realtime tests cover Redis."""
+    return None
+
+
+@dataclass
+class Coffee:
+    db: Database
+    bus: Bus
+    venue: DemoVenue
+    admin: StaffIdentity
+    company_id: int
+    events: list[Event] = field(default_factory=list)
+
+    async def run(self, op: Callable[[Tx], Awaitable[T]]) -> T:
+        """One unit of work; a concurrent duplicate refused by a constraint runs again."""
+        for attempt in range(3):
+            try:
+                async with transaction(self.db.sessionmaker, self.bus) as tx:
+                    result = await op(tx)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue
+            self.events.extend(tx.events)
+            return result
+        raise AssertionError("unreachable")
+
+    async def machine(self, mode: str = "open", *, online: bool = True) -> Machine:
+        serial = f"SN-{key()[:10]}"
+        added = await self.run(
+            lambda tx: admin_service.add_machine(
+                tx, self.admin, self.venue.site_id, f"Machine {serial}", "Jura X8", serial, mode
+            )
+        )
+        if online:
+            await self.run(lambda tx: device_service.connected(tx, added.machine.id, "c1", now()))
+        return added.machine
+
+    async def consumer(
+        self, name: str = "Zoé", *, ready: bool = True, groups: tuple[Machine, ...] = (),
+        credit: int = 0,
+    ) -> int:
+        async with self.db.sessionmaker() as session, session.begin():
+            consumer = Consumer(
+                company_id=self.company_id, email=f"{key()[:8]}@example.com", name=name,
+                password_hash=PASSWORD_HASH, email_confirmed=ready, verified=ready,
+            )
+            session.add(consumer)
+            await session.flush()
+            for machine in groups:
+                group_id = await session.scalar(
+                    select(MachineGroup.group_id)
+                    .where(MachineGroup.machine_id == machine.id)
+                    .order_by(MachineGroup.group_id)
+                )
+                assert group_id is not None, "the machine's mode made no group"
+                session.add(GroupMember(group_id=group_id, consumer_id=consumer.id))
+            consumer_id = consumer.id
+        if credit:
+            await self.run(
+                lambda tx: admin_service.manual_credit(
+                    tx, self.admin, consumer_id, credit, key(), "test"
+                )
+            )
+        return consumer_id
+
+    async def drinks(self, machine: Machine, selection_id: int | None = None) -> dict[str, int]:
+        """Drink type → id in the machine's selection (or another one)."""
+        async with self.db.sessionmaker() as session:
+            if selection_id is None:
+                fresh = await session.get(Machine, machine.id)
+                assert fresh is not None
+                selection_id = fresh.selection_id
+            rows = await session.scalars(
+                select(SelectionProduct).where(SelectionProduct.selection_id == selection_id)
+            )
+            return {p.type: p.id for p in rows}
+
+    async def price(self, drink_id: int) -> int:
+        async with self.db.sessionmaker() as session:
+            product = await session.get(SelectionProduct, drink_id)
+            assert product is not None
+            return product.price
+
+    async def brew(
+        self, machine: Machine, drink_id: int, consumer_id: int | None = None,
+        idempotency_key: str | None = None, device: str = "phone",
+    ) -> brew_service.Requested:
+        return await self.run(
+            lambda tx: brew_service.request(
+                tx, machine.token, drink_id, consumer_id, device, idempotency_key or key(), now()
+            )
+        )
+
+    async def report(self, machine: Machine, brew_id: int, status: str, **extra: Any) -> bool:
+        message = device_service.Report(brew_id, status, extra.get("progress"),
+                                        extra.get("reason"))
+        return await self.run(lambda tx: device_service.report(tx, machine.id, message, now()))
+
+    async def alerts(self, machine: Machine, alerts: list[str]) -> None:
+        await self.run(lambda tx: device_service.set_alerts(tx, machine.id, alerts, now()))
+
+    async def balance(self, consumer_id: int) -> int:
+        async with self.db.sessionmaker() as session:
+            return await balance_of(session, consumer_id)
+
+    async def ledger_sum(self, consumer_id: int) -> int:
+        async with self.db.sessionmaker() as session:
+            total = await session.scalar(
+                select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+                    LedgerEntry.consumer_id == consumer_id
+                )
+            )
+            return int(total or 0)
+
+    async def entries(self, consumer_id: int) -> list[tuple[str, int]]:
+        async with self.db.sessionmaker() as session:
+            rows = await session.execute(
+                select(LedgerEntry.kind, LedgerEntry.amount)
+                .where(LedgerEntry.consumer_id == consumer_id)
+                .order_by(LedgerEntry.id)
+            )
+            return [(kind, amount) for kind, amount in rows]
+
+
+@pytest_asyncio.fixture
+async def app(db: Database, venue: DemoVenue) -> AsyncIterator[Starlette]:
+    """The app in-process with the test payment provider (pay, decline, pay late)."""
+    from app import create_app
+
+    application = create_app(settings_for(db.url, payment_provider="test"))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture
+async def coffee(db: Database, bus: Bus, venue: DemoVenue) -> Coffee:
+    async with db.sessionmaker() as session:
+        row = await session.scalar(select(Staff).where(Staff.email == ADMIN_EMAIL))
+        assert row is not None
+        admin = StaffIdentity(row.id, row.company_id, row.role, row.name)  # no slow hashing
+        site = await session.get(Site, venue.site_id)
+        assert site is not None
+    return Coffee(db, bus, venue, admin, site.company_id)

@@ -1,0 +1,112 @@
+"""The pure rules: access modes, the brew state table, drink needs, schedules, amounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from machines import recipes
+from machines.access import Brewer, Charge, Mode, decide
+from machines.brew_state import Step, progress, step
+from machines.errors import (
+    AccountNotReady,
+    BadAmount,
+    BadBrewTransition,
+    BadRecipe,
+    NotAuthorised,
+    SignInRequired,
+)
+from machines.ledger import check_amount
+from machines.schedule import BadSchedule, current_period
+
+ANONYMOUS = Brewer(None)
+MEMBER = Brewer(7, ready=True, groups=((3, None),))
+OUTSIDER = Brewer(8, ready=True)
+UNCONFIRMED = Brewer(9, ready=False, groups=((3, None),))
+
+
+@pytest.mark.parametrize(
+    ("mode", "brewer", "charge"),
+    [
+        (Mode.OPEN, ANONYMOUS, Charge.NONE),
+        (Mode.OPEN, OUTSIDER, Charge.NONE),
+        (Mode.PREPAID, MEMBER, Charge.CREDIT),
+        (Mode.AUTHORISED, MEMBER, Charge.NONE),
+        (Mode.PAYMENT, ANONYMOUS, Charge.PAYMENT),
+        (Mode.CUSTOM, ANONYMOUS, Charge.PAYMENT),
+        (Mode.CUSTOM, MEMBER, Charge.CREDIT),
+    ],
+)
+def test_who_may_brew_and_how_they_pay(mode: Mode, brewer: Brewer, charge: Charge) -> None:
+    grant = decide(mode, brewer, default_selection=1)
+    assert grant.charge is charge
+    assert grant.charge_for(0) is Charge.NONE  # a free drink is free in every mode
+
+
+@pytest.mark.parametrize(
+    ("mode", "brewer", "error"),
+    [
+        (Mode.PREPAID, ANONYMOUS, SignInRequired),
+        (Mode.PREPAID, OUTSIDER, NotAuthorised),
+        (Mode.PREPAID, UNCONFIRMED, AccountNotReady),
+        (Mode.AUTHORISED, ANONYMOUS, SignInRequired),
+        (Mode.AUTHORISED, OUTSIDER, NotAuthorised),
+    ],
+)
+def test_who_is_refused(mode: Mode, brewer: Brewer, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        decide(mode, brewer, default_selection=1)
+
+
+def test_custom_mode_uses_the_groups_selection() -> None:
+    grant = decide(Mode.CUSTOM, Brewer(7, True, ((3, None), (4, 42))), default_selection=1)
+    assert (grant.selection_id, grant.group_id) == (42, 4)
+    assert decide(Mode.CUSTOM, ANONYMOUS, default_selection=1).selection_id == 1
+
+
+def test_brew_state_table() -> None:
+    assert step("requested", "accepted") is Step.APPLY
+    assert step("requested", "brewing") is Step.APPLY  # a machine may skip steps
+    assert step("brewing", "brewing") is Step.APPLY  # progress
+    assert step("brewing", "accepted") is Step.IGNORE  # a repeat arriving late
+    assert step("done", "done") is Step.IGNORE
+    assert step("failed", "done") is Step.IGNORE  # the server's timeout stands
+    with pytest.raises(BadBrewTransition):
+        step("done", "brewing")
+    with pytest.raises(BadBrewTransition):
+        step("paying", "brewing")  # not before it is paid
+    assert progress(40, "brewing", 30) == 40
+    assert progress(40, "brewing", 250) == 99
+    assert progress(40, "done", None) == 100
+
+
+def test_alerts_stop_only_the_drinks_that_need_what_is_missing() -> None:
+    assert recipes.blocking("cappuccino", ["milk"]) == ["milk"]
+    assert recipes.blocking("espresso", ["milk", "descaling"]) == []
+    assert recipes.blocking("hot_water", ["beans", "grounds"]) == []
+    assert recipes.blocking("lungo", ["water"]) == ["water"]
+    assert recipes.clean_alerts(["beans", "nonsense", "beans", 3]) == ["beans"]
+    assert recipes.clean_recipe({"strength": 3, "volume_ml": 40}) == {"strength": 3,
+                                                                      "volume_ml": 40}
+    with pytest.raises(BadRecipe):
+        recipes.clean_recipe({"strength": 9})
+
+
+def test_recharge_periods_in_the_company_time_zone() -> None:
+    paris = "Europe/Paris"
+    summer_morning = datetime(2026, 7, 1, 5, 30, tzinfo=UTC)  # 07:30 in Paris
+    assert current_period("day", "07:00", paris, summer_morning)[0] == "2026-07-01"
+    assert current_period("day", "08:00", paris, summer_morning)[0] == "2026-06-30"
+    assert current_period("week", "07:00", paris, summer_morning)[0] == "2026-W27"
+    assert current_period("month", "07:00", paris, summer_morning)[0] == "2026-07"
+    assert current_period("month", "08:00", paris, summer_morning)[0] == "2026-06"
+    with pytest.raises(BadSchedule):
+        current_period("hour", "07:00", paris, summer_morning)
+
+
+def test_amounts() -> None:
+    assert check_amount(500) == 500
+    for bad in (0, -5, True, 1.5, "500", 10**9):
+        with pytest.raises(BadAmount):
+            check_amount(bad)

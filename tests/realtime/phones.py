@@ -1,0 +1,80 @@
+"""A diner's phone against a real server: an HTTP client with its cookie, and sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+WAIT = 10.0  # seconds before a message that should have come is declared lost
+
+
+class Phone:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=WAIT)
+
+    async def __aenter__(self) -> Phone:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    async def scan(self, token: str) -> dict[str, Any]:
+        """Open the table's page (which sets the session cookie), then read its state."""
+        page = await self.http.get(f"/t/{token}")
+        assert page.status_code == 200, page.text
+        assert self.http.cookies.get("comptoir")
+        state = await self.http.get(f"/api/v1/tables/{token}")
+        assert state.status_code == 200, state.text
+        data: dict[str, Any] = state.json()
+        return data
+
+    async def start(self, token: str, name: str) -> str:
+        response = await self.http.post(f"/api/v1/tables/{token}/start", json={"name": name})
+        assert response.status_code == 201, response.text
+        pin: str = response.json()["pin"]
+        return pin
+
+    async def join(self, token: str, name: str, pin: str) -> None:
+        response = await self.http.post(
+            f"/api/v1/tables/{token}/join", json={"name": name, "pin": pin}
+        )
+        assert response.status_code == 200, response.text
+
+    async def add(self, token: str, product_id: int, quantity: int = 1) -> dict[str, Any]:
+        response = await self.http.post(
+            f"/api/v1/tables/{token}/cart/lines",
+            json={"client_id": uuid.uuid4().hex, "product_id": product_id,
+                  "quantity": quantity},
+        )
+        assert response.status_code == 201, response.text
+        line: dict[str, Any] = response.json()["line"]
+        return line
+
+    def socket(self, fmt: str = "json", origin: str | None = None) -> Any:
+        """A websocket carrying this phone's cookie (an async context manager)."""
+        url = self.base_url.replace("http://", "ws://") + f"/ws?format={fmt}"
+        headers = {"Cookie": f"comptoir={self.http.cookies['comptoir']}"}
+        return connect(url, origin=origin, additional_headers=headers)  # type: ignore[arg-type]
+
+
+async def send(ws: ClientConnection, type: str, *topics: str) -> None:
+    await ws.send(json.dumps({"type": type, "topics": list(topics)}))
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+    return message
+
+
+async def subscribe(ws: ClientConnection, topic: str) -> dict[str, Any]:
+    """Subscribe and return the snapshot."""
+    await send(ws, "subscribe", topic)
+    snapshot = await receive(ws)
+    assert (snapshot["type"], snapshot["topic"]) == ("snapshot", topic), snapshot
+    return snapshot

@@ -1,0 +1,85 @@
+"""Two server processes sharing PostgreSQL and Redis: a phone on each sees the other's changes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from db.engine import make_engine, make_sessionmaker
+from demo.seed import DemoVenue, seed
+from tests.conftest import (
+    PG_URL,
+    REDIS_URL,
+    Database,
+    Server,
+    _migrate_fresh,
+    _reachable,
+    _truncate,
+    unavailable,
+)
+from tests.realtime.phones import Phone, receive, subscribe
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """PostgreSQL and Redis only: SQLite and the memory bus cannot span processes."""
+    if not _reachable("127.0.0.1", 5432):
+        unavailable("PostgreSQL")
+    if not _reachable("127.0.0.1", 6379):
+        unavailable("Redis")
+    _migrate_fresh(PG_URL)  # outside the event loop: it runs one of its own
+    return PG_URL
+
+
+@pytest_asyncio.fixture
+async def shared(pg_url: str) -> AsyncIterator[tuple[Database, DemoVenue]]:
+    engine = make_engine(pg_url)
+    maker = make_sessionmaker(engine)
+    await _truncate(maker, "postgresql")
+    async with maker() as session, session.begin():
+        venue = await seed(session)
+    yield Database(pg_url, maker), venue
+    await engine.dispose()
+
+
+async def test_phones_on_two_servers_see_each_other_in_order(
+    shared: tuple[Database, DemoVenue], server_factory: type[Server]
+) -> None:
+    db, venue = shared
+    env = {"DATABASE_URL": db.url, "REDIS_URL": REDIS_URL}
+    one, two = server_factory(env), server_factory(env)
+    assert one.port != two.port
+    token = venue.table_tokens[0][1]
+
+    async with Phone(one.url) as a, Phone(two.url) as b:
+        state = await a.scan(token)
+        await b.scan(token)
+        pin = await a.start(token, "Anne")
+        await b.join(token, "Bruno", pin)
+        topic = state["topics"][0]
+        products = [p["id"] for p in state["menu"]["categories"][0]["products"][:2]]
+
+        async with a.socket() as a_ws, b.socket() as b_ws:
+            a_snapshot = await subscribe(a_ws, topic)
+            b_snapshot = await subscribe(b_ws, topic)
+            version = a_snapshot["version"]
+            assert b_snapshot["version"] == version  # one database, one version
+
+            await a.add(token, products[0], 2)  # through server one
+            on_b = await receive(b_ws)  # … seen on server two
+            assert (on_b["event"], on_b["version"]) == ("cart.added", version + 1)
+            cart = on_b["data"]["view"]["session"]["cart"]
+            assert [(ln["member"], ln["quantity"]) for ln in cart] == [("Anne", 2)]
+
+            await b.add(token, products[1], 1)  # through server two
+            on_a = [await receive(a_ws), await receive(a_ws)]
+            on_b2 = await receive(b_ws)
+            assert [m["version"] for m in on_a] == [version + 1, version + 2]
+            assert on_b2["version"] == version + 2
+            cart = on_a[1]["data"]["view"]["session"]["cart"]
+            assert [(ln["member"], ln["product_id"]) for ln in cart] == [
+                ("Anne", products[0]), ("Bruno", products[1])
+            ]
+            assert on_a[1]["data"]["view"] == on_b2["data"]["view"]

@@ -1,0 +1,183 @@
+"""The websocket protocol against a real `comptoir serve`, on both databases and buses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from websockets.exceptions import InvalidStatus
+
+from demo.seed import DemoVenue
+from tests.conftest import Database, Server
+from tests.realtime.phones import Phone, receive, send, subscribe
+
+
+@dataclass
+class Table:
+    server: Server
+    token: str
+    id: int
+    topic: str
+    espresso: int
+    lea: Phone  # opened the table
+    tom: Phone  # joined with the PIN
+    pin: str
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[tuple[str, str], Server]]:
+    """One server per database and bus for the module: starting one takes seconds, and
+    it keeps nothing between tests that the emptied database does not reset."""
+    started: dict[tuple[str, str], Server] = {}
+    yield started
+    for server in started.values():
+        server.stop()
+
+
+@pytest_asyncio.fixture
+async def table(
+    db: Database, venue: DemoVenue, bus_url: str | None, servers: dict[tuple[str, str], Server]
+) -> AsyncIterator[Table]:
+    key = (db.url, bus_url or "")
+    if key not in servers:
+        servers[key] = Server({"DATABASE_URL": db.url, "REDIS_URL": bus_url or ""})
+    server = servers[key]
+    token = venue.table_tokens[0][1]
+    async with Phone(server.url) as lea, Phone(server.url) as tom:
+        state = await lea.scan(token)
+        await tom.scan(token)
+        pin = await lea.start(token, "Léa")
+        await tom.join(token, "Tom", pin)
+        table_id = state["table"]["table"]["id"]
+        espresso = state["menu"]["categories"][0]["products"][0]["id"]
+        yield Table(server, token, table_id, f"table:{table_id}", espresso, lea, tom, pin)
+
+
+async def test_snapshot_then_the_change_another_phone_makes(table: Table) -> None:
+    origin = table.server.url  # the page's own origin is welcome
+    async with table.lea.socket(origin=origin) as ws:
+        snapshot = await subscribe(ws, table.topic)
+        version = snapshot["version"]
+        assert version >= 2  # the table was opened, then Tom joined
+        assert snapshot["data"]["version"] == version
+        session = snapshot["data"]["session"]
+        assert [m["name"] for m in session["members"]] == ["Léa", "Tom"]
+        assert session["pin"] == table.pin and session["cart"] == []
+
+        await table.tom.add(table.token, table.espresso, 2)
+
+        event = await receive(ws)
+        assert (event["type"], event["topic"], event["event"]) == (
+            "event", table.topic, "cart.added"
+        )
+        assert event["version"] == version + 1
+        view = event["data"]["view"]
+        assert view["version"] == version + 1
+        assert [(ln["member"], ln["quantity"]) for ln in view["session"]["cart"]] == [("Tom", 2)]
+        assert event["data"]["change"]["member"] == "Tom"
+        assert event["data"]["change"]["quantity"] == 2
+
+
+async def test_html_format_carries_fragments_and_a_notification(table: Table) -> None:
+    async with table.lea.socket("html") as ws:
+        snapshot = await subscribe(ws, table.topic)
+        assert "data" not in snapshot
+        assert "Tom" in snapshot["html"]["table-live"]
+
+        await table.tom.add(table.token, table.espresso)
+
+        event = await receive(ws)
+        assert (event["type"], event["version"]) == ("event", snapshot["version"] + 1)
+        assert "Espresso" in event["html"]["table-live"]
+        assert "Tom" in event["notify"]["text"]  # the toast other phones show
+
+
+async def test_refused_and_unknown_topics_get_errors(table: Table, venue: DemoVenue) -> None:
+    async with table.lea.socket() as ws:
+        pos = f"site:{venue.site_id}:pos"
+        await send(ws, "subscribe", pos)
+        assert await receive(ws) == {
+            "type": "error", "code": "forbidden", "topic": pos,
+            "message": "You may not watch this topic.",
+        }
+        await send(ws, "subscribe", "weather:paris")
+        error = await receive(ws)
+        assert (error["type"], error["code"], error["topic"]) == (
+            "error", "unknown_topic", "weather:paris"
+        )
+        await send(ws, "subscribe", "table:999999")
+        assert (await receive(ws))["code"] == "forbidden"
+
+        # The socket is still usable after errors.
+        snapshot = await subscribe(ws, table.topic)
+        assert snapshot["data"]["session"]["pin"] == table.pin
+
+
+async def test_a_foreign_origin_is_refused(table: Table) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with table.lea.socket(origin="https://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_a_stranger_sees_only_the_public_cut(table: Table) -> None:
+    async with Phone(table.server.url) as stranger:
+        await stranger.scan(table.token)
+        async with stranger.socket() as ws:
+            snapshot = await subscribe(ws, table.topic)
+            assert snapshot["data"]["session"] == {"status": "open"}
+            assert table.pin not in str(snapshot)
+
+            await table.tom.add(table.token, table.espresso)
+
+            event = await receive(ws)
+            assert event["version"] == snapshot["version"] + 1
+            assert event["data"]["change"] is None  # not even who did what
+            assert event["data"]["view"]["session"] == {"status": "open"}
+            assert set(event["data"]["view"]) == {"table", "currency", "session", "version"}
+            assert table.pin not in str(event)
+
+
+async def test_resync_returns_a_fresh_snapshot_and_unsubscribe_stops_events(
+    table: Table,
+) -> None:
+    async with table.lea.socket() as ws, table.tom.socket() as witness:
+        first = await subscribe(ws, table.topic)
+        await subscribe(witness, table.topic)
+        await table.tom.add(table.token, table.espresso)
+        assert (await receive(ws))["version"] == first["version"] + 1
+        await receive(witness)
+
+        await send(ws, "resync", table.topic)
+        fresh = await receive(ws)
+        assert fresh["type"] == "snapshot" and fresh["version"] == first["version"] + 1
+        assert len(fresh["data"]["session"]["cart"]) == 1
+
+        await send(ws, "unsubscribe", table.topic)
+        await send(ws, "ping")
+        assert await receive(ws) == {"type": "pong"}  # the unsubscribe was handled
+        await table.tom.add(table.token, table.espresso)
+        assert (await receive(witness))["version"] == first["version"] + 2
+        # The hub hands an event to all its sockets at once: had `ws` still been
+        # watching, the event would be queued before this pong.
+        await send(ws, "ping")
+        assert await receive(ws) == {"type": "pong"}
+
+
+async def test_topics_of_one_socket_are_independent(table: Table, venue: DemoVenue) -> None:
+    async with table.lea.socket() as ws:
+        await send(ws, "subscribe", table.topic, f"menu:{venue.site_id}")
+        snapshots: dict[str, Any] = {}
+        for _ in range(2):
+            message = await receive(ws)
+            snapshots[message["topic"]] = message
+        assert set(snapshots) == {table.topic, f"menu:{venue.site_id}"}
+        assert snapshots[f"menu:{venue.site_id}"]["data"]["categories"]
+        await table.tom.add(table.token, table.espresso)
+        event = await receive(ws)
+        assert (event["topic"], event["version"]) == (
+            table.topic, snapshots[table.topic]["version"] + 1
+        )
