@@ -32,7 +32,7 @@ from realtime.hub import Hub
 from settings import ROOT, Settings
 from web.errors import HANDLERS
 from web.health import healthz
-from web.live import live
+from web.live import KeepRawSend, live
 from web.security import SessionIdentity
 from web.state import AppState
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *machines_pages.routes,
     ]
     middleware = [
+        Middleware(KeepRawSend),  # first: outermost, sees the server's own send
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

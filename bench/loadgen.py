@@ -84,12 +84,12 @@ class Client(asyncio.Protocol):
         self.first_after: float | None = None
         self.resyncs = 0
         self.errors = 0
+        self.counts: dict[int, int] = {}  # step -> events received
 
     # Wire
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
             f"GET {self.pool.path} HTTP/1.1",
@@ -174,7 +174,8 @@ class Client(asyncio.Protocol):
     # Messages
 
     def on_text(self, text: bytes) -> None:
-        kind = text[9:14]
+        # `{"type":"event"…` from frames, `{"type": "resync"…` from json.dumps defaults
+        kind = text[9:14] if text[8] == 34 else text[10:15]
         if kind == b"event":
             self.on_event(text)
         elif kind == b"snaps":
@@ -210,8 +211,10 @@ class Client(asyncio.Protocol):
         topic = match.group(1)
         version = int(match.group(2))
         sent = float(stamp.group(1))
-        step = self.pool.step(int(stamp.group(2)))
+        number = int(stamp.group(2))
+        step = self.pool.step(number)
         step.received += 1
+        self.counts[number] = self.counts.get(number, 0) + 1
         step.latencies.append((now - sent) * 1000.0)
         last = self.last.get(topic, 0)
         if version == last + 1:
@@ -279,9 +282,15 @@ class Pool:
     def report(self, number: int, published: dict[str, int]) -> dict[str, Any]:
         step = self.steps.pop(number, Step())
         expected = 0
+        short: list[list[Any]] = []
         for client in self.clients:
             if not client.stalled:
-                expected += sum(published.get(topic, 0) for topic in client.topics)
+                wanted = sum(published.get(topic, 0) for topic in client.topics)
+                expected += wanted
+                got = client.counts.pop(number, 0)
+                if got < wanted and len(short) < 5:
+                    short.append([client.index, len(client.topics), wanted, got,
+                                  client.open, client.closed_code])
         out: dict[str, Any] = {
             "received": step.received, "expected": expected, "gaps": step.gaps,
             "duplicates": step.duplicates, "reordered": step.reordered,
@@ -290,6 +299,7 @@ class Pool:
             "closed_codes": _count(c.closed_code for c in self.clients if not c.open),
             "resyncs": sum(c.resyncs for c in self.clients),
             "errors": sum(c.errors for c in self.clients),
+            "short": short,
             "cpu_s": round(cpu_seconds(), 3),
         }
         return out
@@ -430,8 +440,8 @@ class Publisher:
         version = self.seq[topic] = self.seq.get(topic, 0) + 1
         return (
             f'{{"type":"event","topic":"{topic}","version":{version},"event":"bench",'
-            f'"data":{{"change":{{"t":{at:.6f},"s":{step}}},"view":{{{self.views[topic]},'
-            f'"version":{version}}}}}}}'
+            f'"data":{{"change":{{"by":"bench"}},"view":{{"t":{at:.6f},"s":{step},'
+            f'{self.views[topic]},"version":{version}}}}}}}'
         )
 
     async def send(self, batch: list[tuple[str, str]]) -> None:

@@ -16,10 +16,11 @@ from errors import NotFound
 from machines import credit, recipes
 from machines.access import Mode, parse_mode
 from machines.device_service import issue_secret
-from machines.errors import BadDrinkType, ConfirmDeletion
-from machines.ledger import Kind, check_amount, manual_key
+from machines.errors import BadAmount, BadDrinkType, ConfirmDeletion
+from machines.ledger import MAX_AMOUNT, Kind, check_amount, manual_key
 from machines.models import (
     Consumer,
+    ConsumerPolicy,
     GroupMember,
     Machine,
     MachineGroup,
@@ -320,3 +321,23 @@ async def selection_view(tx: Tx, token: object) -> dict[str, Any]:
         ],
         "machines": list(machines),
     }
+
+
+async def set_policy(
+    tx: Tx, staff: StaffIdentity, require_approval: object, topup_amounts: object
+) -> ConsumerPolicy:
+    """Whether new consumers wait for an administrator, and the amounts they may top up."""
+    require(staff.role, Permission.CONFIGURE)
+    found = await tx.session.get(ConsumerPolicy, staff.company_id)
+    if found is None:
+        found = ConsumerPolicy(company_id=staff.company_id, require_approval=False,
+                               topup_amounts=[500, 1000, 2000])
+        tx.session.add(found)
+    if isinstance(require_approval, bool):
+        found.require_approval = require_approval
+    if topup_amounts is not None:
+        if not isinstance(topup_amounts, list) or not 0 < len(topup_amounts) <= 8:
+            raise BadAmount(limit=MAX_AMOUNT)
+        found.topup_amounts = sorted({check_amount(a) for a in topup_amounts})
+    await tx.session.flush()
+    return found

@@ -189,7 +189,7 @@ async def topup(request: Request) -> Response:
 # Payments
 
 
-async def test_payment(request: Request) -> Response:
+async def complete_test_payment(request: Request) -> Response:
     """The test provider's own "bank": succeed, fail, or succeed after a delay."""
     runtime = runtime_of(request)
     if runtime.provider.name != "test":
@@ -383,6 +383,19 @@ async def reorder(request: Request) -> Response:
     return _ok({"ok": True}, request)
 
 
+async def set_policy(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    policy = await run_tx(
+        request,
+        lambda tx: admin_service.set_policy(
+            tx, staff, body.flag("require_approval"), body.raw("topup_amounts")
+        ),
+    )
+    return _ok({"require_approval": policy.require_approval,
+                "topup_amounts": policy.topup_amounts}, request)
+
+
 async def shared_selection(request: Request) -> Response:
     data = await run_tx(
         request, lambda tx: admin_service.selection_view(tx, request.path_params["share"])
@@ -398,7 +411,7 @@ routes = [
     Route("/consumers/logout", logout, methods=["POST"]),
     Route("/consumers/me", me, methods=["GET"]),
     Route("/consumers/topups", topup, methods=["POST"]),
-    Route("/payments/test/{ref}", test_payment, methods=["POST"]),
+    Route("/payments/test/{ref}", complete_test_payment, methods=["POST"]),
     Route("/payments/stripe/webhook", stripe_webhook, methods=["POST"]),
     Route("/selections/{share}", shared_selection, methods=["GET"]),
     Route("/staff/machines", add_machine, methods=["POST"]),
@@ -408,6 +421,7 @@ routes = [
     Route("/staff/machines/{machine_id:int}/groups", attach_group, methods=["POST"]),
     Route("/staff/consumers/{consumer_id:int}/credit", manual_credit, methods=["POST"]),
     Route("/staff/consumers/{consumer_id:int}/approve", approve, methods=["POST"]),
+    Route("/staff/consumer-policy", set_policy, methods=["POST"]),
     Route("/staff/groups", create_group, methods=["POST"]),
     Route("/staff/groups/{group_id:int}/members", add_member, methods=["POST"]),
     Route("/staff/selections/{selection_id:int}/drinks", add_drink, methods=["POST"]),

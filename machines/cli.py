@@ -13,8 +13,13 @@ import asyncio
 import secrets
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from settings import Settings
+
+if TYPE_CHECKING:
+    from machines.demo import DemoMachine
+    from machines.simulator import SimulatedMachine
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,10 +74,8 @@ async def _secrets(settings: Settings, demo: bool, create: int, site_id: int) ->
     return out
 
 
-async def _prompt(machines: list[object]) -> None:
+async def _prompt(machines: list[SimulatedMachine]) -> None:
     """Commands typed on standard input; ends quietly when there is none."""
-    from machines.simulator import SimulatedMachine
-
     loop = asyncio.get_running_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -83,7 +86,6 @@ async def _prompt(machines: list[object]) -> None:
             continue
         if words[0] == "status":
             for number, machine in enumerate(machines, 1):
-                assert isinstance(machine, SimulatedMachine)
                 print(f"{number} {machine.name}: connected={machine.connected.is_set()} "
                       f"alerts={sorted(machine.alerts)} brewed={machine.brewed} "
                       f"failed={machine.failed}", flush=True)
@@ -91,11 +93,14 @@ async def _prompt(machines: list[object]) -> None:
         if len(words) < 2:
             print("usage: alert N what… | clear N | fail N | status", flush=True)
             continue
-        targets = machines if words[1] == "all" else [
-            machines[int(words[1]) - 1]
-        ] if words[1].isdigit() and 0 < int(words[1]) <= len(machines) else []
+        if words[1] == "all":
+            targets = machines
+        elif words[1].isdigit() and 0 < int(words[1]) <= len(machines):
+            targets = [machines[int(words[1]) - 1]]
+        else:
+            print(f"no machine {words[1]!r}", flush=True)
+            continue
         for machine in targets:
-            assert isinstance(machine, SimulatedMachine)
             if words[0] == "alert":
                 await machine.set_alerts(machine.alerts | set(words[2:]))
             elif words[0] == "clear":
@@ -121,7 +126,7 @@ async def _simulate(settings: Settings, args: argparse.Namespace) -> None:
         for machine in machines:
             group.create_task(machine.run())
         if sys.stdin is not None and not sys.stdin.closed:
-            group.create_task(_prompt(list(machines)))
+            group.create_task(_prompt(machines))
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
@@ -131,12 +136,9 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         pass
 
 
-def print_demo(base: str, machines: list[object], consumers: list[tuple[str, str]]) -> None:
-    from machines.demo import DemoMachine
-
+def print_demo(base: str, machines: list[DemoMachine], consumers: list[tuple[str, str]]) -> None:
     print("  Coffee machines (simulated; type `status`, `alert 2 beans`, `clear 2` here):")
     for machine in machines:
-        assert isinstance(machine, DemoMachine)
         print(f"    {machine.mode:9} {base}/m/{machine.token}   display: "
               f"{base}/m/{machine.token}/display")
     for email, password in consumers:

@@ -18,7 +18,7 @@ from accounts.models import Site
 from accounts.roles import Permission, can
 from machines import admin_service, brew_service, consumers, views
 from machines.live import MachineTopic
-from machines.models import Consumer, Machine, OutboxMail, ProviderPayment
+from machines.models import Consumer, Machine, OutboxMail, ProviderPayment, Selection
 from machines.payment_service import by_ref, policy
 from machines.payments import StripeProvider, mask
 from machines.runtime import runtime_of
@@ -201,11 +201,17 @@ async def staff_machines(request: Request) -> Response:
             )
         ).all()
         balances = {c.id: await views.balance_of(session, c.id) for c in people}
+        rows = await session.execute(
+            select(Selection.id, Selection.share_token)
+            .where(Selection.company_id == staff.company_id)
+        )
+        shares = {selection_id: share for selection_id, share in rows}
+        rules = await policy(session, staff.company_id)
     runtime = runtime_of(request)
     return page(
         request, "machines/staff.html", staff=staff, cards=cards, waiting=waiting,
         currency=cards[0]["view"]["currency"] if cards else "EUR",
-        people=people, balances=balances,
+        people=people, balances=balances, shares=shares, rules=rules,
         show_pins=can(staff.role, Permission.CONFIGURE),
         provider=runtime.provider.name,
         stripe_key=mask(runtime.settings.stripe_secret_key),

@@ -177,12 +177,13 @@ def free_port() -> int:
 class Server:
     """A real `comptoir serve` process on its own port."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, **env, "PUBLIC_URL": self.url, "SECRET_KEY": "test-secret"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "comptoir_cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "comptoir_cli", "serve", "--port", str(self.port),
+             "--workers", str(workers)],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20
@@ -213,8 +214,8 @@ def server_factory() -> Iterator[type[Server]]:
     started: list[Server] = []
 
     class Tracked(Server):
-        def __init__(self, env: dict[str, str], port: int | None = None) -> None:
-            super().__init__(env, port)
+        def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
+            super().__init__(env, port, workers)
             started.append(self)
 
     yield Tracked
@@ -224,3 +225,9 @@ def server_factory() -> Iterator[type[Server]]:
 
 def repo_path(*parts: str) -> Path:
     return ROOT.joinpath(*parts)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API runs an event loop in the main thread while
+    its browser is open, and pytest-asyncio cannot start a loop beside it."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))

@@ -154,7 +154,9 @@ def _drain(stream: IO[bytes], into: list[str]) -> None:
         into.append(line.decode(errors="replace"))
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API runs, the main thread has a running
+# event loop, and every async test after it (tests/machines, tests/ordering…) would fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

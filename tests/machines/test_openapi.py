@@ -132,6 +132,12 @@ async def test_every_machines_operation_answers_as_documented(
         check(s + "/consumers/{consumer_id}/credit", await admin.post(
             f"/api/v1/staff/consumers/{lea_id}/credit",
             json={"amount": 100, "idempotency_key": key()}))
+        policy = s + "/consumer-policy"
+        check(policy, await admin.post("/api/v1/staff/consumer-policy",
+                                       json={"require_approval": True,
+                                             "topup_amounts": [500, 1500]}))
+        check(policy, await admin.post("/api/v1/staff/consumer-policy",
+                                       json={"topup_amounts": [0]}))
         check(s + "/consumers/{consumer_id}/approve", await admin.post(
             f"/api/v1/staff/consumers/{lea_id}/approve", json={"role": "staff"}))
         check(one, await admin.request("DELETE", f"/api/v1/staff/machines/{mid}",

@@ -178,3 +178,37 @@ async def test_staff_see_pins_and_manage_machines(
             json={"amount": 250, "idempotency_key": key()},
         )
         assert by_cashier.status_code == 403
+
+
+async def test_approval_required_then_granted(
+    app: Starlette, venue: DemoVenue, db: Database
+) -> None:
+    hall = venue.machines[0]
+    async with db.sessionmaker() as session:
+        hall_id = await session.scalar(select(Machine.id).where(Machine.token == hall.token))
+    async with client_for(app) as admin, client_for(app) as nina:
+        await _login_staff(admin, "admin@cafe-de-la-gare.fr", "admin-demo")
+        rules = await admin.post("/api/v1/staff/consumer-policy",
+                                 json={"require_approval": True})
+        assert rules.json()["require_approval"] is True
+        await admin.post(f"/api/v1/staff/machines/{hall_id}/mode", json={"mode": "authorised"})
+        created = await nina.post(
+            "/api/v1/consumers/signup",
+            json={"machine": hall.token, "email": "nina@example.com", "name": "Nina",
+                  "password": "long enough"},
+        )
+        nina_id = created.json()["consumer"]["id"]
+        link = re.search(r"/account/confirm/[\w-]+", (await nina.get("/account/outbox")).text)
+        assert link is not None
+        await nina.get(link.group(0))
+        menu = (await nina.get(f"/api/v1/machines/{hall.token}")).json()
+        assert menu["refusal"] == "account_not_ready"  # confirmed, but not approved yet
+        waiting = await admin.get("/staff/machines")
+        assert "nina@example.com" in waiting.text
+
+        approved = await admin.post(f"/api/v1/staff/consumers/{nina_id}/approve",
+                                    json={"role": "consumer"})
+        assert approved.status_code == 200
+        menu = (await nina.get(f"/api/v1/machines/{hall.token}")).json()
+        assert menu["refusal"] == "not_authorised"  # approved; not in the machine's group yet
+
