@@ -79,9 +79,13 @@ async def _create_staff(
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    # No permessage-deflate: compressing every frame for every socket (zlib keeps a context
+    # per connection) would cost more CPU than the whole fan-out, and without it a frame is
+    # encoded once and written as is to every socket (realtime/websocket.py).
     uvicorn.run(
         "app:create_app", factory=True, host=host, port=port, workers=workers,
-        ws="websockets-sansio", proxy_headers=True, log_level="info",
+        ws="websockets-sansio", ws_per_message_deflate=False, proxy_headers=True,
+        log_level="info",
     )
 
 

@@ -10,7 +10,7 @@ from accounts.models import Site
 from machines import views
 from machines.models import Consumer, Machine
 from realtime import topics
-from realtime.topics import Viewer
+from realtime.topics import OneAudience, Viewer
 from web.templating import render
 
 PUBLIC_BREW = ("id", "product", "type", "status", "progress", "reason", "refunded", "requested_at",
@@ -75,7 +75,7 @@ class MachineTopic:
         return {"html": html}
 
 
-class UserTopic:
+class UserTopic(OneAudience):
     """`user:{id}`: a consumer's balance, brews and ledger, for that consumer's screens."""
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
@@ -89,12 +89,6 @@ class UserTopic:
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
         return await views.user_view(session, int(args[0]))
-
-    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
-        return "full"
-
-    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
-        return view
 
     def render(
         self,

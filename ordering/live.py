@@ -11,7 +11,7 @@ from ordering import views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable
 from realtime import topics
-from realtime.topics import Viewer
+from realtime.topics import OneAudience, Viewer
 from web.templating import render
 
 
@@ -83,7 +83,7 @@ class TableTopic:
         return out
 
 
-class SiteTopic:
+class SiteTopic(OneAudience):
     """`site:{id}:pos` for POS screens and `site:{id}:station:{name}` for production."""
 
     def __init__(self, config: OrderingConfig) -> None:
@@ -101,12 +101,6 @@ class SiteTopic:
                 session, site_id, self.config.pin_limit, self.config.pin_window_s
             )
         return await views.station_view(session, site_id, args[2])
-
-    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
-        return "full"
-
-    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
-        return view
 
     def render(
         self,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from realtime.bus import Bus
@@ -19,6 +21,27 @@ from realtime.topics import TopicKind, Viewer, parse
 log = logging.getLogger(__name__)
 
 CLOSE_RESYNC = 4000  # websocket close code: reconnect and fetch snapshots
+
+
+def text_frame(data: bytes) -> bytes:
+    """An unmasked, unfragmented websocket text frame (RFC 6455 §5.2), as servers send."""
+    n = len(data)
+    if n < 126:
+        return bytes((0x81, n)) + data
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + data
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + data
+
+
+class Outgoing(str):
+    """A message's text that many sockets send: its websocket frame is encoded once."""
+
+    @property
+    def frame(self) -> bytes:
+        cached: bytes | None = self.__dict__.get("_frame")
+        if cached is None:
+            cached = self.__dict__["_frame"] = text_frame(self.encode())
+        return cached
 
 
 class Outbox:
@@ -74,10 +97,22 @@ class Connection:
         self.versions: dict[str, int] = {}
         self.loading: dict[str, list[tuple[int, str]]] = {}
         self.overflowed = False
+        # Set by the websocket server when it can write a frame at once (returns False when
+        # it cannot: backpressure, closing). Used only while nothing waits in the queue and
+        # the sender holds nothing, so frames never overtake each other.
+        self.direct: Callable[[str], bool] | None = None
+        self.busy = False  # the sender took a frame from the queue and has not sent it yet
 
     def send(self, text: str) -> None:
         if self.overflowed:
             return
+        if (
+            self.direct is not None
+            and not self.busy
+            and not self.queue._items
+            and self.direct(text)
+        ):
+            return  # written now: no queue, no task switch
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
@@ -112,11 +147,56 @@ def bus_notice(up: bool) -> str:
     return json.dumps({"type": "resync", "bus": "up" if up else "down"})
 
 
+class Snapshots:
+    """Views read for subscriptions, by topic and version, kept for a short while.
+
+    When many sockets subscribe at once (a venue opening, a worker restart, every socket
+    resyncing after Redis came back), each topic is read from the database once per version,
+    and each cut of it framed once, instead of once per socket. A version names one committed
+    state, so a view read at that version is the view at that version; the time-to-live
+    bounds how stale the few time-dependent parts of a view (the POS's PIN-lockout alerts)
+    can get.
+    """
+
+    def __init__(self, ttl: float = 1.0, limit: int = 4096) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        # topic -> (version, read at, view, frames by cut)
+        self._entries: dict[str, tuple[int, float, dict[str, Any], dict[Any, str]]] = {}
+
+    def view(self, topic: str, version: int) -> dict[str, Any] | None:
+        entry = self._entries.get(topic)
+        if entry is None or entry[0] != version or time.monotonic() - entry[1] > self.ttl:
+            return None
+        return entry[2]
+
+    def keep(self, topic: str, version: int, view: dict[str, Any]) -> None:
+        if len(self._entries) >= self.limit:
+            now = time.monotonic()
+            for name, entry in list(self._entries.items()):
+                if now - entry[1] > self.ttl:
+                    del self._entries[name]
+            if len(self._entries) >= self.limit:
+                self._entries.clear()
+        self._entries[topic] = (version, time.monotonic(), view, {})
+
+    def frame(self, topic: str, version: int, cut: Any, make: Callable[[], str]) -> str:
+        """The framed snapshot for one cut (audience, locale, format), made once."""
+        entry = self._entries.get(topic)
+        if entry is None or entry[0] != version:
+            return make()
+        text = entry[3].get(cut)
+        if text is None:
+            text = entry[3][cut] = Outgoing(make())
+        return text
+
+
 class Hub:
     def __init__(self) -> None:
         self.topics: dict[str, set[Connection]] = {}
         self.connections: set[Connection] = set()
         self.bus_up = True  # a socket that connects while it is down must be told
+        self.snapshots = Snapshots()
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -165,27 +245,25 @@ class Hub:
         kind, _ = parsed
         message = json.loads(payload)
         version = int(message["version"])
-        cache: dict[tuple[str, str, str], str] = {}
+        # Every cut is made once per message, and the full JSON cut is the payload itself.
+        cache: dict[tuple[str, str, str], str] = {("full", "", "json"): Outgoing(payload)}
         for conn in list(conns):
-            text = self._cut(kind, message, payload, conn, cache)
+            text = self._cut(kind, message, conn, cache)
             conn.offer(topic, version, text)
 
     @staticmethod
     def _cut(
         kind: TopicKind,
         message: dict[str, Any],
-        payload: str,
         conn: Connection,
         cache: dict[tuple[str, str, str], str],
     ) -> str:
         data = message["data"]
         audience = kind.audience(data["view"], conn.viewer)
-        if conn.fmt == "json" and audience == "full":
-            return payload
         key = (audience, conn.viewer.locale if conn.fmt == "html" else "", conn.fmt)
         text = cache.get(key)
         if text is None:
-            text = frame(kind, message, data["view"], data.get("change"), audience, conn)
+            text = Outgoing(frame(kind, message, data["view"], data.get("change"), audience, conn))
             cache[key] = text
         return text
 

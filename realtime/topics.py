@@ -53,6 +53,16 @@ class TopicKind(Protocol):
         ...
 
 
+class OneAudience:
+    """For topics whose watchers all see the whole view (authorisation decides who watches)."""
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        return "full"
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        return view
+
+
 _kinds: dict[str, TopicKind] = {}
 
 

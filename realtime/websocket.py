@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
-from realtime.hub import CLOSE_RESYNC, Connection, Hub, bus_notice, frame
+from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing, bus_notice, frame, text_frame
 from realtime.models import current_version
 from realtime.topics import Viewer, parse
 
@@ -36,6 +38,7 @@ async def serve_socket(
     fmt = "html" if websocket.query_params.get("format") == "html" else "json"
     await websocket.accept()
     conn = Connection(viewer, fmt, queue_size)
+    conn.direct = _direct(websocket)
     hub.add(conn)
     if not hub.bus_up:
         conn.send(bus_notice(False))  # changes reach no socket for now: poll snapshots
@@ -65,27 +68,80 @@ async def _send(websocket: WebSocket, conn: Connection) -> None:
         text = await conn.queue.get()
         if text is None:
             return
-        await send(text)
+        conn.busy = True
+        try:
+            await send(text)
+        finally:
+            conn.busy = False
+
+
+def _direct(websocket: WebSocket) -> Callable[[str], bool] | None:
+    """Writes a frame at once if the connection can take it now (see _sender)."""
+    protocol = _plain_protocol(getattr(websocket, "scope", {}).get(RAW_SEND))
+    if protocol is None:
+        return None
+
+    def write(text: str) -> bool:
+        if not _open(protocol):
+            return False
+        protocol.transport.write(
+            text.frame if isinstance(text, Outgoing) else text_frame(text.encode())
+        )
+        return True
+
+    return write
 
 
 def _sender(websocket: WebSocket) -> Callable[[str], Awaitable[None]]:
     """How to send one text frame, as cheaply as the server allows.
 
-    Once the socket is accepted, every frame would cross Starlette's WebSocket state checks
-    and each middleware's send wrapper, none of which acts on a frame; with the server's
-    own `send` at hand the sender calls it directly (a third of the per-frame cost).
+    Once the socket is accepted, a frame would cross Starlette's WebSocket state checks and
+    each middleware's send wrapper, none of which acts on a frame: with the server's own
+    `send` at hand (web.live.KeepRawSend) the sender calls it directly. Under uvicorn's
+    websockets-sansio protocol, when no extension (compression) was negotiated, it goes one
+    step further: the frame, encoded once for every socket that sends it (hub.Outgoing), is
+    written straight to the transport while the connection is open and writable; anything
+    else (backpressure, closing) takes the server's own path.
     """
     raw = getattr(websocket, "scope", {}).get(RAW_SEND)
     if raw is None:
         return websocket.send_text
+    direct = _direct(websocket)
 
     async def send(text: str) -> None:
+        if direct is not None and direct(text):
+            return
         try:
             await raw({"type": "websocket.send", "text": text})
         except OSError as error:  # the client went away (what Starlette turns it into)
             raise WebSocketDisconnect(code=1006) from error
 
     return send
+
+
+def _plain_protocol(raw: Any) -> Any:
+    """uvicorn's websockets-sansio protocol behind `send`, if no extension is in use."""
+    if raw is None:
+        return None
+    protocol = getattr(raw, "__self__", None)
+    conn = getattr(protocol, "conn", None)
+    if (
+        not isinstance(conn, ServerProtocol)
+        or conn.extensions
+        or not all(hasattr(protocol, name) for name in ("transport", "writable", "close_sent"))
+    ):
+        return None
+    return protocol
+
+
+def _open(protocol: Any) -> bool:
+    return bool(
+        protocol.conn.state is State.OPEN
+        and not protocol.close_sent
+        and not getattr(protocol, "disconnected", False)
+        and protocol.writable.is_set()
+        and not protocol.transport.is_closing()
+    )
 
 
 async def _receive(
@@ -139,7 +195,11 @@ async def _subscribe(
             allowed = await kind.authorize(session, args, conn.viewer)
             if allowed:
                 version = await current_version(session, topic)
-                view = await kind.snapshot(session, args)
+                view = hub.snapshots.view(topic, version)
+                if view is None:  # read once per version, however many sockets ask
+                    view = await kind.snapshot(session, args)
+                    view["version"] = version
+                    hub.snapshots.keep(topic, version, view)
             await session.rollback()
     except Exception:
         hub.unwatch(conn, topic)
@@ -150,10 +210,13 @@ async def _subscribe(
         conn.loading.pop(topic, None)
         conn.send(_error("forbidden", "You may not watch this topic.", topic))
         return
-    view["version"] = version
     message: dict[str, Any] = {"type": "snapshot", "topic": topic, "version": version}
     audience = kind.audience(view, conn.viewer)
-    conn.end_snapshot(topic, version, frame(kind, message, view, None, audience, conn))
+    cut = (audience, conn.viewer.locale if conn.fmt == "html" else "", conn.fmt)
+    text = hub.snapshots.frame(
+        topic, version, cut, lambda: frame(kind, message, view, None, audience, conn)
+    )
+    conn.end_snapshot(topic, version, text)
 
 
 def _error(code: str, message: str, topic: str | None = None) -> str:

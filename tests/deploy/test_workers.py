@@ -24,10 +24,13 @@ def workers_of(server: Server) -> set[int]:
             try:
                 with open(f"/proc/{entry}/stat") as file:
                     parent = int(file.read().rsplit(")", 1)[1].split()[1])
+                if parent != server.process.pid:
+                    continue
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    if b"spawn_main" in file.read():  # not multiprocessing's resource tracker
+                        children.add(int(entry))
             except OSError:
                 continue
-            if parent == server.process.pid:
-                children.add(int(entry))
     return children
 
 

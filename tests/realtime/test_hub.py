@@ -17,8 +17,10 @@ from realtime import topics
 from realtime.bus import BusMessage, MemoryBus
 from realtime.events import Event
 from realtime.hub import CLOSE_RESYNC, Connection, Hub
+from realtime.models import bump_version
 from realtime.topics import Viewer
 from realtime.websocket import serve_socket
+from tests.conftest import Database
 
 TOPIC = "counting:1"
 STAFF = Viewer(staff_id=1, company_id=1, role="manager", locale="fr")
@@ -30,11 +32,13 @@ class CountingKind:
     def __init__(self) -> None:
         self.renders: Counter[tuple[str, str]] = Counter()
         self.presents: Counter[str] = Counter()
+        self.snapshots = 0
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         return True
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        self.snapshots += 1
         return {"items": [], "secret": "pin"}
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
@@ -309,3 +313,40 @@ async def test_a_socket_opened_while_the_bus_is_down_is_told_to_poll() -> None:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
+
+
+# Snapshots read once
+
+
+async def subscribed(hub: Hub, db: Database, count: int) -> tuple[list[FakeSocket], list[Any]]:
+    sockets = [FakeSocket() for _ in range(count)]
+    tasks = [
+        asyncio.create_task(serve_socket(cast(Any, s), hub, db.sessionmaker, STAFF, 10))
+        for s in sockets
+    ]
+    for socket in sockets:
+        await socket.incoming.put(json.dumps({"type": "subscribe", "topics": [TOPIC]}))
+    await wait_until(lambda: all(s.sent for s in sockets))
+    return sockets, tasks
+
+
+async def test_sockets_subscribing_together_read_each_version_once(db: Database) -> None:
+    kind = counting()
+    hub = Hub()
+    sockets, tasks = await subscribed(hub, db, 6)
+    try:
+        snapshots = [json.loads(s.sent[0]) for s in sockets]
+        assert {(m["type"], m["version"]) for m in snapshots} == {("snapshot", 0)}
+        assert kind.snapshots == 1  # six sockets, one read
+        assert kind.presents["full"] == 1  # and framed once
+
+        async with db.sessionmaker() as session, session.begin():
+            await bump_version(session, TOPIC)  # a change committed meanwhile
+        late, late_tasks = await subscribed(hub, db, 2)
+        tasks += late_tasks
+        assert [json.loads(s.sent[0])["version"] for s in late] == [1, 1]
+        assert kind.snapshots == 2  # a new version is read again, once
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
