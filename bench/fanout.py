@@ -282,13 +282,14 @@ def versions() -> dict[str, str]:
     from importlib.metadata import version
 
     ours = {name: version(name) for name in
-            ("starlette", "uvicorn", "websockets", "redis", "sqlalchemy", "asyncpg", "uvloop")}
+            ("starlette", "uvicorn", "websockets", "redis", "hiredis", "sqlalchemy", "asyncpg",
+             "uvloop")}
     out = {f"comptoir:{k}": v for k, v in ours.items()}
     python = PEERS_VENV / "bin" / "python"
     if python.exists():
         code = ("import json; from importlib.metadata import version as v; print(json.dumps("
                 "{n: v(n) for n in ['starlette','uvicorn','broadcaster','django','channels',"
-                "'channels-redis','daphne','redis','websockets','uvloop']}))")
+                "'channels-redis','daphne','redis','hiredis','websockets','uvloop']}))")
         peers = json.loads(subprocess.run([str(python), "-c", code], capture_output=True,
                                           text=True, check=True).stdout)
         out.update({f"peers:{k}": v for k, v in peers.items()})
@@ -1157,7 +1158,7 @@ class RealPath:
         deadline = clock() + 15
         while any(op.done == 0 for op in ops) and clock() < deadline:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(self.args.drain)
+        await self.settle()
         result = self.measure(ops, seconds)
         summary = finish_profile(profiling, name)
         if summary:
@@ -1245,8 +1246,9 @@ class RealPath:
                     when = up  # already there: nothing was missed
                 reached.append(when)
         lagging = sum(1 for when in reached if when is None)
-        # No committed change lost: each phone's cart is exactly what the database holds.
-        await asyncio.sleep(self.args.drain)
+        # No committed change lost: once every phone holds its topic's latest version, its
+        # cart is exactly what the database holds.
+        await self.settle()
         carts = await self.db_carts()
         wrong = sum(1 for row in self.phones for p in row if p.lines != carts[p.topic])
         return {
@@ -1258,6 +1260,16 @@ class RealPath:
             "note": "from Redis accepting connections again until every phone holds the "
                     "version its topic had in the database at that moment",
         }
+
+    async def settle(self, seconds: float = 20.0) -> None:
+        """Wait until every phone holds the version the database has (or give up)."""
+        await asyncio.sleep(self.args.drain)
+        truth = await self.db_versions()
+        deadline = clock() + seconds
+        while clock() < deadline:
+            if all(p.version >= truth[p.topic] for row in self.phones for p in row):
+                return
+            await asyncio.sleep(0.1)
 
     async def db_versions(self) -> dict[str, int]:
         import asyncpg
