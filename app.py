@@ -18,14 +18,20 @@ from api.openapi import openapi
 from db.engine import make_engine, make_sessionmaker
 from machines import api as machines_api
 from machines import pages as machines_pages
+from machines import payment_api as machines_payment_api
+from machines import payment_pages as machines_payment_pages
+from machines import staff_api as machines_staff_api
+from machines import staff_pages as machines_staff_pages
 from machines.device import device_socket
 from machines.live import register_all as register_machine_topics
 from machines.runtime import MachinesRuntime
 from machines.runtime import sweep_forever as sweep_machines
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
+from ordering import payment_api
 from ordering.config import OrderingConfig
 from ordering.live import register_all
+from ordering.payment_outcome import register as register_table_payments
 from ordering.sweeper import sweep_forever
 from realtime.bus import make_bus
 from realtime.hub import Hub
@@ -46,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         idle_s=settings.session_idle_s,
     )
     register_all(config)
+    register_table_payments(config)
     register_machine_topics()
     machines = MachinesRuntime.from_settings(settings)
 
@@ -77,12 +84,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/api/v1/openapi.json", openapi),
-        Mount("/api/v1", routes=ordering_api.routes + accounts_api.routes + machines_api.routes),
+        Mount("/api/v1", routes=ordering_api.routes + payment_api.routes
+              + accounts_api.routes + machines_api.routes
+              + machines_staff_api.routes + machines_payment_api.routes),
         WebSocketRoute("/ws", live),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         *ordering_pages.routes,
         *machines_pages.routes,
+        *machines_payment_pages.routes,
+        *machines_staff_pages.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

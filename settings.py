@@ -65,10 +65,12 @@ class Settings:
     machine_sweep_s: float = 2
     payment_provider: str = "none"  # none | test (demo) | stripe
     stripe_secret_key: str = ""
-    stripe_publishable_key: str = ""
     stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""  # another Stripe API server (stripe-mock, tests); empty: Stripe's
     webhook_tolerance_s: int = 300
-    smtp_url: str = ""  # smtp://user:password@host:587; empty: mail stays in the outbox
+    # smtp://user:password@host:587 (STARTTLS), smtps://…:465, ?starttls=off for a local
+    # relay; empty: mail stays in the outbox page
+    smtp_url: str = ""
     mail_from: str = "Comptoir <noreply@localhost>"
 
     @classmethod
@@ -95,8 +97,8 @@ class Settings:
             # The test provider lets anyone "pay": only the demo turns it on by default.
             payment_provider=os.environ.get("PAYMENT_PROVIDER", "none"),
             stripe_secret_key=os.environ.get("STRIPE_SECRET_KEY", ""),
-            stripe_publishable_key=os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
             stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=os.environ.get("STRIPE_API_BASE", ""),
             smtp_url=os.environ.get("SMTP_URL", ""),
             mail_from=os.environ.get("MAIL_FROM", "Comptoir <noreply@localhost>"),
         )

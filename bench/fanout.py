@@ -851,6 +851,7 @@ class Phone(asyncio.Protocol):
         self.resyncs = 0
         self.bus_down = False
         self.messages = 0
+        self.reconnects = 0
         self.history: list[tuple[float, int]] = []  # (when, version) at each change
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -864,8 +865,28 @@ class Phone(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.open = False
+        self.transport = None
         if not self.ready.done():
             self.ready.set_exception(ConnectionError("closed"))
+        elif not self.real.closing:
+            # As live.js does: a socket the server closed (it fell too far behind, the
+            # worker restarted) comes back after a moment and starts from a snapshot.
+            self.reconnects += 1
+            task = asyncio.create_task(self.reconnect())
+            self.real.pending.add(task)
+            task.add_done_callback(self.real.pending.discard)
+
+    async def reconnect(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self.real.closing:
+            await asyncio.sleep(0.5)
+            self.buffer.clear()
+            self.version = -1
+            try:
+                await loop.create_connection(lambda: self, "127.0.0.1", self.real.port)
+                return
+            except OSError:
+                continue
 
     def send(self, message: dict[str, Any]) -> None:
         payload = json.dumps(message).encode()
@@ -947,26 +968,32 @@ class Phone(asyncio.Protocol):
         self.lines = lines
 
     async def poll_while_down(self) -> None:
-        while self.open:
+        while not self.real.closing:
             await asyncio.sleep(3.0)  # live.js polls every 3 s while the bus is down
             if self.bus_down and self.open:
                 self.send({"type": "resync", "topics": [self.topic]})
 
 
 class HttpPool:
-    """Keep-alive HTTP/1.1 connections for the cart requests, opened as needed."""
+    """Keep-alive HTTP/1.1 connections for the cart requests, opened as needed.
+
+    A connection idle for longer than the server keeps it (uvicorn: 5 s) is closed
+    rather than reused, as HTTP clients do (httpx's keep-alive expiry), so a request is
+    never written to a connection the server is closing.
+    """
+
+    KEEP_ALIVE_S = 4.0
 
     def __init__(self, port: int, size: int) -> None:
         self.port = port
         self.size = size
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.count = 0
         self.freed = asyncio.Condition()
 
     async def request(self, method: str, path: str, cookie_value: str,
                       body: bytes = b"") -> tuple[int, bytes]:
-        conn = await self._take()
-        reader, writer = conn
+        reader, writer = await self._take()
         try:
             writer.write(
                 f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
@@ -978,20 +1005,26 @@ class HttpPool:
             length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
             data = await reader.readexactly(length)
         except Exception:
-            writer.close()
-            self.count -= 1
-            async with self.freed:
-                self.freed.notify()
+            await self._drop(writer)
             raise
-        self.idle.append(conn)
+        self.idle.append((reader, writer, clock()))
         async with self.freed:
             self.freed.notify()
         return status, data
 
+    async def _drop(self, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+        self.count -= 1
+        async with self.freed:
+            self.freed.notify()
+
     async def _take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         while True:
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                reader, writer, since = self.idle.pop()
+                if clock() - since < self.KEEP_ALIVE_S:
+                    return reader, writer
+                await self._drop(writer)
             if self.count < self.size:
                 self.count += 1
                 try:
@@ -1003,7 +1036,7 @@ class HttpPool:
                 await self.freed.wait()
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _since in self.idle:
             writer.close()
 
 
@@ -1022,6 +1055,7 @@ class RealPath:
         self.pending: set[asyncio.Task[None]] = set()
         self.knee = 0.0
         self.capacity = 0.0
+        self.closing = False
 
     async def run(self) -> dict[str, Any]:
         tables = self.args.real_tables
@@ -1045,6 +1079,7 @@ class RealPath:
             if self.workers == 1 or self.args.restart_both:
                 out["redis_restart"] = await self.restart_redis()
         finally:
+            self.closing = True
             for row in self.phones:
                 for phone in row:
                     if phone.transport:
@@ -1222,6 +1257,7 @@ class RealPath:
 
     async def restart_redis(self) -> dict[str, Any]:
         """Changes keep committing while Redis is away; every phone must catch up."""
+        await self.settle()  # start from phones that hold the database's versions
         rate = max(self.args.real_start_rate, 0.5 * (self.knee or 0))
         task = asyncio.create_task(self.step(rate, 5.0, "redis restart"))
         await asyncio.sleep(1.5)
@@ -1257,6 +1293,7 @@ class RealPath:
                                    if not lagging else None),
             "lagging_phones": lagging, "phones_with_wrong_cart": wrong,
             "resync_notices": sum(p.resyncs for row in self.phones for p in row),
+            "reconnects": sum(p.reconnects for row in self.phones for p in row),
             "note": "from Redis accepting connections again until every phone holds the "
                     "version its topic had in the database at that moment",
         }

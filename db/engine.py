@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
@@ -14,10 +15,42 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_serialise_writers(engine)
         return engine
+    idle_before_ping_s = kwargs.pop("idle_before_ping_s", IDLE_BEFORE_PING_S)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    _ping_when_idle(engine, idle_before_ping_s)
+    return engine
+
+
+# A connection used less than this long ago is known to be alive.
+IDLE_BEFORE_PING_S = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_s: float = IDLE_BEFORE_PING_S) -> None:
+    """Check a pooled connection before use only when it has sat idle for a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip to the database on
+    every request, which on a busy server is a sizeable share of each request's work (see
+    bench/README.md). Connections in steady use are alive by construction; one that has
+    sat in the pool (across a database restart, a network cut, a proxy's idle timeout) is
+    pinged, and replaced when the ping fails, as the SQLAlchemy docs' "pessimistic
+    disconnect handling" recipe does.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_s:
+            return  # brand new, or just used
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise exc.DisconnectionError() from error
 
 
 def _sqlite_serialise_writers(engine: AsyncEngine) -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity, site_for
 from db.base import is_id
 from errors import NotFound
-from machines import credit, recipes
+from machines import credit
 from machines.access import Mode, parse_mode
 from machines.device_service import issue_secret
-from machines.errors import BadAmount, BadDrinkType, ConfirmDeletion
+from machines.errors import BadAmount, ConfirmDeletion, WrongModel
 from machines.ledger import MAX_AMOUNT, Kind, check_amount, manual_key
 from machines.models import (
     Consumer,
@@ -30,6 +29,7 @@ from machines.models import (
 )
 from machines.publishing import machine_changed
 from machines.schedule import EVERY, BadSchedule, parse_time
+from machines.selection_service import check_name, selection_for
 from realtime.events import Tx
 
 # A new selection starts with these drinks (name, type, price, recipe).
@@ -192,18 +192,32 @@ async def create_group(
     recharge_every: object = None, recharge_at: object = "07:00",
 ) -> UserGroup:
     require(staff.role, Permission.CONFIGURE)
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
-        raise NotFound()
-    every = recharge_every if recharge_every in EVERY else None
-    if recharge_every not in (None, "") and every is None:
-        raise BadSchedule()
-    parse_time(recharge_at)
-    amount = check_amount(recharge_amount) if every else 0
-    group = UserGroup(
-        company_id=staff.company_id, name=name.strip(), recharge_amount=amount,
-        recharge_every=every, recharge_at=str(recharge_at),
-    )
+    group = UserGroup(company_id=staff.company_id, name=check_name(name))
+    _set_recharge(group, recharge_amount, recharge_every, recharge_at)
     tx.session.add(group)
+    await tx.session.flush()
+    return group
+
+
+def _set_recharge(group: UserGroup, amount: object, every: object, at: object) -> None:
+    """A regular recharge: an amount every day, week or month at a local time; or none."""
+    chosen = every if every in EVERY else None
+    if every not in (None, "") and chosen is None:
+        raise BadSchedule()
+    parse_time(at)
+    group.recharge_amount = check_amount(amount) if chosen else 0
+    group.recharge_every = chosen
+    group.recharge_at = str(at)
+
+
+async def update_group(
+    tx: Tx, staff: StaffIdentity, group_id: object, name: object, recharge_amount: object,
+    recharge_every: object, recharge_at: object,
+) -> UserGroup:
+    require(staff.role, Permission.CONFIGURE)
+    group = await _group(tx, staff, group_id)
+    group.name = check_name(name)
+    _set_recharge(group, recharge_amount, recharge_every, recharge_at)
     await tx.session.flush()
     return group
 
@@ -226,6 +240,20 @@ async def add_member(tx: Tx, staff: StaffIdentity, group_id: object, consumer_id
         await tx.session.flush()
 
 
+async def remove_member(
+    tx: Tx, staff: StaffIdentity, group_id: object, consumer_id: object
+) -> None:
+    """Take a consumer out of a group: their credit stays theirs."""
+    require(staff.role, Permission.CONFIGURE)
+    group = await _group(tx, staff, group_id)
+    found = is_id(consumer_id)
+    member = await tx.session.get(GroupMember, (group.id, consumer_id)) if found else None
+    if member is None:
+        raise NotFound()
+    await tx.session.delete(member)
+    await tx.session.flush()
+
+
 async def attach_group(
     tx: Tx, staff: StaffIdentity, machine_id: object, group_id: object,
     selection_id: object = None,
@@ -243,84 +271,36 @@ async def attach_group(
         tx.session.add(link)
     link.selection_id = selection.id if selection else None
     await tx.session.flush()
+    await machine_changed(tx, machine.id, "machine.groups", {"group_id": group.id})
 
 
-async def add_drink(
-    tx: Tx, staff: StaffIdentity, selection_id: object, name: object, kind: object,
-    price: object, recipe: object = None,
-) -> SelectionProduct:
+async def detach_group(
+    tx: Tx, staff: StaffIdentity, machine_id: object, group_id: object
+) -> None:
     require(staff.role, Permission.CONFIGURE)
-    selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
-    if selection is None or selection.company_id != staff.company_id:
+    machine = await machine_for(tx, staff, machine_id)
+    group = await _group(tx, staff, group_id)
+    link = await tx.session.get(MachineGroup, (machine.id, group.id))
+    if link is None:
         raise NotFound()
-    if not isinstance(kind, str) or kind not in recipes.TYPES:
-        raise BadDrinkType()
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 120:
-        raise BadDrinkType()
-    cost = 0 if price in (0, None) else check_amount(price)
-    last = await tx.session.scalar(
-        select(func.max(SelectionProduct.position)).where(
-            SelectionProduct.selection_id == selection.id
-        )
-    )
-    product = SelectionProduct(
-        selection_id=selection.id, name=name.strip(), type=kind, price=cost,
-        recipe=recipes.clean_recipe(recipe), position=(last or 0) + 1,
-    )
-    tx.session.add(product)
+    await tx.session.delete(link)
     await tx.session.flush()
-    return product
+    await machine_changed(tx, machine.id, "machine.groups", {"group_id": group.id})
 
 
-async def reorder(tx: Tx, staff: StaffIdentity, selection_id: object, order: object) -> None:
-    """Put the selection's drinks in the given order (a list of their ids)."""
+async def set_selection(
+    tx: Tx, staff: StaffIdentity, machine_id: object, selection_id: object
+) -> Machine:
+    """The selection a machine offers by default; it must be for the machine's model."""
     require(staff.role, Permission.CONFIGURE)
-    selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
-    if selection is None or selection.company_id != staff.company_id:
-        raise NotFound()
-    drinks = {
-        p.id: p
-        for p in await tx.session.scalars(
-            select(SelectionProduct).where(SelectionProduct.selection_id == selection.id)
-        )
-    }
-    if not isinstance(order, list) or sorted(order) != sorted(drinks):
-        raise NotFound()
-    for position, product_id in enumerate(order):
-        drinks[product_id].position = position
+    machine = await machine_for(tx, staff, machine_id)
+    selection = await selection_for(tx, staff, selection_id)
+    if selection.model != machine.model:
+        raise WrongModel()
+    machine.selection_id = selection.id
     await tx.session.flush()
-
-
-async def selection_view(tx: Tx, token: object) -> dict[str, Any]:
-    """A selection shared by link: its drinks and the machines using it."""
-    selection = (
-        await tx.session.scalar(select(Selection).where(Selection.share_token == token))
-        if isinstance(token, str)
-        else None
-    )
-    if selection is None:
-        raise NotFound()
-    drinks = (
-        await tx.session.scalars(
-            select(SelectionProduct)
-            .where(SelectionProduct.selection_id == selection.id)
-            .order_by(SelectionProduct.position)
-        )
-    ).all()
-    machines = (
-        await tx.session.scalars(
-            select(Machine.name).where(Machine.selection_id == selection.id).order_by(Machine.name)
-        )
-    ).all()
-    return {
-        "selection": {"id": selection.id, "name": selection.name, "model": selection.model},
-        "drinks": [
-            {"id": d.id, "name": d.name, "type": d.type, "price": d.price, "recipe": d.recipe,
-             "enabled": d.enabled, "position": d.position}
-            for d in drinks
-        ],
-        "machines": list(machines),
-    }
+    await machine_changed(tx, machine.id, "machine.selection", {"selection_id": selection.id})
+    return machine
 
 
 async def set_policy(

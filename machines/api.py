@@ -10,16 +10,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from accounts.service import NotSignedIn, StaffIdentity
-from errors import NotFound
-from machines import admin_service, brew_service, consumers, payment_service, views
-from machines.errors import PaymentsUnavailable, SignInRequired
+from machines import (
+    admin_service,
+    brew_service,
+    consumers,
+    payment_service,
+    selection_service,
+    views,
+)
+from machines.checkout import checkout
+from machines.errors import SignInRequired
 from machines.live import MachineTopic
-from machines.models import ProviderPayment
-from machines.runtime import run, runtime_of
+from machines.models import Consumer, ProviderPayment
+from machines.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
 from web.body import read_body
-from web.state import AppState, app_state, consumer_id_of, device_of, run_tx, staff_of, viewer_of
+from web.state import (
+    app_state,
+    consumer_id_of,
+    device_of,
+    locale_of,
+    run_tx,
+    staff_of,
+    viewer_of,
+)
 
 
 def _now() -> datetime:
@@ -75,38 +90,21 @@ async def start_brew(request: Request) -> Response:
     body = await read_body(request)
     runtime = runtime_of(request)
     token = request.path_params["token"]
-    result = await run_tx(
-        request,
-        lambda tx: brew_service.request(
+
+    async def op(tx: Tx) -> brew_service.Requested:
+        company_id = await _company_of_token(tx, token)
+        provider = await runtime.provider_for(tx.session, company_id)
+        return await brew_service.request(
             tx, token, body.integer("product_id"), consumer_id_of(request),
-            device_of(request), body.raw("idempotency_key"), _now(), runtime.provider.name,
-        ),
-    )
+            device_of(request), body.raw("idempotency_key"), _now(), provider.name,
+        )
+
+    result = await run_tx(request, op)
     out: dict[str, Any] = {"brew": _brew(result.brew), "duplicate": result.duplicate}
     if result.payment is not None:
-        out["payment"] = await _checkout(request, result.payment, f"/m/{token}")
+        out["payment"] = await checkout(request, result.payment, f"/m/{token}")
         out["redirect"] = out["payment"]["checkout_url"]
     return _ok(out, request, 200 if result.duplicate else 201)
-
-
-async def _checkout(request: Request, payment: ProviderPayment, back: str) -> dict[str, Any]:
-    """Create the provider's side of a pending payment (after our commit: it is I/O)."""
-    runtime = runtime_of(request)
-    ref = payment.provider_ref
-    if ref is None and payment.status == "pending":
-        try:
-            intent = await runtime.provider.create(
-                payment.amount, payment.currency, payment.idempotency_key,
-                f"Comptoir {payment.purpose} #{payment.id}",
-            )
-        except Exception as error:
-            await run_tx(request, lambda tx: payment_service.abandon(tx, payment, _now()))
-            raise PaymentsUnavailable() from error
-        ref = intent.ref
-        await run_tx(request, lambda tx: payment_service.attach(tx, payment.id, intent.ref))
-    url = f"/pay/{payment.provider}/{ref}?back={back}" if ref else back
-    return {"id": payment.id, "status": payment.status, "amount": payment.amount,
-            "checkout_url": url}
 
 
 # Consumers
@@ -124,7 +122,8 @@ async def signup(request: Request) -> Response:
     async def op(tx: Tx) -> int:
         company_id = await _company_of_token(tx, body.raw("machine"))
         consumer = await consumers.signup(
-            tx, company_id, body.raw("email"), body.raw("name"), body.raw("password"), base
+            tx, company_id, body.raw("email"), body.raw("name"), body.raw("password"), base,
+            locale_of(request),
         )
         return consumer.id
 
@@ -176,57 +175,19 @@ async def topup(request: Request) -> Response:
     body = await read_body(request)
     runtime = runtime_of(request)
     key = brew_service.check_key(body.raw("idempotency_key"))
-    payment = await run_tx(
-        request,
-        lambda tx: payment_service.start_topup(
-            tx, consumer_id, body.integer("amount"), key, runtime.provider.name, _now()
-        ),
-    )
-    checkout = await _checkout(request, payment, "/account")
-    return _ok({"payment": checkout, "redirect": checkout["checkout_url"]}, request, 201)
 
+    async def op(tx: Tx) -> ProviderPayment:
+        consumer = await tx.session.get(Consumer, consumer_id)
+        if consumer is None:
+            raise SignInRequired()
+        provider = await runtime.provider_for(tx.session, consumer.company_id)
+        return await payment_service.start_topup(
+            tx, consumer_id, body.integer("amount"), key, provider.name, _now()
+        )
 
-# Payments
-
-
-async def complete_test_payment(request: Request) -> Response:
-    """The test provider's own "bank": succeed, fail, or succeed after a delay."""
-    runtime = runtime_of(request)
-    if runtime.provider.name != "test":
-        raise NotFound()
-    body = await read_body(request)
-    ref = request.path_params["ref"]
-    outcome = body.text("outcome")
-    state = app_state(request)
-    back = body.text("back") or "/account"
-    if outcome == "late":
-        runtime.later(runtime.settings.machine_sweep_s, lambda: _settle_later(state, ref))
-        return _ok({"status": "pending", "redirect": back}, request, 202)
-    if outcome not in ("succeed", "fail"):
-        raise NotFound()
-    payment = await run_tx(
-        request, lambda tx: payment_service.settle(tx, ref, outcome == "succeed", _now())
-    )
-    return _ok({"status": payment.status, "redirect": back}, request)
-
-
-async def _settle_later(state: AppState, ref: str) -> None:
-    await run(
-        state.sessionmaker, state.bus, lambda tx: payment_service.settle(tx, ref, True, _now())
-    )
-
-
-async def stripe_webhook(request: Request) -> Response:
-    """Stripe's events: verified on the raw body, each event id handled once."""
-    runtime = runtime_of(request)
-    if runtime.provider.name != "stripe":
-        raise NotFound()
-    raw = await request.body()
-    event = runtime.provider.verify_webhook(raw, request.headers)
-    outcome = await run_tx(
-        request, lambda tx: payment_service.handle_event(tx, "stripe", event, _now())
-    )
-    return JSONResponse({"received": True, "outcome": outcome})
+    payment = await run_tx(request, op)
+    started = await checkout(request, payment, "/account")
+    return _ok({"payment": started, "redirect": started["checkout_url"]}, request, 201)
 
 
 # Staff
@@ -357,32 +318,6 @@ async def attach_group(request: Request) -> Response:
     return _ok({"ok": True}, request)
 
 
-async def add_drink(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    drink = await run_tx(
-        request,
-        lambda tx: admin_service.add_drink(
-            tx, staff, request.path_params["selection_id"], body.raw("name"), body.raw("type"),
-            body.money("price"), body.raw("recipe"),
-        ),
-    )
-    return _ok({"drink": {"id": drink.id, "name": drink.name, "position": drink.position}},
-               request, 201)
-
-
-async def reorder(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    await run_tx(
-        request,
-        lambda tx: admin_service.reorder(
-            tx, staff, request.path_params["selection_id"], body.raw("order")
-        ),
-    )
-    return _ok({"ok": True}, request)
-
-
 async def set_policy(request: Request) -> Response:
     staff = await _staff(request)
     body = await read_body(request)
@@ -398,7 +333,7 @@ async def set_policy(request: Request) -> Response:
 
 async def shared_selection(request: Request) -> Response:
     data = await run_tx(
-        request, lambda tx: admin_service.selection_view(tx, request.path_params["share"])
+        request, lambda tx: selection_service.selection_view(tx, request.path_params["share"])
     )
     return _ok(data, request)
 
@@ -411,8 +346,6 @@ routes = [
     Route("/consumers/logout", logout, methods=["POST"]),
     Route("/consumers/me", me, methods=["GET"]),
     Route("/consumers/topups", topup, methods=["POST"]),
-    Route("/payments/test/{ref}", complete_test_payment, methods=["POST"]),
-    Route("/payments/stripe/webhook", stripe_webhook, methods=["POST"]),
     Route("/selections/{share}", shared_selection, methods=["GET"]),
     Route("/staff/machines", add_machine, methods=["POST"]),
     Route("/staff/machines/{machine_id:int}/secret", rotate_secret, methods=["POST"]),
@@ -424,6 +357,4 @@ routes = [
     Route("/staff/consumer-policy", set_policy, methods=["POST"]),
     Route("/staff/groups", create_group, methods=["POST"]),
     Route("/staff/groups/{group_id:int}/members", add_member, methods=["POST"]),
-    Route("/staff/selections/{selection_id:int}/drinks", add_drink, methods=["POST"]),
-    Route("/staff/selections/{selection_id:int}/order", reorder, methods=["POST"]),
 ]

@@ -11,16 +11,21 @@ from accounts.passwords import hash_password, verify_password
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from db.base import is_id
-from errors import NotFound
+from errors import N_, NotFound
 from machines import mail
 from machines.errors import BadConsumerLogin, BadSignup, EmailTaken, UnknownToken
 from machines.models import Consumer
 from machines.payment_service import policy
 from machines.publishing import user_changed
 from realtime.events import Tx
+from web.i18n import gettext
 
 _DUMMY_HASH = hash_password("not a password")
 ROLES = ("consumer", "staff", "guest")
+CONFIRM_SUBJECT = N_("Confirm your email")
+CONFIRM_BODY = N_(
+    "Hello %(name)s,\n\nConfirm your email to use the coffee machines:\n%(link)s\n"
+)
 
 
 def _clean(email: object, name: object, password: object) -> tuple[str, str, str]:
@@ -37,9 +42,11 @@ def _clean(email: object, name: object, password: object) -> tuple[str, str, str
 
 
 async def signup(
-    tx: Tx, company_id: int, email: object, name: object, password: object, base_url: str
+    tx: Tx, company_id: int, email: object, name: object, password: object, base_url: str,
+    locale: str = "en",
 ) -> Consumer:
-    """A new account, unconfirmed; the confirmation link goes out by mail."""
+    """A new account, unconfirmed; the confirmation link goes out by mail, in the language
+    the person signed up in."""
     address, display, secret = _clean(email, name, password)
     session = tx.session
     taken = await session.scalar(
@@ -56,10 +63,10 @@ async def signup(
     )
     session.add(consumer)
     await session.flush()  # (company, email) is unique: a concurrent twin fails here
+    link = f"{base_url}/account/confirm/{token}"
     mail.queue(
-        session, consumer.id, address, "Confirm your email",
-        f"Hello {display},\n\nConfirm your email to use the coffee machines:\n"
-        f"{base_url}/account/confirm/{token}\n",
+        session, consumer.id, address, gettext(locale, CONFIRM_SUBJECT),
+        gettext(locale, CONFIRM_BODY) % {"name": display, "link": link},
     )
     return consumer
 

@@ -127,3 +127,40 @@ class BadRecipe(InvalidInput):
 class BadDrinkType(InvalidInput):
     code = "bad_drink_type"
     message = N_("Unknown drink type.")
+
+
+class BadName(InvalidInput):
+    code = "bad_name"
+    message = N_("Give a name of 1 to 120 characters.")
+
+
+class WrongModel(InvalidInput):
+    code = "wrong_model"
+    message = N_("This selection is for another machine model.")
+
+
+class BadMove(InvalidInput):
+    code = "bad_move"
+    message = N_("A drink moves up or down, within its selection.")
+
+
+class PaymentProviderError(DomainError):
+    code = "payment_provider_error"
+    status = 502
+    message = N_(
+        "The payment provider could not start this payment. Nothing was charged; "
+        "try again later."
+    )
+
+
+class BadPaymentSettings(InvalidInput):
+    code = "bad_payment_settings"
+    message = N_(
+        "Choose no provider, the test provider or Stripe; a Stripe secret key starts with "
+        "sk_ or rk_, a webhook signing secret with whsec_."
+    )
+
+
+class StripeKeysMissing(InvalidInput):
+    code = "stripe_keys_missing"
+    message = N_("Stripe needs its secret key and its webhook signing secret.")

@@ -56,6 +56,7 @@ class MachineTopic:
             "busy": view["busy"],
             "brew": {k: brew[k] for k in PUBLIC_BREW} if brew else None,
             "currency": view["currency"],
+            "selections": view["selections"],
             "version": view["version"],
         }
 
@@ -69,6 +70,12 @@ class MachineTopic:
     ) -> dict[str, Any]:
         shown = self.present(view, audience)
         html = {"machine-live": render(locale, "machines/_machine_live.html", view=shown)}
+        # The machine page lists one of these (the visitor's selection) and swaps it.
+        for selection in view["selections"]:
+            html[f"drinks-{selection['id']}"] = render(
+                locale, "machines/_drinks.html", drinks=selection["drinks"],
+                currency=view["currency"],
+            )
         if audience == "full":
             card = render(locale, "machines/_machine_card.html", view=view)
             html[f"machine-card-{view['machine']['id']}"] = card

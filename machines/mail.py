@@ -1,21 +1,27 @@
 """Mail to consumers: written to the outbox in the transaction, sent after by SMTP.
 
 Without SMTP the outbox is the delivery: the demo shows each consumer their mail on a
-page. With SMTP, the sweeper sends what is unsent and stamps it.
+page. With SMTP, the sweeper sends what is unsent and stamps it. A mail that could not be
+sent (server down, refused) stays in the outbox and is tried again later, never lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
-from datetime import UTC, datetime
+import ssl
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from machines.models import OutboxMail
+
+log = logging.getLogger(__name__)
+CLAIM = timedelta(minutes=2)  # longer than one send (its timeout is 20 s)
 
 
 def queue(
@@ -26,8 +32,14 @@ def queue(
     return mail
 
 
+def retry_delay(attempts: int) -> timedelta:
+    """After the n-th failure: 1, 2, 4 … minutes, at most an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
 def _send(smtp_url: str, sender: str, mail: OutboxMail) -> None:
-    """smtp://user:password@host:port, or smtps:// for TLS from the start."""
+    """smtp://user:password@host:port (STARTTLS), smtps:// for TLS from the start,
+    smtp://host:port?starttls=off for a relay on the same host."""
     parts = urlsplit(smtp_url)
     message = EmailMessage()
     message["From"] = sender
@@ -35,35 +47,60 @@ def _send(smtp_url: str, sender: str, mail: OutboxMail) -> None:
     message["Subject"] = mail.subject
     message.set_content(mail.body)
     port = parts.port or (465 if parts.scheme == "smtps" else 587)
-    smtp_type = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_type(parts.hostname or "localhost", port, timeout=20) as smtp:
-        if parts.scheme == "smtp" and port != 25:
-            smtp.starttls()
+    plain = parse_qs(parts.query).get("starttls") == ["off"] or port == 25
+    context = ssl.create_default_context()  # the server's certificate is checked
+    host = parts.hostname or "localhost"
+    smtp: smtplib.SMTP = (
+        smtplib.SMTP_SSL(host, port, timeout=20, context=context)
+        if parts.scheme == "smtps"
+        else smtplib.SMTP(host, port, timeout=20)
+    )
+    with smtp:
+        if parts.scheme == "smtp" and not plain:
+            smtp.starttls(context=context)
         if parts.username:
-            smtp.login(parts.username, parts.password or "")
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
         smtp.send_message(message)
 
 
 async def send_pending(
-    sessionmaker: async_sessionmaker[AsyncSession], smtp_url: str, sender: str
+    sessionmaker: async_sessionmaker[AsyncSession], smtp_url: str, sender: str, now: datetime
 ) -> int:
+    due = or_(OutboxMail.retry_at.is_(None), OutboxMail.retry_at <= now)
     async with sessionmaker() as session:
         mails = (
             await session.scalars(
-                select(OutboxMail).where(OutboxMail.sent_at.is_(None)).limit(20)
+                select(OutboxMail).where(OutboxMail.sent_at.is_(None), due)
+                .order_by(OutboxMail.id).limit(20)
             )
         ).all()
     sent = 0
     for mail in mails:
+        # Claim it for a while (committed), so two processes do not both send it, and no
+        # database transaction stays open during the SMTP conversation.
         async with sessionmaker() as session, session.begin():
-            # Claim it first, so two processes do not both send it.
             claimed = await session.execute(
                 update(OutboxMail)
-                .where(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None))
-                .values(sent_at=datetime.now(UTC))
+                .where(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None), due)
+                .values(retry_at=now + CLAIM)
             )
-            if claimed.rowcount != 1:
-                continue
+        if claimed.rowcount != 1:
+            continue
+        try:
             await asyncio.to_thread(_send, smtp_url, sender, mail)
-            sent += 1
+        except (OSError, smtplib.SMTPException) as error:
+            attempts = mail.attempts + 1
+            async with sessionmaker() as session, session.begin():
+                await session.execute(
+                    update(OutboxMail).where(OutboxMail.id == mail.id)
+                    .values(attempts=attempts, retry_at=now + retry_delay(attempts))
+                )
+            # The error's type, not its text: the URL's password must not reach the logs.
+            log.warning("mail %s not sent (%s), kept to retry", mail.id, type(error).__name__)
+            break  # the server is likely down for the others too: the next sweep tries
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(OutboxMail).where(OutboxMail.id == mail.id).values(sent_at=now)
+            )
+        sent += 1
     return sent

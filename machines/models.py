@@ -215,23 +215,54 @@ class LedgerEntry(Base):
 
 
 class ProviderPayment(Base):
-    """A payment through the provider: a top-up, or one drink in payment mode."""
+    """A payment through the provider: a top-up, one drink in payment mode, or at a table
+    (ordering/table_payment.py): a round paid before it is sent, or part of the bill."""
 
     __tablename__ = "provider_payment"
+    __table_args__ = (
+        # At most one payment in progress per table session, whoever starts it.
+        Index(
+            "uq_provider_payment_table_pending",
+            "table_session_id",
+            unique=True,
+            sqlite_where=text("status = 'pending' AND table_session_id IS NOT NULL"),
+            postgresql_where=text("status = 'pending' AND table_session_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[intpk]
     company_id: Mapped[int] = _fk("company.id")
     consumer_id: Mapped[int | None] = _fk("consumer.id", nullable=True, ondelete="SET NULL")
     # A machine's deletion takes its brews (usage data), not the money records.
     brew_id: Mapped[int | None] = _fk("brew.id", nullable=True, ondelete="SET NULL")
-    purpose: Mapped[str] = mapped_column(String(10))  # topup | brew
+    table_session_id: Mapped[int | None] = _fk(
+        "table_session.id", nullable=True, ondelete="SET NULL"
+    )
+    round_id: Mapped[int | None] = _fk("round.id", nullable=True, ondelete="SET NULL")
+    purpose: Mapped[str] = mapped_column(String(10))  # topup | brew | round | bill
     amount: Mapped[Money]
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(10))
     provider_ref: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Where the payer completes it (Stripe's hosted page), kept so a retry sends them back.
+    checkout_url: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class PaymentSettings(Base):
+    """A company's own payment provider and keys; without a row, the environment's apply."""
+
+    __tablename__ = "payment_settings"
+
+    company_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(10), default="none")  # none | test | stripe
+    stripe_secret_key: Mapped[str] = mapped_column(String(255), default="")
+    stripe_webhook_secret: Mapped[str] = mapped_column(String(255), default="")
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 
@@ -269,3 +300,6 @@ class OutboxMail(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A sender's claim and, after a failure, the next try: unsent mail is never dropped.
+    retry_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,11 +16,10 @@ from starlette.routing import Route
 
 from accounts.models import Site
 from accounts.roles import Permission, can
-from machines import admin_service, brew_service, consumers, views
+from machines import brew_service, consumers, selection_service, views
 from machines.live import MachineTopic
-from machines.models import Consumer, Machine, OutboxMail, ProviderPayment, Selection
-from machines.payment_service import by_ref, policy
-from machines.payments import StripeProvider, mask
+from machines.models import Consumer, Machine, OutboxMail, Selection
+from machines.payment_service import policy
 from machines.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
@@ -134,33 +133,15 @@ async def outbox(request: Request) -> Response:
         else:
             query = query.where(OutboxMail.consumer_id == (consumer_id or -1))
         mails = (await session.scalars(query)).all()
-    return page(request, "machines/outbox.html", mails=mails)
-
-
-async def pay_page(request: Request) -> Response:
-    """The provider's checkout: our own buttons for the test provider, Stripe.js for Stripe."""
-    runtime = runtime_of(request)
-    provider = request.path_params["provider"]
-    ref = request.path_params["ref"]
-    back = request.query_params.get("back", "/account")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/account"
-    async with app_state(request).sessionmaker() as session:
-        payment: ProviderPayment = await by_ref(session, ref)
-    context: dict[str, Any] = {"payment": payment, "back": back, "ref": ref}
-    if provider == "stripe" and isinstance(runtime.provider, StripeProvider):
-        intent = await runtime.provider.client().v1.payment_intents.retrieve_async(ref)
-        context.update(publishable_key=runtime.provider.publishable_key,
-                       client_secret=intent.client_secret)
-        return page(request, "machines/pay_stripe.html", **context)
-    if provider != "test" or runtime.provider.name != "test":
-        return page(request, "error.html", status=404, message="Not found")
-    return page(request, "machines/pay_test.html", **context)
+    # With a mail server, the confirmation link must come from the mailbox, not this page.
+    by_mail = bool(app_state(request).settings.smtp_url)
+    return page(request, "machines/outbox.html", mails=[] if by_mail and staff is None else mails,
+                by_mail=by_mail)
 
 
 async def shared_selection(request: Request) -> Response:
     data = await run_tx(
-        request, lambda tx: admin_service.selection_view(tx, request.path_params["share"])
+        request, lambda tx: selection_service.selection_view(tx, request.path_params["share"])
     )
     return page(request, "machines/selection.html", **data)
 
@@ -207,16 +188,13 @@ async def staff_machines(request: Request) -> Response:
         )
         shares = {selection_id: share for selection_id, share in rows}
         rules = await policy(session, staff.company_id)
-    runtime = runtime_of(request)
+        payment_provider = await runtime_of(request).provider_for(session, staff.company_id)
     return page(
         request, "machines/staff.html", staff=staff, cards=cards, waiting=waiting,
         currency=cards[0]["view"]["currency"] if cards else "EUR",
         people=people, balances=balances, shares=shares, rules=rules,
         show_pins=can(staff.role, Permission.CONFIGURE),
-        provider=runtime.provider.name,
-        stripe_key=mask(runtime.settings.stripe_secret_key),
-        webhook_secret=mask(runtime.settings.stripe_webhook_secret),
-        base=state.settings.public_url,
+        provider=payment_provider.name,
         topics=[views.machine_topic(c["machine"].id) for c in cards][:20],
     )
 
@@ -251,7 +229,6 @@ routes = [
     Route("/account", account_page),
     Route("/account/confirm/{token}", confirm_email),
     Route("/account/outbox", outbox),
-    Route("/pay/{provider}/{ref}", pay_page),
     Route("/s/{share}", shared_selection),
     Route("/staff/machines", staff_machines),
     Route("/staff/machines/qr", qr_sheet),

@@ -6,7 +6,9 @@ however many times (and in whatever order) the provider's events arrive.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +21,7 @@ from machines.models import (
     Brew,
     Consumer,
     ConsumerPolicy,
+    PaymentSettings,
     ProviderPayment,
     WebhookEvent,
 )
@@ -62,32 +65,52 @@ async def start_topup(
     return payment
 
 
-async def attach(tx: Tx, payment_id: int, ref: str) -> None:
+async def attach(tx: Tx, payment_id: int, ref: str, checkout_url: str | None = None) -> None:
     await tx.session.execute(
         update(ProviderPayment)
         .where(ProviderPayment.id == payment_id, ProviderPayment.provider_ref.is_(None))
-        .values(provider_ref=ref)
+        .values(provider_ref=ref, checkout_url=checkout_url)
         .execution_options(synchronize_session=False)
     )
 
 
-async def by_ref(session: AsyncSession, ref: object) -> ProviderPayment:
-    payment = (
-        await session.scalar(select(ProviderPayment).where(ProviderPayment.provider_ref == ref))
-        if isinstance(ref, str)
-        else None
-    )
+# Whose payments a provider's event may settle: one company's (its own Stripe account and
+# webhook secret), or, for the environment's account, the companies without their own.
+Scope = int | Literal["environment", "any"]
+
+
+async def by_ref(session: AsyncSession, ref: object, scope: Scope = "any") -> ProviderPayment:
+    query = select(ProviderPayment).where(ProviderPayment.provider_ref == ref)
+    if scope == "environment":
+        query = query.where(
+            ProviderPayment.company_id.not_in(select(PaymentSettings.company_id))
+        )
+    elif isinstance(scope, int):
+        query = query.where(ProviderPayment.company_id == scope)
+    payment = await session.scalar(query) if isinstance(ref, str) else None
     if payment is None:
         raise UnknownPayment()
     return payment
 
 
-async def settle(tx: Tx, ref: str, succeeded: bool, now: datetime) -> ProviderPayment:
+Settler = Callable[[Tx, ProviderPayment, bool, datetime], Awaitable[None]]
+_settlers: dict[str, Settler] = {}
+
+
+def on_settled(purpose: str, settler: Settler) -> None:
+    """Payments of another capability (a table's round or bill: ordering/payment_service)
+    settle through its own code, after the same once-only status change."""
+    _settlers[purpose] = settler
+
+
+async def settle(
+    tx: Tx, ref: str, succeeded: bool, now: datetime, scope: Scope = "any"
+) -> ProviderPayment:
     """Record how a payment ended and do what it paid for, once."""
     from machines import brew_service
 
     session = tx.session
-    payment = await by_ref(session, ref)
+    payment = await by_ref(session, ref, scope)
     if succeeded and await _mark(tx, payment.id, "canceled", "refund_due", now):
         return payment  # paid after we gave up waiting (the brew failed): give it back
     moved = await session.execute(
@@ -99,6 +122,10 @@ async def settle(tx: Tx, ref: str, succeeded: bool, now: datetime) -> ProviderPa
     if moved.rowcount != 1:
         return payment  # settled before: a repeated or late event
     await session.refresh(payment)
+    settler = _settlers.get(payment.purpose)
+    if settler is not None:
+        await settler(tx, payment, succeeded, now)
+        return payment
     brew = await session.get(Brew, payment.brew_id) if payment.brew_id else None
     if payment.purpose == "topup" and succeeded and payment.consumer_id is not None:
         await credit.post(
@@ -151,8 +178,13 @@ async def cancel_for_brew(tx: Tx, brew_id: int, now: datetime) -> bool:
     return await _mark(tx, payment.id, "succeeded", "refund_due", now)
 
 
-async def handle_event(tx: Tx, provider: str, event: ProviderEvent, now: datetime) -> str:
-    """A verified webhook event: handled once; a replayed id is acknowledged and ignored."""
+async def handle_event(
+    tx: Tx, provider: str, event: ProviderEvent, now: datetime, scope: Scope
+) -> str:
+    """A verified webhook event: handled once; a replayed id is acknowledged and ignored.
+
+    Only payments in `scope` can be settled: an operator signs their own webhooks, and
+    must not be able to mark another company's payment paid."""
     from machines.credit import insert_for
 
     session = tx.session
@@ -167,7 +199,7 @@ async def handle_event(tx: Tx, provider: str, event: ProviderEvent, now: datetim
     if event.outcome == "other" or event.ref is None:
         return "ignored"
     try:
-        await settle(tx, event.ref, event.outcome == "succeeded", now)
+        await settle(tx, event.ref, event.outcome == "succeeded", now, scope)
     except UnknownPayment:
         return "ignored"  # not one of ours (another integration on the same account)
     return "handled"

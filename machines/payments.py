@@ -1,7 +1,8 @@
 """The payment provider interface, a test provider and Stripe.
 
-A provider creates a payment for an amount (a PaymentIntent at Stripe), tells us how it
-ended through a signed webhook, and refunds. Comptoir never sees card details.
+A provider creates a payment for an amount (a Checkout Session at Stripe, paid on Stripe's
+own page), tells us how it ended through a signed webhook, and refunds. Comptoir never sees
+card details and loads no script from a payment provider.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote, urljoin, urlsplit
 
 from machines.errors import BadSignature, PaymentsUnavailable
 
@@ -18,7 +20,6 @@ from machines.errors import BadSignature, PaymentsUnavailable
 class Intent:
     ref: str  # the provider's id for this payment
     checkout_url: str  # where the consumer completes it
-    client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,13 @@ class ProviderEvent:
 
 
 class PaymentProvider(Protocol):
+    """`return_url` is where the payer lands once done (absolute, or a path on our site)."""
+
     name: str
 
     async def create(
-        self, amount: int, currency: str, idempotency_key: str, description: str
+        self, amount: int, currency: str, idempotency_key: str, description: str,
+        *, return_url: str = "",
     ) -> Intent: ...
 
     def verify_webhook(self, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent: ...
@@ -54,10 +58,13 @@ class TestProvider:
     name = "test"
 
     async def create(
-        self, amount: int, currency: str, idempotency_key: str, description: str
+        self, amount: int, currency: str, idempotency_key: str, description: str,
+        *, return_url: str = "",
     ) -> Intent:
         ref = f"test_{secrets.token_urlsafe(12)}"
-        return Intent(ref, f"/pay/test/{ref}")
+        back = urlsplit(return_url)
+        path = back.path + (f"?{back.query}" if back.query else "")
+        return Intent(ref, f"/pay/test/{ref}?back={quote(path or '/account', safe='/')}")
 
     def verify_webhook(self, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         raise BadSignature()  # the test provider settles through its own page
@@ -72,7 +79,8 @@ class NoProvider:
     name = "none"
 
     async def create(
-        self, amount: int, currency: str, idempotency_key: str, description: str
+        self, amount: int, currency: str, idempotency_key: str, description: str,
+        *, return_url: str = "",
     ) -> Intent:
         raise PaymentsUnavailable()
 
@@ -83,47 +91,93 @@ class NoProvider:
         raise PaymentsUnavailable()
 
 
-STRIPE_OUTCOMES = {
-    "payment_intent.succeeded": "succeeded",
-    "payment_intent.payment_failed": "failed",
-    "payment_intent.canceled": "failed",
+# A session completed with a card is paid; with a bank debit it is paid later, and the
+# async_payment_* event tells how it ended.
+STRIPE_SETTLED = {
+    "checkout.session.async_payment_succeeded": "succeeded",
+    "checkout.session.async_payment_failed": "failed",
+    "checkout.session.expired": "failed",
 }
 
 
+def stripe_outcome(kind: str, session: Mapping[str, Any]) -> str:
+    if kind == "checkout.session.completed":
+        paid = session.get("payment_status") in ("paid", "no_payment_required")
+        return "succeeded" if paid else "other"
+    return STRIPE_SETTLED.get(kind, "other")
+
+
+def _httpx_client(base: Any) -> Any:
+    """stripe's async client hands httpx the encoded form as `data=`, which httpx deprecates
+    (a DeprecationWarning on every call); `content=` sends the very same bytes."""
+
+    class HTTPXClient(base):  # type: ignore[misc, valid-type]
+        def _get_request_args_kwargs(
+            self, method: str, url: str, headers: Mapping[str, str], post_data: Any
+        ) -> Any:
+            args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+            kwargs["content"] = kwargs.pop("data", None) or None
+            return args, kwargs
+
+    return HTTPXClient()
+
+
 class StripeProvider:
-    """PaymentIntents through the `stripe` package; webhooks verified on the raw body."""
+    """Stripe's hosted Checkout through the `stripe` package; webhooks verified on the raw
+    body. `api_base` points the client at another server (stripe-mock, the tests' fake)."""
 
     name = "stripe"
 
     def __init__(
-        self, api_key: str, webhook_secret: str, publishable_key: str = "", tolerance_s: int = 300
+        self, api_key: str, webhook_secret: str, *, public_url: str = "http://127.0.0.1:8000",
+        tolerance_s: int = 300, api_base: str = "",
     ) -> None:
         self.api_key = api_key
         self.webhook_secret = webhook_secret
-        self.publishable_key = publishable_key
+        self.public_url = public_url
         self.tolerance_s = tolerance_s
+        self.api_base = api_base
         self._client: Any = None
+
+    def __repr__(self) -> str:  # never the keys, wherever a provider ends up printed
+        return f"StripeProvider(api_key={mask(self.api_key)!r})"
 
     def client(self) -> Any:
         if self._client is None:
             import stripe
 
-            self._client = stripe.StripeClient(self.api_key, http_client=stripe.HTTPXClient())
+            self._client = stripe.StripeClient(
+                self.api_key, http_client=_httpx_client(stripe.HTTPXClient),
+                base_addresses={"api": self.api_base} if self.api_base else None,
+            )
         return self._client
 
     async def create(
-        self, amount: int, currency: str, idempotency_key: str, description: str
+        self, amount: int, currency: str, idempotency_key: str, description: str,
+        *, return_url: str = "",
     ) -> Intent:
-        intent = await self.client().v1.payment_intents.create_async(
+        back = urljoin(self.public_url + "/", return_url or "/account")
+        session = await self.client().v1.checkout.sessions.create_async(
             {
-                "amount": amount,
-                "currency": currency.lower(),
-                "description": description[:200],
-                "automatic_payment_methods": {"enabled": True},
+                "mode": "payment",
+                "line_items": [{
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": amount,
+                        "product_data": {"name": description[:200]},
+                    },
+                }],
+                "success_url": back,
+                "cancel_url": back,
+                "client_reference_id": idempotency_key,
+                "metadata": {"comptoir_payment": idempotency_key},
+                "payment_intent_data": {"metadata": {"comptoir_payment": idempotency_key}},
             },
+            # The same key gives back the same session: a retry never makes a second one.
             {"idempotency_key": idempotency_key},
         )
-        return Intent(intent.id, f"/pay/stripe/{intent.id}", intent.client_secret)
+        return Intent(session.id, session.url)
 
     def verify_webhook(self, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         import stripe
@@ -135,11 +189,18 @@ class StripeProvider:
             )
         except (stripe.SignatureVerificationError, ValueError) as error:
             raise BadSignature() from error
-        outcome = STRIPE_OUTCOMES.get(event.type, "other")
-        obj = event.data.object if outcome != "other" else None
-        return ProviderEvent(event.id, obj.id if obj is not None else None, outcome)
+        session = event.data.object.to_dict()
+        outcome = stripe_outcome(event.type, session)
+        return ProviderEvent(event.id, session.get("id") if outcome != "other" else None, outcome)
 
     async def refund(self, ref: str, idempotency_key: str) -> None:
-        await self.client().v1.refunds.create_async(
-            {"payment_intent": ref}, {"idempotency_key": idempotency_key}
+        """Refund the session's PaymentIntent in full."""
+        client = self.client()
+        session = await client.v1.checkout.sessions.retrieve_async(ref)
+        intent = session.payment_intent
+        if not intent:
+            raise PaymentsUnavailable()  # nothing was taken: no intent to give back
+        await client.v1.refunds.create_async(
+            {"payment_intent": intent if isinstance(intent, str) else intent.id},
+            {"idempotency_key": idempotency_key},
         )

@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 from machines import device_service, payment_service, recharge
 from machines.device_service import Timeouts
 from machines.mail import send_pending
+from machines.payment_settings import ProviderConfig, config_for, from_env
 from machines.payments import NoProvider, PaymentProvider, StripeProvider, TestProvider
 from realtime.bus import Bus
 from realtime.events import Tx, transaction
@@ -25,13 +26,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def make_provider(settings: Settings) -> PaymentProvider:
-    if settings.payment_provider == "stripe":
+def make_provider(settings: Settings, config: ProviderConfig | None = None) -> PaymentProvider:
+    chosen = config or from_env(settings)
+    if chosen.provider == "stripe":
         return StripeProvider(
-            settings.stripe_secret_key, settings.stripe_webhook_secret,
-            settings.stripe_publishable_key, settings.webhook_tolerance_s,
+            chosen.stripe_secret_key, chosen.stripe_webhook_secret,
+            public_url=settings.public_url, tolerance_s=settings.webhook_tolerance_s,
+            api_base=settings.stripe_api_base,
         )
-    if settings.payment_provider == "test":
+    if chosen.provider == "test":
         return TestProvider()
     return NoProvider()
 
@@ -39,9 +42,25 @@ def make_provider(settings: Settings) -> PaymentProvider:
 @dataclass
 class MachinesRuntime:
     settings: Settings
-    provider: PaymentProvider
+    provider: PaymentProvider  # the environment's: for companies without their own settings
     timeouts: Timeouts
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # One provider (one Stripe HTTP client) per configuration, not one per request.
+    providers: dict[ProviderConfig, PaymentProvider] = field(default_factory=dict)
+
+    async def provider_for(self, session: AsyncSession, company_id: int) -> PaymentProvider:
+        """The company's own provider when its operator set one, else the environment's.
+
+        Read on every payment, so a change made in one process applies in all of them.
+        """
+        config = await config_for(session, company_id, from_env(self.settings))
+        if not config.own:
+            return self.provider
+        if config not in self.providers:
+            if len(self.providers) > 500:
+                self.providers.clear()  # rotated keys leave stale entries behind
+            self.providers[config] = make_provider(self.settings, config)
+        return self.providers[config]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MachinesRuntime:
@@ -99,19 +118,32 @@ async def sweep_once(
     await run(sessionmaker, bus, lambda tx: recharge.run_due(tx, moment))
     await refund_due(sessionmaker, bus, runtime)
     if runtime.settings.smtp_url:
-        await send_pending(sessionmaker, runtime.settings.smtp_url, runtime.settings.mail_from)
+        await send_pending(
+            sessionmaker, runtime.settings.smtp_url, runtime.settings.mail_from, moment
+        )
 
 
 async def refund_due(
     sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: MachinesRuntime
 ) -> None:
-    """Give back card payments for drinks that were not made."""
+    """Give back card payments for drinks that were not made.
+
+    The refund's idempotency key is the payment's: a refund that reached the provider but
+    was not recorded here (a crash, two processes) is not made twice on the next sweep.
+    """
     async with sessionmaker() as session:
         due = await payment_service.refunds_due(session)
+        providers = {p.id: await runtime.provider_for(session, p.company_id) for p in due}
     for payment in due:
-        if payment.provider != runtime.provider.name or payment.provider_ref is None:
+        provider = providers[payment.id]
+        if payment.provider != provider.name or payment.provider_ref is None:
             continue
-        await runtime.provider.refund(payment.provider_ref, f"refund:{payment.id}")
+        try:
+            await provider.refund(payment.provider_ref, f"refund:{payment.id}")
+        except Exception as error:
+            # Kept as refund_due for the next sweep; the error's type only (no keys logged).
+            log.warning("refund of payment %s failed: %s", payment.id, type(error).__name__)
+            continue
         await run(
             sessionmaker, bus,
             lambda tx, pid=payment.id: payment_service.refunded(tx, pid, datetime.now(UTC)),

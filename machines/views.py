@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import Company, Site
 from machines import recipes
 from machines.brew_state import ACTIVE
-from machines.models import Brew, Consumer, CreditBalance, LedgerEntry, Machine
+from machines.models import (
+    Brew,
+    Consumer,
+    CreditBalance,
+    LedgerEntry,
+    Machine,
+    MachineGroup,
+    SelectionProduct,
+)
 
 RECENT = 10
 
@@ -59,6 +67,30 @@ def command(brew: Brew) -> dict[str, Any]:
     }
 
 
+async def offered(session: AsyncSession, machine: Machine) -> list[dict[str, Any]]:
+    """The enabled drinks of every selection the machine offers (its own, its groups'),
+    so a page shows an edit to any of them live, whichever one its visitor is given."""
+    group_selections = await session.scalars(
+        select(MachineGroup.selection_id)
+        .where(MachineGroup.machine_id == machine.id, MachineGroup.selection_id.is_not(None))
+    )
+    ids = sorted({s for s in [machine.selection_id, *group_selections] if s is not None})
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(SelectionProduct)
+        .where(SelectionProduct.selection_id.in_(ids), SelectionProduct.enabled)
+        .order_by(SelectionProduct.position, SelectionProduct.id)
+    )
+    drinks: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    for p in rows:
+        drinks[p.selection_id].append(
+            {"id": p.id, "name": p.name, "type": p.type, "icon": recipes.drink(p.type).icon,
+             "price": p.price, "needs": sorted(recipes.drink(p.type).needs)}
+        )
+    return [{"id": i, "drinks": drinks[i]} for i in ids]
+
+
 async def machine_view(session: AsyncSession, machine_id: int) -> dict[str, Any]:
     machine = await session.get(Machine, machine_id)
     assert machine is not None
@@ -91,6 +123,7 @@ async def machine_view(session: AsyncSession, machine_id: int) -> dict[str, Any]
         "busy": latest is not None and latest.status in ACTIVE,
         "brew": brew_dict(latest) if latest else None,
         "recent": [{**brew_dict(b), "consumer": name} for b, name in brews],
+        "selections": await offered(session, machine),
         "currency": company.currency,
         "timezone": company.timezone,
     }

@@ -16,6 +16,7 @@ from ordering import diner_service, staff_service, table_modes, views
 from ordering.errors import PinLocked, WrongPin
 from ordering.live import TableTopic
 from ordering.staff_service import LineAdd, LineEdit
+from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
 from web.body import BadBody, Body, read_body
@@ -45,7 +46,7 @@ async def table_state(request: Request) -> Response:
     async def op(tx: Tx) -> dict[str, Any]:
         found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
         topic = views.table_topic(found.table.id)
-        view = await views.table_view(tx.session, found.table.id)
+        view = await table_view(tx.session, found.table.id, found.header)
         view["version"] = await current_version(tx.session, topic)
         menu = await views.menu_view(tx.session, found.table.site_id)
         menu["version"] = await current_version(tx.session, views.menu_topic(found.table.site_id))

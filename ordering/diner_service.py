@@ -6,12 +6,12 @@ publish after commit; none commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 
-from accounts.models import Site
+from accounts.models import Company, Site
 from db.base import is_id
 from errors import N_, InvalidInput
 from ordering import cart, pin
@@ -33,7 +33,8 @@ from ordering.errors import (
 from ordering.models import DiningTable, Member, OrderLine, PinFailure, Product, Round, TableSession
 from ordering.publishing import table_changed
 from ordering.table_lock import Access, access
-from ordering.views import active_session
+from ordering.table_payment import ORDER_AND_PAY, PAY_ONLY, NoPhoneOrders, PayToSend
+from ordering.table_view import TableHeader
 from realtime.events import Tx
 
 
@@ -44,39 +45,75 @@ class TableAccess:
     session: TableSession | None
     member: Member | None
     access: Access
+    header: TableHeader  # what the table's view needs of the table, read with the rest
 
 
-async def find_table(tx: Tx, token: str) -> tuple[DiningTable, str]:
-    if not isinstance(token, str) or len(token) > 64 or "\x00" in token:
-        raise UnknownTable()
-    row = (
-        await tx.session.execute(
-            select(DiningTable, Site.table_mode)
-            .join(Site, Site.id == DiningTable.site_id)
-            .where(DiningTable.token == token)
-        )
-    ).first()
-    if row is None:
-        raise UnknownTable()
-    table, site_mode = row
-    return table, table.mode or site_mode
+# The hot path's statements are built once (building one costs more than running it).
+_ACCESS = (
+    select(
+        DiningTable,
+        Site.table_mode,
+        Site.company_id,
+        Company.currency,
+        Company.timezone,
+        TableSession,
+        Member,
+    )
+    .join(Site, Site.id == DiningTable.site_id)
+    .join(Company, Company.id == Site.company_id)
+    .outerjoin(
+        TableSession,
+        and_(TableSession.table_id == DiningTable.id, TableSession.closed_at.is_(None)),
+    )
+    .outerjoin(
+        Member,
+        and_(Member.session_id == TableSession.id, Member.device_key == bindparam("device_key")),
+    )
+    .where(DiningTable.token == bindparam("token"))
+)
+_LINE_BY_CLIENT_ID = select(OrderLine.id).where(
+    OrderLine.session_id == bindparam("session_id"), OrderLine.client_id == bindparam("client_id")
+)
+_PRODUCT_AND_CART = select(
+    Product,
+    _LINE_BY_CLIENT_ID.scalar_subquery(),
+    select(func.count())
+    .where(OrderLine.session_id == bindparam("session_id"), OrderLine.round_id.is_(None))
+    .scalar_subquery(),
+).where(Product.id == bindparam("product_id"))
+_OWN_CART_LINE = (
+    select(OrderLine, Product)
+    .join(Product, Product.id == OrderLine.product_id)
+    .where(
+        OrderLine.id == bindparam("line_id"),
+        OrderLine.session_id == bindparam("session_id"),
+        OrderLine.round_id.is_(None),
+    )
+)
 
 
 async def table_access(tx: Tx, config: OrderingConfig, token: str, device_key: str) -> TableAccess:
-    """Where this device stands at the table, after closing an idle session if due."""
-    table, mode = await find_table(tx, token)
-    ts = await active_session(tx.session, table.id)
+    """Where this device stands at the table, after closing an idle session if due.
+
+    Every cart change starts here, so the table, its mode, its open session and this
+    device's membership come back in one statement.
+    """
+    if not isinstance(token, str) or len(token) > 64 or "\x00" in token:
+        raise UnknownTable()
+    params = {"token": token, "device_key": device_key}
+    row = (await tx.session.execute(_ACCESS, params)).first()
+    if row is None:
+        raise UnknownTable()
+    table, site_mode, company_id, currency, timezone, ts, member = row
+    mode = table.mode or site_mode
     if ts is not None and await _close_if_idle(tx, config, table, ts, datetime.now(UTC)):
-        ts = None
-    member = await _member(tx, ts, device_key) if ts else None
-    return TableAccess(
-        table, mode, ts, member, access(mode, ts.status if ts else None, member is not None)
+        ts = member = None
+    header = TableHeader(
+        table.id, table.label, mode, table.site_id, company_id, currency, timezone, ts
     )
-
-
-async def _member(tx: Tx, ts: TableSession, device_key: str) -> Member | None:
-    return await tx.session.scalar(
-        select(Member).where(Member.session_id == ts.id, Member.device_key == device_key)
+    return TableAccess(
+        table, mode, ts, member, access(mode, ts.status if ts else None, member is not None),
+        header,
     )
 
 
@@ -105,7 +142,9 @@ async def start(
         tx, config, found.table.id, found.table.site_id, "session.opened",
         {"member": display_name},
     )
-    return TableAccess(found.table, found.mode, ts, member, Access.MEMBER)
+    return TableAccess(
+        found.table, found.mode, ts, member, Access.MEMBER, replace(found.header, session=ts)
+    )
 
 
 def _require_can_start(found: TableAccess) -> None:
@@ -158,7 +197,9 @@ async def join(
         tx, config, found.table.id, found.table.site_id, "member.joined",
         {"member": display_name}, pos=True,
     )
-    return TableAccess(found.table, found.mode, found.session, member, Access.MEMBER)
+    return TableAccess(
+        found.table, found.mode, found.session, member, Access.MEMBER, found.header
+    )
 
 
 async def _pin_blocked(
@@ -179,6 +220,8 @@ async def _require_member(
 ) -> TableAccess:
     found = await table_access(tx, config, token, device_key)
     if found.access is Access.MEMBER:
+        if found.mode == PAY_ONLY:
+            raise NoPhoneOrders()
         return found
     if found.access is Access.SETTLED:
         raise SessionEnded()
@@ -190,6 +233,16 @@ async def _touch(tx: Tx, ts: TableSession, now: datetime) -> None:
     await tx.session.execute(
         update(TableSession).where(TableSession.id == ts.id).values(last_activity_at=now)
     )
+
+
+async def _keep_alive(tx: Tx, config: OrderingConfig, ts: TableSession, now: datetime) -> None:
+    """Cart activity keeps an open session from idling out.
+
+    The idle time is counted in tens of minutes, so the session's row is written at most
+    every tenth of it (and 30 s at most) rather than on every tap.
+    """
+    if now - ts.last_activity_at >= timedelta(seconds=min(30, config.idle_s / 10)):
+        await _touch(tx, ts, now)
 
 
 async def add_line(
@@ -209,20 +262,22 @@ async def add_line(
     clean = cart.clean_note(note, config.limits)
     found = await _require_member(tx, config, token, device_key)
     assert found.session is not None and found.member is not None
-    existing = await tx.session.scalar(
-        select(OrderLine).where(
-            OrderLine.session_id == found.session.id, OrderLine.client_id == client_id
-        )
+    if not is_id(product_id):
+        raise UnknownProduct()
+    # The retry check, the product and the cart's size in one round trip.
+    params = {"session_id": found.session.id, "client_id": client_id, "product_id": product_id}
+    row = (await tx.session.execute(_PRODUCT_AND_CART, params)).first()
+    existing_id = row[1] if row is not None else await tx.session.scalar(
+        _LINE_BY_CLIENT_ID, params
     )
-    if existing is not None:
+    if existing_id is not None:
+        existing = await tx.session.get(OrderLine, existing_id)
+        assert existing is not None
         return existing
-    product = await _product(tx, found.table.site_id, product_id)
-    in_cart = await tx.session.scalar(
-        select(func.count()).where(
-            OrderLine.session_id == found.session.id, OrderLine.round_id.is_(None)
-        )
-    )
-    if (in_cart or 0) >= config.limits.max_cart_lines:
+    if row is None:
+        raise UnknownProduct()
+    product = _check_product(row[0], found.table.site_id)
+    if row[2] >= config.limits.max_cart_lines:
         raise CartFull()
     now = datetime.now(UTC)
     line = OrderLine(
@@ -236,21 +291,18 @@ async def add_line(
         added_at=now,
     )
     tx.session.add(line)
-    await _touch(tx, found.session, now)
+    await _keep_alive(tx, config, found.session, now)
     await tx.session.flush()
     await table_changed(
         tx, config, found.table.id, found.table.site_id, "cart.added",
         {"member": found.member.name, "member_id": found.member.id,
          "product": product.name, "quantity": qty},
-        pos=False,
+        pos=False, header=found.header,
     )
     return line
 
 
-async def _product(tx: Tx, site_id: int, product_id: object) -> Product:
-    if not is_id(product_id):
-        raise UnknownProduct()
-    product = await tx.session.get(Product, product_id)
+def _check_product(product: Product | None, site_id: int) -> Product:
     if product is None or product.site_id != site_id:
         raise UnknownProduct()
     if not product.available:
@@ -264,17 +316,8 @@ async def _own_cart_line(
     assert found.session is not None and found.member is not None
     if isinstance(line_id, bool) or not isinstance(line_id, int):
         raise UnknownLine()
-    row = (
-        await tx.session.execute(
-            select(OrderLine, Product)
-            .join(Product, Product.id == OrderLine.product_id)
-            .where(
-                OrderLine.id == line_id,
-                OrderLine.session_id == found.session.id,
-                OrderLine.round_id.is_(None),
-            )
-        )
-    ).first()
+    params = {"line_id": line_id, "session_id": found.session.id}
+    row = (await tx.session.execute(_OWN_CART_LINE, params)).first()
     if row is None:
         raise UnknownLine()
     line, product = row
@@ -290,20 +333,7 @@ async def set_quantity(
     qty = cart.check_quantity(quantity, config.limits, allow_zero=True)
     found = await _require_member(tx, config, token, device_key)
     line, product = await _own_cart_line(tx, found, line_id)
-    assert found.member is not None and found.session is not None
-    if qty == 0:
-        await tx.session.delete(line)
-        kind, change = "cart.removed", {"product": product.name, "quantity": line.quantity}
-    else:
-        line.quantity = qty
-        kind, change = "cart.updated", {"product": product.name, "quantity": qty}
-    await _touch(tx, found.session, datetime.now(UTC))
-    await tx.session.flush()
-    await table_changed(
-        tx, config, found.table.id, found.table.site_id, kind,
-        {**change, "member": found.member.name, "member_id": found.member.id},
-        pos=False,
-    )
+    await _set_quantity(tx, config, found, line, product, qty)
 
 
 async def remove_line(
@@ -312,10 +342,60 @@ async def remove_line(
     """Remove my line; removing one already gone is not an error (a retry)."""
     found = await _require_member(tx, config, token, device_key)
     try:
-        await _own_cart_line(tx, found, line_id)
+        line, product = await _own_cart_line(tx, found, line_id)
     except UnknownLine:
         return
-    await set_quantity(tx, config, token, device_key, line_id, 0)
+    await _set_quantity(tx, config, found, line, product, 0)
+
+
+async def _set_quantity(
+    tx: Tx, config: OrderingConfig, found: TableAccess, line: OrderLine, product: Product, qty: int
+) -> None:
+    assert found.member is not None and found.session is not None
+    if qty == 0:
+        await tx.session.delete(line)
+        kind, change = "cart.removed", {"product": product.name, "quantity": line.quantity}
+    else:
+        line.quantity = qty
+        kind, change = "cart.updated", {"product": product.name, "quantity": qty}
+    await _keep_alive(tx, config, found.session, datetime.now(UTC))
+    await tx.session.flush()
+    await table_changed(
+        tx, config, found.table.id, found.table.site_id, kind,
+        {**change, "member": found.member.name, "member_id": found.member.id},
+        pos=False, header=found.header,
+    )
+
+
+async def cart_to_round(
+    tx: Tx, ts: TableSession, member_id: int, key: str, now: datetime, status: str | None = None
+) -> Round:
+    """The session's next round, holding every line of the cart (`status`: the model's
+    default, waiting for validation, unless given)."""
+    number = await tx.session.scalar(
+        update(TableSession)
+        .where(TableSession.id == ts.id, TableSession.status == "open")
+        .values(round_count=TableSession.round_count + 1)
+        .returning(TableSession.round_count)
+    )
+    if number is None:
+        raise SessionEnded()
+    rnd = Round(
+        session_id=ts.id, number=number, submitted_by=member_id, idempotency_key=key,
+        submitted_at=now, updated_at=now,
+    )
+    if status is not None:
+        rnd.status = status
+    tx.session.add(rnd)
+    await tx.session.flush()
+    moved = await tx.session.execute(
+        update(OrderLine)
+        .where(OrderLine.session_id == ts.id, OrderLine.round_id.is_(None))
+        .values(round_id=rnd.id)
+    )
+    if moved.rowcount == 0:
+        raise EmptyCart()
+    return rnd
 
 
 @dataclass(frozen=True)
@@ -336,38 +416,17 @@ async def submit(
         raise InvalidInput(N_("Each submission needs an idempotency key of 8 to 64 characters."))
     found = await _require_member(tx, config, token, device_key)
     assert found.session is not None and found.member is not None
+    if found.mode == ORDER_AND_PAY:
+        raise PayToSend()  # ordering/payment_service.send_and_pay sends it once paid
     ts = found.session
     previous = await tx.session.scalar(
         select(Round).where(Round.session_id == ts.id, Round.idempotency_key == idempotency_key)
     )
     if previous is not None:
         return Submitted(previous, duplicate=True)
-    number = await tx.session.scalar(
-        update(TableSession)
-        .where(TableSession.id == ts.id, TableSession.status == "open")
-        .values(round_count=TableSession.round_count + 1)
-        .returning(TableSession.round_count)
-    )
-    if number is None:
-        raise SessionEnded()
     now = datetime.now(UTC)
-    rnd = Round(
-        session_id=ts.id,
-        number=number,
-        submitted_by=found.member.id,
-        idempotency_key=idempotency_key,
-        submitted_at=now,
-        updated_at=now,
-    )
-    tx.session.add(rnd)
-    await tx.session.flush()
-    moved = await tx.session.execute(
-        update(OrderLine)
-        .where(OrderLine.session_id == ts.id, OrderLine.round_id.is_(None))
-        .values(round_id=rnd.id)
-    )
-    if moved.rowcount == 0:
-        raise EmptyCart()
+    rnd = await cart_to_round(tx, ts, found.member.id, idempotency_key, now)
+    number = rnd.number
     await _touch(tx, ts, now)
     await table_changed(
         tx, config, found.table.id, found.table.site_id, "round.submitted",

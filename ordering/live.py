@@ -10,6 +10,7 @@ from accounts.models import Site
 from ordering import views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable
+from ordering.table_view import table_view
 from realtime import topics
 from realtime.topics import OneAudience, Viewer
 from web.templating import render
@@ -46,7 +47,7 @@ class TableTopic:
         )
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
-        return await views.table_view(session, int(args[0]))
+        return await table_view(session, int(args[0]))
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
         if viewer.company_id is not None and viewer.company_id == view["table"]["company_id"]:

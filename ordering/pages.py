@@ -20,6 +20,7 @@ from accounts.service import NotSignedIn, StaffIdentity, site_for
 from ordering import diner_service, views
 from ordering.live import TableTopic
 from ordering.models import Category, DiningTable
+from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
 from web.i18n import LOCALES
@@ -51,7 +52,7 @@ async def table_page(request: Request) -> Response:
         found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
         table_topic = views.table_topic(found.table.id)
         menu_topic = views.menu_topic(found.table.site_id)
-        view = await views.table_view(tx.session, found.table.id)
+        view = await table_view(tx.session, found.table.id, found.header)
         view["version"] = await current_version(tx.session, table_topic)
         menu = await views.menu_view(tx.session, found.table.site_id)
         menu["version"] = await current_version(tx.session, menu_topic)

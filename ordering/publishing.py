@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ordering.config import OrderingConfig
+from ordering.table_view import TableHeader, table_view
 from ordering.views import (
     menu_topic,
     menu_view,
@@ -14,7 +15,6 @@ from ordering.views import (
     station_topic,
     station_view,
     table_topic,
-    table_view,
 )
 from realtime.events import Tx
 
@@ -29,9 +29,13 @@ async def table_changed(
     *,
     pos: bool = True,
     stations: Iterable[str] = (),
+    header: TableHeader | None = None,
 ) -> None:
+    """`header`: what the change read of the table, when nothing it did changed it."""
     session = tx.session
-    await tx.emit(table_topic(table_id), type, change, lambda: table_view(session, table_id))
+    await tx.emit(
+        table_topic(table_id), type, change, lambda: table_view(session, table_id, header)
+    )
     if pos:
         await pos_changed(tx, config, site_id, type, {**change, "table_id": table_id})
     for station in sorted(set(stations)):

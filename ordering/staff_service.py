@@ -12,7 +12,7 @@ from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from db.base import is_id
 from errors import N_, InvalidInput, NotFound
-from ordering import cart
+from ordering import cart, payment_outcome
 from ordering.config import OrderingConfig
 from ordering.errors import (
     BadTransition,
@@ -145,6 +145,7 @@ async def refuse(
         return ctx.round
     ctx.round.reason = text
     await tx.session.flush()
+    await payment_outcome.round_refused(tx, ctx.round.id, datetime.now(UTC))
     await table_changed(
         tx, config, ctx.table.id, ctx.table.site_id, "round.refused",
         {"round": ctx.round.number, "reason": text},
@@ -183,6 +184,7 @@ async def edit(
         raise BadTransition(current=ctx.round.status, target="edited")
     if type(expected_revision) is not int or expected_revision != ctx.round.revision:
         raise StaleVersion(current=ctx.round.revision)
+    await payment_outcome.require_unpaid(tx, ctx.round.id)
     for change in changes:
         cart.check_quantity(change.quantity, config.limits, allow_zero=True)
         line = await tx.session.get(OrderLine, change.line_id) if is_id(change.line_id) else None
@@ -328,8 +330,10 @@ async def settle(
     detail = await session_detail(tx.session, ts)
     if any(r["status"] == "to_validate" for r in detail["rounds"]):
         raise NotSettleable(N_("Validate or refuse the waiting orders before settling."))
-    due = detail["due"]
-    amount_tendered = due if method == "card" and tendered is None else tendered
+    if detail["payment"] is not None:
+        raise NotSettleable(N_("A diner is paying from their phone; wait for it to finish."))
+    due = detail["due"]  # what was paid from phones is already taken off
+    amount_tendered = due if (method == "card" or due == 0) and tendered is None else tendered
     if isinstance(amount_tendered, bool) or not isinstance(amount_tendered, int):
         raise Underpaid()
     if amount_tendered < due:

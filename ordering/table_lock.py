@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from ordering.round_state import IN_KITCHEN
+from ordering.table_payment import AWAITING_PAYMENT, PAY_ONLY
 
 
 class Access(StrEnum):
@@ -18,8 +19,8 @@ class Access(StrEnum):
 
 
 def access(mode: str, session_status: str | None, is_member: bool) -> Access:
-    if mode == "menu":
-        return Access.MENU_ONLY
+    if mode == "menu" or (mode == PAY_ONLY and session_status is None):
+        return Access.MENU_ONLY  # pay only: staff open the table; phones pay its bill
     if session_status is None:
         return Access.START
     if session_status == "open":
@@ -33,7 +34,7 @@ def table_state(session_status: str | None, round_statuses: Iterable[str]) -> st
         return "free"
     if session_status == "settled":
         return "settled"
-    statuses = set(round_statuses) - {"refused"}
+    statuses = set(round_statuses) - {"refused", AWAITING_PAYMENT}
     if "to_validate" in statuses:
         return "to_validate"
     if statuses & IN_KITCHEN:

@@ -13,8 +13,8 @@ from ordering.models import DiningTable
 from ordering.publishing import table_changed
 from realtime.events import Tx
 
-# "order_and_pay" and "pay_only" come with the payment provider (the machines issue).
-MODES = ("menu", "order")
+# Paying from the phone goes through the payment provider: ordering/payment_service.py.
+MODES = ("menu", "order", "order_and_pay", "pay_only")
 
 
 class BadMode(InvalidInput):

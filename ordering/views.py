@@ -9,11 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site
-from ordering import cart
 from ordering.models import (
     Category,
     DiningTable,
-    Member,
     OrderLine,
     PinFailure,
     Product,
@@ -23,6 +21,7 @@ from ordering.models import (
 )
 from ordering.round_state import IN_KITCHEN
 from ordering.table_lock import table_state
+from ordering.table_view import session_detail
 
 
 def table_topic(table_id: int) -> str:
@@ -55,101 +54,6 @@ async def company_of_site(session: AsyncSession, site_id: int) -> Company:
     )
     assert company is not None
     return company
-
-
-def _line(line: OrderLine, product: Product, names: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": line.id,
-        "client_id": line.client_id,
-        "member_id": line.member_id,
-        "member": names.get(line.member_id) if line.member_id else None,
-        "product_id": line.product_id,
-        "name": product.name,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "amount": line.quantity * line.unit_price,
-        "note": line.note,
-        "round_id": line.round_id,
-    }
-
-
-def _amounts(lines: list[dict[str, Any]]) -> list[cart.LineAmount]:
-    return [cart.LineAmount(ln["member_id"], ln["quantity"], ln["unit_price"]) for ln in lines]
-
-
-async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, Any]:
-    members = (
-        await session.scalars(select(Member).where(Member.session_id == ts.id).order_by(Member.id))
-    ).all()
-    names = {m.id: m.name for m in members}
-    rows = (
-        await session.execute(
-            select(OrderLine, Product)
-            .join(Product, Product.id == OrderLine.product_id)
-            .where(OrderLine.session_id == ts.id)
-            .order_by(OrderLine.id)
-        )
-    ).all()
-    lines = [_line(line, product, names) for line, product in rows]
-    rounds = (
-        await session.scalars(select(Round).where(Round.session_id == ts.id).order_by(Round.number))
-    ).all()
-    cart_lines = [ln for ln in lines if ln["round_id"] is None]
-    round_views = []
-    for rnd in rounds:
-        rlines = [ln for ln in lines if ln["round_id"] == rnd.id and ln["quantity"] > 0]
-        round_views.append(
-            {
-                "id": rnd.id,
-                "number": rnd.number,
-                "status": rnd.status,
-                "revision": rnd.revision,
-                "reason": rnd.reason,
-                "submitted_by": names.get(rnd.submitted_by) if rnd.submitted_by else None,
-                "submitted_at": rnd.submitted_at.isoformat(),
-                "lines": rlines,
-                "total": cart.total(_amounts(rlines)),
-            }
-        )
-    due = sum(r["total"] for r in round_views if r["status"] != "refused")
-    return {
-        "id": ts.id,
-        "status": ts.status,
-        "pin": ts.pin,
-        "opened_at": ts.opened_at.isoformat(),
-        "members": [{"id": m.id, "name": m.name, "key": m.device_key} for m in members],
-        "cart": cart_lines,
-        "cart_total": cart.total(_amounts(cart_lines)),
-        "subtotals": {
-            str(k): v for k, v in cart.subtotals(_amounts(cart_lines)).items() if k is not None
-        },
-        "rounds": round_views,
-        "due": due,
-    }
-
-
-async def table_view(session: AsyncSession, table_id: int) -> dict[str, Any]:
-    table = await session.get(DiningTable, table_id)
-    assert table is not None
-    site = await session.get(Site, table.site_id)
-    assert site is not None
-    company = await company_of_site(session, site.id)
-    ts = await active_session(session, table_id)
-    detail = await session_detail(session, ts) if ts else None
-    statuses = [r["status"] for r in detail["rounds"]] if detail else []
-    return {
-        "table": {
-            "id": table.id,
-            "label": table.label,
-            "site_id": site.id,
-            "company_id": site.company_id,
-            "mode": table.mode or site.table_mode,
-            "state": table_state(ts.status if ts else None, statuses),
-        },
-        "currency": company.currency,
-        "timezone": company.timezone,
-        "session": detail,
-    }
 
 
 async def menu_view(session: AsyncSession, site_id: int) -> dict[str, Any]:
@@ -243,6 +147,8 @@ async def pos_view(
                 "pin": ts.pin if ts else None,
                 "members": len(detail["members"]) if detail else 0,
                 "due": detail["due"] if detail else 0,
+                "paid": detail["paid"] if detail else 0,
+                "payment": detail["payment"] if detail else None,
                 "opened_at": ts.opened_at.isoformat() if ts else None,
             }
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, String, select
+from typing import Any
+
+from sqlalchemy import BigInteger, String, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,22 +20,29 @@ class TopicVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+def _bump(insert: Any) -> Any:
+    return (
+        insert(TopicVersion)
+        .values(topic=bindparam("topic"), version=1)
+        .on_conflict_do_update(
+            index_elements=[TopicVersion.topic], set_={"version": TopicVersion.version + 1}
+        )
+        .returning(TopicVersion.version)
+    )
+
+
+# Built once per dialect: every change bumps at least one version.
+_BUMP = {True: _bump(pg_insert), False: _bump(sqlite_insert)}
+
+
 async def bump_version(session: AsyncSession, topic: str) -> int:
     """Increment and return the topic's version inside the caller's transaction.
 
     The row lock taken by the upsert orders concurrent writers of one topic, so versions
     follow commit order on PostgreSQL; SQLite has a single writer anyway.
     """
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        insert(TopicVersion)
-        .values(topic=topic, version=1)
-        .on_conflict_do_update(
-            index_elements=[TopicVersion.topic], set_={"version": TopicVersion.version + 1}
-        )
-        .returning(TopicVersion.version)
-    )
-    return (await session.execute(stmt)).scalar_one()
+    stmt = _BUMP[session.bind.dialect.name == "postgresql"]
+    return (await session.execute(stmt, {"topic": topic})).scalar_one()
 
 
 async def current_version(session: AsyncSession, topic: str) -> int:

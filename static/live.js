@@ -68,6 +68,9 @@
     }
   }
 
+  window.comptoir.keep = keep;
+  window.comptoir.restore = restore;
+
   function apply(message) {
     const html = message.html || {};
     for (const id of Object.keys(html)) {

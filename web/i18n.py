@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.dates import format_datetime, format_time, get_timezone
@@ -47,17 +47,22 @@ def pick_locale(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+# Babel takes tens of microseconds per call and a live fragment shows dozens of amounts
+# and times; the same few values come back all the time, so they are kept.
+@lru_cache(maxsize=8192)
 def money(amount: int, currency: str, locale: str) -> str:
     """Integer minor units, shown the locale's way (1 250 → "12,50 €" in French)."""
     major = Decimal(amount).scaleb(-get_currency_precision(currency))
     return format_currency(major, currency, locale=locale)
 
 
+@lru_cache(maxsize=4096)
 def when(value: str | datetime, locale: str, tz: str = "Europe/Paris") -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return format_datetime(moment, "short", tzinfo=get_timezone(tz), locale=locale)
 
 
+@lru_cache(maxsize=4096)
 def clock(value: str | datetime, locale: str, tz: str = "Europe/Paris") -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return format_time(moment, "short", tzinfo=get_timezone(tz), locale=locale)

@@ -228,6 +228,13 @@ async def test_real_responses_match_the_documented_schemas(
         check(one, await tom.delete(f"/api/v1/tables/{token}/cart/lines/999"))
         member = check(t, await lea.get(f"/api/v1/tables/{token}"))
         assert member["access"] == "member" and member["table"]["session"]["cart"]
+        # Paying from the phone needs a paying mode (tests/api/test_table_payments.py).
+        check(t + "/checkout", await lea.post(f"/api/v1/tables/{token}/checkout",
+                                              json={"idempotency_key": "pay-send-key-1"}))
+        check(t + "/payments", await lea.post(f"/api/v1/tables/{token}/payments",
+                                              json={"idempotency_key": "pay-bill-key-1"}))
+        check(t + "/payments/{payment_id}/cancel",
+              await lea.post(f"/api/v1/tables/{token}/payments/1/cancel", json={}))
         submit = {"idempotency_key": "round-key-1"}
         sent = check(t + "/rounds", await lea.post(f"/api/v1/tables/{token}/rounds", json=submit))
         again = check(t + "/rounds", await tom.post(f"/api/v1/tables/{token}/rounds", json=submit))

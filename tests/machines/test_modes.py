@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from errors import DomainError
-from machines import admin_service
+from machines import admin_service, selection_service
 from machines.errors import (
     AccountNotReady,
     InsufficientCredit,
@@ -105,7 +105,7 @@ async def test_custom_mode_gives_each_group_its_selection_and_prices(coffee: Cof
         lambda tx: admin_service.default_selection(tx, coffee.company_id, "Jura X8 custom")
     )
     cheap = await coffee.run(
-        lambda tx: admin_service.add_drink(
+        lambda tx: selection_service.add_drink(
             tx, coffee.admin, special.id, "Ristretto maison", "ristretto", 30,
             {"strength": 5, "volume_ml": 20},
         )

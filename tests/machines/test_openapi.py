@@ -55,6 +55,7 @@ async def test_every_machines_operation_answers_as_documented(
                                                      last_seen_at=datetime.now(UTC)))
         share = await session.scalar(select(Selection.share_token))
         lea_id = await session.scalar(select(Consumer.id))
+        company_id = await session.scalar(select(Consumer.company_id))
     async with client_for(app) as phone, client_for(app) as lea, client_for(app) as admin:
         menu = check(m, await phone.get(f"/api/v1/machines/{hall.token}"))
         check(m, await phone.get("/api/v1/machines/nope"))
@@ -129,6 +130,44 @@ async def test_every_machines_operation_answers_as_documented(
         order = [d["id"] for d in shared["drinks"]][::-1]
         check(s + "/selections/{selection_id}/order", await admin.post(
             f"/api/v1/staff/selections/{shared['selection']['id']}/order", json={"order": order}))
+        check(s + "/selections/{selection_id}/order", await admin.post(
+            f"/api/v1/staff/selections/{shared['selection']['id']}/order", json={"order": [1]}))
+        sel = s + "/selections"
+        created = check(sel, await admin.post("/api/v1/staff/selections", json={
+            "name": "Été", "model": "Jura X8", "copy_from": shared["selection"]["id"]}))
+        check(sel, await admin.post("/api/v1/staff/selections", json={"name": "", "model": "X"}))
+        saeco = check(sel, await admin.post("/api/v1/staff/selections",
+                                            json={"name": "Saeco", "model": "Saeco"}))
+        drink = s + "/drinks/{drink_id}"
+        did = shared["drinks"][0]["id"]
+        check(drink, await admin.patch(f"/api/v1/staff/drinks/{did}", json={
+            "price": 90, "recipe": {"strength": 3}, "enabled": True}))
+        check(drink, await admin.patch(f"/api/v1/staff/drinks/{did}", json={"price": -1}))
+        check(drink, await admin.patch("/api/v1/staff/drinks/999999", json={"price": 1}))
+        check(drink + "/move", await admin.post(f"/api/v1/staff/drinks/{did}/move",
+                                                json={"direction": "down"}))
+        check(drink + "/move", await admin.post(f"/api/v1/staff/drinks/{did}/move",
+                                                json={"direction": "sideways"}))
+        check(drink, await admin.request("DELETE", f"/api/v1/staff/drinks/{did}", json={}))
+        check(drink, await admin.request("DELETE", f"/api/v1/staff/drinks/{did}", json={}))
+        check(one + "/selection", await admin.post(
+            f"/api/v1/staff/machines/{mid}/selection",
+            json={"selection_id": created["selection"]["id"]}))
+        check(one + "/selection", await admin.post(
+            f"/api/v1/staff/machines/{mid}/selection",
+            json={"selection_id": saeco["selection"]["id"]}))  # another model
+        group_one = s + "/groups/{group_id}"
+        check(group_one, await admin.patch(f"/api/v1/staff/groups/{gid}", json={
+            "name": "Étage 4", "recharge_amount": 500, "recharge_every": "month",
+            "recharge_at": "07:30"}))
+        check(group_one, await admin.patch(f"/api/v1/staff/groups/{gid}", json={
+            "name": "Étage 4", "recharge_amount": 500, "recharge_every": "hourly"}))
+        member = s + "/groups/{group_id}/members/{consumer_id}"
+        for _ in range(2):  # then it is not a member any more
+            check(member, await admin.request(
+                "DELETE", f"/api/v1/staff/groups/{gid}/members/{lea_id}", json={}))
+            check(one + "/groups/{group_id}", await admin.request(
+                "DELETE", f"/api/v1/staff/machines/{mid}/groups/{gid}", json={}))
         check(s + "/consumers/{consumer_id}/credit", await admin.post(
             f"/api/v1/staff/consumers/{lea_id}/credit",
             json={"amount": 100, "idempotency_key": key()}))
@@ -140,6 +179,15 @@ async def test_every_machines_operation_answers_as_documented(
                                        json={"topup_amounts": [0]}))
         check(s + "/consumers/{consumer_id}/approve", await admin.post(
             f"/api/v1/staff/consumers/{lea_id}/approve", json={"role": "staff"}))
+        settings = s + "/payment-settings"
+        check(settings, await lea.get("/api/v1/staff/payment-settings"))  # not staff
+        check(settings, await admin.get("/api/v1/staff/payment-settings"))
+        check(settings, await admin.post("/api/v1/staff/payment-settings",
+                                         json={"provider": "stripe"}))  # no keys yet
+        check(settings, await admin.post("/api/v1/staff/payment-settings",
+                                         json={"provider": "test"}))
+        check("/api/v1/payments/stripe/webhook/{company_id}", await lea.post(
+            f"/api/v1/payments/stripe/webhook/{company_id}", json={}))  # its provider: test
         check(one, await admin.request("DELETE", f"/api/v1/staff/machines/{mid}",
                                         json={"confirm": "M"}))
         check(one, await admin.request("DELETE", f"/api/v1/staff/machines/{mid}",

@@ -104,7 +104,8 @@ async def test_money_for_a_drink_that_was_not_made_goes_back(coffee: Coffee) -> 
             refunded.append(ref)
 
     class Runtime:
-        provider = Provider()
+        async def provider_for(self, session: object, company_id: int) -> Provider:
+            return Provider()
 
     await refund_due(coffee.db.sessionmaker, coffee.bus, Runtime())  # type: ignore[arg-type]
     await refund_due(coffee.db.sessionmaker, coffee.bus, Runtime())  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
-"""Stripe webhooks: signed by the tests with the `stripe` package's own helper, verified
-on the raw body; tampered, stale and replayed events change nothing."""
+"""Stripe webhooks: Checkout Session events signed by the tests with the `stripe`
+package's own helper, verified on the raw body; tampered, stale and replayed events change
+nothing, and a bank debit settles only when Stripe says how it ended."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ async def stripe_app(db: Database, venue: DemoVenue) -> AsyncIterator[Starlette]
 
 
 async def _pending_topup(db: Database, venue: DemoVenue, amount: int) -> tuple[int, str]:
-    """A top-up as if Stripe had created its PaymentIntent (no network in tests)."""
-    ref = f"pi_{uuid.uuid4().hex[:20]}"
+    """A top-up as if Stripe had created its Checkout Session."""
+    ref = f"cs_test_{uuid.uuid4().hex[:20]}"
     async with db.sessionmaker() as session, session.begin():
         lea = await session.scalar(select(Consumer).where(Consumer.email == venue.consumers[0][0]))
         assert lea is not None
@@ -50,10 +51,11 @@ async def _pending_topup(db: Database, venue: DemoVenue, amount: int) -> tuple[i
         return lea.id, ref
 
 
-def _event(ref: str, kind: str = "payment_intent.succeeded") -> str:
+def _event(ref: str, kind: str = "checkout.session.completed", paid: str = "paid") -> str:
     return json.dumps({
         "id": f"evt_{uuid.uuid4().hex[:20]}", "object": "event", "type": kind,
-        "data": {"object": {"id": ref, "object": "payment_intent", "amount": 1000}},
+        "data": {"object": {"id": ref, "object": "checkout.session", "amount_total": 1000,
+                            "payment_status": paid, "payment_intent": "pi_123"}},
     })
 
 
@@ -114,7 +116,7 @@ async def test_failed_payments_credit_nothing(
     stripe_app: Starlette, db: Database, venue: DemoVenue
 ) -> None:
     _, ref = await _pending_topup(db, venue, 500)
-    payload = _event(ref, "payment_intent.payment_failed")
+    payload = _event(ref, "checkout.session.async_payment_failed", "unpaid")
     async with client_for(stripe_app) as stripe_server:
         failed = await stripe_server.post(WEBHOOK, content=payload, headers=_signed(payload))
         assert failed.json()["outcome"] == "handled"
@@ -125,3 +127,41 @@ async def test_failed_payments_credit_nothing(
             select(ProviderPayment).where(ProviderPayment.provider_ref == ref)
         )
         assert payment is not None and payment.status == "failed"
+
+
+async def _status(db: Database, ref: str) -> str:
+    async with db.sessionmaker() as session:
+        payment = await session.scalar(
+            select(ProviderPayment).where(ProviderPayment.provider_ref == ref)
+        )
+        assert payment is not None
+        return payment.status
+
+
+async def test_a_bank_debit_settles_when_stripe_says_how_it_ended(
+    stripe_app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with client_for(stripe_app) as stripe_server:
+        async def send(payload: str) -> str:
+            answer = await stripe_server.post(WEBHOOK, content=payload, headers=_signed(payload))
+            assert answer.status_code == 200
+            return str(answer.json()["outcome"])
+
+        # Completed with a debit still on its way: not paid yet, nothing settles.
+        _, debit = await _pending_topup(db, venue, 1000)
+        assert await send(_event(debit, paid="unpaid")) == "ignored"
+        assert await _status(db, debit) == "pending"
+        assert await send(_event(debit, "checkout.session.async_payment_succeeded")) == "handled"
+        assert await _status(db, debit) == "succeeded"
+
+        _, bounced = await _pending_topup(db, venue, 500)
+        await send(_event(bounced, paid="unpaid"))
+        await send(_event(bounced, "checkout.session.async_payment_failed", "unpaid"))
+        assert await _status(db, bounced) == "failed"
+
+        # Nobody paid before the session expired.
+        _, left = await _pending_topup(db, venue, 500)
+        assert await send(_event(left, "checkout.session.expired", "unpaid")) == "handled"
+        assert await _status(db, left) == "failed"
+        # Events about something else are acknowledged and ignored.
+        assert await send(_event(left, "charge.refunded")) == "ignored"

@@ -23,6 +23,7 @@ from demo.seed import DemoVenue
 from ordering import diner_service, staff_service, views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable, OrderLine, Product, TableSession
+from ordering.table_view import table_view
 from realtime.bus import Bus
 from realtime.events import Event, Tx, transaction
 from realtime.models import current_version
@@ -128,7 +129,7 @@ class Cafe:
 
     async def view(self, table: Table) -> dict[str, Any]:
         async with self.db.sessionmaker() as session:
-            return await views.table_view(session, table.id)
+            return await table_view(session, table.id)
 
     async def pos(self) -> dict[str, Any]:
         async with self.db.sessionmaker() as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ import pytest_asyncio
 from websockets.exceptions import InvalidStatus
 
 from demo.seed import DemoVenue
+from realtime.models import TopicVersion
 from tests.conftest import Database, Server
 from tests.realtime.phones import Phone, receive, send, subscribe
 
@@ -29,12 +31,19 @@ class Table:
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[tuple[str, str], Server]]:
-    """One server per database and bus for the module: starting one takes seconds, and
-    it keeps nothing between tests that the emptied database does not reset."""
+    """One server per database and bus for the module: starting one takes seconds.
+
+    The server keeps what it read for a subscription for a second, by topic and version
+    (realtime/hub.py `Snapshots`): versions only grow in a real database, but emptying it
+    between tests starts them again, so each test's table starts at versions of its own.
+    """
     started: dict[tuple[str, str], Server] = {}
     yield started
     for server in started.values():
         server.stop()
+
+
+_versions = itertools.count(1000, 1000)
 
 
 @pytest_asyncio.fixture
@@ -49,9 +58,11 @@ async def table(
     async with Phone(server.url) as lea, Phone(server.url) as tom:
         state = await lea.scan(token)
         await tom.scan(token)
+        table_id = state["table"]["table"]["id"]
+        async with db.sessionmaker() as session, session.begin():
+            session.add(TopicVersion(topic=f"table:{table_id}", version=next(_versions)))
         pin = await lea.start(token, "Léa")
         await tom.join(token, "Tom", pin)
-        table_id = state["table"]["table"]["id"]
         espresso = state["menu"]["categories"][0]["products"][0]["id"]
         yield Table(server, token, table_id, f"table:{table_id}", espresso, lea, tom, pin)
 

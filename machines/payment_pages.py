@@ -1,0 +1,55 @@
+"""Payment pages: the test provider's checkout, and each company's payment settings.
+
+Stripe's checkout is Stripe's own hosted page: nothing of Stripe's runs on ours.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from accounts.roles import Permission, can
+from machines import payment_settings
+from machines.payment_service import by_ref
+from machines.runtime import runtime_of
+from web.state import app_state, staff_of
+from web.templating import page
+
+
+async def pay_page(request: Request) -> Response:
+    """The test provider's checkout: pay, decline, or pay with a late confirmation."""
+    runtime = runtime_of(request)
+    ref = request.path_params["ref"]
+    back = request.query_params.get("back", "/account")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/account"
+    async with app_state(request).sessionmaker() as session:
+        payment = await by_ref(session, ref)
+        provider = await runtime.provider_for(session, payment.company_id)
+    if provider.name != "test" or payment.provider != "test":
+        return page(request, "error.html", status=404, message="Not found")
+    return page(request, "machines/pay_test.html", payment=payment, back=back, ref=ref)
+
+
+async def settings_page(request: Request) -> Response:
+    """The operator's payment provider and keys; the keys shown masked, fields left empty."""
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    if not can(staff.role, Permission.CONFIGURE):
+        return page(request, "error.html", status=403, message="Forbidden")
+    runtime = runtime_of(request)
+    async with app_state(request).sessionmaker() as session:
+        config = await payment_settings.config_for(
+            session, staff.company_id, payment_settings.from_env(runtime.settings)
+        )
+    current = payment_settings.view(config, staff.company_id, runtime.settings.public_url)
+    return page(request, "machines/payment_settings.html", current=current,
+                providers=payment_settings.PROVIDERS)
+
+
+routes = [
+    Route("/pay/test/{ref}", pay_page),
+    Route("/staff/machines/payments", settings_page),
+]

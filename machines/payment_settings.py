@@ -1,0 +1,101 @@
+"""A company's payment provider and keys, set by its operator; the environment's otherwise.
+
+Secrets go in and never come back out: views carry them masked (payments.mask), and an
+empty field on save keeps the stored value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.roles import Permission, require
+from accounts.service import StaffIdentity
+from machines.errors import BadPaymentSettings, StripeKeysMissing
+from machines.models import PaymentSettings
+from machines.payments import mask
+from realtime.events import Tx
+from settings import Settings
+
+PROVIDERS = ("none", "test", "stripe")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    provider: str
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    own: bool = False  # the company's own settings, not the environment's
+
+    def __repr__(self) -> str:  # never the keys, should a config end up printed
+        return f"ProviderConfig({self.provider!r}, {mask(self.stripe_secret_key)!r})"
+
+
+def from_env(settings: Settings) -> ProviderConfig:
+    return ProviderConfig(
+        settings.payment_provider, settings.stripe_secret_key, settings.stripe_webhook_secret
+    )
+
+
+async def config_for(session: AsyncSession, company_id: int, fallback: ProviderConfig) -> (
+    ProviderConfig
+):
+    row = await session.get(PaymentSettings, company_id)
+    if row is None:
+        return fallback
+    return ProviderConfig(row.provider, row.stripe_secret_key, row.stripe_webhook_secret, True)
+
+
+def webhook_path(company_id: int) -> str:
+    return f"/api/v1/payments/stripe/webhook/{company_id}"
+
+
+def view(config: ProviderConfig, company_id: int, base_url: str) -> dict[str, Any]:
+    """What an operator sees: the choice, where it comes from, masked keys."""
+    return {
+        "provider": config.provider,
+        "source": "company" if config.own else "environment",
+        "stripe_secret_key": mask(config.stripe_secret_key),
+        "stripe_webhook_secret": mask(config.stripe_webhook_secret),
+        "webhook_url": base_url + webhook_path(company_id),
+    }
+
+
+def _secret(value: object, prefixes: tuple[str, ...]) -> str | None:
+    """A new secret, or None to keep the stored one (an empty field)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadPaymentSettings()
+    value = value.strip()
+    if not value.startswith(prefixes) or not 16 <= len(value) <= 255 or " " in value:
+        raise BadPaymentSettings()
+    return value
+
+
+async def save(
+    tx: Tx, staff: StaffIdentity, provider: object, secret_key: object,
+    webhook_secret: object, now: datetime,
+) -> ProviderConfig:
+    require(staff.role, Permission.CONFIGURE)
+    if provider not in PROVIDERS:
+        raise BadPaymentSettings()
+    new_key = _secret(secret_key, ("sk_", "rk_"))
+    new_webhook = _secret(webhook_secret, ("whsec_",))
+    session = tx.session
+    row = await session.get(PaymentSettings, staff.company_id)
+    if row is None:
+        row = PaymentSettings(company_id=staff.company_id, stripe_secret_key="",
+                              stripe_webhook_secret="")
+        session.add(row)
+    row.provider = str(provider)
+    row.stripe_secret_key = new_key or row.stripe_secret_key
+    row.stripe_webhook_secret = new_webhook or row.stripe_webhook_secret
+    if row.provider == "stripe" and not (row.stripe_secret_key and row.stripe_webhook_secret):
+        raise StripeKeysMissing()
+    row.updated_at = now
+    await session.flush()  # one row per company: a concurrent first save retries as an update
+    return ProviderConfig(row.provider, row.stripe_secret_key, row.stripe_webhook_secret, True)

@@ -1,0 +1,277 @@
+"""What managers do with product selections: create them, add, edit, order and remove drinks.
+
+Every change to a selection's drinks is announced on the topic of each machine offering
+it, so the machine's page shows the new names, prices and order without a reload.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from accounts.roles import Permission, require
+from accounts.service import StaffIdentity
+from db.base import is_id
+from errors import InvalidInput, NotFound
+from machines import recipes
+from machines.errors import BadDrinkType, BadMove, BadName
+from machines.ledger import check_amount
+from machines.models import Machine, MachineGroup, Selection, SelectionProduct
+from machines.publishing import machine_changed
+from realtime.events import Tx
+
+
+class Unset:
+    """A field an edit leaves as it is (None may be a value: a free drink's price)."""
+
+
+UNSET: Any = Unset()
+
+
+def check_name(value: object) -> str:
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 120:
+        raise BadName()
+    return value.strip()
+
+
+def check_price(value: object) -> int:
+    """A drink's price in minor units; 0 (or nothing) makes it free."""
+    if value is None or (type(value) is int and value == 0):
+        return 0
+    return check_amount(value)
+
+
+def check_type(value: object) -> str:
+    if not isinstance(value, str) or value not in recipes.TYPES:
+        raise BadDrinkType()
+    return value
+
+
+async def selection_for(tx: Tx, staff: StaffIdentity, selection_id: object) -> Selection:
+    selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
+    if selection is None or selection.company_id != staff.company_id:
+        raise NotFound()  # another company's answers like a missing one
+    return selection
+
+
+async def drink_for(tx: Tx, staff: StaffIdentity, drink_id: object) -> SelectionProduct:
+    drink = await tx.session.get(SelectionProduct, drink_id) if is_id(drink_id) else None
+    if drink is None:
+        raise NotFound()
+    await selection_for(tx, staff, drink.selection_id)
+    return drink
+
+
+async def machines_using(tx: Tx, selection_id: int) -> list[int]:
+    """Machines offering the selection: as their own, or to one of their groups."""
+    via_group = select(MachineGroup.machine_id).where(MachineGroup.selection_id == selection_id)
+    rows = await tx.session.scalars(
+        select(Machine.id)
+        .where(or_(Machine.selection_id == selection_id, Machine.id.in_(via_group)))
+        .order_by(Machine.id)
+    )
+    return list(rows)
+
+
+async def announce(tx: Tx, selection_id: int) -> None:
+    await tx.session.flush()
+    for machine_id in await machines_using(tx, selection_id):
+        await machine_changed(tx, machine_id, "selection.changed", {"selection_id": selection_id})
+
+
+async def _drinks(tx: Tx, selection_id: int) -> list[SelectionProduct]:
+    rows = await tx.session.scalars(
+        select(SelectionProduct)
+        .where(SelectionProduct.selection_id == selection_id)
+        .order_by(SelectionProduct.position, SelectionProduct.id)
+    )
+    return list(rows)
+
+
+async def create_selection(
+    tx: Tx, staff: StaffIdentity, name: object, model: object, copy_from: object = None
+) -> Selection:
+    """A new selection for a machine model: empty, or with a copy of another one's drinks."""
+    require(staff.role, Permission.CONFIGURE)
+    title = check_name(name)
+    if not isinstance(model, str) or not 1 <= len(model.strip()) <= 60:
+        raise BadName()
+    source = await selection_for(tx, staff, copy_from) if copy_from is not None else None
+    selection = Selection(company_id=staff.company_id, model=model.strip(), name=title,
+                          share_token=secrets.token_urlsafe(16))
+    tx.session.add(selection)
+    await tx.session.flush()
+    for position, drink in enumerate(await _drinks(tx, source.id) if source else []):
+        tx.session.add(
+            SelectionProduct(selection_id=selection.id, name=drink.name, type=drink.type,
+                             price=drink.price, recipe=dict(drink.recipe), position=position,
+                             enabled=drink.enabled)
+        )
+    await tx.session.flush()
+    return selection
+
+
+async def add_drink(
+    tx: Tx, staff: StaffIdentity, selection_id: object, name: object, kind: object,
+    price: object, recipe: object = None,
+) -> SelectionProduct:
+    require(staff.role, Permission.CONFIGURE)
+    selection = await selection_for(tx, staff, selection_id)
+    product = SelectionProduct(
+        selection_id=selection.id, name=check_name(name), type=check_type(kind),
+        price=check_price(price), recipe=recipes.clean_recipe(recipe),
+    )
+    last = await tx.session.scalar(
+        select(func.max(SelectionProduct.position)).where(
+            SelectionProduct.selection_id == selection.id
+        )
+    )
+    product.position = (last or 0) + 1
+    tx.session.add(product)
+    await announce(tx, selection.id)
+    return product
+
+
+async def edit_drink(
+    tx: Tx, staff: StaffIdentity, drink_id: object, *, name: object = UNSET,
+    kind: object = UNSET, price: object = UNSET, recipe: object = UNSET,
+    enabled: object = UNSET,
+) -> SelectionProduct:
+    """Change what is given; every value is checked before any is written."""
+    require(staff.role, Permission.CONFIGURE)
+    drink = await drink_for(tx, staff, drink_id)
+    changes: dict[str, Any] = {}
+    if name is not UNSET:
+        changes["name"] = check_name(name)
+    if kind is not UNSET:
+        changes["type"] = check_type(kind)
+    if price is not UNSET:
+        changes["price"] = check_price(price)
+    if recipe is not UNSET:
+        changes["recipe"] = recipes.clean_recipe(recipe)
+    if enabled is not UNSET:
+        if not isinstance(enabled, bool):
+            raise InvalidInput()
+        changes["enabled"] = enabled
+    for field, value in changes.items():
+        setattr(drink, field, value)
+    if changes:
+        await announce(tx, drink.selection_id)
+    return drink
+
+
+async def set_enabled(
+    tx: Tx, staff: StaffIdentity, drink_id: object, enabled: object
+) -> SelectionProduct:
+    """Offer a drink again, or stop offering it without losing its recipe and price."""
+    return await edit_drink(tx, staff, drink_id, enabled=enabled)
+
+
+async def delete_drink(tx: Tx, staff: StaffIdentity, drink_id: object) -> None:
+    """Past brews keep their own copy of the drink's name and price (usage data stays)."""
+    require(staff.role, Permission.CONFIGURE)
+    drink = await drink_for(tx, staff, drink_id)
+    selection_id = drink.selection_id
+    await tx.session.delete(drink)
+    await announce(tx, selection_id)
+
+
+async def move_drink(tx: Tx, staff: StaffIdentity, drink_id: object, direction: object) -> None:
+    """One step up or down in its selection's order; at either end it stays put."""
+    require(staff.role, Permission.CONFIGURE)
+    if direction not in ("up", "down"):
+        raise BadMove()
+    drink = await drink_for(tx, staff, drink_id)
+    drinks = await _drinks(tx, drink.selection_id)
+    index = drinks.index(drink)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(drinks):
+        return
+    drinks[index], drinks[other] = drinks[other], drinks[index]
+    for position, product in enumerate(drinks):
+        product.position = position
+    await announce(tx, drink.selection_id)
+
+
+async def reorder(tx: Tx, staff: StaffIdentity, selection_id: object, order: object) -> None:
+    """Put the selection's drinks in the given order (a list of all their ids)."""
+    require(staff.role, Permission.CONFIGURE)
+    selection = await selection_for(tx, staff, selection_id)
+    drinks = {p.id: p for p in await _drinks(tx, selection.id)}
+    if (
+        not isinstance(order, list)
+        or not all(type(i) is int for i in order)
+        or sorted(order) != sorted(drinks)
+    ):
+        raise BadMove()
+    for position, product_id in enumerate(order):
+        drinks[product_id].position = position
+    await announce(tx, selection.id)
+
+
+def drink_dict(drink: SelectionProduct) -> dict[str, Any]:
+    return {"id": drink.id, "name": drink.name, "type": drink.type, "price": drink.price,
+            "recipe": drink.recipe, "enabled": drink.enabled, "position": drink.position,
+            "icon": recipes.drink(drink.type).icon}
+
+
+async def selection_view(tx: Tx, token: object) -> dict[str, Any]:
+    """A selection shared by link: its drinks and the machines using it."""
+    selection = (
+        await tx.session.scalar(select(Selection).where(Selection.share_token == token))
+        if isinstance(token, str)
+        else None
+    )
+    if selection is None:
+        raise NotFound()
+    return await _view(tx, selection)
+
+
+async def _view(tx: Tx, selection: Selection) -> dict[str, Any]:
+    ids = await machines_using(tx, selection.id)
+    names = await tx.session.scalars(
+        select(Machine.name).where(Machine.id.in_(ids)).order_by(Machine.name)
+    )
+    return {
+        "selection": {"id": selection.id, "name": selection.name, "model": selection.model},
+        "drinks": [drink_dict(d) for d in await _drinks(tx, selection.id)],
+        "machines": list(names),
+    }
+
+
+async def editor_view(tx: Tx, staff: StaffIdentity, selection_id: object) -> dict[str, Any]:
+    """What the editor shows: the selection, all its drinks (disabled ones too), its
+    machines (with their ids, for links) and its share link."""
+    selection = await selection_for(tx, staff, selection_id)
+    view = await _view(tx, selection)
+    ids = await machines_using(tx, selection.id)
+    rows = await tx.session.execute(
+        select(Machine.id, Machine.name).where(Machine.id.in_(ids)).order_by(Machine.name)
+    )
+    view["machines"] = [{"id": i, "name": n} for i, n in rows]
+    view["selection"]["share_token"] = selection.share_token
+    return view
+
+
+async def company_selections(tx: Tx, staff: StaffIdentity) -> list[dict[str, Any]]:
+    """The company's selections by model, each with its number of drinks and machines."""
+    selections = await tx.session.scalars(
+        select(Selection)
+        .where(Selection.company_id == staff.company_id)
+        .order_by(Selection.model, Selection.name, Selection.id)
+    )
+    rows = await tx.session.execute(
+        select(SelectionProduct.selection_id, func.count())
+        .join(Selection, Selection.id == SelectionProduct.selection_id)
+        .where(Selection.company_id == staff.company_id)
+        .group_by(SelectionProduct.selection_id)
+    )
+    counts: dict[int, int] = {selection_id: count for selection_id, count in rows}
+    out = []
+    for selection in selections:
+        out.append({"id": selection.id, "name": selection.name, "model": selection.model,
+                    "share_token": selection.share_token, "drinks": counts.get(selection.id, 0),
+                    "machines": len(await machines_using(tx, selection.id))})
+    return out

@@ -1,0 +1,188 @@
+"""Managers' pages: one machine, the selections editor and the groups.
+
+Their forms post to /api/v1 (machines/api.py, machines/staff_api.py) through htmx; the
+pages only read. A refused change answers 4xx and leaves the form as it was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel.numbers import get_currency_symbol
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from accounts.models import Company, Site
+from accounts.roles import Permission, can
+from accounts.service import StaffIdentity
+from machines import admin_service, recipes, selection_service, views
+from machines.access import Mode
+from machines.models import (
+    Brew,
+    Consumer,
+    GroupMember,
+    Machine,
+    MachineGroup,
+    Selection,
+    UserGroup,
+)
+from machines.schedule import EVERY
+from realtime.events import Tx
+from realtime.models import current_version
+from web.state import locale_of, run_tx, staff_of
+from web.templating import page
+
+
+async def _company(tx: Tx, staff: StaffIdentity) -> Company:
+    company = await tx.session.get(Company, staff.company_id)
+    assert company is not None
+    return company
+
+
+def _money_context(request: Request, company: Company) -> dict[str, Any]:
+    return {"currency": company.currency,
+            "symbol": get_currency_symbol(company.currency, locale_of(request))}
+
+
+async def machine_page(request: Request) -> Response:
+    """One machine: live status and recent brews, mode, selection, groups, PINs, secret,
+    deletion."""
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        machine = await admin_service.machine_for(tx, staff, request.path_params["machine_id"])
+        topic = views.machine_topic(machine.id)
+        view = await views.machine_view(tx.session, machine.id)
+        view["version"] = await current_version(tx.session, topic)
+        selections = (
+            await tx.session.scalars(
+                select(Selection)
+                .where(Selection.company_id == staff.company_id)
+                .order_by(Selection.model, Selection.name)
+            )
+        ).all()
+        links = (
+            await tx.session.execute(
+                select(UserGroup, MachineGroup.selection_id)
+                .join(MachineGroup, MachineGroup.group_id == UserGroup.id)
+                .where(MachineGroup.machine_id == machine.id)
+                .order_by(UserGroup.name)
+            )
+        ).all()
+        groups = (
+            await tx.session.scalars(
+                select(UserGroup).where(UserGroup.company_id == staff.company_id)
+                .order_by(UserGroup.name)
+            )
+        ).all()
+        brews = await tx.session.scalar(
+            select(func.count()).select_from(Brew).where(Brew.machine_id == machine.id)
+        )
+        return {
+            "machine": machine, "view": view, "topics": [topic],
+            "selections": selections,
+            "own_model": [s for s in selections if s.model == machine.model],
+            "names": {s.id: s.name for s in selections},
+            "links": links, "groups": groups, "brews": brews or 0,
+            "modes": [m.value for m in Mode],
+        }
+
+    context = await run_tx(request, op)
+    return page(request, "machines/staff_machine.html", staff=staff,
+                configure=can(staff.role, Permission.CONFIGURE), **context)
+
+
+async def selections_page(request: Request) -> Response:
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        models = await tx.session.scalars(
+            select(Machine.model).distinct()
+            .join(Site, Site.id == Machine.site_id)
+            .where(Site.company_id == staff.company_id)
+            .order_by(Machine.model)
+        )
+        return {"selections": await selection_service.company_selections(tx, staff),
+                "models": list(models)}
+
+    context = await run_tx(request, op)
+    return page(request, "machines/staff_selections.html", staff=staff,
+                configure=can(staff.role, Permission.CONFIGURE), **context)
+
+
+async def _editor(request: Request, staff: StaffIdentity) -> dict[str, Any]:
+    async def op(tx: Tx) -> dict[str, Any]:
+        view = await selection_service.editor_view(
+            tx, staff, request.path_params["selection_id"]
+        )
+        return {**view, **_money_context(request, await _company(tx, staff))}
+
+    return {**await run_tx(request, op), "types": list(recipes.TYPES),
+            "limits": recipes.RECIPE_LIMITS, "configure": can(staff.role, Permission.CONFIGURE)}
+
+
+async def selection_page(request: Request) -> Response:
+    """The editor: every drink with its price, type, recipe and state, in order."""
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    return page(request, "machines/staff_selection.html", staff=staff,
+                **await _editor(request, staff))
+
+
+async def selection_drinks(request: Request) -> Response:
+    """The editor's drink list alone, fetched again after each change."""
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+    return page(request, "machines/_selection_drinks.html", **await _editor(request, staff))
+
+
+async def groups_page(request: Request) -> Response:
+    """Groups: their members, adding and removing consumers, their regular recharge."""
+    staff = await staff_of(request)
+    if staff is None:
+        return RedirectResponse("/staff/login", status_code=303)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        groups = (
+            await tx.session.scalars(
+                select(UserGroup).where(UserGroup.company_id == staff.company_id)
+                .order_by(UserGroup.name)
+            )
+        ).all()
+        people = (
+            await tx.session.scalars(
+                select(Consumer).where(Consumer.company_id == staff.company_id)
+                .order_by(Consumer.name, Consumer.id)
+            )
+        ).all()
+        rows = await tx.session.execute(
+            select(GroupMember.group_id, GroupMember.consumer_id)
+            .join(UserGroup, UserGroup.id == GroupMember.group_id)
+            .where(UserGroup.company_id == staff.company_id)
+        )
+        members: dict[int, set[int]] = {g.id: set() for g in groups}
+        for group_id, consumer_id in rows:
+            members[group_id].add(consumer_id)
+        return {"groups": groups, "people": people, "members": members,
+                **_money_context(request, await _company(tx, staff))}
+
+    context = await run_tx(request, op)
+    return page(request, "machines/staff_groups.html", staff=staff, every=EVERY,
+                configure=can(staff.role, Permission.CONFIGURE), **context)
+
+
+routes = [
+    Route("/staff/machines/{machine_id:int}", machine_page),
+    Route("/staff/selections", selections_page),
+    Route("/staff/selections/{selection_id:int}", selection_page),
+    Route("/staff/selections/{selection_id:int}/drinks", selection_drinks),
+    Route("/staff/groups", groups_page),
+]

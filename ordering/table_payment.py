@@ -1,0 +1,97 @@
+"""Paying at the table from a phone: which modes take payments, what is due, what may be paid.
+
+Plain Python: the service (ordering/payment_service.py) reads the rows and calls these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from errors import N_, Conflict, InvalidInput, NotFound
+
+ORDER_AND_PAY = "order_and_pay"  # a round is paid when sent, then goes to staff
+PAY_ONLY = "pay_only"  # the phone shows the bill and pays it; staff take the orders
+PAYING_MODES = frozenset({ORDER_AND_PAY, PAY_ONLY})
+
+AWAITING_PAYMENT = "awaiting_payment"  # a round whose payment is in progress
+UNBILLED = frozenset({"refused", AWAITING_PAYMENT})  # rounds that are not on the bill
+
+# A payment left pending this long (the phone closed at the checkout) no longer blocks
+# the table: the next attempt cancels it, and a late success is refunded.
+ABANDONED_AFTER = timedelta(minutes=15)
+
+
+class PaymentPending(Conflict):
+    code = "payment_pending"
+    message = N_(
+        "Someone at the table is already paying. Wait for that payment to finish, or cancel it."
+    )
+
+
+class NothingToPay(Conflict):
+    code = "nothing_to_pay"
+    message = N_("There is nothing left to pay at this table.")
+
+
+class BadPaymentAmount(InvalidInput):
+    code = "bad_payment_amount"
+    message = N_("The amount must be more than zero and at most the amount still due.")
+
+
+class NoPhonePayments(Conflict):
+    code = "no_phone_payments"
+    message = N_("This table does not take payments from phones.")
+
+
+class PayToSend(Conflict):
+    code = "pay_to_send"
+    message = N_("At this table, an order is paid when it is sent: use « Pay and send ».")
+
+
+class NoPhoneOrders(Conflict):
+    code = "no_phone_orders"
+    message = N_("At this table, staff take the orders; your phone shows the bill and pays it.")
+
+
+class PaidRound(Conflict):
+    code = "paid_round"
+    message = N_(
+        "This order was paid online: refuse it (it will be refunded) instead of editing it."
+    )
+
+
+class UnknownTablePayment(NotFound):
+    code = "unknown_table_payment"
+    message = N_("This payment does not exist.")
+
+
+@dataclass(frozen=True)
+class Bill:
+    ordered: int  # rounds on the bill, in minor units
+    paid: int  # paid online and not refunded
+
+    @property
+    def due(self) -> int:
+        return max(self.ordered - self.paid, 0)
+
+
+def bill(round_totals: Iterable[tuple[str, int]], paid: int) -> Bill:
+    """The bill from each round's (status, total) and what was paid online."""
+    return Bill(sum(total for status, total in round_totals if status not in UNBILLED), paid)
+
+
+def payable(amount: object, due: int) -> int:
+    """What a diner may pay now: the rest by default, or a part of it; never more."""
+    if due <= 0:
+        raise NothingToPay()
+    if amount is None:
+        return due
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= due:
+        raise BadPaymentAmount()
+    return amount
+
+
+def abandoned(created_at: datetime, now: datetime) -> bool:
+    return now - created_at >= ABANDONED_AFTER

@@ -1,0 +1,226 @@
+"""The `table:{id}` view: the table, its open session, members, cart, rounds and bill.
+
+It is rebuilt from the database inside the transaction of every change at the table, so
+it is read with as few round trips as possible: one for the table (skipped when the
+change already read it) and one for everything in the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.models import Company, Site
+from db.base import UTCDateTime
+from machines.models import ProviderPayment
+from ordering import cart
+from ordering.models import DiningTable, Member, OrderLine, Product, Round, TableSession
+from ordering.payment_views import payment_state
+from ordering.table_lock import table_state
+from ordering.table_payment import bill
+
+
+@dataclass(frozen=True)
+class TableHeader:
+    """The table, its site and company as the view shows them, and its open session."""
+
+    table_id: int
+    label: str
+    mode: str  # the table's own, or its site's
+    site_id: int
+    company_id: int
+    currency: str
+    timezone: str
+    session: TableSession | None
+
+
+# Statements are built once: building one costs more than running it.
+_HEADER = (
+    select(
+        DiningTable.label,
+        DiningTable.mode,
+        Site.id,
+        Site.company_id,
+        Site.table_mode,
+        Company.currency,
+        Company.timezone,
+        TableSession,
+    )
+    .join(Site, Site.id == DiningTable.site_id)
+    .join(Company, Company.id == Site.company_id)
+    .outerjoin(
+        TableSession,
+        and_(TableSession.table_id == DiningTable.id, TableSession.closed_at.is_(None)),
+    )
+    .where(DiningTable.id == bindparam("table_id"))
+)
+
+
+async def table_header(session: AsyncSession, table_id: int) -> TableHeader:
+    row = (await session.execute(_HEADER, {"table_id": table_id})).one()
+    label, mode, site_id, company_id, site_mode, currency, timezone, ts = row
+    return TableHeader(
+        table_id, label, mode or site_mode, site_id, company_id, currency, timezone, ts
+    )
+
+
+# A session's rounds, members, lines and online payments in one statement: one row shape
+# for the four, told apart by `kind`. Rounds come first so that the compound's column
+# types (which SQLAlchemy takes from its first SELECT) are the real ones.
+_ROUND, _MEMBER, _LINE, _PAYMENT = 0, 1, 2, 3
+# Typed NULLs: PostgreSQL resolves a column that is NULL in the first two SELECTs as text.
+_INT, _TEXT = cast(null(), BigInteger), cast(null(), String)
+def _kind(kind: int) -> Any:
+    return literal_column(str(kind), Integer)
+
+
+_SESSION_ROWS = union_all(
+    select(
+        _kind(_ROUND).label("kind"), Round.number.label("pos"), Round.id, Round.number.label("n1"),
+        Round.revision.label("n2"), Round.submitted_by.label("n3"), _INT.label("n4"),
+        _INT.label("n5"), Round.status.label("t1"), Round.reason.label("t2"),
+        _TEXT.label("t3"), Round.submitted_at.label("at"),
+    ).where(Round.session_id == bindparam("session_id")),
+    select(
+        _kind(_MEMBER), Member.id, Member.id, _INT, _INT, _INT, _INT, _INT, Member.name,
+        Member.device_key, _TEXT, type_coerce(null(), UTCDateTime),
+    ).where(Member.session_id == bindparam("session_id")),
+    select(
+        _kind(_LINE), OrderLine.id, OrderLine.id, OrderLine.member_id, OrderLine.product_id,
+        OrderLine.quantity, OrderLine.unit_price, OrderLine.round_id, Product.name,
+        OrderLine.note, OrderLine.client_id, type_coerce(null(), UTCDateTime),
+    )
+    .join(Product, Product.id == OrderLine.product_id)
+    .where(OrderLine.session_id == bindparam("session_id")),
+    select(
+        _kind(_PAYMENT), ProviderPayment.id, ProviderPayment.id, ProviderPayment.amount,
+        ProviderPayment.round_id, _INT, _INT, _INT, ProviderPayment.status,
+        ProviderPayment.purpose, ProviderPayment.checkout_url, ProviderPayment.created_at,
+    ).where(
+        ProviderPayment.table_session_id == bindparam("session_id"),
+        ProviderPayment.status.in_(("pending", "succeeded")),
+    ),
+).order_by("kind", "pos")
+
+
+def _amounts(lines: list[dict[str, Any]]) -> list[cart.LineAmount]:
+    return [cart.LineAmount(ln["member_id"], ln["quantity"], ln["unit_price"]) for ln in lines]
+
+
+@dataclass(frozen=True)
+class _Payment:
+    id: int
+    status: str
+    purpose: str
+    amount: int
+    round_id: int | None
+    checkout_url: str | None
+    created_at: datetime
+
+
+def _split(rows: list[Row[Any]]) -> tuple[list[Row[Any]], ...]:
+    kinds: tuple[list[Row[Any]], ...] = ([], [], [], [])
+    for row in rows:
+        kinds[row.kind].append(row)
+    return kinds
+
+
+async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, Any]:
+    rows = (await session.execute(_SESSION_ROWS, {"session_id": ts.id})).all()
+    rounds, members, line_rows, payment_rows = _split(rows)
+    names = {m.id: m.t1 for m in members}
+    lines = [
+        {
+            "id": ln.id,
+            "client_id": ln.t3,
+            "member_id": ln.n1,
+            "member": names.get(ln.n1) if ln.n1 else None,
+            "product_id": ln.n2,
+            "name": ln.t1,
+            "quantity": ln.n3,
+            "unit_price": ln.n4,
+            "amount": ln.n3 * ln.n4,
+            "note": ln.t2,
+            "round_id": ln.n5,
+        }
+        for ln in line_rows
+    ]
+    cart_lines = [ln for ln in lines if ln["round_id"] is None]
+    round_views = []
+    for rnd in rounds:
+        rlines = [ln for ln in lines if ln["round_id"] == rnd.id and ln["quantity"] > 0]
+        round_views.append(
+            {
+                "id": rnd.id,
+                "number": rnd.n1,
+                "status": rnd.t1,
+                "revision": rnd.n2,
+                "reason": rnd.t2,
+                "submitted_by": names.get(rnd.n3) if rnd.n3 else None,
+                "submitted_at": rnd.at.isoformat(),
+                "lines": rlines,
+                "total": cart.total(_amounts(rlines)),
+            }
+        )
+    payments = payment_state(
+        _Payment(p.id, p.t1, p.t2, p.n1, p.n2, p.t3, p.at) for p in payment_rows
+    )
+    billed = bill(((r["status"], r["total"]) for r in round_views), payments["paid"])
+    return {
+        "id": ts.id,
+        "status": ts.status,
+        "pin": ts.pin,
+        "opened_at": ts.opened_at.isoformat(),
+        "members": [{"id": m.id, "name": m.t1, "key": m.t2} for m in members],
+        "cart": cart_lines,
+        "cart_total": cart.total(_amounts(cart_lines)),
+        "subtotals": {
+            str(k): v for k, v in cart.subtotals(_amounts(cart_lines)).items() if k is not None
+        },
+        "rounds": round_views,
+        "ordered": billed.ordered,
+        "paid": billed.paid,  # online, from phones
+        "due": billed.due,  # what is left to pay
+        "payment": payments["payment"],  # a phone's payment in progress
+    }
+
+
+async def table_view(
+    session: AsyncSession, table_id: int, header: TableHeader | None = None
+) -> dict[str, Any]:
+    """The view; `header` is what the change already read of the table, if it did."""
+    if header is None:
+        header = await table_header(session, table_id)
+    ts = header.session
+    detail = await session_detail(session, ts) if ts else None
+    statuses = [r["status"] for r in detail["rounds"]] if detail else []
+    return {
+        "table": {
+            "id": table_id,
+            "label": header.label,
+            "site_id": header.site_id,
+            "company_id": header.company_id,
+            "mode": header.mode,
+            "state": table_state(ts.status if ts else None, statuses),
+        },
+        "currency": header.currency,
+        "timezone": header.timezone,
+        "session": detail,
+    }
