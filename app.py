@@ -28,7 +28,7 @@ from machines.runtime import MachinesRuntime
 from machines.runtime import sweep_forever as sweep_machines
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
-from ordering import payment_api
+from ordering import payment_api, pos_api
 from ordering.config import OrderingConfig
 from ordering.live import register_all
 from ordering.payment_outcome import register as register_table_payments
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/api/v1/openapi.json", openapi),
-        Mount("/api/v1", routes=ordering_api.routes + payment_api.routes
+        Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + machines_payment_api.routes),
         WebSocketRoute("/ws", live),

@@ -55,6 +55,13 @@ class Grant:
         return self.charge if price > 0 else Charge.NONE
 
 
+def members_terms(mode: Mode, default_selection: int | None) -> Grant:
+    """What a visitor `decide` refused would get once allowed (signed in, approved, in a
+    group): the default selection, paid as the mode says. Shown, never granted."""
+    charge = Charge.CREDIT if mode is Mode.PREPAID else Charge.NONE
+    return Grant(default_selection, None, charge)
+
+
 def decide(mode: Mode, brewer: Brewer, default_selection: int | None) -> Grant:
     """May this brewer use the machine, and on what terms? Raises when not."""
     signed_in = brewer.consumer_id is not None

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.base import is_id
 from errors import DomainError
 from machines import brew_state, credit, recipes
-from machines.access import Brewer, Charge, Grant, Mode, decide
+from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
 from machines.errors import (
     BadKey,
     MachineBusy,
@@ -99,8 +99,9 @@ class Offer:
     machine: Machine
     consumer: Consumer | None
     grant: Grant | None  # None: not allowed (refusal says why)
-    refusal: Exception | None
+    refusal: DomainError | None
     drinks: list[dict[str, Any]]
+    terms: Grant  # the grant, or what the visitor would get once allowed (prices shown)
 
 
 def drink_dict(product: SelectionProduct, grant: Grant, alerts: list[str]) -> dict[str, Any]:
@@ -123,14 +124,14 @@ async def offer(session: AsyncSession, machine: Machine, consumer_id: int | None
     try:
         grant = decide(Mode(machine.mode), who, machine.selection_id)
     except DomainError as refusal:  # shown on the page instead of the buttons
-        # An unauthorised visitor still sees the default selection, without buttons.
-        shown = Grant(machine.selection_id, None, Charge.NONE)
+        # A visitor who may not brew still sees the drinks and what they would pay.
+        shown = members_terms(Mode(machine.mode), machine.selection_id)
         listed = await products(session, shown.selection_id)
         drinks = [drink_dict(p, shown, machine.alerts) for p in listed]
-        return Offer(machine, consumer, None, refusal, drinks)
+        return Offer(machine, consumer, None, refusal, drinks, shown)
     listed = await products(session, grant.selection_id)
     drinks = [drink_dict(p, grant, machine.alerts) for p in listed]
-    return Offer(machine, consumer, grant, None, drinks)
+    return Offer(machine, consumer, grant, None, drinks, grant)
 
 
 @dataclass(frozen=True)

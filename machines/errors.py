@@ -103,6 +103,17 @@ class PaymentsUnavailable(Conflict):
     message = N_("Payments are not available right now. Nothing was charged.")
 
 
+class PaymentKeysUnreadable(PaymentsUnavailable):
+    """The company's saved Stripe keys were encrypted under another SECRET_KEY."""
+
+    code = "payment_keys_unreadable"
+    message = N_(
+        "The saved Stripe keys cannot be read any more (the server's secret key changed): "
+        "an administrator must enter both keys again in the payment settings. Nothing was "
+        "charged."
+    )
+
+
 class UnknownPayment(NotFound):
     code = "unknown_payment"
     message = N_("This payment does not exist.")
@@ -142,6 +153,20 @@ class WrongModel(InvalidInput):
 class BadMove(InvalidInput):
     code = "bad_move"
     message = N_("A drink moves up or down, within its selection.")
+
+
+class SelectionInUse(Conflict):
+    """Carries who uses the selection, for the API's answer to list them."""
+
+    code = "selection_in_use"
+    message = N_(
+        "This selection is still used by %(users)s. Give them another selection first."
+    )
+
+    def __init__(self, machines: list[str], groups: list[str]) -> None:
+        super().__init__(users=", ".join([*machines, *groups]))
+        self.machines = machines
+        self.groups = groups
 
 
 class PaymentProviderError(DomainError):

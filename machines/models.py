@@ -261,8 +261,9 @@ class PaymentSettings(Base):
         IdType, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
     )
     provider: Mapped[str] = mapped_column(String(10), default="none")  # none | test | stripe
-    stripe_secret_key: Mapped[str] = mapped_column(String(255), default="")
-    stripe_webhook_secret: Mapped[str] = mapped_column(String(255), default="")
+    # Encrypted (machines/secret_box.py): longer than the keys themselves.
+    stripe_secret_key: Mapped[str] = mapped_column(Text, default="")
+    stripe_webhook_secret: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 

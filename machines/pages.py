@@ -17,6 +17,7 @@ from starlette.routing import Route
 from accounts.models import Site
 from accounts.roles import Permission, can
 from machines import brew_service, consumers, selection_service, views
+from machines.access import Charge
 from machines.live import MachineTopic
 from machines.models import Consumer, Machine, OutboxMail, Selection
 from machines.payment_service import policy
@@ -53,6 +54,7 @@ async def machine_page(request: Request) -> Response:
             "currency": view["currency"],
             "topics": [topic],
             "user": None,
+            "low_credit": False,
         }
         if found.consumer is not None:
             user_topic = views.user_topic(found.consumer.id)
@@ -60,9 +62,18 @@ async def machine_page(request: Request) -> Response:
             user["version"] = await current_version(tx.session, user_topic)
             context["user"] = user
             context["topics"].append(user_topic)
+            context["low_credit"] = _short_of_credit(found, user["balance"])
         return context
 
     return page(request, "machines/machine.html", **await run_tx(request, op))
+
+
+def _short_of_credit(found: brew_service.Offer, balance: int) -> bool:
+    """Paying from credit that covers none of the priced drinks: the page says to top up."""
+    if found.grant is None or found.grant.charge is not Charge.CREDIT:
+        return False
+    prices = [d["price"] for d in found.drinks if d["price"] > 0]
+    return bool(prices) and balance < min(prices)
 
 
 async def machine_qr(request: Request) -> Response:

@@ -17,6 +17,7 @@ from machines import payment_service, payment_settings
 from machines.payment_service import Scope
 from machines.payments import PaymentProvider
 from machines.runtime import run, runtime_of
+from machines.secret_box import box_for
 from web.body import read_body
 from web.state import AppState, app_state, run_tx, staff_of
 
@@ -75,9 +76,7 @@ async def company_stripe_webhook(request: Request) -> Response:
     company_id: int = request.path_params["company_id"]
     runtime = runtime_of(request)
     async with app_state(request).sessionmaker() as session:
-        config = await payment_settings.config_for(
-            session, company_id, payment_settings.from_env(runtime.settings)
-        )
+        config = await payment_settings.config_for(session, company_id, runtime.settings)
         provider = await runtime.provider_for(session, company_id)
     if not config.own:
         raise NotFound()
@@ -109,7 +108,7 @@ async def get_payment_settings(request: Request) -> Response:
     runtime = runtime_of(request)
     async with app_state(request).sessionmaker() as session:
         config = await payment_settings.config_for(
-            session, staff.company_id, payment_settings.from_env(runtime.settings)
+            session, staff.company_id, runtime.settings
         )
     return _json(payment_settings.view(config, staff.company_id, runtime.settings.public_url),
                  request)
@@ -124,6 +123,7 @@ async def set_payment_settings(request: Request) -> Response:
         lambda tx: payment_settings.save(
             tx, staff, body.raw("provider"), body.raw("stripe_secret_key"),
             body.raw("stripe_webhook_secret"), _now(),
+            box_for(runtime_of(request).settings.secret_key),
         ),
     )
     base = runtime_of(request).settings.public_url

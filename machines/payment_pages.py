@@ -42,7 +42,7 @@ async def settings_page(request: Request) -> Response:
     runtime = runtime_of(request)
     async with app_state(request).sessionmaker() as session:
         config = await payment_settings.config_for(
-            session, staff.company_id, payment_settings.from_env(runtime.settings)
+            session, staff.company_id, runtime.settings
         )
     current = payment_settings.view(config, staff.company_id, runtime.settings.public_url)
     return page(request, "machines/payment_settings.html", current=current,

@@ -6,6 +6,7 @@ however many times (and in whatever order) the provider's events arrive.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Literal
@@ -37,13 +38,21 @@ async def policy(session: AsyncSession, company_id: int) -> ConsumerPolicy:
     )
 
 
+def topup_payment_key(consumer_id: int, key: str) -> str:
+    """The stored key, unique per consumer: two people choosing the same client key get a
+    payment each (here and at the provider, which sees this key too), and it fits the
+    column whatever the client key's length."""
+    return f"topup:{consumer_id}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 async def start_topup(
     tx: Tx, consumer_id: int, amount: object, key: str, provider: str, now: datetime
 ) -> ProviderPayment:
     """A pending top-up of one of the operator's amounts; the same key returns it again."""
     session = tx.session
+    stored_key = topup_payment_key(consumer_id, key)
     previous = await session.scalar(
-        select(ProviderPayment).where(ProviderPayment.idempotency_key == f"topup:{key}")
+        select(ProviderPayment).where(ProviderPayment.idempotency_key == stored_key)
     )
     if previous is not None:
         return previous
@@ -57,7 +66,7 @@ async def start_topup(
     assert company is not None
     payment = ProviderPayment(
         company_id=company.id, consumer_id=consumer.id, purpose="topup", amount=value,
-        currency=company.currency, provider=provider, idempotency_key=f"topup:{key}",
+        currency=company.currency, provider=provider, idempotency_key=stored_key,
         created_at=now, updated_at=now,
     )
     session.add(payment)

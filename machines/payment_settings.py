@@ -1,7 +1,9 @@
 """A company's payment provider and keys, set by its operator; the environment's otherwise.
 
 Secrets go in and never come back out: views carry them masked (payments.mask), and an
-empty field on save keeps the stored value.
+empty field on save keeps the stored value. They are stored encrypted (machines/secret_box);
+keys saved under another SECRET_KEY read as `unreadable`: the settings page asks for them
+again and payments through them are refused, clearly, until then.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
-from machines.errors import BadPaymentSettings, StripeKeysMissing
+from machines.errors import BadPaymentSettings, PaymentKeysUnreadable, StripeKeysMissing
 from machines.models import PaymentSettings
 from machines.payments import mask
+from machines.secret_box import SecretBox, UnreadableSecret, box_for
 from realtime.events import Tx
 from settings import Settings
 
@@ -29,6 +32,7 @@ class ProviderConfig:
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
     own: bool = False  # the company's own settings, not the environment's
+    unreadable: bool = False  # its stored keys were sealed under another SECRET_KEY
 
     def __repr__(self) -> str:  # never the keys, should a config end up printed
         return f"ProviderConfig({self.provider!r}, {mask(self.stripe_secret_key)!r})"
@@ -40,13 +44,21 @@ def from_env(settings: Settings) -> ProviderConfig:
     )
 
 
-async def config_for(session: AsyncSession, company_id: int, fallback: ProviderConfig) -> (
+def _opened(row: PaymentSettings, box: SecretBox) -> ProviderConfig:
+    try:
+        key, webhook = box.open(row.stripe_secret_key), box.open(row.stripe_webhook_secret)
+    except UnreadableSecret:
+        return ProviderConfig(row.provider, own=True, unreadable=True)
+    return ProviderConfig(row.provider, key, webhook, True)
+
+
+async def config_for(session: AsyncSession, company_id: int, settings: Settings) -> (
     ProviderConfig
 ):
     row = await session.get(PaymentSettings, company_id)
     if row is None:
-        return fallback
-    return ProviderConfig(row.provider, row.stripe_secret_key, row.stripe_webhook_secret, True)
+        return from_env(settings)
+    return _opened(row, box_for(settings.secret_key))
 
 
 def webhook_path(company_id: int) -> str:
@@ -60,6 +72,7 @@ def view(config: ProviderConfig, company_id: int, base_url: str) -> dict[str, An
         "source": "company" if config.own else "environment",
         "stripe_secret_key": mask(config.stripe_secret_key),
         "stripe_webhook_secret": mask(config.stripe_webhook_secret),
+        "unreadable": config.unreadable,
         "webhook_url": base_url + webhook_path(company_id),
     }
 
@@ -78,7 +91,7 @@ def _secret(value: object, prefixes: tuple[str, ...]) -> str | None:
 
 async def save(
     tx: Tx, staff: StaffIdentity, provider: object, secret_key: object,
-    webhook_secret: object, now: datetime,
+    webhook_secret: object, now: datetime, box: SecretBox,
 ) -> ProviderConfig:
     require(staff.role, Permission.CONFIGURE)
     if provider not in PROVIDERS:
@@ -92,10 +105,17 @@ async def save(
                               stripe_webhook_secret="")
         session.add(row)
     row.provider = str(provider)
-    row.stripe_secret_key = new_key or row.stripe_secret_key
-    row.stripe_webhook_secret = new_webhook or row.stripe_webhook_secret
-    if row.provider == "stripe" and not (row.stripe_secret_key and row.stripe_webhook_secret):
+    if new_key:
+        row.stripe_secret_key = box.seal(new_key)
+    if new_webhook:
+        row.stripe_webhook_secret = box.seal(new_webhook)
+    config = _opened(row, box)
+    if config.provider == "stripe" and config.unreadable:
+        raise PaymentKeysUnreadable()  # kept from before a SECRET_KEY change: enter both
+    if config.provider == "stripe" and not (
+        config.stripe_secret_key and config.stripe_webhook_secret
+    ):
         raise StripeKeysMissing()
     row.updated_at = now
     await session.flush()  # one row per company: a concurrent first save retries as an update
-    return ProviderConfig(row.provider, row.stripe_secret_key, row.stripe_webhook_secret, True)
+    return config

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
-from machines.errors import BadSignature, PaymentsUnavailable
+from machines.errors import BadSignature, PaymentKeysUnreadable, PaymentsUnavailable
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,26 @@ class NoProvider:
 
     async def refund(self, ref: str, idempotency_key: str) -> None:
         raise PaymentsUnavailable()
+
+
+class UnreadableKeys:
+    """Stripe chosen, but its saved keys cannot be decrypted (SECRET_KEY changed): every
+    payment, webhook and refund is refused with that reason until they are entered again.
+    Webhooks refused so are retried by Stripe, and settle once the keys are back."""
+
+    name = "stripe"
+
+    async def create(
+        self, amount: int, currency: str, idempotency_key: str, description: str,
+        *, return_url: str = "",
+    ) -> Intent:
+        raise PaymentKeysUnreadable()
+
+    def verify_webhook(self, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        raise PaymentKeysUnreadable()
+
+    async def refund(self, ref: str, idempotency_key: str) -> None:
+        raise PaymentKeysUnreadable()
 
 
 # A session completed with a card is paid; with a bank debit it is paid later, and the

@@ -17,7 +17,13 @@ from machines import device_service, payment_service, recharge
 from machines.device_service import Timeouts
 from machines.mail import send_pending
 from machines.payment_settings import ProviderConfig, config_for, from_env
-from machines.payments import NoProvider, PaymentProvider, StripeProvider, TestProvider
+from machines.payments import (
+    NoProvider,
+    PaymentProvider,
+    StripeProvider,
+    TestProvider,
+    UnreadableKeys,
+)
 from realtime.bus import Bus
 from realtime.events import Tx, transaction
 from settings import Settings
@@ -28,6 +34,8 @@ T = TypeVar("T")
 
 def make_provider(settings: Settings, config: ProviderConfig | None = None) -> PaymentProvider:
     chosen = config or from_env(settings)
+    if chosen.provider == "stripe" and chosen.unreadable:
+        return UnreadableKeys()
     if chosen.provider == "stripe":
         return StripeProvider(
             chosen.stripe_secret_key, chosen.stripe_webhook_secret,
@@ -53,7 +61,7 @@ class MachinesRuntime:
 
         Read on every payment, so a change made in one process applies in all of them.
         """
-        config = await config_for(session, company_id, from_env(self.settings))
+        config = await config_for(session, company_id, self.settings)
         if not config.own:
             return self.provider
         if config not in self.providers:

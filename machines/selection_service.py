@@ -1,4 +1,5 @@
-"""What managers do with product selections: create them, add, edit, order and remove drinks.
+"""What managers do with product selections: create, rename and delete them; add, edit,
+order and remove their drinks.
 
 Every change to a selection's drinks is announced on the topic of each machine offering
 it, so the machine's page shows the new names, prices and order without a reload.
@@ -9,16 +10,16 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from db.base import is_id
 from errors import InvalidInput, NotFound
 from machines import recipes
-from machines.errors import BadDrinkType, BadMove, BadName
+from machines.errors import BadDrinkType, BadMove, BadName, SelectionInUse
 from machines.ledger import check_amount
-from machines.models import Machine, MachineGroup, Selection, SelectionProduct
+from machines.models import Machine, MachineGroup, Selection, SelectionProduct, UserGroup
 from machines.publishing import machine_changed
 from realtime.events import Tx
 
@@ -111,6 +112,60 @@ async def create_selection(
         )
     await tx.session.flush()
     return selection
+
+
+async def rename_selection(
+    tx: Tx, staff: StaffIdentity, selection_id: object, name: object
+) -> Selection:
+    """Only staff pages and share links show the name: no machine is told."""
+    require(staff.role, Permission.CONFIGURE)
+    selection = await selection_for(tx, staff, selection_id)
+    selection.name = check_name(name)
+    await tx.session.flush()
+    return selection
+
+
+async def users_of(tx: Tx, selection_id: int) -> tuple[list[str], list[str]]:
+    """Who offers the selection: machines as their own, groups at a machine."""
+    machines = await tx.session.scalars(
+        select(Machine.name).where(Machine.selection_id == selection_id).order_by(Machine.name)
+    )
+    groups = await tx.session.execute(
+        select(UserGroup.name, Machine.name)
+        .join(MachineGroup, MachineGroup.group_id == UserGroup.id)
+        .join(Machine, Machine.id == MachineGroup.machine_id)
+        .where(MachineGroup.selection_id == selection_id)
+        .order_by(UserGroup.name, Machine.name)
+    )
+    return list(machines), [f"{group} · {machine}" for group, machine in groups]
+
+
+async def delete_selection(tx: Tx, staff: StaffIdentity, selection_id: object) -> None:
+    """Only a selection nobody offers: deleting one in use would leave its machines or
+    groups without drinks. Past brews keep their own copy of each drink."""
+    require(staff.role, Permission.CONFIGURE)
+    selection = await selection_for(tx, staff, selection_id)
+    machines, groups = await users_of(tx, selection.id)
+    if machines or groups:
+        raise SelectionInUse(machines, groups)
+    # Its drinks first: past brews point at them (ON DELETE SET NULL), the usage stays.
+    await tx.session.execute(
+        delete(SelectionProduct).where(SelectionProduct.selection_id == selection.id)
+        .execution_options(synchronize_session=False)
+    )
+    # Conditional: a machine or group given this selection meanwhile keeps it.
+    gone = await tx.session.execute(
+        delete(Selection)
+        .where(
+            Selection.id == selection.id,
+            ~exists().where(Machine.selection_id == selection.id),
+            ~exists().where(MachineGroup.selection_id == selection.id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if gone.rowcount != 1:
+        raise SelectionInUse(*await users_of(tx, selection.id))  # rolls the drinks back too
+    tx.session.expunge(selection)
 
 
 async def add_drink(

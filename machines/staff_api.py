@@ -14,9 +14,11 @@ from starlette.routing import Route
 
 from accounts.service import NotSignedIn, StaffIdentity
 from machines import admin_service, recipes, selection_service
+from machines.errors import SelectionInUse
 from machines.models import SelectionProduct
 from web.body import Body, read_body
-from web.state import run_tx, staff_of
+from web.errors import error_body
+from web.state import locale_of, run_tx, staff_of
 
 
 async def _staff(request: Request) -> StaffIdentity:
@@ -56,6 +58,40 @@ async def create_selection(request: Request) -> Response:
                        "share_token": selection.share_token}},
         status_code=201,
     )
+
+
+async def rename_selection(request: Request) -> Response:
+    staff = await _staff(request)
+    body = await read_body(request)
+    selection = await run_tx(
+        request,
+        lambda tx: selection_service.rename_selection(
+            tx, staff, request.path_params["selection_id"], body.raw("name")
+        ),
+    )
+    return JSONResponse({"selection": {"id": selection.id, "name": selection.name,
+                                       "model": selection.model,
+                                       "share_token": selection.share_token}})
+
+
+async def delete_selection(request: Request) -> Response:
+    """Refused (409) while machines or groups offer it; the answer names them."""
+    staff = await _staff(request)
+    try:
+        await run_tx(
+            request,
+            lambda tx: selection_service.delete_selection(
+                tx, staff, request.path_params["selection_id"]
+            ),
+        )
+    except SelectionInUse as error:
+        body = error_body(error, locale_of(request))
+        body["error"] = {**body["error"], "machines": error.machines, "groups": error.groups}
+        return JSONResponse(body, status_code=error.status)
+    response = JSONResponse({"ok": True, "redirect": "/staff/selections"})
+    if request.headers.get("hx-request") == "true":
+        response.headers["HX-Redirect"] = "/staff/selections"
+    return response
 
 
 async def add_drink(request: Request) -> Response:
@@ -181,6 +217,8 @@ async def remove_member(request: Request) -> Response:
 
 routes = [
     Route("/staff/selections", create_selection, methods=["POST"]),
+    Route("/staff/selections/{selection_id:int}", rename_selection, methods=["PATCH"]),
+    Route("/staff/selections/{selection_id:int}", delete_selection, methods=["DELETE"]),
     Route("/staff/selections/{selection_id:int}/drinks", add_drink, methods=["POST"]),
     Route("/staff/selections/{selection_id:int}/order", reorder, methods=["POST"]),
     Route("/staff/drinks/{drink_id:int}", edit_drink, methods=["PATCH"]),

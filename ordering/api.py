@@ -12,7 +12,7 @@ import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.models import Site
 from accounts.service import NotSignedIn, StaffIdentity, site_for
 from errors import NotFound
-from ordering import diner_service, staff_service, table_modes, views
+from ordering import cart_service, diner_service, staff_service, table_modes, views
 from ordering.errors import PinLocked, WrongPin
 from ordering.live import TableTopic
 from ordering.staff_service import LineAdd, LineEdit
@@ -99,7 +99,7 @@ async def add_line(request: Request) -> Response:
     state = app_state(request)
     line = await run_tx(
         request,
-        lambda tx: diner_service.add_line(
+        lambda tx: cart_service.add_line(
             tx, state.config, request.path_params["token"], device_of(request),
             body.raw("client_id"), body.integer("product_id"), body.integer("quantity"),
             body.raw("note"),
@@ -113,7 +113,7 @@ async def change_line(request: Request) -> Response:
     state = app_state(request)
     await run_tx(
         request,
-        lambda tx: diner_service.set_quantity(
+        lambda tx: cart_service.set_quantity(
             tx, state.config, request.path_params["token"], device_of(request),
             request.path_params["line_id"], body.integer("quantity"),
         ),
@@ -125,7 +125,7 @@ async def remove_line(request: Request) -> Response:
     state = app_state(request)
     await run_tx(
         request,
-        lambda tx: diner_service.remove_line(
+        lambda tx: cart_service.remove_line(
             tx, state.config, request.path_params["token"], device_of(request),
             request.path_params["line_id"],
         ),

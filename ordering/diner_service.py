@@ -12,25 +12,19 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, bindparam, func, select, update
 
 from accounts.models import Company, Site
-from db.base import is_id
-from errors import N_, InvalidInput
+from errors import N_, DomainError, InvalidInput
 from ordering import cart, pin
 from ordering.config import OrderingConfig
 from ordering.errors import (
-    CartFull,
     EmptyCart,
     MenuOnly,
-    NotYourLine,
     PinLocked,
     PinRequired,
-    ProductUnavailable,
     SessionEnded,
     TableLocked,
-    UnknownLine,
-    UnknownProduct,
     UnknownTable,
 )
-from ordering.models import DiningTable, Member, OrderLine, PinFailure, Product, Round, TableSession
+from ordering.models import DiningTable, Member, OrderLine, PinFailure, Round, TableSession
 from ordering.publishing import table_changed
 from ordering.table_lock import Access, access
 from ordering.table_payment import ORDER_AND_PAY, PAY_ONLY, NoPhoneOrders, PayToSend
@@ -71,27 +65,6 @@ _ACCESS = (
     )
     .where(DiningTable.token == bindparam("token"))
 )
-_LINE_BY_CLIENT_ID = select(OrderLine.id).where(
-    OrderLine.session_id == bindparam("session_id"), OrderLine.client_id == bindparam("client_id")
-)
-_PRODUCT_AND_CART = select(
-    Product,
-    _LINE_BY_CLIENT_ID.scalar_subquery(),
-    select(func.count())
-    .where(OrderLine.session_id == bindparam("session_id"), OrderLine.round_id.is_(None))
-    .scalar_subquery(),
-).where(Product.id == bindparam("product_id"))
-_OWN_CART_LINE = (
-    select(OrderLine, Product)
-    .join(Product, Product.id == OrderLine.product_id)
-    .where(
-        OrderLine.id == bindparam("line_id"),
-        OrderLine.session_id == bindparam("session_id"),
-        OrderLine.round_id.is_(None),
-    )
-)
-
-
 async def table_access(tx: Tx, config: OrderingConfig, token: str, device_key: str) -> TableAccess:
     """Where this device stands at the table, after closing an idle session if due.
 
@@ -191,7 +164,7 @@ async def join(
         session_id=found.session.id, device_key=device_key, name=display_name, joined_at=now
     )
     tx.session.add(member)
-    await _touch(tx, found.session, now)
+    await touch(tx, found.session, now)
     await tx.session.flush()
     await table_changed(
         tx, config, found.table.id, found.table.site_id, "member.joined",
@@ -215,7 +188,7 @@ async def _pin_blocked(
     return pin.is_blocked(at_table or 0, by_client or 0, config.pin_limit)
 
 
-async def _require_member(
+async def require_member(
     tx: Tx, config: OrderingConfig, token: str, device_key: str
 ) -> TableAccess:
     found = await table_access(tx, config, token, device_key)
@@ -229,165 +202,43 @@ async def _require_member(
     raise SessionEnded()  # START: the session this device belonged to has ended
 
 
-async def _touch(tx: Tx, ts: TableSession, now: datetime) -> None:
+async def touch(tx: Tx, ts: TableSession, now: datetime) -> None:
     await tx.session.execute(
         update(TableSession).where(TableSession.id == ts.id).values(last_activity_at=now)
     )
 
 
-async def _keep_alive(tx: Tx, config: OrderingConfig, ts: TableSession, now: datetime) -> None:
-    """Cart activity keeps an open session from idling out.
-
-    The idle time is counted in tens of minutes, so the session's row is written at most
-    every tenth of it (and 30 s at most) rather than on every tap.
-    """
-    if now - ts.last_activity_at >= timedelta(seconds=min(30, config.idle_s / 10)):
-        await _touch(tx, ts, now)
-
-
-async def add_line(
-    tx: Tx,
-    config: OrderingConfig,
-    token: str,
-    device_key: str,
-    client_id: object,
-    product_id: object,
-    quantity: object,
-    note: object = "",
-) -> OrderLine:
-    """Add a line; the client-chosen id makes a retried add land once."""
-    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
-        raise InvalidInput(N_("Each line needs a client id of 8 to 64 characters."))
-    qty = cart.check_quantity(quantity, config.limits)
-    clean = cart.clean_note(note, config.limits)
-    found = await _require_member(tx, config, token, device_key)
-    assert found.session is not None and found.member is not None
-    if not is_id(product_id):
-        raise UnknownProduct()
-    # The retry check, the product and the cart's size in one round trip.
-    params = {"session_id": found.session.id, "client_id": client_id, "product_id": product_id}
-    row = (await tx.session.execute(_PRODUCT_AND_CART, params)).first()
-    existing_id = row[1] if row is not None else await tx.session.scalar(
-        _LINE_BY_CLIENT_ID, params
-    )
-    if existing_id is not None:
-        existing = await tx.session.get(OrderLine, existing_id)
-        assert existing is not None
-        return existing
-    if row is None:
-        raise UnknownProduct()
-    product = _check_product(row[0], found.table.site_id)
-    if row[2] >= config.limits.max_cart_lines:
-        raise CartFull()
-    now = datetime.now(UTC)
-    line = OrderLine(
-        session_id=found.session.id,
-        client_id=client_id,
-        member_id=found.member.id,
-        product_id=product.id,
-        quantity=qty,
-        unit_price=product.price,
-        note=clean,
-        added_at=now,
-    )
-    tx.session.add(line)
-    await _keep_alive(tx, config, found.session, now)
-    await tx.session.flush()
-    await table_changed(
-        tx, config, found.table.id, found.table.site_id, "cart.added",
-        {"member": found.member.name, "member_id": found.member.id,
-         "product": product.name, "quantity": qty},
-        pos=False, header=found.header,
-    )
-    return line
-
-
-def _check_product(product: Product | None, site_id: int) -> Product:
-    if product is None or product.site_id != site_id:
-        raise UnknownProduct()
-    if not product.available:
-        raise ProductUnavailable()
-    return product
-
-
-async def _own_cart_line(
-    tx: Tx, found: TableAccess, line_id: object
-) -> tuple[OrderLine, Product]:
-    assert found.session is not None and found.member is not None
-    if isinstance(line_id, bool) or not isinstance(line_id, int):
-        raise UnknownLine()
-    params = {"line_id": line_id, "session_id": found.session.id}
-    row = (await tx.session.execute(_OWN_CART_LINE, params)).first()
-    if row is None:
-        raise UnknownLine()
-    line, product = row
-    if line.member_id != found.member.id:
-        raise NotYourLine()
-    return line, product
-
-
-async def set_quantity(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: object, quantity: object
-) -> None:
-    """Set my line to a quantity; zero removes it. Setting is naturally idempotent."""
-    qty = cart.check_quantity(quantity, config.limits, allow_zero=True)
-    found = await _require_member(tx, config, token, device_key)
-    line, product = await _own_cart_line(tx, found, line_id)
-    await _set_quantity(tx, config, found, line, product, qty)
-
-
-async def remove_line(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: object
-) -> None:
-    """Remove my line; removing one already gone is not an error (a retry)."""
-    found = await _require_member(tx, config, token, device_key)
-    try:
-        line, product = await _own_cart_line(tx, found, line_id)
-    except UnknownLine:
-        return
-    await _set_quantity(tx, config, found, line, product, 0)
-
-
-async def _set_quantity(
-    tx: Tx, config: OrderingConfig, found: TableAccess, line: OrderLine, product: Product, qty: int
-) -> None:
-    assert found.member is not None and found.session is not None
-    if qty == 0:
-        await tx.session.delete(line)
-        kind, change = "cart.removed", {"product": product.name, "quantity": line.quantity}
-    else:
-        line.quantity = qty
-        kind, change = "cart.updated", {"product": product.name, "quantity": qty}
-    await _keep_alive(tx, config, found.session, datetime.now(UTC))
-    await tx.session.flush()
-    await table_changed(
-        tx, config, found.table.id, found.table.site_id, kind,
-        {**change, "member": found.member.name, "member_id": found.member.id},
-        pos=False, header=found.header,
-    )
-
-
-async def cart_to_round(
-    tx: Tx, ts: TableSession, member_id: int, key: str, now: datetime, status: str | None = None
+async def new_round(
+    tx: Tx, ts: TableSession, submitted_by: int | None, key: str, now: datetime,
+    *, status: str | None = None, ended: type[DomainError] = SessionEnded,
 ) -> Round:
-    """The session's next round, holding every line of the cart (`status`: the model's
-    default, waiting for validation, unless given)."""
+    """The session's next round, numbered by a conditional update: a session settled
+    meanwhile takes no more rounds (`ended` is raised). `status`: the model's default,
+    waiting for validation, unless given."""
     number = await tx.session.scalar(
         update(TableSession)
         .where(TableSession.id == ts.id, TableSession.status == "open")
-        .values(round_count=TableSession.round_count + 1)
+        .values(round_count=TableSession.round_count + 1, last_activity_at=now)
         .returning(TableSession.round_count)
     )
     if number is None:
-        raise SessionEnded()
+        raise ended()
     rnd = Round(
-        session_id=ts.id, number=number, submitted_by=member_id, idempotency_key=key,
+        session_id=ts.id, number=number, submitted_by=submitted_by, idempotency_key=key,
         submitted_at=now, updated_at=now,
     )
     if status is not None:
         rnd.status = status
     tx.session.add(rnd)
     await tx.session.flush()
+    return rnd
+
+
+async def cart_to_round(
+    tx: Tx, ts: TableSession, member_id: int, key: str, now: datetime, status: str | None = None
+) -> Round:
+    """The session's next round, holding every line of the cart."""
+    rnd = await new_round(tx, ts, member_id, key, now, status=status)
     moved = await tx.session.execute(
         update(OrderLine)
         .where(OrderLine.session_id == ts.id, OrderLine.round_id.is_(None))
@@ -414,7 +265,7 @@ async def submit(
     """
     if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 64:
         raise InvalidInput(N_("Each submission needs an idempotency key of 8 to 64 characters."))
-    found = await _require_member(tx, config, token, device_key)
+    found = await require_member(tx, config, token, device_key)
     assert found.session is not None and found.member is not None
     if found.mode == ORDER_AND_PAY:
         raise PayToSend()  # ordering/payment_service.send_and_pay sends it once paid
@@ -427,7 +278,7 @@ async def submit(
     now = datetime.now(UTC)
     rnd = await cart_to_round(tx, ts, found.member.id, idempotency_key, now)
     number = rnd.number
-    await _touch(tx, ts, now)
+    await touch(tx, ts, now)
     await table_changed(
         tx, config, found.table.id, found.table.site_id, "round.submitted",
         {"member": found.member.name, "member_id": found.member.id, "round": number},

@@ -114,3 +114,19 @@ class Underpaid(InvalidInput):
 class UnknownRound(NotFound):
     code = "unknown_round"
     message = N_("This order does not exist.")
+
+
+class TableSettled(Conflict):
+    code = "table_settled"
+    message = N_("This table's bill is settled: free the table before taking a new order.")
+
+
+class EmptyOrder(InvalidInput):
+    code = "empty_order"
+    message = N_("Choose at least one product for the order.")
+
+
+class SoldOut(ProductUnavailable):
+    """A sold-out product in an order staff take: the message names it."""
+
+    message = N_("%(product)s is sold out: take it out of the order.")

@@ -5,6 +5,7 @@ Pages render the same fragments the live channel pushes; their forms post to /ap
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import segno
@@ -15,8 +16,9 @@ from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.models import Site
-from accounts.roles import Permission, can
+from accounts.roles import Permission, can, require
 from accounts.service import NotSignedIn, StaffIdentity, site_for
+from errors import NotFound
 from ordering import diner_service, views
 from ordering.live import TableTopic
 from ordering.models import Category, DiningTable
@@ -100,7 +102,8 @@ async def _signed_in(request: Request) -> Response | None:
     return None
 
 
-async def pos_page(request: Request) -> Response:
+async def pos_page(request: Request, **order: Any) -> Response:
+    """The POS; `order`: the order panel to show open (pos_order_panel without htmx)."""
     if (redirect := await _signed_in(request)) is not None:
         return redirect
     staff, site = await _staff_site(request)
@@ -118,7 +121,30 @@ async def pos_page(request: Request) -> Response:
     return page(
         request, "pos.html", staff=staff, site=site, view=view, menu=menu,
         stations=sorted(stations), topics=[views.pos_topic(site.id), views.menu_topic(site.id)],
+        **order,
     )
+
+
+async def pos_order_panel(request: Request) -> Response:
+    """Staff take an order for a table (ordering/pos_order.py): the menu to pick from."""
+    if (redirect := await _signed_in(request)) is not None:
+        return redirect
+    staff, site = await _staff_site(request)
+    require(staff.role, Permission.VALIDATE)
+    async with app_state(request).sessionmaker() as session:
+        table = await session.get(DiningTable, request.path_params["table_id"])
+        if table is None or table.site_id != site.id:
+            raise NotFound()
+        ts = await views.active_session(session, table.id)
+        menu = await views.menu_view(session, site.id)
+    panel = {
+        "table": table,
+        "pin": ts.pin if ts is not None and ts.status == "open" else None,
+        "key": secrets.token_hex(16),  # one per panel: a double press makes one round
+    }
+    if request.headers.get("hx-request") != "true":
+        return await pos_page(request, order=True, **panel)
+    return page(request, "_pos_order.html", menu=menu, **panel)
 
 
 async def station_page(request: Request) -> Response:
@@ -167,6 +193,7 @@ routes = [
     Route("/staff", staff_home),
     Route("/staff/login", login_page),
     Route("/pos/{site_id:id}", pos_page),
+    Route("/pos/{site_id:id}/tables/{table_id:id}/order", pos_order_panel),
     Route("/pos/{site_id:id}/station/{station}", station_page),
     Route("/pos/{site_id:id}/qr", qr_sheet),
 ]

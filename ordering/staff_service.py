@@ -285,7 +285,8 @@ async def move_ticket(
     return ticket
 
 
-async def _table(tx: Tx, staff: StaffIdentity, table_id: object) -> DiningTable:
+async def staff_table(tx: Tx, staff: StaffIdentity, table_id: object) -> DiningTable:
+    """A table of the staff member's company; another company's answers as missing."""
     if isinstance(table_id, bool) or not isinstance(table_id, int):
         raise NotFound()
     row = (
@@ -315,7 +316,7 @@ async def settle(
         raise InvalidInput(N_("Payment method must be cash or card."))
     if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 64:
         raise InvalidInput(N_("Each payment needs an idempotency key of 8 to 64 characters."))
-    table = await _table(tx, staff, table_id)
+    table = await staff_table(tx, staff, table_id)
     ts = await active_session(tx.session, table.id)
     if ts is not None:
         paid = await tx.session.scalar(
@@ -384,7 +385,7 @@ async def free(
 ) -> None:
     """Close the table's session: its PIN and memberships stop working. Idempotent."""
     require(staff.role, Permission.FREE)
-    table = await _table(tx, staff, table_id)
+    table = await staff_table(tx, staff, table_id)
     ts = await active_session(tx.session, table.id)
     if ts is None:
         return

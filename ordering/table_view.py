@@ -143,7 +143,11 @@ def _split(rows: list[Row[Any]]) -> tuple[list[Row[Any]], ...]:
 
 
 async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, Any]:
-    rows = (await session.execute(_SESSION_ROWS, {"session_id": ts.id})).all()
+    # Run as Core on the session's connection (plain rows, no ORM work on every change),
+    # after writing out what the change left pending.
+    await session.flush()
+    connection = await session.connection()
+    rows = (await connection.execute(_SESSION_ROWS, {"session_id": ts.id})).all()
     rounds, members, line_rows, payment_rows = _split(rows)
     names = {m.id: m.t1 for m in members}
     lines = [

@@ -21,13 +21,14 @@ class TopicVersion(Base):
 
 
 def _bump(insert: Any) -> Any:
+    table = TopicVersion.__table__
     return (
-        insert(TopicVersion)
+        insert(table)
         .values(topic=bindparam("topic"), version=1)
         .on_conflict_do_update(
-            index_elements=[TopicVersion.topic], set_={"version": TopicVersion.version + 1}
+            index_elements=[table.c.topic], set_={"version": table.c.version + 1}
         )
-        .returning(TopicVersion.version)
+        .returning(table.c.version)
     )
 
 
@@ -42,7 +43,8 @@ async def bump_version(session: AsyncSession, topic: str) -> int:
     follow commit order on PostgreSQL; SQLite has a single writer anyway.
     """
     stmt = _BUMP[session.bind.dialect.name == "postgresql"]
-    return (await session.execute(stmt, {"topic": topic})).scalar_one()
+    connection = await session.connection()  # a Core statement: no ORM work around it
+    return (await connection.execute(stmt, {"topic": topic})).scalar_one()
 
 
 async def current_version(session: AsyncSession, topic: str) -> int:

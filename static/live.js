@@ -170,6 +170,18 @@
     if (event.detail.successful && form.tagName === "FORM" && form.dataset.reset !== undefined) {
       form.reset();
     }
+    if (event.detail.successful && form.tagName === "FORM" && form.dataset.close) {
+      closePanel(form);
+    }
+  });
+  // A panel (the POS's order for a table) closes once its form went through, or on request.
+  function closePanel(element) {
+    const panel = document.getElementById(element.dataset.close);
+    if (panel) panel.innerHTML = "";
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("button[data-close]");
+    if (button) closePanel(button);
   });
   // How long each round has been waiting, on the POS. The server's clock decides: the
   // device clock only measures time since the last view arrived.

@@ -253,6 +253,17 @@ async def test_real_responses_match_the_documented_schemas(
         check(s + "/me", await pos.get("/api/v1/staff/me"))
         board = check(s + "/sites/{site_id}/pos", await pos.get(f"/api/v1/staff/sites/{site}/pos"))
         assert [r["id"] for r in board["queue"]] == [round_id]
+        # An order taken at the POS for another table: sent, retried, refused.
+        order = s + "/tables/{table_id}/rounds"
+        other = f"/api/v1/staff/tables/{board['tables'][1]['id']}/rounds"
+        taken = {"idempotency_key": "pos-order-key-1",
+                 "lines": [{"product_id": product, "quantity": 1, "note": "vite"}]}
+        first = check(order, await pos.post(other, json=taken))
+        assert check(order, await pos.post(other, json=taken))["duplicate"]
+        assert first["round"]["status"] == "validated"
+        check(order, await pos.post(other, json={"idempotency_key": "pos-order-key-2",
+                                                 "lines": []}))
+        check(order, await pos.post("/api/v1/staff/tables/999999/rounds", json=taken))
         check(t, await pos.get(f"/api/v1/tables/{token}"))  # staff: the full view
         rnd = s + "/rounds/{round_id}"
         check(rnd + "/edit", await pos.post(
@@ -278,6 +289,9 @@ async def test_real_responses_match_the_documented_schemas(
                                     json={"available": False}))
         check(avail, await pos.post(f"/api/v1/staff/products/{product}/availability",
                                     json={"available": "no"}))
+        check(order, await pos.post(other, json={"idempotency_key": "pos-order-key-3",
+                                                 "lines": [{"product_id": product,
+                                                            "quantity": 1}]}))  # sold out
         table_id = member["table"]["table"]["id"]
         settle = s + "/tables/{table_id}/settle"
         check(settle, await pos.post(f"/api/v1/staff/tables/{table_id}/settle",
@@ -306,6 +320,7 @@ async def test_real_responses_match_the_documented_schemas(
         check(site_mode, await pos.post(f"/api/v1/staff/sites/{site}/mode",
                                         json={"mode": "takeaway"}))
         check(s + "/logout", await pos.post("/api/v1/staff/logout", json={}))
+        check(order, await pos.post(other, json=taken))  # signed out
         check(s + "/sites/{site_id}/pos", await pos.get(f"/api/v1/staff/sites/{site}/pos"))
     # Every documented operation was exercised, and errors were checked as well as successes.
     # (Operations documented beside their capability, e.g. machines/openapi.json, are

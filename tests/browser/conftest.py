@@ -34,6 +34,7 @@ DESK = {"width": 1280, "height": 900}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 CASHIER = ("caisse@cafe-de-la-gare.fr", "caisse-demo")
+ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
 KITCHEN = ("cuisine@cafe-de-la-gare.fr", "cuisine-demo")
 
 # Toasts fade after a few seconds; this log keeps every one a page showed, so a test can
@@ -116,7 +117,15 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
 
 
 @pytest.fixture
-def venue_server(tmp_path: Path, seeded_template: Template) -> Iterator[Venue]:
+def venue_env() -> dict[str, str]:
+    """The server's extra environment; a test module overrides it (e.g. a payment provider)."""
+    return {}
+
+
+@pytest.fixture
+def venue_server(
+    tmp_path: Path, seeded_template: Template, venue_env: dict[str, str]
+) -> Iterator[Venue]:
     """A fresh copy of the migrated, seeded SQLite database, served by `comptoir serve`."""
     db_path = tmp_path / "browser.db"
     # The backup API copies a consistent database whatever the journal (WAL) holds.
@@ -127,7 +136,7 @@ def venue_server(tmp_path: Path, seeded_template: Template) -> Iterator[Venue]:
     url = f"sqlite+aiosqlite:///{db_path}"
     demo = seeded_template.demo
     products, table_ids = seeded_template.products, seeded_template.table_ids
-    server = Server(env={"DATABASE_URL": url})
+    server = Server(env={"DATABASE_URL": url, **venue_env})
     # Drain the server's log: a full pipe would block it mid-test. Printed on teardown, so a
     # failing test shows it.
     log: list[str] = []

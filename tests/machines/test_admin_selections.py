@@ -11,9 +11,17 @@ from sqlalchemy import select
 from accounts.service import StaffIdentity
 from errors import DomainError, Forbidden, NotFound
 from machines import admin_service, brew_service, selection_service
-from machines.errors import BadAmount, BadDrinkType, BadMove, BadName, BadRecipe, WrongModel
+from machines.errors import (
+    BadAmount,
+    BadDrinkType,
+    BadMove,
+    BadName,
+    BadRecipe,
+    SelectionInUse,
+    WrongModel,
+)
 from machines.live import MachineTopic
-from machines.models import Brew, Machine, MachineGroup, SelectionProduct
+from machines.models import Brew, Machine, MachineGroup, Selection, SelectionProduct
 from tests.machines.conftest import Coffee
 
 
@@ -307,3 +315,63 @@ async def test_groups_members_and_recharge(coffee: Coffee) -> None:
         await coffee.run(
             lambda tx: admin_service.detach_group(tx, coffee.admin, machine.id, group_id)
         )
+
+
+async def test_rename_and_delete_a_selection_nobody_uses(coffee: Coffee) -> None:
+    machine = await coffee.machine("custom")
+    source = await _selection_of(coffee, machine)
+    summer = await coffee.run(lambda tx: selection_service.create_selection(
+        tx, coffee.admin, "Été", "Jura X8", copy_from=source))
+    renamed = await coffee.run(lambda tx: selection_service.rename_selection(
+        tx, coffee.admin, summer.id, "  Été 2025 "))
+    assert renamed.name == "Été 2025"
+    with pytest.raises(BadName):
+        await coffee.run(lambda tx: selection_service.rename_selection(
+            tx, coffee.admin, summer.id, ""))
+    cashier = StaffIdentity(coffee.admin.id, coffee.company_id, "cashier", "Caisse")
+    other_company = StaffIdentity(coffee.admin.id, coffee.company_id + 1000, "admin", "X")
+    with pytest.raises(Forbidden):
+        await coffee.run(lambda tx: selection_service.delete_selection(tx, cashier, summer.id))
+    with pytest.raises(NotFound):
+        await coffee.run(lambda tx: selection_service.delete_selection(
+            tx, other_company, summer.id))
+
+    # Given to a group at the machine, then as the machine's own: refused, naming them.
+    async with coffee.db.sessionmaker() as session:
+        group_id = await session.scalar(
+            select(MachineGroup.group_id).where(MachineGroup.machine_id == machine.id))
+    await coffee.run(lambda tx: admin_service.attach_group(
+        tx, coffee.admin, machine.id, group_id, summer.id))
+    with pytest.raises(SelectionInUse) as refused:
+        await coffee.run(lambda tx: selection_service.delete_selection(
+            tx, coffee.admin, summer.id))
+    assert refused.value.status == 409 and refused.value.machines == []
+    assert len(refused.value.groups) == 1 and machine.name in refused.value.groups[0]
+    await coffee.run(lambda tx: admin_service.attach_group(
+        tx, coffee.admin, machine.id, group_id, None))
+    await coffee.run(lambda tx: admin_service.set_selection(
+        tx, coffee.admin, machine.id, summer.id))
+    with pytest.raises(SelectionInUse) as refused:
+        await coffee.run(lambda tx: selection_service.delete_selection(
+            tx, coffee.admin, summer.id))
+    assert refused.value.machines == [machine.name]
+    assert machine.name in str(refused.value)
+    assert len(await coffee.drinks(machine, summer.id)) == 6  # nothing deleted
+
+    # Back on its old selection after a brew from the summer one: deleted with its
+    # drinks; the brew keeps its own copy of the drink.
+    zoe = await coffee.consumer(credit=1000)
+    brewed = await coffee.brew(machine, (await coffee.drinks(machine, summer.id))["espresso"],
+                               zoe)
+    await coffee.report(machine, brewed.brew.id, "done")
+    await coffee.run(lambda tx: admin_service.set_selection(tx, coffee.admin, machine.id, source))
+    await coffee.run(lambda tx: selection_service.delete_selection(tx, coffee.admin, summer.id))
+    assert await coffee.drinks(machine, summer.id) == {}
+    async with coffee.db.sessionmaker() as session:
+        assert await session.get(Selection, summer.id) is None
+        brew = await session.get(Brew, brewed.brew.id)
+        assert brew is not None and brew.product_id is None and brew.product_name
+    with pytest.raises(NotFound):
+        await coffee.run(lambda tx: selection_service.delete_selection(
+            tx, coffee.admin, summer.id))
+    assert len(await coffee.drinks(machine)) == 6  # the machine's own is untouched

@@ -138,6 +138,16 @@ async def test_every_machines_operation_answers_as_documented(
         check(sel, await admin.post("/api/v1/staff/selections", json={"name": "", "model": "X"}))
         saeco = check(sel, await admin.post("/api/v1/staff/selections",
                                             json={"name": "Saeco", "model": "Saeco"}))
+        one_selection = s + "/selections/{selection_id}"
+        sid = saeco["selection"]["id"]
+        renamed = check(one_selection, await admin.patch(f"/api/v1/staff/selections/{sid}",
+                                                         json={"name": "Saeco d'été"}))
+        assert renamed["selection"]["name"] == "Saeco d'été"
+        check(one_selection, await admin.patch(f"/api/v1/staff/selections/{sid}",
+                                               json={"name": " "}))
+        in_use = check(one_selection, await admin.request(
+            "DELETE", f"/api/v1/staff/selections/{selection}", json={}))
+        assert "M4" in in_use["error"]["machines"]
         drink = s + "/drinks/{drink_id}"
         did = shared["drinks"][0]["id"]
         check(drink, await admin.patch(f"/api/v1/staff/drinks/{did}", json={
@@ -156,6 +166,8 @@ async def test_every_machines_operation_answers_as_documented(
         check(one + "/selection", await admin.post(
             f"/api/v1/staff/machines/{mid}/selection",
             json={"selection_id": saeco["selection"]["id"]}))  # another model
+        check(one_selection, await admin.request("DELETE", f"/api/v1/staff/selections/{sid}",
+                                                 json={}))
         group_one = s + "/groups/{group_id}"
         check(group_one, await admin.patch(f"/api/v1/staff/groups/{gid}", json={
             "name": "Étage 4", "recharge_amount": 500, "recharge_every": "month",

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from demo.seed import DemoVenue
-from machines.models import Consumer, Machine
+from machines.models import Consumer, CreditBalance, Machine
 from tests.conftest import Database, client_for
 from tests.machines.conftest import key
 
@@ -212,3 +212,75 @@ async def test_approval_required_then_granted(
         menu = (await nina.get(f"/api/v1/machines/{hall.token}")).json()
         assert menu["refusal"] == "not_authorised"  # approved; not in the machine's group yet
 
+
+
+def _offer(page: httpx.Response) -> tuple[str, str, str]:
+    """The page's terms (charge, may brew) and what its notice says the visitor needs."""
+    terms = re.search(r'class="drinks" id="drinks-\d+"\s+data-charge="(\w+)" '
+                      r'data-allowed="(\w+)"', page.text)
+    assert terms is not None, page.text
+    notice = re.search(r'class="notice (?:refusal|low-credit)"[^>]*>(.*?)</p>', page.text,
+                       re.S)
+    return terms.group(1), terms.group(2), notice.group(1) if notice else ""
+
+
+async def test_visitors_who_may_not_brew_see_prices_and_what_they_need(
+    app: Starlette, venue: DemoVenue, db: Database
+) -> None:
+    hall, space = venue.machines  # open; prepaid (Léa is one of its users)
+    english = {"Accept-Language": "en"}
+    async with client_for(app) as phone, client_for(app) as nina, client_for(app) as lea:
+        # Not signed in at the prepaid machine: its users' prices, not "free".
+        page = await phone.get(f"/m/{space.token}", headers=english)
+        charge, allowed, notice = _offer(page)
+        assert (charge, allowed) == ("credit", "no")
+        assert '<span class="paid">€0.80</span>' in page.text
+        assert "Sign in to order" in notice and "prepaid credit" in notice
+        assert "ask an administrator to add you" in notice
+        assert f'href="/m/{space.token}/login"' in page.text
+        menu = (await phone.get(f"/api/v1/machines/{space.token}")).json()
+        assert menu["allowed"] is False
+        assert {d["charge"] for d in menu["drinks"] if d["price"] > 0} == {"credit"}
+        french = await phone.get(f"/m/{space.token}", headers={"Accept-Language": "fr"})
+        assert "Connectez-vous pour commander" in _offer(french)[2]
+        assert "0,80\xa0€" in french.text
+
+        # Signed in, confirmed, but not one of its users: ask to be added, then top up.
+        await nina.post("/api/v1/consumers/signup", json={
+            "machine": space.token, "email": "nina@example.com", "name": "Nina",
+            "password": "long enough"})
+        link = re.search(r"/account/confirm/[\w-]+", (await nina.get("/account/outbox")).text)
+        assert link is not None
+        await nina.get(link.group(0))
+        page = await nina.get(f"/m/{space.token}", headers=english)
+        charge, allowed, notice = _offer(page)
+        assert (charge, allowed) == ("credit", "no")
+        assert "not one of this machine's users yet" in notice and "top" in notice
+        assert '<span class="paid">€1.50</span>' in page.text
+
+        # A free machine for its users only: no price, and what to do.
+        async with db.sessionmaker() as session, session.begin():
+            await session.execute(update(Machine).where(Machine.token == hall.token)
+                                  .values(mode="authorised"))
+        page = await phone.get(f"/m/{hall.token}", headers=english)
+        charge, allowed, notice = _offer(page)
+        assert (charge, allowed) == ("none", "no")
+        assert "reserved for its registered users" in notice
+        charge, allowed, notice = _offer(await nina.get(f"/m/{hall.token}", headers=english))
+        assert "Ask an administrator to add you to its group" in notice
+
+        # One of the users, with credit: no notice; without enough: top up.
+        email, password = venue.consumers[0]
+        await lea.post("/api/v1/consumers/login",
+                       json={"machine": space.token, "email": email, "password": password})
+        assert _offer(await lea.get(f"/m/{space.token}", headers=english)) == (
+            "credit", "yes", "")
+        async with db.sessionmaker() as session, session.begin():
+            lea_id = await session.scalar(select(Consumer.id).where(Consumer.email == email))
+            await session.execute(update(CreditBalance).where(
+                CreditBalance.consumer_id == lea_id).values(balance=50))
+        page = await lea.get(f"/m/{space.token}", headers=english)
+        charge, allowed, notice = _offer(page)
+        assert (charge, allowed) == ("credit", "yes")
+        assert "Your credit does not cover a drink here" in notice
+        assert '<a href="/account">Top up</a>' in notice

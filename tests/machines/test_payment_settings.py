@@ -8,16 +8,18 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
 import pytest_asyncio
 import stripe
-from sqlalchemy import select
+from sqlalchemy import select, text
 from starlette.applications import Starlette
 
 from demo.seed import DemoVenue
 from machines.models import Consumer
+from machines.secret_box import UnreadableSecret, box_for
 from tests.conftest import Database, client_for
 from tests.conftest import test_settings as settings_for
 from tests.machines.conftest import key
@@ -168,3 +170,64 @@ async def _deliver(client: httpx.AsyncClient, url: str, session_id: str, secret:
         "Stripe-Signature": header, "Content-Type": "application/json"})
     data = answer.json()
     return str(data["outcome"] if answer.status_code == 200 else data["error"]["code"])
+
+
+async def test_keys_are_stored_encrypted_and_unreadable_under_another_secret_key(
+    app: Starlette, venue: DemoVenue, db: Database, fake_stripe: FakeStripe
+) -> None:
+    from app import create_app
+
+    async with client_for(app) as admin:
+        await _staff(admin, venue, "admin")
+        saved = await admin.post(SETTINGS, json={
+            "provider": "stripe", "stripe_secret_key": SECRET_KEY,
+            "stripe_webhook_secret": WEBHOOK_SECRET})
+        assert saved.status_code == 200, saved.text
+    async with db.sessionmaker() as session:
+        [(raw_key, raw_webhook)] = (await session.execute(text(
+            "SELECT stripe_secret_key, stripe_webhook_secret FROM payment_settings"))).all()
+    for raw in (raw_key, raw_webhook):
+        assert raw.startswith("enc:v1:")
+        _no_secret(raw)
+    box = box_for("test-secret")  # the app's SECRET_KEY in these tests
+    assert (box.open(raw_key), box.open(raw_webhook)) == (SECRET_KEY, WEBHOOK_SECRET)
+    assert box.seal(SECRET_KEY) != raw_key  # a fresh nonce each time: equal keys don't show
+    with pytest.raises(UnreadableSecret):
+        box_for("another-secret").open(raw_key)
+
+    # The server comes back with another SECRET_KEY: the keys cannot be read.
+    rotated = create_app(replace(settings_for(
+        db.url, payment_provider="stripe", stripe_secret_key=ENV_SECRET_KEY,
+        stripe_webhook_secret=ENV_WEBHOOK_SECRET, stripe_api_base=fake_stripe.url,
+    ), secret_key="another-secret"))
+    async with rotated.router.lifespan_context(rotated), client_for(rotated) as admin, \
+            client_for(rotated) as lea:
+        await _staff(admin, venue, "admin")
+        await _consumer(lea, venue)
+        page = await admin.get("/staff/machines/payments")
+        assert page.status_code == 200
+        assert "data-unreadable" in page.text and "Saisissez à nouveau les deux clés" in page.text
+        view = (await admin.get(SETTINGS)).json()
+        assert view["unreadable"] is True and view["stripe_secret_key"] == ""
+        before = (await lea.get("/api/v1/consumers/me")).json()["balance"]
+        refused = await lea.post("/api/v1/consumers/topups",
+                                 json={"amount": 500, "idempotency_key": key()})
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "payment_keys_unreadable"
+        assert "saisir à nouveau les deux clés" in refused.json()["error"]["message"]
+        assert fake_stripe.posted("/v1/checkout/sessions") == []  # nobody charged
+        assert (await lea.get("/api/v1/consumers/me")).json()["balance"] == before
+        # Keeping the unreadable keys is refused; entering them again works.
+        kept = await admin.post(SETTINGS, json={"provider": "stripe"})
+        assert kept.json()["error"]["code"] == "payment_keys_unreadable"
+        again = await admin.post(SETTINGS, json={
+            "provider": "stripe", "stripe_secret_key": SECRET_KEY,
+            "stripe_webhook_secret": WEBHOOK_SECRET})
+        assert again.json()["unreadable"] is False
+        assert again.json()["stripe_secret_key"] == "sk_…Own9"
+        assert "data-unreadable" not in (await admin.get("/staff/machines/payments")).text
+        started = await lea.post("/api/v1/consumers/topups",
+                                 json={"amount": 500, "idempotency_key": key()})
+        assert started.status_code == 201, started.text
+        call = fake_stripe.posted("/v1/checkout/sessions")[-1]
+        assert call.headers["authorization"] == f"Bearer {SECRET_KEY}"

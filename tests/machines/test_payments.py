@@ -115,3 +115,26 @@ async def test_money_for_a_drink_that_was_not_made_goes_back(coffee: Coffee) -> 
             select(ProviderPayment).where(ProviderPayment.provider_ref == "test_late")
         )
         assert payment is not None and payment.status == "refunded"
+
+
+async def test_top_up_keys_belong_to_each_consumer(coffee: Coffee) -> None:
+    """Two people whose phones pick the same key each get their own payment (and their
+    own checkout at the provider); one person's retry gets the first payment back."""
+    zoe, max_ = await coffee.consumer("Zoé"), await coffee.consumer("Max")
+    shared = key()
+
+    async def top_up(consumer_id: int, amount: int) -> ProviderPayment:
+        return await coffee.run(lambda tx: payment_service.start_topup(
+            tx, consumer_id, amount, shared, "test", now()))
+
+    first = await top_up(zoe, 500)
+    other = await top_up(max_, 1000)
+    retry = await top_up(zoe, 500)
+    assert other.id != first.id
+    assert (other.consumer_id, other.amount) == (max_, 1000)
+    assert other.idempotency_key != first.idempotency_key  # the provider's key too
+    assert retry.id == first.id and retry.consumer_id == zoe
+    async with coffee.db.sessionmaker() as session:
+        mine = (await session.scalars(select(ProviderPayment.consumer_id).where(
+            ProviderPayment.purpose == "topup").order_by(ProviderPayment.id))).all()
+    assert mine == [zoe, max_]

@@ -223,3 +223,60 @@ async def test_machine_page_selection_and_groups(
         groups = await admin.get("/staff/groups")
         assert "Open space" in groups.text
         assert f'data-consumer="{member.consumer_id}"' not in groups.text
+
+
+async def test_editor_renames_and_deletes_a_selection(
+    app: Starlette, venue: DemoVenue, db: Database
+) -> None:
+    hall = await _hall(db, venue)
+    async with client_for(app) as admin, client_for(app) as cashier:
+        await _staff(admin, "admin@cafe-de-la-gare.fr", "admin-demo")
+        await _staff(cashier, "caisse@cafe-de-la-gare.fr", "caisse-demo")
+        listing = await admin.get("/staff/selections")
+        created = await admin.post("/api/v1/staff/selections", headers=_htmx(listing),
+                                   data={"name": "Hiver", "model": hall.model,
+                                         "copy_from": str(hall.selection_id)})
+        winter = created.json()["selection"]["id"]
+
+        # In use: the button is off and says why; the API refuses and names the machines.
+        used = await admin.get(f"/staff/selections/{hall.selection_id}")
+        assert re.search(r'class="small danger" disabled>Supprimer cette sélection', used.text)
+        refused = await admin.delete(f"/api/v1/staff/selections/{hall.selection_id}",
+                                     headers=_htmx(used))
+        assert refused.status_code == 409
+        error = refused.json()["error"]
+        assert error["code"] == "selection_in_use" and hall.name in error["machines"]
+        assert hall.name in error["message"] and "Donnez-leur" in error["message"]
+
+        editor = await admin.get(f"/staff/selections/{winter}")
+        headers = _htmx(editor)
+        assert f'hx-patch="/api/v1/staff/selections/{winter}"' in editor.text
+        assert f'hx-delete="/api/v1/staff/selections/{winter}"' in editor.text
+        assert 'class="small danger">Supprimer cette sélection' in editor.text  # enabled
+        renamed = await admin.patch(f"/api/v1/staff/selections/{winter}",
+                                    data={"name": "Hiver 2026"}, headers=headers)
+        assert renamed.status_code == 200, renamed.text
+        assert "Hiver 2026" in (await admin.get("/staff/selections")).text
+        blank = await admin.patch(f"/api/v1/staff/selections/{winter}", data={"name": " "},
+                                  headers=headers)
+        assert blank.json()["error"]["code"] == "bad_name"
+
+        # A cashier sees no buttons and may not use the routes.
+        till = await cashier.get(f"/staff/selections/{winter}")
+        assert "rename-selection" not in till.text and "delete-selection" not in till.text
+        for answer in (
+            await cashier.patch(f"/api/v1/staff/selections/{winter}", data={"name": "X"},
+                                headers=_htmx(till)),
+            await cashier.delete(f"/api/v1/staff/selections/{winter}", headers=_htmx(till)),
+        ):
+            assert answer.status_code == 403
+
+        deleted = await admin.delete(f"/api/v1/staff/selections/{winter}", headers=headers)
+        assert deleted.status_code == 200
+        assert deleted.headers["HX-Redirect"] == "/staff/selections"
+        assert "Hiver" not in (await admin.get("/staff/selections")).text
+        assert (await admin.get(f"/staff/selections/{winter}")).status_code == 404
+        async with db.sessionmaker() as session:
+            left = await session.scalar(select(func.count()).select_from(SelectionProduct)
+                                        .where(SelectionProduct.selection_id == winter))
+        assert left == 0

@@ -21,7 +21,8 @@ from starlette.applications import Starlette
 
 from demo.seed import DemoVenue
 from machines import device_service
-from machines.models import Brew, Machine, ProviderPayment
+from machines.models import Brew, Consumer, Machine, ProviderPayment
+from machines.payment_service import topup_payment_key
 from machines.runtime import refund_due, run
 from tests.conftest import Database, client_for
 from tests.conftest import test_settings as settings_for
@@ -74,6 +75,16 @@ async def _webhook(app: Starlette, session_id: str, kind: str = "checkout.sessio
     assert answer.json()["outcome"] == "handled", answer.text
 
 
+async def _topup_key(db: Database, venue: DemoVenue, client_key: str) -> str:
+    """The key the signed-in consumer's top-up is stored (and sent to Stripe) under."""
+    async with db.sessionmaker() as session:
+        lea = await session.scalar(
+            select(Consumer.id).where(Consumer.email == venue.consumers[0][0])
+        )
+    assert lea is not None
+    return topup_payment_key(lea, client_key)
+
+
 async def test_a_top_up_opens_one_checkout_session_per_key(
     stripe_app: Starlette, venue: DemoVenue, db: Database, fake_stripe: FakeStripe,
     caplog: pytest.LogCaptureFixture,
@@ -98,12 +109,13 @@ async def test_a_top_up_opens_one_checkout_session_per_key(
         assert started.json()["payment"]["checkout_url"] == session["url"]
         assert session["url"].startswith("https://checkout.stripe.com/")
         assert call.headers["authorization"] == f"Bearer {SECRET_KEY}"
-        assert call.headers["idempotency-key"] == f"topup:{topup_key}"
+        stored_key = await _topup_key(db, venue, topup_key)
+        assert call.headers["idempotency-key"] == stored_key
         assert call.form["mode"] == "payment"
         assert call.form["line_items[0][quantity]"] == "1"
         assert call.form["line_items[0][price_data][unit_amount]"] == "1000"
         assert call.form["line_items[0][price_data][currency]"] == "eur"
-        assert call.form["client_reference_id"] == f"topup:{topup_key}"
+        assert call.form["client_reference_id"] == stored_key
         assert call.form["success_url"] == call.form["cancel_url"] == f"{PUBLIC}/account"
 
         # The phone retries (lost answer): the same page, no second session.
@@ -122,7 +134,7 @@ async def test_a_top_up_opens_one_checkout_session_per_key(
         assert len(fake_stripe.sessions) == 2
         async with db.sessionmaker() as s:
             count = await s.scalar(select(func.count()).select_from(ProviderPayment).where(
-                ProviderPayment.idempotency_key == f"topup:{twin}"))
+                ProviderPayment.idempotency_key == await _topup_key(db, venue, twin)))
         assert count == 1
 
         await _webhook(stripe_app, session["id"])

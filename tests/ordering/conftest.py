@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.service import StaffIdentity, login
 from demo.seed import DemoVenue
-from ordering import diner_service, staff_service, views
+from ordering import cart_service, diner_service, staff_service, views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable, OrderLine, Product, TableSession
 from ordering.table_view import table_view
@@ -96,7 +96,7 @@ class Cafe:
         cid = client_id or uuid.uuid4().hex
         product_id = self.products[product].id
         return await self.run(
-            lambda tx: diner_service.add_line(
+            lambda tx: cart_service.add_line(
                 tx, self.config, table.token, device, cid, product_id, quantity, note
             )
         )

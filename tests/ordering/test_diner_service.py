@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from ordering import diner_service, pin, staff_service
+from ordering import cart_service, diner_service, pin, staff_service
 from ordering.cart import Limits
 from ordering.diner_service import PinRejected, TableAccess
 from ordering.errors import (
@@ -245,7 +245,7 @@ async def test_add_set_and_remove_lines_with_subtotals(cafe: Cafe) -> None:
     assert session["cart_total"] == 2 * espresso.price + croissant.price
 
     await cafe.run(
-        lambda tx: diner_service.set_quantity(
+        lambda tx: cart_service.set_quantity(
             tx, cafe.config, table.token, "device-lea", mine.id, 3
         )
     )
@@ -256,13 +256,13 @@ async def test_add_set_and_remove_lines_with_subtotals(cafe: Cafe) -> None:
 
     with pytest.raises(NotYourLine):
         await cafe.run(
-            lambda tx: diner_service.set_quantity(
+            lambda tx: cart_service.set_quantity(
                 tx, cafe.config, table.token, "device-lea", theirs.id, 5
             )
         )
     with pytest.raises(NotYourLine):
         await cafe.run(
-            lambda tx: diner_service.remove_line(
+            lambda tx: cart_service.remove_line(
                 tx, cafe.config, table.token, "device-lea", theirs.id
             )
         )
@@ -270,7 +270,7 @@ async def test_add_set_and_remove_lines_with_subtotals(cafe: Cafe) -> None:
         await cafe.add(table, "device-lea", "Espresso", 0)
     with pytest.raises(UnknownProduct):
         await cafe.run(
-            lambda tx: diner_service.add_line(
+            lambda tx: cart_service.add_line(
                 tx, cafe.config, table.token, "device-lea", key(), 999_999, 1
             )
         )
@@ -278,23 +278,23 @@ async def test_add_set_and_remove_lines_with_subtotals(cafe: Cafe) -> None:
         await cafe.add(table, "device-eve", "Espresso")
 
     await cafe.run(
-        lambda tx: diner_service.remove_line(tx, cafe.config, table.token, "device-tom", theirs.id)
+        lambda tx: cart_service.remove_line(tx, cafe.config, table.token, "device-tom", theirs.id)
     )
     assert topics(cafe.last_events) == [(f"table:{table.id}", "cart.removed")]
     # Removing it again is a retry: no error, nothing emitted.
     await cafe.run(
-        lambda tx: diner_service.remove_line(tx, cafe.config, table.token, "device-tom", theirs.id)
+        lambda tx: cart_service.remove_line(tx, cafe.config, table.token, "device-tom", theirs.id)
     )
     assert cafe.last_events == []
     with pytest.raises(UnknownLine):
         await cafe.run(
-            lambda tx: diner_service.set_quantity(
+            lambda tx: cart_service.set_quantity(
                 tx, cafe.config, table.token, "device-tom", theirs.id, 2
             )
         )
     # Quantity zero removes a line too.
     await cafe.run(
-        lambda tx: diner_service.set_quantity(
+        lambda tx: cart_service.set_quantity(
             tx, cafe.config, table.token, "device-lea", mine.id, 0
         )
     )
