@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from accounts import service
 from web.body import read_body
+from web.htmx import json_reply
 from web.state import app_state, staff_of
 
 
@@ -16,21 +17,16 @@ async def login(request: Request) -> Response:
     async with app_state(request).sessionmaker() as session:
         staff = await service.login(session, body.raw("email"), body.raw("password"))
     request.session["staff_id"] = staff.id
-    response = JSONResponse(
+    return json_reply(
         {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
-         "csrf_token": request.session["csrf"]}
+         "csrf_token": request.session["csrf"], "redirect": "/staff"},
+        request,
     )
-    if request.headers.get("hx-request") == "true":
-        response.headers["HX-Redirect"] = "/staff"
-    return response
 
 
 async def logout(request: Request) -> Response:
     request.session.pop("staff_id", None)
-    response = JSONResponse({"ok": True})
-    if request.headers.get("hx-request") == "true":
-        response.headers["HX-Redirect"] = "/staff/login"
-    return response
+    return json_reply({"ok": True, "redirect": "/staff/login"}, request)
 
 
 async def me(request: Request) -> Response:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.service import NotSignedIn, StaffIdentity
@@ -26,6 +26,7 @@ from machines.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
 from web.body import read_body
+from web.htmx import json_reply
 from web.state import (
     app_state,
     consumer_id_of,
@@ -39,16 +40,6 @@ from web.state import (
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _ok(data: dict[str, Any], request: Request, status: int = 200) -> Response:
-    response = JSONResponse(data, status_code=status)
-    if request.headers.get("hx-request") == "true":
-        if data.get("redirect"):
-            response.headers["HX-Redirect"] = data["redirect"]
-        elif data.get("refresh"):
-            response.headers["HX-Refresh"] = "true"
-    return response
 
 
 async def machine_state(request: Request) -> Response:
@@ -79,7 +70,7 @@ async def machine_state(request: Request) -> Response:
             out["topics"].append(views.user_topic(found.consumer.id))
         return out
 
-    return _ok(await run_tx(request, op), request)
+    return json_reply(await run_tx(request, op), request)
 
 
 def _brew(brew: Any) -> dict[str, Any]:
@@ -104,7 +95,7 @@ async def start_brew(request: Request) -> Response:
     if result.payment is not None:
         out["payment"] = await checkout(request, result.payment, f"/m/{token}")
         out["redirect"] = out["payment"]["checkout_url"]
-    return _ok(out, request, 200 if result.duplicate else 201)
+    return json_reply(out, request, 200 if result.duplicate else 201)
 
 
 # Consumers
@@ -129,7 +120,8 @@ async def signup(request: Request) -> Response:
 
     consumer_id = await run_tx(request, op)
     request.session["consumer_id"] = consumer_id
-    return _ok({"consumer": {"id": consumer_id}, "redirect": "/account/outbox"}, request, 201)
+    data = {"consumer": {"id": consumer_id}, "redirect": "/account/outbox"}
+    return json_reply(data, request, 201)
 
 
 async def login(request: Request) -> Response:
@@ -143,13 +135,13 @@ async def login(request: Request) -> Response:
     consumer_id = await run_tx(request, op)
     request.session["consumer_id"] = consumer_id
     back = body.text("machine")
-    return _ok({"consumer": {"id": consumer_id},
+    return json_reply({"consumer": {"id": consumer_id},
                 "redirect": f"/m/{back}" if back else "/account"}, request)
 
 
 async def logout(request: Request) -> Response:
     request.session.pop("consumer_id", None)
-    return _ok({"ok": True, "refresh": True}, request)
+    return json_reply({"ok": True, "refresh": True}, request)
 
 
 def _consumer(request: Request) -> int:
@@ -167,7 +159,7 @@ async def me(request: Request) -> Response:
         view["version"] = await current_version(tx.session, views.user_topic(consumer_id))
         return view
 
-    return _ok(await run_tx(request, op), request)
+    return json_reply(await run_tx(request, op), request)
 
 
 async def topup(request: Request) -> Response:
@@ -187,7 +179,7 @@ async def topup(request: Request) -> Response:
 
     payment = await run_tx(request, op)
     started = await checkout(request, payment, "/account")
-    return _ok({"payment": started, "redirect": started["checkout_url"]}, request, 201)
+    return json_reply({"payment": started, "redirect": started["checkout_url"]}, request, 201)
 
 
 # Staff
@@ -216,7 +208,7 @@ async def add_machine(request: Request) -> Response:
             body.text("model") or "", body.text("serial") or "", body.raw("mode") or "open",
         ),
     )
-    return _ok({"machine": _machine(added.machine), "secret": added.secret}, request, 201)
+    return json_reply({"machine": _machine(added.machine), "secret": added.secret}, request, 201)
 
 
 async def rotate_secret(request: Request) -> Response:
@@ -225,7 +217,7 @@ async def rotate_secret(request: Request) -> Response:
         request,
         lambda tx: admin_service.rotate_secret(tx, staff, request.path_params["machine_id"]),
     )
-    return _ok({"secret": secret}, request)
+    return json_reply({"secret": secret}, request)
 
 
 async def set_mode(request: Request) -> Response:
@@ -237,7 +229,7 @@ async def set_mode(request: Request) -> Response:
             tx, staff, request.path_params["machine_id"], body.raw("mode")
         ),
     )
-    return _ok({"machine": _machine(machine)}, request)
+    return json_reply({"machine": _machine(machine)}, request)
 
 
 async def delete_machine(request: Request) -> Response:
@@ -249,7 +241,7 @@ async def delete_machine(request: Request) -> Response:
             tx, staff, request.path_params["machine_id"], body.raw("confirm")
         ),
     )
-    return _ok({"ok": True, "redirect": "/staff/machines"}, request)
+    return json_reply({"ok": True, "redirect": "/staff/machines"}, request)
 
 
 async def manual_credit(request: Request) -> Response:
@@ -262,7 +254,7 @@ async def manual_credit(request: Request) -> Response:
             body.raw("idempotency_key"), body.raw("note"),
         ),
     )
-    return _ok({"entry": {"id": posted.entry.id, "amount": posted.entry.amount,
+    return json_reply({"entry": {"id": posted.entry.id, "amount": posted.entry.amount,
                           "balance_after": posted.entry.balance_after},
                 "duplicate": posted.duplicate}, request)
 
@@ -276,7 +268,7 @@ async def approve(request: Request) -> Response:
             tx, staff, request.path_params["consumer_id"], body.raw("role")
         ),
     )
-    return _ok({"consumer": {"id": consumer.id, "verified": consumer.verified,
+    return json_reply({"consumer": {"id": consumer.id, "verified": consumer.verified,
                              "role": consumer.role}}, request)
 
 
@@ -290,7 +282,7 @@ async def create_group(request: Request) -> Response:
             body.raw("recharge_every"), body.raw("recharge_at") or "07:00",
         ),
     )
-    return _ok({"group": {"id": group.id, "name": group.name}}, request, 201)
+    return json_reply({"group": {"id": group.id, "name": group.name}}, request, 201)
 
 
 async def add_member(request: Request) -> Response:
@@ -302,7 +294,7 @@ async def add_member(request: Request) -> Response:
             tx, staff, request.path_params["group_id"], body.integer("consumer_id")
         ),
     )
-    return _ok({"ok": True}, request)
+    return json_reply({"ok": True}, request)
 
 
 async def attach_group(request: Request) -> Response:
@@ -315,7 +307,7 @@ async def attach_group(request: Request) -> Response:
             body.integer("selection_id"),
         ),
     )
-    return _ok({"ok": True}, request)
+    return json_reply({"ok": True}, request)
 
 
 async def set_policy(request: Request) -> Response:
@@ -327,7 +319,7 @@ async def set_policy(request: Request) -> Response:
             tx, staff, body.flag("require_approval"), body.raw("topup_amounts")
         ),
     )
-    return _ok({"require_approval": policy.require_approval,
+    return json_reply({"require_approval": policy.require_approval,
                 "topup_amounts": policy.topup_amounts}, request)
 
 
@@ -335,7 +327,7 @@ async def shared_selection(request: Request) -> Response:
     data = await run_tx(
         request, lambda tx: selection_service.selection_view(tx, request.path_params["share"])
     )
-    return _ok(data, request)
+    return json_reply(data, request)
 
 
 routes = [

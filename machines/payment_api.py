@@ -4,7 +4,6 @@ each company's payment settings."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,21 +18,12 @@ from machines.payments import PaymentProvider
 from machines.runtime import run, runtime_of
 from machines.secret_box import box_for
 from web.body import read_body
+from web.htmx import json_reply
 from web.state import AppState, app_state, run_tx, staff_of
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _json(data: dict[str, Any], request: Request, status: int = 200) -> Response:
-    response = JSONResponse(data, status_code=status)
-    if request.headers.get("hx-request") == "true":
-        if data.get("redirect"):
-            response.headers["HX-Redirect"] = data["redirect"]
-        elif data.get("refresh"):
-            response.headers["HX-Refresh"] = "true"
-    return response
 
 
 async def complete_test_payment(request: Request) -> Response:
@@ -51,13 +41,13 @@ async def complete_test_payment(request: Request) -> Response:
     back = body.text("back") or "/account"
     if outcome == "late":
         runtime.later(runtime.settings.machine_sweep_s, lambda: _settle_later(state, ref))
-        return _json({"status": "pending", "redirect": back}, request, 202)
+        return json_reply({"status": "pending", "redirect": back}, request, 202)
     if outcome not in ("succeed", "fail"):
         raise NotFound()
     settled = await run_tx(
         request, lambda tx: payment_service.settle(tx, ref, outcome == "succeed", _now())
     )
-    return _json({"status": settled.status, "redirect": back}, request)
+    return json_reply({"status": settled.status, "redirect": back}, request)
 
 
 async def _settle_later(state: AppState, ref: str) -> None:
@@ -110,7 +100,7 @@ async def get_payment_settings(request: Request) -> Response:
         config = await payment_settings.config_for(
             session, staff.company_id, runtime.settings
         )
-    return _json(payment_settings.view(config, staff.company_id, runtime.settings.public_url),
+    return json_reply(payment_settings.view(config, staff.company_id, runtime.settings.public_url),
                  request)
 
 
@@ -127,7 +117,7 @@ async def set_payment_settings(request: Request) -> Response:
         ),
     )
     base = runtime_of(request).settings.public_url
-    return _json({**payment_settings.view(config, staff.company_id, base), "refresh": True},
+    return json_reply({**payment_settings.view(config, staff.company_id, base), "refresh": True},
                  request)
 
 

@@ -18,6 +18,7 @@ from machines.errors import SelectionInUse
 from machines.models import SelectionProduct
 from web.body import Body, read_body
 from web.errors import error_body
+from web.htmx import json_reply
 from web.state import locale_of, run_tx, staff_of
 
 
@@ -88,10 +89,7 @@ async def delete_selection(request: Request) -> Response:
         body = error_body(error, locale_of(request))
         body["error"] = {**body["error"], "machines": error.machines, "groups": error.groups}
         return JSONResponse(body, status_code=error.status)
-    response = JSONResponse({"ok": True, "redirect": "/staff/selections"})
-    if request.headers.get("hx-request") == "true":
-        response.headers["HX-Redirect"] = "/staff/selections"
-    return response
+    return json_reply({"ok": True, "redirect": "/staff/selections"}, request)
 
 
 async def add_drink(request: Request) -> Response:

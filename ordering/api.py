@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
@@ -20,14 +20,8 @@ from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
 from web.body import BadBody, Body, read_body
+from web.htmx import json_reply
 from web.state import app_state, device_of, run_tx, staff_of, viewer_of
-
-
-def _ok(data: dict[str, Any], request: Request, status: int = 200) -> Response:
-    response = JSONResponse(data, status_code=status)
-    if request.headers.get("hx-request") == "true" and data.get("refresh"):
-        response.headers["HX-Refresh"] = "true"
-    return response
 
 
 def _line(line: Any) -> dict[str, Any]:
@@ -59,7 +53,7 @@ async def table_state(request: Request) -> Response:
             "menu": menu,
         }
 
-    return _ok(await run_tx(request, op), request)
+    return json_reply(await run_tx(request, op), request)
 
 
 async def start(request: Request) -> Response:
@@ -72,7 +66,7 @@ async def start(request: Request) -> Response:
         ),
     )
     assert found.session is not None and found.member is not None
-    return _ok(
+    return json_reply(
         {"member_id": found.member.id, "pin": found.session.pin, "refresh": True}, request, 201
     )
 
@@ -90,7 +84,7 @@ async def join(request: Request) -> Response:
     if isinstance(outcome, diner_service.PinRejected):
         raise PinLocked() if outcome.blocked else WrongPin()
     assert outcome.member is not None and outcome.session is not None
-    return _ok({"member_id": outcome.member.id, "pin": outcome.session.pin, "refresh": True},
+    return json_reply({"member_id": outcome.member.id, "pin": outcome.session.pin, "refresh": True},
                request)
 
 
@@ -105,7 +99,7 @@ async def add_line(request: Request) -> Response:
             body.raw("note"),
         ),
     )
-    return _ok({"line": _line(line)}, request, 201)
+    return json_reply({"line": _line(line)}, request, 201)
 
 
 async def change_line(request: Request) -> Response:
@@ -118,7 +112,7 @@ async def change_line(request: Request) -> Response:
             request.path_params["line_id"], body.integer("quantity"),
         ),
     )
-    return _ok({"ok": True}, request)
+    return json_reply({"ok": True}, request)
 
 
 async def remove_line(request: Request) -> Response:
@@ -130,7 +124,7 @@ async def remove_line(request: Request) -> Response:
             request.path_params["line_id"],
         ),
     )
-    return _ok({"ok": True}, request)
+    return json_reply({"ok": True}, request)
 
 
 async def submit(request: Request) -> Response:
@@ -144,7 +138,7 @@ async def submit(request: Request) -> Response:
         ),
     )
     rnd = result.round
-    return _ok(
+    return json_reply(
         {"round": {"id": rnd.id, "number": rnd.number, "status": rnd.status},
          "duplicate": result.duplicate},
         request, 200 if result.duplicate else 201,
@@ -161,7 +155,7 @@ async def menu(request: Request) -> Response:
         data["version"] = await current_version(tx.session, views.menu_topic(site_id))
         return data
 
-    return _ok(await run_tx(request, op), request)
+    return json_reply(await run_tx(request, op), request)
 
 
 # Staff
@@ -187,7 +181,7 @@ async def pos_state(request: Request) -> Response:
         data["version"] = await current_version(tx.session, views.pos_topic(site_id))
         return data
 
-    return _ok(await run_tx(request, op), request)
+    return json_reply(await run_tx(request, op), request)
 
 
 async def station_state(request: Request) -> Response:
@@ -203,7 +197,7 @@ async def station_state(request: Request) -> Response:
         data["version"] = await current_version(tx.session, views.station_topic(site_id, station))
         return data
 
-    return _ok(await run_tx(request, op), request)
+    return json_reply(await run_tx(request, op), request)
 
 
 def _round(rnd: Any) -> dict[str, Any]:
@@ -218,7 +212,7 @@ async def validate_round(request: Request) -> Response:
         request,
         lambda tx: staff_service.validate(tx, config, staff, request.path_params["round_id"]),
     )
-    return _ok(_round(rnd), request)
+    return json_reply(_round(rnd), request)
 
 
 async def refuse_round(request: Request) -> Response:
@@ -231,7 +225,7 @@ async def refuse_round(request: Request) -> Response:
             tx, config, staff, request.path_params["round_id"], body.raw("reason")
         ),
     )
-    return _ok(_round(rnd), request)
+    return json_reply(_round(rnd), request)
 
 
 def _edits(body: Body) -> tuple[list[LineEdit], list[LineAdd]]:
@@ -271,7 +265,7 @@ async def edit_round(request: Request) -> Response:
             body.integer("expected_revision"), body.raw("reason"), changes, additions,
         ),
     )
-    return _ok(_round(rnd), request)
+    return json_reply(_round(rnd), request)
 
 
 async def move_ticket(request: Request) -> Response:
@@ -284,7 +278,7 @@ async def move_ticket(request: Request) -> Response:
             tx, config, staff, request.path_params["ticket_id"], body.raw("status")
         ),
     )
-    return _ok({"ticket": {"id": ticket.id, "station": ticket.station,
+    return json_reply({"ticket": {"id": ticket.id, "station": ticket.station,
                            "status": ticket.status}}, request)
 
 
@@ -299,7 +293,7 @@ async def settle(request: Request) -> Response:
             body.money("tendered"), body.raw("idempotency_key"),
         ),
     )
-    return _ok({"payment": {"id": payment.id, "method": payment.method,
+    return json_reply({"payment": {"id": payment.id, "method": payment.method,
                             "amount": payment.amount, "tendered": payment.tendered,
                             "change": payment.change_given}}, request)
 
@@ -310,7 +304,7 @@ async def free_table(request: Request) -> Response:
     await run_tx(
         request, lambda tx: staff_service.free(tx, config, staff, request.path_params["table_id"])
     )
-    return _ok({"ok": True}, request)
+    return json_reply({"ok": True}, request)
 
 
 async def availability(request: Request) -> Response:
@@ -325,7 +319,7 @@ async def availability(request: Request) -> Response:
             tx, staff, request.path_params["product_id"], available
         ),
     )
-    return _ok({"product": {"id": product.id, "available": product.available}}, request)
+    return json_reply({"product": {"id": product.id, "available": product.available}}, request)
 
 
 async def table_mode(request: Request) -> Response:
@@ -338,7 +332,7 @@ async def table_mode(request: Request) -> Response:
             tx, config, staff, request.path_params["table_id"], body.raw("mode") or None
         ),
     )
-    return _ok({"table": {"id": table.id, "mode": table.mode}}, request)
+    return json_reply({"table": {"id": table.id, "mode": table.mode}}, request)
 
 
 async def site_mode(request: Request) -> Response:
@@ -351,7 +345,7 @@ async def site_mode(request: Request) -> Response:
             tx, config, staff, request.path_params["site_id"], body.raw("mode")
         ),
     )
-    return _ok({"site": {"id": site.id, "mode": site.table_mode}}, request)
+    return json_reply({"site": {"id": site.id, "mode": site.table_mode}}, request)
 
 
 routes = [

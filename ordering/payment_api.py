@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
@@ -22,16 +22,10 @@ from ordering.models import DiningTable
 from ordering.views import company_of_site
 from realtime.events import Tx
 from web.body import read_body
+from web.htmx import json_reply
 from web.state import app_state, device_of, run_tx
 
 log = logging.getLogger(__name__)
-
-
-def _ok(data: dict[str, Any], request: Request, status: int = 200) -> Response:
-    response = JSONResponse(data, status_code=status)
-    if request.headers.get("hx-request") == "true" and data.get("redirect"):
-        response.headers["HX-Redirect"] = data["redirect"]
-    return response
 
 
 async def _provider(tx: Tx, token: str, request: Request) -> PaymentProvider:
@@ -94,7 +88,7 @@ async def _started(
         out["payment"] = await _checkout(request, provider, started.payment, token)
         if out["payment"]["status"] == "pending":
             out["redirect"] = out["payment"]["checkout_url"]
-    return _ok(out, request, 200 if started.duplicate else 201)
+    return json_reply(out, request, 200 if started.duplicate else 201)
 
 
 async def pay_and_send(request: Request) -> Response:
@@ -141,7 +135,7 @@ async def cancel_payment(request: Request) -> Response:
             request.path_params["payment_id"],
         ),
     )
-    return _ok({"payment": {"id": payment.id, "purpose": payment.purpose,
+    return json_reply({"payment": {"id": payment.id, "purpose": payment.purpose,
                             "status": payment.status, "amount": payment.amount}}, request)
 
 

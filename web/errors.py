@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from errors import Conflict, DomainError
+from web.htmx import is_htmx
 from web.i18n import gettext
 from web.state import locale_of
 from web.templating import page
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 def wants_json(request: Request) -> bool:
     return (
         request.url.path.startswith("/api/")
-        or request.headers.get("hx-request") == "true"
+        or is_htmx(request)
         or "application/json" in request.headers.get("accept", "")
     )
 
