@@ -144,6 +144,8 @@ def print_demo(base: str, machines: list[DemoMachine], consumers: list[tuple[str
     for email, password in consumers:
         print(f"    consumer  {email} / {password}")
     print(f"  Machines (staff):   {base}/staff/machines")
+    print(f"  Drink selections:   {base}/staff/selections")
+    print(f"  Payment settings:   {base}/staff/machines/payments")
 
 
 def spawn_demo_machines(port: int) -> subprocess.Popen[bytes]:
