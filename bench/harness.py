@@ -1,0 +1,470 @@
+"""The benchmark's harness: the processes it starts (servers, Redis, load generators),
+what they cost (from /proc), the database it seeds, and the profiler."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+PEERS_VENV = BENCH / ".venv-peers"
+RESULTS = BENCH / "results"
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_DB = os.environ.get("BENCH_PG_DB", "comptoir_bench")
+SECRET = "bench-secret-" + "x" * 32
+STACKS = ("ours", "broadcaster", "channels")
+P99_KNEE_MS = 50.0
+clock = time.monotonic
+
+
+def log(*parts: object) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
+
+
+# Processes and what they cost, from /proc
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _stat(pid: int) -> tuple[int, float, int] | None:
+    """(parent pid, CPU seconds, RSS KiB) of a process, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[1]), cpu, int(fields[21]) * PAGE_KIB
+
+
+def tree(root: int) -> list[int]:
+    """The process and all its descendants (uvicorn's workers)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _stat(int(entry))
+            if stat:
+                parents.setdefault(stat[0], []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(parents.get(pid, []))
+    return out
+
+
+def usage(pids: list[int]) -> tuple[float, int]:
+    """CPU seconds and RSS KiB summed over processes."""
+    cpu, rss = 0.0, 0
+    for pid in pids:
+        stat = _stat(pid)
+        if stat:
+            cpu += stat[1]
+            rss += stat[2]
+    return cpu, rss
+
+
+def postgres_pids() -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as file:
+                    if file.read().strip() == "postgres":
+                        out.append(int(entry))
+            except OSError:
+                pass
+    return out
+
+
+def box_busy() -> float:
+    """CPU seconds the whole box has spent busy (all processes, all cores)."""
+    with open("/proc/stat") as file:
+        values = [int(v) for v in file.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / CLK_TCK
+
+
+class Meter:
+    """CPU (in cores) of a set of processes between two readings."""
+
+    def __init__(self, pids: Any) -> None:
+        self.pids = pids  # a callable: the set may change (workers restart)
+        self.reset()
+
+    def reset(self) -> None:
+        self.cpu = self._read()
+        self.at = clock()
+
+    def _read(self) -> float:
+        # No set of processes: the whole box (to show what else was running meanwhile).
+        return box_busy() if self.pids is None else usage(self.pids())[0]
+
+    def cores(self) -> float:
+        cpu = self._read()
+        elapsed = clock() - self.at
+        return round((cpu - self.cpu) / elapsed, 3) if elapsed > 0 else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = clock() + seconds
+    while clock() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class Redis:
+    """A private redis-server on its own port, so that killing it disturbs nobody."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port),
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        await wait_port(self.port, self.process)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def pids(self) -> list[int]:
+        return [self.process.pid] if self.process else []
+
+
+# The bench database
+
+
+async def fresh_database(tables: int) -> dict[str, Any]:
+    """Create (again) the bench database, migrate it, seed the venue with `tables` tables."""
+    import asyncpg
+    from sqlalchemy import select
+
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{PG_DB}"')
+    finally:
+        await admin.close()
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{url}/{PG_DB}"
+    from db.migrate import upgrade
+
+    await asyncio.to_thread(upgrade, url)
+    from accounts.models import Site, Staff
+    from db.engine import make_engine, make_sessionmaker
+    from demo.seed import seed
+    from ordering.models import DiningTable, Product
+
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            venue = await seed(session, tables=tables)
+            site = await session.get(Site, venue.site_id)
+            assert site is not None
+            admin_staff = await session.scalar(
+                select(Staff).where(Staff.company_id == site.company_id, Staff.role == "admin")
+            )
+            assert admin_staff is not None
+            rows = (await session.execute(
+                select(DiningTable.id, DiningTable.token)
+                .where(DiningTable.site_id == site.id).order_by(DiningTable.id)
+            )).all()
+            products = list(await session.scalars(
+                select(Product.id).where(Product.site_id == site.id, Product.available)
+            ))
+            return {"url": url, "site_id": site.id, "company_id": site.company_id,
+                    "staff_id": admin_staff.id, "tables": [(r.id, r.token) for r in rows],
+                    "products": products}
+    finally:
+        await engine.dispose()
+
+
+async def drop_database() -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def cookie(session: dict[str, Any]) -> str:
+    """A session cookie as Starlette's SessionMiddleware signs it (the bench knows the key)."""
+    from itsdangerous import TimestampSigner
+
+    data = base64.b64encode(json.dumps(session).encode())
+    return TimestampSigner(SECRET).sign(data).decode()
+
+
+# Servers
+
+
+def peers_python() -> Path:
+    python = PEERS_VENV / "bin" / "python"
+    stamp = PEERS_VENV / ".installed"
+    requirements = BENCH / "requirements.txt"
+    if not stamp.exists() or stamp.read_text() != requirements.read_text():
+        log("installing the peers into", PEERS_VENV)
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)],
+                       check=True)
+        stamp.write_text(requirements.read_text())
+    return python
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    ours = {name: version(name) for name in
+            ("starlette", "uvicorn", "websockets", "redis", "hiredis", "sqlalchemy", "asyncpg",
+             "uvloop")}
+    out = {f"comptoir:{k}": v for k, v in ours.items()}
+    python = PEERS_VENV / "bin" / "python"
+    if python.exists():
+        code = ("import json; from importlib.metadata import version as v; print(json.dumps("
+                "{n: v(n) for n in ['starlette','uvicorn','broadcaster','django','channels',"
+                "'channels-redis','daphne','redis','hiredis','websockets','uvloop']}))")
+        peers = json.loads(subprocess.run([str(python), "-c", code], capture_output=True,
+                                          text=True, check=True).stdout)
+        out.update({f"peers:{k}": v for k, v in peers.items()})
+    out["python"] = platform.python_version()
+    redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
+    out["redis-server"] = redis.stdout.split()[2].removeprefix("v=") if redis.stdout else "?"
+    psql = subprocess.run(["psql", "--version"], capture_output=True, text=True)
+    out["postgresql"] = psql.stdout.split()[2] if psql.stdout else "?"
+    return out
+
+
+@dataclass
+class Server:
+    stack: str
+    port: int
+    process: subprocess.Popen[bytes]
+    stderr: Path
+
+    def pids(self) -> list[int]:
+        return tree(self.process.pid) if self.process.poll() is None else []
+
+
+async def start_server(stack: str, workers: int, redis_url: str, db_url: str) -> Server:
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET,
+           "DATABASE_URL": db_url, "PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "PYTHONPATH": str(ROOT)}
+    uvicorn_flags = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                     "--ws", "websockets-sansio", "--loop", "uvloop", "--http", "httptools",
+                     "--log-level", "warning"]
+    if stack == "ours":
+        command = [sys.executable, "-m", "comptoir_cli", "serve", "--port", str(port),
+                   "--workers", str(workers)]
+    elif stack == "broadcaster":
+        command = [str(peers_python()), "-m", "uvicorn", "--factory",
+                   "bench.peers.broadcaster_app:create_app", *uvicorn_flags]
+    elif stack == "channels":
+        command = [str(peers_python()), "-m", "uvicorn",
+                   "bench.peers.channels_site.asgi:application", *uvicorn_flags]
+    else:
+        raise ValueError(stack)
+    errors = RESULTS / f"server-{stack}.log"
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=errors.open("wb"))
+    await wait_port(port, process)
+    if stack == "ours":  # the lifespan (bus subscription) runs before the port opens
+        await asyncio.sleep(0.3)
+    return Server(stack, port, process, errors)
+
+
+# Profiles
+
+
+def py_spy() -> str | None:
+    found = PEERS_VENV / "bin" / "py-spy"
+    return str(found) if found.exists() else shutil.which("py-spy")
+
+
+def start_profile(
+    pids: list[int], seconds: float, name: str
+) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """py-spy on each server process (the leaves: uvicorn's workers, not its supervisor)."""
+    tool = py_spy()
+    if tool is None:
+        return []
+    leaves = [pid for pid in pids if not any(_stat(p) and _stat(p)[0] == pid for p in pids)]  # type: ignore[index]
+    out = []
+    for pid in leaves:
+        path = RESULTS / f"profile-{name}-{pid}.collapsed"
+        process = subprocess.Popen(
+            [tool, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
+             "--format", "raw", "--nonblocking", "--output", str(path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out.append((process, path))
+    return out
+
+
+def finish_profile(running: list[tuple[subprocess.Popen[bytes], Path]], name: str,
+                   top: int = 25) -> dict[str, Any] | None:
+    """Self and inclusive time of the busiest functions, from py-spy's collapsed stacks."""
+    if not running:
+        return None
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for process, path in running:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            if not count_text.isdigit():
+                continue
+            count = int(count_text)
+            frames = [_short(f) for f in stack.split(";")]
+            total += count
+            if frames:
+                own[frames[-1]] = own.get(frames[-1], 0) + count
+            for frame in set(frames):
+                inclusive[frame] = inclusive.get(frame, 0) + count
+        target = RESULTS / f"profile-{name}.collapsed"
+        path.replace(target)
+    if not total:
+        return None
+
+    def best(table: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(table.items(), key=lambda item: -item[1])[:top]
+        return [(frame, round(100 * count / total, 1)) for frame, count in ranked]
+
+    summary = {"samples": total, "self_pct": best(own), "inclusive_pct": best(inclusive)}
+    (RESULTS / f"profile-{name}.txt").write_text(
+        f"py-spy, {total} samples (idle excluded)\n\nself %\n"
+        + "".join(f"{pct:6.1f}  {frame}\n" for frame, pct in summary["self_pct"])
+        + "\ninclusive %\n"
+        + "".join(f"{pct:6.1f}  {frame}\n" for frame, pct in summary["inclusive_pct"])
+    )
+    return summary
+
+
+def _short(frame: str) -> str:
+    """`send (uvicorn/protocols/websockets/websockets_sansio_impl.py:456)` -> without line."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", str(ROOT) + "/", "lib/python3.11/"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{name} ({where})"
+
+
+# Child processes that speak JSON lines
+
+
+class Child:
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT),
+                           "DJANGO_SETTINGS_MODULE": "bench.peers.channels_site.settings"},
+            limit=2**24,
+        )
+
+    async def ask(self, cmd: str, **args: Any) -> dict[str, Any]:
+        assert self.process and self.process.stdin and self.process.stdout
+        self.process.stdin.write((json.dumps({"cmd": cmd, **args}) + "\n").encode())
+        await self.process.stdin.drain()
+        line = await self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.argv[:3]} exited")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"{cmd}: {answer['error']}")
+        return answer
+
+    def pid(self) -> int | None:
+        return self.process.pid if self.process and self.process.returncode is None else None
+
+    async def close(self) -> None:
+        if self.process and self.process.returncode is None:
+            with contextlib.suppress(Exception):
+                assert self.process.stdin
+                self.process.stdin.write(b'{"cmd": "exit"}\n')
+                await self.process.stdin.drain()
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+# Latency histograms that merge across processes
+
+
+def merge_latency(parts: list[dict[str, Any]]) -> dict[str, float]:
+    """Percentiles over several processes: each reports its own, weighted by count.
+
+    With one socket process (the default) these are exact; with several, the p50/p99 of
+    the union is approximated by the count-weighted mean and the max by the max.
+    """
+    parts = [p for p in parts if p.get("count")]
+    if not parts:
+        return {"count": 0}
+    total = sum(p["count"] for p in parts)
+    out: dict[str, float] = {"count": total}
+    for key in ("p50", "p90", "p99", "p999"):
+        out[key] = round(sum(p[key] * p["count"] for p in parts) / total, 3)
+    out["max"] = max(p["max"] for p in parts)
+    return out

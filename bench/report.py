@@ -1,0 +1,113 @@
+"""The Markdown table and the RESULT line of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Report
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = [
+        f"Run {meta['date']}, {meta['mode']} mode, on {meta['machine']} ({meta['cores']} cores, "
+        f"shared by the server, Redis, PostgreSQL and the load generator); loopback TCP round "
+        f"trip {meta['loopback_rtt_us']} µs (asyncio echo, median).",
+        "",
+        f"**Fan-out layer**: {meta['sockets']:,} sockets ({meta['tables']} tables × "
+        f"{meta['phones']} phones + 1 POS per 20 tables), ~{meta['message_bytes']} B messages, "
+        f"{meta['workers']} server worker(s) for every stack, a 1 Hz event to every socket.",
+        "",
+        "| stack | knee: notifies/s at p99 ≤ 50 ms and 100 % | knee at p99 ≤ 10 ms | "
+        "p99 ≤ 50 ms, losses allowed | server CPU at knee (cores) | half knee: p50 / p99 / "
+        "p99.9 ms, delivery | 1 % stalled: others' p99 ms, delivery | Redis restart: sockets "
+        "hearing again | handshakes/s | RSS KiB/socket | other load on the box (cores, max) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for stack, run in results["fanout"].items():
+        if "error" in run:
+            lines.append(f"| {stack} | failed: {run['error'][:80]} |" + " |" * 9)
+            continue
+        half = run.get("half_knee", {})
+        hl = half.get("latency_ms", {})
+        stall = run.get("stall", {})
+        restart = run.get("redis_restart", {})
+        within = restart.get("all_resumed_within_s")
+        heard = (f"all {restart.get('live_sockets')} within {within} s" if within is not None
+                 else f"{restart.get('sockets_resumed')} of {restart.get('live_sockets')} "
+                      "open sockets, never all")
+        lines.append(
+            f"| {stack} | {run['knee_notifies_per_s']:,.0f} | "
+            f"{run['knee_p99_10ms_notifies_per_s']:,.0f} | "
+            f"{run.get('best_p99_50ms_any_delivery', 0):,.0f} | {run.get('knee_server_cpu')} | "
+            f"{hl.get('p50')} / {hl.get('p99')} / {hl.get('p999')}, {half.get('delivery')} | "
+            f"{stall.get('latency_ms', {}).get('p99')}, {stall.get('delivery')} | {heard} | "
+            f"{run['ramp']['handshakes_per_s']} | {run['ramp']['rss_kib_per_socket']} | "
+            f"{run.get('other_cpu_max')} |"
+        )
+    if results.get("hold"):
+        lines += [
+            "", "**Many sockets at a low rate** (garbage-collector stalls show as the max)", "",
+            "| stack | sockets | notifies/s | p50 / p99 / p99.9 / max ms | delivery | "
+            "server RSS MiB | RSS KiB/socket | handshakes/s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for stack, run in results["hold"].items():
+            if "error" in run:
+                lines.append(f"| {stack} | failed: {run['error'][:80]} |" + " |" * 6)
+                continue
+            hold = run.get("hold", {})
+            hl = hold.get("latency_ms", {})
+            lines.append(
+                f"| {stack} | {run['ramp']['connected']:,} | {hold.get('notifies_per_s', 0):,.0f}"
+                f" | {hl.get('p50')} / {hl.get('p99')} / {hl.get('p999')} / {hl.get('max')} | "
+                f"{hold.get('delivery')} | {run['ramp']['server_rss_mib']} | "
+                f"{run['ramp']['rss_kib_per_socket']} | {run['ramp']['handshakes_per_s']} |"
+            )
+    if results.get("real"):
+        lines += [
+            "",
+            "**Real path**: a cart change through the HTTP API → PostgreSQL commit → Redis → "
+            "every member's socket (HTML fragments, as the page gets them); latency from the "
+            "scheduled send to the last member notified.",
+            "",
+            "| workers | knee: cart ops/s at p99 ≤ 50 ms | p50 / p99 / p99.9 ms at knee (or "
+            "first step) | server CPU | PostgreSQL CPU | capacity: cart ops/s at p99 ≤ 1 s | "
+            "Redis restart: converged within, phones with a wrong cart |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for workers, run in results["real"].items():
+            if "error" in run:
+                lines.append(f"| {workers} | failed: {run['error'][:80]} |" + " |" * 4)
+                continue
+            at = next((s for s in run["steps"] if s["ops_per_s"] == run["knee_ops_per_s"]),
+                      run["steps"][0] if run["steps"] else {})
+            lat = at.get("latency_ms", {})
+            restart = run.get("redis_restart")
+            restart_text = (f"{restart['converged_within_s']} s, "
+                            f"{restart['phones_with_wrong_cart']}" if restart else "-")
+            lines.append(
+                f"| {workers} | {run['knee_ops_per_s']:,.0f} | {lat.get('p50')} / "
+                f"{lat.get('p99')} / {lat.get('p999')} (at {at.get('ops_per_s')} ops/s) | "
+                f"{at.get('server_cpu')} | {at.get('postgres_cpu')} | "
+                f"{run.get('capacity_ops_per_s_p99_under_1s', 0):,.0f} | {restart_text} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def result_line(results: dict[str, Any]) -> str:
+    fan = results["fanout"]
+
+    def knee(stack: str) -> str:
+        run = fan.get(stack)
+        return f"{run['knee_notifies_per_s']:.0f}" if run and "error" not in run else "NA"
+
+    ours = fan.get("ours", {})
+    half = ours.get("half_knee", {})
+    p99 = half.get("latency_ms", {}).get("p99", "NA")
+    delivery = half.get("delivery", "NA")
+    real = results.get("real", {}).get("1", {})
+    cart = f"{real['knee_ops_per_s']:.0f}" if "knee_ops_per_s" in real else "NA"
+    return (f"RESULT knee_ours={knee('ours')} knee_broadcaster={knee('broadcaster')} "
+            f"knee_channels={knee('channels')} p99_ms={p99} delivery={delivery} "
+            f"cart_ops={cart}")
