@@ -26,6 +26,7 @@ from harness import (
     start_server,
     stop,
 )
+from loadgen_wire import percentiles
 from phones import HttpPool, Member, Op, Phone
 
 
@@ -210,8 +211,6 @@ class RealPath:
                 missed += 1
                 continue
             latencies.append((max(times) - op.scheduled) * 1000)  # type: ignore[type-var]
-        from bench.loadgen import percentiles
-
         failed = [op.status for op in ops if op.status not in (200, 201)]
         return {
             "ops": len(ops), "ops_per_s": round(len(ok) / seconds, 1),
