@@ -51,7 +51,11 @@
   function keep(root) {
     const values = {};
     for (const input of root.querySelectorAll("input, textarea, select")) {
-      if (edited(input)) values[keyOf(input, root)] = input.value;
+      // A form being sent (htmx marks it) is what this very event may be the result of:
+      // its values went to the server, so the new HTML starts afresh, whichever of the
+      // event and the form's own response arrives first.
+      const sending = input.form && input.form.classList.contains("htmx-request");
+      if (edited(input) && !sending) values[keyOf(input, root)] = input.value;
     }
     const open = Array.from(root.querySelectorAll("details[open]"), (d) => keyOf(d, root));
     const active = root.contains(document.activeElement) ? document.activeElement : null;
