@@ -28,6 +28,7 @@ async def test_machine_page_qr_and_display(app: Starlette, venue: DemoVenue) -> 
         assert hall.name in page.text.replace("&#39;", "'")
         assert len(re.findall(r'class="drink"', page.text)) == 6
         assert 'data-online="no"' in page.text  # no simulator running here
+        assert '<span class="free">Gratuit</span>' in page.text  # a price, not a free table
         svg = await phone.get(f"/m/{hall.token}/qr.svg")
         assert svg.headers["content-type"].startswith("image/svg+xml")
         assert svg.text.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in svg.text
