@@ -73,9 +73,12 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "| workers | knee: cart ops/s at p99 ≤ 50 ms | p50 / p99 / p99.9 ms at knee (or "
             "first step) | server CPU | PostgreSQL CPU | capacity: cart ops/s at p99 ≤ 1 s | "
-            "Redis restart: converged within, phones with a wrong cart |",
-            "|---|---|---|---|---|---|---|",
+            "Redis restart: converged within, phones with a wrong cart | CPU ms per cart op: "
+            "server + PostgreSQL + Redis + load generator = total → what the box's cores "
+            "could carry at 100 % |",
+            "|---|---|---|---|---|---|---|---|",
         ]
+        cores = results["meta"].get("cores") or 1
         for workers, run in results["real"].items():
             if "error" in run:
                 lines.append(f"| {workers} | failed: {run['error'][:80]} |" + " |" * 4)
@@ -90,9 +93,23 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {workers} | {run['knee_ops_per_s']:,.0f} | {lat.get('p50')} / "
                 f"{lat.get('p99')} / {lat.get('p999')} (at {at.get('ops_per_s')} ops/s) | "
                 f"{at.get('server_cpu')} | {at.get('postgres_cpu')} | "
-                f"{run.get('capacity_ops_per_s_p99_under_1s', 0):,.0f} | {restart_text} |"
+                f"{run.get('capacity_ops_per_s_p99_under_1s', 0):,.0f} | {restart_text} | "
+                f"{cpu_per_op(at, cores)} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def cpu_per_op(step: dict[str, Any], cores: int) -> str:
+    """Where a cart change's CPU goes, from /proc at one step: the ceiling it sets on a box
+    that runs everything (server, PostgreSQL, Redis, load generator) on `cores` cores."""
+    ops = step.get("ops_per_s") or 0
+    parts = [step.get(k) for k in ("server_cpu", "postgres_cpu", "redis_cpu", "generator_cpu")]
+    if ops <= 0 or any(p is None or p < 0 for p in parts):
+        return "-"
+    ms = [1000 * p / ops for p in parts]  # type: ignore[operator]
+    total = sum(ms)
+    return (" + ".join(f"{m:.2f}" for m in ms) + f" = {total:.2f} → {1000 * cores / total:,.0f}"
+            " ops/s")
 
 
 def result_line(results: dict[str, Any]) -> str:

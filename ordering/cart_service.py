@@ -11,39 +11,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from db.base import is_id
 from errors import N_, InvalidInput
 from ordering import cart
 from ordering.config import OrderingConfig
-from ordering.diner_service import TableAccess, require_member, touch
+from ordering.diner_service import TableAccess, access_with, require_member_with, touch
 from ordering.errors import CartFull, NotYourLine, ProductUnavailable, UnknownLine, UnknownProduct
 from ordering.models import OrderLine, Product, TableSession
 from ordering.publishing import table_changed
 from realtime.events import Tx
 
-_LINE_BY_CLIENT_ID = select(OrderLine.id).where(
-    OrderLine.session_id == bindparam("session_id"), OrderLine.client_id == bindparam("client_id")
-)
-_PRODUCT_AND_CART = select(
-    Product,
-    _LINE_BY_CLIENT_ID.scalar_subquery(),
-    select(func.count())
-    .where(OrderLine.session_id == bindparam("session_id"), OrderLine.round_id.is_(None))
-    .scalar_subquery(),
-).where(Product.id == bindparam("product_id"))
 _LINES = OrderLine.__table__  # the cart's hot statements are plain Core: no ORM work
-_INSERT_LINE = insert(_LINES).returning(_LINES.c.id)
-_OWN_CART_LINE = (
-    select(_LINES.c.id, _LINES.c.member_id, _LINES.c.quantity, Product.name)
-    .join(Product, Product.id == _LINES.c.product_id)
-    .where(
-        _LINES.c.id == bindparam("line_id"),
-        _LINES.c.session_id == bindparam("session_id"),
-        _LINES.c.round_id.is_(None),
-    )
+_CART = _LINES.alias("cart")  # the line a change names, beside the access check's tables
+# Access, then the retry check, the product and the cart's size: one round trip.
+_ACCESS_FOR_ADD = access_with(
+    Product.id, Product.site_id, Product.available, Product.price, Product.name,
+    select(_LINES.c.id)
+    .where(_LINES.c.session_id == TableSession.id, _LINES.c.client_id == bindparam("client_id"))
+    .scalar_subquery(),
+    select(func.count())
+    .where(_LINES.c.session_id == TableSession.id, _LINES.c.round_id.is_(None))
+    .scalar_subquery(),
+    joins=[(Product, Product.id == bindparam("product_id"))],
 )
+# Access, then the line the change names if it is in this session's cart: one round trip.
+_ACCESS_FOR_LINE = access_with(
+    _CART.c.id, _CART.c.member_id, _CART.c.quantity, Product.name,
+    joins=[
+        (_CART, and_(
+            _CART.c.id == bindparam("line_id"),
+            _CART.c.session_id == TableSession.id,
+            _CART.c.round_id.is_(None),
+        )),
+        (Product, Product.id == _CART.c.product_id),
+    ],
+)
+_INSERT_LINE = insert(_LINES).returning(_LINES.c.id)
 _SET_QUANTITY = (
     update(_LINES).where(_LINES.c.id == bindparam("line_id")).values(quantity=bindparam("qty"))
 )
@@ -82,29 +87,26 @@ async def add_line(
         raise InvalidInput(N_("Each line needs a client id of 8 to 64 characters."))
     qty = cart.check_quantity(quantity, config.limits)
     clean = cart.clean_note(note, config.limits)
-    found = await require_member(tx, config, token, device_key)
-    assert found.session is not None and found.member is not None
-    if not is_id(product_id):
-        raise UnknownProduct()
-    # The retry check, the product and the cart's size in one round trip.
-    params = {"session_id": found.session.id, "client_id": client_id, "product_id": product_id}
-    row = (await tx.session.execute(_PRODUCT_AND_CART, params)).first()
-    existing_id = row[1] if row is not None else await tx.session.scalar(
-        _LINE_BY_CLIENT_ID, params
+    found, row = await require_member_with(
+        tx, config, token, device_key, _ACCESS_FOR_ADD,
+        {"client_id": client_id, "product_id": product_id if is_id(product_id) else None},
     )
+    assert found.session is not None and found.member is not None
+    pid, site_id, available, price, name, existing_id, cart_size = row
     if existing_id is not None:
         existing = await tx.session.get(OrderLine, existing_id)
         assert existing is not None
         return existing
-    if row is None:
+    if pid is None or site_id != found.table.site_id:
         raise UnknownProduct()
-    product = _check_product(row[0], found.table.site_id)
-    if row[2] >= config.limits.max_cart_lines:
+    if not available:
+        raise ProductUnavailable()
+    if cart_size >= config.limits.max_cart_lines:
         raise CartFull()
     now = datetime.now(UTC)
     values = {
         "session_id": found.session.id, "client_id": client_id, "member_id": found.member.id,
-        "product_id": product.id, "quantity": qty, "unit_price": product.price,
+        "product_id": pid, "quantity": qty, "unit_price": price,
         "note": clean, "added_at": now,
     }
     # A plain INSERT: the ORM's unit of work costs more than the rest of the change.
@@ -114,31 +116,25 @@ async def add_line(
     await table_changed(
         tx, config, found.table.id, found.table.site_id, "cart.added",
         {"member": found.member.name, "member_id": found.member.id,
-         "product": product.name, "quantity": qty},
+         "product": name, "quantity": qty},
         pos=False, header=found.header,
     )
     return line
 
 
-def _check_product(product: Product | None, site_id: int) -> Product:
-    if product is None or product.site_id != site_id:
-        raise UnknownProduct()
-    if not product.available:
-        raise ProductUnavailable()
-    return product
-
-
-async def _own_cart_line(tx: Tx, found: TableAccess, line_id: object) -> _CartLine:
-    assert found.session is not None and found.member is not None
-    if isinstance(line_id, bool) or not isinstance(line_id, int):
+async def _own_cart_line(
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: object
+) -> tuple[TableAccess, _CartLine]:
+    found, (found_id, member_id, quantity, product) = await require_member_with(
+        tx, config, token, device_key, _ACCESS_FOR_LINE,
+        {"line_id": line_id if is_id(line_id) else None},
+    )
+    assert found.member is not None
+    if found_id is None:
         raise UnknownLine()
-    params = {"line_id": line_id, "session_id": found.session.id}
-    row = (await (await tx.session.connection()).execute(_OWN_CART_LINE, params)).first()
-    if row is None:
-        raise UnknownLine()
-    if row.member_id != found.member.id:
+    if member_id != found.member.id:
         raise NotYourLine()
-    return _CartLine(row.id, row.quantity, row.name)
+    return found, _CartLine(found_id, quantity, product)
 
 
 async def set_quantity(
@@ -146,8 +142,7 @@ async def set_quantity(
 ) -> None:
     """Set my line to a quantity; zero removes it. Setting is naturally idempotent."""
     qty = cart.check_quantity(quantity, config.limits, allow_zero=True)
-    found = await require_member(tx, config, token, device_key)
-    line = await _own_cart_line(tx, found, line_id)
+    found, line = await _own_cart_line(tx, config, token, device_key, line_id)
     await _set_quantity(tx, config, found, line, qty)
 
 
@@ -155,9 +150,8 @@ async def remove_line(
     tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: object
 ) -> None:
     """Remove my line; removing one already gone is not an error (a retry)."""
-    found = await require_member(tx, config, token, device_key)
     try:
-        line = await _own_cart_line(tx, found, line_id)
+        found, line = await _own_cart_line(tx, config, token, device_key, line_id)
     except UnknownLine:
         return
     await _set_quantity(tx, config, found, line, 0)

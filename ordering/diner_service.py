@@ -6,10 +6,12 @@ publish after commit; none commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import Select, and_, bindparam, func, select, update
 
 from accounts.models import Company, Site
 from errors import N_, DomainError, InvalidInput
@@ -65,29 +67,53 @@ _ACCESS = (
     )
     .where(DiningTable.token == bindparam("token"))
 )
+_ACCESS_COLUMNS = 7
+
+
+def access_with(*columns: Any, joins: Sequence[tuple[Any, Any]] = ()) -> Select[Any]:
+    """The access statement with more columns: what a change checks next comes back in
+    the same round trip (they may refer to the open session, `TableSession`). `joins`:
+    outer joins (target, on clause) these columns need."""
+    statement = _ACCESS.add_columns(*columns)
+    for target, on in joins:
+        statement = statement.outerjoin(target, on)
+    return statement
+
+
 async def table_access(tx: Tx, config: OrderingConfig, token: str, device_key: str) -> TableAccess:
     """Where this device stands at the table, after closing an idle session if due.
 
     Every cart change starts here, so the table, its mode, its open session and this
     device's membership come back in one statement.
     """
+    return (await table_access_with(tx, config, token, device_key, _ACCESS, {}))[0]
+
+
+async def table_access_with(
+    tx: Tx, config: OrderingConfig, token: str, device_key: str,
+    statement: Select[Any], params: dict[str, Any],
+) -> tuple[TableAccess, tuple[Any, ...]]:
+    """`table_access` through a statement of `access_with`, and its extra columns (read
+    before an idle session was closed: they describe nothing once it is)."""
     if not isinstance(token, str) or len(token) > 64 or "\x00" in token:
         raise UnknownTable()
-    params = {"token": token, "device_key": device_key}
-    row = (await tx.session.execute(_ACCESS, params)).first()
+    row = (await tx.session.execute(
+        statement, {"token": token, "device_key": device_key, **params}
+    )).first()
     if row is None:
         raise UnknownTable()
-    table, site_mode, company_id, currency, timezone, ts, member = row
+    table, site_mode, company_id, currency, timezone, ts, member = row[:_ACCESS_COLUMNS]
     mode = table.mode or site_mode
     if ts is not None and await _close_if_idle(tx, config, table, ts, datetime.now(UTC)):
         ts = member = None
     header = TableHeader(
         table.id, table.label, mode, table.site_id, company_id, currency, timezone, ts
     )
-    return TableAccess(
+    found = TableAccess(
         table, mode, ts, member, access(mode, ts.status if ts else None, member is not None),
         header,
     )
+    return found, tuple(row[_ACCESS_COLUMNS:])
 
 
 async def start(
@@ -192,6 +218,19 @@ async def require_member(
     tx: Tx, config: OrderingConfig, token: str, device_key: str
 ) -> TableAccess:
     found = await table_access(tx, config, token, device_key)
+    return _member_only(found)
+
+
+async def require_member_with(
+    tx: Tx, config: OrderingConfig, token: str, device_key: str,
+    statement: Select[Any], params: dict[str, Any],
+) -> tuple[TableAccess, tuple[Any, ...]]:
+    """`require_member` through a statement of `access_with`, and its extra columns."""
+    found, extra = await table_access_with(tx, config, token, device_key, statement, params)
+    return _member_only(found), extra
+
+
+def _member_only(found: TableAccess) -> TableAccess:
     if found.access is Access.MEMBER:
         if found.mode == PAY_ONLY:
             raise NoPhoneOrders()
@@ -211,10 +250,11 @@ async def touch(tx: Tx, ts: TableSession, now: datetime) -> None:
 async def new_round(
     tx: Tx, ts: TableSession, submitted_by: int | None, key: str, now: datetime,
     *, status: str | None = None, ended: type[DomainError] = SessionEnded,
+    staff_id: int | None = None,
 ) -> Round:
     """The session's next round, numbered by a conditional update: a session settled
     meanwhile takes no more rounds (`ended` is raised). `status`: the model's default,
-    waiting for validation, unless given."""
+    waiting for validation, unless given; `staff_id`: who took it at the POS."""
     number = await tx.session.scalar(
         update(TableSession)
         .where(TableSession.id == ts.id, TableSession.status == "open")
@@ -225,7 +265,7 @@ async def new_round(
         raise ended()
     rnd = Round(
         session_id=ts.id, number=number, submitted_by=submitted_by, idempotency_key=key,
-        submitted_at=now, updated_at=now,
+        submitted_at=now, updated_at=now, staff_id=staff_id,
     )
     if status is not None:
         rnd.status = status

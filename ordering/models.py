@@ -102,6 +102,8 @@ class Round(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
     submitted_by: Mapped[int | None] = mapped_column(IdType, ForeignKey("member.id"))
+    # Who took it at the POS; None when a phone sent it.
+    staff_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff.id"), default=None)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)

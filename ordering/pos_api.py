@@ -51,7 +51,7 @@ async def take_order(request: Request) -> Response:
     rnd = taken.round
     data: dict[str, Any] = {
         "round": {"id": rnd.id, "number": rnd.number, "status": rnd.status,
-                  "revision": rnd.revision, "reason": rnd.reason},
+                  "revision": rnd.revision, "reason": rnd.reason, "staff_id": rnd.staff_id},
         "pin": taken.pin,
         "duplicate": taken.duplicate,
     }

@@ -3,8 +3,8 @@
 In "pay only" mode phones cannot order, so the bill is made of these rounds; in any mode
 staff may order for a party without phones. A table with no party gets its session opened
 here, with its PIN (shown on the POS), so diners can join later to follow and pay. The
-round was taken by staff, so the same staff member validates it at once, through the one
-validation path (staff_service.validate: tickets per station, live events).
+round keeps who took it (shown on the POS), and the same staff member validates it at once,
+through the one validation path (staff_service.validate: tickets per station, live events).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ async def take_order(
         )
         tx.session.add(ts)
         await tx.session.flush()  # the partial unique index refuses a second open session
-    rnd = await new_round(tx, ts, None, key, now, ended=TableSettled)
+    rnd = await new_round(tx, ts, None, key, now, ended=TableSettled, staff_id=staff.id)
     for index, line in enumerate(wanted):
         tx.session.add(
             OrderLine(

@@ -43,7 +43,8 @@ from ordering.round_state import (
     move,
     round_status_from_tickets,
 )
-from ordering.views import active_session, session_detail
+from ordering.table_view import session_detail
+from ordering.views import active_session
 from realtime.events import Tx
 
 MAX_TENDERED = 10**12  # minor units; far above any bill, far below what a column holds

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.models import Company, Site
+from accounts.models import Company, Site, Staff
 from db.base import UTCDateTime
 from machines.models import ProviderPayment
 from ordering import cart
@@ -96,8 +96,10 @@ _SESSION_ROWS = union_all(
         _kind(_ROUND).label("kind"), Round.number.label("pos"), Round.id, Round.number.label("n1"),
         Round.revision.label("n2"), Round.submitted_by.label("n3"), _INT.label("n4"),
         _INT.label("n5"), Round.status.label("t1"), Round.reason.label("t2"),
-        _TEXT.label("t3"), Round.submitted_at.label("at"),
-    ).where(Round.session_id == bindparam("session_id")),
+        Staff.name.label("t3"), Round.submitted_at.label("at"),
+    )
+    .outerjoin(Staff, Staff.id == Round.staff_id)
+    .where(Round.session_id == bindparam("session_id")),
     select(
         _kind(_MEMBER), Member.id, Member.id, _INT, _INT, _INT, _INT, _INT, Member.name,
         Member.device_key, _TEXT, type_coerce(null(), UTCDateTime),
@@ -135,6 +137,47 @@ class _Payment:
     created_at: datetime
 
 
+def line_view(
+    id: int, client_id: str, member_id: int | None, member: str | None, product_id: int,
+    name: str, quantity: int, unit_price: int, note: str, round_id: int | None,
+) -> dict[str, Any]:
+    """A line as every view shows it (the table's, the POS's)."""
+    return {
+        "id": id,
+        "client_id": client_id,
+        "member_id": member_id,
+        "member": member,
+        "product_id": product_id,
+        "name": name,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "amount": quantity * unit_price,
+        "note": note,
+        "round_id": round_id,
+    }
+
+
+def round_view(
+    id: int, number: int, status: str, revision: int, reason: str | None,
+    submitted_by: str | None, taken_by: str | None, submitted_at: datetime,
+    lines: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A round as every view shows it: `submitted_by` the diner who sent it, `taken_by`
+    the staff member who took it at the POS; `lines` those still ordered (quantity > 0)."""
+    return {
+        "id": id,
+        "number": number,
+        "status": status,
+        "revision": revision,
+        "reason": reason,
+        "submitted_by": submitted_by,
+        "taken_by": taken_by,
+        "submitted_at": submitted_at.isoformat(),
+        "lines": lines,
+        "total": cart.total(_amounts(lines)),
+    }
+
+
 def _split(rows: list[Row[Any]]) -> tuple[list[Row[Any]], ...]:
     kinds: tuple[list[Row[Any]], ...] = ([], [], [], [])
     for row in rows:
@@ -151,38 +194,18 @@ async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, A
     rounds, members, line_rows, payment_rows = _split(rows)
     names = {m.id: m.t1 for m in members}
     lines = [
-        {
-            "id": ln.id,
-            "client_id": ln.t3,
-            "member_id": ln.n1,
-            "member": names.get(ln.n1) if ln.n1 else None,
-            "product_id": ln.n2,
-            "name": ln.t1,
-            "quantity": ln.n3,
-            "unit_price": ln.n4,
-            "amount": ln.n3 * ln.n4,
-            "note": ln.t2,
-            "round_id": ln.n5,
-        }
+        line_view(ln.id, ln.t3, ln.n1, names.get(ln.n1) if ln.n1 else None, ln.n2, ln.t1, ln.n3,
+                  ln.n4, ln.t2, ln.n5)
         for ln in line_rows
     ]
     cart_lines = [ln for ln in lines if ln["round_id"] is None]
-    round_views = []
-    for rnd in rounds:
-        rlines = [ln for ln in lines if ln["round_id"] == rnd.id and ln["quantity"] > 0]
-        round_views.append(
-            {
-                "id": rnd.id,
-                "number": rnd.n1,
-                "status": rnd.t1,
-                "revision": rnd.n2,
-                "reason": rnd.t2,
-                "submitted_by": names.get(rnd.n3) if rnd.n3 else None,
-                "submitted_at": rnd.at.isoformat(),
-                "lines": rlines,
-                "total": cart.total(_amounts(rlines)),
-            }
+    round_views = [
+        round_view(
+            rnd.id, rnd.n1, rnd.t1, rnd.n2, rnd.t2, names.get(rnd.n3) if rnd.n3 else None,
+            rnd.t3, rnd.at, [ln for ln in lines if ln["round_id"] == rnd.id and ln["quantity"] > 0],
         )
+        for rnd in rounds
+    ]
     payments = payment_state(
         _Payment(p.id, p.t1, p.t2, p.n1, p.n2, p.t3, p.at) for p in payment_rows
     )

@@ -19,9 +19,8 @@ from ordering.models import (
     TableSession,
     Ticket,
 )
+from ordering.pos_tables import pos_tables
 from ordering.round_state import IN_KITCHEN
-from ordering.table_lock import table_state
-from ordering.table_view import session_detail
 
 
 def table_topic(table_id: int) -> str:
@@ -113,47 +112,12 @@ async def pos_view(
     session: AsyncSession, site_id: int, pin_limit: int = 5, pin_window_s: int = 600
 ) -> dict[str, Any]:
     company = await company_of_site(session, site_id)
-    tables = (
-        await session.scalars(
-            select(DiningTable)
-            .where(DiningTable.site_id == site_id)
-            .order_by(DiningTable.position, DiningTable.id)
-        )
-    ).all()
-    open_sessions = {
-        ts.table_id: ts
-        for ts in (
-            await session.scalars(
-                select(TableSession)
-                .join(DiningTable, DiningTable.id == TableSession.table_id)
-                .where(DiningTable.site_id == site_id, TableSession.closed_at.is_(None))
-            )
-        ).all()
-    }
-    table_views = []
+    tables = await pos_tables(session, site_id)
     queue = []
     kitchen = []
-    labels = {t.id: t.label for t in tables}
     for table in tables:
-        ts = open_sessions.get(table.id)
-        detail = await session_detail(session, ts) if ts else None
-        statuses = [r["status"] for r in detail["rounds"]] if detail else []
-        table_views.append(
-            {
-                "id": table.id,
-                "label": table.label,
-                "state": table_state(ts.status if ts else None, statuses),
-                "session_id": ts.id if ts else None,
-                "pin": ts.pin if ts else None,
-                "members": len(detail["members"]) if detail else 0,
-                "due": detail["due"] if detail else 0,
-                "paid": detail["paid"] if detail else 0,
-                "payment": detail["payment"] if detail else None,
-                "opened_at": ts.opened_at.isoformat() if ts else None,
-            }
-        )
-        for rnd in detail["rounds"] if detail else []:
-            entry = {**rnd, "table_id": table.id, "table": labels[table.id]}
+        for rnd in table.rounds:
+            entry = {**rnd, "table_id": table.tile["id"], "table": table.tile["label"]}
             if rnd["status"] == "to_validate":
                 queue.append(entry)
             elif rnd["status"] in IN_KITCHEN:
@@ -161,6 +125,7 @@ async def pos_view(
     queue.sort(key=lambda r: r["submitted_at"])
     kitchen.sort(key=lambda r: r["submitted_at"])
     alerts = await pin_blocked_tables(session, site_id, pin_limit, pin_window_s)
+    labels = {table.tile["id"]: table.tile["label"] for table in tables}
     for alert in alerts:
         alert["table"] = labels.get(alert["table_id"])
         alert["at"] = alert["at"].isoformat() if alert["at"] else None
@@ -177,7 +142,7 @@ async def pos_view(
         "timezone": company.timezone,
         "now": datetime.now(UTC).isoformat(),
         "products": [{"id": pid, "name": name} for pid, name in products],
-        "tables": table_views,
+        "tables": [table.tile for table in tables],
         "queue": queue,
         "in_production": kitchen,
         "alerts": alerts,

@@ -42,6 +42,8 @@ async def test_json_order_opens_the_table_and_a_retry_makes_one_round(
         assert taken.status_code == 201, taken.text
         data = taken.json()
         assert data["round"]["status"] == "validated" and not data["duplicate"]
+        me = (await pos.get("/api/v1/staff/me")).json()["staff"]
+        assert data["round"]["staff_id"] == me["id"]
         again = await pos.post(url, json=body)
         assert again.status_code == 200 and again.json()["round"] == data["round"]
 
@@ -103,6 +105,9 @@ async def test_pos_panel_form_sends_the_picked_products(app: Starlette, venue: D
         assert [(ln["name"], ln["quantity"], ln["note"]) for ln in round_["lines"]] == [
             ("Tarte Tatin", 2, "chaude"),
         ]
+        assert round_["taken_by"] == "Chloé Caisse"
+        page = await pos.get(f"/pos/{venue.site_id}")
+        assert "Prise par Chloé Caisse" in page.text
         # A sold-out product posted anyway (the panel was open when it ran out) is named.
         stale = {"idempotency_key": "pos-order-key-9", f"qty-{products['Croissant']}": "1"}
         refused = await pos.post(url, data=stale, headers=headers)

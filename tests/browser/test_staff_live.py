@@ -124,6 +124,7 @@ def test_production_displays_move_tickets_and_everyone_sees_the_status(
     expect(drink).not_to_contain_text("Quiche")
     in_kitchen = pos.locator(f".production .round-line[data-round-id='{round_id}']")
     expect(in_kitchen).to_have_count(1)
+    expect(in_kitchen.locator(".taken-by")).to_have_count(0)  # sent by a phone
 
     def everyone_sees(round_status: str) -> None:
         for page in (lea, tom):

@@ -128,6 +128,8 @@ def test_pay_only_staff_take_the_order_and_a_phone_pays_the_bill(
     expect(pos.locator("#pos-order .pos-order")).to_have_count(0)  # closed once sent
     expect(place).to_have_attribute("data-state", "in_production")
     expect(place.locator(".due")).to_have_text(amount("13.10"))  # 9.50 + 2 × 1.80
+    taken = pos.locator(".production .round-line", has_text="Table 2")
+    expect(taken.locator(".taken-by")).to_contain_text("Chloé Caisse")
     pin_text = place.locator(".pin").inner_text()
     pin = re.sub(r"\D", "", pin_text)
 

@@ -117,6 +117,33 @@ async def test_order_for_a_party_leaves_their_cart_alone(cafe: Cafe) -> None:
     assert (await sessions_of(cafe, table)) == 1
 
 
+async def test_the_round_keeps_who_took_it_and_the_pos_shows_them(cafe: Cafe) -> None:
+    table = cafe.tables[1]
+    await cafe.party(table, "Lea")
+    await cafe.add(table, "device-lea", "Espresso", 1)
+    sent = await cafe.submit(table, "device-lea", key())
+    cashier, admin = await cafe.staff("cashier"), await cafe.staff("admin")
+    order_key = key()
+    taken = await take(cafe, cashier, table, [line(cafe, "Croissant")], order_key)
+    assert isinstance(taken, pos_order.Taken) and taken.round.staff_id == cashier.id
+    # A retry from another screen returns the round as it was taken.
+    again = await take(cafe, admin, table, [line(cafe, "Croissant")], order_key)
+    assert isinstance(again, pos_order.Taken) and again.duplicate
+    assert again.round.staff_id == cashier.id
+    async with cafe.db.sessionmaker() as session:
+        rows = (await session.execute(select(Round.id, Round.staff_id))).all()
+    # The round the phone sent has no staff author.
+    assert {rid: sid for rid, sid in rows} == {sent.round.id: None, taken.round.id: cashier.id}
+
+    pos = await cafe.pos()
+    assert [(r["id"], r["submitted_by"], r["taken_by"]) for r in pos["queue"]] == [
+        (sent.round.id, "Lea", None),
+    ]
+    assert [(r["id"], r["submitted_by"], r["taken_by"]) for r in pos["in_production"]] == [
+        (taken.round.id, None, cashier.name),
+    ]
+
+
 async def test_refused_orders_change_nothing(cafe: Cafe) -> None:
     table = cafe.tables[2]
     cashier = await cafe.staff("cashier")
