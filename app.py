@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -37,6 +36,7 @@ from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
 from web.errors import HANDLERS
+from web.gc_policy import GcPolicy, warm_up
 from web.health import healthz
 from web.live import KeepRawSend, live
 from web.security import SessionIdentity
@@ -63,21 +63,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state = AppState(settings, engine, make_sessionmaker(engine), bus, Hub(), config)
         app.state.comptoir = state
         app.state.machines = machines
+        await warm_up(engine)
+        collector = app.state.gc_policy = GcPolicy()
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
             asyncio.create_task(sweep_forever(state), name="sweeper"),
             asyncio.create_task(
                 sweep_machines(state.sessionmaker, bus, machines), name="machines"
             ),
+            asyncio.create_task(collector.run(), name="gc"),
         ]
-        gc.collect()
-        gc.freeze()  # objects made at start-up live forever: keep them out of GC passes
+        collector.start()  # what start-up made lives for ever: frozen out of GC passes
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            collector.stop()
+            await machines.close()
             await bus.close()
             await engine.dispose()
 

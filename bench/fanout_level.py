@@ -80,7 +80,9 @@ def build_specs(stack: str, workload: Workload, venue: dict[str, Any]) -> tuple[
             device = uuid.uuid4().hex + uuid.uuid4().hex
             members.append({"id": index * 10 + phone, "name": f"Diner {phone + 1}",
                             "key": device_key(SECRET, device)})
-            specs.append({"cookie": cookie({"device": device, "csrf": "x"}),
+            # A phone that scanned its table (ordering/scanned_tables.py), as real ones have.
+            specs.append({"cookie": cookie({"device": device, "csrf": "x",
+                                            "tables": [int(topic.split(":")[1])]}),
                           "topics": [topic, venue_topic]})
         if index % workload.pos_every == 0:
             specs.append({"cookie": staff,

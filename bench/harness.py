@@ -183,19 +183,19 @@ class Redis:
 # The bench database
 
 
-async def fresh_database(tables: int) -> dict[str, Any]:
+async def fresh_database(tables: int, name: str = PG_DB) -> dict[str, Any]:
     """Create (again) the bench database, migrate it, seed the venue with `tables` tables."""
     import asyncpg
     from sqlalchemy import select
 
     admin = await asyncpg.connect(PG_ADMIN)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{PG_DB}"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
     url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{url}/{PG_DB}"
+    url = f"{url}/{name}"
     from db.migrate import upgrade
 
     await asyncio.to_thread(upgrade, url)
@@ -228,12 +228,12 @@ async def fresh_database(tables: int) -> dict[str, Any]:
         await engine.dispose()
 
 
-async def drop_database() -> None:
+async def drop_database(name: str = PG_DB) -> None:
     import asyncpg
 
     admin = await asyncpg.connect(PG_ADMIN)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
 
@@ -296,7 +296,8 @@ class Server:
         return tree(self.process.pid) if self.process.poll() is None else []
 
 
-async def start_server(stack: str, workers: int, redis_url: str, db_url: str) -> Server:
+async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
+                       log_name: str | None = None) -> Server:
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET,
            "DATABASE_URL": db_url, "PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -315,7 +316,7 @@ async def start_server(stack: str, workers: int, redis_url: str, db_url: str) ->
                    "bench.peers.channels_site.asgi:application", *uvicorn_flags]
     else:
         raise ValueError(stack)
-    errors = RESULTS / f"server-{stack}.log"
+    errors = RESULTS / f"server-{log_name or stack}.log"
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=errors.open("wb"))
     await wait_port(port, process)

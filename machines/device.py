@@ -80,7 +80,10 @@ async def _serve(
     websocket: WebSocket, state: AppState, runtime: MachinesRuntime, machine: Machine
 ) -> None:
     connection = secrets.token_hex(8)
-    conn = Connection(Viewer(role="device", locale="en"), "json", state.settings.socket_queue_size)
+    wakeup = Wakeup()
+    conn = Connection(
+        Viewer(role="device", locale="en"), "json", state.settings.socket_queue_size, wakeup
+    )
     state.hub.add(conn)
     state.hub.watch(conn, machine_topic(machine.id))  # watch first: no command falls between
     sent: set[int] = set()
@@ -97,7 +100,9 @@ async def _serve(
         await _send_pending(state, machine.id, conn, sent)
         async with asyncio.TaskGroup() as group:
             receiving = group.create_task(_receive(websocket, state, machine.id, connection, conn))
-            sending = group.create_task(_send(websocket, state, machine.id, conn, sent))
+            sending = group.create_task(
+                _send(websocket, state, machine.id, conn, wakeup, sent)
+            )
             await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
             for task in (receiving, sending):
                 task.cancel()
@@ -136,26 +141,51 @@ async def _send_pending(state: AppState, machine_id: int, conn: Connection, sent
             conn.send(json.dumps(cmd))
 
 
+class Wakeup:
+    """The machine socket's outlet: every frame waits for its sender (_send), which turns
+    events into commands; the hub only wakes it."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def write(self, text: str) -> bool:
+        return False
+
+    def wake(self, conn: Connection) -> None:
+        self.event.set()
+
+
 async def _send(
-    websocket: WebSocket, state: AppState, machine_id: int, conn: Connection, sent: set[int]
+    websocket: WebSocket, state: AppState, machine_id: int, conn: Connection, wakeup: Wakeup,
+    sent: set[int],
 ) -> None:
     """Turn the topic's events into commands; pass the socket's own replies through."""
     while True:
-        text = await conn.queue.get()
-        if text is None:
-            return  # overflowed: closed with "resync", the machine reconnects
-        message = json.loads(text)
-        kind = message.get("type")
-        if kind == "resync":
-            # The bus reconnected and may have lost events: send what is still pending.
-            await _send_pending(state, machine_id, conn, sent)
-        elif kind == "event":
-            cmd = (message["data"].get("change") or {}).get("command")
-            if message.get("event") == "brew.requested" and cmd and cmd["brew_id"] not in sent:
-                sent.add(cmd["brew_id"])
-                await websocket.send_text(json.dumps(cmd))
-        else:
-            await websocket.send_text(text)
+        await wakeup.event.wait()
+        wakeup.event.clear()
+        while (text := conn.next_frame()) is not None:
+            await _forward(websocket, state, machine_id, conn, sent, text)
+        if conn.overflowed:
+            return  # closed with "resync", the machine reconnects
+
+
+async def _forward(
+    websocket: WebSocket, state: AppState, machine_id: int, conn: Connection, sent: set[int],
+    text: str,
+) -> None:
+    """One frame of the machine's topic, as the machine needs it."""
+    message = json.loads(text)
+    kind = message.get("type")
+    if kind == "resync":
+        # The bus reconnected and may have lost events: send what is still pending.
+        await _send_pending(state, machine_id, conn, sent)
+    elif kind == "event":
+        cmd = (message["data"].get("change") or {}).get("command")
+        if message.get("event") == "brew.requested" and cmd and cmd["brew_id"] not in sent:
+            sent.add(cmd["brew_id"])
+            await websocket.send_text(json.dumps(cmd))
+    else:
+        await websocket.send_text(text)
 
 
 async def _receive(

@@ -43,6 +43,9 @@ class PaymentProvider(Protocol):
 
     async def refund(self, ref: str, idempotency_key: str) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of what it holds open (HTTP connections): at shutdown, or when replaced."""
+
 
 def mask(secret: str | None) -> str:
     """A secret as settings pages show it: its kind and last four characters only."""
@@ -52,7 +55,7 @@ def mask(secret: str | None) -> str:
     return f"{prefix}…{secret[-4:]}" if len(secret) > 12 else "…"
 
 
-class TestProvider:
+class TestProvider(PaymentProvider):
     """Pays on a page of our own: succeed, fail, or succeed late (demo and tests)."""
 
     name = "test"
@@ -73,7 +76,7 @@ class TestProvider:
         return None
 
 
-class NoProvider:
+class NoProvider(PaymentProvider):
     """No payment provider configured: top-ups and paid drinks are unavailable."""
 
     name = "none"
@@ -91,7 +94,7 @@ class NoProvider:
         raise PaymentsUnavailable()
 
 
-class UnreadableKeys:
+class UnreadableKeys(PaymentProvider):
     """Stripe chosen, but its saved keys cannot be decrypted (SECRET_KEY changed): every
     payment, webhook and refund is refused with that reason until they are entered again.
     Webhooks refused so are retried by Stripe, and settle once the keys are back."""
@@ -142,7 +145,7 @@ def _httpx_client(base: Any) -> Any:
     return HTTPXClient()
 
 
-class StripeProvider:
+class StripeProvider(PaymentProvider):
     """Stripe's hosted Checkout through the `stripe` package; webhooks verified on the raw
     body. `api_base` points the client at another server (stripe-mock, the tests' fake)."""
 
@@ -158,6 +161,7 @@ class StripeProvider:
         self.tolerance_s = tolerance_s
         self.api_base = api_base
         self._client: Any = None
+        self._http: Any = None
 
     def __repr__(self) -> str:  # never the keys, wherever a provider ends up printed
         return f"StripeProvider(api_key={mask(self.api_key)!r})"
@@ -166,11 +170,17 @@ class StripeProvider:
         if self._client is None:
             import stripe
 
+            self._http = _httpx_client(stripe.HTTPXClient)
             self._client = stripe.StripeClient(
-                self.api_key, http_client=_httpx_client(stripe.HTTPXClient),
+                self.api_key, http_client=self._http,
                 base_addresses={"api": self.api_base} if self.api_base else None,
             )
         return self._client
+
+    async def close(self) -> None:
+        if self._http is not None:
+            http, self._http, self._client = self._http, None, None
+            await http.close_async()
 
     async def create(
         self, amount: int, currency: str, idempotency_key: str, description: str,

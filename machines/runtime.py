@@ -65,10 +65,24 @@ class MachinesRuntime:
         if not config.own:
             return self.provider
         if config not in self.providers:
-            if len(self.providers) > 500:
-                self.providers.clear()  # rotated keys leave stale entries behind
+            if len(self.providers) > 500:  # rotated keys leave stale entries behind
+                stale = list(self.providers.values())
+                self.providers.clear()
+
+                async def close_stale() -> None:  # once requests using them are done
+                    for provider in stale:
+                        await provider.close()
+
+                self.later(60.0, close_stale)
             self.providers[config] = make_provider(self.settings, config)
         return self.providers[config]
+
+    async def close(self) -> None:
+        """At shutdown: every provider lets go of its HTTP connections."""
+        providers = [self.provider, *self.providers.values()]
+        self.providers.clear()
+        for provider in providers:
+            await provider.close()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MachinesRuntime:

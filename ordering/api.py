@@ -15,6 +15,7 @@ from errors import NotFound
 from ordering import cart_service, diner_service, staff_service, table_modes, views
 from ordering.errors import PinLocked, WrongPin
 from ordering.live import TableTopic
+from ordering.scanned_tables import remember_table
 from ordering.staff_service import LineAdd, LineEdit
 from ordering.table_view import table_view
 from realtime.events import Tx
@@ -39,6 +40,7 @@ async def table_state(request: Request) -> Response:
 
     async def op(tx: Tx) -> dict[str, Any]:
         found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
+        remember_table(request, found.table.id)
         topic = views.table_topic(found.table.id)
         view = await table_view(tx.session, found.table.id, found.header)
         view["version"] = await current_version(tx.session, topic)
@@ -66,6 +68,7 @@ async def start(request: Request) -> Response:
         ),
     )
     assert found.session is not None and found.member is not None
+    remember_table(request, found.table.id)
     return json_reply(
         {"member_id": found.member.id, "pin": found.session.pin, "refresh": True}, request, 201
     )
@@ -84,6 +87,7 @@ async def join(request: Request) -> Response:
     if isinstance(outcome, diner_service.PinRejected):
         raise PinLocked() if outcome.blocked else WrongPin()
     assert outcome.member is not None and outcome.session is not None
+    remember_table(request, outcome.table.id)
     return json_reply({"member_id": outcome.member.id, "pin": outcome.session.pin, "refresh": True},
                request)
 

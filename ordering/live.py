@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
 from ordering import views
 from ordering.config import OrderingConfig
-from ordering.models import DiningTable
+from ordering.models import DiningTable, Member, TableSession
 from ordering.table_view import table_view
 from realtime import topics
 from realtime.topics import OneAudience, Viewer
@@ -27,6 +28,22 @@ async def _staff_site(session: AsyncSession, site_id: int | None, viewer: Viewer
     return site is not None and site.company_id == viewer.company_id
 
 
+async def _member(session: AsyncSession, table_id: int, device_key: str | None) -> bool:
+    """Is this device a member of the table's open session?"""
+    if device_key is None:
+        return False
+    member = await session.scalar(
+        select(Member.id)
+        .join(TableSession, TableSession.id == Member.session_id)
+        .where(
+            TableSession.table_id == table_id,
+            TableSession.closed_at.is_(None),
+            Member.device_key == device_key,
+        )
+    )
+    return member is not None
+
+
 def notification(change: dict[str, Any] | None, event: str | None, locale: str) -> str | None:
     if not change or not event:
         return None
@@ -34,16 +51,19 @@ def notification(change: dict[str, Any] | None, event: str | None, locale: str) 
 
 
 class TableTopic:
-    """`table:{id}`: members and staff see everything; anyone at the table sees its state."""
+    """`table:{id}`: members and staff see everything; whoever scanned the table, its state."""
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         table_id = _int(args[0]) if len(args) == 1 else None
         table = await session.get(DiningTable, table_id) if table_id else None
         if table is None:
             return False
-        # Anyone who scanned the table may watch its public state (free, locked…).
-        return viewer.device_key is not None or await _staff_site(
-            session, table.site_id, viewer
+        # Its public state (free, occupied, locked) is for whoever holds its token (the QR
+        # code): ids are sequential, so knowing one proves nothing.
+        if table.id in viewer.scanned_tables:
+            return True
+        return await _staff_site(session, table.site_id, viewer) or await _member(
+            session, table.id, viewer.device_key
         )
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from errors import NotFound
 from ordering import diner_service, views
 from ordering.live import TableTopic
 from ordering.models import Category, DiningTable
+from ordering.scanned_tables import remember_table
 from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
@@ -52,6 +53,7 @@ async def table_page(request: Request) -> Response:
 
     async def op(tx: Tx) -> dict[str, Any]:
         found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
+        remember_table(request, found.table.id)
         table_topic = views.table_topic(found.table.id)
         menu_topic = views.menu_topic(found.table.site_id)
         view = await table_view(tx.session, found.table.id, found.header)

@@ -7,13 +7,12 @@ too far behind is closed with a "resync" reason instead of slowing the others.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from realtime.bus import Bus
 from realtime.topics import TopicKind, Viewer, parse
@@ -44,87 +43,74 @@ class Outgoing(str):
         return cached
 
 
-class Outbox:
-    """A bounded FIFO with a single consumer, for the hot path of every socket.
+class Outlet(Protocol):
+    """Where a connection's frames go: the socket behind it."""
 
-    The subset of asyncio.Queue the hub and its sender use, at a fraction of the cost:
-    no task accounting, and one waiter future at most (only the socket's sender waits).
-    """
+    def write(self, text: str) -> bool:
+        """Write a frame at once if the socket can take it now; False if it cannot."""
+        ...
 
-    __slots__ = ("_items", "_maxsize", "_waiter")
-
-    def __init__(self, maxsize: int) -> None:
-        self._items: deque[str | None] = deque()
-        self._maxsize = maxsize
-        self._waiter: asyncio.Future[None] | None = None
-
-    def qsize(self) -> int:
-        return len(self._items)
-
-    def empty(self) -> bool:
-        return not self._items
-
-    def put_nowait(self, item: str | None) -> None:
-        if len(self._items) >= self._maxsize:
-            raise asyncio.QueueFull
-        self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def get_nowait(self) -> str | None:
-        if not self._items:
-            raise asyncio.QueueEmpty
-        return self._items.popleft()
-
-    async def get(self) -> str | None:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.popleft()
+    def wake(self, conn: Connection) -> None:
+        """Frames wait in the connection's queue: take them (Connection.next_frame)."""
+        ...
 
 
 class Connection:
-    """One websocket's subscriptions, versions and bounded send queue."""
+    """One websocket's subscriptions, versions and bounded send queue.
 
-    def __init__(self, viewer: Viewer, fmt: str, queue_size: int) -> None:
+    A frame is written at once while the socket takes it. Only when it cannot (the client
+    reads slowly, or the server has no direct path) do frames wait in a queue, which exists
+    only while they do: thousands of idle sockets hold no queue and no task for it.
+    """
+
+    __slots__ = ("viewer", "fmt", "queue_size", "versions", "loading", "queue", "overflowed",
+                 "outlet")
+
+    def __init__(
+        self, viewer: Viewer, fmt: str, queue_size: int, outlet: Outlet | None = None
+    ) -> None:
         self.viewer = viewer
         self.fmt = fmt
-        self.queue = Outbox(queue_size)
+        self.queue_size = queue_size
         self.versions: dict[str, int] = {}
-        self.loading: dict[str, list[tuple[int, str]]] = {}
-        self.overflowed = False
-        # Set by the websocket server when it can write a frame at once (returns False when
-        # it cannot: backpressure, closing). Used only while nothing waits in the queue and
-        # the sender holds nothing, so frames never overtake each other.
-        self.direct: Callable[[str], bool] | None = None
-        self.busy = False  # the sender took a frame from the queue and has not sent it yet
+        # Topics whose snapshot is being read, with the events that arrived meanwhile.
+        self.loading: dict[str, list[tuple[int, str]]] | None = None
+        # Frames waiting for the socket, from the first one it could not take until its
+        # outlet has sent them all (a frame it holds in flight keeps the queue there too,
+        # so that later frames never overtake it).
+        self.queue: deque[str] | None = None
+        self.overflowed = False  # fell too far behind: takes nothing more, to be closed
+        self.outlet = outlet
 
     def send(self, text: str) -> None:
         if self.overflowed:
             return
-        if (
-            self.direct is not None
-            and not self.busy
-            and not self.queue._items
-            and self.direct(text)
-        ):
-            return  # written now: no queue, no task switch
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        queue = self.queue
+        if queue is None:
+            outlet = self.outlet
+            if outlet is not None and outlet.write(text):
+                return  # written now: no queue, no task switch
+            self.queue = deque((text,))
+            if outlet is not None:
+                outlet.wake(self)
+        elif len(queue) < self.queue_size:
+            queue.append(text)
+        else:
             self.overflowed = True
-            # Make room for the sentinel so the sender wakes up and closes the socket.
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            queue.clear()  # its outlet ends on the empty queue and closes the socket
+
+    def next_frame(self) -> str | None:
+        """The next waiting frame, for the outlet; None once none waits (the queue goes)."""
+        queue = self.queue
+        if queue:
+            return queue.popleft()
+        self.queue = None
+        return None
 
     def offer(self, topic: str, version: int, text: str) -> None:
-        if topic in self.loading:
-            self.loading[topic].append((version, text))
+        loading = self.loading
+        if loading is not None and topic in loading:
+            loading[topic].append((version, text))
             return
         if version <= self.versions.get(topic, 0):
             return  # already included in what this socket has
@@ -132,14 +118,30 @@ class Connection:
         self.send(text)
 
     def begin_snapshot(self, topic: str) -> None:
+        if self.loading is None:
+            self.loading = {}
         self.loading[topic] = []
 
     def end_snapshot(self, topic: str, version: int, text: str) -> None:
-        buffered = self.loading.pop(topic, [])
+        buffered = self.drop_snapshot(topic)
         self.versions[topic] = version
         self.send(text)
         for event_version, event_text in sorted(buffered, key=lambda item: item[0]):
             self.offer(topic, event_version, event_text)
+
+    def drop_snapshot(self, topic: str) -> list[tuple[int, str]]:
+        """Stop buffering a topic's events; what was buffered."""
+        loading = self.loading
+        if loading is None:
+            return []
+        buffered = loading.pop(topic, [])
+        if not loading:
+            self.loading = None
+        return buffered
+
+    def topics(self) -> list[str]:
+        """Every topic this connection watches or is subscribing to."""
+        return [*self.versions, *(self.loading or ())]
 
 
 def bus_notice(up: bool) -> str:
@@ -161,8 +163,10 @@ class Snapshots:
     def __init__(self, ttl: float = 1.0, limit: int = 4096) -> None:
         self.ttl = ttl
         self.limit = limit
-        # topic -> (version, read at, view, frames by cut)
-        self._entries: dict[str, tuple[int, float, dict[str, Any], dict[Any, str]]] = {}
+        # topic -> (version, read at, view, frames by cut), oldest first
+        self._entries: OrderedDict[str, tuple[int, float, dict[str, Any], dict[Any, str]]] = (
+            OrderedDict()
+        )
 
     def view(self, topic: str, version: int) -> dict[str, Any] | None:
         entry = self._entries.get(topic)
@@ -171,14 +175,16 @@ class Snapshots:
         return entry[2]
 
     def keep(self, topic: str, version: int, view: dict[str, Any]) -> None:
-        if len(self._entries) >= self.limit:
-            now = time.monotonic()
-            for name, entry in list(self._entries.items()):
-                if now - entry[1] > self.ttl:
-                    del self._entries[name]
-            if len(self._entries) >= self.limit:
-                self._entries.clear()
-        self._entries[topic] = (version, time.monotonic(), view, {})
+        now = time.monotonic()
+        entries = self._entries
+        entries.pop(topic, None)
+        # Expired views go as new ones come, not only at the limit: a venue's worth of
+        # views and frames would otherwise stay in memory long after its sockets subscribed.
+        while entries and (
+            len(entries) >= self.limit or now - next(iter(entries.values()))[1] > self.ttl
+        ):
+            entries.popitem(last=False)
+        entries[topic] = (version, now, view, {})
 
     def frame(self, topic: str, version: int, cut: Any, make: Callable[[], str]) -> str:
         """The framed snapshot for one cut (audience, locale, format), made once."""
@@ -203,7 +209,7 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
-        for topic in list(conn.versions) + list(conn.loading):
+        for topic in conn.topics():
             self.unwatch(conn, topic)
 
     def watch(self, conn: Connection, topic: str) -> None:

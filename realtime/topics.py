@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per open socket: no instance dict
 class Viewer:
     """Who is behind a socket or a request."""
 
@@ -22,6 +22,7 @@ class Viewer:
     role: str | None = None
     locale: str = "fr"
     consumer_id: int | None = None  # a signed-in coffee-machine consumer (machines/)
+    scanned_tables: tuple[int, ...] = ()  # ids of the tables this browser holds the token of
 
 
 class TopicKind(Protocol):

@@ -8,12 +8,15 @@ the events newer than the snapshot, in version order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import sys
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import QueryParams
+from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.protocol import State
 from websockets.server import ServerProtocol
@@ -35,88 +38,120 @@ async def serve_socket(
     viewer: Viewer,
     queue_size: int,
 ) -> None:
-    fmt = "html" if websocket.query_params.get("format") == "html" else "json"
+    """Serve one socket until it closes, or until it falls too far behind ("resync").
+
+    The socket's own task reads its messages; frames go out from wherever they are made
+    (the hub's dispatch, mostly), and a second task exists only while frames wait for a
+    slow socket (SocketOutlet). An idle socket costs one task and no queue.
+    """
+    # Read once, not kept: `websocket.query_params` would stay parsed on the socket's object.
+    format_ = QueryParams(websocket.scope.get("query_string", b"")).get("format")
+    fmt = "html" if format_ == "html" else "json"
     await websocket.accept()
-    conn = Connection(viewer, fmt, queue_size)
-    conn.direct = _direct(websocket)
+    outlet = SocketOutlet(websocket)
+    conn = Connection(viewer, fmt, queue_size, outlet)
     hub.add(conn)
     if not hub.bus_up:
         conn.send(bus_notice(False))  # changes reach no socket for now: poll snapshots
     try:
-        async with asyncio.TaskGroup() as group:
-            receiving = group.create_task(_receive(websocket, hub, sessionmaker, conn))
-            sending = group.create_task(_send(websocket, conn))
-            done, _ = await asyncio.wait(
-                {receiving, sending}, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in (receiving, sending):
-                task.cancel()
-    except* WebSocketDisconnect:
+        while True:
+            await _answer(await websocket.receive_text(), hub, sessionmaker, conn)
+    except WebSocketDisconnect:
         pass
+    except asyncio.CancelledError:
+        if not outlet.stopped or outlet.serving.uncancel():
+            raise  # not the outlet's doing (the server is shutting down): let it through
     finally:
         hub.remove(conn)
+        outlet.close()
     if conn.overflowed:
-        try:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=CLOSE_RESYNC, reason="resync")
-        except RuntimeError:
-            pass
 
 
-async def _send(websocket: WebSocket, conn: Connection) -> None:
-    send = _sender(websocket)
-    while True:
-        text = await conn.queue.get()
-        if text is None:
-            return
-        conn.busy = True
-        try:
-            await send(text)
-        finally:
-            conn.busy = False
+class SocketOutlet:
+    """Where a socket's frames go, as cheaply as the server allows.
 
+    Once the socket is accepted, a frame would cross Starlette's WebSocket state checks and
+    each middleware's send wrapper, none of which acts on a frame: with the server's own
+    `send` at hand (web.live.KeepRawSend) the outlet calls it directly. Under uvicorn's
+    websockets-sansio protocol, when no extension (compression) was negotiated, it goes one
+    step further: the frame, encoded once for every socket that sends it (hub.Outgoing), is
+    written straight to the transport while the connection is open and writable.
 
-def _direct(websocket: WebSocket) -> Callable[[str], bool] | None:
-    """Writes a frame at once if the connection can take it now (see _sender)."""
-    protocol = _plain_protocol(getattr(websocket, "scope", {}).get(RAW_SEND))
-    if protocol is None:
-        return None
+    Anything else (backpressure, closing, another server) takes the server's own path, from
+    a task started when the first frame has to wait and ended when none waits any more. When
+    that task finds the socket overflowed or gone, it stops the socket's own task.
+    """
 
-    def write(text: str) -> bool:
-        if not _open(protocol):
+    __slots__ = ("raw", "protocol", "websocket", "serving", "sender", "stopped")
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.raw: Send | None = raw_send(websocket)
+        self.protocol = _plain_protocol(self.raw)
+        if self.protocol is not None:
+            _release_handshake(self.protocol)
+        self.websocket = websocket
+        task = asyncio.current_task()
+        assert task is not None
+        self.serving = task
+        self.sender: asyncio.Task[None] | None = None
+        self.stopped = False
+
+    def write(self, text: str) -> bool:
+        protocol = self.protocol
+        if protocol is None or not _open(protocol):
             return False
         protocol.transport.write(
             text.frame if isinstance(text, Outgoing) else text_frame(text.encode())
         )
         return True
 
-    return write
+    def wake(self, conn: Connection) -> None:
+        if self.sender is None and not self.stopped:
+            self.sender = asyncio.get_running_loop().create_task(self._send_waiting(conn))
 
+    def close(self) -> None:
+        self.stopped = True
+        if self.sender is not None:
+            self.sender.cancel()
 
-def _sender(websocket: WebSocket) -> Callable[[str], Awaitable[None]]:
-    """How to send one text frame, as cheaply as the server allows.
-
-    Once the socket is accepted, a frame would cross Starlette's WebSocket state checks and
-    each middleware's send wrapper, none of which acts on a frame: with the server's own
-    `send` at hand (web.live.KeepRawSend) the sender calls it directly. Under uvicorn's
-    websockets-sansio protocol, when no extension (compression) was negotiated, it goes one
-    step further: the frame, encoded once for every socket that sends it (hub.Outgoing), is
-    written straight to the transport while the connection is open and writable; anything
-    else (backpressure, closing) takes the server's own path.
-    """
-    raw = getattr(websocket, "scope", {}).get(RAW_SEND)
-    if raw is None:
-        return websocket.send_text
-    direct = _direct(websocket)
-
-    async def send(text: str) -> None:
-        if direct is not None and direct(text):
+    async def send(self, text: str) -> None:
+        """One frame: at once if the socket takes it now, else by the server's own path."""
+        if self.write(text):
             return
         try:
-            await raw({"type": "websocket.send", "text": text})
-        except OSError as error:  # the client went away (what Starlette turns it into)
+            if self.raw is None:
+                await self.websocket.send_text(text)
+            else:
+                await self.raw({"type": "websocket.send", "text": text})
+        except (OSError, RuntimeError) as error:
+            # The client went away (OSError, what Starlette turns into WebSocketDisconnect),
+            # or the server closed the socket meanwhile (RuntimeError: after its close).
             raise WebSocketDisconnect(code=1006) from error
 
-    return send
+    async def _send_waiting(self, conn: Connection) -> None:
+        try:
+            while (text := conn.next_frame()) is not None:
+                await self.send(text)
+        except WebSocketDisconnect:
+            self._stop_serving()  # the client went away
+            return
+        finally:
+            self.sender = None
+        if conn.overflowed:
+            self._stop_serving()  # then closed with "resync" by serve_socket
+
+    def _stop_serving(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.serving.cancel()
+
+
+def raw_send(websocket: WebSocket) -> Send | None:
+    """The server's own `send`, kept by web.live.KeepRawSend in the connection's state."""
+    state = websocket.scope.get("state")
+    return state.get(RAW_SEND) if isinstance(state, dict) else None
 
 
 def _plain_protocol(raw: Any) -> Any:
@@ -134,6 +169,17 @@ def _plain_protocol(raw: Any) -> Any:
     return protocol
 
 
+def _release_handshake(protocol: Any) -> None:
+    """Let go of the handshake's request and response (their headers: ~2 KiB a socket).
+
+    uvicorn's websockets-sansio protocol keeps both for the connection's whole life but
+    reads them only until the handshake completes (handle_connect, and `send` before the
+    accept); the socket is accepted by now.
+    """
+    if getattr(protocol, "handshake_complete", False) and hasattr(protocol, "response"):
+        protocol.request = protocol.response = None
+
+
 def _open(protocol: Any) -> bool:
     return bool(
         protocol.conn.state is State.OPEN
@@ -144,37 +190,34 @@ def _open(protocol: Any) -> bool:
     )
 
 
-async def _receive(
-    websocket: WebSocket,
-    hub: Hub,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    conn: Connection,
+async def _answer(
+    raw: str, hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], conn: Connection
 ) -> None:
-    while True:
-        raw = await websocket.receive_text()
-        try:
-            message = json.loads(raw)
-            kind = message["type"]
-            topics = message.get("topics", [])
-            if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            conn.send(_error("bad_message", "Expected JSON {type, topics}."))
-            continue
-        if kind == "ping":
-            conn.send(json.dumps({"type": "pong"}))
-        elif kind in ("subscribe", "resync"):
-            if len(set(topics) | set(conn.versions)) > MAX_TOPICS:
-                conn.send(_error("too_many_topics", f"At most {MAX_TOPICS} topics."))
-                continue
-            for topic in topics:
-                await _subscribe(hub, sessionmaker, conn, topic)
-        elif kind == "unsubscribe":
-            for topic in topics:
-                hub.unwatch(conn, topic)
-                conn.versions.pop(topic, None)
-        else:
-            conn.send(_error("bad_message", f"Unknown message type {kind!r}."))
+    """One message from the client. Its own frame, so that nothing it parsed outlives it
+    while the socket waits for the next one."""
+    try:
+        message = json.loads(raw)
+        kind = message["type"]
+        topics = message.get("topics", [])
+        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        conn.send(_error("bad_message", "Expected JSON {type, topics}."))
+        return
+    if kind == "ping":
+        conn.send(json.dumps({"type": "pong"}))
+    elif kind in ("subscribe", "resync"):
+        if len(set(topics) | set(conn.versions)) > MAX_TOPICS:
+            conn.send(_error("too_many_topics", f"At most {MAX_TOPICS} topics."))
+            return
+        for topic in topics:
+            await _subscribe(hub, sessionmaker, conn, topic)
+    elif kind == "unsubscribe":
+        for topic in topics:
+            hub.unwatch(conn, topic)
+            conn.versions.pop(topic, None)
+    else:
+        conn.send(_error("bad_message", f"Unknown message type {kind!r}."))
 
 
 async def _subscribe(
@@ -184,6 +227,7 @@ async def _subscribe(
     if parsed is None:
         conn.send(_error("unknown_topic", "Unknown topic.", topic))
         return
+    topic = sys.intern(topic)  # one string for every socket that watches it, not one each
     kind, args = parsed
     # Watch first, then read: an event committed meanwhile is buffered, not lost.
     conn.begin_snapshot(topic)
@@ -203,11 +247,11 @@ async def _subscribe(
             await session.rollback()
     except Exception:
         hub.unwatch(conn, topic)
-        conn.loading.pop(topic, None)
+        conn.drop_snapshot(topic)
         raise
     if not allowed:
         hub.unwatch(conn, topic)
-        conn.loading.pop(topic, None)
+        conn.drop_snapshot(topic)
         conn.send(_error("forbidden", "You may not watch this topic.", topic))
         return
     message: dict[str, Any] = {"type": "snapshot", "topic": topic, "version": version}

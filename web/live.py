@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from realtime.topics import Viewer
 from realtime.websocket import RAW_SEND, serve_socket
 from web.security import origin_allowed
 from web.state import app_state, viewer_of
@@ -13,26 +17,41 @@ from web.state import app_state, viewer_of
 async def live(websocket: WebSocket) -> None:
     """GET /ws: checks Origin (CORS does not cover websockets), then serves the socket."""
     state = app_state(websocket)
-    if not origin_allowed(
-        websocket.headers.get("origin"), websocket.headers.get("host"),
-        state.settings.allowed_origins,
-    ):
+    viewer = await _admitted(websocket, state.settings.allowed_origins)
+    if viewer is None:
         await websocket.close(code=1008, reason="origin")
         return
-    viewer = await viewer_of(websocket)
     await serve_socket(
         websocket, state.hub, state.sessionmaker, viewer, state.settings.socket_queue_size
     )
 
 
+async def _admitted(websocket: WebSocket, allowed_origins: tuple[str, ...]) -> Viewer | None:
+    """Who is behind the socket, if its Origin is allowed.
+
+    Headers and cookies are read from a connection object of their own, gone once read:
+    parsed on `websocket`, they would stay in memory as long as the socket is open.
+    """
+    handshake = HTTPConnection(websocket.scope)
+    headers = handshake.headers
+    if not origin_allowed(headers.get("origin"), headers.get("host"), allowed_origins):
+        return None
+    return await viewer_of(handshake)
+
+
 class KeepRawSend:
-    """Outermost middleware: keeps the server's own `send` in a websocket's scope, so that
-    the live channel's frames skip the wrappers that only matter to HTTP responses."""
+    """Outermost middleware: keeps the server's own `send` in a websocket's state, so that
+    the live channel's frames skip the wrappers that only matter to HTTP responses.
+
+    In the connection's `state` (its own copy of the lifespan state) rather than in the
+    scope itself: one key more in the scope would make it grow, for every socket."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: it hands back the next app's, so that no frame of its own stays
+        # on the stack of every open websocket.
         if scope["type"] == "websocket":
-            scope[RAW_SEND] = send
-        await self.app(scope, receive, send)
+            scope.setdefault("state", {})[RAW_SEND] = send
+        return self.app(scope, receive, send)

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -45,10 +46,11 @@ class SessionIdentity:
         self.app = app
         self.allowed_origins = allowed_origins
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: it hands back the next app's (or the refusal), so that no frame
+        # of its own stays on the stack of every open websocket.
         if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         session = scope["session"]
         session.setdefault("device", new_token())
         session.setdefault("csrf", new_token())
@@ -56,9 +58,8 @@ class SessionIdentity:
             headers = Headers(scope=scope)
             problem = self._problem(headers, session["csrf"])
             if problem:
-                await _reject(send, problem)
-                return
-        await self.app(scope, receive, send)
+                return _reject(send, problem)
+        return self.app(scope, receive, send)
 
     def _problem(self, headers: Headers, csrf: str) -> str | None:
         if not origin_allowed(headers.get("origin"), headers.get("host"), self.allowed_origins):

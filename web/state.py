@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 
 from accounts.service import StaffIdentity, identity
 from ordering.config import OrderingConfig
+from ordering.scanned_tables import scanned_tables
 from realtime.bus import Bus
 from realtime.events import Tx, transaction
 from realtime.hub import Hub
@@ -77,6 +78,7 @@ async def viewer_of(conn: HTTPConnection) -> Viewer:
         role=staff.role if staff else None,
         locale=locale_of(conn),
         consumer_id=consumer_id_of(conn),
+        scanned_tables=scanned_tables(conn),
     )
 
 

@@ -34,6 +34,13 @@ class Phone:
         data: dict[str, Any] = state.json()
         return data
 
+    async def sign_in(self, email: str, password: str) -> None:
+        """Sign in as staff (the cookie then carries the staff id)."""
+        response = await self.http.post(
+            "/api/v1/staff/login", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+
     async def start(self, token: str, name: str) -> str:
         response = await self.http.post(f"/api/v1/tables/{token}/start", json={"name": name})
         assert response.status_code == 201, response.text
@@ -56,10 +63,12 @@ class Phone:
         line: dict[str, Any] = response.json()["line"]
         return line
 
-    def socket(self, fmt: str = "json", origin: str | None = None) -> Any:
-        """A websocket carrying this phone's cookie (an async context manager)."""
+    def socket(
+        self, fmt: str = "json", origin: str | None = None, cookie: str | None = None
+    ) -> Any:
+        """A websocket carrying this phone's cookie, or `cookie` (an async context manager)."""
         url = self.base_url.replace("http://", "ws://") + f"/ws?format={fmt}"
-        headers = {"Cookie": f"comptoir={self.http.cookies['comptoir']}"}
+        headers = {"Cookie": f"comptoir={cookie or self.http.cookies['comptoir']}"}
         return connect(url, origin=origin, additional_headers=headers)  # type: ignore[arg-type]
 
 

@@ -188,9 +188,11 @@ async def test_hub_tells_sockets_the_bus_went_down_and_came_back(
     try:
         await wait_until(lambda: bus.healthy)
         private_redis.kill()
-        down = await asyncio.wait_for(conn.queue.get(), WAIT)
+        await wait_until(lambda: conn.queue is not None)
+        down = conn.next_frame()
         await asyncio.to_thread(private_redis.start)
-        up = await asyncio.wait_for(conn.queue.get(), WAIT)
+        await wait_until(lambda: bool(conn.queue))
+        up = conn.next_frame()
         assert [json.loads(down or ""), json.loads(up or "")] == [
             {"type": "resync", "bus": "down"},
             {"type": "resync", "bus": "up"},

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from itsdangerous import TimestampSigner
 from websockets.exceptions import InvalidStatus
 
+from accounts.models import Company, Staff
+from accounts.passwords import hash_password
 from demo.seed import DemoVenue
+from ordering import scanned_tables
 from realtime.models import TopicVersion
 from tests.conftest import Database, Server
 from tests.realtime.phones import Phone, receive, send, subscribe
@@ -192,3 +198,67 @@ async def test_topics_of_one_socket_are_independent(table: Table, venue: DemoVen
         assert (event["topic"], event["version"]) == (
             table.topic, snapshots[table.topic]["version"] + 1
         )
+
+
+def forbidden(topic: str) -> dict[str, str]:
+    return {"type": "error", "code": "forbidden", "topic": topic,
+            "message": "You may not watch this topic."}
+
+
+def without_scans(cookie: str) -> str:
+    """The same browser's cookie once it has forgotten the tables it scanned (it keeps the
+    last few only), signed as the server signs it (tests.conftest.Server's key)."""
+    signer = TimestampSigner("test-secret")
+    session = json.loads(base64.b64decode(signer.unsign(cookie)))
+    assert session.pop(scanned_tables.KEY)
+    return signer.sign(base64.b64encode(json.dumps(session).encode())).decode()
+
+
+async def test_only_a_browser_that_scanned_the_table_watches_it(table: Table) -> None:
+    """Table ids are sequential: a cookie alone must not reveal every table's state."""
+    async with Phone(table.server.url) as visitor, Phone(table.server.url) as program:
+        for phone in (visitor, program):
+            assert (await phone.http.get("/")).status_code == 200  # a cookie, no table
+            async with phone.socket() as ws:
+                await send(ws, "subscribe", table.topic)
+                assert await receive(ws) == forbidden(table.topic)
+
+        assert (await visitor.http.get(f"/t/{table.token}")).status_code == 200  # the QR code
+        state = await program.http.get(f"/api/v1/tables/{table.token}")  # the same, by API
+        assert state.status_code == 200
+
+        neighbour = f"table:{table.id + 1}"  # a table of the same venue, not scanned
+        for phone in (visitor, program):
+            async with phone.socket() as ws:
+                snapshot = await subscribe(ws, table.topic)
+                assert snapshot["data"]["session"] == {"status": "open"}  # the public cut
+                await send(ws, "subscribe", neighbour)
+                assert await receive(ws) == forbidden(neighbour)
+
+
+async def test_a_member_watches_even_once_the_cookie_forgot_the_scan(table: Table) -> None:
+    cookie = without_scans(table.tom.http.cookies["comptoir"])
+    async with table.tom.socket(cookie=cookie) as ws:
+        snapshot = await subscribe(ws, table.topic)
+        assert snapshot["data"]["session"]["pin"] == table.pin  # the full view
+
+
+async def test_staff_watch_the_tables_of_their_own_company_only(
+    table: Table, venue: DemoVenue, db: Database
+) -> None:
+    async with db.sessionmaker() as session, session.begin():
+        company = Company(name="Autre Café SAS", currency="EUR")
+        session.add(company)
+        await session.flush()
+        session.add(Staff(company_id=company.id, email="patron@autre-cafe.fr", name="Patron",
+                          role="admin", password_hash=hash_password("autre-demo")))
+    cashier_email, cashier_password, _ = venue.staff[2]
+    async with Phone(table.server.url) as cashier, Phone(table.server.url) as other:
+        await cashier.sign_in(cashier_email, cashier_password)
+        await other.sign_in("patron@autre-cafe.fr", "autre-demo")
+        async with cashier.socket() as ws:
+            snapshot = await subscribe(ws, table.topic)
+            assert snapshot["data"]["session"]["pin"] == table.pin  # the full view
+        async with other.socket() as ws:
+            await send(ws, "subscribe", table.topic)
+            assert await receive(ws) == forbidden(table.topic)
