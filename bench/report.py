@@ -73,9 +73,9 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             "| workers | knee: cart ops/s at p99 ≤ 50 ms | p50 / p99 / p99.9 ms at knee (or "
             "first step) | server CPU | PostgreSQL CPU | capacity: cart ops/s at p99 ≤ 1 s | "
-            "Redis restart: converged within, phones with a wrong cart | CPU ms per cart op: "
-            "server + PostgreSQL + Redis + load generator = total → what the box's cores "
-            "could carry at 100 % |",
+            "Redis restart: converged within, phones with a wrong cart | CPU ms per cart op at "
+            "the busiest step under p99 1 s: server + PostgreSQL + Redis + load generator = "
+            "total → what the box's cores could carry at 100 % |",
             "|---|---|---|---|---|---|---|---|",
         ]
         cores = results["meta"].get("cores") or 1
@@ -94,9 +94,16 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{lat.get('p99')} / {lat.get('p999')} (at {at.get('ops_per_s')} ops/s) | "
                 f"{at.get('server_cpu')} | {at.get('postgres_cpu')} | "
                 f"{run.get('capacity_ops_per_s_p99_under_1s', 0):,.0f} | {restart_text} | "
-                f"{cpu_per_op(at, cores)} |"
+                f"{cpu_per_op(_busiest(run['steps']), cores)} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _busiest(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The step that carried the most at p99 <= 1 s: the least inflated by what the server
+    spends when idle (timers, the 1 Hz venue event, collections)."""
+    kept = [s for s in steps if s.get("latency_ms", {}).get("p99", float("inf")) <= 1000]
+    return max(kept, key=lambda s: s.get("ops_per_s") or 0, default={})
 
 
 def cpu_per_op(step: dict[str, Any], cores: int) -> str:
