@@ -32,6 +32,7 @@ class Op:
     scheduled: float
     line: int | None = None
     status: int = 0
+    started: float = 0.0  # when the bench got to send it: late means the bench stalled
     done: float = 0.0
 
 
@@ -132,8 +133,14 @@ class Phone(asyncio.Protocol):
                 length, start = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), pos + 10
             if start + length > size:
                 break
-            if buffer[pos] & 0x0F == 1:
+            opcode = buffer[pos] & 0x0F
+            if opcode == 1:
                 self.on_text(bytes(buffer[start : start + length]))
+            elif opcode == 9 and self.transport is not None:
+                # A ping: answered as browsers do (masked pong, same payload). Unanswered,
+                # the server's keep-alive closes the socket and the phone reconnects.
+                payload = bytes(buffer[start : start + length])
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
             pos = start + length
         if pos:
             del buffer[:pos]
