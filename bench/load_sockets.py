@@ -10,7 +10,20 @@ import sys
 from array import array
 from typing import Any
 
-from loadgen_wire import EVENT, STAMP, _count, clock, command_loop, cpu_seconds, percentiles
+from loadgen_wire import (
+    CLOSE,
+    EVENT,
+    PING,
+    STAMP,
+    TEXT,
+    _count,
+    clock,
+    command_loop,
+    cpu_seconds,
+    frames,
+    percentiles,
+    pong,
+)
 
 # Sockets
 
@@ -100,39 +113,16 @@ class Client(asyncio.Protocol):
                 return
             self.open = True
             self.send_text(json.dumps({"type": "subscribe", "topics": self.topics}))
-        pos = 0
-        size = len(buffer)
-        while size - pos >= 2:
-            first, second = buffer[pos], buffer[pos + 1]
-            length = second & 0x7F
-            start = pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
-                start = pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
-                start = pos + 10
-            end = start + length
-            if end > size:
-                break
-            opcode = first & 0x0F
-            if opcode == 1:
-                self.on_text(bytes(buffer[start:end]))
-            elif opcode == 8:
-                self.closed_code = int.from_bytes(buffer[start : start + 2], "big") or 1005
+        for opcode, payload in frames(buffer):
+            if opcode == TEXT:
+                self.on_text(payload)
+            elif opcode == CLOSE:
+                self.closed_code = int.from_bytes(payload[:2], "big") or 1005
                 assert self.transport is not None
                 self.transport.close()
-            elif opcode == 9:  # ping: answer with the same payload, masked
-                payload = bytes(buffer[start:end])
+            elif opcode == PING:
                 assert self.transport is not None
-                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-            pos = end
-        if pos:
-            del buffer[:pos]
+                self.transport.write(pong(payload))
 
     # Messages
 

@@ -1,5 +1,6 @@
-"""What the load generator's processes share: the clock, CPU time, percentiles, and the
-JSON-lines conversation with bench/fanout.py."""
+"""What the bench's clients share (the load generator's processes, and the real path's
+phones): the clock, CPU time, percentiles, websocket frames as servers send them, and the
+JSON-lines conversation with bench/fanout.py. Standard library only: the peers' venv runs it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,40 @@ clock = time.monotonic  # CLOCK_MONOTONIC: the same clock in every process of th
 
 EVENT = re.compile(rb'"topic":"([^"]+)","version":(\d+)')
 STAMP = re.compile(rb'"t":([0-9.]+),"s":(\d+)')
+
+
+TEXT, CLOSE, PING = 1, 8, 9
+
+
+def frames(buffer: bytearray) -> list[tuple[int, bytes]]:
+    """The whole (unmasked, unfragmented) frames at the start of `buffer`, as (opcode,
+    payload), taken out of it; a frame not complete yet stays for the next read."""
+    found = []
+    pos, size = 0, len(buffer)
+    while size - pos >= 2:
+        length = buffer[pos + 1] & 0x7F
+        start = pos + 2
+        if length == 126:
+            if size - pos < 4:
+                break
+            length, start = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), pos + 4
+        elif length == 127:
+            if size - pos < 10:
+                break
+            length, start = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), pos + 10
+        end = start + length
+        if end > size:
+            break
+        found.append((buffer[pos] & 0x0F, bytes(buffer[start:end])))
+        pos = end
+    if pos:
+        del buffer[:pos]
+    return found
+
+
+def pong(payload: bytes) -> bytes:
+    """The answer to a ping, as a client sends it (masked, here with a zero mask)."""
+    return bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
 
 
 def cpu_seconds() -> float:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness import clock
+from loadgen_wire import PING, TEXT, frames, pong
 
 if TYPE_CHECKING:  # the phones report to the run they belong to
     from real_path import RealPath
@@ -119,31 +120,13 @@ class Phone(asyncio.Protocol):
                 return
             self.open = True
             self.send({"type": "subscribe", "topics": [self.topic]})
-        pos, size = 0, len(buffer)
-        while size - pos >= 2:
-            length = buffer[pos + 1] & 0x7F
-            start = pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length, start = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length, start = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), pos + 10
-            if start + length > size:
-                break
-            opcode = buffer[pos] & 0x0F
-            if opcode == 1:
-                self.on_text(bytes(buffer[start : start + length]))
-            elif opcode == 9 and self.transport is not None:
-                # A ping: answered as browsers do (masked pong, same payload). Unanswered,
-                # the server's keep-alive closes the socket and the phone reconnects.
-                payload = bytes(buffer[start : start + length])
-                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
-            pos = start + length
-        if pos:
-            del buffer[:pos]
+        for opcode, payload in frames(buffer):
+            if opcode == TEXT:
+                self.on_text(payload)
+            elif opcode == PING and self.transport is not None:
+                # Answered as browsers do: unanswered, the server's keep-alive closes the
+                # socket and the phone reconnects.
+                self.transport.write(pong(payload))
 
     def on_text(self, text: bytes) -> None:
         now = clock()
