@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import sys
@@ -23,6 +22,7 @@ from loadgen_wire import (
     frames,
     percentiles,
     pong,
+    upgrade_request,
 )
 
 # Sockets
@@ -66,18 +66,8 @@ class Client(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
-        key = base64.b64encode(os.urandom(16)).decode()
-        lines = [
-            f"GET {self.pool.path} HTTP/1.1",
-            f"Host: {self.pool.host}:{self.pool.port}",
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            f"Sec-WebSocket-Key: {key}",
-            "Sec-WebSocket-Version: 13",
-        ]
-        if self.cookie:
-            lines.append(f"Cookie: comptoir={self.cookie}")
-        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        transport.write(upgrade_request(self.pool.path, self.pool.host, self.pool.port,
+                                        self.cookie))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.open = False

@@ -5,7 +5,9 @@ JSON-lines conversation with bench/fanout.py. Standard library only: the peers' 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import re
 import resource
 import sys
@@ -20,6 +22,22 @@ STAMP = re.compile(rb'"t":([0-9.]+),"s":(\d+)')
 
 
 TEXT, CLOSE, PING = 1, 8, 9
+
+
+def upgrade_request(path: str, host: str, port: int, cookie: str | None) -> bytes:
+    """A websocket handshake request, with the session cookie when there is one."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+    ]
+    if cookie:
+        lines.append(f"Cookie: comptoir={cookie}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 def frames(buffer: bytearray) -> list[tuple[int, bytes]]:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness import clock
-from loadgen_wire import PING, TEXT, frames, pong
+from loadgen_wire import PING, TEXT, frames, pong, upgrade_request
 
 if TYPE_CHECKING:  # the phones report to the run they belong to
     from real_path import RealPath
@@ -67,12 +65,8 @@ class Phone(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  (uvloop's is no subclass)
-        key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((
-            f"GET /ws?format=html HTTP/1.1\r\nHost: 127.0.0.1:{self.real.port}\r\n"
-            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            f"Sec-WebSocket-Version: 13\r\nCookie: comptoir={self.member.cookie}\r\n\r\n"
-        ).encode())
+        transport.write(upgrade_request("/ws?format=html", "127.0.0.1", self.real.port,
+                                        self.member.cookie))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.open = False
