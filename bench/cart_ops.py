@@ -1,11 +1,16 @@
-"""Where a cart change's server time goes, without HTTP or sockets: the service path alone.
+"""Where a cart change's server CPU goes, layer by layer, without a network in between.
 
-Runs adds and removes at one table through the same services the API calls
-(ordering/cart_service.py), each in its own transaction (commit, then publish on an
-in-process bus with nobody listening), against PostgreSQL, one after the other. Reports
-the process's CPU per change and, from a second run under cProfile (timing CPU, not
-waiting), the CPU spent in the system calls that carry the database's round trips (socket
-send, epoll, recv), which on loopback also pay for waking the PostgreSQL backend.
+1. The service path: adds and removes at one table through the same services the API calls
+   (ordering/cart_service.py), each in its own transaction (commit, then publish on an
+   in-process bus with nobody listening), against PostgreSQL, one after the other. Reports
+   the process's CPU per change and, from a second run under cProfile (timing CPU, not
+   waiting), the CPU spent in the system calls that carry the database's round trips
+   (socket send, epoll, recv), which on loopback also pay for waking the PostgreSQL backend.
+2. The whole app: the same changes as HTTP requests handed to the ASGI app itself
+   (middleware, session cookie, routing, body parsing, JSON reply; no socket, no HTTP
+   parser), first with nobody watching the table, then with a table's worth of live
+   sockets (six phones getting the HTML fragment, one POS getting JSON) whose writes go
+   nowhere: the difference is what the hub spends to cut, render and frame each change.
 
     .venv/bin/python bench/cart_ops.py [--changes 3000]
 
@@ -106,10 +111,114 @@ async def run(changes: int, profile: bool) -> dict[str, Any]:
                        "share_of_profiled_time": round(by_name[key][2] / total, 3)}
                 for name, key in SYSCALLS.items() if key in by_name
             }
+        result["app"] = await through_app(db, changes)
         return result
     finally:
         await engine.dispose()
         await drop_database("comptoir_bench_cart")
+
+
+class _Nowhere:
+    """A socket outlet that takes every frame and sends it nowhere (counts them)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def write(self, text: str) -> bool:
+        self.frames += 1
+        return True
+
+    def wake(self, conn: Any) -> None:
+        raise AssertionError("a frame was refused")
+
+
+async def through_app(db: dict[str, Any], changes: int) -> dict[str, Any]:
+    """CPU per change through the ASGI app: without watchers, then with one table's."""
+    from app import create_app
+    from realtime.hub import Connection
+    from realtime.topics import Viewer
+    from settings import Settings
+
+    app = create_app(Settings(database_url=db["url"], redis_url=None, secret_key="bench"))
+    token = db["tables"][1][1]
+    table_topic = f"table:{db['tables'][1][0]}"
+    products = db["products"]
+    cookie = ""
+
+    async def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        nonlocal cookie
+        data = json.dumps(body).encode() if body is not None else b""
+        headers = [(b"host", b"bench"), (b"origin", b"http://bench"),
+                   (b"content-type", b"application/json"), (b"cookie", cookie.encode()),
+                   (b"content-length", str(len(data)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "root_path": "", "headers": headers,
+                 "client": ("127.0.0.1", 1), "server": ("bench", 80)}
+        sent = False
+        reply: dict[str, Any] = {"status": 0, "body": b""}
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                await asyncio.Event().wait()  # the client never disconnects
+            sent = True
+            return {"type": "http.request", "body": data, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal cookie
+            if message["type"] == "http.response.start":
+                reply["status"] = message["status"]
+                for name, value in message.get("headers", []):
+                    if name == b"set-cookie":
+                        cookie = value.decode().split(";", 1)[0]
+            else:
+                reply["body"] += message.get("body", b"")
+
+        await app(scope, receive, send)
+        return reply["status"], json.loads(reply["body"] or b"null")
+
+    async def run_changes(count: int, watchers: list[_Nowhere]) -> float:
+        lines: list[int] = []
+        cpu = time.process_time()
+        for i in range(count):
+            expected = sum(w.frames for w in watchers) + len(watchers)
+            if i % 2 == 0 or not lines:
+                status, reply = await call("POST", f"/api/v1/tables/{token}/cart/lines",
+                                           {"client_id": uuid.uuid4().hex,
+                                            "product_id": products[i % len(products)],
+                                            "quantity": 1})
+                assert status == 201, (status, reply)
+                lines.append(reply["line"]["id"])
+            else:
+                status, reply = await call(
+                    "DELETE", f"/api/v1/tables/{token}/cart/lines/{lines.pop(0)}")
+                assert status == 200, (status, reply)
+            while sum(w.frames for w in watchers) < expected:  # the hub's turn
+                await asyncio.sleep(0)
+        return (time.process_time() - cpu) / count * 1e6
+
+    async with app.router.lifespan_context(app):
+        status, reply = await call("GET", f"/api/v1/tables/{token}")
+        assert status == 200, (status, reply)
+        status, reply = await call("POST", f"/api/v1/tables/{token}/start", {"name": "Léa"})
+        assert status in (200, 201), (status, reply)
+        await run_changes(300, [])  # warm
+        alone = await run_changes(changes, [])
+        hub = app.state.comptoir.hub
+        staff = Viewer(company_id=db["company_id"], staff_id=db["staff_id"], role="admin")
+        watchers = [_Nowhere() for _ in range(7)]
+        for index, outlet in enumerate(watchers):
+            # Six phones get the page's HTML, the POS gets JSON (both the full cut).
+            conn = Connection(staff, "html" if index < 6 else "json", 256, outlet)
+            hub.add(conn)
+            hub.watch(conn, table_topic)
+            conn.versions[table_topic] = 0
+        await run_changes(300, watchers)  # warm the templates' paths
+        watched = await run_changes(changes, watchers)
+    return {"cpu_us_per_change_no_watchers": round(alone),
+            "cpu_us_per_change_7_watchers": round(watched),
+            "fanout_us_per_change": round(watched - alone)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,8 +230,11 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "cart_ops.json").write_text(json.dumps(result, indent=1) + "\n")
     log(json.dumps(result))
+    app = result["app"]
     print(f"RESULT cpu_us_per_change={result['cpu_us_per_change']} "
-          f"statements={result['statements_per_change']}")
+          f"statements={result['statements_per_change']} "
+          f"app_us_per_change={app['cpu_us_per_change_no_watchers']} "
+          f"fanout_us_per_change={app['fanout_us_per_change']}")
 
 
 if __name__ == "__main__":

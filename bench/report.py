@@ -75,13 +75,14 @@ def markdown(results: dict[str, Any]) -> str:
             "first step) | server CPU | PostgreSQL CPU | capacity: cart ops/s at p99 ≤ 1 s | "
             "Redis restart: converged within, phones with a wrong cart | CPU ms per cart op at "
             "the busiest step under p99 1 s: server + PostgreSQL + Redis + load generator = "
-            "total → what the box's cores could carry at 100 % |",
-            "|---|---|---|---|---|---|---|---|",
+            "total → what the box's cores could carry at 100 % | the step that ended the knee: "
+            "its p99, and PostgreSQL's slowest commit meanwhile (probe) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         cores = results["meta"].get("cores") or 1
         for workers, run in results["real"].items():
             if "error" in run:
-                lines.append(f"| {workers} | failed: {run['error'][:80]} |" + " |" * 4)
+                lines.append(f"| {workers} | failed: {run['error'][:80]} |" + " |" * 5)
                 continue
             at = next((s for s in run["steps"] if s["ops_per_s"] == run["knee_ops_per_s"]),
                       run["steps"][0] if run["steps"] else {})
@@ -94,7 +95,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{lat.get('p99')} / {lat.get('p999')} (at {at.get('ops_per_s')} ops/s) | "
                 f"{at.get('server_cpu')} | {at.get('postgres_cpu')} | "
                 f"{run.get('capacity_ops_per_s_p99_under_1s', 0):,.0f} | {restart_text} | "
-                f"{cpu_per_op(_busiest(run['steps']), cores)} |"
+                f"{cpu_per_op(_busiest(run['steps']), cores)} | {_knee_end(run)} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -107,6 +108,18 @@ def _busiest(steps: list[dict[str, Any]]) -> dict[str, Any]:
     kept = [s for s in steps if s.get("latency_ms", {}).get("p99", float("inf")) <= 1000
             and all((s.get(m) or 0) >= 0 for m in meters)]
     return max(kept, key=lambda s: s.get("ops_per_s") or 0, default={})
+
+
+def _knee_end(run: dict[str, Any]) -> str:
+    """What ended the knee: the first step over p99 50 ms, and whether PostgreSQL's own
+    commits stalled meanwhile (a disk flush stall delays every commit, ours included)."""
+    over = next((s for s in run["steps"]
+                 if s.get("latency_ms", {}).get("p99", float("inf")) > 50), None)
+    if over is None:
+        return "-"
+    probe = over.get("commit_probe_ms", {})
+    commits = f"commits up to {probe['max']} ms (p50 {probe['p50']})" if probe else "no probe"
+    return f"p99 {over['latency_ms'].get('p99')} ms at {over['ops_per_s']} ops/s; {commits}"
 
 
 def cpu_per_op(step: dict[str, Any], cores: int) -> str:

@@ -52,8 +52,10 @@ class SessionIdentity:
         if scope["type"] not in ("http", "websocket"):
             return self.app(scope, receive, send)
         session = scope["session"]
-        session.setdefault("device", new_token())
-        session.setdefault("csrf", new_token())
+        if "device" not in session:
+            session["device"] = new_token()
+        if "csrf" not in session:
+            session["csrf"] = new_token()
         if scope["type"] == "http" and scope["method"] in UNSAFE:
             headers = Headers(scope=scope)
             problem = self._problem(headers, session["csrf"])
