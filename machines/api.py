@@ -23,6 +23,7 @@ from machines.errors import SignInRequired
 from machines.live import MachineTopic
 from machines.models import Consumer, ProviderPayment
 from machines.runtime import runtime_of
+from machines.scanned_machines import remember_machine
 from realtime.events import Tx
 from realtime.models import current_version
 from web.body import read_body
@@ -48,6 +49,7 @@ async def machine_state(request: Request) -> Response:
 
     async def op(tx: Tx) -> dict[str, Any]:
         machine = await brew_service.machine_by_token(tx.session, request.path_params["token"])
+        remember_machine(request, machine.id)
         found = await brew_service.offer(tx.session, machine, consumer_id_of(request))
         topic = views.machine_topic(machine.id)
         view = await views.machine_view(tx.session, machine.id)
@@ -91,6 +93,7 @@ async def start_brew(request: Request) -> Response:
         )
 
     result = await run_tx(request, op)
+    remember_machine(request, result.brew.machine_id)
     out: dict[str, Any] = {"brew": _brew(result.brew), "duplicate": result.duplicate}
     if result.payment is not None:
         out["payment"] = await checkout(request, result.payment, f"/m/{token}")

@@ -23,17 +23,24 @@ def _int(text: str) -> int | None:
 
 class MachineTopic:
     """`machine:{id}`: online, busy, alerts, the current brew. Its staff and the machine
-    itself see everything (brew commands, who brewed); anyone at the machine sees status."""
+    itself see everything (brew commands, who brewed); whoever scanned it sees its status.
+
+    The machine's own socket (machines/device.py) is authenticated by its secret and watches
+    its topic directly: it never asks here."""
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         machine_id = _int(args[0]) if len(args) == 1 else None
         machine = await session.get(Machine, machine_id) if machine_id else None
         if machine is None:
             return False
-        if viewer.company_id is not None:
-            site = await session.get(Site, machine.site_id)
-            return site is not None and site.company_id == viewer.company_id
-        return viewer.device_key is not None  # anyone who scanned the machine
+        # Its public status is for whoever holds its token (the QR code): ids are
+        # sequential, so knowing one proves nothing.
+        if machine.id in viewer.scanned_machines:
+            return True
+        if viewer.company_id is None:
+            return False
+        site = await session.get(Site, machine.site_id)
+        return site is not None and site.company_id == viewer.company_id
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
         return await views.machine_view(session, int(args[0]))

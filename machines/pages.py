@@ -22,6 +22,7 @@ from machines.live import MachineTopic
 from machines.models import Consumer, Machine, OutboxMail, Selection
 from machines.payment_service import policy
 from machines.runtime import runtime_of
+from machines.scanned_machines import remember_machine
 from realtime.events import Tx
 from realtime.models import current_version
 from web.state import app_state, consumer_id_of, run_tx, staff_of, viewer_of
@@ -42,6 +43,7 @@ async def machine_page(request: Request) -> Response:
 
     async def op(tx: Tx) -> dict[str, Any]:
         machine = await brew_service.machine_by_token(tx.session, token)
+        remember_machine(request, machine.id)
         found = await brew_service.offer(tx.session, machine, consumer_id_of(request))
         topic = views.machine_topic(machine.id)
         view = await views.machine_view(tx.session, machine.id)
@@ -95,6 +97,7 @@ async def machine_display(request: Request) -> Response:
         machine = await brew_service.machine_by_token(session, token)
         view = await views.machine_view(session, machine.id)
         view["version"] = await current_version(session, views.machine_topic(machine.id))
+    remember_machine(request, machine.id)  # the screen watches the machine's topic
     shown = MachineTopic().present(view, "public")
     return page(request, "machines/display.html", token=token, view=shown,
                 topics=[views.machine_topic(machine.id)], url=machine_url(request, token))

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
+from web.recent_ids import recent_ids, remember_id
+
 KEY = "tables"
 LIMIT = 20  # most recent last; keeps the cookie small
 
 
 def scanned_tables(conn: HTTPConnection) -> tuple[int, ...]:
-    value = conn.session.get(KEY)
-    if not isinstance(value, list):
-        return ()
-    return tuple(t for t in value if isinstance(t, int) and not isinstance(t, bool))
+    return recent_ids(conn, KEY)
 
 
 def remember_table(conn: HTTPConnection, table_id: int) -> None:
     """This browser scanned the table (it used its token)."""
-    kept = [t for t in scanned_tables(conn) if t != table_id]
-    conn.session[KEY] = [*kept[-(LIMIT - 1):], table_id]
+    remember_id(conn, KEY, table_id, LIMIT)

@@ -23,6 +23,7 @@ class Viewer:
     locale: str = "fr"
     consumer_id: int | None = None  # a signed-in coffee-machine consumer (machines/)
     scanned_tables: tuple[int, ...] = ()  # ids of the tables this browser holds the token of
+    scanned_machines: tuple[int, ...] = ()  # ids of the coffee machines, likewise (machines/)
 
 
 class TopicKind(Protocol):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from accounts.service import StaffIdentity, identity
+from machines.scanned_machines import scanned_machines
 from ordering.config import OrderingConfig
 from ordering.scanned_tables import scanned_tables
 from realtime.bus import Bus
@@ -79,6 +80,7 @@ async def viewer_of(conn: HTTPConnection) -> Viewer:
         locale=locale_of(conn),
         consumer_id=consumer_id_of(conn),
         scanned_tables=scanned_tables(conn),
+        scanned_machines=scanned_machines(conn),
     )
 
 

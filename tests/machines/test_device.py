@@ -75,10 +75,13 @@ async def test_brew_progress_alerts_failures_and_refunds(
     fast = Behaviour(speed=100, steps=3)
     hall = SimulatedMachine(server.url, open_secret, fast)
     space = SimulatedMachine(server.url, paid_secret, fast)
+    async with httpx.AsyncClient(base_url=server.url) as watcher:  # the screen's browser
+        assert (await watcher.get(f"/m/{open_token}")).status_code == 200  # scans the machine
+    watching = {"Cookie": f"comptoir={watcher.cookies['comptoir']}"}
     async with (
         httpx.AsyncClient(base_url=server.url) as phone,
         running(hall), running(space),
-        connect(server.url.replace("http", "ws") + "/ws") as screen,
+        connect(server.url.replace("http", "ws") + "/ws", additional_headers=watching) as screen,
     ):
         state = (await phone.get(f"/api/v1/machines/{open_token}")).json()
         assert state["machine"]["machine"]["online"] is True
