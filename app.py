@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         bus = make_bus(settings.redis_url)
-        state = AppState(settings, engine, make_sessionmaker(engine), bus, Hub(), config)
+        sessionmaker = make_sessionmaker(engine)
+        state = AppState(settings, engine, sessionmaker, bus, Hub(sessionmaker), config)
         app.state.comptoir = state
         app.state.machines = machines
         await warm_up(engine)

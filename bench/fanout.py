@@ -89,7 +89,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drain", type=float, default=1.0)
     parser.add_argument("--real-tables", type=int)
     parser.add_argument("--real-start-rate", type=float, default=10.0, help="cart ops/s")
-    parser.add_argument("--real-max-steps", type=int, default=10)
+    parser.add_argument("--real-max-steps", type=int, default=14,
+                        help="steps end sooner once p99 > 1 s (the capacity is found)")
     parser.add_argument("--real-step-seconds", type=float)
     parser.add_argument("--http-connections", type=int, default=64)
     parser.add_argument("--real-workers", default="1,2")

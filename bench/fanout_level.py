@@ -252,7 +252,7 @@ class Fanout:
             "publish_failed": sent["failed"],
             "open_sockets": sum(r["open"] for r in reports),
             "closed": _merge_counts([r["closed_codes"] for r in reports]),
-            "resyncs": sum(r["resyncs"] for r in reports),
+            "bus_notices": sum(r["bus_notices"] for r in reports),
             "errors": sum(r["errors"] for r in reports),
             "short_sockets": [x for r in reports for x in r["short"]][:5],
         }
@@ -341,7 +341,7 @@ class Fanout:
             "all_resumed_within_s": max(times) if times and resumed == live else None,
             "delivery": round(received / expected, 4) if expected else None,
             "publish_failed": sent["failed"],
-            "resync_notices": sum(c["resyncs"] for c in conv),
+            "bus_notices": sum(c["bus_notices"] for c in conv),
         }
         log(self.stack, "redis restart", self.out["redis_restart"])
 

@@ -58,7 +58,7 @@ class Client(asyncio.Protocol):
         self.stalled = False
         self.closed_code: int | None = None
         self.first_after: float | None = None
-        self.resyncs = 0
+        self.bus_notices = 0
         self.errors = 0
         self.counts: dict[int, int] = {}  # step -> events received
 
@@ -117,7 +117,7 @@ class Client(asyncio.Protocol):
     # Messages
 
     def on_text(self, text: bytes) -> None:
-        # `{"type":"event"…` from frames, `{"type": "resync"…` from json.dumps defaults
+        # `{"type":"event"…` from frames, `{"type": "subscribed"…` from json.dumps defaults
         kind = text[9:14] if text[8] == 34 else text[10:15]
         if kind == b"event":
             self.on_event(text)
@@ -133,8 +133,8 @@ class Client(asyncio.Protocol):
             self.waiting.clear()
             if not self.ready.done():
                 self.ready.set_result(None)
-        elif kind == b"resyn":
-            self.resyncs += 1
+        elif kind.startswith(b"bus"):  # ours: the bus went down or came back
+            self.bus_notices += 1
         else:
             self.errors += 1
             if self.pool.error_samples < 5:
@@ -240,7 +240,7 @@ class Pool:
             "latency_ms": percentiles(step.latencies),
             "open": sum(1 for c in self.clients if c.open),
             "closed_codes": _count(c.closed_code for c in self.clients if not c.open),
-            "resyncs": sum(c.resyncs for c in self.clients),
+            "bus_notices": sum(c.bus_notices for c in self.clients),
             "errors": sum(c.errors for c in self.clients),
             "short": short,
             "cpu_s": round(cpu_seconds(), 3),
@@ -261,7 +261,7 @@ class Pool:
         firsts = [c.first_after for c in live if c.first_after is not None]
         return {"sockets": len(live), "resumed": len(firsts),
                 "max_s": round(max(firsts) - mark, 3) if firsts else None,
-                "resyncs": sum(c.resyncs for c in live)}
+                "bus_notices": sum(c.bus_notices for c in live)}
 
     def close(self) -> None:
         for client in self.clients:

@@ -41,8 +41,8 @@ EVENT = re.compile(rb'"topic":"([^"]+)","version":(\d+)')
 
 class Phone(asyncio.Protocol):
     """A member's page socket (format=html, what live.js gets), following docs/realtime.md:
-    versions per topic, resync on a gap or a notice, snapshots on a timer while the bus is
-    down. Records when each cart line first shows and when it goes."""
+    versions per topic, a resync on a gap, nothing to do on a bus notice (the server sends
+    what moved). Records when each cart line first shows and when it goes."""
 
     def __init__(self, real: RealPath, member: Member, topic: str) -> None:
         self.real = real
@@ -57,8 +57,7 @@ class Phone(asyncio.Protocol):
         self.seen: dict[int, float] = {}
         self.gone: dict[int, float] = {}
         self.gaps = 0
-        self.resyncs = 0
-        self.bus_down = False
+        self.bus_notices = 0
         self.messages = 0
         self.reconnects = 0
         self.history: list[tuple[float, int]] = []  # (when, version) at each change
@@ -126,10 +125,8 @@ class Phone(asyncio.Protocol):
         now = clock()
         self.messages += 1
         kind = text[9:14] if text[8] == 34 else text[10:15]
-        if kind == b"resyn":
-            self.resyncs += 1
-            self.bus_down = b'"down"' in text
-            self.send({"type": "resync", "topics": [self.topic]})
+        if kind.startswith(b"bus"):
+            self.bus_notices += 1  # nothing to do: the server catches its sockets up
             return
         match = EVENT.search(text, 0, 200)
         if match is None:
@@ -159,12 +156,6 @@ class Phone(asyncio.Protocol):
         for line in self.lines - lines:
             self.gone.setdefault(line, now)
         self.lines = lines
-
-    async def poll_while_down(self) -> None:
-        while not self.real.closing:
-            await asyncio.sleep(3.0)  # live.js polls every 3 s while the bus is down
-            if self.bus_down and self.open:
-                self.send({"type": "resync", "topics": [self.topic]})
 
 
 class HttpPool:

@@ -122,11 +122,6 @@ class RealPath:
                 row.append(phone)
             self.phones.append(row)
         await asyncio.gather(*(p.ready for row in self.phones for p in row))
-        for row in self.phones:
-            for phone in row:
-                task = asyncio.create_task(phone.poll_while_down())
-                self.pending.add(task)
-                task.add_done_callback(self.pending.discard)
         log("real path", f"{self.workers} worker(s):", len(tables), "tables,",
             sum(len(r) for r in self.phones), "member sockets ready in",
             f"{clock() - started:.1f}s")
@@ -268,6 +263,7 @@ class RealPath:
         rate = max(self.args.real_start_rate, 0.5 * (self.knee or 0))
         task = asyncio.create_task(self.step(rate, 5.0, "redis restart"))
         await asyncio.sleep(1.5)
+        killed = clock()
         self.redis.kill()
         await asyncio.sleep(1.0)
         await self.redis.start()
@@ -283,11 +279,15 @@ class RealPath:
         reached = []
         for row in self.phones:
             for phone in row:
-                when = next((t for t, v in phone.history if t >= up and v >= truth[phone.topic]),
-                            None)
-                if when is None and phone.version >= truth[phone.topic]:
-                    when = up  # already there: nothing was missed
-                reached.append(when)
+                # The first moment since the kill that it held what the database had when
+                # Redis was back (what it held at the kill counts from the kill): the server
+                # may catch it up before this process sees Redis accept connections, and
+                # then it counts as 0.
+                before = [v for t, v in phone.history if t < killed]
+                timeline = ([(killed, before[-1])] if before else []) + [
+                    (t, v) for t, v in phone.history if t >= killed]
+                when = next((t for t, v in timeline if v >= truth[phone.topic]), None)
+                reached.append(None if when is None else max(when, up))
         lagging = sum(1 for when in reached if when is None)
         # No committed change lost: once every phone holds its topic's latest version, its
         # cart is exactly what the database holds.
@@ -298,8 +298,10 @@ class RealPath:
             "ops_during": step["ops"], "ops_failed": step["failed"],
             "converged_within_s": (round(max(reached) - up, 3)  # type: ignore[type-var]
                                    if not lagging else None),
+            # When each phone got there: a few stragglers or everyone late.
+            "phones_converged_s": percentiles([w - up for w in reached if w is not None]),
             "lagging_phones": lagging, "phones_with_wrong_cart": wrong,
-            "resync_notices": sum(p.resyncs for row in self.phones for p in row),
+            "bus_notices": sum(p.bus_notices for row in self.phones for p in row),
             "reconnects": sum(p.reconnects for row in self.phones for p in row),
             "note": "from Redis accepting connections again until every phone holds the "
                     "version its topic had in the database at that moment",

@@ -176,8 +176,9 @@ async def _forward(
     """One frame of the machine's topic, as the machine needs it."""
     message = json.loads(text)
     kind = message.get("type")
-    if kind == "resync":
-        # The bus reconnected and may have lost events: send what is still pending.
+    if kind in ("bus", "snapshot"):
+        # The bus went down or came back, or the machine's state was read again because
+        # events were lost meanwhile: send whatever command is still pending.
         await _send_pending(state, machine_id, conn, sent)
     elif kind == "event":
         cmd = (message["data"].get("change") or {}).get("command")

@@ -2,11 +2,15 @@
 
 Each message is parsed once and each (audience, locale, format) cut of it is rendered
 once, however many sockets receive it. Each socket has a bounded queue: one that falls
-too far behind is closed with a "resync" reason instead of slowing the others.
+too far behind is closed with a "resync" reason instead of slowing the others. When the
+bus loses messages, the hub brings its sockets back to the database's state itself
+(realtime/catch_up.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -14,12 +18,17 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from realtime.bus import Bus
+from realtime.catch_up import catch_up
 from realtime.topics import TopicKind, Viewer, parse
 
 log = logging.getLogger(__name__)
 
 CLOSE_RESYNC = 4000  # websocket close code: reconnect and fetch snapshots
+POLL_S = 1.0  # while the bus is down, how often the database's versions are compared
+SETTLE_S = 1.0  # after it is back, once more this much later (a publish that failed late)
 
 
 def text_frame(data: bytes) -> bytes:
@@ -139,14 +148,18 @@ class Connection:
             self.loading = None
         return buffered
 
+    def is_loading(self, topic: str) -> bool:
+        """Is this connection reading the topic's snapshot right now?"""
+        return self.loading is not None and topic in self.loading
+
     def topics(self) -> list[str]:
         """Every topic this connection watches or is subscribing to."""
         return [*self.versions, *(self.loading or ())]
 
 
 def bus_notice(up: bool) -> str:
-    """Tells a socket to fetch snapshots again; while the bus is down, on a timer."""
-    return json.dumps({"type": "resync", "bus": "up" if up else "down"})
+    """Tells a socket whether live changes flow; the server catches it up either way."""
+    return json.dumps({"type": "bus", "up": up}, separators=(",", ":"))
 
 
 class Snapshots:
@@ -198,11 +211,17 @@ class Snapshots:
 
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> None:
+        """`sessionmaker`: where sockets are caught up from when the bus lost messages
+        (without one, as in tests of the fan-out alone, they are only told)."""
         self.topics: dict[str, set[Connection]] = {}
         self.connections: set[Connection] = set()
         self.bus_up = True  # a socket that connects while it is down must be told
         self.snapshots = Snapshots()
+        self.sessionmaker = sessionmaker
+        self._catching_up: asyncio.Task[None] | None = None
+        self._rounds_due = 0  # rounds still to run once the bus is back
+        self._wake = asyncio.Event()  # the bus changed: the next round starts now
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -223,23 +242,61 @@ class Hub:
                 del self.topics[topic]
 
     async def run(self, bus: Bus) -> None:
-        async with bus.listen() as messages:
-            async for message in messages:
-                if message.resync:
-                    self.resync_all(bus.healthy)
-                    continue
-                try:
-                    self.dispatch(message.topic, message.payload)
-                except Exception:
-                    # One bad message must not end live updates for the whole process;
-                    # sockets that missed it see a version gap and fetch a snapshot.
-                    log.exception("could not dispatch a message on %s", message.topic)
+        try:
+            async with bus.listen() as messages:
+                async for message in messages:
+                    if message.resync:
+                        self.bus_changed(bus.healthy)
+                        continue
+                    try:
+                        self.dispatch(message.topic, message.payload)
+                    except Exception:
+                        # One bad message must not end live updates for the whole process;
+                        # sockets that missed it see a version gap and fetch a snapshot.
+                        log.exception("could not dispatch a message on %s", message.topic)
+        finally:
+            self._stop_catching_up()
 
-    def resync_all(self, bus_healthy: bool) -> None:
+    def bus_changed(self, bus_healthy: bool) -> None:
+        """The bus went down or came back: messages may be lost. Tell every socket, and
+        catch them up from the database: every second while it is down, and at once and
+        once more a second later when it is back."""
         self.bus_up = bus_healthy
         text = bus_notice(bus_healthy)
         for conn in list(self.connections):
             conn.send(text)
+        if self.sessionmaker is None:
+            return
+        self._rounds_due = 2
+        self._wake.set()  # a round under way ends first: what it sends is still true
+        if self._catching_up is None:
+            self._catching_up = asyncio.get_running_loop().create_task(
+                self._catch_up(self.sessionmaker)
+            )
+
+    async def _catch_up(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        try:
+            while self._rounds_due > 0 or not self.bus_up:
+                self._wake.clear()
+                try:
+                    moved = await catch_up(self, sessionmaker)
+                    if moved:
+                        log.info("caught sockets up on %d topic(s)", moved)
+                except Exception:
+                    log.exception("could not catch sockets up; trying again")
+                if self.bus_up:
+                    self._rounds_due -= 1
+                if self._rounds_due > 0 or not self.bus_up:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(POLL_S if not self.bus_up else SETTLE_S):
+                            await self._wake.wait()
+        finally:
+            self._catching_up = None
+
+    def _stop_catching_up(self) -> None:
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+            self._catching_up = None
 
     def dispatch(self, topic: str, payload: str) -> None:
         conns = self.topics.get(topic)
@@ -256,6 +313,17 @@ class Hub:
         for conn in list(conns):
             text = self._cut(kind, message, conn, cache)
             conn.offer(topic, version, text)
+
+    def snapshot_text(
+        self, kind: TopicKind, topic: str, version: int, view: dict[str, Any], conn: Connection
+    ) -> str:
+        """A topic's snapshot as this socket's cut needs it, framed once per cut."""
+        message: dict[str, Any] = {"type": "snapshot", "topic": topic, "version": version}
+        audience = kind.audience(view, conn.viewer)
+        cut = (audience, conn.viewer.locale if conn.fmt == "html" else "", conn.fmt)
+        return self.snapshots.frame(
+            topic, version, cut, lambda: frame(kind, message, view, None, audience, conn)
+        )
 
     @staticmethod
     def _cut(

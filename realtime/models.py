@@ -50,3 +50,16 @@ async def bump_version(session: AsyncSession, topic: str) -> int:
 async def current_version(session: AsyncSession, topic: str) -> int:
     version = await session.scalar(select(TopicVersion.version).where(TopicVersion.topic == topic))
     return version or 0
+
+
+async def versions_of(session: AsyncSession, topics: list[str]) -> dict[str, int]:
+    """The versions of many topics at once (a topic never changed has none: 0)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(topics), 500):  # bounded IN lists
+        rows = await session.execute(
+            select(TopicVersion.topic, TopicVersion.version).where(
+                TopicVersion.topic.in_(topics[start : start + 500])
+            )
+        )
+        found.update((topic, version) for topic, version in rows)
+    return found

@@ -21,8 +21,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing, bus_notice, frame, text_frame
-from realtime.models import current_version
+from realtime.catch_up import consistent_read, read_view
+from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing, bus_notice, text_frame
 from realtime.topics import Viewer, parse
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ async def serve_socket(
     conn = Connection(viewer, fmt, queue_size, outlet)
     hub.add(conn)
     if not hub.bus_up:
-        conn.send(bus_notice(False))  # changes reach no socket for now: poll snapshots
+        conn.send(bus_notice(False))  # changes are late for now: the hub polls for them
     try:
         while True:
             await _answer(await websocket.receive_text(), hub, sessionmaker, conn)
@@ -233,18 +233,10 @@ async def _subscribe(
     conn.begin_snapshot(topic)
     hub.watch(conn, topic)
     try:
-        async with sessionmaker() as session:
-            if session.bind.dialect.name == "postgresql":
-                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        async with consistent_read(sessionmaker) as session:
             allowed = await kind.authorize(session, args, conn.viewer)
             if allowed:
-                version = await current_version(session, topic)
-                view = hub.snapshots.view(topic, version)
-                if view is None:  # read once per version, however many sockets ask
-                    view = await kind.snapshot(session, args)
-                    view["version"] = version
-                    hub.snapshots.keep(topic, version, view)
-            await session.rollback()
+                version, view = await read_view(session, hub, kind, args, topic)
     except Exception:
         hub.unwatch(conn, topic)
         conn.drop_snapshot(topic)
@@ -254,13 +246,7 @@ async def _subscribe(
         conn.drop_snapshot(topic)
         conn.send(_error("forbidden", "You may not watch this topic.", topic))
         return
-    message: dict[str, Any] = {"type": "snapshot", "topic": topic, "version": version}
-    audience = kind.audience(view, conn.viewer)
-    cut = (audience, conn.viewer.locale if conn.fmt == "html" else "", conn.fmt)
-    text = hub.snapshots.frame(
-        topic, version, cut, lambda: frame(kind, message, view, None, audience, conn)
-    )
-    conn.end_snapshot(topic, version, text)
+    conn.end_snapshot(topic, version, hub.snapshot_text(kind, topic, version, view, conn))
 
 
 def _error(code: str, message: str, topic: str | None = None) -> str:

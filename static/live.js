@@ -7,7 +7,6 @@
   const versions = {};
   let socket = null;
   let backoff = 250;
-  let pollTimer = null;
 
   function uid() {
     const bytes = new Uint8Array(16);
@@ -115,19 +114,12 @@
       const notify = message.notify;
       const mine = notify && notify.actor && String(notify.actor) === body.dataset.me;
       if (notify && !mine) toast(notify.text); // staff screens have no actor: always told
-    } else if (message.type === "resync") {
-      resync();
-      setPolling(message.bus === "down");
+    } else if (message.type === "bus") {
+      // Live changes are late while the bus is down; the server sends fresh snapshots of
+      // whatever moved meanwhile, so there is nothing to ask for. Shown on the page.
+      body.classList.toggle("live-delayed", !message.up);
     } else if (message.type === "error") {
       toast(message.message, "error");
-    }
-  }
-
-  function setPolling(on) {
-    if (on && !pollTimer) pollTimer = setInterval(() => resync(), 3000);
-    if (!on && pollTimer) {
-      clearInterval(pollTimer);
-      pollTimer = null;
     }
   }
 
@@ -138,6 +130,7 @@
     socket.onopen = () => {
       backoff = 250;
       body.dataset.socket = "open";
+      body.classList.remove("live-delayed"); // told again at once if the bus is still down
       send({ type: "subscribe", topics: topics });
     };
     socket.onmessage = onMessage;

@@ -145,12 +145,12 @@ async def test_redis_bus_tells_listeners_to_resync_after_a_restart(
 
             private_redis.kill()
             await next_notice(messages)
-            assert not bus.healthy  # what the hub tells sockets: poll for snapshots
+            assert not bus.healthy  # what the hub tells sockets (and catches them up)
 
             # Same port, empty: whatever was published meanwhile is gone.
             await asyncio.to_thread(private_redis.start)
             await next_notice(messages)
-            assert bus.healthy  # subscribed again: sockets fetch snapshots once more
+            assert bus.healthy  # subscribed again: the hub catches its sockets up
 
             await bus.publish(name, "after")
             assert (await next_on(messages, {name})).payload == "after"
@@ -194,8 +194,8 @@ async def test_hub_tells_sockets_the_bus_went_down_and_came_back(
         await wait_until(lambda: bool(conn.queue))
         up = conn.next_frame()
         assert [json.loads(down or ""), json.loads(up or "")] == [
-            {"type": "resync", "bus": "down"},
-            {"type": "resync", "bus": "up"},
+            {"type": "bus", "up": False},
+            {"type": "bus", "up": True},
         ]
     finally:
         running.cancel()

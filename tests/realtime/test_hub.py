@@ -287,7 +287,7 @@ async def test_one_broken_message_does_not_stop_live_updates() -> None:
             await running
 
 
-async def test_a_socket_opened_while_the_bus_is_down_is_told_to_poll() -> None:
+async def test_a_socket_opened_while_the_bus_is_down_is_told_so() -> None:
     bus = StubBus()
     hub = Hub()
     running = asyncio.create_task(hub.run(cast(Any, bus)))
@@ -301,12 +301,12 @@ async def test_a_socket_opened_while_the_bus_is_down_is_told_to_poll() -> None:
             serve_socket(cast(Any, socket), hub, cast(Any, None), Viewer(), queue_size=4)
         )
         await wait_until(lambda: bool(socket.sent))
-        assert json.loads(socket.sent[0]) == {"type": "resync", "bus": "down"}
+        assert json.loads(socket.sent[0]) == {"type": "bus", "up": False}
 
         bus.healthy = True
         await bus.messages.put(BusMessage("", "", resync=True))
         await wait_until(lambda: len(socket.sent) == 2)
-        assert json.loads(socket.sent[1]) == {"type": "resync", "bus": "up"}
+        assert json.loads(socket.sent[1]) == {"type": "bus", "up": True}
         serving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serving
