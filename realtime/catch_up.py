@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ from realtime.topics import TopicKind, parse
 
 if TYPE_CHECKING:
     from realtime.hub import Connection, Hub
+
+log = logging.getLogger(__name__)
 
 CONCURRENT_READS = 4  # topics read at once: the database serves the requests too
 
@@ -66,7 +69,10 @@ async def catch_up(hub: Hub, sessionmaker: async_sessionmaker[AsyncSession]) -> 
 
     async def refresh(topic: str) -> None:
         async with gate:
-            await _refresh(hub, sessionmaker, topic)
+            try:
+                await _refresh(hub, sessionmaker, topic)
+            except Exception:  # one topic's failure must not hold the others back
+                log.exception("could not read %s to catch its sockets up", topic)
 
     await asyncio.gather(*(refresh(topic) for topic in moved))
     return len(moved)

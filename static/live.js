@@ -58,13 +58,27 @@
     }
     const open = Array.from(root.querySelectorAll("details[open]"), (d) => keyOf(d, root));
     const active = root.contains(document.activeElement) ? document.activeElement : null;
-    return { values: values, open: open, focus: active && keyOf(active, root) };
+    // Where the caret is (or what is selected) in the control being typed in: a swap in
+    // the middle of a word must not send the next keystrokes to the start of the field.
+    const caret = active && caretOf(active);
+    return { values: values, open: open, focus: active && keyOf(active, root), caret: caret };
+  }
+  function caretOf(input) {
+    try {
+      return input.selectionStart === null || input.selectionStart === undefined
+        ? null : [input.selectionStart, input.selectionEnd, input.selectionDirection];
+    } catch (error) {
+      return null; // a control without a text selection (checkbox, number…)
+    }
   }
   function restore(root, kept) {
     for (const input of root.querySelectorAll("input, textarea, select")) {
       const key = keyOf(input, root);
       if (key in kept.values) input.value = kept.values[key];
-      if (kept.focus === key) input.focus();
+      if (kept.focus === key) {
+        input.focus();
+        if (kept.caret && caretOf(input)) input.setSelectionRange(...kept.caret);
+      }
     }
     for (const details of root.querySelectorAll("details")) {
       if (kept.open.includes(keyOf(details, root))) details.open = true;

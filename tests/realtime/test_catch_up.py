@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
+from realtime import topics
 from realtime.bus import BusMessage
 from realtime.catch_up import catch_up
 from realtime.hub import Connection, Hub
@@ -70,6 +71,28 @@ async def test_an_event_newer_than_the_snapshot_is_not_undone(db: Database) -> N
     conn = watching(hub, TOPIC, 4)  # an event at 4 reached it (the database said 2 before)
     assert await catch_up(hub, db.sessionmaker) == 0
     assert drain(conn) == [] and conn.versions[TOPIC] == 4
+
+
+class Broken:
+    """A topic kind whose snapshot cannot be read (its row was deleted, say)."""
+
+    async def snapshot(self, session: Any, args: list[str]) -> dict[str, Any]:
+        raise RuntimeError("gone")
+
+
+async def test_a_topic_that_cannot_be_read_does_not_hold_the_others_back(
+    db: Database,
+) -> None:
+    counting()
+    topics.register("broken", cast(Any, Broken()))
+    hub = Hub(db.sessionmaker)
+    await commit_versions(db, "broken:1", 1)
+    await commit_versions(db, TOPIC, 1)
+    stuck = watching(hub, "broken:1", 0)
+    fine = watching(hub, TOPIC, 0)
+    assert await catch_up(hub, db.sessionmaker) == 2
+    assert drain(stuck) == [] and stuck.versions["broken:1"] == 0  # tried again next round
+    assert [json.loads(t)["version"] for t in drain(fine)] == [1]
 
 
 class DownBus:
