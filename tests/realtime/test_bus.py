@@ -5,20 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-
-import pytest
+from collections.abc import AsyncIterator, Callable
 
 from realtime.bus import Bus, BusMessage, RedisBus
 from realtime.hub import Connection, Hub
 from realtime.topics import Viewer
-from tests.conftest import _reachable, free_port, unavailable
+from tests.realtime.conftest import PrivateRedis
 
-REDIS_SERVER = "/usr/bin/redis-server"
 WAIT = 5.0  # seconds before a message that should have come is declared lost
 
 
@@ -86,44 +81,6 @@ async def test_a_listener_only_gets_what_is_published_while_it_listens(bus: Bus)
 
 
 # Redis going away and coming back: a private server, never the shared one.
-
-
-class PrivateRedis:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--save", "", "--appendonly", "no",
-             "--port", str(self.port), "--bind", "127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not _reachable("127.0.0.1", self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    if not os.access(REDIS_SERVER, os.X_OK):
-        unavailable("redis-server")
-    server = PrivateRedis()
-    server.start()
-    yield server
-    server.kill()
 
 
 async def next_notice(messages: AsyncIterator[BusMessage]) -> BusMessage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,6 +20,7 @@ from tests.conftest import (
     _truncate,
     unavailable,
 )
+from tests.realtime.conftest import PrivateRedis
 from tests.realtime.phones import Phone, receive, subscribe
 
 
@@ -83,3 +85,48 @@ async def test_phones_on_two_servers_see_each_other_in_order(
                 ("Anne", products[0]), ("Bruno", products[1])
             ]
             assert on_a[1]["data"]["view"] == on_b2["data"]["view"]
+
+
+async def test_while_redis_is_down_each_server_catches_its_own_phones_up(
+    shared: tuple[Database, DemoVenue], server_factory: type[Server],
+    private_redis: PrivateRedis,
+) -> None:
+    """A change committed through one server while Redis is away reaches a phone on the
+    other from the database, without the phone asking; and live events flow again once
+    Redis is back."""
+    db, venue = shared
+    env = {"DATABASE_URL": db.url, "REDIS_URL": private_redis.url}
+    one, two = server_factory(env), server_factory(env)
+    token = venue.table_tokens[0][1]
+
+    async with Phone(one.url) as a, Phone(two.url) as b:
+        state = await a.scan(token)
+        await b.scan(token)
+        pin = await a.start(token, "Anne")
+        await b.join(token, "Bruno", pin)
+        topic = state["topics"][0]
+        products = [p["id"] for p in state["menu"]["categories"][0]["products"][:2]]
+
+        async with a.socket() as a_ws, b.socket() as b_ws:
+            version = (await subscribe(a_ws, topic))["version"]
+            await subscribe(b_ws, topic)
+
+            private_redis.kill()
+            assert await receive(a_ws) == {"type": "bus", "up": False}
+            assert await receive(b_ws) == {"type": "bus", "up": False}
+
+            await a.add(token, products[0], 2)  # commits; its event reaches nobody
+            # Server two reads what moved every second and sends it: a fresh snapshot.
+            on_b = await receive(b_ws)
+            assert (on_b["type"], on_b["version"]) == ("snapshot", version + 1)
+            cart = on_b["data"]["session"]["cart"]
+            assert [(ln["member"], ln["quantity"]) for ln in cart] == [("Anne", 2)]
+            on_a = await receive(a_ws)  # server one did the same for its own phone
+            assert (on_a["type"], on_a["version"]) == ("snapshot", version + 1)
+
+            await asyncio.to_thread(private_redis.start)
+            assert await receive(a_ws) == {"type": "bus", "up": True}
+            assert await receive(b_ws) == {"type": "bus", "up": True}
+            await b.add(token, products[1], 1)  # live again: an event, not a snapshot
+            on_a = await receive(a_ws)
+            assert (on_a["type"], on_a["version"]) == ("event", version + 2)
