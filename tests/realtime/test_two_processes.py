@@ -46,6 +46,15 @@ async def shared(pg_url: str) -> AsyncIterator[tuple[Database, DemoVenue]]:
     await engine.dispose()
 
 
+async def seated(a: Phone, b: Phone, token: str) -> tuple[str, list[int]]:
+    """Anne opens the table, Bruno joins it: the table's topic and two products."""
+    state = await a.scan(token)
+    await b.scan(token)
+    pin = await a.start(token, "Anne")
+    await b.join(token, "Bruno", pin)
+    return state["topics"][0], [p["id"] for p in state["menu"]["categories"][0]["products"][:2]]
+
+
 async def test_phones_on_two_servers_see_each_other_in_order(
     shared: tuple[Database, DemoVenue], server_factory: type[Server]
 ) -> None:
@@ -56,12 +65,7 @@ async def test_phones_on_two_servers_see_each_other_in_order(
     token = venue.table_tokens[0][1]
 
     async with Phone(one.url) as a, Phone(two.url) as b:
-        state = await a.scan(token)
-        await b.scan(token)
-        pin = await a.start(token, "Anne")
-        await b.join(token, "Bruno", pin)
-        topic = state["topics"][0]
-        products = [p["id"] for p in state["menu"]["categories"][0]["products"][:2]]
+        topic, products = await seated(a, b, token)
 
         async with a.socket() as a_ws, b.socket() as b_ws:
             a_snapshot = await subscribe(a_ws, topic)
@@ -100,12 +104,7 @@ async def test_while_redis_is_down_each_server_catches_its_own_phones_up(
     token = venue.table_tokens[0][1]
 
     async with Phone(one.url) as a, Phone(two.url) as b:
-        state = await a.scan(token)
-        await b.scan(token)
-        pin = await a.start(token, "Anne")
-        await b.join(token, "Bruno", pin)
-        topic = state["topics"][0]
-        products = [p["id"] for p in state["menu"]["categories"][0]["products"][:2]]
+        topic, products = await seated(a, b, token)
 
         async with a.socket() as a_ws, b.socket() as b_ws:
             version = (await subscribe(a_ws, topic))["version"]
