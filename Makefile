@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint chromium nginx clean messages
+.PHONY: demo test install lint chromium nginx clean messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: install chromium nginx
 
 lint: install
 	$(BIN)/ruff check .
+
+# The README's screenshots, taken by the browser journey test (a normal run keeps them out
+# of the checkout).
+screenshots: install chromium
+	COMPTOIR_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_table_journey.py
 
 # Extract translatable messages and merge them into every catalog (see docs/i18n.md).
 messages: install

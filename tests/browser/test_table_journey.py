@@ -7,7 +7,9 @@ matched as text is data: names, products, notes, amounts.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -321,5 +323,11 @@ def wrong_pin(pin: str) -> str:
 
 
 def _screenshot(name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS / name
+    """Where a screenshot goes: the README's own with `make screenshots`, else a scratch
+    folder, so that running the tests leaves the checkout as it was."""
+    folder = SCREENSHOTS if os.environ.get("COMPTOIR_SCREENSHOTS") else SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+SCRATCH = Path(tempfile.gettempdir()) / "comptoir-screenshots"
