@@ -12,11 +12,11 @@ import resource
 import uuid
 from typing import Any
 
+from commit_probe import CommitProbe
 from harness import (
     P99_KNEE_MS,
     PG_ADMIN,
     PG_DB,
-    CommitProbe,
     Meter,
     Redis,
     clock,
