@@ -44,13 +44,17 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def _stat(pid: int) -> tuple[int, float, int] | None:
-    """(parent pid, CPU seconds, RSS KiB) of a process, or None if it is gone."""
+    """(parent pid, CPU seconds, RSS KiB) of a process, or None if it is gone.
+
+    The CPU counts the children it has reaped too: a PostgreSQL backend or a uvicorn worker
+    that exits between two readings moves its CPU time to its parent's, instead of taking it
+    out of the sum (which made meters go negative)."""
     try:
         with open(f"/proc/{pid}/stat") as file:
             fields = file.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    cpu = sum(int(f) for f in fields[11:15]) / CLK_TCK  # utime, stime, cutime, cstime
     return int(fields[1]), cpu, int(fields[21]) * PAGE_KIB
 
 
