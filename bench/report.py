@@ -104,7 +104,8 @@ def _busiest(steps: list[dict[str, Any]]) -> dict[str, Any]:
     """The step that carried the most at p99 <= 1 s: the least inflated by what the server
     spends when idle (timers, the 1 Hz venue event, collections)."""
     meters = ("server_cpu", "postgres_cpu", "redis_cpu", "generator_cpu")
-    # A process that ended during the step (a PostgreSQL backend) can make a meter negative.
+    # Meters count reaped children now and cannot go below zero, but results written before
+    # could (a PostgreSQL backend that exited mid-step): such steps are left out.
     kept = [s for s in steps if s.get("latency_ms", {}).get("p99", float("inf")) <= 1000
             and all((s.get(m) or 0) >= 0 for m in meters)]
     return max(kept, key=lambda s: s.get("ops_per_s") or 0, default={})
