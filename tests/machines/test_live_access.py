@@ -16,8 +16,6 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from accounts.models import Company, Staff
-from accounts.passwords import hash_password
 from demo.seed import DemoVenue
 from machines import device_service
 from machines.models import Machine
@@ -25,7 +23,7 @@ from realtime.bus import make_bus
 from realtime.events import transaction
 from tests.conftest import Database, Server
 from tests.machines.conftest import key
-from tests.realtime.phones import Phone, receive, send, subscribe
+from tests.realtime.phones import Phone, another_company_admin, receive, send, subscribe
 
 
 @dataclass
@@ -112,16 +110,11 @@ async def test_only_a_browser_that_scanned_the_machine_watches_it(machines: Mach
 async def test_staff_watch_the_machines_of_their_own_company_only(
     machines: Machines, venue: DemoVenue, db: Database
 ) -> None:
-    async with db.sessionmaker() as session, session.begin():
-        company = Company(name="Autre Café SAS", currency="EUR")
-        session.add(company)
-        await session.flush()
-        session.add(Staff(company_id=company.id, email="patron@autre-cafe.fr", name="Patron",
-                          role="admin", password_hash=hash_password("autre-demo")))
+    other_email, other_password = await another_company_admin(db)
     cashier_email, cashier_password, _ = venue.staff[2]
     async with Phone(machines.server.url) as cashier, Phone(machines.server.url) as other:
         await cashier.sign_in(cashier_email, cashier_password)
-        await other.sign_in("patron@autre-cafe.fr", "autre-demo")
+        await other.sign_in(other_email, other_password)
         async with cashier.socket() as ws:  # no scan needed
             for topic in (machines.topic, machines.other_topic):
                 snapshot = await subscribe(ws, topic)

@@ -10,6 +10,10 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from accounts.models import Company, Staff
+from accounts.passwords import hash_password
+from tests.conftest import Database
+
 WAIT = 10.0  # seconds before a message that should have come is declared lost
 
 
@@ -87,3 +91,15 @@ async def subscribe(ws: ClientConnection, topic: str) -> dict[str, Any]:
     snapshot = await receive(ws)
     assert (snapshot["type"], snapshot["topic"]) == ("snapshot", topic), snapshot
     return snapshot
+
+
+async def another_company_admin(db: Database) -> tuple[str, str]:
+    """An admin of a second company (staff who must not see the first one's things):
+    the email and password to sign in with."""
+    async with db.sessionmaker() as session, session.begin():
+        company = Company(name="Autre Café SAS", currency="EUR")
+        session.add(company)
+        await session.flush()
+        session.add(Staff(company_id=company.id, email="patron@autre-cafe.fr", name="Patron",
+                          role="admin", password_hash=hash_password("autre-demo")))
+    return "patron@autre-cafe.fr", "autre-demo"

@@ -13,7 +13,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
-from realtime.hub import CLOSE_RESYNC, Hub, Outgoing
+from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing
 from realtime.topics import Viewer
 from realtime.websocket import RAW_SEND, SocketOutlet, serve_socket
 from tests.realtime.test_hub import wait_until
@@ -156,13 +156,22 @@ async def stop(task: asyncio.Task[None]) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_frames_keep_their_order_when_a_socket_was_held_back() -> None:
-    protocol = Protocol()
+async def served(protocol: Protocol) -> tuple[asyncio.Task[None], Hub, Connection]:
+    """One socket served by a hub of its own: its task, the hub and its connection."""
     hub = Hub()
     serving = serve(Socket(protocol), hub)
     try:
         await wait_until(lambda: bool(hub.connections))
-        conn = next(iter(hub.connections))
+    except BaseException:
+        await stop(serving)
+        raise
+    return serving, hub, next(iter(hub.connections))
+
+
+async def test_frames_keep_their_order_when_a_socket_was_held_back() -> None:
+    protocol = Protocol()
+    serving, _, conn = await served(protocol)
+    try:
         conn.send(Outgoing("1"))  # written at once, by the hub itself
         assert protocol.transport.order == ["1"]
         protocol.writable.clear()  # the client stopped reading
@@ -186,11 +195,8 @@ def tasks() -> set[asyncio.Task[Any]]:
 
 async def test_a_socket_has_a_sender_task_only_while_frames_wait() -> None:
     protocol = Protocol()
-    hub = Hub()
-    serving = serve(Socket(protocol), hub)
+    serving, _, conn = await served(protocol)
     try:
-        await wait_until(lambda: bool(hub.connections))
-        conn = next(iter(hub.connections))
         for number in range(20):
             conn.send(Outgoing(str(number)))
         assert tasks() == {serving} and conn.queue is None  # all written at once
@@ -207,10 +213,7 @@ async def test_a_socket_has_a_sender_task_only_while_frames_wait() -> None:
 
 async def test_a_client_gone_while_frames_wait_ends_its_socket_quietly() -> None:
     protocol = Protocol()
-    hub = Hub()
-    serving = serve(Socket(protocol), hub)
-    await wait_until(lambda: bool(hub.connections))
-    conn = next(iter(hub.connections))
+    serving, hub, conn = await served(protocol)
     protocol.writable.clear()
     conn.send(Outgoing("never read"))
     protocol.disconnected = True  # the connection is lost: uvicorn wakes the waiting send

@@ -14,13 +14,11 @@ import pytest_asyncio
 from itsdangerous import TimestampSigner
 from websockets.exceptions import InvalidStatus
 
-from accounts.models import Company, Staff
-from accounts.passwords import hash_password
 from demo.seed import DemoVenue
 from ordering import scanned_tables
 from realtime.models import TopicVersion
 from tests.conftest import Database, Server
-from tests.realtime.phones import Phone, receive, send, subscribe
+from tests.realtime.phones import Phone, another_company_admin, receive, send, subscribe
 
 
 @dataclass
@@ -246,16 +244,11 @@ async def test_a_member_watches_even_once_the_cookie_forgot_the_scan(table: Tabl
 async def test_staff_watch_the_tables_of_their_own_company_only(
     table: Table, venue: DemoVenue, db: Database
 ) -> None:
-    async with db.sessionmaker() as session, session.begin():
-        company = Company(name="Autre Café SAS", currency="EUR")
-        session.add(company)
-        await session.flush()
-        session.add(Staff(company_id=company.id, email="patron@autre-cafe.fr", name="Patron",
-                          role="admin", password_hash=hash_password("autre-demo")))
+    other_email, other_password = await another_company_admin(db)
     cashier_email, cashier_password, _ = venue.staff[2]
     async with Phone(table.server.url) as cashier, Phone(table.server.url) as other:
         await cashier.sign_in(cashier_email, cashier_password)
-        await other.sign_in("patron@autre-cafe.fr", "autre-demo")
+        await other.sign_in(other_email, other_password)
         async with cashier.socket() as ws:
             snapshot = await subscribe(ws, table.topic)
             assert snapshot["data"]["session"]["pin"] == table.pin  # the full view
