@@ -14,17 +14,18 @@ from starlette.staticfiles import StaticFiles
 
 from accounts import api as accounts_api
 from api.openapi import openapi
+from customers.sweeper import sweep_forever as sweep_customers
+from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from machines import api as machines_api
 from machines import pages as machines_pages
-from machines import payment_api as machines_payment_api
-from machines import payment_pages as machines_payment_pages
 from machines import staff_api as machines_staff_api
 from machines import staff_pages as machines_staff_pages
 from machines.device import device_socket
 from machines.live import register_all as register_machine_topics
-from machines.runtime import MachinesRuntime
-from machines.runtime import sweep_forever as sweep_machines
+from machines.payment_outcome import register as register_brew_payments
+from machines.sweeper import sweep_forever as sweep_machines
+from machines.views import user_brews
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
 from ordering import payment_api, pos_api
@@ -32,6 +33,10 @@ from ordering.config import OrderingConfig
 from ordering.live import register_all
 from ordering.payment_outcome import register as register_table_payments
 from ordering.sweeper import sweep_forever
+from payments import api as payments_api
+from payments import pages as payments_pages
+from payments.runtime import PaymentsRuntime
+from payments.runtime import sweep_forever as sweep_refunds
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -54,7 +59,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     register_all(config)
     register_table_payments(config)
     register_machine_topics()
-    machines = MachinesRuntime.from_settings(settings)
+    register_brew_payments()
+    add_user_view_part(user_brews)
+    payments = PaymentsRuntime.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,15 +70,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         sessionmaker = make_sessionmaker(engine)
         state = AppState(settings, engine, sessionmaker, bus, Hub(sessionmaker), config)
         app.state.comptoir = state
-        app.state.machines = machines
+        app.state.payments = payments
         await warm_up(engine)
         collector = app.state.gc_policy = GcPolicy()
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
             asyncio.create_task(sweep_forever(state), name="sweeper"),
             asyncio.create_task(
-                sweep_machines(state.sessionmaker, bus, machines), name="machines"
+                sweep_machines(state.sessionmaker, bus, settings), name="machines"
             ),
+            asyncio.create_task(
+                sweep_customers(state.sessionmaker, bus, settings), name="customers"
+            ),
+            asyncio.create_task(sweep_refunds(state.sessionmaker, bus, payments), name="refunds"),
             asyncio.create_task(collector.run(), name="gc"),
         ]
         collector.start()  # what start-up made lives for ever: frozen out of GC passes
@@ -82,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             collector.stop()
-            await machines.close()
+            await payments.close()
             await bus.close()
             await engine.dispose()
 
@@ -91,13 +102,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/v1/openapi.json", openapi),
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
-              + machines_staff_api.routes + machines_payment_api.routes),
+              + machines_staff_api.routes + payments_api.routes),
         WebSocketRoute("/ws", live),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         *ordering_pages.routes,
         *machines_pages.routes,
-        *machines_payment_pages.routes,
+        *payments_pages.routes,
         *machines_staff_pages.routes,
     ]
     middleware = [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import accounts.models  # noqa: F401
+import customers.models  # noqa: F401
 import machines.models  # noqa: F401
 import ordering.models  # noqa: F401
+import payments.models  # noqa: F401
 import realtime.models  # noqa: F401

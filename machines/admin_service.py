@@ -10,25 +10,18 @@ from sqlalchemy import delete, select
 from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity, site_for
+from customers import credit
+from customers.errors import BadAmount
+from customers.ledger import MAX_AMOUNT, Kind, check_amount, manual_key
+from customers.models import Consumer, ConsumerPolicy, GroupMember, UserGroup
+from customers.schedule import EVERY, BadSchedule, parse_time
 from db.base import is_id
 from errors import NotFound
-from machines import credit
 from machines.access import Mode, parse_mode
 from machines.device_service import issue_secret
-from machines.errors import BadAmount, ConfirmDeletion, WrongModel
-from machines.ledger import MAX_AMOUNT, Kind, check_amount, manual_key
-from machines.models import (
-    Consumer,
-    ConsumerPolicy,
-    GroupMember,
-    Machine,
-    MachineGroup,
-    Selection,
-    SelectionProduct,
-    UserGroup,
-)
+from machines.errors import ConfirmDeletion, WrongModel
+from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from machines.publishing import machine_changed
-from machines.schedule import EVERY, BadSchedule, parse_time
 from machines.selection_service import check_name, selection_for
 from realtime.events import Tx
 

@@ -10,20 +10,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.service import NotSignedIn, StaffIdentity
-from machines import (
-    admin_service,
-    brew_service,
-    consumers,
-    payment_service,
-    selection_service,
-    views,
-)
-from machines.checkout import checkout
+from customers import service as consumers
+from customers import views as customer_views
+from customers.models import Consumer
+from machines import admin_service, brew_service, selection_service, views
 from machines.errors import SignInRequired
 from machines.live import MachineTopic
-from machines.models import Consumer, ProviderPayment
-from machines.runtime import runtime_of
 from machines.scanned_machines import remember_machine
+from payments import service as payment_service
+from payments.checkout import checkout
+from payments.models import ProviderPayment
+from payments.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
 from web.body import read_body
@@ -67,9 +64,9 @@ async def machine_state(request: Request) -> Response:
             out["consumer"] = {
                 "id": found.consumer.id,
                 "name": found.consumer.name,
-                "balance": await views.balance_of(tx.session, found.consumer.id),
+                "balance": await customer_views.balance_of(tx.session, found.consumer.id),
             }
-            out["topics"].append(views.user_topic(found.consumer.id))
+            out["topics"].append(customer_views.user_topic(found.consumer.id))
         return out
 
     return json_reply(await run_tx(request, op), request)
@@ -158,8 +155,8 @@ async def me(request: Request) -> Response:
     consumer_id = _consumer(request)
 
     async def op(tx: Tx) -> dict[str, Any]:
-        view = await views.user_view(tx.session, consumer_id)
-        view["version"] = await current_version(tx.session, views.user_topic(consumer_id))
+        view = await customer_views.user_view(tx.session, consumer_id)
+        view["version"] = await current_version(tx.session, customer_views.user_topic(consumer_id))
         return view
 
     return json_reply(await run_tx(request, op), request)

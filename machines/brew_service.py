@@ -14,9 +14,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customers import credit
+from customers.ledger import Kind, brew_key, refund_key
+from customers.models import Consumer, GroupMember
+from customers.publishing import user_changed
 from db.base import is_id
 from errors import DomainError
-from machines import brew_state, credit, recipes
+from machines import brew_state, recipes
 from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
 from machines.errors import (
     BadKey,
@@ -26,18 +30,10 @@ from machines.errors import (
     UnknownDrink,
     UnknownMachine,
 )
-from machines.ledger import Kind, brew_key, refund_key
-from machines.models import (
-    Brew,
-    Consumer,
-    GroupMember,
-    Machine,
-    MachineGroup,
-    ProviderPayment,
-    SelectionProduct,
-)
-from machines.publishing import machine_changed, user_changed
+from machines.models import Brew, Machine, MachineGroup, SelectionProduct
+from machines.publishing import machine_changed
 from machines.views import command, company_of_machine
+from payments.models import ProviderPayment
 from realtime.events import Tx
 
 
@@ -299,7 +295,7 @@ async def fail(tx: Tx, brew: Brew, reason: str, now: datetime) -> bool:
         )
         refunded = True
     elif brew.charge == Charge.PAYMENT.value:
-        from machines.payment_service import cancel_for_brew
+        from payments.service import cancel_for_brew
 
         refunded = await cancel_for_brew(tx, brew.id, now)
     if refunded:

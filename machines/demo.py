@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.passwords import hash_password
-from machines import admin_service, credit
+from customers import credit
+from customers.ledger import Kind
+from customers.models import Consumer, GroupMember, UserGroup
+from machines import admin_service
 from machines.access import Mode
-from machines.ledger import Kind
-from machines.models import Consumer, GroupMember, Machine, MachineGroup, UserGroup
+from machines.models import Machine, MachineGroup
 from realtime.events import Tx
 
 MACHINES: list[tuple[str, str, Mode]] = [

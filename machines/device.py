@@ -21,8 +21,8 @@ from errors import DomainError
 from machines import device_service
 from machines.device_service import Report
 from machines.models import Machine
-from machines.runtime import MachinesRuntime, run, runtime_of
 from machines.views import machine_topic
+from realtime.events import run
 from realtime.hub import CLOSE_RESYNC, Connection
 from realtime.topics import Viewer
 from web.security import origin_allowed
@@ -56,7 +56,6 @@ async def _hello(websocket: WebSocket) -> str | None:
 
 async def device_socket(websocket: WebSocket) -> None:
     state = app_state(websocket)
-    runtime = runtime_of(websocket)
     if not origin_allowed(
         websocket.headers.get("origin"), websocket.headers.get("host"),
         state.settings.allowed_origins,
@@ -73,11 +72,11 @@ async def device_socket(websocket: WebSocket) -> None:
         await websocket.send_text(_error("unauthorized", "Unknown or missing machine secret."))
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="unauthorized")
         return
-    await _serve(websocket, state, runtime, machine)
+    await _serve(websocket, state, machine)
 
 
 async def _serve(
-    websocket: WebSocket, state: AppState, runtime: MachinesRuntime, machine: Machine
+    websocket: WebSocket, state: AppState, machine: Machine
 ) -> None:
     connection = secrets.token_hex(8)
     wakeup = Wakeup()
@@ -95,7 +94,7 @@ async def _serve(
         await websocket.send_text(json.dumps({
             "type": "welcome", "protocol": PROTOCOL,
             "machine": {"id": machine.id, "name": machine.name, "serial": machine.serial},
-            "heartbeat_s": runtime.settings.machine_heartbeat_s,
+            "heartbeat_s": state.settings.machine_heartbeat_s,
         }))
         await _send_pending(state, machine.id, conn, sent)
         async with asyncio.TaskGroup() as group:

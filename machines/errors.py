@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from errors import N_, Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 
 
 class UnknownMachine(NotFound):
@@ -51,15 +51,8 @@ class NotAuthorised(Forbidden):
     message = N_("This machine is reserved for its users. Ask an administrator for access.")
 
 
-class InsufficientCredit(Conflict):
-    code = "insufficient_credit"
-    status = 402
-    message = N_("Not enough credit for this drink. Top up and try again; nothing was charged.")
 
 
-class BadAmount(InvalidInput):
-    code = "bad_amount"
-    message = N_("The amount must be a whole number of cents between 1 and %(limit)s.")
 
 
 class BadKey(InvalidInput):
@@ -77,52 +70,20 @@ class BadMode(InvalidInput):
     message = N_("Unknown machine mode.")
 
 
-class BadSignup(InvalidInput):
-    code = "bad_signup"
-    message = N_("Please give a valid email, a name and a password of at least 8 characters.")
 
 
-class EmailTaken(Conflict):
-    code = "email_taken"
-    message = N_("An account with this email already exists; sign in instead.")
 
 
-class BadConsumerLogin(DomainError):
-    code = "bad_login"
-    status = 401
-    message = N_("Wrong email or password.")
 
 
-class UnknownToken(NotFound):
-    code = "unknown_token"
-    message = N_("This link is not valid any more.")
 
 
-class PaymentsUnavailable(Conflict):
-    code = "payments_unavailable"
-    message = N_("Payments are not available right now. Nothing was charged.")
 
 
-class PaymentKeysUnreadable(PaymentsUnavailable):
-    """The company's saved Stripe keys were encrypted under another SECRET_KEY."""
-
-    code = "payment_keys_unreadable"
-    message = N_(
-        "The saved Stripe keys cannot be read any more (the server's secret key changed): "
-        "an administrator must enter both keys again in the payment settings. Nothing was "
-        "charged."
-    )
 
 
-class UnknownPayment(NotFound):
-    code = "unknown_payment"
-    message = N_("This payment does not exist.")
 
 
-class BadSignature(DomainError):
-    code = "bad_signature"
-    status = 400
-    message = N_("The webhook signature is missing, wrong or too old.")
 
 
 class ConfirmDeletion(InvalidInput):
@@ -169,23 +130,7 @@ class SelectionInUse(Conflict):
         self.groups = groups
 
 
-class PaymentProviderError(DomainError):
-    code = "payment_provider_error"
-    status = 502
-    message = N_(
-        "The payment provider could not start this payment. Nothing was charged; "
-        "try again later."
-    )
 
 
-class BadPaymentSettings(InvalidInput):
-    code = "bad_payment_settings"
-    message = N_(
-        "Choose no provider, the test provider or Stripe; a Stripe secret key starts with "
-        "sk_ or rk_, a webhook signing secret with whsec_."
-    )
 
 
-class StripeKeysMissing(InvalidInput):
-    code = "stripe_keys_missing"
-    message = N_("Stripe needs its secret key and its webhook signing secret.")

@@ -7,8 +7,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
+from customers import views as customer_views
+from customers.models import Consumer
 from machines import views
-from machines.models import Consumer, Machine
+from machines.models import Machine
 from realtime import topics
 from realtime.topics import OneAudience, Viewer
 from web.templating import render
@@ -102,7 +104,7 @@ class UserTopic(OneAudience):
         return consumer is not None and consumer.company_id == viewer.company_id
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
-        return await views.user_view(session, int(args[0]))
+        return await customer_views.user_view(session, int(args[0]))
 
     def render(
         self,

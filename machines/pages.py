@@ -16,13 +16,16 @@ from starlette.routing import Route
 
 from accounts.models import Site
 from accounts.roles import Permission, can
-from machines import brew_service, consumers, selection_service, views
+from customers import service as consumers
+from customers import views as customer_views
+from customers.models import Consumer, OutboxMail
+from customers.policy import policy
+from machines import brew_service, selection_service, views
 from machines.access import Charge
 from machines.live import MachineTopic
-from machines.models import Consumer, Machine, OutboxMail, Selection
-from machines.payment_service import policy
-from machines.runtime import runtime_of
+from machines.models import Machine, Selection
 from machines.scanned_machines import remember_machine
+from payments.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
 from web.state import app_state, consumer_id_of, run_tx, staff_of, viewer_of
@@ -59,8 +62,8 @@ async def machine_page(request: Request) -> Response:
             "low_credit": False,
         }
         if found.consumer is not None:
-            user_topic = views.user_topic(found.consumer.id)
-            user = await views.user_view(tx.session, found.consumer.id)
+            user_topic = customer_views.user_topic(found.consumer.id)
+            user = await customer_views.user_view(tx.session, found.consumer.id)
             user["version"] = await current_version(tx.session, user_topic)
             context["user"] = user
             context["topics"].append(user_topic)
@@ -119,11 +122,11 @@ async def account_page(request: Request) -> Response:
         consumer = await session.get(Consumer, consumer_id)
         if consumer is None:
             return page(request, "machines/no_account.html", status=401)
-        user = await views.user_view(session, consumer_id)
-        user["version"] = await current_version(session, views.user_topic(consumer_id))
+        user = await customer_views.user_view(session, consumer_id)
+        user["version"] = await current_version(session, customer_views.user_topic(consumer_id))
         rules = await policy(session, consumer.company_id)
     return page(request, "machines/account.html", user=user, amounts=rules.topup_amounts,
-                topics=[views.user_topic(consumer_id)])
+                topics=[customer_views.user_topic(consumer_id)])
 
 
 async def confirm_email(request: Request) -> Response:
@@ -195,7 +198,7 @@ async def staff_machines(request: Request) -> Response:
                 .order_by(Consumer.name).limit(200)
             )
         ).all()
-        balances = {c.id: await views.balance_of(session, c.id) for c in people}
+        balances = {c.id: await customer_views.balance_of(session, c.id) for c in people}
         rows = await session.execute(
             select(Selection.id, Selection.share_token)
             .where(Selection.company_id == staff.company_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from machines.views import machine_topic, machine_view, user_topic, user_view
+from machines.views import machine_topic, machine_view
 from realtime.events import Tx
 
 
@@ -13,8 +13,3 @@ async def machine_changed(tx: Tx, machine_id: int, type: str, change: dict[str, 
     await tx.emit(
         machine_topic(machine_id), type, change, lambda: machine_view(session, machine_id)
     )
-
-
-async def user_changed(tx: Tx, consumer_id: int, type: str, change: dict[str, Any]) -> None:
-    session = tx.session
-    await tx.emit(user_topic(consumer_id), type, change, lambda: user_view(session, consumer_id))

@@ -14,12 +14,13 @@ from sqlalchemy import delete, exists, func, or_, select
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
+from customers.ledger import check_amount
+from customers.models import UserGroup
 from db.base import is_id
 from errors import InvalidInput, NotFound
 from machines import recipes
 from machines.errors import BadDrinkType, BadMove, BadName, SelectionInUse
-from machines.ledger import check_amount
-from machines.models import Machine, MachineGroup, Selection, SelectionProduct, UserGroup
+from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from machines.publishing import machine_changed
 from realtime.events import Tx
 

@@ -17,18 +17,11 @@ from starlette.routing import Route
 from accounts.models import Company, Site
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
+from customers.models import Consumer, GroupMember, UserGroup
+from customers.schedule import EVERY
 from machines import admin_service, recipes, selection_service, views
 from machines.access import Mode
-from machines.models import (
-    Brew,
-    Consumer,
-    GroupMember,
-    Machine,
-    MachineGroup,
-    Selection,
-    UserGroup,
-)
-from machines.schedule import EVERY
+from machines.models import Brew, Machine, MachineGroup, Selection
 from realtime.events import Tx
 from realtime.models import current_version
 from web.state import locale_of, run_tx, staff_of

@@ -1,4 +1,4 @@
-"""What the machine and user topics show, read from the database in one go."""
+"""What the machine topics show, read from the database in one go."""
 
 from __future__ import annotations
 
@@ -8,27 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site
+from customers.models import Consumer
 from machines import recipes
 from machines.brew_state import ACTIVE
-from machines.models import (
-    Brew,
-    Consumer,
-    CreditBalance,
-    LedgerEntry,
-    Machine,
-    MachineGroup,
-    SelectionProduct,
-)
+from machines.models import Brew, Machine, MachineGroup, SelectionProduct
 
 RECENT = 10
 
 
 def machine_topic(machine_id: int) -> str:
     return f"machine:{machine_id}"
-
-
-def user_topic(consumer_id: int) -> str:
-    return f"user:{consumer_id}"
 
 
 async def company_of_machine(session: AsyncSession, machine: Machine) -> Company:
@@ -129,18 +118,8 @@ async def machine_view(session: AsyncSession, machine_id: int) -> dict[str, Any]
     }
 
 
-async def balance_of(session: AsyncSession, consumer_id: int) -> int:
-    value = await session.scalar(
-        select(CreditBalance.balance).where(CreditBalance.consumer_id == consumer_id)
-    )
-    return value or 0
-
-
-async def user_view(session: AsyncSession, consumer_id: int) -> dict[str, Any]:
-    consumer = await session.get(Consumer, consumer_id)
-    assert consumer is not None
-    company = await session.get(Company, consumer.company_id)
-    assert company is not None
+async def user_brews(session: AsyncSession, consumer_id: int) -> dict[str, Any]:
+    """The machines' part of a customer's own view: their latest brews."""
     brews = (
         await session.execute(
             select(Brew, Machine.name)
@@ -150,37 +129,4 @@ async def user_view(session: AsyncSession, consumer_id: int) -> dict[str, Any]:
             .limit(RECENT)
         )
     ).all()
-    entries = (
-        await session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.consumer_id == consumer_id)
-            .order_by(LedgerEntry.id.desc())
-            .limit(2 * RECENT)
-        )
-    ).all()
-    return {
-        "consumer": {
-            "id": consumer.id,
-            "name": consumer.name,
-            "email": consumer.email,
-            "email_confirmed": consumer.email_confirmed,
-            "verified": consumer.verified,
-        },
-        "company_id": company.id,
-        "balance": await balance_of(session, consumer_id),
-        "currency": company.currency,
-        "timezone": company.timezone,
-        "brews": [brew_dict(b, name) for b, name in brews],
-        "entries": [
-            {
-                "id": e.id,
-                "amount": e.amount,
-                "balance_after": e.balance_after,
-                "kind": e.kind,
-                "note": e.note,
-                "brew_id": e.brew_id,
-                "created_at": e.created_at.isoformat(),
-            }
-            for e in entries
-        ],
-    }
+    return {"brews": [brew_dict(b, name) for b, name in brews]}

@@ -12,14 +12,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
-from machines.errors import PaymentsUnavailable
-from machines.models import ProviderPayment
-from machines.payments import PaymentProvider
-from machines.runtime import runtime_of
 from ordering import payment_service
 from ordering.errors import UnknownTable
 from ordering.models import DiningTable
 from ordering.views import company_of_site
+from payments.errors import PaymentsUnavailable
+from payments.models import ProviderPayment
+from payments.providers import PaymentProvider
+from payments.runtime import runtime_of
 from realtime.events import Tx
 from web.body import read_body
 from web.htmx import json_reply

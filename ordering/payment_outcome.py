@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from machines import payment_service as provider_payments
-from machines.models import ProviderPayment
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable, OrderLine, Round, TableSession
 from ordering.payment_views import rounds_and_paid
 from ordering.publishing import table_changed
 from ordering.table_payment import AWAITING_PAYMENT, PaidRound, bill
+from payments import service as provider_payments
+from payments.models import ProviderPayment
 from realtime.events import Tx
 
 PURPOSES = ("round", "bill")

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 
 from errors import N_, InvalidInput
-from machines.errors import PaymentsUnavailable
-from machines.models import ProviderPayment
 from ordering import diner_service
 from ordering.config import OrderingConfig
 from ordering.errors import NotSettleable, PinRequired, SessionEnded
@@ -40,6 +38,8 @@ from ordering.table_payment import (
     payable,
 )
 from ordering.views import company_of_site
+from payments.errors import PaymentsUnavailable
+from payments.models import ProviderPayment
 from realtime.events import Tx
 
 

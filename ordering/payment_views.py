@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from machines.models import ProviderPayment
 from ordering.models import OrderLine, Round
+from payments.models import ProviderPayment
 
 # Money: from the lines, never from the client.
 LINE_AMOUNT = OrderLine.quantity * OrderLine.unit_price

@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from accounts.models import Staff
-from machines.models import ProviderPayment
 from ordering.models import DiningTable, Member, OrderLine, Product, Round, TableSession
 from ordering.payment_views import payment_state
 from ordering.table_lock import table_state
 from ordering.table_payment import bill
 from ordering.table_view import line_view, round_view
+from payments.models import ProviderPayment
 
 
 @dataclass(frozen=True)

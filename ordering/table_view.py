@@ -29,12 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site, Staff
 from db.base import UTCDateTime
-from machines.models import ProviderPayment
 from ordering import cart
 from ordering.models import DiningTable, Member, OrderLine, Product, Round, TableSession
 from ordering.payment_views import payment_state
 from ordering.table_lock import table_state
 from ordering.table_payment import bill
+from payments.models import ProviderPayment
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,16 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from realtime.bus import Bus
 from realtime.models import bump_version
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,3 +77,23 @@ async def publish(bus: Bus, events: list[Event]) -> None:
             await bus.publish(event.topic, event.to_json())
         except Exception:
             log.warning("bus publish failed for %s v%s", event.topic, event.version)
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, op: Callable[[Tx], Awaitable[T]]
+) -> T:
+    """Run a change in its own transaction, publishing after commit: the one runner of HTTP
+    routes, websocket and device handlers, and sweepers.
+
+    A unique constraint that refused a concurrent duplicate (two first diners, two
+    identical retries) is resolved by running once more: the second run finds what the
+    first one committed and returns it.
+    """
+    for attempt in range(3):
+        try:
+            async with transaction(sessionmaker, bus) as tx:
+                return await op(tx)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
@@ -16,7 +15,7 @@ from machines.scanned_machines import scanned_machines
 from ordering.config import OrderingConfig
 from ordering.scanned_tables import scanned_tables
 from realtime.bus import Bus
-from realtime.events import Tx, transaction
+from realtime.events import Tx, run, transaction
 from realtime.hub import Hub
 from realtime.topics import Viewer
 from settings import Settings
@@ -85,17 +84,6 @@ async def viewer_of(conn: HTTPConnection) -> Viewer:
 
 
 async def run_tx(conn: HTTPConnection, op: Callable[[Tx], Awaitable[T]]) -> T:
-    """Run a change in its own transaction, publishing after commit.
-
-    A unique constraint that refused a concurrent duplicate (two first diners, two
-    identical retries) is resolved by running once more: the second run finds what the
-    first one committed and returns it.
-    """
-    for attempt in range(3):
-        try:
-            async with tx_for(conn) as tx:
-                return await op(tx)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    """Run a change for this request through the one transaction runner."""
+    state = app_state(conn)
+    return await run(state.sessionmaker, state.bus, op)

@@ -19,11 +19,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
+from customers.models import UserGroup
 from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from demo.seed import seed
 from machines.device_service import issue_secret
-from machines.models import Machine, UserGroup
+from machines.models import Machine
 from machines.simulator import Behaviour, SimulatedMachine
 from tests.conftest import Server
 

@@ -18,17 +18,12 @@ from starlette.applications import Starlette
 from accounts.models import Site, Staff
 from accounts.passwords import hash_password
 from accounts.service import StaffIdentity
+from customers.models import Consumer, GroupMember, LedgerEntry
+from customers.views import add_part, balance_of
 from demo.seed import DemoVenue
-from machines import admin_service, brew_service, device_service
-from machines.models import (
-    Consumer,
-    GroupMember,
-    LedgerEntry,
-    Machine,
-    MachineGroup,
-    SelectionProduct,
-)
-from machines.views import balance_of
+from machines import admin_service, brew_service, device_service, payment_outcome
+from machines.models import Machine, MachineGroup, SelectionProduct
+from machines.views import user_brews
 from realtime.bus import Bus
 from realtime.events import Event, Tx, transaction
 from tests.conftest import Database
@@ -46,6 +41,13 @@ def key() -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def assembled() -> None:
+    """What app.py registers at assembly: a card-paid drink's outcome, a customer's brews."""
+    payment_outcome.register()
+    add_part(user_brews)
 
 
 @pytest.fixture

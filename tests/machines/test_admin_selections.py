@@ -9,17 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from accounts.service import StaffIdentity
+from customers.errors import BadAmount
 from errors import DomainError, Forbidden, NotFound
 from machines import admin_service, brew_service, selection_service
-from machines.errors import (
-    BadAmount,
-    BadDrinkType,
-    BadMove,
-    BadName,
-    BadRecipe,
-    SelectionInUse,
-    WrongModel,
-)
+from machines.errors import BadDrinkType, BadMove, BadName, BadRecipe, SelectionInUse, WrongModel
 from machines.live import MachineTopic
 from machines.models import Brew, Machine, MachineGroup, Selection, SelectionProduct
 from tests.machines.conftest import Coffee

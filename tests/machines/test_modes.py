@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from customers.errors import InsufficientCredit
 from errors import DomainError
 from machines import admin_service, selection_service
 from machines.errors import (
     AccountNotReady,
-    InsufficientCredit,
     MachineBusy,
     MachineInAlert,
     MachineOffline,
     NotAuthorised,
     SignInRequired,
 )
-from machines.models import ProviderPayment
+from payments.models import ProviderPayment
 from tests.machines.conftest import Coffee, key
 
 

@@ -13,8 +13,9 @@ from openapi_schema_validator import OAS31Validator
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
+from customers.models import Consumer
 from demo.seed import DemoVenue
-from machines.models import Consumer, Machine, Selection
+from machines.models import Machine, Selection
 from settings import ROOT
 from tests.conftest import Database, client_for
 from tests.machines.conftest import key

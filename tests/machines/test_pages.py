@@ -9,8 +9,9 @@ import httpx
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
+from customers.models import Consumer, CreditBalance
 from demo.seed import DemoVenue
-from machines.models import Consumer, CreditBalance, Machine
+from machines.models import Machine
 from tests.conftest import Database, client_for
 from tests.machines.conftest import key
 

@@ -10,10 +10,12 @@ from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from demo.seed import DemoVenue
-from machines import device_service, payment_service
+from machines import device_service
 from machines.device_service import Timeouts
-from machines.models import Brew, Machine, ProviderPayment
-from machines.runtime import refund_due
+from machines.models import Brew, Machine
+from payments import service as payment_service
+from payments.models import ProviderPayment
+from payments.runtime import refund_due
 from tests.conftest import Database, client_for
 from tests.machines.conftest import Coffee, key, now
 

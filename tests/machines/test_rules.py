@@ -6,19 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
+from customers.errors import BadAmount
+from customers.ledger import check_amount
+from customers.schedule import BadSchedule, current_period
 from machines import recipes
 from machines.access import Brewer, Charge, Mode, decide
 from machines.brew_state import Step, progress, step
 from machines.errors import (
     AccountNotReady,
-    BadAmount,
     BadBrewTransition,
     BadRecipe,
     NotAuthorised,
     SignInRequired,
 )
-from machines.ledger import check_amount
-from machines.schedule import BadSchedule, current_period
 
 ANONYMOUS = Brewer(None)
 MEMBER = Brewer(7, ready=True, groups=((3, None),))

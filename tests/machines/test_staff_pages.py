@@ -9,8 +9,9 @@ import httpx
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
+from customers.models import GroupMember
 from demo.seed import DemoVenue
-from machines.models import Brew, GroupMember, Machine, SelectionProduct
+from machines.models import Brew, Machine, SelectionProduct
 from tests.conftest import Database, client_for
 from tests.machines.conftest import key
 

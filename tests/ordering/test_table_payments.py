@@ -15,8 +15,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from errors import DomainError
-from machines import payment_service as provider_payments
-from machines.models import ProviderPayment
 from ordering import diner_service, payment_outcome, payment_service, staff_service
 from ordering.errors import MenuOnly, NotSettleable, SessionEnded
 from ordering.models import DiningTable, OrderLine, Round, TableSession
@@ -28,6 +26,8 @@ from ordering.table_payment import (
     PaymentPending,
     PayToSend,
 )
+from payments import service as provider_payments
+from payments.models import ProviderPayment
 from tests.ordering.conftest import Cafe, Table, assert_versions_consecutive, topics
 
 pytestmark = pytest.mark.asyncio
@@ -224,7 +224,7 @@ async def test_ten_phones_sending_at_once_make_one_payment(cafe: Cafe) -> None:
 
 
 async def test_refusing_a_paid_round_refunds_it_once(cafe: Cafe) -> None:
-    from machines.runtime import refund_due
+    from payments.runtime import refund_due
 
     table = await order_and_pay_table(cafe)
     started = await send(cafe, table, "device-lea", "send-key-1")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from alembic import op
 
-from machines.secret_box import PREFIX, SecretBox, UnreadableSecret, box_for
+from payments.secret_box import PREFIX, SecretBox, UnreadableSecret, box_for
 from settings import Settings
 
 revision = "0005"

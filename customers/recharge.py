@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from accounts.models import Company
-from machines import credit
-from machines.ledger import Kind, recharge_key
-from machines.models import GroupMember, RechargeRun, UserGroup
-from machines.schedule import current_period
+from customers import credit
+from customers.ledger import Kind, recharge_key
+from customers.models import GroupMember, RechargeRun, UserGroup
+from customers.schedule import current_period
 from realtime.events import Tx
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from machines import payment_service
-from machines.errors import PaymentProviderError, PaymentsUnavailable
-from machines.models import ProviderPayment
-from machines.payments import Intent, PaymentProvider
-from machines.runtime import runtime_of
+from payments import service as payment_service
+from payments.errors import PaymentProviderError, PaymentsUnavailable
+from payments.models import ProviderPayment
+from payments.providers import Intent, PaymentProvider
+from payments.runtime import runtime_of
 from web.state import app_state, run_tx
 
 log = logging.getLogger(__name__)

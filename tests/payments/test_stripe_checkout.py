@@ -19,15 +19,18 @@ import stripe
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
+from customers.models import Consumer
 from demo.seed import DemoVenue
 from machines import device_service
-from machines.models import Brew, Consumer, Machine, ProviderPayment
-from machines.payment_service import topup_payment_key
-from machines.runtime import refund_due, run
+from machines.models import Brew, Machine
+from payments.models import ProviderPayment
+from payments.runtime import refund_due
+from payments.service import topup_payment_key
+from realtime.events import run
 from tests.conftest import Database, client_for
 from tests.conftest import test_settings as settings_for
 from tests.machines.conftest import key
-from tests.machines.stripe_fake import FakeStripe, serve_fake_stripe
+from tests.payments.stripe_fake import FakeStripe, serve_fake_stripe
 
 SECRET_KEY = "sk_test_" + "k" * 20 + "Env1"
 WEBHOOK_SECRET = "whsec_" + "w" * 24
@@ -190,7 +193,7 @@ async def test_a_paid_drink_not_made_is_refunded_through_its_payment_intent(
         report = device_service.Report(brew_id, status, None, "milk_pump")
         await run(state.sessionmaker, state.bus, lambda tx, r=report: device_service.report(
             tx, machine_id, r, datetime.now(UTC)))
-    runtime = stripe_app.state.machines
+    runtime = stripe_app.state.payments
     await refund_due(state.sessionmaker, state.bus, runtime)
     await refund_due(state.sessionmaker, state.bus, runtime)
     [refund] = fake_stripe.posted("/v1/refunds")

@@ -12,11 +12,13 @@ from starlette.routing import Route
 from accounts.roles import Permission, require
 from accounts.service import NotSignedIn, StaffIdentity
 from errors import NotFound
-from machines import payment_service, payment_settings
-from machines.payment_service import Scope
-from machines.payments import PaymentProvider
-from machines.runtime import run, runtime_of
-from machines.secret_box import box_for
+from payments import provider_settings as payment_settings
+from payments import service as payment_service
+from payments.providers import PaymentProvider
+from payments.runtime import runtime_of
+from payments.secret_box import box_for
+from payments.service import Scope
+from realtime.events import run
 from web.body import read_body
 from web.htmx import json_reply
 from web.state import AppState, app_state, run_tx, staff_of

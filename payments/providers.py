@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
-from machines.errors import BadSignature, PaymentKeysUnreadable, PaymentsUnavailable
+from payments.errors import BadSignature, PaymentKeysUnreadable, PaymentsUnavailable
 
 
 @dataclass(frozen=True)

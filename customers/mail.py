@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from machines.models import OutboxMail
+from customers.models import OutboxMail
 
 log = logging.getLogger(__name__)
 CLAIM = timedelta(minutes=2)  # longer than one send (its timeout is 20 s)

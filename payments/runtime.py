@@ -1,4 +1,4 @@
-"""What the machines capability holds while the app runs: its provider and its timers."""
+"""What the payments room holds while the app runs: its providers, delayed work, refunds."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
-from machines import device_service, payment_service, recharge
-from machines.device_service import Timeouts
-from machines.mail import send_pending
-from machines.payment_settings import ProviderConfig, config_for, from_env
-from machines.payments import (
+from payments import service as payment_service
+from payments.provider_settings import ProviderConfig, config_for, from_env
+from payments.providers import (
     NoProvider,
     PaymentProvider,
     StripeProvider,
@@ -25,7 +22,7 @@ from machines.payments import (
     UnreadableKeys,
 )
 from realtime.bus import Bus
-from realtime.events import Tx, transaction
+from realtime.events import run
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,10 +45,9 @@ def make_provider(settings: Settings, config: ProviderConfig | None = None) -> P
 
 
 @dataclass
-class MachinesRuntime:
+class PaymentsRuntime:
     settings: Settings
     provider: PaymentProvider  # the environment's: for companies without their own settings
-    timeouts: Timeouts
     background: set[asyncio.Task[None]] = field(default_factory=set)
     # One provider (one Stripe HTTP client) per configuration, not one per request.
     providers: dict[ProviderConfig, PaymentProvider] = field(default_factory=dict)
@@ -85,16 +81,10 @@ class MachinesRuntime:
             await provider.close()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> MachinesRuntime:
+    def from_settings(cls, settings: Settings) -> PaymentsRuntime:
         return cls(
             settings,
             make_provider(settings),
-            Timeouts(
-                offline_after_s=settings.machine_offline_after_s,
-                accept_s=settings.brew_accept_timeout_s,
-                stall_s=settings.brew_stall_timeout_s,
-                payment_s=settings.brew_payment_timeout_s,
-            ),
         )
 
     def later(self, delay_s: float, work: Callable[[], Awaitable[None]]) -> None:
@@ -112,41 +102,13 @@ class MachinesRuntime:
         task.add_done_callback(self.background.discard)
 
 
-def runtime_of(conn: HTTPConnection) -> MachinesRuntime:
-    runtime: MachinesRuntime = conn.app.state.machines
+def runtime_of(conn: HTTPConnection) -> PaymentsRuntime:
+    runtime: PaymentsRuntime = conn.app.state.payments
     return runtime
 
 
-async def run(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, op: Callable[[Tx], Awaitable[T]]
-) -> T:
-    """One unit of work outside a request, retried once a unique constraint settled a race."""
-    for attempt in range(3):
-        try:
-            async with transaction(sessionmaker, bus) as tx:
-                return await op(tx)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
-
-
-async def sweep_once(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: MachinesRuntime,
-    now: datetime | None = None,
-) -> None:
-    moment = now or datetime.now(UTC)
-    await run(sessionmaker, bus, lambda tx: device_service.sweep(tx, runtime.timeouts, moment))
-    await run(sessionmaker, bus, lambda tx: recharge.run_due(tx, moment))
-    await refund_due(sessionmaker, bus, runtime)
-    if runtime.settings.smtp_url:
-        await send_pending(
-            sessionmaker, runtime.settings.smtp_url, runtime.settings.mail_from, moment
-        )
-
-
 async def refund_due(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: MachinesRuntime
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: PaymentsRuntime
 ) -> None:
     """Give back card payments for drinks that were not made.
 
@@ -173,12 +135,13 @@ async def refund_due(
 
 
 async def sweep_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: MachinesRuntime
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: PaymentsRuntime
 ) -> None:
-    """Safe in every process at once: each step is a conditional write or a unique claim."""
+    """Refunds due, in every process at once: the provider's idempotency key and the
+    conditional status change make each refund happen once."""
     while True:
         await asyncio.sleep(runtime.settings.machine_sweep_s)
         try:
-            await sweep_once(sessionmaker, bus, runtime)
+            await refund_due(sessionmaker, bus, runtime)
         except Exception:
-            log.exception("machines sweep failed")
+            log.exception("refund sweep failed")

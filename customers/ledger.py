@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from machines.errors import BadAmount
+from customers.errors import BadAmount
 
 MAX_AMOUNT = 100_000  # minor units: 1 000 € in one entry is already a lot for coffee
 

@@ -17,13 +17,13 @@ import stripe
 from sqlalchemy import select, text
 from starlette.applications import Starlette
 
+from customers.models import Consumer
 from demo.seed import DemoVenue
-from machines.models import Consumer
-from machines.secret_box import UnreadableSecret, box_for
+from payments.secret_box import UnreadableSecret, box_for
 from tests.conftest import Database, client_for
 from tests.conftest import test_settings as settings_for
 from tests.machines.conftest import key
-from tests.machines.stripe_fake import FakeStripe, serve_fake_stripe
+from tests.payments.stripe_fake import FakeStripe, serve_fake_stripe
 
 SECRET_KEY = "sk_live_" + "c" * 24 + "Own9"
 WEBHOOK_SECRET = "whsec_" + "o" * 24 + "Wh42"

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
+from customers import recharge
+from customers.models import GroupMember, UserGroup
 from db.engine import make_engine, make_sessionmaker
-from machines import admin_service, recharge
-from machines.models import GroupMember, UserGroup
+from machines import admin_service
 from realtime.events import transaction
 from tests.machines.conftest import Coffee
 

@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from accounts.roles import Permission, can
-from machines import payment_settings
-from machines.payment_service import by_ref
-from machines.runtime import runtime_of
+from payments import provider_settings as payment_settings
+from payments.runtime import runtime_of
+from payments.service import by_ref
 from web.state import app_state, staff_of
 from web.templating import page
 

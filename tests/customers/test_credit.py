@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from machines import credit
-from machines.errors import InsufficientCredit, MachineBusy
-from machines.ledger import Kind
+from customers import credit
+from customers.errors import InsufficientCredit
+from customers.ledger import Kind
+from machines.errors import MachineBusy
 from tests.machines.conftest import Coffee, key
 
 

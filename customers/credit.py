@@ -17,10 +17,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from machines.errors import InsufficientCredit
-from machines.ledger import Kind
-from machines.models import CreditBalance, LedgerEntry
-from machines.publishing import user_changed
+from customers.errors import InsufficientCredit
+from customers.ledger import Kind
+from customers.models import CreditBalance, LedgerEntry
+from customers.publishing import user_changed
 from realtime.events import Tx
 
 

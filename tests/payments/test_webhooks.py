@@ -15,8 +15,9 @@ import stripe
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from customers.models import Consumer
 from demo.seed import DemoVenue
-from machines.models import Consumer, ProviderPayment
+from payments.models import ProviderPayment
 from tests.conftest import Database, client_for
 from tests.conftest import test_settings as settings_for
 

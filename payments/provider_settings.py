@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
-from machines.errors import BadPaymentSettings, PaymentKeysUnreadable, StripeKeysMissing
-from machines.models import PaymentSettings
-from machines.payments import mask
-from machines.secret_box import SecretBox, UnreadableSecret, box_for
+from payments.errors import BadPaymentSettings, PaymentKeysUnreadable, StripeKeysMissing
+from payments.models import PaymentSettings
+from payments.providers import mask
+from payments.secret_box import SecretBox, UnreadableSecret, box_for
 from realtime.events import Tx
 from settings import Settings
 

@@ -18,9 +18,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from starlette.applications import Starlette
 
+from customers.mail import send_pending
+from customers.models import OutboxMail
 from demo.seed import DemoVenue
-from machines.mail import send_pending
-from machines.models import OutboxMail
 from tests.conftest import Database, client_for, free_port
 from tests.conftest import test_settings as settings_for
 

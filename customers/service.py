@@ -10,13 +10,13 @@ from sqlalchemy import select
 from accounts.passwords import hash_password, verify_password
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
+from customers import mail
+from customers.errors import BadConsumerLogin, BadSignup, EmailTaken, UnknownToken
+from customers.models import Consumer
+from customers.policy import policy
+from customers.publishing import user_changed
 from db.base import is_id
 from errors import N_, NotFound
-from machines import mail
-from machines.errors import BadConsumerLogin, BadSignup, EmailTaken, UnknownToken
-from machines.models import Consumer
-from machines.payment_service import policy
-from machines.publishing import user_changed
 from realtime.events import Tx
 from web.i18n import gettext
 

@@ -15,27 +15,16 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company
-from machines import credit
-from machines.errors import BadAmount, UnknownPayment
-from machines.ledger import Kind, check_amount, topup_key
-from machines.models import (
-    Brew,
-    Consumer,
-    ConsumerPolicy,
-    PaymentSettings,
-    ProviderPayment,
-    WebhookEvent,
-)
-from machines.payments import ProviderEvent
-from machines.publishing import user_changed
+from customers import credit
+from customers.errors import BadAmount
+from customers.ledger import Kind, check_amount, topup_key
+from customers.models import Consumer
+from customers.policy import policy
+from customers.publishing import user_changed
+from payments.errors import UnknownPayment
+from payments.models import PaymentSettings, ProviderPayment, WebhookEvent
+from payments.providers import ProviderEvent
 from realtime.events import Tx
-
-
-async def policy(session: AsyncSession, company_id: int) -> ConsumerPolicy:
-    found = await session.get(ConsumerPolicy, company_id)
-    return found or ConsumerPolicy(
-        company_id=company_id, require_approval=False, topup_amounts=[500, 1000, 2000]
-    )
 
 
 def topup_payment_key(consumer_id: int, key: str) -> str:
@@ -103,21 +92,26 @@ async def by_ref(session: AsyncSession, ref: object, scope: Scope = "any") -> Pr
 
 
 Settler = Callable[[Tx, ProviderPayment, bool, datetime], Awaitable[None]]
+Abandoner = Callable[[Tx, ProviderPayment, datetime], Awaitable[None]]
 _settlers: dict[str, Settler] = {}
+_abandoners: dict[str, Abandoner] = {}
 
 
 def on_settled(purpose: str, settler: Settler) -> None:
-    """Payments of another capability (a table's round or bill: ordering/payment_service)
-    settle through its own code, after the same once-only status change."""
+    """What a payment paid for (a drink, a table's round or bill) is done by its own room,
+    after the same once-only status change."""
     _settlers[purpose] = settler
+
+
+def on_abandoned(purpose: str, abandoner: Abandoner) -> None:
+    """What to undo when the provider could not even start a payment of this purpose."""
+    _abandoners[purpose] = abandoner
 
 
 async def settle(
     tx: Tx, ref: str, succeeded: bool, now: datetime, scope: Scope = "any"
 ) -> ProviderPayment:
     """Record how a payment ended and do what it paid for, once."""
-    from machines import brew_service
-
     session = tx.session
     payment = await by_ref(session, ref, scope)
     if succeeded and await _mark(tx, payment.id, "canceled", "refund_due", now):
@@ -135,18 +129,11 @@ async def settle(
     if settler is not None:
         await settler(tx, payment, succeeded, now)
         return payment
-    brew = await session.get(Brew, payment.brew_id) if payment.brew_id else None
     if payment.purpose == "topup" and succeeded and payment.consumer_id is not None:
         await credit.post(
             tx, payment.consumer_id, payment.amount, Kind.TOPUP, topup_key(payment.id),
             note="top-up",
         )
-    elif brew is not None and succeeded:
-        if not await brew_service.release(tx, brew, now):
-            # Paid after the brew gave up waiting: the money goes back.
-            await _mark(tx, payment.id, "succeeded", "refund_due", now)
-    elif brew is not None:
-        await brew_service.fail(tx, brew, "payment_failed", now)
     elif payment.consumer_id is not None:
         await user_changed(tx, payment.consumer_id, "payment.failed", {"payment_id": payment.id})
     return payment
@@ -162,14 +149,18 @@ async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetim
     return moved.rowcount == 1
 
 
-async def abandon(tx: Tx, payment: ProviderPayment, now: datetime) -> None:
-    """The provider could not even start this payment: fail it and free the machine."""
-    from machines import brew_service
+async def give_back(tx: Tx, payment_id: int, now: datetime) -> bool:
+    """A taken payment whose drink or round could not be made: refund it (the sweeper asks
+    the provider)."""
+    return await _mark(tx, payment_id, "succeeded", "refund_due", now)
 
+
+async def abandon(tx: Tx, payment: ProviderPayment, now: datetime) -> None:
+    """The provider could not even start this payment: fail it and undo what waited on it."""
     await _mark(tx, payment.id, "pending", "failed", now)
-    brew = await tx.session.get(Brew, payment.brew_id) if payment.brew_id else None
-    if brew is not None:
-        await brew_service.fail(tx, brew, "payment_unavailable", now)
+    abandoner = _abandoners.get(payment.purpose)
+    if abandoner is not None:
+        await abandoner(tx, payment, now)
 
 
 async def cancel_for_brew(tx: Tx, brew_id: int, now: datetime) -> bool:
@@ -194,7 +185,7 @@ async def handle_event(
 
     Only payments in `scope` can be settled: an operator signs their own webhooks, and
     must not be able to mark another company's payment paid."""
-    from machines.credit import insert_for
+    from customers.credit import insert_for
 
     session = tx.session
     first = await session.scalar(

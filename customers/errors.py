@@ -1,0 +1,37 @@
+"""What can go wrong with a customer account or its credit, each with a stable code."""
+
+from __future__ import annotations
+
+from errors import N_, Conflict, DomainError, InvalidInput, NotFound
+
+
+class BadAmount(InvalidInput):
+    code = "bad_amount"
+    message = N_("The amount must be a whole number of cents between 1 and %(limit)s.")
+
+
+class BadSignup(InvalidInput):
+    code = "bad_signup"
+    message = N_("Please give a valid email, a name and a password of at least 8 characters.")
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = N_("An account with this email already exists; sign in instead.")
+
+
+class BadConsumerLogin(DomainError):
+    code = "bad_login"
+    status = 401
+    message = N_("Wrong email or password.")
+
+
+class UnknownToken(NotFound):
+    code = "unknown_token"
+    message = N_("This link is not valid any more.")
+
+
+class InsufficientCredit(Conflict):
+    code = "insufficient_credit"
+    status = 402
+    message = N_("Not enough credit for this drink. Top up and try again; nothing was charged.")
