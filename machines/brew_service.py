@@ -20,7 +20,7 @@ from customers.models import Consumer, GroupMember
 from customers.publishing import user_changed
 from db.base import is_id
 from errors import DomainError
-from machines import brew_state, recipes
+from machines import brew_state, facts, recipes
 from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
 from machines.errors import (
     BadKey,
@@ -273,6 +273,8 @@ async def advance(
         return False  # someone else (a timeout) moved it first
     await tx.session.refresh(brew)
     await _announce(tx, brew, f"brew.{status}", progress=brew.progress)
+    if status == "done":
+        await facts.brew_finished(tx, brew)
     return True
 
 
@@ -305,4 +307,5 @@ async def fail(tx: Tx, brew: Brew, reason: str, now: datetime) -> bool:
         )
         brew.refunded = True
     await _announce(tx, brew, "brew.failed", reason=brew.reason, refunded=refunded)
+    await facts.brew_finished(tx, brew)
     return True
