@@ -40,7 +40,7 @@ async def record(tx: Tx, event: DomainEvent) -> None:
     heard = bool(subscribers_of(event.name))
     connection = await tx.session.connection()  # one Core statement, no ORM work
     await connection.execute(
-        insert(OutboxEvent.__table__).values(
+        insert(OutboxEvent).values(
             id=str(event.id), name=event.name, payload=event.model_dump_json(),
             recorded_at=now, attempts=0,
             retry_at=now + HANDED_ON_WITHIN if heard else None,
@@ -81,7 +81,7 @@ async def _deliver_to(
     async def op(tx: Tx) -> None:
         committed.clear()
         first = await tx.session.scalar(
-            _insert_for(tx.session)(EventDelivery)
+            _insert_for(tx.session.get_bind().dialect.name)(EventDelivery)
             .values(event_id=str(event.id), subscriber=subscriber.name,
                     delivered_at=datetime.now(UTC))
             .on_conflict_do_nothing()
@@ -105,5 +105,5 @@ async def _delivered(event_id: str, tx: Tx) -> None:
     )
 
 
-def _insert_for(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+def _insert_for(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.events import DomainEvent
@@ -30,7 +32,7 @@ BATCH = 50
 
 def backoff(attempts: int) -> timedelta:
     """How long after its `attempts`-th try an event is tried again."""
-    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 16), LAST_RETRY)
+    return min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 16)), LAST_RETRY)
 
 
 async def sweep_once(
@@ -49,9 +51,7 @@ async def sweep_once(
         ).all()
     claimed = 0
     for event_id, name, payload, attempts in due:
-        if not await run(sessionmaker, bus, lambda tx, i=event_id, a=attempts: _claim(
-            tx, i, a, now
-        )):
+        if not await run(sessionmaker, bus, partial(_claim, event_id, attempts, now)):
             continue  # another process has it
         claimed += 1
         try:
@@ -63,8 +63,8 @@ async def sweep_once(
     return claimed
 
 
-async def _claim(tx: Tx, event_id: str, attempts: int, now: datetime) -> bool:
-    moved = await tx.session.execute(
+async def _claim(event_id: str, attempts: int, now: datetime, tx: Tx) -> bool:
+    moved: CursorResult[Any] = await tx.session.execute(  # type: ignore[assignment]
         update(OutboxEvent)
         .where(
             OutboxEvent.id == event_id, OutboxEvent.attempts == attempts,

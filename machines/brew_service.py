@@ -33,6 +33,7 @@ from machines.errors import (
 from machines.models import Brew, Machine, MachineGroup, SelectionProduct
 from machines.publishing import machine_changed
 from machines.views import command, company_of_machine
+from payments import service as payments
 from payments.models import ProviderPayment
 from realtime.events import Tx
 
@@ -198,14 +199,10 @@ async def request(
         )
     elif charge is Charge.PAYMENT:
         company = await company_of_machine(session, machine)
-        payment = ProviderPayment(
-            company_id=company.id, consumer_id=brew.consumer_id, brew_id=brew.id,
-            purpose="brew", amount=product.price, currency=company.currency,
-            provider=provider, idempotency_key=f"brew:{key}",
-            created_at=now, updated_at=now,
+        payment = await payments.open_payment(
+            tx, company, "brew", product.price, provider, f"brew:{key}", now,
+            consumer_id=brew.consumer_id, brew_id=brew.id,
         )
-        session.add(payment)
-        await session.flush()
     await _announce(tx, brew, "brew.requested" if brew.status == "requested" else "brew.paying")
     return Requested(brew, False, payment)
 
@@ -297,9 +294,7 @@ async def fail(tx: Tx, brew: Brew, reason: str, now: datetime) -> bool:
         )
         refunded = True
     elif brew.charge == Charge.PAYMENT.value:
-        from payments.service import cancel_for_brew
-
-        refunded = await cancel_for_brew(tx, brew.id, now)
+        refunded = await payments.cancel_for_brew(tx, brew.id, now)
     if refunded:
         await tx.session.execute(
             update(Brew).where(Brew.id == brew.id).values(refunded=True)

@@ -120,14 +120,11 @@ async def _new_payment(
     provider: str, now: datetime, round_id: int | None = None,
 ) -> ProviderPayment:
     company = await company_of_site(tx.session, table.site_id)
-    payment = ProviderPayment(
-        company_id=company.id, table_session_id=ts.id, round_id=round_id, purpose=purpose,
-        amount=amount, currency=company.currency, provider=provider, idempotency_key=key,
-        created_at=now, updated_at=now,
+    # The partial unique index refuses a second pending payment of the session here.
+    return await provider_payments.open_payment(
+        tx, company, purpose, amount, provider, key, now, table_session_id=ts.id,
+        round_id=round_id,
     )
-    tx.session.add(payment)
-    await tx.session.flush()  # the partial unique index refuses a second pending payment
-    return payment
 
 
 def _require_provider(provider: str) -> None:

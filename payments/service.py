@@ -73,6 +73,24 @@ async def start_topup(
     return payment
 
 
+async def open_payment(
+    tx: Tx, company: Company, purpose: str, amount: int, provider: str, key: str,
+    now: datetime, *, consumer_id: int | None = None, brew_id: int | None = None,
+    table_session_id: int | None = None, round_id: int | None = None,
+) -> ProviderPayment:
+    """A pending payment for what another room sells (a drink, a table's round or bill),
+    named by its refs; the flush lets the room's unique indexes refuse a duplicate now."""
+    payment = ProviderPayment(
+        company_id=company.id, consumer_id=consumer_id, brew_id=brew_id,
+        table_session_id=table_session_id, round_id=round_id, purpose=purpose, amount=amount,
+        currency=company.currency, provider=provider, idempotency_key=key,
+        created_at=now, updated_at=now,
+    )
+    tx.session.add(payment)
+    await tx.session.flush()
+    return payment
+
+
 async def attach(tx: Tx, payment_id: int, ref: str, checkout_url: str | None = None) -> None:
     await tx.session.execute(
         update(ProviderPayment)
