@@ -1,4 +1,4 @@
-"""Builds the Starlette app: routes, middleware, lifespan. Nothing else."""
+"""Builds the Starlette app: routes, middleware, lifespan, event subscribers. Nothing else."""
 
 from __future__ import annotations
 
@@ -14,24 +14,26 @@ from starlette.staticfiles import StaticFiles
 
 from accounts import api as accounts_api
 from api.openapi import openapi
+from customers import topups
 from customers.sweeper import sweep_forever as sweep_customers
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
+from domain.outbox_sweeper import sweep_forever as sweep_outbox
 from machines import api as machines_api
 from machines import pages as machines_pages
+from machines import payment_outcome as brew_payments
 from machines import staff_api as machines_staff_api
 from machines import staff_pages as machines_staff_pages
 from machines.device import device_socket
 from machines.live import register_all as register_machine_topics
-from machines.payment_outcome import register as register_brew_payments
 from machines.sweeper import sweep_forever as sweep_machines
 from machines.views import user_brews
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
 from ordering import payment_api, pos_api
+from ordering import payment_outcome as table_payments
 from ordering.config import OrderingConfig
 from ordering.live import register_all
-from ordering.payment_outcome import register as register_table_payments
 from ordering.sweeper import sweep_forever
 from payments import api as payments_api
 from payments import pages as payments_pages
@@ -48,6 +50,17 @@ from web.security import SessionIdentity
 from web.state import AppState
 
 
+def assemble(config: OrderingConfig) -> None:
+    """What the rooms are told at assembly: their live topics, the customer's view of
+    brews, and who hears which domain event. Tests assemble the same way."""
+    register_all(config)
+    register_machine_topics()
+    add_user_view_part(user_brews)
+    table_payments.register(config)
+    brew_payments.register()
+    topups.register()
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     config = OrderingConfig(
@@ -56,11 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pin_window_s=settings.pin_failure_window_s,
         idle_s=settings.session_idle_s,
     )
-    register_all(config)
-    register_table_payments(config)
-    register_machine_topics()
-    register_brew_payments()
-    add_user_view_part(user_brews)
+    assemble(config)
     payments = PaymentsRuntime.from_settings(settings)
 
     @contextlib.asynccontextmanager
@@ -83,6 +92,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 sweep_customers(state.sessionmaker, bus, settings), name="customers"
             ),
             asyncio.create_task(sweep_refunds(state.sessionmaker, bus, payments), name="refunds"),
+            asyncio.create_task(
+                sweep_outbox(state.sessionmaker, bus, settings.outbox_sweep_s), name="outbox"
+            ),
             asyncio.create_task(collector.run(), name="gc"),
         ]
         collector.start()  # what start-up made lives for ever: frozen out of GC passes

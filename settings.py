@@ -50,6 +50,7 @@ class Settings:
     pin_failure_window_s: int = 600
     session_idle_s: int = 30 * 60
     sweep_interval_s: int = 30
+    outbox_sweep_s: float = 5  # how often undelivered domain events are looked for
     max_quantity: int = 50
     max_note_length: int = 200
     max_cart_lines: int = 100
@@ -87,6 +88,7 @@ class Settings:
             pin_failure_window_s=_int("PIN_FAILURE_WINDOW_S", 600),
             session_idle_s=_int("SESSION_IDLE_S", 30 * 60),
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
+            outbox_sweep_s=float(os.environ.get("OUTBOX_SWEEP_S", "5")),
             allowed_origins=origins,
             secure_cookies=public_url.startswith("https://"),
             machine_heartbeat_s=float(os.environ.get("MACHINE_HEARTBEAT_S", "10")),

@@ -20,7 +20,7 @@ from customers.models import Consumer, GroupMember
 from customers.publishing import user_changed
 from db.base import is_id
 from errors import DomainError
-from machines import brew_state, recipes
+from machines import brew_state, facts, recipes
 from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
 from machines.errors import (
     BadKey,
@@ -33,6 +33,7 @@ from machines.errors import (
 from machines.models import Brew, Machine, MachineGroup, SelectionProduct
 from machines.publishing import machine_changed
 from machines.views import command, company_of_machine
+from payments import service as payments
 from payments.models import ProviderPayment
 from realtime.events import Tx
 
@@ -198,14 +199,10 @@ async def request(
         )
     elif charge is Charge.PAYMENT:
         company = await company_of_machine(session, machine)
-        payment = ProviderPayment(
-            company_id=company.id, consumer_id=brew.consumer_id, brew_id=brew.id,
-            purpose="brew", amount=product.price, currency=company.currency,
-            provider=provider, idempotency_key=f"brew:{key}",
-            created_at=now, updated_at=now,
+        payment = await payments.open_payment(
+            tx, company, "brew", product.price, provider, f"brew:{key}", now,
+            consumer_id=brew.consumer_id, brew_id=brew.id,
         )
-        session.add(payment)
-        await session.flush()
     await _announce(tx, brew, "brew.requested" if brew.status == "requested" else "brew.paying")
     return Requested(brew, False, payment)
 
@@ -273,6 +270,8 @@ async def advance(
         return False  # someone else (a timeout) moved it first
     await tx.session.refresh(brew)
     await _announce(tx, brew, f"brew.{status}", progress=brew.progress)
+    if status == "done":
+        await facts.brew_finished(tx, brew)
     return True
 
 
@@ -295,9 +294,7 @@ async def fail(tx: Tx, brew: Brew, reason: str, now: datetime) -> bool:
         )
         refunded = True
     elif brew.charge == Charge.PAYMENT.value:
-        from payments.service import cancel_for_brew
-
-        refunded = await cancel_for_brew(tx, brew.id, now)
+        refunded = await payments.cancel_for_brew(tx, brew.id, now)
     if refunded:
         await tx.session.execute(
             update(Brew).where(Brew.id == brew.id).values(refunded=True)
@@ -305,4 +302,5 @@ async def fail(tx: Tx, brew: Brew, reason: str, now: datetime) -> bool:
         )
         brew.refunded = True
     await _announce(tx, brew, "brew.failed", reason=brew.reason, refunded=refunded)
+    await facts.brew_finished(tx, brew)
     return True

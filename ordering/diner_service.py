@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, bindparam, func, select, update
 
 from accounts.models import Company, Site
 from errors import N_, DomainError, InvalidInput
-from ordering import cart, pin
+from ordering import cart, facts, pin
 from ordering.config import OrderingConfig
 from ordering.errors import (
     EmptyCart,
@@ -323,6 +323,7 @@ async def submit(
         tx, config, found.table.id, found.table.site_id, "round.submitted",
         {"member": found.member.name, "member_id": found.member.id, "round": number},
     )
+    await facts.round_submitted(tx, found.table, rnd, member_id=found.member.id)
     return Submitted(rnd, duplicate=False)
 
 
@@ -374,4 +375,5 @@ async def _close_if_idle(
     if result.rowcount != 1:
         return False
     await table_changed(tx, config, table.id, table.site_id, "session.expired", {})
+    await facts.table_freed(tx, table, ts, "idle", settled=False)
     return True

@@ -4,6 +4,7 @@ give up a payment in progress. The table's state (GET /tables/{token}) shows the
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from ordering import payment_service
 from ordering.errors import UnknownTable
 from ordering.models import DiningTable
 from ordering.views import company_of_site
+from payments import service as provider_payments
 from payments.errors import PaymentsUnavailable
 from payments.models import ProviderPayment
 from payments.providers import PaymentProvider
@@ -46,7 +48,6 @@ async def _checkout(
     """Create the provider's side once our pending row is committed (it is I/O)."""
     back = f"/t/{token}"
     if payment.provider_ref is None and payment.status == "pending":
-        config = app_state(request).config
         try:
             intent = await provider.create(
                 payment.amount, payment.currency, payment.idempotency_key,
@@ -54,7 +55,9 @@ async def _checkout(
             )
         except Exception as error:
             # Nothing was taken: the payment fails and the round's lines go back to the cart.
-            await run_tx(request, lambda tx: payment_service.abandon(tx, config, payment.id))
+            await run_tx(
+                request, lambda tx: provider_payments.abandon(tx, payment.id, datetime.now(UTC))
+            )
             if isinstance(error, PaymentsUnavailable):
                 raise
             # The error's type only: a provider's message may quote account details.

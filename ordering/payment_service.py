@@ -4,7 +4,7 @@
 A payment is a `ProviderPayment` row tied to the table session (and to its round). The
 partial unique index `uq_provider_payment_table_pending` allows one payment in progress
 per session, so phones pressing together make one payment; the row moves from `pending`
-only by conditional updates (machines/payment_service.settle), so it settles once. Every
+only by conditional updates (payments/service.py), so it settles once. Every
 start and every settlement first touches the session's row: on PostgreSQL that orders them,
 so a payer never reads a bill that a concurrent success has already paid.
 """
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select, update
 
 from errors import N_, InvalidInput
-from ordering import diner_service
+from ordering import diner_service, facts
 from ordering.config import OrderingConfig
 from ordering.errors import NotSettleable, PinRequired, SessionEnded
 from ordering.models import DiningTable, OrderLine, Round, TableSession
@@ -38,6 +38,7 @@ from ordering.table_payment import (
     payable,
 )
 from ordering.views import company_of_site
+from payments import service as provider_payments
 from payments.errors import PaymentsUnavailable
 from payments.models import ProviderPayment
 from realtime.events import Tx
@@ -111,7 +112,7 @@ async def _clear_pending(
         return
     if not abandoned(pending.created_at, now):
         raise PaymentPending()
-    await end_pending(tx, config, table, pending, "canceled", now)
+    await end_pending(tx, config, table, pending, now)
 
 
 async def _new_payment(
@@ -119,14 +120,11 @@ async def _new_payment(
     provider: str, now: datetime, round_id: int | None = None,
 ) -> ProviderPayment:
     company = await company_of_site(tx.session, table.site_id)
-    payment = ProviderPayment(
-        company_id=company.id, table_session_id=ts.id, round_id=round_id, purpose=purpose,
-        amount=amount, currency=company.currency, provider=provider, idempotency_key=key,
-        created_at=now, updated_at=now,
+    # The partial unique index refuses a second pending payment of the session here.
+    return await provider_payments.open_payment(
+        tx, company, purpose, amount, provider, key, now, table_session_id=ts.id,
+        round_id=round_id,
     )
-    tx.session.add(payment)
-    await tx.session.flush()  # the partial unique index refuses a second pending payment
-    return payment
 
 
 def _require_provider(provider: str) -> None:
@@ -175,6 +173,7 @@ async def send_and_pay(
         rnd.status = "to_validate"
         await tx.session.flush()
         await table_changed(tx, config, table.id, table.site_id, "round.submitted", who)
+        await facts.round_submitted(tx, table, rnd, member_id=found.member.id)
         return Started(None, rnd, duplicate=False)
     payment = await _new_payment(
         tx, table, ts, "round", amount, _payment_key(ts.id, key), provider, now, rnd.id
@@ -232,30 +231,14 @@ async def cancel(
     if payment is None or payment.table_session_id != found.session.id:
         raise UnknownTablePayment()
     if payment.status == "pending":
-        await end_pending(tx, config, found.table, payment, "canceled", datetime.now(UTC))
+        await end_pending(tx, config, found.table, payment, datetime.now(UTC))
         await tx.session.refresh(payment)
     return payment
 
 
-async def abandon(tx: Tx, config: OrderingConfig, payment_id: int) -> None:
-    """The provider could not even start the payment: nothing was charged, undo it."""
-    payment = await tx.session.get(ProviderPayment, payment_id)
-    if payment is None or payment.table_session_id is None:
-        return
-    ts = await tx.session.get(TableSession, payment.table_session_id)
-    table = await tx.session.get(DiningTable, ts.table_id) if ts else None
-    if table is not None:
-        await end_pending(tx, config, table, payment, "failed", datetime.now(UTC))
-
-
 async def attach(tx: Tx, payment_id: int, ref: str, checkout_url: str) -> ProviderPayment:
     """Record the provider's side; of two retries creating it at once, the first one wins."""
-    await tx.session.execute(
-        update(ProviderPayment)
-        .where(ProviderPayment.id == payment_id, ProviderPayment.provider_ref.is_(None))
-        .values(provider_ref=ref, checkout_url=checkout_url)
-        .execution_options(synchronize_session=False)
-    )
+    await provider_payments.attach(tx, payment_id, ref, checkout_url)
     payment = await tx.session.get(ProviderPayment, payment_id)
     assert payment is not None
     await tx.session.refresh(payment)

@@ -18,7 +18,7 @@ from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from db.base import is_id
 from errors import N_, InvalidInput
-from ordering import cart, pin, staff_service
+from ordering import cart, facts, pin, staff_service
 from ordering.config import OrderingConfig
 from ordering.diner_service import new_round
 from ordering.errors import EmptyOrder, SoldOut, TableSettled, UnknownProduct
@@ -130,5 +130,6 @@ async def take_order(
             )
         )
     await tx.session.flush()
+    await facts.round_submitted(tx, table, rnd, staff_id=staff.id)
     await staff_service.validate(tx, config, staff, rnd.id)
     return Taken(rnd, ts.pin, duplicate=False)

@@ -12,7 +12,7 @@ from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from db.base import is_id
 from errors import N_, InvalidInput, NotFound
-from ordering import cart, payment_outcome
+from ordering import cart, facts, payment_outcome
 from ordering.config import OrderingConfig
 from ordering.errors import (
     BadTransition,
@@ -130,6 +130,7 @@ async def validate(
         tx, config, ctx.table.id, ctx.table.site_id, "round.validated",
         {"round": ctx.round.number}, stations=stations,
     )
+    await facts.round_validated(tx, ctx.table, ctx.round, staff.id, stations)
     return ctx.round
 
 
@@ -151,6 +152,7 @@ async def refuse(
         tx, config, ctx.table.id, ctx.table.site_id, "round.refused",
         {"round": ctx.round.number, "reason": text},
     )
+    await facts.round_refused(tx, ctx.table, ctx.round, staff.id, text)
     return ctx.round
 
 
@@ -378,6 +380,9 @@ async def settle(
         tx, config, table.id, table.site_id, "session.settled",
         {"amount": due, "method": method},
     )
+    await facts.table_settled(
+        tx, table, ts, detail["ordered"], "cash" if method == "cash" else "card", staff.id
+    )
     return payment
 
 
@@ -396,13 +401,15 @@ async def free(
         if owed:
             require(staff.role, Permission.FORCE_FREE)
     now = datetime.now(UTC)
-    await tx.session.execute(
+    closed = await tx.session.execute(
         update(TableSession)
         .where(TableSession.id == ts.id, TableSession.closed_at.is_(None))
         .values(status="closed", closed_at=now, close_reason="freed")
         .execution_options(synchronize_session=False)
     )
     await table_changed(tx, config, table.id, table.site_id, "session.closed", {})
+    if closed.rowcount == 1:
+        await facts.table_freed(tx, table, ts, "freed", ts.status == "settled", staff.id)
 
 
 async def set_available(

@@ -50,7 +50,7 @@ async def _create(
     except Exception as error:
         # Nothing was taken: the payment fails, and its brew (if any) frees the machine.
         now = datetime.now(UTC)
-        await run_tx(request, lambda tx: payment_service.abandon(tx, payment, now))
+        await run_tx(request, lambda tx: payment_service.abandon(tx, payment.id, now))
         if isinstance(error, PaymentsUnavailable):
             raise
         # The error's type only: a provider's message may quote account details.

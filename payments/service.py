@@ -1,30 +1,40 @@
-"""Payments through the provider: top-ups and pay-per-drink, settled once by webhook.
+"""Payments through the provider: top-ups, drinks and tables, settled once by webhook.
 
 Rows change only by conditional updates from `pending`, so a payment settles once
-however many times (and in whatever order) the provider's events arrive.
+however many times (and in whatever order) the provider's events arrive. Only this room
+writes them: what a payment paid for hears how it ended through domain events
+(`payment.settled`, `payment.failed`, `payment.abandoned`, `payment.refunded`), and a room
+that cannot make what was paid for asks `give_back`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company
-from customers import credit
 from customers.errors import BadAmount
-from customers.ledger import Kind, check_amount, topup_key
+from customers.ledger import check_amount
 from customers.models import Consumer
 from customers.policy import policy
-from customers.publishing import user_changed
+from domain.events import (
+    PaymentAbandoned,
+    PaymentEvent,
+    PaymentFailed,
+    PaymentRefunded,
+    PaymentSettled,
+)
+from domain.outbox import record
 from payments.errors import UnknownPayment
 from payments.models import PaymentSettings, ProviderPayment, WebhookEvent
 from payments.providers import ProviderEvent
 from realtime.events import Tx
+
+P = TypeVar("P", bound=PaymentEvent)
 
 
 def topup_payment_key(consumer_id: int, key: str) -> str:
@@ -63,6 +73,24 @@ async def start_topup(
     return payment
 
 
+async def open_payment(
+    tx: Tx, company: Company, purpose: str, amount: int, provider: str, key: str,
+    now: datetime, *, consumer_id: int | None = None, brew_id: int | None = None,
+    table_session_id: int | None = None, round_id: int | None = None,
+) -> ProviderPayment:
+    """A pending payment for what another room sells (a drink, a table's round or bill),
+    named by its refs; the flush lets the room's unique indexes refuse a duplicate now."""
+    payment = ProviderPayment(
+        company_id=company.id, consumer_id=consumer_id, brew_id=brew_id,
+        table_session_id=table_session_id, round_id=round_id, purpose=purpose, amount=amount,
+        currency=company.currency, provider=provider, idempotency_key=key,
+        created_at=now, updated_at=now,
+    )
+    tx.session.add(payment)
+    await tx.session.flush()
+    return payment
+
+
 async def attach(tx: Tx, payment_id: int, ref: str, checkout_url: str | None = None) -> None:
     await tx.session.execute(
         update(ProviderPayment)
@@ -91,27 +119,20 @@ async def by_ref(session: AsyncSession, ref: object, scope: Scope = "any") -> Pr
     return payment
 
 
-Settler = Callable[[Tx, ProviderPayment, bool, datetime], Awaitable[None]]
-Abandoner = Callable[[Tx, ProviderPayment, datetime], Awaitable[None]]
-_settlers: dict[str, Settler] = {}
-_abandoners: dict[str, Abandoner] = {}
-
-
-def on_settled(purpose: str, settler: Settler) -> None:
-    """What a payment paid for (a drink, a table's round or bill) is done by its own room,
-    after the same once-only status change."""
-    _settlers[purpose] = settler
-
-
-def on_abandoned(purpose: str, abandoner: Abandoner) -> None:
-    """What to undo when the provider could not even start a payment of this purpose."""
-    _abandoners[purpose] = abandoner
+def _fact(kind: type[P], payment: ProviderPayment, now: datetime) -> P:
+    return kind(
+        at=now, payment_id=payment.id, company_id=payment.company_id,
+        purpose=payment.purpose, amount=payment.amount, currency=payment.currency,
+        provider=payment.provider, consumer_id=payment.consumer_id, brew_id=payment.brew_id,
+        table_session_id=payment.table_session_id, round_id=payment.round_id,
+    )
 
 
 async def settle(
     tx: Tx, ref: str, succeeded: bool, now: datetime, scope: Scope = "any"
 ) -> ProviderPayment:
-    """Record how a payment ended and do what it paid for, once."""
+    """Record how a payment ended, once: what it paid for hears `payment.settled` or
+    `payment.failed` and is done by its own room."""
     session = tx.session
     payment = await by_ref(session, ref, scope)
     if succeeded and await _mark(tx, payment.id, "canceled", "refund_due", now):
@@ -125,17 +146,7 @@ async def settle(
     if moved.rowcount != 1:
         return payment  # settled before: a repeated or late event
     await session.refresh(payment)
-    settler = _settlers.get(payment.purpose)
-    if settler is not None:
-        await settler(tx, payment, succeeded, now)
-        return payment
-    if payment.purpose == "topup" and succeeded and payment.consumer_id is not None:
-        await credit.post(
-            tx, payment.consumer_id, payment.amount, Kind.TOPUP, topup_key(payment.id),
-            note="top-up",
-        )
-    elif payment.consumer_id is not None:
-        await user_changed(tx, payment.consumer_id, "payment.failed", {"payment_id": payment.id})
+    await record(tx, _fact(PaymentSettled if succeeded else PaymentFailed, payment, now))
     return payment
 
 
@@ -151,16 +162,23 @@ async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetim
 
 async def give_back(tx: Tx, payment_id: int, now: datetime) -> bool:
     """A taken payment whose drink or round could not be made: refund it (the sweeper asks
-    the provider)."""
+    the provider). False when it was not taken, or is given back already."""
     return await _mark(tx, payment_id, "succeeded", "refund_due", now)
 
 
-async def abandon(tx: Tx, payment: ProviderPayment, now: datetime) -> None:
-    """The provider could not even start this payment: fail it and undo what waited on it."""
-    await _mark(tx, payment.id, "pending", "failed", now)
-    abandoner = _abandoners.get(payment.purpose)
-    if abandoner is not None:
-        await abandoner(tx, payment, now)
+async def cancel(tx: Tx, payment_id: int, now: datetime) -> bool:
+    """Its payer gave a pending payment up; False when it had ended meanwhile."""
+    return await _mark(tx, payment_id, "pending", "canceled", now)
+
+
+async def abandon(tx: Tx, payment_id: int, now: datetime) -> None:
+    """The provider could not even start this payment: fail it, and what waited on it
+    hears `payment.abandoned`."""
+    if await _mark(tx, payment_id, "pending", "failed", now):
+        payment = await tx.session.get(ProviderPayment, payment_id)
+        assert payment is not None
+        await tx.session.refresh(payment)
+        await record(tx, _fact(PaymentAbandoned, payment, now))
 
 
 async def cancel_for_brew(tx: Tx, brew_id: int, now: datetime) -> bool:
@@ -216,4 +234,9 @@ async def refunds_due(session: AsyncSession) -> list[ProviderPayment]:
 
 
 async def refunded(tx: Tx, payment_id: int, now: datetime) -> None:
-    await _mark(tx, payment_id, "refund_due", "refunded", now)
+    """The provider gave the money back: recorded once, as `payment.refunded`."""
+    if await _mark(tx, payment_id, "refund_due", "refunded", now):
+        payment = await tx.session.get(ProviderPayment, payment_id)
+        assert payment is not None
+        await tx.session.refresh(payment)
+        await record(tx, _fact(PaymentRefunded, payment, now))

@@ -37,14 +37,20 @@ class Event:
 
 
 ViewBuilder = Callable[[], Awaitable[dict[str, Any]]]
+# Work a transaction hands on once it committed (domain/outbox.py delivers its facts so);
+# it returns the screen events its own transactions published.
+AfterCommit = Callable[["async_sessionmaker[AsyncSession]", Bus], Awaitable[list[Event]]]
 
 
 @dataclass
 class Tx:
-    """A unit of work: one database transaction and the events it will publish."""
+    """A unit of work: one database transaction, the events it will publish, and what it
+    hands on after commit (`reactions`: the events that work published in turn)."""
 
     session: AsyncSession
     events: list[Event] = field(default_factory=list)
+    after_commit: list[AfterCommit] = field(default_factory=list)
+    reactions: list[Event] = field(default_factory=list)
 
     async def emit(
         self, topic: str, type: str, change: dict[str, Any], view: ViewBuilder
@@ -61,12 +67,19 @@ class Tx:
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession], bus: Bus
 ) -> AsyncIterator[Tx]:
-    """Commit, then publish; an exception rolls back and publishes nothing."""
+    """Commit, then publish, then hand on the work that waited for the commit (awaited, so
+    a request's answer already shows it); an exception rolls back and does none of it."""
     async with sessionmaker() as session:
         async with session.begin():
             tx = Tx(session)
             yield tx
     await publish(bus, tx.events)
+    for work in tx.after_commit:
+        try:
+            tx.reactions.extend(await work(sessionmaker, bus))
+        except Exception:
+            # Committed is committed: the work is retried from the database, not here.
+            log.exception("work after commit failed")
 
 
 async def publish(bus: Bus, events: list[Event]) -> None:

@@ -18,12 +18,13 @@ from starlette.applications import Starlette
 from accounts.models import Site, Staff
 from accounts.passwords import hash_password
 from accounts.service import StaffIdentity
+from app import assemble
 from customers.models import Consumer, GroupMember, LedgerEntry
-from customers.views import add_part, balance_of
+from customers.views import balance_of
 from demo.seed import DemoVenue
-from machines import admin_service, brew_service, device_service, payment_outcome
+from machines import admin_service, brew_service, device_service
 from machines.models import Machine, MachineGroup, SelectionProduct
-from machines.views import user_brews
+from ordering.config import OrderingConfig
 from realtime.bus import Bus
 from realtime.events import Event, Tx, transaction
 from tests.conftest import Database
@@ -45,9 +46,8 @@ def now() -> datetime:
 
 @pytest.fixture(autouse=True)
 def assembled() -> None:
-    """What app.py registers at assembly: a card-paid drink's outcome, a customer's brews."""
-    payment_outcome.register()
-    add_part(user_brews)
+    """What app.py registers at assembly: who hears a payment's end, a customer's brews."""
+    assemble(OrderingConfig())
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ class Coffee:
                 if attempt == 2:
                     raise
                 continue
-            self.events.extend(tx.events)
+            self.events.extend([*tx.events, *tx.reactions])
             return result
         raise AssertionError("unreachable")
 

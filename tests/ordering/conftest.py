@@ -1,8 +1,9 @@
 """A small harness for the ordering services: one transaction per call, like a request.
 
 The services never commit: each call here runs in its own `transaction()` (commit, then
-publish), keeps the events it emitted and runs again when a unique constraint refused it,
-as web/state.run_tx does for real requests.
+publish, then hand the domain events to their subscribers), keeps the events it and its
+subscribers' transactions emitted and runs again when a unique constraint refused it, as
+web/state.run_tx does for real requests. The rooms are assembled as app.py does.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounts.service import StaffIdentity, login
+from app import assemble
 from demo.seed import DemoVenue
 from ordering import cart_service, diner_service, staff_service, views
 from ordering.config import OrderingConfig
@@ -65,8 +67,8 @@ class Cafe:
                 if attempt == 2:
                     raise
                 continue
-            self.last_events = tx.events
-            self.events.extend(tx.events)
+            self.last_events = [*tx.events, *tx.reactions]
+            self.events.extend(self.last_events)
             return result
         raise AssertionError("unreachable")
 
@@ -169,6 +171,8 @@ async def assert_versions_consecutive(cafe: Cafe) -> None:
 
 @pytest_asyncio.fixture
 async def cafe(db: Database, bus: Bus, venue: DemoVenue) -> Cafe:
+    config = OrderingConfig()
+    assemble(config)
     async with db.sessionmaker() as session:
         rows = (
             await session.execute(
@@ -181,7 +185,7 @@ async def cafe(db: Database, bus: Bus, venue: DemoVenue) -> Cafe:
             await session.scalars(select(Product).where(Product.site_id == venue.site_id))
         ).all()
     return Cafe(
-        db, bus, venue, OrderingConfig(),
+        db, bus, venue, config,
         [Table(table_id, token) for table_id, token in rows],
         {p.name: p for p in products},
     )

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from accounts.service import StaffIdentity
 from errors import DomainError, Forbidden, InvalidInput
-from ordering import payment_outcome, pos_order, staff_service
+from ordering import pos_order, staff_service
 from ordering.diner_service import TableAccess
 from ordering.errors import (
     BadQuantity,
@@ -219,7 +219,6 @@ async def test_retries_racing_on_a_free_table_make_one_session_and_one_round(
 
 
 async def test_pay_only_staff_order_then_a_phone_pays_and_settles(cafe: Cafe) -> None:
-    payment_outcome.register(cafe.config)
     table = cafe.tables[5]
     await set_mode(cafe, table, "pay_only")
     with pytest.raises(MenuOnly):  # phones cannot open a pay-only table

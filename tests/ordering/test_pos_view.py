@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from ordering import payment_outcome, pos_order, staff_service, views
+from ordering import pos_order, staff_service, views
 from ordering.round_state import IN_KITCHEN
 from ordering.staff_service import LineAdd, LineEdit
 from tests.ordering.conftest import Cafe, Table
@@ -29,7 +29,6 @@ async def take(cafe: Cafe, table: Table, *names: str) -> pos_order.Taken:
 
 async def busy_site(cafe: Cafe) -> None:
     """Eight tables in every state the POS shows; the others stay free."""
-    payment_outcome.register(cafe.config)
     cashier = await cafe.staff("cashier")
     t = cafe.tables
     # A party with one round in production, one waiting and something left in the cart.

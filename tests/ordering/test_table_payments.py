@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from errors import DomainError
-from ordering import diner_service, payment_outcome, payment_service, staff_service
+from ordering import diner_service, payment_service, staff_service
 from ordering.errors import MenuOnly, NotSettleable, SessionEnded
 from ordering.models import DiningTable, OrderLine, Round, TableSession
 from ordering.table_payment import (
@@ -31,11 +31,6 @@ from payments.models import ProviderPayment
 from tests.ordering.conftest import Cafe, Table, assert_versions_consecutive, topics
 
 pytestmark = pytest.mark.asyncio
-
-
-@pytest.fixture(autouse=True)
-def settlers(cafe: Cafe) -> None:
-    payment_outcome.register(cafe.config)
 
 
 async def set_mode(cafe: Cafe, table: Table, mode: str) -> None:

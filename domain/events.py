@@ -1,0 +1,163 @@
+"""The facts rooms tell each other: typed, frozen, each under a stable name.
+
+A room records one in the transaction where it happened (domain/outbox.py); after commit
+it reaches the subscribers app.py registered. Each carries what a listener needs without
+asking the room back: ids, the company and site, money in minor units with its currency.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DomainEvent(BaseModel):
+    """A fact; `id` is what every subscriber is idempotent on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ClassVar[str]
+    by_name: ClassVar[dict[str, type[DomainEvent]]] = {}
+
+    id: UUID = Field(default_factory=uuid4)
+    at: datetime = Field(default_factory=_now)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            DomainEvent.by_name[cls.name] = cls
+
+    @classmethod
+    def parse(cls, name: str, payload: str) -> DomainEvent:
+        """The event back from its outbox row."""
+        return DomainEvent.by_name[name].model_validate_json(payload)
+
+
+# Tables (ordering/)
+
+
+class TableEvent(DomainEvent):
+    company_id: int
+    site_id: int
+    table_id: int
+    session_id: int
+
+
+class TableSettled(TableEvent):
+    """Everything due at the table was paid: `amount` is the whole bill."""
+
+    name = "table.settled"
+    amount: int
+    currency: str
+    method: Literal["cash", "card", "online"]  # how the last part was paid
+    staff_id: int | None  # who took it; None when the diners paid it from a phone
+
+
+class TableFreed(TableEvent):
+    """The table's session closed: by staff, or by itself after idling empty."""
+
+    name = "table.freed"
+    reason: Literal["freed", "idle"]
+    settled: bool
+    staff_id: int | None
+
+
+class RoundEvent(TableEvent):
+    round_id: int
+    number: int
+
+
+class RoundSubmitted(RoundEvent):
+    """A round reached staff: sent from a phone (paid first at "order and pay" tables) or
+    taken at the POS."""
+
+    name = "round.submitted"
+    total: int
+    currency: str
+    member_id: int | None  # the diner who sent it
+    staff_id: int | None  # who took it at the POS
+    paid_online: bool
+
+
+class RoundValidated(RoundEvent):
+    name = "round.validated"
+    staff_id: int
+    stations: list[str]
+
+
+class RoundRefused(RoundEvent):
+    name = "round.refused"
+    staff_id: int
+    reason: str
+
+
+# Brews (machines/)
+
+
+class BrewFinished(DomainEvent):
+    """A brew ended: served, or failed (and given back, when it was charged)."""
+
+    name = "brew.finished"
+    company_id: int
+    site_id: int
+    machine_id: int
+    brew_id: int
+    consumer_id: int | None
+    product_id: int | None
+    product_name: str
+    product_type: str
+    price: int
+    currency: str
+    charge: str  # machines.access.Charge: none, credit or payment
+    outcome: Literal["served", "failed"]
+    reason: str | None
+    refunded: bool
+
+
+# Payments (payments/)
+
+
+class PaymentEvent(DomainEvent):
+    """A payment through the provider; what it paid for is named by its purpose and refs."""
+
+    payment_id: int
+    company_id: int
+    purpose: str  # topup, brew, round or bill
+    amount: int
+    currency: str
+    provider: str
+    consumer_id: int | None
+    brew_id: int | None
+    table_session_id: int | None
+    round_id: int | None
+
+
+class PaymentSettled(PaymentEvent):
+    """The provider took the money."""
+
+    name = "payment.settled"
+
+
+class PaymentFailed(PaymentEvent):
+    """The provider refused it or the payer did not pay: nothing was taken."""
+
+    name = "payment.failed"
+
+
+class PaymentAbandoned(PaymentEvent):
+    """The provider could not even start it: nothing was taken."""
+
+    name = "payment.abandoned"
+
+
+class PaymentRefunded(PaymentEvent):
+    """The money went back to the payer (what it paid for could not be made)."""
+
+    name = "payment.refunded"

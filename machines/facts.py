@@ -1,0 +1,29 @@
+"""What machines tell other rooms: a brew that ended, served or failed.
+
+Recorded in the transaction that ended it (domain/outbox.py), with its company, site and
+money, so loyalty or a dashboard never has to ask machines back.
+"""
+
+from __future__ import annotations
+
+from domain.events import BrewFinished
+from domain.outbox import record
+from machines.models import Brew, Machine
+from machines.views import company_of_machine
+from realtime.events import Tx
+
+
+async def brew_finished(tx: Tx, brew: Brew) -> None:
+    machine = await tx.session.get(Machine, brew.machine_id)
+    assert machine is not None
+    company = await company_of_machine(tx.session, machine)
+    served = brew.status == "done"
+    await record(tx, BrewFinished(
+        at=brew.finished_at or brew.updated_at, company_id=company.id,
+        site_id=machine.site_id, machine_id=machine.id, brew_id=brew.id,
+        consumer_id=brew.consumer_id, product_id=brew.product_id,
+        product_name=brew.product_name, product_type=brew.product_type, price=brew.price,
+        currency=company.currency, charge=brew.charge,
+        outcome="served" if served else "failed",
+        reason=None if served else brew.reason, refunded=brew.refunded,
+    ))

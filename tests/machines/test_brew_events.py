@@ -1,0 +1,56 @@
+"""What machines tell other rooms: each brew that ended, served or failed, once, with what
+a dashboard or loyalty needs (who, what, for how much, how it was paid)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from domain.events import BrewFinished
+from domain.subscribers import subscribe, unsubscribe
+from realtime.events import Tx
+from tests.machines.conftest import Coffee
+
+
+@pytest.fixture
+def finished() -> Iterator[list[BrewFinished]]:
+    heard: list[BrewFinished] = []
+
+    async def listen(tx: Tx, event: BrewFinished) -> None:
+        heard.append(event)
+
+    subscribe(BrewFinished, "test.listener", listen)
+    yield heard
+    unsubscribe(BrewFinished, "test.listener")
+
+
+async def test_a_served_and_a_failed_brew_are_each_heard_once(
+    coffee: Coffee, finished: list[BrewFinished]
+) -> None:
+    machine = await coffee.machine("prepaid")
+    drinks = await coffee.drinks(machine)
+    zoe = await coffee.consumer(groups=(machine,), credit=1000)
+    price = await coffee.price(drinks["espresso"])
+
+    served = await coffee.brew(machine, drinks["espresso"], zoe)
+    await coffee.report(machine, served.brew.id, "brewing", progress=50)
+    assert finished == []
+    await coffee.report(machine, served.brew.id, "done")
+    await coffee.report(machine, served.brew.id, "done")  # the device repeats itself
+    spilled = await coffee.brew(machine, drinks["espresso"], zoe)
+    await coffee.report(machine, spilled.brew.id, "failed", reason="no_water")
+
+    assert [(e.brew_id, e.outcome, e.reason, e.refunded) for e in finished] == [
+        (served.brew.id, "served", None, False),
+        (spilled.brew.id, "failed", "no_water", True),
+    ]
+    first = finished[0]
+    assert (first.company_id, first.site_id, first.machine_id) == (
+        coffee.company_id, coffee.venue.site_id, machine.id,
+    )
+    assert (first.consumer_id, first.product_type, first.price, first.currency) == (
+        zoe, "espresso", price, "EUR",
+    )
+    assert first.charge == "credit"
+    assert await coffee.balance(zoe) == 1000 - price
