@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can
 from customers import service as consumers
@@ -28,7 +29,7 @@ from machines.scanned_machines import remember_machine
 from payments.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
-from web.state import app_state, consumer_id_of, run_tx, staff_of, viewer_of
+from web.state import app_state, run_tx
 from web.templating import page
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from accounts.context import staff_of
 from accounts.models import Company, Site
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
@@ -24,7 +25,7 @@ from machines.access import Mode
 from machines.models import Brew, Machine, MachineGroup, Selection
 from realtime.events import Tx
 from realtime.models import current_version
-from web.state import locale_of, run_tx, staff_of
+from web.state import locale_of, run_tx
 from web.templating import page
 
 
