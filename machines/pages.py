@@ -17,6 +17,7 @@ from starlette.routing import Route
 from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can
+from accounts.tenant import owned_by
 from customers import service as consumers
 from customers import views as customer_views
 from customers.models import Consumer, OutboxMail
@@ -146,7 +147,7 @@ async def outbox(request: Request) -> Response:
         query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(50)
         if staff is not None:
             query = query.join(Consumer, Consumer.id == OutboxMail.consumer_id).where(
-                Consumer.company_id == staff.company_id
+                owned_by(staff, Consumer.company_id)
             )
         else:
             query = query.where(OutboxMail.consumer_id == (consumer_id or -1))
@@ -177,7 +178,7 @@ async def staff_machines(request: Request) -> Response:
             await session.scalars(
                 select(Machine)
                 .join(Site, Site.id == Machine.site_id)
-                .where(Site.company_id == staff.company_id)
+                .where(owned_by(staff, Site.company_id))
                 .order_by(Machine.name)
             )
         ).all()
@@ -189,20 +190,20 @@ async def staff_machines(request: Request) -> Response:
         waiting = (
             await session.scalars(
                 select(Consumer)
-                .where(Consumer.company_id == staff.company_id, Consumer.verified.is_(False))
+                .where(owned_by(staff, Consumer.company_id), Consumer.verified.is_(False))
                 .order_by(Consumer.id)
             )
         ).all()
         people = (
             await session.scalars(
-                select(Consumer).where(Consumer.company_id == staff.company_id)
+                select(Consumer).where(owned_by(staff, Consumer.company_id))
                 .order_by(Consumer.name).limit(200)
             )
         ).all()
         balances = {c.id: await customer_views.balance_of(session, c.id) for c in people}
         rows = await session.execute(
             select(Selection.id, Selection.share_token)
-            .where(Selection.company_id == staff.company_id)
+            .where(owned_by(staff, Selection.company_id))
         )
         shares = {selection_id: share for selection_id, share in rows}
         rules = await policy(session, staff.company_id)
@@ -226,7 +227,7 @@ async def qr_sheet(request: Request) -> Response:
             await session.scalars(
                 select(Machine)
                 .join(Site, Site.id == Machine.site_id)
-                .where(Site.company_id == staff.company_id)
+                .where(owned_by(staff, Site.company_id))
                 .order_by(Machine.name)
             )
         ).all()

@@ -11,7 +11,8 @@ from starlette.routing import Route
 import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.context import staff_of, viewer_of
 from accounts.models import Site
-from accounts.service import NotSignedIn, StaffIdentity, site_for
+from accounts.service import NotSignedIn, StaffIdentity
+from accounts.tenant import site_for
 from errors import NotFound
 from ordering import cart_service, diner_service, staff_service, table_modes, views
 from ordering.config import config_of

@@ -18,7 +18,8 @@ import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.context import staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can, require
-from accounts.service import NotSignedIn, StaffIdentity, site_for
+from accounts.service import NotSignedIn, StaffIdentity
+from accounts.tenant import owned_by, site_for
 from errors import NotFound
 from ordering import diner_service, views
 from ordering.config import config_of
@@ -93,7 +94,7 @@ async def staff_home(request: Request) -> Response:
         return RedirectResponse("/staff/login", status_code=303)
     async with app_state(request).sessionmaker() as session:
         site_id = await session.scalar(
-            select(Site.id).where(Site.company_id == staff.company_id).order_by(Site.id)
+            select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)
         )
     if staff.role == "kitchen":
         return RedirectResponse(f"/pos/{site_id}/station/kitchen", status_code=303)

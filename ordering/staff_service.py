@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
+from accounts.tenant import guard
 from db.base import is_id
 from errors import N_, InvalidInput, NotFound
 from ordering import cart, payment_outcome
@@ -69,8 +70,8 @@ async def _round(tx: Tx, staff: StaffIdentity, round_id: object) -> RoundContext
             .where(Round.id == round_id)
         )
     ).first()
-    if row is None or row[3] != staff.company_id:
-        raise UnknownRound()
+    guard(staff, row[3] if row else None, UnknownRound)
+    assert row is not None
     return RoundContext(row[0], row[1], row[2])
 
 
@@ -297,8 +298,8 @@ async def staff_table(tx: Tx, staff: StaffIdentity, table_id: object) -> DiningT
             .where(DiningTable.id == table_id)
         )
     ).first()
-    if row is None or row[1] != staff.company_id:
-        raise NotFound()
+    guard(staff, row[1] if row else None)
+    assert row is not None
     return row[0]
 
 
@@ -418,8 +419,8 @@ async def set_available(
             .where(Product.id == product_id)
         )
     ).first()
-    if row is None or row[1] != staff.company_id:
-        raise NotFound()
+    guard(staff, row[1] if row else None)
+    assert row is not None
     product = row[0]
     if product.available != available:
         product.available = available
