@@ -23,6 +23,7 @@ from customers.policy import policy
 from customers.publishing import user_changed
 from payments.errors import UnknownPayment
 from payments.models import PaymentSettings, ProviderPayment, WebhookEvent
+from payments.payment_state import PAYMENTS, PaymentStatus
 from payments.providers import ProviderEvent
 from realtime.events import Tx
 
@@ -140,6 +141,8 @@ async def settle(
 
 
 async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetime) -> bool:
+    """Move the payment if it is still `current` (a move its table allows): True if it was."""
+    PAYMENTS.move(current, target)
     moved = await tx.session.execute(
         update(ProviderPayment)
         .where(ProviderPayment.id == payment_id, ProviderPayment.status == current)
@@ -152,12 +155,12 @@ async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetim
 async def give_back(tx: Tx, payment_id: int, now: datetime) -> bool:
     """A taken payment whose drink or round could not be made: refund it (the sweeper asks
     the provider)."""
-    return await _mark(tx, payment_id, "succeeded", "refund_due", now)
+    return await _mark(tx, payment_id, PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE, now)
 
 
 async def abandon(tx: Tx, payment: ProviderPayment, now: datetime) -> None:
     """The provider could not even start this payment: fail it and undo what waited on it."""
-    await _mark(tx, payment.id, "pending", "failed", now)
+    await _mark(tx, payment.id, PaymentStatus.PENDING, PaymentStatus.FAILED, now)
     abandoner = _abandoners.get(payment.purpose)
     if abandoner is not None:
         await abandoner(tx, payment, now)
@@ -173,9 +176,9 @@ async def cancel_for_brew(tx: Tx, brew_id: int, now: datetime) -> bool:
     )
     if payment is None:
         return False
-    if await _mark(tx, payment.id, "pending", "canceled", now):
+    if await _mark(tx, payment.id, PaymentStatus.PENDING, PaymentStatus.CANCELED, now):
         return False
-    return await _mark(tx, payment.id, "succeeded", "refund_due", now)
+    return await _mark(tx, payment.id, PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE, now)
 
 
 async def handle_event(
@@ -209,11 +212,13 @@ async def refunds_due(session: AsyncSession) -> list[ProviderPayment]:
     return list(
         (
             await session.scalars(
-                select(ProviderPayment).where(ProviderPayment.status == "refund_due").limit(50)
+                select(ProviderPayment)
+                .where(ProviderPayment.status == PaymentStatus.REFUND_DUE)
+                .limit(50)
             )
         ).all()
     )
 
 
 async def refunded(tx: Tx, payment_id: int, now: datetime) -> None:
-    await _mark(tx, payment_id, "refund_due", "refunded", now)
+    await _mark(tx, payment_id, PaymentStatus.REFUND_DUE, PaymentStatus.REFUNDED, now)
