@@ -34,10 +34,12 @@ nginx:
 
 test: install chromium nginx
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # The README's screenshots, taken by the browser journey test (a normal run keeps them out
 # of the checkout).

@@ -13,6 +13,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from accounts import api as accounts_api
+from accounts.context import viewer_of
 from api.openapi import openapi
 from customers import topups
 from customers.sweeper import sweep_forever as sweep_customers
@@ -45,7 +46,7 @@ from settings import ROOT, Settings
 from web.errors import HANDLERS
 from web.gc_policy import GcPolicy, warm_up
 from web.health import healthz
-from web.live import KeepRawSend, live
+from web.live import KeepRawSend, live_endpoint
 from web.security import SessionIdentity
 from web.state import AppState
 
@@ -77,14 +78,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine = make_engine(settings.database_url)
         bus = make_bus(settings.redis_url)
         sessionmaker = make_sessionmaker(engine)
-        state = AppState(settings, engine, sessionmaker, bus, Hub(sessionmaker), config)
+        state = AppState(settings, engine, sessionmaker, bus, Hub(sessionmaker))
         app.state.comptoir = state
+        app.state.ordering = config  # read by ordering.config.config_of
         app.state.payments = payments
         await warm_up(engine)
         collector = app.state.gc_policy = GcPolicy()
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
-            asyncio.create_task(sweep_forever(state), name="sweeper"),
+            asyncio.create_task(sweep_forever(state, config), name="sweeper"),
             asyncio.create_task(
                 sweep_machines(state.sessionmaker, bus, settings), name="machines"
             ),
@@ -115,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes),
-        WebSocketRoute("/ws", live),
+        WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         *ordering_pages.routes,

@@ -7,9 +7,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from accounts import service
+from accounts.context import staff_of
 from web.body import read_body
 from web.htmx import json_reply
-from web.state import app_state, staff_of
+from web.state import app_state
 
 
 async def login(request: Request) -> Response:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.models import Site, Staff
+from accounts.models import Staff
 from accounts.passwords import hash_password, verify_password
-from errors import N_, DomainError, NotFound
+from errors import N_, DomainError
 
 _DUMMY_HASH = hash_password("not a password")
 
@@ -52,13 +52,3 @@ async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | N
     if staff is None or not staff.active:
         return None
     return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name)
-
-
-async def site_for(session: AsyncSession, staff: StaffIdentity | None, site_id: object) -> Site:
-    """The site, if this staff member's company runs it; the same answer otherwise."""
-    if staff is None:
-        raise NotSignedIn()
-    site = await session.get(Site, site_id) if isinstance(site_id, int) else None
-    if site is None or site.company_id != staff.company_id:
-        raise NotFound()
-    return site

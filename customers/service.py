@@ -10,13 +10,13 @@ from sqlalchemy import select
 from accounts.passwords import hash_password, verify_password
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
+from accounts.tenant import owned
 from customers import mail
 from customers.errors import BadConsumerLogin, BadSignup, EmailTaken, UnknownToken
 from customers.models import Consumer
 from customers.policy import policy
 from customers.publishing import user_changed
-from db.base import is_id
-from errors import N_, NotFound
+from errors import N_
 from realtime.events import Tx
 from web.i18n import gettext
 
@@ -103,9 +103,7 @@ async def login(tx: Tx, company_id: int, email: object, password: object) -> Con
 async def approve(tx: Tx, staff: StaffIdentity, consumer_id: object, role: object) -> Consumer:
     """An administrator approves a consumer's request and gives them a role."""
     require(staff.role, Permission.CONFIGURE)
-    consumer = await tx.session.get(Consumer, consumer_id) if is_id(consumer_id) else None
-    if consumer is None or consumer.company_id != staff.company_id:
-        raise NotFound()
+    consumer = await owned(tx.session, staff, Consumer, consumer_id)
     consumer.verified = True
     consumer.role = role if isinstance(role, str) and role in ROLES else "consumer"
     await tx.session.flush()

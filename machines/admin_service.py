@@ -9,7 +9,8 @@ from sqlalchemy import delete, select
 
 from accounts.models import Site
 from accounts.roles import Permission, require
-from accounts.service import StaffIdentity, site_for
+from accounts.service import StaffIdentity
+from accounts.tenant import guard, on_site, owned, site_for
 from customers import credit
 from customers.errors import BadAmount
 from customers.ledger import MAX_AMOUNT, Kind, check_amount, manual_key
@@ -41,11 +42,7 @@ def new_pin(length: int = 6) -> str:
 
 
 async def machine_for(tx: Tx, staff: StaffIdentity, machine_id: object) -> Machine:
-    machine = await tx.session.get(Machine, machine_id) if is_id(machine_id) else None
-    if machine is None:
-        raise NotFound()
-    await site_for(tx.session, staff, machine.site_id)  # another company's: not found
-    return machine
+    return await on_site(tx.session, staff, Machine, machine_id)
 
 
 async def company_of_site(tx: Tx, site_id: int) -> int:
@@ -168,9 +165,7 @@ async def manual_credit(
     tx: Tx, staff: StaffIdentity, consumer_id: object, amount: object, key: object, note: object
 ) -> credit.Posted:
     require(staff.role, Permission.CONFIGURE)
-    consumer = await tx.session.get(Consumer, consumer_id) if is_id(consumer_id) else None
-    if consumer is None or consumer.company_id != staff.company_id:
-        raise NotFound()
+    consumer = await owned(tx.session, staff, Consumer, consumer_id)
     from machines.brew_service import check_key
 
     text = note.strip()[:150] if isinstance(note, str) else ""
@@ -216,18 +211,13 @@ async def update_group(
 
 
 async def _group(tx: Tx, staff: StaffIdentity, group_id: object) -> UserGroup:
-    group = await tx.session.get(UserGroup, group_id) if is_id(group_id) else None
-    if group is None or group.company_id != staff.company_id:
-        raise NotFound()
-    return group
+    return await owned(tx.session, staff, UserGroup, group_id)
 
 
 async def add_member(tx: Tx, staff: StaffIdentity, group_id: object, consumer_id: object) -> None:
     require(staff.role, Permission.CONFIGURE)
     group = await _group(tx, staff, group_id)
-    consumer = await tx.session.get(Consumer, consumer_id) if is_id(consumer_id) else None
-    if consumer is None or consumer.company_id != staff.company_id:
-        raise NotFound()
+    consumer = await owned(tx.session, staff, Consumer, consumer_id)
     if await tx.session.get(GroupMember, (group.id, consumer.id)) is None:
         tx.session.add(GroupMember(group_id=group.id, consumer_id=consumer.id))
         await tx.session.flush()
@@ -256,8 +246,8 @@ async def attach_group(
     machine = await machine_for(tx, staff, machine_id)
     group = await _group(tx, staff, group_id)
     selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
-    if selection is not None and selection.company_id != staff.company_id:
-        raise NotFound()
+    if selection is not None:  # none found: the group uses the machine's own selection
+        guard(staff, selection.company_id)
     link = await tx.session.get(MachineGroup, (machine.id, group.id))
     if link is None:
         link = MachineGroup(machine_id=machine.id, group_id=group.id)

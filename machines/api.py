@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.service import NotSignedIn, StaffIdentity
 from customers import service as consumers
 from customers import views as customer_views
@@ -25,15 +26,7 @@ from realtime.events import Tx
 from realtime.models import current_version
 from web.body import read_body
 from web.htmx import json_reply
-from web.state import (
-    app_state,
-    consumer_id_of,
-    device_of,
-    locale_of,
-    run_tx,
-    staff_of,
-    viewer_of,
-)
+from web.state import app_state, device_of, locale_of, run_tx
 
 
 def _now() -> datetime:

@@ -22,6 +22,7 @@ from db.base import is_id
 from errors import DomainError
 from machines import brew_state, facts, recipes
 from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
+from machines.brew_state import BrewStatus
 from machines.errors import (
     BadKey,
     MachineBusy,
@@ -185,7 +186,7 @@ async def request(
         consumer_id=found.consumer.id if found.consumer else None,
         group_id=found.grant.group_id, device_key=device_key, price=product.price,
         charge=charge.value, idempotency_key=key,
-        status="paying" if charge is Charge.PAYMENT else "requested",
+        status=BrewStatus.PAYING if charge is Charge.PAYMENT else BrewStatus.REQUESTED,
         requested_at=now, updated_at=now,
     )
     session.add(brew)
@@ -203,7 +204,9 @@ async def request(
             tx, company, "brew", product.price, provider, f"brew:{key}", now,
             consumer_id=brew.consumer_id, brew_id=brew.id,
         )
-    await _announce(tx, brew, "brew.requested" if brew.status == "requested" else "brew.paying")
+    await _announce(
+        tx, brew, "brew.requested" if brew.status == BrewStatus.REQUESTED else "brew.paying"
+    )
     return Requested(brew, False, payment)
 
 
@@ -235,8 +238,8 @@ async def release(tx: Tx, brew: Brew, now: datetime) -> bool:
     """A paid brew goes to the machine (payment mode); False if it is no longer waiting."""
     moved = await tx.session.execute(
         update(Brew)
-        .where(Brew.id == brew.id, Brew.status == "paying")
-        .values(status="requested", updated_at=now)
+        .where(Brew.id == brew.id, Brew.status == BrewStatus.PAYING)
+        .values(status=BrewStatus.REQUESTED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:
@@ -252,13 +255,13 @@ async def advance(
     """Apply a device's report; returns False for a repeat that changed nothing."""
     if brew_state.step(brew.status, status) is brew_state.Step.IGNORE:
         return False
-    if status == "failed":
+    if status == BrewStatus.FAILED:
         return await fail(tx, brew, reason if isinstance(reason, str) else "failed", now)
     new_progress = brew_state.progress(brew.progress, status, progress)
     if status == brew.status and new_progress == brew.progress:
         return False
     values: dict[str, Any] = {"status": status, "progress": new_progress, "updated_at": now}
-    if status == "done":
+    if status == BrewStatus.DONE:
         values["finished_at"] = now
     moved = await tx.session.execute(
         update(Brew)
@@ -280,7 +283,7 @@ async def fail(tx: Tx, brew: Brew, reason: str, now: datetime) -> bool:
     moved = await tx.session.execute(
         update(Brew)
         .where(Brew.id == brew.id, Brew.finished_at.is_(None))
-        .values(status="failed", reason=reason[:60], updated_at=now, finished_at=now)
+        .values(status=BrewStatus.FAILED, reason=reason[:60], updated_at=now, finished_at=now)
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:

@@ -7,24 +7,38 @@ a repeat and is ignored; a move the table does not allow is an error.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 
+from domain.states import Transitions
 from machines.errors import BadBrewTransition
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "paying": frozenset({"requested", "failed"}),
+
+class BrewStatus(StrEnum):
+    PAYING = "paying"
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    GRINDING = "grinding"
+    BREWING = "brewing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+B = BrewStatus
+
+BREWS = Transitions(BrewStatus, {
+    B.PAYING: frozenset({B.REQUESTED, B.FAILED}),
     # A machine may skip steps it does not have (no grinder for hot water…).
-    "requested": frozenset({"accepted", "grinding", "brewing", "done", "failed"}),
-    "accepted": frozenset({"grinding", "brewing", "done", "failed"}),
-    "grinding": frozenset({"brewing", "done", "failed"}),
-    "brewing": frozenset({"brewing", "done", "failed"}),  # brewing → brewing: progress
-    "done": frozenset(),
-    "failed": frozenset(),
-}
-ORDER = ["paying", "requested", "accepted", "grinding", "brewing", "done", "failed"]
-FINISHED = frozenset({"done", "failed"})
-ACTIVE = frozenset(TRANSITIONS) - FINISHED
-DEVICE_STATES = frozenset({"accepted", "grinding", "brewing", "done", "failed"})
+    B.REQUESTED: frozenset({B.ACCEPTED, B.GRINDING, B.BREWING, B.DONE, B.FAILED}),
+    B.ACCEPTED: frozenset({B.GRINDING, B.BREWING, B.DONE, B.FAILED}),
+    B.GRINDING: frozenset({B.BREWING, B.DONE, B.FAILED}),
+    B.BREWING: frozenset({B.BREWING, B.DONE, B.FAILED}),  # brewing → brewing: progress
+    B.DONE: frozenset(),
+    B.FAILED: frozenset(),
+}, BadBrewTransition)
+ORDER = list(BrewStatus)  # the order a brew goes through its states
+FINISHED = BREWS.final
+ACTIVE = frozenset(BrewStatus) - FINISHED
+DEVICE_STATES = frozenset({B.ACCEPTED, B.GRINDING, B.BREWING, B.DONE, B.FAILED})
 
 
 class Step(Enum):
@@ -33,22 +47,24 @@ class Step(Enum):
 
 
 def step(current: str, target: str) -> Step:
-    if target == current and target != "brewing":
+    """Apply the device's event, or ignore it as a repeat; BadBrewTransition otherwise."""
+    if target == current and target != B.BREWING:
         return Step.IGNORE
     if current in FINISHED:
         if target in FINISHED:
             return Step.IGNORE  # the server already finished it (a timeout): keep that
         raise BadBrewTransition(current=current, target=target)
-    if target in TRANSITIONS[current]:
+    if BREWS.allows(current, target):
         return Step.APPLY
-    if target in ORDER and current in ORDER and ORDER.index(target) < ORDER.index(current):
+    at, to = BREWS.state(current), BREWS.state(target)
+    if at is not None and to is not None and ORDER.index(to) < ORDER.index(at):
         return Step.IGNORE
     raise BadBrewTransition(current=current, target=target)
 
 
 def progress(current: int, status: str, reported: object) -> int:
     """Progress in percent only moves forward; done is 100."""
-    if status == "done":
+    if status == B.DONE:
         return 100
     if isinstance(reported, bool) or not isinstance(reported, int | float):
         return current

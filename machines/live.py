@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
+from accounts.tenant import belongs
 from customers import views as customer_views
 from customers.models import Consumer
 from machines import views
@@ -42,7 +43,7 @@ class MachineTopic:
         if viewer.company_id is None:
             return False
         site = await session.get(Site, machine.site_id)
-        return site is not None and site.company_id == viewer.company_id
+        return belongs(viewer, site.company_id if site else None)
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
         return await views.machine_view(session, int(args[0]))
@@ -101,7 +102,7 @@ class UserTopic(OneAudience):
         if viewer.consumer_id == consumer_id:
             return True
         consumer = await session.get(Consumer, consumer_id)
-        return consumer is not None and consumer.company_id == viewer.company_id
+        return belongs(viewer, consumer.company_id if consumer else None)
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
         return await customer_views.user_view(session, int(args[0]))

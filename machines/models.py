@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
+from machines.brew_state import BrewStatus
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
@@ -126,7 +127,7 @@ class Brew(Base):
     price: Mapped[Money] = mapped_column(default=0)
     charge: Mapped[str] = mapped_column(String(10), default="none")  # none | credit | payment
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(12), default="requested")  # brew_state
+    status: Mapped[str] = mapped_column(String(12), default=BrewStatus.REQUESTED)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(String(60), default=None)
     refunded: Mapped[bool] = mapped_column(Boolean, default=False)

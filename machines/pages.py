@@ -14,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can
+from accounts.tenant import owned_by
 from customers import service as consumers
 from customers import views as customer_views
 from customers.models import Consumer, OutboxMail
@@ -28,7 +30,7 @@ from machines.scanned_machines import remember_machine
 from payments.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
-from web.state import app_state, consumer_id_of, run_tx, staff_of, viewer_of
+from web.state import app_state, run_tx
 from web.templating import page
 
 
@@ -145,7 +147,7 @@ async def outbox(request: Request) -> Response:
         query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(50)
         if staff is not None:
             query = query.join(Consumer, Consumer.id == OutboxMail.consumer_id).where(
-                Consumer.company_id == staff.company_id
+                owned_by(staff, Consumer.company_id)
             )
         else:
             query = query.where(OutboxMail.consumer_id == (consumer_id or -1))
@@ -176,7 +178,7 @@ async def staff_machines(request: Request) -> Response:
             await session.scalars(
                 select(Machine)
                 .join(Site, Site.id == Machine.site_id)
-                .where(Site.company_id == staff.company_id)
+                .where(owned_by(staff, Site.company_id))
                 .order_by(Machine.name)
             )
         ).all()
@@ -188,20 +190,20 @@ async def staff_machines(request: Request) -> Response:
         waiting = (
             await session.scalars(
                 select(Consumer)
-                .where(Consumer.company_id == staff.company_id, Consumer.verified.is_(False))
+                .where(owned_by(staff, Consumer.company_id), Consumer.verified.is_(False))
                 .order_by(Consumer.id)
             )
         ).all()
         people = (
             await session.scalars(
-                select(Consumer).where(Consumer.company_id == staff.company_id)
+                select(Consumer).where(owned_by(staff, Consumer.company_id))
                 .order_by(Consumer.name).limit(200)
             )
         ).all()
         balances = {c.id: await customer_views.balance_of(session, c.id) for c in people}
         rows = await session.execute(
             select(Selection.id, Selection.share_token)
-            .where(Selection.company_id == staff.company_id)
+            .where(owned_by(staff, Selection.company_id))
         )
         shares = {selection_id: share for selection_id, share in rows}
         rules = await policy(session, staff.company_id)
@@ -225,7 +227,7 @@ async def qr_sheet(request: Request) -> Response:
             await session.scalars(
                 select(Machine)
                 .join(Site, Site.id == Machine.site_id)
-                .where(Site.company_id == staff.company_id)
+                .where(owned_by(staff, Site.company_id))
                 .order_by(Machine.name)
             )
         ).all()

@@ -2,16 +2,16 @@
 
 Holding a machine's token (its QR code) is what lets a browser watch the machine's public
 live status; machine ids are sequential and prove nothing. The machine's pages and its
-token API remember it here, and the live channel reads it back (web.state.viewer_of).
+token API remember it here, and the live channel reads it back (accounts.context.viewer_of).
 """
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from web.recent_ids import recent_ids, remember_id
+from web.recent_ids import SCANNED_MACHINES, recent_ids, remember_id
 
-KEY = "machines"
+KEY = SCANNED_MACHINES
 LIMIT = 20  # most recent last; keeps the cookie small
 
 

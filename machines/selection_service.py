@@ -14,6 +14,7 @@ from sqlalchemy import delete, exists, func, or_, select
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
+from accounts.tenant import owned, owned_by
 from customers.ledger import check_amount
 from customers.models import UserGroup
 from db.base import is_id
@@ -52,10 +53,7 @@ def check_type(value: object) -> str:
 
 
 async def selection_for(tx: Tx, staff: StaffIdentity, selection_id: object) -> Selection:
-    selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
-    if selection is None or selection.company_id != staff.company_id:
-        raise NotFound()  # another company's answers like a missing one
-    return selection
+    return await owned(tx.session, staff, Selection, selection_id)
 
 
 async def drink_for(tx: Tx, staff: StaffIdentity, drink_id: object) -> SelectionProduct:
@@ -315,13 +313,13 @@ async def company_selections(tx: Tx, staff: StaffIdentity) -> list[dict[str, Any
     """The company's selections by model, each with its number of drinks and machines."""
     selections = await tx.session.scalars(
         select(Selection)
-        .where(Selection.company_id == staff.company_id)
+        .where(owned_by(staff, Selection.company_id))
         .order_by(Selection.model, Selection.name, Selection.id)
     )
     rows = await tx.session.execute(
         select(SelectionProduct.selection_id, func.count())
         .join(Selection, Selection.id == SelectionProduct.selection_id)
-        .where(Selection.company_id == staff.company_id)
+        .where(owned_by(staff, Selection.company_id))
         .group_by(SelectionProduct.selection_id)
     )
     counts: dict[int, int] = {selection_id: count for selection_id, count in rows}

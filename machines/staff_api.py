@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from accounts.context import staff_of
 from accounts.service import NotSignedIn, StaffIdentity
 from machines import admin_service, recipes, selection_service
 from machines.errors import SelectionInUse
@@ -19,7 +20,7 @@ from machines.models import SelectionProduct
 from web.body import Body, read_body
 from web.errors import error_body
 from web.htmx import json_reply
-from web.state import locale_of, run_tx, staff_of
+from web.state import locale_of, run_tx
 
 
 async def _staff(request: Request) -> StaffIdentity:

@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from accounts.context import staff_of
 from accounts.models import Company, Site
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
+from accounts.tenant import owned_by
 from customers.models import Consumer, GroupMember, UserGroup
 from customers.schedule import EVERY
 from machines import admin_service, recipes, selection_service, views
@@ -24,7 +26,7 @@ from machines.access import Mode
 from machines.models import Brew, Machine, MachineGroup, Selection
 from realtime.events import Tx
 from realtime.models import current_version
-from web.state import locale_of, run_tx, staff_of
+from web.state import locale_of, run_tx
 from web.templating import page
 
 
@@ -54,7 +56,7 @@ async def machine_page(request: Request) -> Response:
         selections = (
             await tx.session.scalars(
                 select(Selection)
-                .where(Selection.company_id == staff.company_id)
+                .where(owned_by(staff, Selection.company_id))
                 .order_by(Selection.model, Selection.name)
             )
         ).all()
@@ -68,7 +70,7 @@ async def machine_page(request: Request) -> Response:
         ).all()
         groups = (
             await tx.session.scalars(
-                select(UserGroup).where(UserGroup.company_id == staff.company_id)
+                select(UserGroup).where(owned_by(staff, UserGroup.company_id))
                 .order_by(UserGroup.name)
             )
         ).all()
@@ -98,7 +100,7 @@ async def selections_page(request: Request) -> Response:
         models = await tx.session.scalars(
             select(Machine.model).distinct()
             .join(Site, Site.id == Machine.site_id)
-            .where(Site.company_id == staff.company_id)
+            .where(owned_by(staff, Site.company_id))
             .order_by(Machine.model)
         )
         return {"selections": await selection_service.company_selections(tx, staff),
@@ -146,20 +148,20 @@ async def groups_page(request: Request) -> Response:
     async def op(tx: Tx) -> dict[str, Any]:
         groups = (
             await tx.session.scalars(
-                select(UserGroup).where(UserGroup.company_id == staff.company_id)
+                select(UserGroup).where(owned_by(staff, UserGroup.company_id))
                 .order_by(UserGroup.name)
             )
         ).all()
         people = (
             await tx.session.scalars(
-                select(Consumer).where(Consumer.company_id == staff.company_id)
+                select(Consumer).where(owned_by(staff, Consumer.company_id))
                 .order_by(Consumer.name, Consumer.id)
             )
         ).all()
         rows = await tx.session.execute(
             select(GroupMember.group_id, GroupMember.consumer_id)
             .join(UserGroup, UserGroup.id == GroupMember.group_id)
-            .where(UserGroup.company_id == staff.company_id)
+            .where(owned_by(staff, UserGroup.company_id))
         )
         members: dict[int, set[int]] = {g.id: set() for g in groups}
         for group_id, consumer_id in rows:

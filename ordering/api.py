@@ -9,10 +9,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
+from accounts.context import staff_of, viewer_of
 from accounts.models import Site
-from accounts.service import NotSignedIn, StaffIdentity, site_for
+from accounts.service import NotSignedIn, StaffIdentity
+from accounts.tenant import site_for
 from errors import NotFound
 from ordering import cart_service, diner_service, staff_service, table_modes, views
+from ordering.config import config_of
 from ordering.errors import PinLocked, WrongPin
 from ordering.live import TableTopic
 from ordering.scanned_tables import remember_table
@@ -22,7 +25,7 @@ from realtime.events import Tx
 from realtime.models import current_version
 from web.body import BadBody, Body, read_body
 from web.htmx import json_reply
-from web.state import app_state, device_of, run_tx, staff_of, viewer_of
+from web.state import device_of, run_tx
 
 
 def _line(line: Any) -> dict[str, Any]:
@@ -35,11 +38,11 @@ def _line(line: Any) -> dict[str, Any]:
 async def table_state(request: Request) -> Response:
     """Where this device stands at the table, with the table's view and the menu."""
     token = request.path_params["token"]
-    state = app_state(request)
+    config = config_of(request)
     viewer = await viewer_of(request)
 
     async def op(tx: Tx) -> dict[str, Any]:
-        found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
+        found = await diner_service.table_access(tx, config, token, viewer.device_key or "")
         remember_table(request, found.table.id)
         topic = views.table_topic(found.table.id)
         view = await table_view(tx.session, found.table.id, found.header)
@@ -60,11 +63,11 @@ async def table_state(request: Request) -> Response:
 
 async def start(request: Request) -> Response:
     body = await read_body(request)
-    state = app_state(request)
+    config = config_of(request)
     found = await run_tx(
         request,
         lambda tx: diner_service.start(
-            tx, state.config, request.path_params["token"], device_of(request), body.raw("name")
+            tx, config, request.path_params["token"], device_of(request), body.raw("name")
         ),
     )
     assert found.session is not None and found.member is not None
@@ -76,11 +79,11 @@ async def start(request: Request) -> Response:
 
 async def join(request: Request) -> Response:
     body = await read_body(request)
-    state = app_state(request)
+    config = config_of(request)
     outcome = await run_tx(
         request,
         lambda tx: diner_service.join(
-            tx, state.config, request.path_params["token"], device_of(request),
+            tx, config, request.path_params["token"], device_of(request),
             body.raw("name"), body.raw("pin"),
         ),
     )
@@ -94,11 +97,11 @@ async def join(request: Request) -> Response:
 
 async def add_line(request: Request) -> Response:
     body = await read_body(request)
-    state = app_state(request)
+    config = config_of(request)
     line = await run_tx(
         request,
         lambda tx: cart_service.add_line(
-            tx, state.config, request.path_params["token"], device_of(request),
+            tx, config, request.path_params["token"], device_of(request),
             body.raw("client_id"), body.integer("product_id"), body.integer("quantity"),
             body.raw("note"),
         ),
@@ -108,11 +111,11 @@ async def add_line(request: Request) -> Response:
 
 async def change_line(request: Request) -> Response:
     body = await read_body(request)
-    state = app_state(request)
+    config = config_of(request)
     await run_tx(
         request,
         lambda tx: cart_service.set_quantity(
-            tx, state.config, request.path_params["token"], device_of(request),
+            tx, config, request.path_params["token"], device_of(request),
             request.path_params["line_id"], body.integer("quantity"),
         ),
     )
@@ -120,11 +123,11 @@ async def change_line(request: Request) -> Response:
 
 
 async def remove_line(request: Request) -> Response:
-    state = app_state(request)
+    config = config_of(request)
     await run_tx(
         request,
         lambda tx: cart_service.remove_line(
-            tx, state.config, request.path_params["token"], device_of(request),
+            tx, config, request.path_params["token"], device_of(request),
             request.path_params["line_id"],
         ),
     )
@@ -133,11 +136,11 @@ async def remove_line(request: Request) -> Response:
 
 async def submit(request: Request) -> Response:
     body = await read_body(request)
-    state = app_state(request)
+    config = config_of(request)
     result = await run_tx(
         request,
         lambda tx: diner_service.submit(
-            tx, state.config, request.path_params["token"], device_of(request),
+            tx, config, request.path_params["token"], device_of(request),
             body.raw("idempotency_key"),
         ),
     )
@@ -174,13 +177,13 @@ async def _staff(request: Request) -> StaffIdentity:
 
 async def pos_state(request: Request) -> Response:
     staff = await _staff(request)
-    state = app_state(request)
+    config = config_of(request)
     site_id = request.path_params["site_id"]
 
     async def op(tx: Tx) -> dict[str, Any]:
         await site_for(tx.session, staff, site_id)
         data = await views.pos_view(
-            tx.session, site_id, state.config.pin_limit, state.config.pin_window_s
+            tx.session, site_id, config.pin_limit, config.pin_window_s
         )
         data["version"] = await current_version(tx.session, views.pos_topic(site_id))
         return data
@@ -211,7 +214,7 @@ def _round(rnd: Any) -> dict[str, Any]:
 
 async def validate_round(request: Request) -> Response:
     staff = await _staff(request)
-    config = app_state(request).config
+    config = config_of(request)
     rnd = await run_tx(
         request,
         lambda tx: staff_service.validate(tx, config, staff, request.path_params["round_id"]),
@@ -222,7 +225,7 @@ async def validate_round(request: Request) -> Response:
 async def refuse_round(request: Request) -> Response:
     staff = await _staff(request)
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     rnd = await run_tx(
         request,
         lambda tx: staff_service.refuse(
@@ -260,7 +263,7 @@ def _edits(body: Body) -> tuple[list[LineEdit], list[LineAdd]]:
 async def edit_round(request: Request) -> Response:
     staff = await _staff(request)
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     changes, additions = _edits(body)
     rnd = await run_tx(
         request,
@@ -275,7 +278,7 @@ async def edit_round(request: Request) -> Response:
 async def move_ticket(request: Request) -> Response:
     staff = await _staff(request)
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     ticket = await run_tx(
         request,
         lambda tx: staff_service.move_ticket(
@@ -289,7 +292,7 @@ async def move_ticket(request: Request) -> Response:
 async def settle(request: Request) -> Response:
     staff = await _staff(request)
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     payment = await run_tx(
         request,
         lambda tx: staff_service.settle(
@@ -304,7 +307,7 @@ async def settle(request: Request) -> Response:
 
 async def free_table(request: Request) -> Response:
     staff = await _staff(request)
-    config = app_state(request).config
+    config = config_of(request)
     await run_tx(
         request, lambda tx: staff_service.free(tx, config, staff, request.path_params["table_id"])
     )
@@ -329,7 +332,7 @@ async def availability(request: Request) -> Response:
 async def table_mode(request: Request) -> Response:
     staff = await _staff(request)
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     table = await run_tx(
         request,
         lambda tx: table_modes.set_table_mode(
@@ -342,7 +345,7 @@ async def table_mode(request: Request) -> Response:
 async def site_mode(request: Request) -> Response:
     staff = await _staff(request)
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     site = await run_tx(
         request,
         lambda tx: table_modes.set_site_mode(

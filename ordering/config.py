@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from starlette.requests import HTTPConnection
+
 from ordering.cart import Limits
 
 
@@ -14,3 +16,9 @@ class OrderingConfig:
     pin_limit: int = 5
     pin_window_s: int = 600
     idle_s: int = 1800
+
+
+def config_of(conn: HTTPConnection) -> OrderingConfig:
+    """The running app's ordering rules, which app.py keeps on its state at assembly."""
+    config: OrderingConfig = conn.app.state.ordering
+    return config

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
+from accounts.tenant import belongs
 from ordering import views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable, Member, TableSession
@@ -25,7 +26,7 @@ async def _staff_site(session: AsyncSession, site_id: int | None, viewer: Viewer
     if site_id is None or viewer.company_id is None:
         return False
     site = await session.get(Site, site_id)
-    return site is not None and site.company_id == viewer.company_id
+    return belongs(viewer, site.company_id if site else None)
 
 
 async def _member(session: AsyncSession, table_id: int, device_key: str | None) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
+from ordering.round_state import RoundStatus, TicketStatus
 
 
 def _fk(target: str) -> Mapped[int]:
@@ -98,7 +99,7 @@ class Round(Base):
     id: Mapped[intpk]
     session_id: Mapped[int] = _fk("table_session.id")
     number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="to_validate")
+    status: Mapped[str] = mapped_column(String(20), default=RoundStatus.TO_VALIDATE)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
     submitted_by: Mapped[int | None] = mapped_column(IdType, ForeignKey("member.id"))
@@ -139,7 +140,7 @@ class Ticket(Base):
     round_id: Mapped[int] = _fk("round.id")
     site_id: Mapped[int] = _fk("site.id")
     station: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="queued")
+    status: Mapped[str] = mapped_column(String(20), default=TicketStatus.QUEUED)
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 

@@ -15,11 +15,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
+from accounts.context import staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can, require
-from accounts.service import NotSignedIn, StaffIdentity, site_for
+from accounts.service import NotSignedIn, StaffIdentity
+from accounts.tenant import owned_by, site_for
 from errors import NotFound
 from ordering import diner_service, views
+from ordering.config import config_of
 from ordering.live import TableTopic
 from ordering.models import Category, DiningTable
 from ordering.scanned_tables import remember_table
@@ -27,7 +30,7 @@ from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
 from web.i18n import LOCALES
-from web.state import app_state, run_tx, staff_of, viewer_of
+from web.state import app_state, run_tx
 from web.templating import page
 
 
@@ -48,11 +51,11 @@ async def set_language(request: Request) -> Response:
 
 async def table_page(request: Request) -> Response:
     token = request.path_params["token"]
-    state = app_state(request)
+    config = config_of(request)
     viewer = await viewer_of(request)
 
     async def op(tx: Tx) -> dict[str, Any]:
-        found = await diner_service.table_access(tx, state.config, token, viewer.device_key or "")
+        found = await diner_service.table_access(tx, config, token, viewer.device_key or "")
         remember_table(request, found.table.id)
         table_topic = views.table_topic(found.table.id)
         menu_topic = views.menu_topic(found.table.site_id)
@@ -91,7 +94,7 @@ async def staff_home(request: Request) -> Response:
         return RedirectResponse("/staff/login", status_code=303)
     async with app_state(request).sessionmaker() as session:
         site_id = await session.scalar(
-            select(Site.id).where(Site.company_id == staff.company_id).order_by(Site.id)
+            select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)
         )
     if staff.role == "kitchen":
         return RedirectResponse(f"/pos/{site_id}/station/kitchen", status_code=303)
@@ -110,9 +113,10 @@ async def pos_page(request: Request, **order: Any) -> Response:
         return redirect
     staff, site = await _staff_site(request)
     state = app_state(request)
+    config = config_of(request)
     async with state.sessionmaker() as session:
         view = await views.pos_view(
-            session, site.id, state.config.pin_limit, state.config.pin_window_s
+            session, site.id, config.pin_limit, config.pin_window_s
         )
         menu = await views.menu_view(session, site.id)
         stations = (

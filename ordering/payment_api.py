@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
 from ordering import payment_service
+from ordering.config import config_of
 from ordering.errors import UnknownTable
 from ordering.models import DiningTable
 from ordering.views import company_of_site
@@ -25,7 +26,7 @@ from payments.runtime import runtime_of
 from realtime.events import Tx
 from web.body import read_body
 from web.htmx import json_reply
-from web.state import app_state, device_of, run_tx
+from web.state import device_of, run_tx
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ async def _started(
 async def pay_and_send(request: Request) -> Response:
     """Order and pay: the cart's total is paid first; the round goes to staff once paid."""
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     token = request.path_params["token"]
 
     async def op(tx: Tx) -> tuple[payment_service.Started, PaymentProvider]:
@@ -114,7 +115,7 @@ async def pay_and_send(request: Request) -> Response:
 async def pay_bill(request: Request) -> Response:
     """Pay what is left of the bill, or `amount` of it (minor units)."""
     body = await read_body(request)
-    config = app_state(request).config
+    config = config_of(request)
     token = request.path_params["token"]
 
     async def op(tx: Tx) -> tuple[payment_service.Started, PaymentProvider]:
@@ -130,7 +131,7 @@ async def pay_bill(request: Request) -> Response:
 
 
 async def cancel_payment(request: Request) -> Response:
-    config = app_state(request).config
+    config = config_of(request)
     payment = await run_tx(
         request,
         lambda tx: payment_service.cancel(

@@ -24,6 +24,7 @@ from ordering.publishing import table_changed
 from ordering.table_payment import AWAITING_PAYMENT, PaidRound, bill
 from payments import service as provider_payments
 from payments.models import ProviderPayment
+from payments.payment_state import PaymentStatus
 from realtime.events import Tx
 
 PURPOSES = ("round", "bill")
@@ -170,7 +171,7 @@ async def round_refused(tx: Tx, round_id: int, now: datetime) -> bool:
             select(ProviderPayment.id).where(
                 ProviderPayment.round_id == round_id,
                 ProviderPayment.purpose == "round",
-                ProviderPayment.status == "succeeded",
+                ProviderPayment.status == PaymentStatus.SUCCEEDED,
             )
         )
     ).all()
@@ -184,7 +185,7 @@ async def require_unpaid(tx: Tx, round_id: int) -> None:
         select(ProviderPayment.id).where(
             ProviderPayment.round_id == round_id,
             ProviderPayment.purpose == "round",
-            ProviderPayment.status == "succeeded",
+            ProviderPayment.status == PaymentStatus.SUCCEEDED,
         )
     )
     if paid_for is not None:

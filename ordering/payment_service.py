@@ -25,6 +25,7 @@ from ordering.models import DiningTable, OrderLine, Round, TableSession
 from ordering.payment_outcome import end_pending
 from ordering.payment_views import LINE_AMOUNT, rounds_and_paid
 from ordering.publishing import table_changed
+from ordering.round_state import RoundStatus
 from ordering.table_lock import Access
 from ordering.table_payment import (
     AWAITING_PAYMENT,
@@ -41,6 +42,7 @@ from ordering.views import company_of_site
 from payments import service as provider_payments
 from payments.errors import PaymentsUnavailable
 from payments.models import ProviderPayment
+from payments.payment_state import PaymentStatus
 from realtime.events import Tx
 
 
@@ -98,7 +100,8 @@ async def _lock_open(tx: Tx, session_id: int, now: datetime) -> None:
 async def _pending(tx: Tx, session_id: int) -> ProviderPayment | None:
     return await tx.session.scalar(
         select(ProviderPayment).where(
-            ProviderPayment.table_session_id == session_id, ProviderPayment.status == "pending"
+            ProviderPayment.table_session_id == session_id,
+            ProviderPayment.status == PaymentStatus.PENDING,
         )
     )
 
@@ -170,7 +173,7 @@ async def send_and_pay(
     )
     who = {"member": found.member.name, "member_id": found.member.id, "round": number}
     if amount == 0:  # nothing to charge: the round goes to staff at once
-        rnd.status = "to_validate"
+        rnd.status = RoundStatus.TO_VALIDATE
         await tx.session.flush()
         await table_changed(tx, config, table.id, table.site_id, "round.submitted", who)
         await facts.round_submitted(tx, table, rnd, member_id=found.member.id)
@@ -203,7 +206,7 @@ async def pay_bill(
     await _clear_pending(tx, config, table, ts.id, now)
     rounds, paid = await rounds_and_paid(tx.session, ts.id)
     due = bill(rounds, paid).due
-    if due > 0 and any(status == "to_validate" for status, _ in rounds):
+    if due > 0 and any(status == RoundStatus.TO_VALIDATE for status, _ in rounds):
         # Staff may still refuse it: paying for it now could pay for what never comes.
         raise NotSettleable(N_("Staff are still validating an order; pay once it is validated."))
     value = payable(amount, due)
@@ -230,7 +233,7 @@ async def cancel(
     )
     if payment is None or payment.table_session_id != found.session.id:
         raise UnknownTablePayment()
-    if payment.status == "pending":
+    if payment.status == PaymentStatus.PENDING:
         await end_pending(tx, config, found.table, payment, datetime.now(UTC))
         await tx.session.refresh(payment)
     return payment

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ordering.models import OrderLine, Round
 from payments.models import ProviderPayment
+from payments.payment_state import PaymentStatus
 
 # Money: from the lines, never from the client.
 LINE_AMOUNT = OrderLine.quantity * OrderLine.unit_price
@@ -23,7 +24,7 @@ async def paid_online(session: AsyncSession, session_id: int) -> int:
     paid = await session.scalar(
         select(func.coalesce(func.sum(ProviderPayment.amount), 0)).where(
             ProviderPayment.table_session_id == session_id,
-            ProviderPayment.status == "succeeded",
+            ProviderPayment.status == PaymentStatus.SUCCEEDED,
         )
     )
     return int(paid or 0)
@@ -37,9 +38,9 @@ def payment_state(payments: Iterable[Any]) -> dict[str, Any]:
     of the table's view, ordering/table_view.py).
     """
     rows = list(payments)
-    pending = next((p for p in rows if p.status == "pending"), None)
+    pending = next((p for p in rows if p.status == PaymentStatus.PENDING), None)
     return {
-        "paid": sum(p.amount for p in rows if p.status == "succeeded"),
+        "paid": sum(p.amount for p in rows if p.status == PaymentStatus.SUCCEEDED),
         "payment": None if pending is None else {
             "id": pending.id,
             "purpose": pending.purpose,

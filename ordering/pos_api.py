@@ -9,11 +9,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
+from accounts.context import staff_of
 from accounts.service import NotSignedIn
 from ordering import pos_order
+from ordering.config import config_of
 from ordering.staff_service import LineAdd
 from web.body import BadBody, Body, read_body
-from web.state import app_state, run_tx, staff_of
+from web.state import run_tx
 
 
 def order_lines(body: Body) -> list[LineAdd]:
@@ -40,7 +42,7 @@ async def take_order(request: Request) -> Response:
         raise NotSignedIn()
     body = await read_body(request)
     lines = order_lines(body)
-    config = app_state(request).config
+    config = config_of(request)
     taken = await run_tx(
         request,
         lambda tx: pos_order.take_order(

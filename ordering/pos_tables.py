@@ -25,6 +25,7 @@ from ordering.table_lock import table_state
 from ordering.table_payment import bill
 from ordering.table_view import line_view, round_view
 from payments.models import ProviderPayment
+from payments.payment_state import IN_PLAY
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ _PAYMENTS = (
     )
     .where(
         ProviderPayment.table_session_id.in_(_OPEN_AT_SITE),
-        ProviderPayment.status.in_(("pending", "succeeded")),
+        ProviderPayment.status.in_(IN_PLAY),
     )
     .order_by(ProviderPayment.id)
 )

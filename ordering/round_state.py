@@ -3,43 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
+from domain.states import Transitions
 from ordering.errors import BadTransition
 
-ROUND_TRANSITIONS: dict[str, frozenset[str]] = {
-    "to_validate": frozenset({"validated", "refused"}),
-    "validated": frozenset({"in_production", "ready", "served"}),
-    "in_production": frozenset({"ready", "served"}),
-    "ready": frozenset({"in_production", "served"}),
-    "served": frozenset(),
-    "refused": frozenset(),
-}
 
-TICKET_TRANSITIONS: dict[str, frozenset[str]] = {
-    "queued": frozenset({"in_preparation", "ready"}),
-    "in_preparation": frozenset({"ready", "queued"}),
-    "ready": frozenset({"served", "in_preparation"}),
-    "served": frozenset(),
-}
-
-EDITABLE = frozenset({"to_validate"})
-OPEN_ROUND = frozenset({"to_validate", "validated", "in_production", "ready"})
-IN_KITCHEN = frozenset({"validated", "in_production", "ready"})
+class RoundStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"  # sent, paid from the phone: not yet to staff
+    TO_VALIDATE = "to_validate"
+    VALIDATED = "validated"
+    IN_PRODUCTION = "in_production"
+    READY = "ready"
+    SERVED = "served"
+    REFUSED = "refused"
 
 
-def move(table: dict[str, frozenset[str]], current: str, target: str) -> str:
-    if target not in table.get(current, frozenset()):
-        raise BadTransition(current=current, target=target)
-    return target
+class TicketStatus(StrEnum):
+    QUEUED = "queued"
+    IN_PREPARATION = "in_preparation"
+    READY = "ready"
+    SERVED = "served"
 
 
-def round_status_from_tickets(statuses: Iterable[str]) -> str:
+R, T = RoundStatus, TicketStatus
+
+ROUNDS = Transitions(RoundStatus, {
+    R.AWAITING_PAYMENT: frozenset({R.TO_VALIDATE}),  # unpaid, it is taken back to the cart
+    R.TO_VALIDATE: frozenset({R.VALIDATED, R.REFUSED}),
+    R.VALIDATED: frozenset({R.IN_PRODUCTION, R.READY, R.SERVED}),
+    R.IN_PRODUCTION: frozenset({R.READY, R.SERVED}),
+    R.READY: frozenset({R.IN_PRODUCTION, R.SERVED}),
+    R.SERVED: frozenset(),
+    R.REFUSED: frozenset(),
+}, BadTransition)
+
+TICKETS = Transitions(TicketStatus, {
+    T.QUEUED: frozenset({T.IN_PREPARATION, T.READY}),
+    T.IN_PREPARATION: frozenset({T.READY, T.QUEUED}),
+    T.READY: frozenset({T.SERVED, T.IN_PREPARATION}),
+    T.SERVED: frozenset(),
+}, BadTransition)
+
+EDITABLE = frozenset({R.TO_VALIDATE})
+OPEN_ROUND = frozenset({R.TO_VALIDATE, R.VALIDATED, R.IN_PRODUCTION, R.READY})
+IN_KITCHEN = frozenset({R.VALIDATED, R.IN_PRODUCTION, R.READY})
+
+
+def round_status_from_tickets(statuses: Iterable[str]) -> RoundStatus:
     """A validated round's status follows its slowest ticket."""
     found = set(statuses)
-    if not found or found == {"queued"}:
-        return "validated"
-    if found == {"served"}:
-        return "served"
-    if found <= {"ready", "served"}:
-        return "ready"
-    return "in_production"
+    if not found or found == {T.QUEUED}:
+        return R.VALIDATED
+    if found == {T.SERVED}:
+        return R.SERVED
+    if found <= {T.READY, T.SERVED}:
+        return R.READY
+    return R.IN_PRODUCTION

@@ -2,16 +2,16 @@
 
 Holding a table's token (its QR code) is what lets a browser watch the table's public live
 state; table ids are sequential and prove nothing. The page and the token API remember the
-table here, and the live channel reads it back (web.state.viewer_of).
+table here, and the live channel reads it back (accounts.context.viewer_of).
 """
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from web.recent_ids import recent_ids, remember_id
+from web.recent_ids import SCANNED_TABLES, recent_ids, remember_id
 
-KEY = "tables"
+KEY = SCANNED_TABLES
 LIMIT = 20  # most recent last; keeps the cookie small
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
+from accounts.tenant import guard
 from db.base import is_id
 from errors import N_, InvalidInput, NotFound
 from ordering import cart, facts, payment_outcome
@@ -38,9 +39,9 @@ from ordering.publishing import menu_changed, table_changed
 from ordering.round_state import (
     EDITABLE,
     OPEN_ROUND,
-    ROUND_TRANSITIONS,
-    TICKET_TRANSITIONS,
-    move,
+    ROUNDS,
+    TICKETS,
+    RoundStatus,
     round_status_from_tickets,
 )
 from ordering.table_view import session_detail
@@ -69,8 +70,8 @@ async def _round(tx: Tx, staff: StaffIdentity, round_id: object) -> RoundContext
             .where(Round.id == round_id)
         )
     ).first()
-    if row is None or row[3] != staff.company_id:
-        raise UnknownRound()
+    guard(staff, row[3] if row else None, UnknownRound)
+    assert row is not None
     return RoundContext(row[0], row[1], row[2])
 
 
@@ -117,10 +118,10 @@ async def validate(
     """Send a round to production: one ticket per station its lines need."""
     require(staff.role, Permission.VALIDATE)
     ctx = await _round(tx, staff, round_id)
-    if ctx.round.status == "validated":
+    if ctx.round.status == RoundStatus.VALIDATED:
         return ctx.round  # a retried validation
-    move(ROUND_TRANSITIONS, ctx.round.status, "validated")
-    if not await _set_round_status(tx, ctx, "to_validate", "validated"):
+    ROUNDS.move(ctx.round.status, RoundStatus.VALIDATED)
+    if not await _set_round_status(tx, ctx, RoundStatus.TO_VALIDATE, RoundStatus.VALIDATED):
         return ctx.round  # validated from another screen at the same moment
     stations = await _stations(tx, ctx.round.id)
     for station in stations:
@@ -140,10 +141,10 @@ async def refuse(
     require(staff.role, Permission.VALIDATE)
     text = _reason(reason)
     ctx = await _round(tx, staff, round_id)
-    if ctx.round.status == "refused":
+    if ctx.round.status == RoundStatus.REFUSED:
         return ctx.round
-    move(ROUND_TRANSITIONS, ctx.round.status, "refused")
-    if not await _set_round_status(tx, ctx, "to_validate", "refused"):
+    ROUNDS.move(ctx.round.status, RoundStatus.REFUSED)
+    if not await _set_round_status(tx, ctx, RoundStatus.TO_VALIDATE, RoundStatus.REFUSED):
         return ctx.round
     ctx.round.reason = text
     await tx.session.flush()
@@ -248,23 +249,24 @@ async def move_ticket(
     if ticket is None:
         raise NotFound()
     ctx = await _round(tx, staff, ticket.round_id)
-    if not isinstance(target, str) or target not in TICKET_TRANSITIONS:
+    wanted = TICKETS.state(target)
+    if wanted is None:
         raise BadTransition(current=ticket.status, target=str(target))
-    if ticket.status == target:
+    if ticket.status == wanted:
         return ticket
-    move(TICKET_TRANSITIONS, ticket.status, target)
+    TICKETS.move(ticket.status, wanted)
     result = await tx.session.execute(
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.status == ticket.status)
-        .values(status=target, updated_at=datetime.now(UTC))
+        .values(status=wanted, updated_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         await tx.session.refresh(ticket)
-        if ticket.status == target:
+        if ticket.status == wanted:
             return ticket  # moved from another screen at the same moment
-        raise BadTransition(current=ticket.status, target=target)
-    ticket.status = target
+        raise BadTransition(current=ticket.status, target=wanted)
+    ticket.status = wanted
     # Lock the round before reading its tickets: two stations moving theirs at once
     # would each miss the other's move and leave the round behind (PostgreSQL).
     await tx.session.execute(
@@ -281,7 +283,7 @@ async def move_ticket(
     await tx.session.flush()
     await table_changed(
         tx, config, ctx.table.id, ctx.table.site_id, "round.progress",
-        {"round": ctx.round.number, "station": ticket.station, "status": target,
+        {"round": ctx.round.number, "station": ticket.station, "status": wanted,
          "round_status": ctx.round.status},
         stations=[ticket.station],
     )
@@ -299,8 +301,8 @@ async def staff_table(tx: Tx, staff: StaffIdentity, table_id: object) -> DiningT
             .where(DiningTable.id == table_id)
         )
     ).first()
-    if row is None or row[1] != staff.company_id:
-        raise NotFound()
+    guard(staff, row[1] if row else None)
+    assert row is not None
     return row[0]
 
 
@@ -332,7 +334,7 @@ async def settle(
     if ts is None or ts.status != "open":
         raise NotSettleable()
     detail = await session_detail(tx.session, ts)
-    if any(r["status"] == "to_validate" for r in detail["rounds"]):
+    if any(r["status"] == RoundStatus.TO_VALIDATE for r in detail["rounds"]):
         raise NotSettleable(N_("Validate or refuse the waiting orders before settling."))
     if detail["payment"] is not None:
         raise NotSettleable(N_("A diner is paying from their phone; wait for it to finish."))
@@ -425,8 +427,8 @@ async def set_available(
             .where(Product.id == product_id)
         )
     ).first()
-    if row is None or row[1] != staff.company_id:
-        raise NotFound()
+    guard(staff, row[1] if row else None)
+    assert row is not None
     product = row[0]
     if product.available != available:
         product.available = available

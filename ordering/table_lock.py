@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from ordering.round_state import IN_KITCHEN
-from ordering.table_payment import AWAITING_PAYMENT, PAY_ONLY
+from ordering.round_state import IN_KITCHEN, RoundStatus
+from ordering.table_payment import PAY_ONLY, UNBILLED
 
 
 class Access(StrEnum):
@@ -34,8 +34,8 @@ def table_state(session_status: str | None, round_statuses: Iterable[str]) -> st
         return "free"
     if session_status == "settled":
         return "settled"
-    statuses = set(round_statuses) - {"refused", AWAITING_PAYMENT}
-    if "to_validate" in statuses:
+    statuses = set(round_statuses) - UNBILLED
+    if RoundStatus.TO_VALIDATE in statuses:
         return "to_validate"
     if statuses & IN_KITCHEN:
         return "in_production"

@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from accounts.models import Site
 from accounts.roles import Permission, require
-from accounts.service import StaffIdentity, site_for
-from errors import N_, InvalidInput, NotFound
+from accounts.service import StaffIdentity
+from accounts.tenant import on_site, site_for
+from errors import N_, InvalidInput
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable
 from ordering.publishing import table_changed
@@ -59,10 +60,7 @@ async def set_table_mode(
     """Set one table's mode, or None to follow the site's."""
     require(staff.role, Permission.CONFIGURE)
     value = _check(mode, allow_inherit=True)
-    table = await tx.session.get(DiningTable, table_id) if isinstance(table_id, int) else None
-    if table is None:
-        raise NotFound()
-    await site_for(tx.session, staff, table.site_id)
+    table = await on_site(tx.session, staff, DiningTable, table_id)
     if table.mode != value:
         table.mode = value
         await tx.session.flush()

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from errors import N_, Conflict, InvalidInput, NotFound
+from ordering.round_state import RoundStatus
 
 ORDER_AND_PAY = "order_and_pay"  # a round is paid when sent, then goes to staff
 PAY_ONLY = "pay_only"  # the phone shows the bill and pays it; staff take the orders
 PAYING_MODES = frozenset({ORDER_AND_PAY, PAY_ONLY})
 
-AWAITING_PAYMENT = "awaiting_payment"  # a round whose payment is in progress
-UNBILLED = frozenset({"refused", AWAITING_PAYMENT})  # rounds that are not on the bill
+AWAITING_PAYMENT = RoundStatus.AWAITING_PAYMENT  # a round whose payment is in progress
+UNBILLED = frozenset({RoundStatus.REFUSED, AWAITING_PAYMENT})  # rounds that are not on the bill
 
 # A payment left pending this long (the phone closed at the checkout) no longer blocks
 # the table: the next attempt cancels it, and a late success is refunded.

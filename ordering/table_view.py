@@ -35,6 +35,7 @@ from ordering.payment_views import payment_state
 from ordering.table_lock import table_state
 from ordering.table_payment import bill
 from payments.models import ProviderPayment
+from payments.payment_state import IN_PLAY
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ _SESSION_ROWS = union_all(
         ProviderPayment.purpose, ProviderPayment.checkout_url, ProviderPayment.created_at,
     ).where(
         ProviderPayment.table_session_id == bindparam("session_id"),
-        ProviderPayment.status.in_(("pending", "succeeded")),
+        ProviderPayment.status.in_(IN_PLAY),
     ),
 ).order_by("kind", "pos")
 

@@ -20,7 +20,7 @@ from ordering.models import (
     Ticket,
 )
 from ordering.pos_tables import pos_tables
-from ordering.round_state import IN_KITCHEN
+from ordering.round_state import IN_KITCHEN, RoundStatus, TicketStatus
 
 
 def table_topic(table_id: int) -> str:
@@ -118,7 +118,7 @@ async def pos_view(
     for table in tables:
         for rnd in table.rounds:
             entry = {**rnd, "table_id": table.tile["id"], "table": table.tile["label"]}
-            if rnd["status"] == "to_validate":
+            if rnd["status"] == RoundStatus.TO_VALIDATE:
                 queue.append(entry)
             elif rnd["status"] in IN_KITCHEN:
                 kitchen.append(entry)
@@ -159,7 +159,7 @@ async def station_view(session: AsyncSession, site_id: int, station: str) -> dic
             .where(
                 Ticket.site_id == site_id,
                 Ticket.station == station,
-                Ticket.status != "served",
+                Ticket.status != TicketStatus.SERVED,
             )
             .order_by(Round.submitted_at)
         )

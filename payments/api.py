@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from accounts.context import staff_of
 from accounts.roles import Permission, require
 from accounts.service import NotSignedIn, StaffIdentity
 from errors import NotFound
@@ -21,7 +22,7 @@ from payments.service import Scope
 from realtime.events import run
 from web.body import read_body
 from web.htmx import json_reply
-from web.state import AppState, app_state, run_tx, staff_of
+from web.state import AppState, app_state, run_tx
 
 
 def _now() -> datetime:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from payments import service as payment_service
 from payments.errors import PaymentProviderError, PaymentsUnavailable
 from payments.models import ProviderPayment
+from payments.payment_state import PaymentStatus
 from payments.providers import Intent, PaymentProvider
 from payments.runtime import runtime_of
 from web.state import app_state, run_tx
@@ -26,7 +27,7 @@ async def checkout(request: Request, payment: ProviderPayment, back: str) -> dic
     the first reaches the provider with the same idempotency key and gets the same one.
     """
     url = payment.checkout_url or back
-    if payment.provider_ref is None and payment.status == "pending":
+    if payment.provider_ref is None and payment.status == PaymentStatus.PENDING:
         async with app_state(request).sessionmaker() as session:
             provider = await runtime_of(request).provider_for(session, payment.company_id)
         intent = await _create(request, provider, payment, back)

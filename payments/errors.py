@@ -52,3 +52,8 @@ class BadPaymentSettings(InvalidInput):
 class StripeKeysMissing(InvalidInput):
     code = "stripe_keys_missing"
     message = N_("Stripe needs its secret key and its webhook signing secret.")
+
+
+class BadPaymentTransition(Conflict):
+    code = "bad_payment_transition"
+    message = N_("This payment cannot go from %(current)s to %(target)s.")

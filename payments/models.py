@@ -14,6 +14,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdType, Money, Timestamp, intpk, utcnow
+from payments.payment_state import PaymentStatus
 
 
 def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
@@ -52,7 +53,7 @@ class ProviderPayment(Base):
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(10))
     provider_ref: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=PaymentStatus.PENDING)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     # Where the payer completes it (Stripe's hosted page), kept so a retry sends them back.
     checkout_url: Mapped[str | None] = mapped_column(Text, default=None)

@@ -9,11 +9,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from accounts.context import staff_of
 from accounts.roles import Permission, can
 from payments import provider_settings as payment_settings
 from payments.runtime import runtime_of
 from payments.service import by_ref
-from web.state import app_state, staff_of
+from web.state import app_state
 from web.templating import page
 
 

@@ -31,6 +31,7 @@ from domain.events import (
 from domain.outbox import record
 from payments.errors import UnknownPayment
 from payments.models import PaymentSettings, ProviderPayment, WebhookEvent
+from payments.payment_state import PAYMENTS, PaymentStatus
 from payments.providers import ProviderEvent
 from realtime.events import Tx
 
@@ -135,12 +136,15 @@ async def settle(
     `payment.failed` and is done by its own room."""
     session = tx.session
     payment = await by_ref(session, ref, scope)
-    if succeeded and await _mark(tx, payment.id, "canceled", "refund_due", now):
+    late = PaymentStatus.CANCELED, PaymentStatus.REFUND_DUE
+    if succeeded and await _mark(tx, payment.id, *late, now):
         return payment  # paid after we gave up waiting (the brew failed): give it back
     moved = await session.execute(
         update(ProviderPayment)
-        .where(ProviderPayment.id == payment.id, ProviderPayment.status == "pending")
-        .values(status="succeeded" if succeeded else "failed", updated_at=now)
+        .where(ProviderPayment.id == payment.id, ProviderPayment.status == PaymentStatus.PENDING)
+        .values(
+            status=PaymentStatus.SUCCEEDED if succeeded else PaymentStatus.FAILED, updated_at=now
+        )
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:
@@ -151,6 +155,8 @@ async def settle(
 
 
 async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetime) -> bool:
+    """Move the payment if it is still `current` (a move its table allows): True if it was."""
+    PAYMENTS.move(current, target)
     moved = await tx.session.execute(
         update(ProviderPayment)
         .where(ProviderPayment.id == payment_id, ProviderPayment.status == current)
@@ -163,18 +169,18 @@ async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetim
 async def give_back(tx: Tx, payment_id: int, now: datetime) -> bool:
     """A taken payment whose drink or round could not be made: refund it (the sweeper asks
     the provider). False when it was not taken, or is given back already."""
-    return await _mark(tx, payment_id, "succeeded", "refund_due", now)
+    return await _mark(tx, payment_id, PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE, now)
 
 
 async def cancel(tx: Tx, payment_id: int, now: datetime) -> bool:
     """Its payer gave a pending payment up; False when it had ended meanwhile."""
-    return await _mark(tx, payment_id, "pending", "canceled", now)
+    return await _mark(tx, payment_id, PaymentStatus.PENDING, PaymentStatus.CANCELED, now)
 
 
 async def abandon(tx: Tx, payment_id: int, now: datetime) -> None:
     """The provider could not even start this payment: fail it, and what waited on it
     hears `payment.abandoned`."""
-    if await _mark(tx, payment_id, "pending", "failed", now):
+    if await _mark(tx, payment_id, PaymentStatus.PENDING, PaymentStatus.FAILED, now):
         payment = await tx.session.get(ProviderPayment, payment_id)
         assert payment is not None
         await tx.session.refresh(payment)
@@ -191,9 +197,9 @@ async def cancel_for_brew(tx: Tx, brew_id: int, now: datetime) -> bool:
     )
     if payment is None:
         return False
-    if await _mark(tx, payment.id, "pending", "canceled", now):
+    if await _mark(tx, payment.id, PaymentStatus.PENDING, PaymentStatus.CANCELED, now):
         return False
-    return await _mark(tx, payment.id, "succeeded", "refund_due", now)
+    return await _mark(tx, payment.id, PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE, now)
 
 
 async def handle_event(
@@ -227,7 +233,9 @@ async def refunds_due(session: AsyncSession) -> list[ProviderPayment]:
     return list(
         (
             await session.scalars(
-                select(ProviderPayment).where(ProviderPayment.status == "refund_due").limit(50)
+                select(ProviderPayment)
+                .where(ProviderPayment.status == PaymentStatus.REFUND_DUE)
+                .limit(50)
             )
         ).all()
     )
@@ -235,7 +243,7 @@ async def refunds_due(session: AsyncSession) -> list[ProviderPayment]:
 
 async def refunded(tx: Tx, payment_id: int, now: datetime) -> None:
     """The provider gave the money back: recorded once, as `payment.refunded`."""
-    if await _mark(tx, payment_id, "refund_due", "refunded", now):
+    if await _mark(tx, payment_id, PaymentStatus.REFUND_DUE, PaymentStatus.REFUNDED, now):
         payment = await tx.session.get(ProviderPayment, payment_id)
         assert payment is not None
         await tx.session.refresh(payment)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -11,22 +11,34 @@ from starlette.websockets import WebSocket
 from realtime.topics import Viewer
 from realtime.websocket import RAW_SEND, serve_socket
 from web.security import origin_allowed
-from web.state import app_state, viewer_of
+from web.state import app_state
+
+ViewerOf = Callable[[HTTPConnection], Awaitable[Viewer]]
 
 
-async def live(websocket: WebSocket) -> None:
-    """GET /ws: checks Origin (CORS does not cover websockets), then serves the socket."""
-    state = app_state(websocket)
-    viewer = await _admitted(websocket, state.settings.allowed_origins)
-    if viewer is None:
-        await websocket.close(code=1008, reason="origin")
-        return
-    await serve_socket(
-        websocket, state.hub, state.sessionmaker, viewer, state.settings.socket_queue_size
-    )
+def live_endpoint(viewer_of: ViewerOf) -> Callable[[WebSocket], Awaitable[None]]:
+    """GET /ws, told at assembly who is behind a connection (web/ knows no staff or tables).
+
+    Built once: an open socket's frame holds one reference more, to `viewer_of`.
+    """
+
+    async def live(websocket: WebSocket) -> None:
+        """Checks Origin (CORS does not cover websockets), then serves the socket."""
+        state = app_state(websocket)
+        viewer = await _admitted(websocket, state.settings.allowed_origins, viewer_of)
+        if viewer is None:
+            await websocket.close(code=1008, reason="origin")
+            return
+        await serve_socket(
+            websocket, state.hub, state.sessionmaker, viewer, state.settings.socket_queue_size
+        )
+
+    return live
 
 
-async def _admitted(websocket: WebSocket, allowed_origins: tuple[str, ...]) -> Viewer | None:
+async def _admitted(
+    websocket: WebSocket, allowed_origins: tuple[str, ...], viewer_of: ViewerOf
+) -> Viewer | None:
     """Who is behind the socket, if its Origin is allowed.
 
     Headers and cookies are read from a connection object of their own, gone once read:

@@ -2,12 +2,16 @@
 
 A bounded list per key, most recent last: the tables it scanned (ordering/scanned_tables.py),
 the coffee machines (machines/scanned_machines.py). The live channel reads them back to let
-the browser watch what it scanned (web.state.viewer_of).
+the browser watch what it scanned (accounts.context.viewer_of): the keys are named here, with
+the realtime Viewer's fields they fill, so that neither side imports the other's room.
 """
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
+
+SCANNED_TABLES = "tables"
+SCANNED_MACHINES = "machines"
 
 
 def recent_ids(conn: HTTPConnection, key: str) -> tuple[int, ...]:

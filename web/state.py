@@ -10,14 +10,9 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
-from accounts.service import StaffIdentity, identity
-from machines.scanned_machines import scanned_machines
-from ordering.config import OrderingConfig
-from ordering.scanned_tables import scanned_tables
 from realtime.bus import Bus
 from realtime.events import Tx, run, transaction
 from realtime.hub import Hub
-from realtime.topics import Viewer
 from settings import Settings
 from web.i18n import pick_locale
 from web.security import device_key
@@ -32,7 +27,6 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: Bus
     hub: Hub
-    config: OrderingConfig
 
 
 def app_state(conn: HTTPConnection) -> AppState:
@@ -53,34 +47,6 @@ async def tx_for(conn: HTTPConnection) -> AsyncIterator[Tx]:
     state = app_state(conn)
     async with transaction(state.sessionmaker, state.bus) as tx:
         yield tx
-
-
-async def staff_of(conn: HTTPConnection) -> StaffIdentity | None:
-    staff_id = conn.session.get("staff_id")
-    if staff_id is None:
-        return None
-    async with app_state(conn).sessionmaker() as session:
-        return await identity(session, staff_id)
-
-
-def consumer_id_of(conn: HTTPConnection) -> int | None:
-    """The coffee-machine consumer signed in on this browser, if any (machines/)."""
-    value = conn.session.get("consumer_id")
-    return value if isinstance(value, int) else None
-
-
-async def viewer_of(conn: HTTPConnection) -> Viewer:
-    staff = await staff_of(conn)
-    return Viewer(
-        device_key=device_of(conn),
-        staff_id=staff.id if staff else None,
-        company_id=staff.company_id if staff else None,
-        role=staff.role if staff else None,
-        locale=locale_of(conn),
-        consumer_id=consumer_id_of(conn),
-        scanned_tables=scanned_tables(conn),
-        scanned_machines=scanned_machines(conn),
-    )
 
 
 async def run_tx(conn: HTTPConnection, op: Callable[[Tx], Awaitable[T]]) -> T:
