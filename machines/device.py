@@ -146,7 +146,8 @@ async def _watch(state: AppState, conn: Connection, machine_id: int) -> None:
     conn.end_snapshot(topic, version, state.hub.snapshot_text(kind, topic, version, view, conn))
 
 
-LOST = json.dumps({"type": "lost"})  # never sent: tells _send that a command went missing
+# Queued, never sent to the machine: has `forward` read what is pending from the database.
+LOST = json.dumps({"type": "lost"})
 
 
 class DeviceConnection(Connection):
@@ -185,12 +186,12 @@ async def _send(
         await wakeup.event.wait()
         wakeup.event.clear()
         while (text := conn.next_frame()) is not None:
-            await _forward(websocket, state, machine_id, sent, text)
+            await forward(websocket, state, machine_id, sent, text)
         if conn.overflowed:
             return  # closed with "resync", the machine reconnects
 
 
-async def _forward(
+async def forward(
     websocket: WebSocket, state: AppState, machine_id: int, sent: set[int], text: str
 ) -> None:
     """One frame of the machine's channel, as the machine needs it."""

@@ -10,7 +10,8 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -18,9 +19,12 @@ import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 
 from demo.seed import DemoVenue
+from machines.device import DeviceConnection, forward
+from machines.device_channel import command, device_topic
 from machines.errors import MachineBusy
 from machines.simulator import device_url
 from realtime.events import Frame
+from realtime.topics import Viewer
 from tests.conftest import Database, Server, unavailable
 from tests.machines.conftest import Coffee, key
 from tests.machines.test_device import secrets_for, until
@@ -241,3 +245,33 @@ async def test_a_brew_commands_its_machine_on_its_channel_only_once_committed(
     }
     screens = [e for e in coffee.events if e.topic != f"device:{machine.id}"]
     assert screens and all("command" not in e.data["change"] for e in screens)
+
+
+class Outbox:
+    """Stands for the machine's websocket: what the server sends it."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
+
+async def test_a_command_whose_version_never_came_is_read_from_the_database(
+    coffee: Coffee,
+) -> None:
+    """Two commits may reach the bus in either order: when a later version overtakes a
+    command, the machine's socket reads what is pending, and still sends each one once."""
+    machine = await coffee.machine("open")
+    brew = (await coffee.brew(machine, (await coffee.drinks(machine))["espresso"])).brew
+    topic = device_topic(machine.id)
+    conn = DeviceConnection(Viewer(role="device"), "json", 10)
+    conn.versions[topic] = 0
+    later = {"type": "brew", "brew_id": brew.id + 1, "product": {}}  # version 2, first
+    conn.offer(topic, 2, json.dumps(later))
+    conn.offer(topic, 1, json.dumps(command(brew)))  # late: old news for the hub
+    socket, state = Outbox(), SimpleNamespace(sessionmaker=coffee.db.sessionmaker)
+    sent: set[int] = set()
+    while (text := conn.next_frame()) is not None:
+        await forward(cast(Any, socket), cast(Any, state), machine.id, sent, text)
+    assert socket.sent == [command(brew), later]
