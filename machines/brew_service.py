@@ -23,6 +23,7 @@ from errors import DomainError
 from machines import brew_state, facts, recipes
 from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
 from machines.brew_state import BrewStatus
+from machines.device_channel import send_command
 from machines.errors import (
     BadKey,
     MachineBusy,
@@ -33,7 +34,7 @@ from machines.errors import (
 )
 from machines.models import Brew, Machine, MachineGroup, SelectionProduct
 from machines.publishing import machine_changed
-from machines.views import command, company_of_machine
+from machines.views import company_of_machine
 from payments import service as payments
 from payments.models import ProviderPayment
 from realtime.events import Tx
@@ -227,11 +228,11 @@ async def _active(session: AsyncSession, machine_id: int) -> Brew | None:
 
 async def _announce(tx: Tx, brew: Brew, event: str, **extra: Any) -> None:
     change: dict[str, Any] = {"brew_id": brew.id, "status": brew.status, **extra}
-    if event == "brew.requested":
-        change["command"] = command(brew)  # the device's order; members-only cut
     await machine_changed(tx, brew.machine_id, event, change)
     if brew.consumer_id is not None:
         await user_changed(tx, brew.consumer_id, event, change)
+    if event == "brew.requested":
+        await send_command(tx, brew)  # on the machine's own channel, not the screens'
 
 
 async def release(tx: Tx, brew: Brew, now: datetime) -> bool:

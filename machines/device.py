@@ -1,9 +1,10 @@
 """GET /ws/device: the websocket a coffee machine keeps open (protocol: docs/machines.md).
 
 The machine authenticates with its secret (an `Authorization: Device <secret>` header,
-or a first `hello` message). Its socket then watches the machine's topic on the hub like
-any screen: brew commands reach it from whichever process took the order. Every message
-it sends is one unit of work.
+or a first `hello` message). Its socket then watches the machine's own channel on the hub
+(`device:{id}`, machines/device_channel.py), never the screens' topics: brew commands
+reach it from whichever process took the order, in the protocol's shape, each once. Every
+message it sends is one unit of work.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from errors import DomainError
-from machines import device_service
+from machines import device_channel, device_service
+from machines.device_channel import device_topic
 from machines.device_service import Report
 from machines.models import Machine
-from machines.views import machine_topic
+from realtime.catch_up import consistent_read, read_view
 from realtime.events import run
 from realtime.hub import CLOSE_RESYNC, Connection
-from realtime.topics import Viewer
+from realtime.topics import Viewer, parse
 from web.security import origin_allowed
 from web.state import AppState, app_state
 
@@ -80,13 +82,13 @@ async def _serve(
 ) -> None:
     connection = secrets.token_hex(8)
     wakeup = Wakeup()
-    conn = Connection(
+    conn = DeviceConnection(
         Viewer(role="device", locale="en"), "json", state.settings.socket_queue_size, wakeup
     )
     state.hub.add(conn)
-    state.hub.watch(conn, machine_topic(machine.id))  # watch first: no command falls between
     sent: set[int] = set()
     try:
+        await _watch(state, conn, machine.id)  # before it is online: no command falls between
         await run(
             state.sessionmaker, state.bus,
             lambda tx: device_service.connected(tx, machine.id, connection, _now()),
@@ -96,7 +98,6 @@ async def _serve(
             "machine": {"id": machine.id, "name": machine.name, "serial": machine.serial},
             "heartbeat_s": state.settings.machine_heartbeat_s,
         }))
-        await _send_pending(state, machine.id, conn, sent)
         async with asyncio.TaskGroup() as group:
             receiving = group.create_task(_receive(websocket, state, machine.id, connection, conn))
             sending = group.create_task(
@@ -131,18 +132,40 @@ def _error(code: str, message: str, **extra: Any) -> str:
     return json.dumps({"type": "error", "code": code, "message": message, **extra})
 
 
-async def _send_pending(state: AppState, machine_id: int, conn: Connection, sent: set[int]) -> None:
-    async with state.sessionmaker() as session:
-        commands = await device_service.pending(session, machine_id)
-    for cmd in commands:
-        if cmd["brew_id"] not in sent:
-            sent.add(cmd["brew_id"])
-            conn.send(json.dumps(cmd))
+async def _watch(state: AppState, conn: Connection, machine_id: int) -> None:
+    """Watch the machine's own topic, then read its snapshot (the pending commands), as a
+    screen subscribes: a command committed meanwhile waits for the snapshot, then follows."""
+    topic = device_topic(machine_id)
+    parsed = parse(topic)
+    assert parsed is not None, "machines.live registers the device topics"
+    kind, args = parsed
+    conn.begin_snapshot(topic)
+    state.hub.watch(conn, topic)
+    async with consistent_read(state.sessionmaker) as session:
+        version, view = await read_view(session, state.hub, kind, args, topic)
+    conn.end_snapshot(topic, version, state.hub.snapshot_text(kind, topic, version, view, conn))
+
+
+# Queued, never sent to the machine: has `forward` read what is pending from the database.
+LOST = json.dumps({"type": "lost"})
+
+
+class DeviceConnection(Connection):
+    """The machine socket's place on the hub. A command whose version skips one means one
+    never arrived (two commits can reach the bus in either order, and the later one makes
+    the earlier one's version old news): what is pending is read again first."""
+
+    __slots__ = ()
+
+    def offer(self, topic: str, version: int, text: str) -> None:
+        if not self.is_loading(topic) and version > self.versions.get(topic, 0) + 1:
+            self.send(LOST)
+        super().offer(topic, version, text)
 
 
 class Wakeup:
-    """The machine socket's outlet: every frame waits for its sender (_send), which turns
-    events into commands; the hub only wakes it."""
+    """The machine socket's outlet: every frame waits for its sender (_send), which sends
+    each command once; the hub only wakes it."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
@@ -158,34 +181,42 @@ async def _send(
     websocket: WebSocket, state: AppState, machine_id: int, conn: Connection, wakeup: Wakeup,
     sent: set[int],
 ) -> None:
-    """Turn the topic's events into commands; pass the socket's own replies through."""
+    """Send the channel's commands, each once, and the socket's own replies."""
     while True:
         await wakeup.event.wait()
         wakeup.event.clear()
         while (text := conn.next_frame()) is not None:
-            await _forward(websocket, state, machine_id, conn, sent, text)
+            await forward(websocket, state, machine_id, sent, text)
         if conn.overflowed:
             return  # closed with "resync", the machine reconnects
 
 
-async def _forward(
-    websocket: WebSocket, state: AppState, machine_id: int, conn: Connection, sent: set[int],
-    text: str,
+async def forward(
+    websocket: WebSocket, state: AppState, machine_id: int, sent: set[int], text: str
 ) -> None:
-    """One frame of the machine's topic, as the machine needs it."""
+    """One frame of the machine's channel, as the machine needs it."""
     message = json.loads(text)
     kind = message.get("type")
-    if kind in ("bus", "snapshot"):
-        # The bus went down or came back, or the machine's state was read again because
-        # events were lost meanwhile: send whatever command is still pending.
-        await _send_pending(state, machine_id, conn, sent)
-    elif kind == "event":
-        cmd = (message["data"].get("change") or {}).get("command")
-        if message.get("event") == "brew.requested" and cmd and cmd["brew_id"] not in sent:
+    if kind == "brew":  # a command, already in the protocol's shape
+        if message["brew_id"] not in sent:
+            sent.add(message["brew_id"])
+            await websocket.send_text(text)
+    elif kind == "snapshot":
+        # On connection, or when the hub caught the socket up after the bus lost messages.
+        await _send_new(websocket, message["data"]["pending"], sent)
+    elif kind == "lost":
+        async with state.sessionmaker() as session:
+            commands = await device_channel.pending(session, machine_id)
+        await _send_new(websocket, commands, sent)
+    elif kind != "bus":  # the bus's comings and goings: the hub catches the socket up
+        await websocket.send_text(text)  # a reply: pong, error
+
+
+async def _send_new(websocket: WebSocket, commands: list[dict[str, Any]], sent: set[int]) -> None:
+    for cmd in commands:
+        if cmd["brew_id"] not in sent:
             sent.add(cmd["brew_id"])
-            await websocket.send_text(json.dumps(cmd))
-    else:
-        await websocket.send_text(text)
+            await websocket.send_text(json.dumps(cmd, separators=(",", ":")))
 
 
 async def _receive(

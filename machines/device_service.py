@@ -12,7 +12,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,6 @@ from machines.brew_state import DEVICE_STATES
 from machines.errors import BadBrewTransition, UnknownBrew
 from machines.models import Brew, Machine
 from machines.publishing import machine_changed
-from machines.views import command
 from realtime.events import Tx
 
 
@@ -52,16 +50,6 @@ async def authenticate(session: AsyncSession, secret: object) -> Machine | None:
     if machine is None or not hmac.compare_digest(machine.secret_hash or "", digest):
         return None
     return machine
-
-
-async def pending(session: AsyncSession, machine_id: int) -> list[dict[str, Any]]:
-    """Brews the machine was told to make and has not taken yet (sent again on connect)."""
-    brews = (
-        await session.scalars(
-            select(Brew).where(Brew.machine_id == machine_id, Brew.status == "requested")
-        )
-    ).all()
-    return [command(b) for b in brews]
 
 
 async def connected(tx: Tx, machine_id: int, connection: str, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""The machine and user topics as the hub and websocket see them: access, cuts, HTML."""
+"""The machine, device and user topics as the hub and websocket see them: access, cuts, HTML."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from accounts.tenant import belongs
 from customers import views as customer_views
 from customers.models import Consumer
 from machines import views
+from machines.device_channel import DeviceTopic
 from machines.models import Machine
 from realtime import topics
 from realtime.topics import OneAudience, Viewer
@@ -25,11 +26,9 @@ def _int(text: str) -> int | None:
 
 
 class MachineTopic:
-    """`machine:{id}`: online, busy, alerts, the current brew. Its staff and the machine
-    itself see everything (brew commands, who brewed); whoever scanned it sees its status.
-
-    The machine's own socket (machines/device.py) is authenticated by its secret and watches
-    its topic directly: it never asks here."""
+    """`machine:{id}`: online, busy, alerts, the current brew. Its staff see everything
+    (who brewed); whoever scanned it sees its status. The machine itself is told what to
+    make on a channel of its own (machines/device_channel.py), never on this one."""
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         machine_id = _int(args[0]) if len(args) == 1 else None
@@ -49,8 +48,6 @@ class MachineTopic:
         return await views.machine_view(session, int(args[0]))
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
-        if viewer.role == "device":
-            return "full"
         if viewer.company_id is not None and viewer.company_id == view["machine"]["company_id"]:
             return "full"
         return "public"
@@ -120,4 +117,5 @@ class UserTopic(OneAudience):
 
 def register_all() -> None:
     topics.register("machine", MachineTopic())
+    topics.register("device", DeviceTopic())
     topics.register("user", UserTopic())

@@ -47,15 +47,6 @@ def brew_dict(brew: Brew, machine_name: str | None = None) -> dict[str, Any]:
     }
 
 
-def command(brew: Brew) -> dict[str, Any]:
-    """What a machine is told to make (docs/machines.md, "brew")."""
-    return {
-        "type": "brew",
-        "brew_id": brew.id,
-        "product": {"name": brew.product_name, "type": brew.product_type, "recipe": brew.recipe},
-    }
-
-
 async def offered(session: AsyncSession, machine: Machine) -> list[dict[str, Any]]:
     """The enabled drinks of every selection the machine offers (its own, its groups'),
     so a page shows an edit to any of them live, whichever one its visitor is given."""

@@ -47,13 +47,16 @@ async def consistent_read(
 async def read_view(
     session: AsyncSession, hub: Hub, kind: TopicKind, args: list[str], topic: str
 ) -> tuple[int, dict[str, Any]]:
-    """The topic's version and view, read once per version however many sockets ask."""
+    """The topic's version and view, read once per version however many sockets ask
+    (every time, for a kind whose view changes without a version: see topics.TopicKind)."""
     version = await current_version(session, topic)
-    view = hub.snapshots.view(topic, version)
+    shared = getattr(kind, "cache_snapshots", True)
+    view = hub.snapshots.view(topic, version) if shared else None
     if view is None:
         view = await kind.snapshot(session, args)
         view["version"] = version
-        hub.snapshots.keep(topic, version, view)
+        if shared:
+            hub.snapshots.keep(topic, version, view)
     return version, view
 
 

@@ -36,6 +36,24 @@ class Event:
         )
 
 
+@dataclass(frozen=True)
+class Frame(Event):
+    """What a device receives rather than a screen: a message in its own protocol's shape
+    (`data`), versioned on its topic like any event.
+
+    The hub sends the frame's text as is to every socket watching the topic, in version
+    order, with no view to cut or render: a topic of frames keeps its watchers out by
+    authorisation alone. On the bus it travels already encoded, so nobody encodes it again.
+    """
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"type": "frame", "topic": self.topic, "version": self.version,
+             "frame": json.dumps(self.data, separators=(",", ":"), default=str)},
+            separators=(",", ":"),
+        )
+
+
 ViewBuilder = Callable[[], Awaitable[dict[str, Any]]]
 # Work a transaction hands on once it committed (domain/outbox.py delivers its facts so);
 # it returns the screen events its own transactions published.
@@ -61,6 +79,13 @@ class Tx:
         event = Event(topic, version, type, data)
         self.events.append(event)
         return event
+
+    async def send_frame(self, topic: str, frame: dict[str, Any]) -> Frame:
+        """Bump the topic's version and record a frame for the devices watching it."""
+        version = await bump_version(self.session, topic)
+        sent = Frame(topic, version, str(frame.get("type", "")), frame)
+        self.events.append(sent)
+        return sent
 
 
 @asynccontextmanager

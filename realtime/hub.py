@@ -308,6 +308,11 @@ class Hub:
         kind, _ = parsed
         message = json.loads(payload)
         version = int(message["version"])
+        if message["type"] == "frame":  # a device's own message (events.Frame): as it is
+            published = Outgoing(message["frame"])
+            for conn in list(conns):
+                conn.offer(topic, version, published)
+            return
         # Every cut is made once per message, and the full JSON cut is the payload itself.
         cache: dict[tuple[str, str, str], str] = {("full", "", "json"): Outgoing(payload)}
         for conn in list(conns):

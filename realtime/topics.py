@@ -27,6 +27,10 @@ class Viewer:
 
 
 class TopicKind(Protocol):
+    """A kind may also set `cache_snapshots = False` when its view changes without its
+    version changing (a machine's pending commands, which the machine takes without a
+    word to its channel): its snapshot is then read afresh for every socket."""
+
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         """May this viewer watch the topic at all?"""
         ...

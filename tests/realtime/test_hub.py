@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from realtime import topics
 from realtime.bus import BusMessage, MemoryBus
-from realtime.events import Event
+from realtime.events import Event, Frame
 from realtime.hub import CLOSE_RESYNC, Connection, Hub
 from realtime.models import bump_version
 from realtime.topics import Viewer
@@ -115,6 +115,25 @@ def test_topics_are_versioned_separately() -> None:
     conn.offer("b:1", 1, json.dumps({"version": 1}))
     conn.offer("a:1", 2, json.dumps({"version": 2}))
     assert versions(drain(conn)) == [3, 1]
+
+
+def test_a_frame_reaches_its_watchers_as_published_in_version_order() -> None:
+    """A device's frames are neither cut nor rendered: each watcher gets the frame itself."""
+    kind = counting()
+    hub = Hub()
+    watchers = [Connection(STAFF, "json", 10), Connection(Viewer(locale="en"), "html", 10)]
+    for conn in watchers:
+        hub.add(conn)
+        hub.watch(conn, TOPIC)
+    frames = [Frame(TOPIC, v, "brew", {"type": "brew", "brew_id": 40 + v}) for v in (1, 2, 3)]
+    for sent in (frames[0], frames[2], frames[1]):  # the second one comes late: old news
+        hub.dispatch(TOPIC, sent.to_json())
+    for conn in watchers:
+        assert [json.loads(text) for text in drain(conn)] == [
+            {"type": "brew", "brew_id": 41}, {"type": "brew", "brew_id": 43},
+        ]
+        assert conn.versions[TOPIC] == 3
+    assert not kind.renders and not kind.presents
 
 
 # Slow consumers
