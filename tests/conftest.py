@@ -141,6 +141,10 @@ async def venue(db: Database) -> DemoVenue:
 
 
 def test_settings(database_url: str, redis_url: str | None = None, **overrides: object) -> Settings:
+    """The app's settings for a test. The machines' and customers' timers (a group's weekly
+    recharge is due at once on the demo venue) wait an hour unless a test asks for them:
+    a background recharge must not land in the middle of a test of something else."""
+    overrides.setdefault("machine_sweep_s", 3600)
     return Settings(
         database_url=database_url, redis_url=redis_url, secret_key="test-secret", **overrides
     )
