@@ -200,6 +200,7 @@ class Server:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
+        self.stop()  # else it outlives the test run, holding its port and database connections
         raise RuntimeError("server did not start")
 
     def stop(self) -> None:
