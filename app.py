@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from accounts import api as accounts_api
-from api.openapi import openapi
+from api import service as service_api
 from customers.sweeper import sweep_forever as sweep_customers
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
@@ -42,7 +42,6 @@ from realtime.hub import Hub
 from settings import ROOT, Settings
 from web.errors import HANDLERS
 from web.gc_policy import GcPolicy, warm_up
-from web.health import healthz
 from web.live import KeepRawSend, live
 from web.security import SessionIdentity
 from web.state import AppState
@@ -98,8 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     routes = [
-        Route("/healthz", healthz),
-        Route("/api/v1/openapi.json", openapi),
+        *service_api.routes,
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes),

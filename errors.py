@@ -14,6 +14,7 @@ class DomainError(Exception):
     code = "error"
     status = 400
     message = N_("Something is wrong with this request.")
+    field: str | None = None  # the request body's field that is wrong, when one is
 
     def __init__(self, message: str | None = None, **params: Any) -> None:
         self.message = message or type(self).message

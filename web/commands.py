@@ -1,0 +1,168 @@
+"""Request bodies as typed commands: a pydantic model reads JSON or a form the same way, and
+a field that fails raises that field's DomainError (same code and message as ever), naming it.
+
+    class AddLine(Command):
+        quantity: Annotated[Integer, Field(ge=1, le=50), Invalid(BadQuantity, low=1, high=50)]
+
+    add = await command(request, AddLine)
+
+JSON is read strictly (the string "2" is not a number); a form sends strings, so the
+`Integer`, `Money` and `Flag` types parse them when, and only when, the body was a form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, ClassVar, TypeVar, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetJsonSchemaHandler,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+from starlette.requests import Request
+
+from errors import DomainError, InvalidInput
+from web.body import read_body
+
+M = TypeVar("M", bound="Command")
+
+
+class Invalid:
+    """Annotated metadata: the error a field's failure raises, with its message's params."""
+
+    def __init__(
+        self, error: type[DomainError], message: str | None = None, **params: Any
+    ) -> None:
+        self.error = error
+        self.message = message
+        self.params = params
+
+    def __call__(self, field: str | None) -> DomainError:
+        error = self.error(self.message, **self.params)
+        error.field = field
+        return error
+
+
+class Named:
+    """Annotated metadata: the type is documented once, as components/schemas/<name>, and
+    referred to by every field that uses it."""
+
+    schemas: ClassVar[dict[str, JsonSchemaValue]] = {}
+
+    def __init__(self, name: str, description: str | None = None) -> None:
+        self.name = name
+        self.description = description
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = dict(handler(core_schema))
+        if self.description:
+            schema["description"] = self.description
+        Named.schemas[self.name] = schema
+        return {"$ref": f"#/components/schemas/{self.name}"}
+
+
+def _from_form(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("form"))
+
+
+def _form_integer(value: Any, info: ValidationInfo) -> Any:
+    if _from_form(info) and isinstance(value, str):
+        stripped = value.strip()
+        if stripped.lstrip("-").isdigit():
+            return int(stripped)
+    return value
+
+
+def _form_money(value: Any, info: ValidationInfo) -> Any:
+    """Minor units: "12,50" or "12.50" typed in a form is 1250; blank is no amount."""
+    if not _from_form(info) or not isinstance(value, str):
+        return value
+    text = value.strip().replace(",", ".").replace(" ", "").replace("\u202f", "")
+    if not text:
+        return None
+    whole, _, cents = text.partition(".")
+    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+        return value
+    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+
+
+def _form_flag(value: Any, info: ValidationInfo) -> Any:
+    if _from_form(info) and isinstance(value, str):
+        return value.lower() in ("1", "true", "on", "yes")
+    return value
+
+
+def _collapsed(value: Any) -> Any:
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+Integer = Annotated[int, Strict(), BeforeValidator(_form_integer)]
+Money = Annotated[
+    int, Strict(), BeforeValidator(_form_money),
+    Named("Money", "An amount in minor units (cents) of the company's currency."),
+]
+Flag = Annotated[bool, Strict(), BeforeValidator(_form_flag)]
+Text = Annotated[str, Strict()]
+# Whitespace runs count as one space, as they are stored.
+Collapsed = Annotated[str, Strict(), BeforeValidator(_collapsed)]
+
+
+class Command(BaseModel):
+    """A request body. A field without its own `Invalid` fails with the model's `invalid`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    invalid: ClassVar[Invalid] = Invalid(InvalidInput)
+
+
+FormShape = Callable[[Mapping[str, str]], Mapping[str, Any]]
+
+
+async def command(request: Request, model: type[M], form: FormShape | None = None) -> M:
+    """The body as `model`. `form` reshapes a page's form fields (all strings, some named
+    after ids, e.g. `qty-12`) into the model's shape; they are parsed as form values."""
+    body = await read_body(request)
+    data: Mapping[str, Any] = body.data
+    if body.is_form and form is not None:
+        data = form(body.data)
+    try:
+        return model.model_validate(data, context={"form": body.is_form})
+    except ValidationError as failure:
+        raise refusal(model, failure) from None
+
+
+def refusal(model: type[Command], failure: ValidationError) -> DomainError:
+    """The DomainError of the first failing field: the innermost `Invalid` on its path."""
+    first = failure.errors()[0]
+    loc = first["loc"]
+    invalid = model.invalid
+    current: Any = model
+    for step in loc:
+        if not isinstance(step, str):
+            continue  # an index into a list: the items' model is already current
+        fields = getattr(current, "model_fields", None)
+        if not fields or step not in fields:
+            break
+        info = fields[step]
+        invalid = next((m for m in info.metadata if isinstance(m, Invalid)), invalid)
+        current = _model_in(info.annotation)
+    return invalid(".".join(str(step) for step in loc) or None)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, directly or in a list or an optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
