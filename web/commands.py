@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     GetJsonSchemaHandler,
     Strict,
     ValidationError,
@@ -111,6 +112,11 @@ Money = Annotated[
     Named("Money", "An amount in minor units (cents) of the company's currency."),
 ]
 Flag = Annotated[bool, Strict(), BeforeValidator(_form_flag)]
+ClientKey = Annotated[
+    str, Strict(), Field(min_length=8, max_length=64),
+    Named("ClientKey", "Chosen by the client, unique per action (a UUID is fine); sending it "
+                       "again makes a retry that changes nothing."),
+]
 Text = Annotated[str, Strict()]
 # Whitespace runs count as one space, as they are stored.
 Collapsed = Annotated[str, Strict(), BeforeValidator(_collapsed)]
