@@ -130,6 +130,22 @@ def _parameter(path: str, key: str, params: dict[str, Param]) -> dict[str, Any]:
             "description": f"The `{key}` of the resource."}
 
 
+def _referred(node: Any) -> Any:
+    """Every copy of a Named type becomes a $ref to its one schema; what a field adds to it
+    (its own description, a default) stays beside the $ref."""
+    if isinstance(node, list):
+        return [_referred(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _referred(value) for key, value in node.items()}
+    name = node.pop(Named.MARK, None)
+    if name is None:
+        return node
+    named = Named.schemas[name]
+    extra = {k: v for k, v in node.items() if k not in named or named[k] != v}
+    return {"$ref": REF.format(model=name), **extra}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -144,7 +160,8 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
                    if isinstance(r.model, type)}
     ordered = sorted(wanted, key=lambda m: (m[0].__module__, m[0].__qualname__, m[1]))
     refs, top = models_json_schema(ordered, ref_template=REF)
-    schemas: dict[str, Any] = {**top.get("$defs", {}), **Named.schemas}
+    schemas: dict[str, Any] = _referred(top.get("$defs", {}))
+    schemas.update(Named.schemas)
 
     tags: dict[str, Tag] = {}
     parameters: dict[str, Any] = {"CsrfToken": CSRF_TOKEN}

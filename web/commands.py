@@ -7,12 +7,13 @@ a field that fails raises that field's DomainError (same code and message as eve
     add = await command(request, AddLine)
 
 JSON is read strictly (the string "2" is not a number); a form sends strings, so the
-`Integer`, `Money` and `Flag` types parse them when, and only when, the body was a form.
+`Integer`, `Money` and `Flag` types parse them when, and only when, the body was a form
+(parts of a body, e.g. the items of a list, are `Shape`s for that).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar, get_args
 
 from pydantic import (
@@ -24,6 +25,7 @@ from pydantic import (
     Strict,
     ValidationError,
     ValidationInfo,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -53,9 +55,10 @@ class Invalid:
 
 class Named:
     """Annotated metadata: the type is documented once, as components/schemas/<name>, and
-    referred to by every field that uses it."""
+    referred to by every field that uses it (api/openapi.py swaps the marked copies)."""
 
     schemas: ClassVar[dict[str, JsonSchemaValue]] = {}
+    MARK: ClassVar[str] = "x-named"
 
     def __init__(self, name: str, description: str | None = None) -> None:
         self.name = name
@@ -67,26 +70,18 @@ class Named:
         schema = dict(handler(core_schema))
         if self.description:
             schema["description"] = self.description
-        Named.schemas[self.name] = schema
-        return {"$ref": f"#/components/schemas/{self.name}"}
+        Named.schemas[self.name] = dict(schema)
+        return {**schema, Named.MARK: self.name}
 
 
-def _from_form(info: ValidationInfo) -> bool:
-    return bool(info.context and info.context.get("form"))
+def form_integer(value: str) -> Any:
+    """A form's "2" is 2; anything else is left for the type to refuse."""
+    stripped = value.strip()
+    return int(stripped) if stripped.lstrip("-").isdigit() else value
 
 
-def _form_integer(value: Any, info: ValidationInfo) -> Any:
-    if _from_form(info) and isinstance(value, str):
-        stripped = value.strip()
-        if stripped.lstrip("-").isdigit():
-            return int(stripped)
-    return value
-
-
-def _form_money(value: Any, info: ValidationInfo) -> Any:
+def form_money(value: str) -> Any:
     """Minor units: "12,50" or "12.50" typed in a form is 1250; blank is no amount."""
-    if not _from_form(info) or not isinstance(value, str):
-        return value
     text = value.strip().replace(",", ".").replace(" ", "").replace("\u202f", "")
     if not text:
         return None
@@ -96,22 +91,28 @@ def _form_money(value: Any, info: ValidationInfo) -> Any:
     return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
 
 
-def _form_flag(value: Any, info: ValidationInfo) -> Any:
-    if _from_form(info) and isinstance(value, str):
-        return value.lower() in ("1", "true", "on", "yes")
-    return value
+def form_flag(value: str) -> bool:
+    return value.lower() in ("1", "true", "on", "yes")
+
+
+class FormValue:
+    """Annotated metadata: how a form's string becomes this field's value (JSON is read as
+    it is). Applied by `Shape` before validation, so constraints document as usual."""
+
+    def __init__(self, parse: Callable[[str], Any]) -> None:
+        self.parse = parse
 
 
 def _collapsed(value: Any) -> Any:
     return " ".join(value.split()) if isinstance(value, str) else value
 
 
-Integer = Annotated[int, Strict(), BeforeValidator(_form_integer)]
+Integer = Annotated[int, Strict(), FormValue(form_integer)]
 Money = Annotated[
-    int, Strict(), BeforeValidator(_form_money),
+    int, Strict(), FormValue(form_money),
     Named("Money", "An amount in minor units (cents) of the company's currency."),
 ]
-Flag = Annotated[bool, Strict(), BeforeValidator(_form_flag)]
+Flag = Annotated[bool, Strict(), FormValue(form_flag)]
 ClientKey = Annotated[
     str, Strict(), Field(min_length=8, max_length=64),
     Named("ClientKey", "Chosen by the client, unique per action (a UUID is fine); sending it "
@@ -122,10 +123,37 @@ Text = Annotated[str, Strict()]
 Collapsed = Annotated[str, Strict(), BeforeValidator(_collapsed)]
 
 
-class Command(BaseModel):
-    """A request body. A field without its own `Invalid` fails with the model's `invalid`."""
+def _form_value(annotation: Any, metadata: Iterable[Any] = ()) -> FormValue | None:
+    for meta in (*metadata, *get_args(annotation)):
+        if isinstance(meta, FormValue):
+            return meta
+        found = _form_value(meta) if get_args(meta) else None
+        if found is not None:
+            return found
+    return None
+
+
+class Shape(BaseModel):
+    """A body, or a part of one: a form's strings are parsed by their fields' FormValue."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_form(cls, data: Any, info: ValidationInfo) -> Any:
+        if not (info.context and info.context.get("form")) or not isinstance(data, dict):
+            return data
+        parsed = dict(data)
+        for name, field in cls.model_fields.items():
+            form = _form_value(field.annotation, field.metadata)
+            if form is not None and isinstance(parsed.get(name), str):
+                parsed[name] = form.parse(parsed[name])
+        return parsed
+
+
+class Command(Shape):
+    """A request body. A field without its own `Invalid` fails with the model's `invalid`."""
+
     invalid: ClassVar[Invalid] = Invalid(InvalidInput)
 
 

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 import httpx
 import pytest_asyncio
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from errors import N_, DomainError, InvalidInput
-from web.commands import Collapsed, Command, Flag, Integer, Invalid, Money, command
+from web.commands import Collapsed, Command, Flag, Integer, Invalid, Money, Shape, command
 from web.errors import HANDLERS
 
 
@@ -25,7 +25,7 @@ class TooMany(DomainError):
     message = N_("From %(low)s to %(high)s.")
 
 
-class Line(BaseModel):
+class Line(Shape):
     product_id: Annotated[Integer, Invalid(DomainError)]
     quantity: Annotated[Integer, Field(ge=1, le=5), Invalid(TooMany, low=1, high=5)]
 
