@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from accounts import api as accounts_api
 from api import service as service_api
+from customers.api import Accounts
 from customers.sweeper import sweep_forever as sweep_customers
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
@@ -24,6 +25,7 @@ from machines import staff_pages as machines_staff_pages
 from machines.device import device_socket
 from machines.live import register_all as register_machine_topics
 from machines.payment_outcome import register as register_brew_payments
+from machines.places import MachinePlaces
 from machines.sweeper import sweep_forever as sweep_machines
 from machines.views import user_brews
 from ordering import api as ordering_api
@@ -100,7 +102,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *service_api.routes,
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
-              + machines_staff_api.routes + payments_api.routes),
+              + machines_staff_api.routes + payments_api.routes
+              + Accounts(MachinePlaces()).routes()),
         WebSocketRoute("/ws", live),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from machines.errors import AccountNotReady, BadMode, NotAuthorised, SignInRequired
+from customers.errors import SignInRequired
+from machines.errors import AccountNotReady, BadMode, NotAuthorised
 
 
 class Mode(StrEnum):

@@ -1,0 +1,242 @@
+"""What consumers and managers ask of the machines: the typed bodies of their requests.
+
+Each field fails with the error it always had (same code and message); the rules that need
+the database (whose machine, which drinks, the name typed to confirm) stay in the services.
+The pages post the same commands as forms: ids and amounts as typed, a blank field unset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+
+from customers.errors import BadAmount, BadKey
+from customers.ledger import MAX_AMOUNT
+from customers.schedule import BadSchedule
+from customers.service import ROLES
+from db.base import MAX_ID
+from errors import InvalidInput, NotFound
+from machines import recipes
+from machines.access import Mode
+from machines.errors import (
+    BadDrinkType,
+    BadMode,
+    BadMove,
+    BadName,
+    BadRecipe,
+    ConfirmDeletion,
+    UnknownDrink,
+)
+from web.commands import ClientKey, Command, Flag, Integer, Invalid, Money, Text
+
+
+def _blank_is_unset(value: Any, info: ValidationInfo) -> Any:
+    """A form's empty field (an unchosen <select>, an untyped price) is no value."""
+    return None if value == "" and info.context and info.context.get("form") else value
+
+
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
+MaybeId = Annotated[Id | None, BeforeValidator(_blank_is_unset)]
+Key = Annotated[ClientKey, Invalid(BadKey)]
+Name = Annotated[Text, BeforeValidator(_stripped), Field(min_length=1, max_length=120),
+                 Invalid(BadName)]
+# An amount a person may credit: 1 to MAX_AMOUNT minor units.
+Amount = Annotated[Money, Field(ge=1, le=MAX_AMOUNT), Invalid(BadAmount, limit=MAX_AMOUNT)]
+# A price: 0 (or nothing) makes it free.
+Price = Annotated[Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None,
+                  BeforeValidator(_blank_is_unset), Invalid(BadAmount, limit=MAX_AMOUNT)]
+
+
+def _known_type(value: str) -> str:
+    if value not in recipes.TYPES:
+        raise ValueError(value)
+    return value
+
+
+DrinkType = Annotated[Text, AfterValidator(_known_type),
+                      Field(json_schema_extra={"enum": list(recipes.TYPES)}),
+                      Invalid(BadDrinkType)]
+
+
+class StartBrew(Command):
+    idempotency_key: Key
+    product_id: Annotated[Id, Invalid(UnknownDrink)]
+
+
+class AddMachine(Command):
+    site_id: Annotated[Id, Invalid(NotFound)]
+    name: Text = Field("", description="Up to 120 characters kept; the serial when empty.")
+    model: Text = Field("", description="Up to 60 characters kept.")
+    serial: Text = Field("", description="Up to 60 characters kept.")
+    mode: Annotated[Mode, BeforeValidator(lambda v: v or Mode.OPEN), Invalid(BadMode)] = (
+        Mode.OPEN
+    )
+
+
+class SetMode(Command):
+    mode: Annotated[Mode, Invalid(BadMode)]
+
+
+class DeleteMachine(Command):
+    confirm: Annotated[Text, Field(description="The machine's name, typed to confirm."),
+                       Invalid(ConfirmDeletion)] = ""
+
+
+class ManualCredit(Command):
+    amount: Amount
+    idempotency_key: Key
+    note: Text = Field("", description="Shown in the ledger after the staff member's name; "
+                       "its first 150 characters are kept.")
+
+
+def _role(value: Any) -> Any:
+    return value if value in ROLES else "consumer"
+
+
+class Approve(Command):
+    role: Annotated[Literal["consumer", "staff", "guest"], BeforeValidator(_role),
+                    Field(description="Any other value approves a consumer.")] = "consumer"
+
+
+class GroupSettings(Command):
+    """A group and its regular recharge: an amount every day, week or month at a local
+    time like 07:00; without `recharge_every`, none."""
+
+    name: Name
+    recharge_every: Annotated[
+        Literal["day", "week", "month"] | None,
+        BeforeValidator(lambda v: None if v == "" else v), Invalid(BadSchedule),
+    ] = None
+    recharge_at: Annotated[
+        Text, BeforeValidator(lambda v: v or "07:00"),
+        Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"), Invalid(BadSchedule),
+    ] = "07:00"
+    recharge_amount: Price = None
+
+    @model_validator(mode="after")
+    def _recharged_amount(self) -> GroupSettings:
+        if self.recharge_every is not None and not self.recharge_amount:
+            raise Invalid(BadAmount, limit=MAX_AMOUNT)("recharge_amount")
+        return self
+
+
+class AddMember(Command):
+    consumer_id: Annotated[Id, Invalid(NotFound)]
+
+
+class AttachGroup(Command):
+    group_id: Annotated[Id, Invalid(NotFound)]
+    selection_id: Annotated[MaybeId, Invalid(NotFound),
+                            Field(description="The group's own selection (custom mode).")] = None
+
+
+class SetPolicy(Command):
+    require_approval: Flag | None = None
+    topup_amounts: Annotated[
+        list[Amount] | None, Field(min_length=1, max_length=8),
+        Invalid(BadAmount, limit=MAX_AMOUNT),
+    ] = None
+
+
+class CreateSelection(Command):
+    name: Name
+    model: Annotated[Text, BeforeValidator(_stripped), Field(min_length=1, max_length=60),
+                     Invalid(BadName)]
+    copy_from: Annotated[MaybeId, Invalid(NotFound),
+                         Field(description="A selection whose drinks are copied.")] = None
+
+
+class Rename(Command):
+    name: Name
+
+
+def _within(name: str) -> Any:
+    low, high = recipes.RECIPE_LIMITS[name]
+    return Annotated[Integer, Field(ge=low, le=high), Invalid(BadRecipe)] | None
+
+
+class Recipe(Command):
+    """Any of these; a parameter left out uses the machine's own setting."""
+
+    model_config = ConfigDict(extra="forbid")
+    invalid = Invalid(BadRecipe)
+
+    strength: _within("strength") = None
+    volume_ml: _within("volume_ml") = None
+    temperature_c: _within("temperature_c") = None
+    milk_ml: _within("milk_ml") = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and any(v is None for v in data.values()):
+            raise Invalid(BadRecipe)("recipe")
+        return data
+
+    def values(self) -> dict[str, int]:
+        return self.model_dump(exclude_none=True)
+
+
+MaybeRecipe = Annotated[Recipe | None, Invalid(BadRecipe)]
+
+
+class AddDrink(Command):
+    name: Name
+    type: DrinkType
+    price: Price = None
+    recipe: MaybeRecipe = None
+
+
+class EditDrink(Command):
+    """Only the fields sent change; all are checked before any is written."""
+
+    name: Annotated[Name | None, Invalid(BadName)] = None
+    type: Annotated[DrinkType | None, Invalid(BadDrinkType)] = None
+    price: Price = None
+    recipe: MaybeRecipe = None
+    enabled: Annotated[Flag | None, Invalid(InvalidInput)] = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> EditDrink:
+        # Sent as null: a name, a type or a state cannot be nothing (a price can: free).
+        refused = {"name": Invalid(BadName), "type": Invalid(BadDrinkType),
+                   "enabled": Invalid(InvalidInput)}
+        for field, invalid in refused.items():
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise invalid(field)
+        return self
+
+
+def drink_form(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The drink editor's form: the recipe as fields of their own, a blank one unset."""
+    data: dict[str, Any] = {k: v for k, v in fields.items() if k not in recipes.RECIPE_LIMITS}
+    if recipes.RECIPE_LIMITS.keys() & fields.keys():
+        data["recipe"] = {k: v for k, v in fields.items()
+                          if k in recipes.RECIPE_LIMITS and v.strip()}
+    return data
+
+
+class Reorder(Command):
+    order: Annotated[list[Annotated[int, Field(strict=True)]], Invalid(BadMove),
+                     Field(description="Every drink id of the selection, in the new order.")]
+
+
+class Move(Command):
+    direction: Annotated[Literal["up", "down"], Invalid(BadMove)]
+
+
+class SetSelection(Command):
+    selection_id: Annotated[Id, Invalid(NotFound)]
