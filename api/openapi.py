@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -63,6 +63,13 @@ ERROR = {
 }
 BODY_ERRORS: tuple[type[DomainError], ...] = (BadBody, BodyTooLarge, UnsupportedBody)
 Mode = Literal["validation", "serialization"]
+
+
+class _Schemas(GenerateJsonSchema):
+    """Pydantic's JSON Schemas without a made-up title on every field."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
 
 
 def endpoints(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Endpoint]]:
@@ -159,7 +166,7 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         wanted |= {(r.model, "serialization") for r in e.responses.values()
                    if isinstance(r.model, type)}
     ordered = sorted(wanted, key=lambda m: (m[0].__module__, m[0].__qualname__, m[1]))
-    refs, top = models_json_schema(ordered, ref_template=REF)
+    refs, top = models_json_schema(ordered, ref_template=REF, schema_generator=_Schemas)
     schemas: dict[str, Any] = _referred(top.get("$defs", {}))
     schemas.update(Named.schemas)
 

@@ -82,13 +82,13 @@ def bill(round_totals: Iterable[tuple[str, int]], paid: int) -> Bill:
     return Bill(sum(total for status, total in round_totals if status not in UNBILLED), paid)
 
 
-def payable(amount: object, due: int) -> int:
+def payable(amount: int | None, due: int) -> int:
     """What a diner may pay now: the rest by default, or a part of it; never more."""
     if due <= 0:
         raise NothingToPay()
     if amount is None:
         return due
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= due:
+    if not 0 < amount <= due:
         raise BadPaymentAmount()
     return amount
 

@@ -134,9 +134,11 @@ def _form_value(annotation: Any, metadata: Iterable[Any] = ()) -> FormValue | No
 
 
 class Shape(BaseModel):
-    """A body, or a part of one: a form's strings are parsed by their fields' FormValue."""
+    """A body, or a part of one: a form's strings are parsed by their fields' FormValue.
+    `missing`, when set, is the error of a required field left out (rather than its own)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+    missing: ClassVar[Invalid | None] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -174,20 +176,25 @@ async def command(request: Request, model: type[M], form: FormShape | None = Non
 
 
 def refusal(model: type[Command], failure: ValidationError) -> DomainError:
-    """The DomainError of the first failing field: the innermost `Invalid` on its path."""
+    """The DomainError of the first failing field: the innermost `Invalid` on its path, or
+    the `missing` of the part that lacks a required field, when it has one."""
     first = failure.errors()[0]
     loc = first["loc"]
     invalid = model.invalid
     current: Any = model
+    container: Any = model
     for step in loc:
         if not isinstance(step, str):
             continue  # an index into a list: the items' model is already current
         fields = getattr(current, "model_fields", None)
         if not fields or step not in fields:
             break
+        container = current
         info = fields[step]
         invalid = next((m for m in info.metadata if isinstance(m, Invalid)), invalid)
         current = _model_in(info.annotation)
+    if first["type"] == "missing" and getattr(container, "missing", None) is not None:
+        invalid = container.missing
     return invalid(".".join(str(step) for step in loc) or None)
 
 
