@@ -163,9 +163,7 @@ class Rename(Command):
     name: Name
 
 
-def _within(name: str) -> Any:
-    low, high = recipes.RECIPE_LIMITS[name]
-    return Annotated[Integer, Field(ge=low, le=high), Invalid(BadRecipe)] | None
+LIMITS = recipes.RECIPE_LIMITS
 
 
 class Recipe(Command):
@@ -174,10 +172,14 @@ class Recipe(Command):
     model_config = ConfigDict(extra="forbid")
     invalid = Invalid(BadRecipe)
 
-    strength: _within("strength") = None
-    volume_ml: _within("volume_ml") = None
-    temperature_c: _within("temperature_c") = None
-    milk_ml: _within("milk_ml") = None
+    strength: Annotated[Integer, Field(ge=LIMITS["strength"][0],
+                                       le=LIMITS["strength"][1])] | None = None
+    volume_ml: Annotated[Integer, Field(ge=LIMITS["volume_ml"][0],
+                                        le=LIMITS["volume_ml"][1])] | None = None
+    temperature_c: Annotated[Integer, Field(ge=LIMITS["temperature_c"][0],
+                                            le=LIMITS["temperature_c"][1])] | None = None
+    milk_ml: Annotated[Integer, Field(ge=LIMITS["milk_ml"][0],
+                                      le=LIMITS["milk_ml"][1])] | None = None
 
     @model_validator(mode="before")
     @classmethod
