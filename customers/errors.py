@@ -44,7 +44,8 @@ class SignInRequired(Forbidden):
 
 
 class BadKey(InvalidInput):
-    """The key a client chooses so that a retried charge, credit or top-up happens once."""
+    """The `idempotency_key` is missing or not a string of 8 to 64 characters: the key a
+    client chooses so that a retried brew, credit or top-up happens once."""
 
     code = "bad_idempotency_key"
     message = N_("Each request needs an idempotency key of 8 to 64 characters.")

@@ -121,8 +121,8 @@ class GroupSettings(Command):
         BeforeValidator(lambda v: None if v == "" else v), Invalid(BadSchedule),
     ] = None
     recharge_at: Annotated[
-        Text, BeforeValidator(lambda v: v or "07:00"),
-        Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"), Invalid(BadSchedule),
+        Text, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+        BeforeValidator(lambda v: v or "07:00"), Invalid(BadSchedule),
     ] = "07:00"
     recharge_amount: Price = None
 
