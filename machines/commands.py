@@ -23,7 +23,7 @@ from customers.errors import BadAmount, BadKey
 from customers.ledger import MAX_AMOUNT
 from customers.schedule import BadSchedule
 from customers.service import ROLES
-from db.base import MAX_ID
+from db.base import MAX_ID, is_id
 from errors import InvalidInput, NotFound
 from machines import recipes
 from machines.access import Mode
@@ -48,8 +48,16 @@ def _stripped(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _text_or_nothing(value: Any) -> Any:
+    """Optional text where anything else was always taken as none given."""
+    return value if isinstance(value, str) else ""
+
+
+# Free text a field may leave out (or send as anything but text): empty.
+OptionalText = Annotated[str, BeforeValidator(_text_or_nothing)]
+
+
 Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
-MaybeId = Annotated[Id | None, BeforeValidator(_blank_is_unset)]
 Key = Annotated[ClientKey, Invalid(BadKey)]
 Name = Annotated[Text, BeforeValidator(_stripped), Field(min_length=1, max_length=120),
                  Invalid(BadName)]
@@ -78,9 +86,10 @@ class StartBrew(Command):
 
 class AddMachine(Command):
     site_id: Annotated[Id, Invalid(NotFound)]
-    name: Text = Field("", description="Up to 120 characters kept; the serial when empty.")
-    model: Text = Field("", description="Up to 60 characters kept.")
-    serial: Text = Field("", description="Up to 60 characters kept.")
+    name: OptionalText = Field("", description="Up to 120 characters kept; the serial when "
+                               "empty.")
+    model: OptionalText = Field("", description="Up to 60 characters kept.")
+    serial: OptionalText = Field("", description="Up to 60 characters kept.")
     mode: Annotated[Mode, BeforeValidator(lambda v: v or Mode.OPEN), Invalid(BadMode)] = (
         Mode.OPEN
     )
@@ -98,8 +107,8 @@ class DeleteMachine(Command):
 class ManualCredit(Command):
     amount: Amount
     idempotency_key: Key
-    note: Text = Field("", description="Shown in the ledger after the staff member's name; "
-                       "its first 150 characters are kept.")
+    note: OptionalText = Field("", description="Shown in the ledger after the staff member's "
+                               "name; its first 150 characters are kept.")
 
 
 def _role(value: Any) -> Any:
@@ -126,6 +135,14 @@ class GroupSettings(Command):
     ] = "07:00"
     recharge_amount: Price = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _amount_only_when_recharged(cls, data: Any) -> Any:
+        # Without a recharge the amount is not read (a form sends whatever its field holds).
+        if isinstance(data, Mapping) and data.get("recharge_every") in (None, ""):
+            return {k: v for k, v in data.items() if k != "recharge_amount"}
+        return data
+
     @model_validator(mode="after")
     def _recharged_amount(self) -> GroupSettings:
         if self.recharge_every is not None and not self.recharge_amount:
@@ -137,14 +154,25 @@ class AddMember(Command):
     consumer_id: Annotated[Id, Invalid(NotFound)]
 
 
+def _id_or_none(value: Any) -> Any:
+    return value if is_id(value) else None
+
+
 class AttachGroup(Command):
     group_id: Annotated[Id, Invalid(NotFound)]
-    selection_id: Annotated[MaybeId, Invalid(NotFound),
-                            Field(description="The group's own selection (custom mode).")] = None
+    selection_id: Annotated[Id | None, BeforeValidator(_id_or_none),
+                            Field(description="The group's own selection (custom mode); "
+                                  "anything but a selection's id: the machine's.")] = None
+
+
+def _flag_or_unset(value: Any) -> Any:
+    return value if isinstance(value, bool) else None  # a form's is parsed already
 
 
 class SetPolicy(Command):
-    require_approval: Flag | None = None
+    """What the change leaves out (or sends as anything but a boolean) stays as it was."""
+
+    require_approval: Annotated[Flag | None, BeforeValidator(_flag_or_unset)] = None
     topup_amounts: Annotated[
         list[Amount] | None, Field(min_length=1, max_length=8),
         Invalid(BadAmount, limit=MAX_AMOUNT),
@@ -155,7 +183,7 @@ class CreateSelection(Command):
     name: Name
     model: Annotated[Text, BeforeValidator(_stripped), Field(min_length=1, max_length=60),
                      Invalid(BadName)]
-    copy_from: Annotated[MaybeId, Invalid(NotFound),
+    copy_from: Annotated[Id | None, BeforeValidator(lambda v: v or None), Invalid(NotFound),
                          Field(description="A selection whose drinks are copied.")] = None
 
 
