@@ -2,7 +2,7 @@
 
 Each field fails with the error it always had (same code and message); the rules that need
 the database (whose machine, which drinks, the name typed to confirm) stay in the services.
-The pages post the same commands as forms: ids and amounts as typed, a blank field unset.
+The pages post the same commands as forms: ids and amounts as typed, a blank price free.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationInfo,
     model_validator,
 )
 
@@ -39,11 +38,6 @@ from machines.errors import (
 from web.commands import ClientKey, Command, Flag, Integer, Invalid, Money, Text
 
 
-def _blank_is_unset(value: Any, info: ValidationInfo) -> Any:
-    """A form's empty field (an unchosen <select>, an untyped price) is no value."""
-    return None if value == "" and info.context and info.context.get("form") else value
-
-
 def _stripped(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
@@ -65,7 +59,7 @@ Name = Annotated[Text, BeforeValidator(_stripped), Field(min_length=1, max_lengt
 Amount = Annotated[Money, Field(ge=1, le=MAX_AMOUNT), Invalid(BadAmount, limit=MAX_AMOUNT)]
 # A price: 0 (or nothing) makes it free.
 Price = Annotated[Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None,
-                  BeforeValidator(_blank_is_unset), Invalid(BadAmount, limit=MAX_AMOUNT)]
+                  Invalid(BadAmount, limit=MAX_AMOUNT)]
 
 
 def _known_type(value: str) -> str:
