@@ -15,12 +15,17 @@ _DUMMY_HASH = hash_password("not a password")
 
 
 class BadLogin(DomainError):
+    """Wrong email or password, or the account is disabled."""
+
     code = "bad_login"
     status = 401
     message = N_("Wrong email or password.")
 
 
 class NotSignedIn(DomainError):
+    """A staff endpoint was called without a signed-in staff session: POST /api/v1/staff/login
+    first."""
+
     code = "not_signed_in"
     status = 401
     message = N_("Please sign in.")

@@ -5,8 +5,10 @@
              responses={201: Reply(AddedLine, "The line as stored.")},
              errors=[UnknownTable, UnknownProduct], params=[TOKEN], security=DEVICE)
 
-The description is the handler's docstring unless given. The body model's field errors,
-the body reader's errors and the CSRF refusal of unsafe methods are added by api/openapi.py.
+The description is the handler's docstring unless given; a body the handler reads as is
+(a signed webhook) is documented by `raw_body`, a JSON Schema, instead of a model. The body
+model's field errors, the body reader's errors and the CSRF refusal of unsafe methods are
+added by api/openapi.py.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Endpoint(Route):
         responses: Mapping[int, Reply],
         description: str | None = None,
         body: type[BaseModel] | None = None,
+        raw_body: Mapping[str, Any] | None = None,
         example: Mapping[str, Any] | None = None,
         errors: Sequence[type[DomainError]] = (),
         params: Sequence[Param] = (),
@@ -77,6 +80,7 @@ class Endpoint(Route):
         self.summary = summary
         self.description = description or " ".join((handler.__doc__ or summary).split())
         self.body = body
+        self.raw_body = raw_body
         self.example = example
         self.responses = responses
         self.errors = tuple(errors)

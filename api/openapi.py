@@ -3,7 +3,6 @@ declarations (api/endpoint.py) and their pydantic models, once per app."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,10 +20,6 @@ from web.body import BadBody, BodyTooLarge, UnsupportedBody
 from web.commands import Command, Invalid, Named
 
 INTRODUCTION = Path(__file__).resolve().parent / "introduction.md"
-# The hand-written documents of the routes not yet declared as Endpoints: what they say of
-# an operation, a schema or a tag that is generated is left out.
-LEGACY = [Path(__file__).resolve().parent / "openapi.json",
-          Path(__file__).resolve().parent.parent / "machines" / "openapi.json"]
 UNSAFE = {"post", "put", "patch", "delete"}
 REF = "#/components/schemas/{model}"
 
@@ -195,19 +190,29 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
                 content["example"] = dict(e.example)
             operation["requestBody"] = {"required": True,
                                         "content": {"application/json": content}}
+        elif e.raw_body is not None:
+            operation["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": dict(e.raw_body)}}}
         responses: dict[str, Any] = {}
         for status, reply in sorted(e.responses.items()):
             schema = (refs[(reply.model, "serialization")] if isinstance(reply.model, type)
                       else dict(reply.model))
             responses[str(status)] = _json(schema, reply.description)
-        for status, codes in _errors_of(e).items():
-            text = "\n".join(f"- `{code}`: {explained}" for code, explained in codes)
-            responses[status] = _json({"$ref": "#/components/schemas/Error"}, text)
+        for refused, listed in _errors_of(e).items():
+            text = "\n".join(f"- `{code}`: {explained}" for code, explained in listed)
+            responses[refused] = _json({"$ref": "#/components/schemas/Error"}, text)
         operation["responses"] = responses
         operation["security"] = e.security
         paths.setdefault(path, {})[e.method] = operation
 
-    codes = [{"const": CSRF[0], "description": f"HTTP {CSRF[1]}. {CSRF[2]}"}]
+    codes: list[dict[str, Any]] = [
+        {"const": CSRF[0], "description": f"HTTP {CSRF[1]}. {CSRF[2]}"},
+        {"type": "string", "pattern": "^http_[0-9]{3}$",
+         "description": "http_<status>, raised by routing: `http_404`: No route for this path "
+                        "(also: an id in the path longer than 18 digits); `http_405`: The path "
+                        "exists but not with this method; `http_400`: The framework could not "
+                        "parse the request (e.g. multipart without a boundary)."},
+    ]
     seen = {CSRF[0]}
     for error in documented_errors():
         if error.code not in seen:
@@ -219,7 +224,7 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         "description": "Stable error codes. Act on these; they do not change with the language.",
         "anyOf": codes,
     }
-    document = {
+    return {
         "openapi": "3.1.0",
         "info": {
             "title": "Comptoir API", "version": "1",
@@ -235,21 +240,6 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             "securitySchemes": {"session": SESSION_COOKIE},
         },
     }
-    for legacy in LEGACY:
-        if legacy.exists():
-            _merge(document, json.loads(legacy.read_text()))
-    return document
-
-
-def _merge(document: dict[str, Any], legacy: dict[str, Any]) -> None:
-    for path, item in legacy["paths"].items():
-        for method, operation in item.items():
-            document["paths"].setdefault(path, {}).setdefault(method, operation)
-    for section, items in legacy.get("components", {}).items():
-        for name, value in items.items():
-            document["components"].setdefault(section, {}).setdefault(name, value)
-    names = {tag["name"] for tag in document["tags"]}
-    document["tags"] += [tag for tag in legacy.get("tags", []) if tag["name"] not in names]
 
 
 async def openapi(request: Request) -> Response:

@@ -18,6 +18,8 @@ MODES = ("menu", "order", "order_and_pay", "pay_only")
 
 
 class BadMode(InvalidInput):
+    """The table mode is not one of menu, order (or null for a table, to follow the site)."""
+
     code = "bad_mode"
     message = N_("Unknown table mode.")
 

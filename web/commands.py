@@ -169,8 +169,13 @@ async def command(request: Request, model: type[M], form: FormShape | None = Non
     data: Mapping[str, Any] = body.data
     if body.is_form and form is not None:
         data = form(body.data)
+    return parse(model, data, form=body.is_form)
+
+
+def parse(model: type[M], data: Mapping[str, Any], *, form: bool = False) -> M:
+    """`data` as `model` (`form`: its values are a form's strings), or the field's error."""
     try:
-        return model.model_validate(data, context={"form": body.is_form})
+        return model.model_validate(data, context={"form": form})
     except ValidationError as failure:
         raise refusal(model, failure) from None
 

@@ -6,7 +6,6 @@ removed route) fails here, and so does an error code nobody documented.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -19,7 +18,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
-from api.openapi import LEGACY, endpoints
+from api.openapi import endpoints
 from app import create_app
 from demo.seed import DemoVenue
 from errors import DomainError
@@ -191,15 +190,10 @@ def exercised_elsewhere(application: Starlette) -> set[tuple[str, str]]:
     """Operations of other capabilities (machines, payments, customers), exercised by their
     own tests (e.g. tests/machines/test_openapi.py)."""
     ours = ("ordering", "accounts", "api", "web")
-    declared = {
+    return {
         (path, endpoint.method) for path, endpoint in endpoints(application.routes)
         if getattr(endpoint.endpoint, "__module__", "").split(".")[0] not in ours
     }
-    hand_written = {
-        (path, method) for legacy in LEGACY[1:] if legacy.exists()
-        for path, item in json.loads(legacy.read_text())["paths"].items() for method in item
-    }
-    return declared | hand_written
 
 
 async def test_real_responses_match_the_documented_schemas(
