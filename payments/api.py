@@ -42,6 +42,9 @@ PAYMENTS = Tag("payments", "Payment provider callbacks.")
 STAFF = Tag("staff", "POS, production displays and back office: sign in first.")
 REF = Param("PaymentRef", "ref", "The provider's reference of a payment (from checkout_url).",
             {"type": "string", "maxLength": 120})
+# A Stripe event, read as sent: its signature is checked on the exact bytes.
+STRIPE_EVENT = {"type": "object", "description": "A Stripe event (https://docs.stripe.com/"
+                "api/events/object), signed in the `Stripe-Signature` header."}
 COMPANY_ID = Param("CompanyId", "company_id", "The company whose own Stripe account sends "
                    "the events (see its payment settings' `webhook_url`).")
 
@@ -184,12 +187,12 @@ routes = [
                         202: Reply(PaymentOutcome, "Will succeed shortly.")},
              errors=[UnknownPayment, NotFound], security=SESSION),
     Endpoint("/payments/stripe/webhook", stripe_webhook, "POST", tag=PAYMENTS,
-             summary="Stripe webhook",
+             summary="Stripe webhook", raw_body=STRIPE_EVENT,
              responses={200: Reply(WebhookReceived, "Received.")},
              errors=[BadSignature, NotFound], security=PUBLIC),
     Endpoint("/payments/stripe/webhook/{company_id:int}", company_stripe_webhook, "POST",
              tag=PAYMENTS, summary="Stripe webhook of a company's own account",
-             params=[COMPANY_ID],
+             params=[COMPANY_ID], raw_body=STRIPE_EVENT,
              responses={200: Reply(WebhookReceived, "Received.")},
              errors=[BadSignature, NotFound], security=PUBLIC),
     Endpoint("/staff/payment-settings", get_payment_settings, "GET", tag=STAFF,

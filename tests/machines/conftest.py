@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import pytest
 import pytest_asyncio
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
@@ -30,7 +29,7 @@ from realtime.bus import Bus
 from realtime.events import Event, Tx, transaction
 from tests.conftest import Database
 from tests.conftest import test_settings as settings_for
-from web.commands import Command, refusal
+from web.commands import Command, parse
 
 T = TypeVar("T")
 C = TypeVar("C", bound=Command)
@@ -45,10 +44,7 @@ def key() -> str:
 
 def given(kind: type[C], /, **data: Any) -> C:
     """A command as a JSON request would carry it: refused input raises its error."""
-    try:
-        return kind.model_validate(data)
-    except ValidationError as failure:
-        raise refusal(kind, failure) from None
+    return parse(kind, data)
 
 
 def now() -> datetime:
