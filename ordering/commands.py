@@ -54,12 +54,12 @@ Reason = Annotated[
     Collapsed, Field(min_length=1, max_length=200), Named("Reason", "Shown to the diners."),
 ]
 Mode = Literal["menu", "order", "order_and_pay", "pay_only"]
-MODES = ("`menu`: diners read the menu only; `order`: diners order and pay at the counter. "
+MODE_MEANINGS = ("`menu`: diners read the menu only; `order`: diners order and pay at the counter. "
          "`order_and_pay`: diners pay each round from the phone when sending it; `pay_only`: "
          "staff take the orders, phones show the bill and pay it (needs a payment provider).")
 
 
-def _quantity(low: int) -> Any:
+def _quantity(low: int) -> Invalid:
     return Invalid(BadQuantity, low=low, high=LIMITS.max_quantity)
 
 
@@ -76,7 +76,7 @@ def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-LookedUp = Annotated[int | None, BeforeValidator(_int_or_none), FormValue(form_integer)]
+Compared = Annotated[int | None, BeforeValidator(_int_or_none), FormValue(form_integer)]
 Quantity = Annotated[Integer, Field(ge=1, le=LIMITS.max_quantity), _quantity(1)]
 NewQuantity = Annotated[Integer, Field(ge=0, le=LIMITS.max_quantity), _quantity(0)]
 LineNote = Annotated[Note | None, Invalid(NoteTooLong, limit=LIMITS.max_note_length)]
@@ -169,7 +169,7 @@ class RoundAddition(Shape):
 class EditRound(Command):
     reason: Annotated[Reason, Invalid(ReasonRequired)]
     expected_revision: Annotated[
-        LookedUp,
+        Compared,
         Field(description="The revision the editor saw; another edit meanwhile makes this one "
                           "stale."),
     ] = None
@@ -224,12 +224,12 @@ class SetAvailability(Command):
 class SetTableMode(Command):
     mode: Annotated[
         Mode | None, BeforeValidator(_blank_is_none), Invalid(BadMode),
-        Field(description=MODES + " null follows the site's mode."),
+        Field(description=MODE_MEANINGS + " null follows the site's mode."),
     ] = None
 
 
 class SetSiteMode(Command):
-    mode: Annotated[Mode, Invalid(BadMode), Field(description=MODES)]
+    mode: Annotated[Mode, Invalid(BadMode), Field(description=MODE_MEANINGS)]
 
 
 class OrderedLine(Shape):
