@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from accounts import api as accounts_api
 from accounts.context import viewer_of
-from api.openapi import openapi
+from api import service as service_api
 from customers import topups
+from customers.api import Accounts
 from customers.sweeper import sweep_forever as sweep_customers
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
@@ -27,6 +28,7 @@ from machines import staff_api as machines_staff_api
 from machines import staff_pages as machines_staff_pages
 from machines.device import device_socket
 from machines.live import register_all as register_machine_topics
+from machines.places import MachinePlaces
 from machines.sweeper import sweep_forever as sweep_machines
 from machines.views import user_brews
 from ordering import api as ordering_api
@@ -45,7 +47,6 @@ from realtime.hub import Hub
 from settings import ROOT, Settings
 from web.errors import HANDLERS
 from web.gc_policy import GcPolicy, warm_up
-from web.health import healthz
 from web.live import KeepRawSend, live_endpoint
 from web.security import SessionIdentity
 from web.state import AppState
@@ -112,11 +113,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     routes = [
-        Route("/healthz", healthz),
-        Route("/api/v1/openapi.json", openapi),
+        *service_api.routes,
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
-              + machines_staff_api.routes + payments_api.routes),
+              + machines_staff_api.routes + payments_api.routes
+              + Accounts(MachinePlaces()).routes()),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),

@@ -11,9 +11,13 @@ def N_(message: str) -> str:
 
 
 class DomainError(Exception):
+    """Raised as such: a generic error (not expected; report it). Its subclasses say what
+    is wrong; their docstrings document their codes in the API document."""
+
     code = "error"
     status = 400
     message = N_("Something is wrong with this request.")
+    field: str | None = None  # the request body's field that is wrong, when one is
 
     def __init__(self, message: str | None = None, **params: Any) -> None:
         self.message = message or type(self).message
@@ -22,24 +26,34 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
+    """No such resource for you. Resources of another company answer exactly like missing
+    ones."""
+
     code = "not_found"
     status = 404
     message = N_("Not found.")
 
 
 class Forbidden(DomainError):
+    """Your staff role does not have the permission this action needs."""
+
     code = "forbidden"
     status = 403
     message = N_("You are not allowed to do this.")
 
 
 class Conflict(DomainError):
+    """A concurrent change won the race; reload the state and retry."""
+
     code = "conflict"
     status = 409
     message = N_("This changed meanwhile; reload and try again.")
 
 
 class InvalidInput(DomainError):
+    """A field is missing or malformed (e.g. an idempotency key not a string of 8 to 64
+    characters); `field` names it and the message says what is expected."""
+
     code = "invalid_input"
     status = 422
     message = N_("Invalid input.")

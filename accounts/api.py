@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from accounts import service
+from accounts.commands import Login
 from accounts.context import staff_of
-from web.body import read_body
+from accounts.schemas import SignedOut, StaffSession
+from api.endpoint import SESSION, SIGNED_IN, Endpoint, Reply, Tag
+from web.commands import command
 from web.htmx import json_reply
 from web.state import app_state
 
+STAFF = Tag("staff", "POS, production displays and back office: sign in first.")
+
 
 async def login(request: Request) -> Response:
-    body = await read_body(request)
+    """Checks the email and password and stores the staff identity in the `comptoir` cookie.
+    Returns the CSRF token needed by non-JSON unsafe requests. With `HX-Request: true` the
+    response also carries `HX-Redirect` (for the sign-in page)."""
+    sign_in = await command(request, Login)
     async with app_state(request).sessionmaker() as session:
-        staff = await service.login(session, body.raw("email"), body.raw("password"))
+        staff = await service.login(session, sign_in.email, sign_in.password)
     request.session["staff_id"] = staff.id
     return json_reply(
         {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
@@ -26,11 +33,13 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Removes the staff identity from the cookie (the device id stays). Always succeeds."""
     request.session.pop("staff_id", None)
     return json_reply({"ok": True, "redirect": "/staff/login"}, request)
 
 
 async def me(request: Request) -> Response:
+    """The signed-in staff member and the CSRF token of this cookie."""
     staff = await staff_of(request)
     if staff is None:
         raise service.NotSignedIn()
@@ -41,7 +50,13 @@ async def me(request: Request) -> Response:
 
 
 routes = [
-    Route("/staff/login", login, methods=["POST"]),
-    Route("/staff/logout", logout, methods=["POST"]),
-    Route("/staff/me", me, methods=["GET"]),
+    Endpoint("/staff/login", login, "POST", tag=STAFF, summary="Sign in as staff", body=Login,
+             example={"email": "caisse@cafe-de-la-gare.fr", "password": "caisse-demo"},
+             responses={200: Reply(StaffSession, "Signed in.")},
+             errors=[service.BadLogin], security=SESSION),
+    Endpoint("/staff/logout", logout, "POST", tag=STAFF, summary="Sign out",
+             responses={200: Reply(SignedOut, "Signed out.")}, security=SESSION),
+    Endpoint("/staff/me", me, "GET", tag=STAFF, summary="Who is signed in",
+             responses={200: Reply(StaffSession, "The staff member.")},
+             errors=[service.NotSignedIn], security=SIGNED_IN),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from errors import N_, Conflict, DomainError, InvalidInput, NotFound
+from errors import N_, Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 
 class BadAmount(InvalidInput):
@@ -35,3 +35,17 @@ class InsufficientCredit(Conflict):
     code = "insufficient_credit"
     status = 402
     message = N_("Not enough credit for this drink. Top up and try again; nothing was charged.")
+
+
+class SignInRequired(Forbidden):
+    code = "sign_in_required"
+    status = 401
+    message = N_("Please sign in to use this machine.")
+
+
+class BadKey(InvalidInput):
+    """The `idempotency_key` is missing or not a string of 8 to 64 characters: the key a
+    client chooses so that a retried brew, credit or top-up happens once."""
+
+    code = "bad_idempotency_key"
+    message = N_("Each request needs an idempotency key of 8 to 64 characters.")

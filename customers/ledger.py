@@ -1,4 +1,4 @@
-"""Credit rules: entry kinds, the unique key of each business event, valid amounts.
+"""Credit rules: entry kinds, the unique key of each business event, the largest amount.
 
 The ledger is append-only. Each entry's key names the business event it records, so a
 retried request, a replayed webhook or a second process finds the key taken and adds
@@ -8,8 +8,6 @@ nothing.
 from __future__ import annotations
 
 from enum import StrEnum
-
-from customers.errors import BadAmount
 
 MAX_AMOUNT = 100_000  # minor units: 1 000 € in one entry is already a lot for coffee
 
@@ -40,10 +38,3 @@ def recharge_key(group_id: int, period: str, consumer_id: int) -> str:
 
 def manual_key(idempotency_key: str) -> str:
     return f"manual:{idempotency_key}"
-
-
-def check_amount(value: object) -> int:
-    """A positive amount of minor units, as a person may credit or top up."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_AMOUNT:
-        raise BadAmount(limit=MAX_AMOUNT)
-    return value

@@ -12,7 +12,8 @@ from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import owned
 from customers import mail
-from customers.errors import BadConsumerLogin, BadSignup, EmailTaken, UnknownToken
+from customers.commands import SignUp
+from customers.errors import BadConsumerLogin, EmailTaken, UnknownToken
 from customers.models import Consumer
 from customers.policy import policy
 from customers.publishing import user_changed
@@ -21,33 +22,19 @@ from realtime.events import Tx
 from web.i18n import gettext
 
 _DUMMY_HASH = hash_password("not a password")
-ROLES = ("consumer", "staff", "guest")
+ROLES = ("consumer", "staff", "guest")  # what an approved account may be
 CONFIRM_SUBJECT = N_("Confirm your email")
 CONFIRM_BODY = N_(
     "Hello %(name)s,\n\nConfirm your email to use the coffee machines:\n%(link)s\n"
 )
 
 
-def _clean(email: object, name: object, password: object) -> tuple[str, str, str]:
-    if not isinstance(email, str) or not isinstance(name, str) or not isinstance(password, str):
-        raise BadSignup()
-    email = email.strip().lower()
-    name = name.strip()
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or len(email) > 254 or " " in email:
-        raise BadSignup()
-    if not 1 <= len(name) <= 120 or not 8 <= len(password) <= 200:
-        raise BadSignup()
-    return email, name, password
-
-
 async def signup(
-    tx: Tx, company_id: int, email: object, name: object, password: object, base_url: str,
-    locale: str = "en",
+    tx: Tx, company_id: int, new: SignUp, base_url: str, locale: str = "en"
 ) -> Consumer:
     """A new account, unconfirmed; the confirmation link goes out by mail, in the language
     the person signed up in."""
-    address, display, secret = _clean(email, name, password)
+    address, display, secret = new.email, new.name, new.password
     session = tx.session
     taken = await session.scalar(
         select(Consumer.id).where(Consumer.company_id == company_id, Consumer.email == address)
@@ -84,13 +71,9 @@ async def confirm(tx: Tx, token: object) -> Consumer:
     return consumer
 
 
-async def login(tx: Tx, company_id: int, email: object, password: object) -> Consumer:
-    if not isinstance(email, str) or not isinstance(password, str) or len(password) > 200:
-        raise BadConsumerLogin()
+async def login(tx: Tx, company_id: int, email: str, password: str) -> Consumer:
     consumer = await tx.session.scalar(
-        select(Consumer).where(
-            Consumer.company_id == company_id, Consumer.email == email.strip().lower()
-        )
+        select(Consumer).where(Consumer.company_id == company_id, Consumer.email == email)
     )
     # Hash even for an unknown email, so timing does not tell who has an account.
     stored = consumer.password_hash if consumer else _DUMMY_HASH
@@ -100,12 +83,12 @@ async def login(tx: Tx, company_id: int, email: object, password: object) -> Con
     return consumer
 
 
-async def approve(tx: Tx, staff: StaffIdentity, consumer_id: object, role: object) -> Consumer:
+async def approve(tx: Tx, staff: StaffIdentity, consumer_id: int, role: str) -> Consumer:
     """An administrator approves a consumer's request and gives them a role."""
     require(staff.role, Permission.CONFIGURE)
     consumer = await owned(tx.session, staff, Consumer, consumer_id)
     consumer.verified = True
-    consumer.role = role if isinstance(role, str) and role in ROLES else "consumer"
+    consumer.role = role
     await tx.session.flush()
     await user_changed(tx, consumer.id, "account.approved", {"role": consumer.role})
     return consumer

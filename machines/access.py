@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from machines.errors import AccountNotReady, BadMode, NotAuthorised, SignInRequired
+from customers.errors import SignInRequired
+from machines.errors import AccountNotReady, NotAuthorised
 
 
 class Mode(StrEnum):
@@ -24,13 +25,6 @@ class Charge(StrEnum):
 
 # Modes whose consumers must belong to one of the machine's groups.
 NEEDS_GROUP = frozenset({Mode.PREPAID, Mode.AUTHORISED})
-
-
-def parse_mode(value: object) -> Mode:
-    try:
-        return Mode(value)  # type: ignore[arg-type]
-    except ValueError as error:
-        raise BadMode() from error
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,17 @@ from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import guard, on_site, owned, site_for
 from customers import credit
-from customers.errors import BadAmount
-from customers.ledger import MAX_AMOUNT, Kind, check_amount, manual_key
+from customers.ledger import Kind, manual_key
 from customers.models import Consumer, ConsumerPolicy, GroupMember, UserGroup
-from customers.schedule import EVERY, BadSchedule, parse_time
 from db.base import is_id
 from errors import NotFound
-from machines.access import Mode, parse_mode
+from machines.access import Mode
+from machines.commands import AddMachine, GroupSettings, ManualCredit, SetPolicy
 from machines.device_service import issue_secret
 from machines.errors import ConfirmDeletion, WrongModel
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from machines.publishing import machine_changed
-from machines.selection_service import check_name, selection_for
+from machines.selection_service import selection_for
 from realtime.events import Tx
 
 # A new selection starts with these drinks (name, type, price, recipe).
@@ -114,45 +113,38 @@ class Added:
     secret: str  # shown once, to be entered in the machine
 
 
-async def add_machine(
-    tx: Tx, staff: StaffIdentity, site_id: object, name: str, model: str, serial: str,
-    mode: object = "open",
-) -> Added:
+async def add_machine(tx: Tx, staff: StaffIdentity, new: AddMachine) -> Added:
     require(staff.role, Permission.CONFIGURE)
-    site = await site_for(tx.session, staff, site_id)
-    chosen = parse_mode(mode)
+    site = await site_for(tx.session, staff, new.site_id)
     machine = Machine(
-        site_id=site.id, name=name.strip()[:120] or serial, model=model.strip()[:60],
-        serial=serial.strip()[:60], mode=chosen.value, token=secrets.token_urlsafe(16),
+        site_id=site.id, name=new.name.strip()[:120] or new.serial, model=new.model.strip()[:60],
+        serial=new.serial.strip()[:60], mode=new.mode.value, token=secrets.token_urlsafe(16),
         settings_pin=new_pin(), maintenance_pin=new_pin(), alerts=[],
     )
     tx.session.add(machine)
     await tx.session.flush()
-    await ensure_for_mode(tx, machine, chosen)
+    await ensure_for_mode(tx, machine, new.mode)
     secret = await issue_secret(tx.session, machine)
     await machine_changed(tx, machine.id, "machine.added", {})
     return Added(machine, secret)
 
 
-async def rotate_secret(tx: Tx, staff: StaffIdentity, machine_id: object) -> str:
+async def rotate_secret(tx: Tx, staff: StaffIdentity, machine_id: int) -> str:
     require(staff.role, Permission.CONFIGURE)
     machine = await machine_for(tx, staff, machine_id)
     return await issue_secret(tx.session, machine)
 
 
-async def set_mode(tx: Tx, staff: StaffIdentity, machine_id: object, mode: object) -> Machine:
+async def set_mode(tx: Tx, staff: StaffIdentity, machine_id: int, mode: Mode) -> Machine:
     require(staff.role, Permission.CONFIGURE)
     machine = await machine_for(tx, staff, machine_id)
-    chosen = parse_mode(mode)
-    machine.mode = chosen.value
-    await ensure_for_mode(tx, machine, chosen)
-    await machine_changed(tx, machine.id, "machine.mode", {"mode": chosen.value})
+    machine.mode = mode.value
+    await ensure_for_mode(tx, machine, mode)
+    await machine_changed(tx, machine.id, "machine.mode", {"mode": mode.value})
     return machine
 
 
-async def delete_machine(
-    tx: Tx, staff: StaffIdentity, machine_id: object, confirm: object
-) -> None:
+async def delete_machine(tx: Tx, staff: StaffIdentity, machine_id: int, confirm: str) -> None:
     """Deleting a machine deletes its usage data: the caller must type its name."""
     require(staff.role, Permission.CONFIGURE)
     machine = await machine_for(tx, staff, machine_id)
@@ -162,50 +154,40 @@ async def delete_machine(
 
 
 async def manual_credit(
-    tx: Tx, staff: StaffIdentity, consumer_id: object, amount: object, key: object, note: object
+    tx: Tx, staff: StaffIdentity, consumer_id: int, given: ManualCredit
 ) -> credit.Posted:
     require(staff.role, Permission.CONFIGURE)
     consumer = await owned(tx.session, staff, Consumer, consumer_id)
-    from machines.brew_service import check_key
-
-    text = note.strip()[:150] if isinstance(note, str) else ""
+    text = given.note.strip()[:150]
     return await credit.post(
-        tx, consumer.id, check_amount(amount), Kind.MANUAL, manual_key(check_key(key)),
+        tx, consumer.id, given.amount, Kind.MANUAL, manual_key(given.idempotency_key),
         note=f"{staff.name}: {text}" if text else staff.name,
     )
 
 
-async def create_group(
-    tx: Tx, staff: StaffIdentity, name: object, recharge_amount: object = 0,
-    recharge_every: object = None, recharge_at: object = "07:00",
-) -> UserGroup:
+async def create_group(tx: Tx, staff: StaffIdentity, settings: GroupSettings) -> UserGroup:
     require(staff.role, Permission.CONFIGURE)
-    group = UserGroup(company_id=staff.company_id, name=check_name(name))
-    _set_recharge(group, recharge_amount, recharge_every, recharge_at)
+    group = UserGroup(company_id=staff.company_id)
+    _apply(group, settings)
     tx.session.add(group)
     await tx.session.flush()
     return group
 
 
-def _set_recharge(group: UserGroup, amount: object, every: object, at: object) -> None:
-    """A regular recharge: an amount every day, week or month at a local time; or none."""
-    chosen = every if every in EVERY else None
-    if every not in (None, "") and chosen is None:
-        raise BadSchedule()
-    parse_time(at)
-    group.recharge_amount = check_amount(amount) if chosen else 0
-    group.recharge_every = chosen
-    group.recharge_at = str(at)
+def _apply(group: UserGroup, settings: GroupSettings) -> None:
+    """Its name and regular recharge: an amount every day, week or month; or none."""
+    group.name = settings.name
+    group.recharge_every = settings.recharge_every
+    group.recharge_amount = (settings.recharge_amount or 0) if settings.recharge_every else 0
+    group.recharge_at = settings.recharge_at
 
 
 async def update_group(
-    tx: Tx, staff: StaffIdentity, group_id: object, name: object, recharge_amount: object,
-    recharge_every: object, recharge_at: object,
+    tx: Tx, staff: StaffIdentity, group_id: int, settings: GroupSettings
 ) -> UserGroup:
     require(staff.role, Permission.CONFIGURE)
     group = await _group(tx, staff, group_id)
-    group.name = check_name(name)
-    _set_recharge(group, recharge_amount, recharge_every, recharge_at)
+    _apply(group, settings)
     await tx.session.flush()
     return group
 
@@ -214,7 +196,7 @@ async def _group(tx: Tx, staff: StaffIdentity, group_id: object) -> UserGroup:
     return await owned(tx.session, staff, UserGroup, group_id)
 
 
-async def add_member(tx: Tx, staff: StaffIdentity, group_id: object, consumer_id: object) -> None:
+async def add_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id: int) -> None:
     require(staff.role, Permission.CONFIGURE)
     group = await _group(tx, staff, group_id)
     consumer = await owned(tx.session, staff, Consumer, consumer_id)
@@ -223,9 +205,7 @@ async def add_member(tx: Tx, staff: StaffIdentity, group_id: object, consumer_id
         await tx.session.flush()
 
 
-async def remove_member(
-    tx: Tx, staff: StaffIdentity, group_id: object, consumer_id: object
-) -> None:
+async def remove_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id: int) -> None:
     """Take a consumer out of a group: their credit stays theirs."""
     require(staff.role, Permission.CONFIGURE)
     group = await _group(tx, staff, group_id)
@@ -238,8 +218,7 @@ async def remove_member(
 
 
 async def attach_group(
-    tx: Tx, staff: StaffIdentity, machine_id: object, group_id: object,
-    selection_id: object = None,
+    tx: Tx, staff: StaffIdentity, machine_id: int, group_id: int, selection_id: int | None = None
 ) -> None:
     """Let a group use a machine; in custom mode, with a selection of its own."""
     require(staff.role, Permission.CONFIGURE)
@@ -257,9 +236,7 @@ async def attach_group(
     await machine_changed(tx, machine.id, "machine.groups", {"group_id": group.id})
 
 
-async def detach_group(
-    tx: Tx, staff: StaffIdentity, machine_id: object, group_id: object
-) -> None:
+async def detach_group(tx: Tx, staff: StaffIdentity, machine_id: int, group_id: int) -> None:
     require(staff.role, Permission.CONFIGURE)
     machine = await machine_for(tx, staff, machine_id)
     group = await _group(tx, staff, group_id)
@@ -272,7 +249,7 @@ async def detach_group(
 
 
 async def set_selection(
-    tx: Tx, staff: StaffIdentity, machine_id: object, selection_id: object
+    tx: Tx, staff: StaffIdentity, machine_id: int, selection_id: int
 ) -> Machine:
     """The selection a machine offers by default; it must be for the machine's model."""
     require(staff.role, Permission.CONFIGURE)
@@ -286,21 +263,18 @@ async def set_selection(
     return machine
 
 
-async def set_policy(
-    tx: Tx, staff: StaffIdentity, require_approval: object, topup_amounts: object
-) -> ConsumerPolicy:
-    """Whether new consumers wait for an administrator, and the amounts they may top up."""
+async def set_policy(tx: Tx, staff: StaffIdentity, change: SetPolicy) -> ConsumerPolicy:
+    """Whether new consumers wait for an administrator, and the amounts they may top up;
+    what the change leaves out stays as it was."""
     require(staff.role, Permission.CONFIGURE)
     found = await tx.session.get(ConsumerPolicy, staff.company_id)
     if found is None:
         found = ConsumerPolicy(company_id=staff.company_id, require_approval=False,
                                topup_amounts=[500, 1000, 2000])
         tx.session.add(found)
-    if isinstance(require_approval, bool):
-        found.require_approval = require_approval
-    if topup_amounts is not None:
-        if not isinstance(topup_amounts, list) or not 0 < len(topup_amounts) <= 8:
-            raise BadAmount(limit=MAX_AMOUNT)
-        found.topup_amounts = sorted({check_amount(a) for a in topup_amounts})
+    if change.require_approval is not None:
+        found.require_approval = change.require_approval
+    if change.topup_amounts is not None:
+        found.topup_amounts = sorted(set(change.topup_amounts))
     await tx.session.flush()
     return found

@@ -1,4 +1,5 @@
-"""The machines JSON API (/api/v1): consumers, brews, payments, webhooks, staff."""
+"""The machines JSON API (/api/v1): a machine from its QR code, brews, shared selections,
+and what managers do with machines, consumers' credit and groups."""
 
 from __future__ import annotations
 
@@ -7,26 +8,72 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.service import NotSignedIn, StaffIdentity
+from api.endpoint import SIGNED_IN, Endpoint, Param, Reply, Tag
 from customers import service as consumers
 from customers import views as customer_views
-from customers.models import Consumer
+from customers.errors import BadKey, InsufficientCredit, SignInRequired
+from errors import Forbidden, NotFound
 from machines import admin_service, brew_service, selection_service, views
-from machines.errors import SignInRequired
+from machines.commands import (
+    AddMachine,
+    AddMember,
+    Approve,
+    AttachGroup,
+    DeleteMachine,
+    GroupSettings,
+    ManualCredit,
+    SetMode,
+    SetPolicy,
+    StartBrew,
+)
+from machines.errors import (
+    AccountNotReady,
+    MachineBusy,
+    MachineInAlert,
+    MachineOffline,
+    NotAuthorised,
+    UnknownMachine,
+)
 from machines.live import MachineTopic
 from machines.scanned_machines import remember_machine
-from payments import service as payment_service
+from machines.schemas import (
+    Approved,
+    BrewStarted,
+    CreditPosted,
+    GroupCreated,
+    MachineAdded,
+    MachineChanged,
+    MachineState,
+    Policy,
+    Secret,
+    SharedSelection,
+)
 from payments.checkout import checkout
-from payments.models import ProviderPayment
+from payments.errors import PaymentProviderError, PaymentsUnavailable
 from payments.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
-from web.body import read_body
+from web.commands import command
 from web.htmx import json_reply
-from web.state import app_state, device_of, locale_of, run_tx
+from web.state import device_of, run_tx
+
+MACHINES = Tag("machines", "Coffee machines, from their QR code (docs/machines.md).")
+STAFF = Tag("staff", "POS, production displays and back office: sign in first.")
+TOKEN = Param("MachineToken", "token", "The machine's token, as in its QR code (/m/{token}).",
+              {"type": "string", "minLength": 1, "maxLength": 64})
+SHARE = Param("ShareToken", "share", "The token of a selection's share link (/s/{share}).",
+              {"type": "string", "maxLength": 64})
+MACHINE_ID = Param("MachineId", "machine_id", "A machine's id (from the staff pages or when "
+                   "added).")
+CONSUMER_ID = Param("ConsumerId", "consumer_id", "A consumer's id.")
+GROUP_ID = Param("GroupId", "group_id", "A user group's id.")
+OK = Reply({"type": "object", "properties": {"ok": {"const": True}}, "required": ["ok"]},
+           "Done.")
+# What every staff route may answer besides its own errors.
+STAFF_ERRORS = [NotSignedIn, Forbidden, NotFound]
 
 
 def _now() -> datetime:
@@ -34,7 +81,9 @@ def _now() -> datetime:
 
 
 async def machine_state(request: Request) -> Response:
-    """The machine as this visitor sees it: status, drinks with their prices, credit."""
+    """Status (online, busy, alerts, current brew), the drinks and prices for this visitor,
+    whether they may brew (and if not, the error a brew would get), and the topics to watch
+    (`machine:{id}`, `user:{id}` when signed in)."""
     viewer = await viewer_of(request)
 
     async def op(tx: Tx) -> dict[str, Any]:
@@ -70,16 +119,22 @@ def _brew(brew: Any) -> dict[str, Any]:
 
 
 async def start_brew(request: Request) -> Response:
-    body = await read_body(request)
-    runtime = runtime_of(request)
+    """Checks access for the machine's mode, that the machine is online, free and has what
+    the drink needs, charges the credit (prepaid/custom members) and sends the command; in
+    payment mode the brew waits for the payment at `payment.checkout_url`. A refused brew
+    charges nothing. The same `idempotency_key` returns the first brew (200, `duplicate`)
+    and charges once."""
+    brew = await command(request, StartBrew)
     token = request.path_params["token"]
+    runtime = runtime_of(request)
 
     async def op(tx: Tx) -> brew_service.Requested:
-        company_id = await _company_of_token(tx, token)
-        provider = await runtime.provider_for(tx.session, company_id)
+        machine = await brew_service.machine_by_token(tx.session, token)
+        company = await views.company_of_machine(tx.session, machine)
+        provider = await runtime.provider_for(tx.session, company.id)
         return await brew_service.request(
-            tx, token, body.integer("product_id"), consumer_id_of(request),
-            device_of(request), body.raw("idempotency_key"), _now(), provider.name,
+            tx, token, brew.product_id, consumer_id_of(request), device_of(request),
+            brew.idempotency_key, _now(), provider.name,
         )
 
     result = await run_tx(request, op)
@@ -91,88 +146,12 @@ async def start_brew(request: Request) -> Response:
     return json_reply(out, request, 200 if result.duplicate else 201)
 
 
-# Consumers
-
-
-async def _company_of_token(tx: Tx, token: object) -> int:
-    machine = await brew_service.machine_by_token(tx.session, token)
-    return (await views.company_of_machine(tx.session, machine)).id
-
-
-async def signup(request: Request) -> Response:
-    body = await read_body(request)
-    base = app_state(request).settings.public_url
-
-    async def op(tx: Tx) -> int:
-        company_id = await _company_of_token(tx, body.raw("machine"))
-        consumer = await consumers.signup(
-            tx, company_id, body.raw("email"), body.raw("name"), body.raw("password"), base,
-            locale_of(request),
-        )
-        return consumer.id
-
-    consumer_id = await run_tx(request, op)
-    request.session["consumer_id"] = consumer_id
-    data = {"consumer": {"id": consumer_id}, "redirect": "/account/outbox"}
-    return json_reply(data, request, 201)
-
-
-async def login(request: Request) -> Response:
-    body = await read_body(request)
-
-    async def op(tx: Tx) -> int:
-        company_id = await _company_of_token(tx, body.raw("machine"))
-        consumer = await consumers.login(tx, company_id, body.raw("email"), body.raw("password"))
-        return consumer.id
-
-    consumer_id = await run_tx(request, op)
-    request.session["consumer_id"] = consumer_id
-    back = body.text("machine")
-    return json_reply({"consumer": {"id": consumer_id},
-                "redirect": f"/m/{back}" if back else "/account"}, request)
-
-
-async def logout(request: Request) -> Response:
-    request.session.pop("consumer_id", None)
-    return json_reply({"ok": True, "refresh": True}, request)
-
-
-def _consumer(request: Request) -> int:
-    consumer_id = consumer_id_of(request)
-    if consumer_id is None:
-        raise SignInRequired()
-    return consumer_id
-
-
-async def me(request: Request) -> Response:
-    consumer_id = _consumer(request)
-
-    async def op(tx: Tx) -> dict[str, Any]:
-        view = await customer_views.user_view(tx.session, consumer_id)
-        view["version"] = await current_version(tx.session, customer_views.user_topic(consumer_id))
-        return view
-
-    return json_reply(await run_tx(request, op), request)
-
-
-async def topup(request: Request) -> Response:
-    consumer_id = _consumer(request)
-    body = await read_body(request)
-    runtime = runtime_of(request)
-    key = brew_service.check_key(body.raw("idempotency_key"))
-
-    async def op(tx: Tx) -> ProviderPayment:
-        consumer = await tx.session.get(Consumer, consumer_id)
-        if consumer is None:
-            raise SignInRequired()
-        provider = await runtime.provider_for(tx.session, consumer.company_id)
-        return await payment_service.start_topup(
-            tx, consumer_id, body.integer("amount"), key, provider.name, _now()
-        )
-
-    payment = await run_tx(request, op)
-    started = await checkout(request, payment, "/account")
-    return json_reply({"payment": started, "redirect": started["checkout_url"]}, request, 201)
+async def shared_selection(request: Request) -> Response:
+    """A product selection's drinks and the machines using it, by its share link."""
+    data = await run_tx(
+        request, lambda tx: selection_service.selection_view(tx, request.path_params["share"])
+    )
+    return json_reply(data, request)
 
 
 # Staff
@@ -192,19 +171,16 @@ def _machine(machine: Any) -> dict[str, Any]:
 
 
 async def add_machine(request: Request) -> Response:
+    """Needs the configure permission. Creates the selection and group the mode needs, and
+    returns the device secret once."""
     staff = await _staff(request)
-    body = await read_body(request)
-    added = await run_tx(
-        request,
-        lambda tx: admin_service.add_machine(
-            tx, staff, body.integer("site_id"), body.text("name") or "",
-            body.text("model") or "", body.text("serial") or "", body.raw("mode") or "open",
-        ),
-    )
+    new = await command(request, AddMachine)
+    added = await run_tx(request, lambda tx: admin_service.add_machine(tx, staff, new))
     return json_reply({"machine": _machine(added.machine), "secret": added.secret}, request, 201)
 
 
 async def rotate_secret(request: Request) -> Response:
+    """The old secret stops working; the new one is shown once."""
     staff = await _staff(request)
     secret = await run_tx(
         request,
@@ -213,133 +189,153 @@ async def rotate_secret(request: Request) -> Response:
     return json_reply({"secret": secret}, request)
 
 
-async def set_mode(request: Request) -> Response:
+async def set_machine_mode(request: Request) -> Response:
+    """Creates the selection and group the mode needs when missing."""
     staff = await _staff(request)
-    body = await read_body(request)
+    chosen = await command(request, SetMode)
     machine = await run_tx(
         request,
         lambda tx: admin_service.set_mode(
-            tx, staff, request.path_params["machine_id"], body.raw("mode")
+            tx, staff, request.path_params["machine_id"], chosen.mode
         ),
     )
     return json_reply({"machine": _machine(machine)}, request)
 
 
 async def delete_machine(request: Request) -> Response:
+    """`confirm` must be the machine's name: its usage data goes with it."""
     staff = await _staff(request)
-    body = await read_body(request)
+    typed = await command(request, DeleteMachine)
     await run_tx(
         request,
         lambda tx: admin_service.delete_machine(
-            tx, staff, request.path_params["machine_id"], body.raw("confirm")
+            tx, staff, request.path_params["machine_id"], typed.confirm
         ),
     )
     return json_reply({"ok": True, "redirect": "/staff/machines"}, request)
 
 
-async def manual_credit(request: Request) -> Response:
+async def credit_consumer(request: Request) -> Response:
+    """Adds credit (a `manual` ledger entry); the same key credits once."""
     staff = await _staff(request)
-    body = await read_body(request)
+    given = await command(request, ManualCredit)
     posted = await run_tx(
         request,
         lambda tx: admin_service.manual_credit(
-            tx, staff, request.path_params["consumer_id"], body.money("amount"),
-            body.raw("idempotency_key"), body.raw("note"),
+            tx, staff, request.path_params["consumer_id"], given
         ),
     )
     return json_reply({"entry": {"id": posted.entry.id, "amount": posted.entry.amount,
-                          "balance_after": posted.entry.balance_after},
-                "duplicate": posted.duplicate}, request)
+                                 "balance_after": posted.entry.balance_after},
+                       "duplicate": posted.duplicate}, request)
 
 
-async def approve(request: Request) -> Response:
+async def approve_consumer(request: Request) -> Response:
+    """Marks the account verified and gives it a role (consumer, staff, guest)."""
     staff = await _staff(request)
-    body = await read_body(request)
+    approval = await command(request, Approve)
     consumer = await run_tx(
         request,
         lambda tx: consumers.approve(
-            tx, staff, request.path_params["consumer_id"], body.raw("role")
+            tx, staff, request.path_params["consumer_id"], approval.role
         ),
     )
     return json_reply({"consumer": {"id": consumer.id, "verified": consumer.verified,
-                             "role": consumer.role}}, request)
+                                    "role": consumer.role}}, request)
 
 
 async def create_group(request: Request) -> Response:
+    """Optionally with a regular recharge: `recharge_every` day, week or month at
+    `recharge_at` (local time, HH:MM); it runs once per period."""
     staff = await _staff(request)
-    body = await read_body(request)
-    group = await run_tx(
-        request,
-        lambda tx: admin_service.create_group(
-            tx, staff, body.raw("name"), body.money("recharge_amount") or 0,
-            body.raw("recharge_every"), body.raw("recharge_at") or "07:00",
-        ),
-    )
+    settings = await command(request, GroupSettings)
+    group = await run_tx(request, lambda tx: admin_service.create_group(tx, staff, settings))
     return json_reply({"group": {"id": group.id, "name": group.name}}, request, 201)
 
 
-async def add_member(request: Request) -> Response:
+async def add_group_member(request: Request) -> Response:
+    """Idempotent."""
     staff = await _staff(request)
-    body = await read_body(request)
+    member = await command(request, AddMember)
     await run_tx(
         request,
         lambda tx: admin_service.add_member(
-            tx, staff, request.path_params["group_id"], body.integer("consumer_id")
+            tx, staff, request.path_params["group_id"], member.consumer_id
         ),
     )
     return json_reply({"ok": True}, request)
 
 
 async def attach_group(request: Request) -> Response:
+    """In custom mode, optionally with the group's own selection."""
     staff = await _staff(request)
-    body = await read_body(request)
+    link = await command(request, AttachGroup)
     await run_tx(
         request,
         lambda tx: admin_service.attach_group(
-            tx, staff, request.path_params["machine_id"], body.integer("group_id"),
-            body.integer("selection_id"),
+            tx, staff, request.path_params["machine_id"], link.group_id, link.selection_id
         ),
     )
     return json_reply({"ok": True}, request)
 
 
-async def set_policy(request: Request) -> Response:
+async def set_consumer_policy(request: Request) -> Response:
+    """Whether new consumers wait for an administrator's approval, and the top-up amounts
+    offered (1 to 8 amounts); what is left out stays as it was."""
     staff = await _staff(request)
-    body = await read_body(request)
-    policy = await run_tx(
-        request,
-        lambda tx: admin_service.set_policy(
-            tx, staff, body.flag("require_approval"), body.raw("topup_amounts")
-        ),
-    )
+    change = await command(request, SetPolicy)
+    policy = await run_tx(request, lambda tx: admin_service.set_policy(tx, staff, change))
     return json_reply({"require_approval": policy.require_approval,
-                "topup_amounts": policy.topup_amounts}, request)
-
-
-async def shared_selection(request: Request) -> Response:
-    data = await run_tx(
-        request, lambda tx: selection_service.selection_view(tx, request.path_params["share"])
-    )
-    return json_reply(data, request)
+                       "topup_amounts": policy.topup_amounts}, request)
 
 
 routes = [
-    Route("/machines/{token}", machine_state, methods=["GET"]),
-    Route("/machines/{token}/brews", start_brew, methods=["POST"]),
-    Route("/consumers/signup", signup, methods=["POST"]),
-    Route("/consumers/login", login, methods=["POST"]),
-    Route("/consumers/logout", logout, methods=["POST"]),
-    Route("/consumers/me", me, methods=["GET"]),
-    Route("/consumers/topups", topup, methods=["POST"]),
-    Route("/selections/{share}", shared_selection, methods=["GET"]),
-    Route("/staff/machines", add_machine, methods=["POST"]),
-    Route("/staff/machines/{machine_id:int}/secret", rotate_secret, methods=["POST"]),
-    Route("/staff/machines/{machine_id:int}/mode", set_mode, methods=["POST"]),
-    Route("/staff/machines/{machine_id:int}", delete_machine, methods=["DELETE"]),
-    Route("/staff/machines/{machine_id:int}/groups", attach_group, methods=["POST"]),
-    Route("/staff/consumers/{consumer_id:int}/credit", manual_credit, methods=["POST"]),
-    Route("/staff/consumers/{consumer_id:int}/approve", approve, methods=["POST"]),
-    Route("/staff/consumer-policy", set_policy, methods=["POST"]),
-    Route("/staff/groups", create_group, methods=["POST"]),
-    Route("/staff/groups/{group_id:int}/members", add_member, methods=["POST"]),
+    Endpoint("/machines/{token}", machine_state, "GET", tag=MACHINES,
+             summary="A machine as this visitor sees it", params=[TOKEN],
+             responses={200: Reply(MachineState, "The machine.")}, errors=[UnknownMachine]),
+    Endpoint("/machines/{token}/brews", start_brew, "POST", tag=MACHINES,
+             summary="Start a brew", params=[TOKEN], body=StartBrew,
+             responses={201: Reply(BrewStarted, "Started."),
+                        200: Reply(BrewStarted, "A retry: the brew this key already started.")},
+             errors=[SignInRequired, InsufficientCredit, AccountNotReady, NotAuthorised,
+                     UnknownMachine, MachineOffline, MachineBusy, MachineInAlert,
+                     PaymentsUnavailable, PaymentProviderError, BadKey]),
+    Endpoint("/selections/{share}", shared_selection, "GET", tag=MACHINES,
+             summary="A shared selection", params=[SHARE],
+             responses={200: Reply(SharedSelection, "The selection.")}, errors=[NotFound]),
+    Endpoint("/staff/machines", add_machine, "POST", tag=STAFF, summary="Add a machine",
+             body=AddMachine, responses={201: Reply(MachineAdded, "Added.")},
+             errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/machines/{machine_id:int}/secret", rotate_secret, "POST", tag=STAFF,
+             summary="Issue a new device secret", params=[MACHINE_ID],
+             responses={200: Reply(Secret, "The new secret.")}, errors=STAFF_ERRORS,
+             security=SIGNED_IN),
+    Endpoint("/staff/machines/{machine_id:int}/mode", set_machine_mode, "POST", tag=STAFF,
+             summary="Set a machine's mode", params=[MACHINE_ID], body=SetMode,
+             responses={200: Reply(MachineChanged, "Set.")}, errors=STAFF_ERRORS,
+             security=SIGNED_IN),
+    Endpoint("/staff/machines/{machine_id:int}", delete_machine, "DELETE", tag=STAFF,
+             summary="Delete a machine and its usage data", params=[MACHINE_ID],
+             body=DeleteMachine, responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/machines/{machine_id:int}/groups", attach_group, "POST", tag=STAFF,
+             summary="Let a group use a machine", params=[MACHINE_ID], body=AttachGroup,
+             responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/consumers/{consumer_id:int}/credit", credit_consumer, "POST", tag=STAFF,
+             summary="Credit a consumer by hand", params=[CONSUMER_ID], body=ManualCredit,
+             responses={200: Reply(CreditPosted, "Credited (or the retry of it).")},
+             errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/consumers/{consumer_id:int}/approve", approve_consumer, "POST", tag=STAFF,
+             summary="Approve a consumer", params=[CONSUMER_ID], body=Approve,
+             responses={200: Reply(Approved, "Approved.")}, errors=STAFF_ERRORS,
+             security=SIGNED_IN),
+    Endpoint("/staff/consumer-policy", set_consumer_policy, "POST", tag=STAFF,
+             summary="Set the consumer rules", body=SetPolicy,
+             responses={200: Reply(Policy, "The rules now.")},
+             errors=[NotSignedIn, Forbidden], security=SIGNED_IN),
+    Endpoint("/staff/groups", create_group, "POST", tag=STAFF, summary="Create a user group",
+             body=GroupSettings, responses={201: Reply(GroupCreated, "Created.")},
+             errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/groups/{group_id:int}/members", add_group_member, "POST", tag=STAFF,
+             summary="Add a consumer to a group", params=[GROUP_ID], body=AddMember,
+             responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
 ]

@@ -25,7 +25,6 @@ from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
 from machines.brew_state import BrewStatus
 from machines.device_channel import send_command
 from machines.errors import (
-    BadKey,
     MachineBusy,
     MachineInAlert,
     MachineOffline,
@@ -140,19 +139,13 @@ class Requested:
     payment: ProviderPayment | None
 
 
-def check_key(key: object) -> str:
-    if not isinstance(key, str) or not 8 <= len(key) <= 64:
-        raise BadKey()
-    return key
-
-
 async def request(
     tx: Tx,
-    token: object,
-    product_id: object,
+    token: str,
+    product_id: int,
     consumer_id: int | None,
     device_key: str,
-    idempotency_key: object,
+    key: str,
     now: datetime,
     provider: str = "test",
 ) -> Requested:
@@ -160,7 +153,6 @@ async def request(
 
     The same idempotency key returns the first brew and charges nothing more.
     """
-    key = check_key(idempotency_key)
     session = tx.session
     previous = await session.scalar(select(Brew).where(Brew.idempotency_key == key))
     if previous is not None:

@@ -35,12 +35,6 @@ class MachineInAlert(Conflict):
     message = N_("The machine needs attention before it can make this drink. Nothing was charged.")
 
 
-class SignInRequired(Forbidden):
-    code = "sign_in_required"
-    status = 401
-    message = N_("Please sign in to use this machine.")
-
-
 class AccountNotReady(Forbidden):
     code = "account_not_ready"
     message = N_("Your account is not active yet: confirm your email and wait for approval.")
@@ -53,11 +47,6 @@ class NotAuthorised(Forbidden):
 
 
 
-
-
-class BadKey(InvalidInput):
-    code = "bad_idempotency_key"
-    message = N_("Each request needs an idempotency key of 8 to 64 characters.")
 
 
 class BadBrewTransition(Conflict):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from machines.errors import BadRecipe
 
 COFFEE = frozenset({"water", "beans", "grounds"})  # grounds: the bin must have room
 
@@ -70,19 +67,3 @@ def blocking(type_name: str, alerts: list[str]) -> list[str]:
     """The alerts that stop this drink: what it needs and the machine says is missing."""
     needs = drink(type_name).needs
     return sorted(a for a in alerts if ALERTS.get(a) in needs)
-
-
-def clean_recipe(raw: object) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise BadRecipe()
-    out: dict[str, Any] = {}
-    for name, value in raw.items():
-        limits = RECIPE_LIMITS.get(name)
-        if limits is None or isinstance(value, bool) or not isinstance(value, int):
-            raise BadRecipe()
-        if not limits[0] <= value <= limits[1]:
-            raise BadRecipe()
-        out[name] = value
-    return out

@@ -8,48 +8,22 @@ it, so the machine's page shows the new names, prices and order without a reload
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, exists, func, or_, select
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import owned, owned_by
-from customers.ledger import check_amount
 from customers.models import UserGroup
 from db.base import is_id
-from errors import InvalidInput, NotFound
+from errors import NotFound
 from machines import recipes
-from machines.errors import BadDrinkType, BadMove, BadName, SelectionInUse
+from machines.commands import AddDrink, CreateSelection, EditDrink
+from machines.errors import BadMove, SelectionInUse
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from machines.publishing import machine_changed
 from realtime.events import Tx
-
-
-class Unset:
-    """A field an edit leaves as it is (None may be a value: a free drink's price)."""
-
-
-UNSET: Any = Unset()
-
-
-def check_name(value: object) -> str:
-    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 120:
-        raise BadName()
-    return value.strip()
-
-
-def check_price(value: object) -> int:
-    """A drink's price in minor units; 0 (or nothing) makes it free."""
-    if value is None or (type(value) is int and value == 0):
-        return 0
-    return check_amount(value)
-
-
-def check_type(value: object) -> str:
-    if not isinstance(value, str) or value not in recipes.TYPES:
-        raise BadDrinkType()
-    return value
 
 
 async def selection_for(tx: Tx, staff: StaffIdentity, selection_id: object) -> Selection:
@@ -90,16 +64,11 @@ async def _drinks(tx: Tx, selection_id: int) -> list[SelectionProduct]:
     return list(rows)
 
 
-async def create_selection(
-    tx: Tx, staff: StaffIdentity, name: object, model: object, copy_from: object = None
-) -> Selection:
+async def create_selection(tx: Tx, staff: StaffIdentity, new: CreateSelection) -> Selection:
     """A new selection for a machine model: empty, or with a copy of another one's drinks."""
     require(staff.role, Permission.CONFIGURE)
-    title = check_name(name)
-    if not isinstance(model, str) or not 1 <= len(model.strip()) <= 60:
-        raise BadName()
-    source = await selection_for(tx, staff, copy_from) if copy_from is not None else None
-    selection = Selection(company_id=staff.company_id, model=model.strip(), name=title,
+    source = await selection_for(tx, staff, new.copy_from) if new.copy_from else None
+    selection = Selection(company_id=staff.company_id, model=new.model, name=new.name,
                           share_token=secrets.token_urlsafe(16))
     tx.session.add(selection)
     await tx.session.flush()
@@ -114,12 +83,12 @@ async def create_selection(
 
 
 async def rename_selection(
-    tx: Tx, staff: StaffIdentity, selection_id: object, name: object
+    tx: Tx, staff: StaffIdentity, selection_id: int, name: str
 ) -> Selection:
     """Only staff pages and share links show the name: no machine is told."""
     require(staff.role, Permission.CONFIGURE)
     selection = await selection_for(tx, staff, selection_id)
-    selection.name = check_name(name)
+    selection.name = name
     await tx.session.flush()
     return selection
 
@@ -168,14 +137,14 @@ async def delete_selection(tx: Tx, staff: StaffIdentity, selection_id: object) -
 
 
 async def add_drink(
-    tx: Tx, staff: StaffIdentity, selection_id: object, name: object, kind: object,
-    price: object, recipe: object = None,
+    tx: Tx, staff: StaffIdentity, selection_id: int, new: AddDrink
 ) -> SelectionProduct:
+    """A drink at the end of the selection; no price makes it free."""
     require(staff.role, Permission.CONFIGURE)
     selection = await selection_for(tx, staff, selection_id)
     product = SelectionProduct(
-        selection_id=selection.id, name=check_name(name), type=check_type(kind),
-        price=check_price(price), recipe=recipes.clean_recipe(recipe),
+        selection_id=selection.id, name=new.name, type=new.type, price=new.price or 0,
+        recipe=new.recipe.values() if new.recipe else {},
     )
     last = await tx.session.scalar(
         select(func.max(SelectionProduct.position)).where(
@@ -189,26 +158,24 @@ async def add_drink(
 
 
 async def edit_drink(
-    tx: Tx, staff: StaffIdentity, drink_id: object, *, name: object = UNSET,
-    kind: object = UNSET, price: object = UNSET, recipe: object = UNSET,
-    enabled: object = UNSET,
+    tx: Tx, staff: StaffIdentity, drink_id: int, edit: EditDrink
 ) -> SelectionProduct:
-    """Change what is given; every value is checked before any is written."""
+    """Change the fields the edit was given (a price or a recipe given as null: free, the
+    machine's own settings)."""
     require(staff.role, Permission.CONFIGURE)
     drink = await drink_for(tx, staff, drink_id)
+    given = edit.model_fields_set
     changes: dict[str, Any] = {}
-    if name is not UNSET:
-        changes["name"] = check_name(name)
-    if kind is not UNSET:
-        changes["type"] = check_type(kind)
-    if price is not UNSET:
-        changes["price"] = check_price(price)
-    if recipe is not UNSET:
-        changes["recipe"] = recipes.clean_recipe(recipe)
-    if enabled is not UNSET:
-        if not isinstance(enabled, bool):
-            raise InvalidInput()
-        changes["enabled"] = enabled
+    if "name" in given:
+        changes["name"] = edit.name
+    if "type" in given:
+        changes["type"] = edit.type
+    if "price" in given:
+        changes["price"] = edit.price or 0
+    if "recipe" in given:
+        changes["recipe"] = edit.recipe.values() if edit.recipe else {}
+    if "enabled" in given:
+        changes["enabled"] = edit.enabled
     for field, value in changes.items():
         setattr(drink, field, value)
     if changes:
@@ -217,13 +184,13 @@ async def edit_drink(
 
 
 async def set_enabled(
-    tx: Tx, staff: StaffIdentity, drink_id: object, enabled: object
+    tx: Tx, staff: StaffIdentity, drink_id: int, enabled: bool
 ) -> SelectionProduct:
     """Offer a drink again, or stop offering it without losing its recipe and price."""
-    return await edit_drink(tx, staff, drink_id, enabled=enabled)
+    return await edit_drink(tx, staff, drink_id, EditDrink(enabled=enabled))
 
 
-async def delete_drink(tx: Tx, staff: StaffIdentity, drink_id: object) -> None:
+async def delete_drink(tx: Tx, staff: StaffIdentity, drink_id: int) -> None:
     """Past brews keep their own copy of the drink's name and price (usage data stays)."""
     require(staff.role, Permission.CONFIGURE)
     drink = await drink_for(tx, staff, drink_id)
@@ -232,11 +199,11 @@ async def delete_drink(tx: Tx, staff: StaffIdentity, drink_id: object) -> None:
     await announce(tx, selection_id)
 
 
-async def move_drink(tx: Tx, staff: StaffIdentity, drink_id: object, direction: object) -> None:
+async def move_drink(
+    tx: Tx, staff: StaffIdentity, drink_id: int, direction: Literal["up", "down"]
+) -> None:
     """One step up or down in its selection's order; at either end it stays put."""
     require(staff.role, Permission.CONFIGURE)
-    if direction not in ("up", "down"):
-        raise BadMove()
     drink = await drink_for(tx, staff, drink_id)
     drinks = await _drinks(tx, drink.selection_id)
     index = drinks.index(drink)
@@ -249,16 +216,12 @@ async def move_drink(tx: Tx, staff: StaffIdentity, drink_id: object, direction: 
     await announce(tx, drink.selection_id)
 
 
-async def reorder(tx: Tx, staff: StaffIdentity, selection_id: object, order: object) -> None:
+async def reorder(tx: Tx, staff: StaffIdentity, selection_id: int, order: list[int]) -> None:
     """Put the selection's drinks in the given order (a list of all their ids)."""
     require(staff.role, Permission.CONFIGURE)
     selection = await selection_for(tx, staff, selection_id)
     drinks = {p.id: p for p in await _drinks(tx, selection.id)}
-    if (
-        not isinstance(order, list)
-        or not all(type(i) is int for i in order)
-        or sorted(order) != sorted(drinks)
-    ):
+    if sorted(order) != sorted(drinks):
         raise BadMove()
     for position, product_id in enumerate(order):
         drinks[product_id].position = position

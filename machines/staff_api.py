@@ -1,7 +1,8 @@
 """The managers' JSON API for selections, drinks, a machine's selection and groups (/api/v1).
 
 The staff pages post their forms here too: a form sends the recipe as separate fields
-(strength, volume_ml…) and prices as typed ("1,50"); JSON sends `recipe` and minor units.
+(strength, volume_ml…) and prices as typed ("1,50"); JSON sends `recipe` and minor units
+(machines/commands.py reads both).
 """
 
 from __future__ import annotations
@@ -10,17 +11,36 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from accounts.context import staff_of
 from accounts.service import NotSignedIn, StaffIdentity
-from machines import admin_service, recipes, selection_service
-from machines.errors import SelectionInUse
+from api.endpoint import SIGNED_IN, Endpoint, Param, Reply
+from machines import admin_service, selection_service
+from machines.api import CONSUMER_ID, GROUP_ID, MACHINE_ID, OK, STAFF, STAFF_ERRORS
+from machines.commands import (
+    AddDrink,
+    CreateSelection,
+    EditDrink,
+    GroupSettings,
+    Move,
+    Rename,
+    Reorder,
+    SetSelection,
+    drink_form,
+)
+from machines.errors import SelectionInUse, WrongModel
 from machines.models import SelectionProduct
-from web.body import Body, read_body
+from machines.schemas import DrinkSaved, GroupSaved, MachineSelection, SelectionSaved
+from web.commands import command
 from web.errors import error_body
 from web.htmx import json_reply
 from web.state import locale_of, run_tx
+
+SELECTION_ID = Param("SelectionId", "selection_id", "A product selection's id.")
+DRINK_ID = Param("DrinkId", "drink_id", "A drink's id in a selection.")
+# Machines offering the selection hear of each change to its drinks.
+ANNOUNCED = ("Machines offering the selection (as their own or a group's) publish the change "
+             "on their `machine:{id}` topic.")
 
 
 async def _staff(request: Request) -> StaffIdentity:
@@ -30,54 +50,43 @@ async def _staff(request: Request) -> StaffIdentity:
     return staff
 
 
-def _recipe(body: Body) -> Any:
-    """The recipe from JSON as it is, or from a form's fields (an empty field: not set)."""
-    if not body.is_form:
-        return body.raw("recipe")
-    return {
-        name: body.integer(name)
-        for name in recipes.RECIPE_LIMITS
-        if (body.text(name) or "").strip()
-    }
-
-
 def _drink(drink: SelectionProduct) -> dict[str, Any]:
     return {"drink": selection_service.drink_dict(drink)}
 
 
+def _selection(selection: Any) -> dict[str, Any]:
+    return {"selection": {"id": selection.id, "name": selection.name,
+                          "model": selection.model, "share_token": selection.share_token}}
+
+
 async def create_selection(request: Request) -> Response:
+    """For one machine model; empty, or with a copy of `copy_from`'s drinks."""
     staff = await _staff(request)
-    body = await read_body(request)
-    copy_from = body.integer("copy_from")
+    new = await command(request, CreateSelection)
     selection = await run_tx(
-        request,
-        lambda tx: selection_service.create_selection(
-            tx, staff, body.raw("name"), body.raw("model"), copy_from or None
-        ),
+        request, lambda tx: selection_service.create_selection(tx, staff, new)
     )
-    return JSONResponse(
-        {"selection": {"id": selection.id, "name": selection.name, "model": selection.model,
-                       "share_token": selection.share_token}},
-        status_code=201,
-    )
+    return JSONResponse(_selection(selection), status_code=201)
 
 
 async def rename_selection(request: Request) -> Response:
+    """Needs the configure permission. Only staff pages and the share link show a
+    selection's name."""
     staff = await _staff(request)
-    body = await read_body(request)
+    renamed = await command(request, Rename)
     selection = await run_tx(
         request,
         lambda tx: selection_service.rename_selection(
-            tx, staff, request.path_params["selection_id"], body.raw("name")
+            tx, staff, request.path_params["selection_id"], renamed.name
         ),
     )
-    return JSONResponse({"selection": {"id": selection.id, "name": selection.name,
-                                       "model": selection.model,
-                                       "share_token": selection.share_token}})
+    return JSONResponse(_selection(selection))
 
 
 async def delete_selection(request: Request) -> Response:
-    """Refused (409) while machines or groups offer it; the answer names them."""
+    """Needs the configure permission. Only a selection that no machine offers as its own
+    and no group is given at a machine (409 otherwise, naming them in `error.machines` and
+    `error.groups`); its drinks go with it, past brews keep their own copy of each drink."""
     staff = await _staff(request)
     try:
         await run_tx(
@@ -94,55 +103,46 @@ async def delete_selection(request: Request) -> Response:
 
 
 async def add_drink(request: Request) -> Response:
+    """Recipe parameters: strength 1–5, volume_ml 10–500, temperature_c 60–96, milk_ml
+    0–300; no price makes the drink free."""
     staff = await _staff(request)
-    body = await read_body(request)
+    new = await command(request, AddDrink, form=drink_form)
     drink = await run_tx(
         request,
         lambda tx: selection_service.add_drink(
-            tx, staff, request.path_params["selection_id"], body.raw("name"), body.raw("type"),
-            body.money("price"), _recipe(body),
+            tx, staff, request.path_params["selection_id"], new
         ),
     )
     return JSONResponse(_drink(drink), status_code=201)
 
 
-async def reorder(request: Request) -> Response:
+async def reorder_drinks(request: Request) -> Response:
+    """`order` lists every drink id of the selection, in the new order."""
     staff = await _staff(request)
-    body = await read_body(request)
+    wanted = await command(request, Reorder)
     await run_tx(
         request,
         lambda tx: selection_service.reorder(
-            tx, staff, request.path_params["selection_id"], body.raw("order")
+            tx, staff, request.path_params["selection_id"], wanted.order
         ),
     )
     return JSONResponse({"ok": True})
 
 
 async def edit_drink(request: Request) -> Response:
-    """Only the fields sent change; a form sends them all."""
+    """Only the fields sent change; all are checked before any is written. `price` 0 (or
+    null) makes the drink free; `enabled` false stops offering it."""
     staff = await _staff(request)
-    body = await read_body(request)
-    changes: dict[str, Any] = {}
-    if "name" in body.data:
-        changes["name"] = body.raw("name")
-    if "type" in body.data:
-        changes["kind"] = body.raw("type")
-    if "price" in body.data:
-        changes["price"] = body.money("price")
-    if "recipe" in body.data or (body.is_form and recipes.RECIPE_LIMITS.keys() & body.data):
-        changes["recipe"] = _recipe(body)
-    if "enabled" in body.data:
-        changes["enabled"] = body.flag("enabled")
+    edit = await command(request, EditDrink, form=drink_form)
     drink = await run_tx(
         request,
-        lambda tx: selection_service.edit_drink(
-            tx, staff, request.path_params["drink_id"], **changes
-        ),
+        lambda tx: selection_service.edit_drink(tx, staff, request.path_params["drink_id"], edit),
     )
     return JSONResponse(_drink(drink))
 
 
 async def delete_drink(request: Request) -> Response:
+    """Past brews keep their own copy of the drink's name and price."""
     staff = await _staff(request)
     await run_tx(
         request,
@@ -152,30 +152,34 @@ async def delete_drink(request: Request) -> Response:
 
 
 async def move_drink(request: Request) -> Response:
+    """One step in its selection's order; at either end it stays put."""
     staff = await _staff(request)
-    body = await read_body(request)
+    move = await command(request, Move)
     await run_tx(
         request,
         lambda tx: selection_service.move_drink(
-            tx, staff, request.path_params["drink_id"], body.raw("direction")
+            tx, staff, request.path_params["drink_id"], move.direction
         ),
     )
     return JSONResponse({"ok": True})
 
 
-async def set_selection(request: Request) -> Response:
+async def set_machine_selection(request: Request) -> Response:
+    """The drinks the machine offers by default (groups may have their own in custom mode).
+    The selection must be for the machine's model."""
     staff = await _staff(request)
-    body = await read_body(request)
+    chosen = await command(request, SetSelection)
     machine = await run_tx(
         request,
         lambda tx: admin_service.set_selection(
-            tx, staff, request.path_params["machine_id"], body.integer("selection_id")
+            tx, staff, request.path_params["machine_id"], chosen.selection_id
         ),
     )
     return JSONResponse({"machine": {"id": machine.id, "selection_id": machine.selection_id}})
 
 
 async def detach_group(request: Request) -> Response:
+    """Its members keep their credit."""
     staff = await _staff(request)
     await run_tx(
         request,
@@ -187,14 +191,13 @@ async def detach_group(request: Request) -> Response:
 
 
 async def update_group(request: Request) -> Response:
+    """Send all fields: no `recharge_every` means no regular recharge."""
     staff = await _staff(request)
-    body = await read_body(request)
+    settings = await command(request, GroupSettings)
     group = await run_tx(
         request,
         lambda tx: admin_service.update_group(
-            tx, staff, request.path_params["group_id"], body.raw("name"),
-            body.money("recharge_amount") or 0, body.raw("recharge_every"),
-            body.raw("recharge_at") or "07:00",
+            tx, staff, request.path_params["group_id"], settings
         ),
     )
     return JSONResponse({"group": {"id": group.id, "name": group.name,
@@ -203,7 +206,8 @@ async def update_group(request: Request) -> Response:
                                    "recharge_at": group.recharge_at}})
 
 
-async def remove_member(request: Request) -> Response:
+async def remove_group_member(request: Request) -> Response:
+    """Their credit stays theirs."""
     staff = await _staff(request)
     await run_tx(
         request,
@@ -214,19 +218,55 @@ async def remove_member(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+def _announcing(handler: Any) -> str:
+    return " ".join((handler.__doc__ or "").split()) + " " + ANNOUNCED
+
+
+SELECTION = "/staff/selections/{selection_id:int}"
+DRINK = "/staff/drinks/{drink_id:int}"
 routes = [
-    Route("/staff/selections", create_selection, methods=["POST"]),
-    Route("/staff/selections/{selection_id:int}", rename_selection, methods=["PATCH"]),
-    Route("/staff/selections/{selection_id:int}", delete_selection, methods=["DELETE"]),
-    Route("/staff/selections/{selection_id:int}/drinks", add_drink, methods=["POST"]),
-    Route("/staff/selections/{selection_id:int}/order", reorder, methods=["POST"]),
-    Route("/staff/drinks/{drink_id:int}", edit_drink, methods=["PATCH"]),
-    Route("/staff/drinks/{drink_id:int}", delete_drink, methods=["DELETE"]),
-    Route("/staff/drinks/{drink_id:int}/move", move_drink, methods=["POST"]),
-    Route("/staff/machines/{machine_id:int}/selection", set_selection, methods=["POST"]),
-    Route("/staff/machines/{machine_id:int}/groups/{group_id:int}", detach_group,
-          methods=["DELETE"]),
-    Route("/staff/groups/{group_id:int}", update_group, methods=["PATCH"]),
-    Route("/staff/groups/{group_id:int}/members/{consumer_id:int}", remove_member,
-          methods=["DELETE"]),
+    Endpoint("/staff/selections", create_selection, "POST", tag=STAFF,
+             summary="Create a product selection", body=CreateSelection,
+             responses={201: Reply(SelectionSaved, "Created.")}, errors=STAFF_ERRORS,
+             security=SIGNED_IN),
+    Endpoint(SELECTION, rename_selection, "PATCH", tag=STAFF,
+             summary="Rename a product selection", params=[SELECTION_ID], body=Rename,
+             responses={200: Reply(SelectionSaved, "The selection as renamed.")},
+             errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint(SELECTION, delete_selection, "DELETE", tag=STAFF,
+             summary="Delete a product selection", params=[SELECTION_ID],
+             responses={200: Reply(OK.model, "Deleted; `redirect` is the selections page.")},
+             errors=[*STAFF_ERRORS, SelectionInUse], security=SIGNED_IN),
+    Endpoint(SELECTION + "/drinks", add_drink, "POST", tag=STAFF,
+             summary="Add a drink to a selection", description=_announcing(add_drink),
+             params=[SELECTION_ID], body=AddDrink, responses={201: Reply(DrinkSaved, "Added.")},
+             errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint(SELECTION + "/order", reorder_drinks, "POST", tag=STAFF, summary="Reorder a selection",
+             description=_announcing(reorder_drinks), params=[SELECTION_ID], body=Reorder,
+             responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint(DRINK, edit_drink, "PATCH", tag=STAFF, summary="Edit a drink",
+             description=_announcing(edit_drink), params=[DRINK_ID], body=EditDrink,
+             responses={200: Reply(DrinkSaved, "The drink as saved.")}, errors=STAFF_ERRORS,
+             security=SIGNED_IN),
+    Endpoint(DRINK, delete_drink, "DELETE", tag=STAFF,
+             summary="Remove a drink from its selection", description=_announcing(delete_drink),
+             params=[DRINK_ID], responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint(DRINK + "/move", move_drink, "POST", tag=STAFF, summary="Move a drink up or down",
+             description=_announcing(move_drink), params=[DRINK_ID], body=Move,
+             responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/machines/{machine_id:int}/selection", set_machine_selection, "POST", tag=STAFF,
+             summary="Choose a machine's selection", params=[MACHINE_ID], body=SetSelection,
+             responses={200: Reply(MachineSelection, "Chosen.")},
+             errors=[*STAFF_ERRORS, WrongModel], security=SIGNED_IN),
+    Endpoint("/staff/machines/{machine_id:int}/groups/{group_id:int}", detach_group, "DELETE",
+             tag=STAFF, summary="Stop a group using a machine", params=[MACHINE_ID, GROUP_ID],
+             responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/groups/{group_id:int}", update_group, "PATCH", tag=STAFF,
+             summary="Rename a group and set its regular recharge", params=[GROUP_ID],
+             body=GroupSettings, responses={200: Reply(GroupSaved, "Saved.")},
+             errors=STAFF_ERRORS, security=SIGNED_IN),
+    Endpoint("/staff/groups/{group_id:int}/members/{consumer_id:int}", remove_group_member,
+             "DELETE", tag=STAFF, summary="Take a consumer out of a group",
+             params=[GROUP_ID, CONSUMER_ID], responses={200: OK}, errors=STAFF_ERRORS,
+             security=SIGNED_IN),
 ]

@@ -1,4 +1,5 @@
-"""The JSON API for diners and staff (/api/v1); the htmx pages post to it too."""
+"""The JSON API for diners at the table (/api/v1), and the staff routes beside it; the htmx
+pages post to it too."""
 
 from __future__ import annotations
 
@@ -6,24 +7,50 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
-from accounts.context import staff_of, viewer_of
+from accounts.context import viewer_of
 from accounts.models import Site
-from accounts.service import NotSignedIn, StaffIdentity
-from accounts.tenant import site_for
+from api.endpoint import Endpoint, Reply
 from errors import NotFound
-from ordering import cart_service, diner_service, staff_service, table_modes, views
+from ordering import cart_service, diner_service, staff_api, views
+from ordering.api_docs import (
+    DINERS,
+    LINE_ID,
+    SITE_ID,
+    TOKEN,
+)
+from ordering.commands import (
+    AddLine,
+    ChangeLine,
+    JoinTable,
+    StartTable,
+    SubmitRound,
+)
 from ordering.config import config_of
-from ordering.errors import PinLocked, WrongPin
+from ordering.errors import (
+    CartFull,
+    EmptyCart,
+    MenuOnly,
+    NotYourLine,
+    PinLocked,
+    PinRequired,
+    ProductUnavailable,
+    SessionEnded,
+    TableLocked,
+    UnknownLine,
+    UnknownProduct,
+    UnknownTable,
+    WrongPin,
+)
 from ordering.live import TableTopic
 from ordering.scanned_tables import remember_table
-from ordering.staff_service import LineAdd, LineEdit
+from ordering.schemas import AddedLine, Membership, Menu, Ok, Submitted, TableState
+from ordering.table_payment import NoPhoneOrders, PayToSend
 from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
-from web.body import BadBody, Body, read_body
+from web.commands import command
 from web.htmx import json_reply
 from web.state import device_of, run_tx
 
@@ -36,7 +63,11 @@ def _line(line: Any) -> dict[str, Any]:
 
 
 async def table_state(request: Request) -> Response:
-    """Where this device stands at the table, with the table's view and the menu."""
+    """The first call of a diner's visit. `access` says what this device may do next. `table`
+    is the full view for members and for signed-in staff of the site (cart, rounds, members,
+    PIN, amount due), the public view for anyone else (the table's state only). `topics` are
+    the websocket topics to subscribe to; `table.version` and `menu.version` are their
+    versions. An idle session that has expired is closed by this call."""
     token = request.path_params["token"]
     config = config_of(request)
     viewer = await viewer_of(request)
@@ -62,12 +93,15 @@ async def table_state(request: Request) -> Response:
 
 
 async def start(request: Request) -> Response:
-    body = await read_body(request)
-    config = config_of(request)
+    """Opens a session at a free table: this device becomes its first member and receives the
+    PIN to share with the party. A device that is already a member gets its membership back
+    (idempotent). Two phones starting at once: one opens the session, the other then needs
+    the PIN (403 `pin_required`)."""
+    opening = await command(request, StartTable)
     found = await run_tx(
         request,
         lambda tx: diner_service.start(
-            tx, config, request.path_params["token"], device_of(request), body.raw("name")
+            tx, config_of(request), request.path_params["token"], device_of(request), opening.name
         ),
     )
     assert found.session is not None and found.member is not None
@@ -78,13 +112,17 @@ async def start(request: Request) -> Response:
 
 
 async def join(request: Request) -> Response:
-    body = await read_body(request)
-    config = config_of(request)
+    """Makes this device a member of the open session when the PIN matches. At a free table
+    it opens a session like `start`; for a device already a member it returns its
+    membership. A wrong PIN answers 403 `wrong_pin` and is counted: after 5 wrong PINs for
+    this table or from this device within 10 minutes (configurable), joining answers 429
+    `pin_locked`, even with the right PIN, and the POS view shows an alert for the table."""
+    joining = await command(request, JoinTable)
     outcome = await run_tx(
         request,
         lambda tx: diner_service.join(
-            tx, config, request.path_params["token"], device_of(request),
-            body.raw("name"), body.raw("pin"),
+            tx, config_of(request), request.path_params["token"], device_of(request),
+            joining.name, joining.pin,
         ),
     )
     if isinstance(outcome, diner_service.PinRejected):
@@ -96,38 +134,42 @@ async def join(request: Request) -> Response:
 
 
 async def add_line(request: Request) -> Response:
-    body = await read_body(request)
-    config = config_of(request)
+    """Adds `quantity` of a product, with an optional note, to the table's shared cart, as
+    yours. Choose a fresh `client_id` per line: sending the same `client_id` again (a retry
+    after a timeout) returns the line already added and adds nothing. Only members may add."""
+    add = await command(request, AddLine)
     line = await run_tx(
         request,
         lambda tx: cart_service.add_line(
-            tx, config, request.path_params["token"], device_of(request),
-            body.raw("client_id"), body.integer("product_id"), body.integer("quantity"),
-            body.raw("note"),
+            tx, config_of(request), request.path_params["token"], device_of(request),
+            add.client_id, add.product_id, add.quantity, add.note or "",
         ),
     )
     return json_reply({"line": _line(line)}, request, 201)
 
 
 async def change_line(request: Request) -> Response:
-    body = await read_body(request)
-    config = config_of(request)
+    """Sets your line to `quantity`; 0 removes it. Setting is naturally idempotent. Lines
+    added by another diner answer 403 `not_your_line`; lines already sent in a round answer
+    404 `unknown_line`."""
+    change = await command(request, ChangeLine)
     await run_tx(
         request,
         lambda tx: cart_service.set_quantity(
-            tx, config, request.path_params["token"], device_of(request),
-            request.path_params["line_id"], body.integer("quantity"),
+            tx, config_of(request), request.path_params["token"], device_of(request),
+            request.path_params["line_id"], change.quantity,
         ),
     )
     return json_reply({"ok": True}, request)
 
 
 async def remove_line(request: Request) -> Response:
-    config = config_of(request)
+    """Removes your line from the cart. Removing a line that is already gone is not an error
+    (a retry). No body, but send `Content-Type: application/json` (or the CSRF token)."""
     await run_tx(
         request,
         lambda tx: cart_service.remove_line(
-            tx, config, request.path_params["token"], device_of(request),
+            tx, config_of(request), request.path_params["token"], device_of(request),
             request.path_params["line_id"],
         ),
     )
@@ -135,13 +177,17 @@ async def remove_line(request: Request) -> Response:
 
 
 async def submit(request: Request) -> Response:
-    body = await read_body(request)
-    config = config_of(request)
+    """Turns every line of the shared cart (everyone's) into a new round, numbered from 1 per
+    session, waiting for staff validation (`to_validate`). Use a fresh `idempotency_key` per
+    press of "send": a retry with the same key returns the same round with 200 and
+    `duplicate: true`. When several phones send at once, one makes the round and the others
+    get 409 `empty_cart`; the table topic shows the round to all."""
+    sending = await command(request, SubmitRound)
     result = await run_tx(
         request,
         lambda tx: diner_service.submit(
-            tx, config, request.path_params["token"], device_of(request),
-            body.raw("idempotency_key"),
+            tx, config_of(request), request.path_params["token"], device_of(request),
+            sending.idempotency_key,
         ),
     )
     rnd = result.round
@@ -153,6 +199,8 @@ async def submit(request: Request) -> Response:
 
 
 async def menu(request: Request) -> Response:
+    """Categories (each with its production station) and products with price and
+    availability. Public. Watch the `menu:{site_id}` topic for sold-out changes."""
     site_id = request.path_params["site_id"]
 
     async def op(tx: Tx) -> dict[str, Any]:
@@ -165,214 +213,45 @@ async def menu(request: Request) -> Response:
     return json_reply(await run_tx(request, op), request)
 
 
-# Staff
-
-
-async def _staff(request: Request) -> StaffIdentity:
-    staff = await staff_of(request)
-    if staff is None:
-        raise NotSignedIn()
-    return staff
-
-
-async def pos_state(request: Request) -> Response:
-    staff = await _staff(request)
-    config = config_of(request)
-    site_id = request.path_params["site_id"]
-
-    async def op(tx: Tx) -> dict[str, Any]:
-        await site_for(tx.session, staff, site_id)
-        data = await views.pos_view(
-            tx.session, site_id, config.pin_limit, config.pin_window_s
-        )
-        data["version"] = await current_version(tx.session, views.pos_topic(site_id))
-        return data
-
-    return json_reply(await run_tx(request, op), request)
-
-
-async def station_state(request: Request) -> Response:
-    staff = await _staff(request)
-    site_id = request.path_params["site_id"]
-    station = request.path_params["station"]
-
-    async def op(tx: Tx) -> dict[str, Any]:
-        await site_for(tx.session, staff, site_id)
-        if "\x00" in station:  # PostgreSQL refuses NUL in text: no such station
-            raise NotFound()
-        data = await views.station_view(tx.session, site_id, station)
-        data["version"] = await current_version(tx.session, views.station_topic(site_id, station))
-        return data
-
-    return json_reply(await run_tx(request, op), request)
-
-
-def _round(rnd: Any) -> dict[str, Any]:
-    return {"round": {"id": rnd.id, "number": rnd.number, "status": rnd.status,
-                      "revision": rnd.revision, "reason": rnd.reason}}
-
-
-async def validate_round(request: Request) -> Response:
-    staff = await _staff(request)
-    config = config_of(request)
-    rnd = await run_tx(
-        request,
-        lambda tx: staff_service.validate(tx, config, staff, request.path_params["round_id"]),
-    )
-    return json_reply(_round(rnd), request)
-
-
-async def refuse_round(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    config = config_of(request)
-    rnd = await run_tx(
-        request,
-        lambda tx: staff_service.refuse(
-            tx, config, staff, request.path_params["round_id"], body.raw("reason")
-        ),
-    )
-    return json_reply(_round(rnd), request)
-
-
-def _edits(body: Body) -> tuple[list[LineEdit], list[LineAdd]]:
-    if body.is_form:
-        changes = [
-            LineEdit(int(key[4:]), body.integer(key))
-            for key in body.data
-            if key.startswith("qty-") and key[4:].isdigit()
-        ]
-        additions = []
-        if body.data.get("add_product"):
-            additions.append(
-                LineAdd(body.integer("add_product"), body.integer("add_quantity") or 1,
-                        body.text("add_note") or "")
-            )
-        return changes, additions
-    try:
-        changes = [LineEdit(c["line_id"], c["quantity"]) for c in body.raw("changes") or []]
-        additions = [
-            LineAdd(a["product_id"], a["quantity"], a.get("note", ""))
-            for a in body.raw("additions") or []
-        ]
-    except (TypeError, KeyError, AttributeError) as error:
-        raise BadBody() from error
-    return changes, additions
-
-
-async def edit_round(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    config = config_of(request)
-    changes, additions = _edits(body)
-    rnd = await run_tx(
-        request,
-        lambda tx: staff_service.edit(
-            tx, config, staff, request.path_params["round_id"],
-            body.integer("expected_revision"), body.raw("reason"), changes, additions,
-        ),
-    )
-    return json_reply(_round(rnd), request)
-
-
-async def move_ticket(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    config = config_of(request)
-    ticket = await run_tx(
-        request,
-        lambda tx: staff_service.move_ticket(
-            tx, config, staff, request.path_params["ticket_id"], body.raw("status")
-        ),
-    )
-    return json_reply({"ticket": {"id": ticket.id, "station": ticket.station,
-                           "status": ticket.status}}, request)
-
-
-async def settle(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    config = config_of(request)
-    payment = await run_tx(
-        request,
-        lambda tx: staff_service.settle(
-            tx, config, staff, request.path_params["table_id"], body.raw("method"),
-            body.money("tendered"), body.raw("idempotency_key"),
-        ),
-    )
-    return json_reply({"payment": {"id": payment.id, "method": payment.method,
-                            "amount": payment.amount, "tendered": payment.tendered,
-                            "change": payment.change_given}}, request)
-
-
-async def free_table(request: Request) -> Response:
-    staff = await _staff(request)
-    config = config_of(request)
-    await run_tx(
-        request, lambda tx: staff_service.free(tx, config, staff, request.path_params["table_id"])
-    )
-    return json_reply({"ok": True}, request)
-
-
-async def availability(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    available = body.flag("available")
-    if not isinstance(available, bool):
-        raise BadBody()
-    product = await run_tx(
-        request,
-        lambda tx: staff_service.set_available(
-            tx, staff, request.path_params["product_id"], available
-        ),
-    )
-    return json_reply({"product": {"id": product.id, "available": product.available}}, request)
-
-
-async def table_mode(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    config = config_of(request)
-    table = await run_tx(
-        request,
-        lambda tx: table_modes.set_table_mode(
-            tx, config, staff, request.path_params["table_id"], body.raw("mode") or None
-        ),
-    )
-    return json_reply({"table": {"id": table.id, "mode": table.mode}}, request)
-
-
-async def site_mode(request: Request) -> Response:
-    staff = await _staff(request)
-    body = await read_body(request)
-    config = config_of(request)
-    site = await run_tx(
-        request,
-        lambda tx: table_modes.set_site_mode(
-            tx, config, staff, request.path_params["site_id"], body.raw("mode")
-        ),
-    )
-    return json_reply({"site": {"id": site.id, "mode": site.table_mode}}, request)
-
+# What a diner at the table may meet whatever the action.
+AT_TABLE = [UnknownTable, MenuOnly, TableLocked, PinRequired, SessionEnded, NoPhoneOrders]
 
 routes = [
-    Route("/tables/{token}", table_state, methods=["GET"]),
-    Route("/tables/{token}/start", start, methods=["POST"]),
-    Route("/tables/{token}/join", join, methods=["POST"]),
-    Route("/tables/{token}/cart/lines", add_line, methods=["POST"]),
-    Route("/tables/{token}/cart/lines/{line_id:id}", change_line, methods=["PATCH"]),
-    Route("/tables/{token}/cart/lines/{line_id:id}", remove_line, methods=["DELETE"]),
-    Route("/tables/{token}/rounds", submit, methods=["POST"]),
-    Route("/sites/{site_id:id}/menu", menu, methods=["GET"]),
-    Route("/staff/sites/{site_id:id}/pos", pos_state, methods=["GET"]),
-    Route("/staff/sites/{site_id:id}/stations/{station}", station_state, methods=["GET"]),
-    Route("/staff/rounds/{round_id:id}/validate", validate_round, methods=["POST"]),
-    Route("/staff/rounds/{round_id:id}/refuse", refuse_round, methods=["POST"]),
-    Route("/staff/rounds/{round_id:id}/edit", edit_round, methods=["POST"]),
-    Route("/staff/tickets/{ticket_id:id}/status", move_ticket, methods=["POST"]),
-    Route("/staff/tables/{table_id:id}/settle", settle, methods=["POST"]),
-    Route("/staff/tables/{table_id:id}/free", free_table, methods=["POST"]),
-    Route("/staff/products/{product_id:id}/availability", availability, methods=["POST"]),
-    Route("/staff/tables/{table_id:id}/mode", table_mode, methods=["POST"]),
-    Route("/staff/sites/{site_id:id}/mode", site_mode, methods=["POST"]),
-]
+    Endpoint("/tables/{token}", table_state, "GET", tag=DINERS, operation_id="getTable",
+             summary="Where this device stands at a table, with the table and the menu",
+             responses={200: Reply(TableState, "This device's access, the table and the menu.")},
+             errors=[UnknownTable], params=[TOKEN]),
+    Endpoint("/tables/{token}/start", start, "POST", tag=DINERS, operation_id="startSession",
+             summary="Open the table's session as its first diner", body=StartTable,
+             example={"name": "Léa"},
+             responses={201: Reply(Membership, "This device is a member; share the PIN.")},
+             errors=[UnknownTable, MenuOnly, TableLocked, PinRequired], params=[TOKEN]),
+    Endpoint("/tables/{token}/join", join, "POST", tag=DINERS, operation_id="joinSession",
+             summary="Join the party at the table with its PIN", body=JoinTable,
+             example={"name": "Tom", "pin": "482913"},
+             responses={200: Reply(Membership, "This device is a member.")},
+             errors=[UnknownTable, MenuOnly, TableLocked, WrongPin, PinLocked], params=[TOKEN]),
+    Endpoint("/tables/{token}/cart/lines", add_line, "POST", tag=DINERS,
+             summary="Add a line to the shared cart", body=AddLine,
+             example={"client_id": "7f3c2a9e-5b1d-4e8a-9c0f-2d6b8e4a1c37", "product_id": 12,
+                      "quantity": 2, "note": "bien cuit"},
+             responses={201: Reply(AddedLine, "The line as stored (or as first stored, for a "
+                                              "retry).")},
+             errors=[*AT_TABLE, UnknownProduct, ProductUnavailable, CartFull], params=[TOKEN]),
+    Endpoint("/tables/{token}/cart/lines/{line_id:id}", change_line, "PATCH", tag=DINERS,
+             summary="Set the quantity of one of your cart lines", body=ChangeLine,
+             example={"quantity": 3}, responses={200: Reply(Ok, "Done.")},
+             errors=[*AT_TABLE, NotYourLine, UnknownLine], params=[TOKEN, LINE_ID]),
+    Endpoint("/tables/{token}/cart/lines/{line_id:id}", remove_line, "DELETE", tag=DINERS,
+             summary="Remove one of your cart lines", responses={200: Reply(Ok, "Done.")},
+             errors=[*AT_TABLE, NotYourLine], params=[TOKEN, LINE_ID]),
+    Endpoint("/tables/{token}/rounds", submit, "POST", tag=DINERS, operation_id="submitRound",
+             summary="Send the shared cart to staff as a round", body=SubmitRound,
+             example={"idempotency_key": "c0a8e7f2-0d4b-4c1e-8f3a-6b2d9e5a7c11"},
+             responses={201: Reply(Submitted, "The new round."),
+                        200: Reply(Submitted, "A retry: the round this key made.")},
+             errors=[*AT_TABLE, EmptyCart, PayToSend], params=[TOKEN]),
+    Endpoint("/sites/{site_id:id}/menu", menu, "GET", tag=DINERS, operation_id="getMenu",
+             summary="A site's menu", responses={200: Reply(Menu, "The menu.")},
+             errors=[NotFound], params=[SITE_ID]),
+] + staff_api.routes

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from db.base import is_id
-from errors import N_, InvalidInput
 from ordering import cart
 from ordering.config import OrderingConfig
 from ordering.diner_service import TableAccess, access_with, require_member_with, touch
@@ -77,14 +76,12 @@ async def add_line(
     config: OrderingConfig,
     token: str,
     device_key: str,
-    client_id: object,
-    product_id: object,
-    quantity: object,
-    note: object = "",
+    client_id: str,
+    product_id: int,
+    quantity: int,
+    note: str = "",
 ) -> OrderLine:
     """Add a line; the client-chosen id makes a retried add land once."""
-    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
-        raise InvalidInput(N_("Each line needs a client id of 8 to 64 characters."))
     qty = cart.check_quantity(quantity, config.limits)
     clean = cart.clean_note(note, config.limits)
     found, row = await require_member_with(
@@ -123,7 +120,7 @@ async def add_line(
 
 
 async def _own_cart_line(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: object
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: int
 ) -> tuple[TableAccess, _CartLine]:
     found, (found_id, member_id, quantity, product) = await require_member_with(
         tx, config, token, device_key, _ACCESS_FOR_LINE,
@@ -138,7 +135,7 @@ async def _own_cart_line(
 
 
 async def set_quantity(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: object, quantity: object
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: int, quantity: int
 ) -> None:
     """Set my line to a quantity; zero removes it. Setting is naturally idempotent."""
     qty = cart.check_quantity(quantity, config.limits, allow_zero=True)
@@ -147,7 +144,7 @@ async def set_quantity(
 
 
 async def remove_line(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: object
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: int
 ) -> None:
     """Remove my line; removing one already gone is not an error (a retry)."""
     try:

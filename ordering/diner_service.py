@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, select, update
 
 from accounts.models import Company, Site
-from errors import N_, DomainError, InvalidInput
+from errors import DomainError
 from ordering import cart, facts, pin
 from ordering.config import OrderingConfig
 from ordering.errors import (
@@ -117,7 +117,7 @@ async def table_access_with(
 
 
 async def start(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, name: object
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, name: str
 ) -> TableAccess:
     """The first diner opens the table's session and gets its PIN; a member gets theirs."""
     display_name = cart.clean_name(name)
@@ -163,7 +163,7 @@ class PinRejected:
 
 
 async def join(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, name: object, given_pin: object
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, name: str, given_pin: str
 ) -> TableAccess | PinRejected:
     display_name = cart.clean_name(name)
     found = await table_access(tx, config, token, device_key)
@@ -296,15 +296,13 @@ class Submitted:
 
 
 async def submit(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, idempotency_key: object
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, idempotency_key: str
 ) -> Submitted:
     """Turn the shared cart into a round waiting for staff validation.
 
     Phones pressing "send" together make one round: the first moves the cart's lines,
     the others find none left; a retried request finds its round by its key.
     """
-    if not isinstance(idempotency_key, str) or not 8 <= len(idempotency_key) <= 64:
-        raise InvalidInput(N_("Each submission needs an idempotency key of 8 to 64 characters."))
     found = await require_member(tx, config, token, device_key)
     assert found.session is not None and found.member is not None
     if found.mode == ORDER_AND_PAY:

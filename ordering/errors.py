@@ -6,122 +6,182 @@ from errors import N_, Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 
 class UnknownTable(NotFound):
+    """No table has this token (the token is the one in the table's QR code)."""
+
     code = "unknown_table"
     message = N_("This table does not exist.")
 
 
 class UnknownProduct(NotFound):
+    """No such product on this table's site (a product id of another site counts as unknown)."""
+
     code = "unknown_product"
     message = N_("This product is not on the menu.")
 
 
 class ProductUnavailable(Conflict):
+    """The product is marked sold out. The menu topic tells when it is back. For an order staff
+    take, the message names the product."""
+
     code = "product_unavailable"
     message = N_("This product is sold out.")
 
 
 class BadQuantity(InvalidInput):
+    """Quantity must be an integer from 1 to 50 when adding (0 to 50 when changing a line, where 0
+    removes it). Strings, booleans and decimals are refused."""
+
     code = "bad_quantity"
     message = N_("Quantity must be between %(low)s and %(high)s.")
 
 
 class NoteTooLong(InvalidInput):
+    """The note is not a string of at most 200 characters (after collapsing whitespace)."""
+
     code = "note_too_long"
     message = N_("The note is too long (at most %(limit)s characters).")
 
 
 class BadName(InvalidInput):
+    """The display name must be a string of 1 to 40 characters (after collapsing whitespace)."""
+
     code = "bad_name"
     message = N_("Please give a name of 1 to 40 characters.")
 
 
 class CartFull(InvalidInput):
+    """The shared cart already holds 100 lines: send it first."""
+
     code = "cart_full"
     message = N_("The cart is full.")
 
 
 class MenuOnly(Forbidden):
+    """This table (or its site) is set to menu only: no ordering."""
+
     code = "menu_only"
     message = N_("Ordering is not available at this table; the menu is for reading.")
 
 
 class TableLocked(Forbidden):
+    """The party at this table is paying or has paid; wait until staff free the table."""
+
     code = "table_locked"
     message = N_("This table has an order in progress; ask staff or the party for help.")
 
 
 class PinRequired(Forbidden):
+    """A party is ordering at this table and you are not a member: POST .../join with their PIN
+    first."""
+
     code = "pin_required"
     message = N_("Enter the table's PIN to join the order.")
 
 
 class WrongPin(Forbidden):
+    """The PIN does not match. The failure is counted."""
+
     code = "wrong_pin"
     message = N_("Wrong PIN.")
 
 
 class PinLocked(DomainError):
+    """Too many wrong PINs for this table or from this device in the window (default 5 in 10
+    minutes): joining is refused, even with the right PIN, until the window passes. Staff see an
+    alert on the POS."""
+
     code = "pin_locked"
     status = 429
     message = N_("Too many wrong PINs; joining is blocked for a while. Staff have been told.")
 
 
 class SessionEnded(Conflict):
+    """The table session this device belonged to has ended (expired when idle, settled or freed).
+    GET the table again: access will be start."""
+
     code = "session_ended"
     message = N_("This order is closed; scan the table again to start a new one.")
 
 
 class UnknownLine(NotFound):
+    """The line is not (or no longer) in the cart: gone, already sent, or not in this round (staff
+    edit)."""
+
     code = "unknown_line"
     message = N_("This line is no longer in the cart.")
 
 
 class NotYourLine(Forbidden):
+    """Only the diner who added a cart line can change or remove it."""
+
     code = "not_your_line"
     message = N_("Only the diner who added a line can change it.")
 
 
 class EmptyCart(Conflict):
+    """Nothing in the cart to send. If another phone sent it a moment before, the table topic shows
+    the new round."""
+
     code = "empty_cart"
     message = N_("The cart is empty.")
 
 
 class BadTransition(Conflict):
+    """This status change is not allowed from the current status (the message names both): e.g.
+    editing or refusing a validated round, moving a ticket from queued to served, an unknown
+    status."""
+
     code = "bad_transition"
     message = N_("This order cannot go from %(current)s to %(target)s.")
 
 
 class StaleVersion(Conflict):
+    """expected_revision is not the round's current revision (someone edited it meanwhile, or it is
+    missing); reload the round and retry."""
+
     code = "stale_version"
     message = N_("This order was changed meanwhile (revision %(current)s); reload and retry.")
 
 
 class ReasonRequired(InvalidInput):
+    """A refusal or an edit needs a reason of 1 to 200 characters; the diners see it."""
+
     code = "reason_required"
     message = N_("Please give a reason (1 to 200 characters).")
 
 
 class NotSettleable(Conflict):
+    """The table cannot be settled now: no open session, already settled, or rounds still wait for
+    validation."""
+
     code = "not_settleable"
     message = N_("This table cannot be settled now.")
 
 
 class Underpaid(InvalidInput):
+    """The amount tendered is missing, not an integer, or less than the amount due."""
+
     code = "underpaid"
     message = N_("The amount tendered is less than the amount due.")
 
 
 class UnknownRound(NotFound):
+    """No such round (or ticket's round) for your company."""
+
     code = "unknown_round"
     message = N_("This order does not exist.")
 
 
 class TableSettled(Conflict):
+    """The table's bill is settled: free the table before taking a new order for it."""
+
     code = "table_settled"
     message = N_("This table's bill is settled: free the table before taking a new order.")
 
 
 class EmptyOrder(InvalidInput):
+    """An order taken by staff has no line: choose at least one product."""
+
     code = "empty_order"
     message = N_("Choose at least one product for the order.")
 

@@ -10,13 +10,22 @@ from typing import Any
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 import web.convertors  # noqa: F401  (the {…:id} path type)
+from api.endpoint import Endpoint, Reply
 from ordering import payment_service
+from ordering.api_docs import DINERS, PAYMENT_ID, TOKEN
+from ordering.commands import PayAndSend, PayBill
 from ordering.config import config_of
-from ordering.errors import UnknownTable
+from ordering.errors import EmptyCart, NotSettleable, PinRequired, SessionEnded, UnknownTable
 from ordering.models import DiningTable
+from ordering.schemas import TablePaymentResult, TablePaymentStarted
+from ordering.table_payment import (
+    NoPhonePayments,
+    NothingToPay,
+    PaymentPending,
+    UnknownTablePayment,
+)
 from ordering.views import company_of_site
 from payments import service as provider_payments
 from payments.errors import PaymentsUnavailable
@@ -24,7 +33,7 @@ from payments.models import ProviderPayment
 from payments.providers import PaymentProvider
 from payments.runtime import runtime_of
 from realtime.events import Tx
-from web.body import read_body
+from web.commands import command
 from web.htmx import json_reply
 from web.state import device_of, run_tx
 
@@ -96,15 +105,24 @@ async def _started(
 
 
 async def pay_and_send(request: Request) -> Response:
-    """Order and pay: the cart's total is paid first; the round goes to staff once paid."""
-    body = await read_body(request)
+    """At an `order_and_pay` table, "send" means pay first. The whole shared cart becomes a
+    round `awaiting_payment` (its lines leave the cart, which can fill up again meanwhile)
+    and one payment for its total (sum of unit_price × quantity), at the company's payment
+    provider. Send the payer to `checkout_url`. When the provider reports success (test
+    provider page or verified webhook) the round becomes `to_validate` and appears on the
+    POS; on failure or cancellation the round disappears and its lines are back in the cart,
+    unchanged. One payment at a time per table: when several phones press at once, one gets
+    201 and the others 409 `payment_pending` or `empty_cart`. A retry with the same
+    `idempotency_key` returns the same payment with 200. If staff refuse a paid round, the
+    payment is refunded."""
+    paying = await command(request, PayAndSend)
     config = config_of(request)
     token = request.path_params["token"]
 
     async def op(tx: Tx) -> tuple[payment_service.Started, PaymentProvider]:
         provider = await _provider(tx, token, request)
         started = await payment_service.send_and_pay(
-            tx, config, token, device_of(request), body.raw("idempotency_key"), provider.name
+            tx, config, token, device_of(request), paying.idempotency_key, provider.name
         )
         return started, provider
 
@@ -113,16 +131,20 @@ async def pay_and_send(request: Request) -> Response:
 
 
 async def pay_bill(request: Request) -> Response:
-    """Pay what is left of the bill, or `amount` of it (minor units)."""
-    body = await read_body(request)
+    """At a `pay_only` (or `order_and_pay`) table, a member pays what is still due
+    (`session.due` in the table view), or `amount` of it in minor units. Never more than is
+    due, and one payment at a time per table: a second payer gets 409 `payment_pending` until
+    the first ends. When the bill is fully paid the session becomes `settled` (staff still
+    free the table). Payments are refused while a round waits for staff validation."""
+    paying = await command(request, PayBill)
     config = config_of(request)
     token = request.path_params["token"]
 
     async def op(tx: Tx) -> tuple[payment_service.Started, PaymentProvider]:
         provider = await _provider(tx, token, request)
         started = await payment_service.pay_bill(
-            tx, config, token, device_of(request), body.money("amount"),
-            body.raw("idempotency_key"), provider.name,
+            tx, config, token, device_of(request), paying.amount, paying.idempotency_key,
+            provider.name,
         )
         return started, provider
 
@@ -131,6 +153,9 @@ async def pay_bill(request: Request) -> Response:
 
 
 async def cancel_payment(request: Request) -> Response:
+    """Any member may cancel the table's pending payment (the payer came back without paying,
+    or left). A round's lines go back to the cart. If the provider reports it paid after all,
+    it is refunded. Cancelling a payment that already ended returns it unchanged."""
     config = config_of(request)
     payment = await run_tx(
         request,
@@ -143,8 +168,30 @@ async def cancel_payment(request: Request) -> Response:
                             "status": payment.status, "amount": payment.amount}}, request)
 
 
+# What a member paying from the phone may meet whatever the action.
+PAYING = [UnknownTable, PinRequired, SessionEnded, NoPhonePayments, PaymentPending,
+          PaymentsUnavailable]
+
 routes = [
-    Route("/tables/{token}/checkout", pay_and_send, methods=["POST"]),
-    Route("/tables/{token}/payments", pay_bill, methods=["POST"]),
-    Route("/tables/{token}/payments/{payment_id:id}/cancel", cancel_payment, methods=["POST"]),
+    Endpoint("/tables/{token}/checkout", pay_and_send, "POST", tag=DINERS,
+             operation_id="payAndSendRound",
+             summary="Order and pay: pay for the shared cart, then it goes to staff",
+             body=PayAndSend, example={"idempotency_key": "c0a8e7f2-0d4b-4c1e-8f3a-6b2d9e5a7c11"},
+             responses={201: Reply(TablePaymentStarted, "The payment started (and its round)."),
+                        200: Reply(TablePaymentStarted, "A retry: what this key started.")},
+             errors=[*PAYING, EmptyCart], params=[TOKEN]),
+    Endpoint("/tables/{token}/payments", pay_bill, "POST", tag=DINERS,
+             summary="Pay the table's bill, or part of it, from a phone", body=PayBill,
+             example={"idempotency_key": "5b7e0c1a-2f4d-4b8e-9a6c-3d1f0e2b4a77",
+                      "amount": 1250},
+             responses={201: Reply(TablePaymentStarted, "The payment started."),
+                        200: Reply(TablePaymentStarted, "A retry: what this key started.")},
+             errors=[*PAYING, NothingToPay, NotSettleable], params=[TOKEN]),
+    Endpoint("/tables/{token}/payments/{payment_id:id}/cancel", cancel_payment, "POST",
+             tag=DINERS, operation_id="cancelTablePayment",
+             summary="Give up the payment in progress",
+             responses={200: Reply(TablePaymentResult, "The payment, as it ended.")},
+             errors=[UnknownTable, PinRequired, SessionEnded, NoPhonePayments,
+                     UnknownTablePayment],
+             params=[TOKEN, PAYMENT_ID]),
 ]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 
-from errors import N_, InvalidInput
+from errors import N_
 from ordering import diner_service, facts
 from ordering.config import OrderingConfig
 from ordering.errors import NotSettleable, PinRequired, SessionEnded
@@ -53,12 +53,6 @@ class Started:
     payment: ProviderPayment | None
     round: Round | None
     duplicate: bool
-
-
-def _check_key(key: object) -> str:
-    if not isinstance(key, str) or not 8 <= len(key) <= 64:
-        raise InvalidInput(N_("Each payment needs an idempotency key of 8 to 64 characters."))
-    return key
 
 
 def _payment_key(session_id: int, key: str) -> str:
@@ -136,7 +130,7 @@ def _require_provider(provider: str) -> None:
 
 
 async def send_and_pay(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, idempotency_key: object,
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, idempotency_key: str,
     provider: str,
 ) -> Started:
     """Order and pay: the cart becomes a round waiting for its payment, for its total.
@@ -144,7 +138,7 @@ async def send_and_pay(
     The lines leave the cart with the round, so the cart can fill up again meanwhile and
     the amount cannot drift; a failed or abandoned payment puts them back.
     """
-    key = _check_key(idempotency_key)
+    key = idempotency_key
     found = await _member(tx, config, token, device_key, frozenset({ORDER_AND_PAY}))
     assert found.session is not None and found.member is not None
     ts, table = found.session, found.table
@@ -189,11 +183,11 @@ async def send_and_pay(
 
 
 async def pay_bill(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, amount: object,
-    idempotency_key: object, provider: str,
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, amount: int | None,
+    idempotency_key: str, provider: str,
 ) -> Started:
     """Pay what is still due at the table, or a part of it; never more."""
-    key = _check_key(idempotency_key)
+    key = idempotency_key
     found = await _member(tx, config, token, device_key, PAYING_MODES)
     assert found.session is not None and found.member is not None
     ts, table = found.session, found.table
@@ -222,7 +216,7 @@ async def pay_bill(
 
 
 async def cancel(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, payment_id: object
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, payment_id: int
 ) -> ProviderPayment:
     """A member gives up a payment in progress (back from the checkout without paying)."""
     found = await _member(tx, config, token, device_key, PAYING_MODES)

@@ -19,28 +19,21 @@ MODES = ("menu", "order", "order_and_pay", "pay_only")
 
 
 class BadMode(InvalidInput):
+    """The table mode is not one of menu, order (or null for a table, to follow the site)."""
+
     code = "bad_mode"
     message = N_("Unknown table mode.")
 
 
-def _check(mode: object, *, allow_inherit: bool) -> str | None:
-    if mode is None and allow_inherit:
-        return None
-    if mode not in MODES:
-        raise BadMode()
-    return str(mode)
-
-
 async def set_site_mode(
-    tx: Tx, config: OrderingConfig, staff: StaffIdentity, site_id: object, mode: object
+    tx: Tx, config: OrderingConfig, staff: StaffIdentity, site_id: int, mode: str
 ) -> Site:
-    """Set the whole site at once; tables with their own mode keep it."""
+    """Set the whole site at once (a mode of MODES); tables with their own mode keep it."""
     require(staff.role, Permission.CONFIGURE)
-    value = _check(mode, allow_inherit=False)
     site = await site_for(tx.session, staff, site_id)
-    if site.table_mode == value:
+    if site.table_mode == mode:
         return site
-    site.table_mode = str(value)
+    site.table_mode = str(mode)
     await tx.session.flush()
     tables = (
         await tx.session.scalars(
@@ -49,22 +42,21 @@ async def set_site_mode(
     ).all()
     for table in tables:
         await table_changed(
-            tx, config, table.id, site.id, "table.mode", {"mode": value}, pos=False
+            tx, config, table.id, site.id, "table.mode", {"mode": mode}, pos=False
         )
     return site
 
 
 async def set_table_mode(
-    tx: Tx, config: OrderingConfig, staff: StaffIdentity, table_id: object, mode: object
+    tx: Tx, config: OrderingConfig, staff: StaffIdentity, table_id: int, mode: str | None
 ) -> DiningTable:
-    """Set one table's mode, or None to follow the site's."""
+    """Set one table's mode (of MODES), or None to follow the site's."""
     require(staff.role, Permission.CONFIGURE)
-    value = _check(mode, allow_inherit=True)
     table = await on_site(tx.session, staff, DiningTable, table_id)
-    if table.mode != value:
-        table.mode = value
+    if table.mode != mode:
+        table.mode = mode
         await tx.session.flush()
         await table_changed(
-            tx, config, table.id, table.site_id, "table.mode", {"mode": value}, pos=False
+            tx, config, table.id, table.site_id, "table.mode", {"mode": mode}, pos=False
         )
     return table

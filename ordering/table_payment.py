@@ -25,6 +25,10 @@ ABANDONED_AFTER = timedelta(minutes=15)
 
 
 class PaymentPending(Conflict):
+    """A payment is already in progress at this table (someone else pressed pay). Wait for the
+    table topic to show how it ended, or cancel it (POST .../payments/{payment_id}/cancel). A
+    payment left pending for 15 minutes no longer blocks: the next attempt cancels it."""
+
     code = "payment_pending"
     message = N_(
         "Someone at the table is already paying. Wait for that payment to finish, or cancel it."
@@ -32,31 +36,46 @@ class PaymentPending(Conflict):
 
 
 class NothingToPay(Conflict):
+    """Nothing is left to pay at this table."""
+
     code = "nothing_to_pay"
     message = N_("There is nothing left to pay at this table.")
 
 
 class BadPaymentAmount(InvalidInput):
+    """`amount` is not a whole number of minor units above zero and at most what is still due.
+    `amount` is not a whole number of minor units above zero and at most what is still due."""
+
     code = "bad_payment_amount"
     message = N_("The amount must be more than zero and at most the amount still due.")
 
 
 class NoPhonePayments(Conflict):
+    """This table's mode takes no payments from phones (only `order_and_pay` and `pay_only` do).
+    This table's mode takes no payments from phones (only `order_and_pay` and `pay_only` do)."""
+
     code = "no_phone_payments"
     message = N_("This table does not take payments from phones.")
 
 
 class PayToSend(Conflict):
+    """The table is in `order_and_pay` mode: a round is sent by paying for it, POST .../checkout.
+    The table is in `order_and_pay` mode: a round is sent by paying for it, POST .../checkout."""
+
     code = "pay_to_send"
     message = N_("At this table, an order is paid when it is sent: use « Pay and send ».")
 
 
 class NoPhoneOrders(Conflict):
+    """The table is in `pay_only` mode: staff take the orders; phones show and pay the bill."""
+
     code = "no_phone_orders"
     message = N_("At this table, staff take the orders; your phone shows the bill and pays it.")
 
 
 class PaidRound(Conflict):
+    """This round was paid online: refuse it (the payment is refunded) rather than edit it."""
+
     code = "paid_round"
     message = N_(
         "This order was paid online: refuse it (it will be refunded) instead of editing it."
@@ -64,6 +83,8 @@ class PaidRound(Conflict):
 
 
 class UnknownTablePayment(NotFound):
+    """No payment with this id at this table session."""
+
     code = "unknown_table_payment"
     message = N_("This payment does not exist.")
 
@@ -83,13 +104,13 @@ def bill(round_totals: Iterable[tuple[str, int]], paid: int) -> Bill:
     return Bill(sum(total for status, total in round_totals if status not in UNBILLED), paid)
 
 
-def payable(amount: object, due: int) -> int:
+def payable(amount: int | None, due: int) -> int:
     """What a diner may pay now: the rest by default, or a part of it; never more."""
     if due <= 0:
         raise NothingToPay()
     if amount is None:
         return due
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= due:
+    if not 0 < amount <= due:
         raise BadPaymentAmount()
     return amount
 

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
-from payments.errors import BadPaymentSettings, PaymentKeysUnreadable, StripeKeysMissing
+from payments.commands import PaymentSettingsChange, Provider
+from payments.errors import PaymentKeysUnreadable, StripeKeysMissing
 from payments.models import PaymentSettings
 from payments.providers import mask
 from payments.secret_box import SecretBox, UnreadableSecret, box_for
 from realtime.events import Tx
 from settings import Settings
 
-PROVIDERS = ("none", "test", "stripe")
+PROVIDERS: tuple[str, ...] = get_args(Provider)
 
 
 @dataclass(frozen=True)
@@ -77,34 +78,19 @@ def view(config: ProviderConfig, company_id: int, base_url: str) -> dict[str, An
     }
 
 
-def _secret(value: object, prefixes: tuple[str, ...]) -> str | None:
-    """A new secret, or None to keep the stored one (an empty field)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise BadPaymentSettings()
-    value = value.strip()
-    if not value.startswith(prefixes) or not 16 <= len(value) <= 255 or " " in value:
-        raise BadPaymentSettings()
-    return value
-
-
 async def save(
-    tx: Tx, staff: StaffIdentity, provider: object, secret_key: object,
-    webhook_secret: object, now: datetime, box: SecretBox,
+    tx: Tx, staff: StaffIdentity, change: PaymentSettingsChange, now: datetime, box: SecretBox
 ) -> ProviderConfig:
+    """The provider chosen, and each key given (a key left out keeps the stored one)."""
     require(staff.role, Permission.CONFIGURE)
-    if provider not in PROVIDERS:
-        raise BadPaymentSettings()
-    new_key = _secret(secret_key, ("sk_", "rk_"))
-    new_webhook = _secret(webhook_secret, ("whsec_",))
+    new_key, new_webhook = change.stripe_secret_key, change.stripe_webhook_secret
     session = tx.session
     row = await session.get(PaymentSettings, staff.company_id)
     if row is None:
         row = PaymentSettings(company_id=staff.company_id, stripe_secret_key="",
                               stripe_webhook_secret="")
         session.add(row)
-    row.provider = str(provider)
+    row.provider = change.provider
     if new_key:
         row.stripe_secret_key = box.seal(new_key)
     if new_webhook:

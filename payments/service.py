@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company
 from customers.errors import BadAmount
-from customers.ledger import check_amount
 from customers.models import Consumer
 from customers.policy import policy
 from domain.events import (
@@ -29,6 +28,7 @@ from domain.events import (
     PaymentSettled,
 )
 from domain.outbox import record
+from payments.commands import Topup
 from payments.errors import UnknownPayment
 from payments.models import PaymentSettings, ProviderPayment, WebhookEvent
 from payments.payment_state import PAYMENTS, PaymentStatus
@@ -46,11 +46,11 @@ def topup_payment_key(consumer_id: int, key: str) -> str:
 
 
 async def start_topup(
-    tx: Tx, consumer_id: int, amount: object, key: str, provider: str, now: datetime
+    tx: Tx, consumer_id: int, topup: Topup, provider: str, now: datetime
 ) -> ProviderPayment:
     """A pending top-up of one of the operator's amounts; the same key returns it again."""
     session = tx.session
-    stored_key = topup_payment_key(consumer_id, key)
+    stored_key = topup_payment_key(consumer_id, topup.idempotency_key)
     previous = await session.scalar(
         select(ProviderPayment).where(ProviderPayment.idempotency_key == stored_key)
     )
@@ -58,7 +58,7 @@ async def start_topup(
         return previous
     consumer = await session.get(Consumer, consumer_id)
     assert consumer is not None
-    value = check_amount(amount)
+    value = topup.amount
     rules = await policy(session, consumer.company_id)
     if value not in rules.topup_amounts:
         raise BadAmount(limit=max(rules.topup_amounts or [0]))

@@ -13,17 +13,24 @@ MAX_BODY = 64 * 1024
 
 
 class BadBody(InvalidInput):
+    """The body is not a JSON object (malformed JSON, an array or a scalar, invalid UTF-8, NUL
+    characters, lone surrogates, absurd nesting) or a list field is malformed."""
+
     code = "bad_body"
     message = N_("The request body is not valid JSON or form data.")
 
 
 class BodyTooLarge(BadBody):
+    """The body is over 64 KiB."""
+
     code = "body_too_large"
     status = 413
     message = N_("The request body is too large.")
 
 
 class UnsupportedBody(BadBody):
+    """The body is neither application/json nor a form."""
+
     code = "unsupported_media_type"
     status = 415
     message = N_("Send the body as application/json (or as a form from the pages).")

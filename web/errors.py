@@ -30,7 +30,10 @@ def error_body(error: DomainError, locale: str) -> dict[str, object]:
     text = gettext(locale, error.message)
     if error.params:
         text = text % error.params
-    return {"error": {"code": error.code, "message": text}}
+    body: dict[str, object] = {"code": error.code, "message": text}
+    if error.field:
+        body["field"] = error.field
+    return {"error": body}
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:

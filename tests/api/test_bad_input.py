@@ -228,6 +228,17 @@ async def test_add_line_refuses_bad_quantities_notes_and_client_ids(
     assert [(ln["quantity"], len(ln["note"])) for ln in cart] == [(50, 200)]
 
 
+async def test_a_refused_field_is_named(party: Party, db: Database) -> None:
+    async with unchanged(db):
+        refused = (await party.add(party.lea, party.espresso, "2")).json()["error"]
+        assert (refused["code"], refused["field"]) == ("bad_quantity", "quantity")
+        refused = (await party.add(party.lea, party.espresso, note=7)).json()["error"]
+        assert (refused["code"], refused["field"]) == ("note_too_long", "note")
+        malformed = (await party.lea.post(party.url("/cart/lines"), content=b"[]",
+                                          headers={"content-type": "application/json"}))
+        assert "field" not in malformed.json()["error"]
+
+
 async def test_change_line_refuses_bad_quantities(party: Party, db: Database) -> None:
     line_id = await lea_line(party)
     async with unchanged(db):

@@ -57,6 +57,8 @@ async def test_json_order_opens_the_table_and_a_retry_makes_one_round(
         state = (await lea.get(f"/api/v1/tables/{token}")).json()
         assert [r["status"] for r in state["table"]["session"]["rounds"]] == ["validated"]
 
+        short = await pos.post(url, json={**body, "idempotency_key": "short"})
+        assert short.status_code == 422 and short.json()["error"]["code"] == "invalid_input"
         malformed = await pos.post(url, json={"idempotency_key": "pos-order-key-2",
                                               "lines": [{"quantity": 1}]})
         assert malformed.status_code == 422 and malformed.json()["error"]["code"] == "bad_body"

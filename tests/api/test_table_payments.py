@@ -189,6 +189,17 @@ async def test_pay_only_bill_through_the_api_and_the_page(app: Starlette, venue:
         )
         assert too_much.status_code == 422
         assert too_much.json()["error"]["code"] == "bad_payment_amount"
+        for amount in ("12", True, 1.5):
+            refused = await tom.post(f"/api/v1/tables/{token}/payments",
+                                     json={"idempotency_key": "bill-key-01", "amount": amount})
+            assert refused.status_code == 422
+            assert refused.json()["error"] == {**refused.json()["error"],
+                                               "code": "bad_payment_amount", "field": "amount"}
+        short = await tom.post(f"/api/v1/tables/{token}/payments",
+                               json={"idempotency_key": "short"})
+        assert short.status_code == 422
+        assert short.json()["error"] == {**short.json()["error"], "code": "invalid_input",
+                                         "field": "idempotency_key"}
         assert (await table_of(tom, token))["table"]["session"]["payment"] is None
 
         page = await tom.get(f"/t/{token}")

@@ -12,8 +12,9 @@ from customers import recharge
 from customers.models import GroupMember, UserGroup
 from db.engine import make_engine, make_sessionmaker
 from machines import admin_service
+from machines.commands import GroupSettings
 from realtime.events import transaction
-from tests.machines.conftest import Coffee
+from tests.machines.conftest import Coffee, given
 
 
 async def _recharge_group(coffee: Coffee, members: int) -> tuple[int, list[int]]:
@@ -22,8 +23,8 @@ async def _recharge_group(coffee: Coffee, members: int) -> tuple[int, list[int]]
         await session.execute(update(UserGroup).values(recharge_every=None))
     group = await coffee.run(
         lambda tx: admin_service.create_group(
-            tx, coffee.admin, "Open space", recharge_amount=300, recharge_every="day",
-            recharge_at="07:00",
+            tx, coffee.admin, given(GroupSettings, name="Open space", recharge_amount=300,
+                                    recharge_every="day", recharge_at="07:00"),
         )
     )
     people = [await coffee.consumer(f"P{n}") for n in range(members)]

@@ -23,14 +23,17 @@ from customers.models import Consumer, GroupMember, LedgerEntry
 from customers.views import balance_of
 from demo.seed import DemoVenue
 from machines import admin_service, brew_service, device_service
+from machines.commands import AddMachine, ManualCredit
 from machines.models import Machine, MachineGroup, SelectionProduct
 from ordering.config import OrderingConfig
 from realtime.bus import Bus
 from realtime.events import Event, Tx, transaction
 from tests.conftest import Database
 from tests.conftest import test_settings as settings_for
+from web.commands import Command, parse
 
 T = TypeVar("T")
+C = TypeVar("C", bound=Command)
 PASSWORD = "coffee-lover"
 ADMIN_EMAIL = "admin@cafe-de-la-gare.fr"
 PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: scrypt is slow on purpose
@@ -38,6 +41,11 @@ PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: scrypt is slow on purpos
 
 def key() -> str:
     return uuid.uuid4().hex
+
+
+def given(kind: type[C], /, **data: Any) -> C:
+    """A command as a JSON request would carry it: refused input raises its error."""
+    return parse(kind, data)
 
 
 def now() -> datetime:
@@ -83,7 +91,9 @@ class Coffee:
         serial = f"SN-{key()[:10]}"
         added = await self.run(
             lambda tx: admin_service.add_machine(
-                tx, self.admin, self.venue.site_id, f"Machine {serial}", "Jura X8", serial, mode
+                tx, self.admin, given(AddMachine, site_id=self.venue.site_id,
+                                      name=f"Machine {serial}", model="Jura X8", serial=serial,
+                                      mode=mode)
             )
         )
         if online:
@@ -113,7 +123,8 @@ class Coffee:
         if credit:
             await self.run(
                 lambda tx: admin_service.manual_credit(
-                    tx, self.admin, consumer_id, credit, key(), "test"
+                    tx, self.admin, consumer_id,
+                    given(ManualCredit, amount=credit, idempotency_key=key(), note="test"),
                 )
             )
         return consumer_id

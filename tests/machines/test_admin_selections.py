@@ -12,10 +12,19 @@ from accounts.service import StaffIdentity
 from customers.errors import BadAmount
 from errors import DomainError, Forbidden, NotFound
 from machines import admin_service, brew_service, selection_service
+from machines.commands import (
+    AddDrink,
+    CreateSelection,
+    EditDrink,
+    GroupSettings,
+    Move,
+    Rename,
+    Reorder,
+)
 from machines.errors import BadDrinkType, BadMove, BadName, BadRecipe, SelectionInUse, WrongModel
 from machines.live import MachineTopic
 from machines.models import Brew, Machine, MachineGroup, Selection, SelectionProduct
-from tests.machines.conftest import Coffee
+from tests.machines.conftest import Coffee, given
 
 
 async def _selection_of(coffee: Coffee, machine: Machine) -> int:
@@ -51,7 +60,8 @@ async def test_editing_a_drink_reaches_the_machine_page_live(coffee: Coffee) -> 
     twin = await coffee.machine("open")  # the same model shares the default selection
     other = await coffee.machine("open")
     own = await coffee.run(
-        lambda tx: selection_service.create_selection(tx, coffee.admin, "Autre", "Jura X8")
+        lambda tx: selection_service.create_selection(
+            tx, coffee.admin, given(CreateSelection, name="Autre", model="Jura X8"))
     )
     await coffee.run(lambda tx: admin_service.set_selection(tx, coffee.admin, other.id, own.id))
     espresso = (await coffee.drinks(machine))["espresso"]
@@ -59,8 +69,9 @@ async def test_editing_a_drink_reaches_the_machine_page_live(coffee: Coffee) -> 
 
     await coffee.run(
         lambda tx: selection_service.edit_drink(
-            tx, coffee.admin, espresso, name="Espresso serré", price=120,
-            recipe={"strength": 5, "volume_ml": 30},
+            tx, coffee.admin, espresso,
+            given(EditDrink, name="Espresso serré", price=120,
+                  recipe={"strength": 5, "volume_ml": 30}),
         )
     )
 
@@ -85,9 +96,11 @@ async def test_editing_a_drink_reaches_the_machine_page_live(coffee: Coffee) -> 
 
 async def test_a_group_selection_change_reaches_the_machines_offering_it(coffee: Coffee) -> None:
     machine = await coffee.machine("custom")
-    group = await coffee.run(lambda tx: admin_service.create_group(tx, coffee.admin, "Étage 2"))
+    group = await coffee.run(lambda tx: admin_service.create_group(
+        tx, coffee.admin, given(GroupSettings, name="Étage 2")))
     special = await coffee.run(
-        lambda tx: selection_service.create_selection(tx, coffee.admin, "Étage 2", "Jura X8")
+        lambda tx: selection_service.create_selection(
+            tx, coffee.admin, given(CreateSelection, name="Étage 2", model="Jura X8"))
     )
     await coffee.run(
         lambda tx: admin_service.attach_group(tx, coffee.admin, machine.id, group.id, special.id)
@@ -95,7 +108,9 @@ async def test_a_group_selection_change_reaches_the_machines_offering_it(coffee:
     coffee.events.clear()
     added = await coffee.run(
         lambda tx: selection_service.add_drink(
-            tx, coffee.admin, special.id, "Ristretto", "ristretto", 40, {"strength": 5}
+            tx, coffee.admin, special.id,
+            given(AddDrink, name="Ristretto", type="ristretto", price=40,
+                  recipe={"strength": 5}),
         )
     )
     [event] = _machine_events(coffee, machine, "selection.changed")
@@ -111,7 +126,8 @@ async def test_refused_edits_change_nothing(coffee: Coffee) -> None:
     refused: list[tuple[dict[str, Any], type[DomainError]]] = [
         ({"name": "  "}, BadName),
         ({"name": "x" * 121}, BadName),
-        ({"kind": "soup"}, BadDrinkType),
+        ({"name": None}, BadName),
+        ({"type": "soup"}, BadDrinkType),
         ({"price": -5}, BadAmount),
         ({"price": "1,50"}, BadAmount),  # a form's text that did not parse
         ({"price": True}, BadAmount),
@@ -126,7 +142,8 @@ async def test_refused_edits_change_nothing(coffee: Coffee) -> None:
     for changes, error in refused:
         with pytest.raises(error) as raised:
             await coffee.run(
-                lambda tx, c=changes: selection_service.edit_drink(tx, coffee.admin, latte, **c)
+                lambda tx, c=changes: selection_service.edit_drink(
+                    tx, coffee.admin, latte, given(EditDrink, **c))
             )
         assert 400 <= raised.value.status < 500, changes
     assert await _drink(coffee, latte) == before
@@ -144,7 +161,8 @@ async def test_only_managers_of_the_company_edit(coffee: Coffee) -> None:
     for who, error in ((cashier, Forbidden), (stranger, NotFound)):
         with pytest.raises(error):
             await coffee.run(
-                lambda tx, w=who: selection_service.edit_drink(tx, w, espresso, price=1)
+                lambda tx, w=who: selection_service.edit_drink(
+                    tx, w, espresso, given(EditDrink, price=1))
             )
         with pytest.raises(error):
             await coffee.run(lambda tx, w=who: selection_service.delete_drink(tx, w, espresso))
@@ -159,12 +177,13 @@ async def test_only_managers_of_the_company_edit(coffee: Coffee) -> None:
         with pytest.raises(error):
             await coffee.run(
                 lambda tx, w=who: selection_service.add_drink(
-                    tx, w, selection_id, "Thé", "tea", 50
+                    tx, w, selection_id, given(AddDrink, name="Thé", type="tea", price=50)
                 )
             )
     with pytest.raises(NotFound):
         await coffee.run(
-            lambda tx: selection_service.edit_drink(tx, coffee.admin, 10**9, price=1)
+            lambda tx: selection_service.edit_drink(
+                tx, coffee.admin, 10**9, given(EditDrink, price=1))
         )
     assert await _drink(coffee, espresso) == before
     assert await coffee.drinks(machine) == drinks
@@ -213,15 +232,14 @@ async def test_moving_drinks_up_and_down(coffee: Coffee) -> None:
     moved = [name for name, _ in await _offered(coffee, machine)]
     assert moved[:2] == [names[1], names[0]]
     with pytest.raises(BadMove):
-        await coffee.run(
-            lambda tx: selection_service.move_drink(tx, coffee.admin, drinks["lungo"], "left")
-        )
+        given(Move, direction="left")
     selection_id = await _selection_of(coffee, machine)
     ids = list(drinks.values())
     for wrong in ([drinks["lungo"]], [*ids, 10**9], "1,2", [str(i) for i in ids]):
         with pytest.raises(BadMove):
             await coffee.run(
-                lambda tx, w=wrong: selection_service.reorder(tx, coffee.admin, selection_id, w)
+                lambda tx, w=wrong: selection_service.reorder(
+                    tx, coffee.admin, selection_id, given(Reorder, order=w).order)
             )
     assert [name for name, _ in await _offered(coffee, machine)] == moved
     backwards = [drinks[t] for t in ("hot_water", "hot_chocolate", "latte", "cappuccino",
@@ -237,17 +255,20 @@ async def test_new_selection_attached_to_a_machine_of_its_model(coffee: Coffee) 
     source = await _selection_of(coffee, machine)
     copy = await coffee.run(
         lambda tx: selection_service.create_selection(
-            tx, coffee.admin, "Été", "Jura X8", copy_from=source
+            tx, coffee.admin, given(CreateSelection, name="Été", model="Jura X8",
+                                    copy_from=source)
         )
     )
     other_model = await coffee.run(
-        lambda tx: selection_service.create_selection(tx, coffee.admin, "Vide", "Saeco")
+        lambda tx: selection_service.create_selection(
+            tx, coffee.admin, given(CreateSelection, name="Vide", model="Saeco"))
     )
     assert len(await coffee.drinks(machine, copy.id)) == 6
     assert await coffee.drinks(machine, other_model.id) == {}
     with pytest.raises(BadName):
         await coffee.run(
-            lambda tx: selection_service.create_selection(tx, coffee.admin, "", "Jura X8")
+            lambda tx: selection_service.create_selection(
+                tx, coffee.admin, given(CreateSelection, name="", model="Jura X8"))
         )
     with pytest.raises(WrongModel):
         await coffee.run(
@@ -264,7 +285,8 @@ async def test_new_selection_attached_to_a_machine_of_its_model(coffee: Coffee) 
     coffee.events.clear()
     espresso = (await coffee.drinks(machine, source))["espresso"]
     await coffee.run(
-        lambda tx: selection_service.edit_drink(tx, coffee.admin, espresso, price=90)
+        lambda tx: selection_service.edit_drink(
+            tx, coffee.admin, espresso, given(EditDrink, price=90))
     )
     assert _machine_events(coffee, machine, "selection.changed") == []
 
@@ -281,7 +303,9 @@ async def test_groups_members_and_recharge(coffee: Coffee) -> None:
     assert group_id is not None
     group = await coffee.run(
         lambda tx: admin_service.update_group(
-            tx, coffee.admin, group_id, "Open space", 500, "week", "08:00"
+            tx, coffee.admin, group_id,
+            given(GroupSettings, name="Open space", recharge_amount=500, recharge_every="week",
+                  recharge_at="08:00"),
         )
     )
     assert (group.recharge_amount, group.recharge_every, group.recharge_at) == (500, "week",
@@ -289,7 +313,9 @@ async def test_groups_members_and_recharge(coffee: Coffee) -> None:
     with pytest.raises(DomainError) as bad:
         await coffee.run(
             lambda tx: admin_service.update_group(
-                tx, coffee.admin, group_id, "Open space", 0, "week", "08:00"
+                tx, coffee.admin, group_id,
+                given(GroupSettings, name="Open space", recharge_amount=0,
+                      recharge_every="week", recharge_at="08:00"),
             )
         )
     assert bad.value.status == 422
@@ -314,13 +340,12 @@ async def test_rename_and_delete_a_selection_nobody_uses(coffee: Coffee) -> None
     machine = await coffee.machine("custom")
     source = await _selection_of(coffee, machine)
     summer = await coffee.run(lambda tx: selection_service.create_selection(
-        tx, coffee.admin, "Été", "Jura X8", copy_from=source))
+        tx, coffee.admin, given(CreateSelection, name="Été", model="Jura X8", copy_from=source)))
     renamed = await coffee.run(lambda tx: selection_service.rename_selection(
-        tx, coffee.admin, summer.id, "  Été 2025 "))
+        tx, coffee.admin, summer.id, given(Rename, name="  Été 2025 ").name))
     assert renamed.name == "Été 2025"
     with pytest.raises(BadName):
-        await coffee.run(lambda tx: selection_service.rename_selection(
-            tx, coffee.admin, summer.id, ""))
+        given(Rename, name="")
     cashier = StaffIdentity(coffee.admin.id, coffee.company_id, "cashier", "Caisse")
     other_company = StaffIdentity(coffee.admin.id, coffee.company_id + 1000, "admin", "X")
     with pytest.raises(Forbidden):

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from customers.errors import InsufficientCredit
+from customers.errors import InsufficientCredit, SignInRequired
 from errors import DomainError
 from machines import admin_service, selection_service
+from machines.commands import AddDrink, GroupSettings
 from machines.errors import (
     AccountNotReady,
     MachineBusy,
     MachineInAlert,
     MachineOffline,
     NotAuthorised,
-    SignInRequired,
 )
 from payments.models import ProviderPayment
-from tests.machines.conftest import Coffee, key
+from tests.machines.conftest import Coffee, given, key
 
 
 async def test_open_mode_brews_for_anyone_free(coffee: Coffee) -> None:
@@ -99,15 +99,17 @@ async def test_custom_mode_gives_each_group_its_selection_and_prices(coffee: Cof
     machine = await coffee.machine("custom")
     default = await coffee.drinks(machine)
     barista = await coffee.run(
-        lambda tx: admin_service.create_group(tx, coffee.admin, "Baristas")
+        lambda tx: admin_service.create_group(tx, coffee.admin, given(GroupSettings,
+                                                                      name="Baristas"))
     )
     special = await coffee.run(
         lambda tx: admin_service.default_selection(tx, coffee.company_id, "Jura X8 custom")
     )
     cheap = await coffee.run(
         lambda tx: selection_service.add_drink(
-            tx, coffee.admin, special.id, "Ristretto maison", "ristretto", 30,
-            {"strength": 5, "volume_ml": 20},
+            tx, coffee.admin, special.id,
+            given(AddDrink, name="Ristretto maison", type="ristretto", price=30,
+                  recipe={"strength": 5, "volume_ml": 20}),
         )
     )
     await coffee.run(

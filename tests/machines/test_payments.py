@@ -14,10 +14,11 @@ from machines import device_service
 from machines.device_service import Timeouts
 from machines.models import Brew, Machine
 from payments import service as payment_service
+from payments.commands import Topup
 from payments.models import ProviderPayment
 from payments.runtime import refund_due
 from tests.conftest import Database, client_for
-from tests.machines.conftest import Coffee, key, now
+from tests.machines.conftest import Coffee, given, key, now
 
 
 async def _payment_machine(db: Database, venue: DemoVenue) -> str:
@@ -126,8 +127,9 @@ async def test_top_up_keys_belong_to_each_consumer(coffee: Coffee) -> None:
     shared = key()
 
     async def top_up(consumer_id: int, amount: int) -> ProviderPayment:
+        topup = given(Topup, amount=amount, idempotency_key=shared)
         return await coffee.run(lambda tx: payment_service.start_topup(
-            tx, consumer_id, amount, shared, "test", now()))
+            tx, consumer_id, topup, "test", now()))
 
     first = await top_up(zoe, 500)
     other = await top_up(max_, 1000)

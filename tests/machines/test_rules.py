@@ -6,20 +6,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from customers.errors import BadAmount
-from customers.ledger import check_amount
+from customers.errors import BadAmount, SignInRequired
 from customers.schedule import BadSchedule, current_period
 from machines import recipes
 from machines.access import Brewer, Charge, Mode, decide
 from machines.brew_state import Step, progress, step
+from machines.commands import ManualCredit, Recipe
 from machines.errors import (
     AccountNotReady,
     BadBrewTransition,
     BadRecipe,
     NotAuthorised,
-    SignInRequired,
 )
+from tests.machines.conftest import given
 
+KEY = "a-client-key"
 ANONYMOUS = Brewer(None)
 MEMBER = Brewer(7, ready=True, groups=((3, None),))
 OUTSIDER = Brewer(8, ready=True)
@@ -87,10 +88,14 @@ def test_alerts_stop_only_the_drinks_that_need_what_is_missing() -> None:
     assert recipes.blocking("hot_water", ["beans", "grounds"]) == []
     assert recipes.blocking("lungo", ["water"]) == ["water"]
     assert recipes.clean_alerts(["beans", "nonsense", "beans", 3]) == ["beans"]
-    assert recipes.clean_recipe({"strength": 3, "volume_ml": 40}) == {"strength": 3,
-                                                                      "volume_ml": 40}
-    with pytest.raises(BadRecipe):
-        recipes.clean_recipe({"strength": 9})
+
+def test_a_recipe_sets_only_what_it_names_within_the_limits() -> None:
+    assert given(Recipe, strength=3, volume_ml=40).values() == {"strength": 3, "volume_ml": 40}
+    assert list(Recipe.model_fields) == list(recipes.RECIPE_LIMITS)
+    for bad in ({"strength": 9}, {"sugar": 2}, {"strength": True}, {"strength": "3"},
+                {"milk_ml": None}):
+        with pytest.raises(BadRecipe):
+            given(Recipe, **bad)
 
 
 def test_recharge_periods_in_the_company_time_zone() -> None:
@@ -105,8 +110,8 @@ def test_recharge_periods_in_the_company_time_zone() -> None:
         current_period("hour", "07:00", paris, summer_morning)
 
 
-def test_amounts() -> None:
-    assert check_amount(500) == 500
+def test_amounts_a_person_credits_are_whole_cents_up_to_the_limit() -> None:
+    assert given(ManualCredit, amount=500, idempotency_key=KEY).amount == 500
     for bad in (0, -5, True, 1.5, "500", 10**9):
         with pytest.raises(BadAmount):
-            check_amount(bad)
+            given(ManualCredit, amount=bad, idempotency_key=KEY)

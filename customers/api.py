@@ -1,0 +1,124 @@
+"""The customers JSON API (/api/v1/consumers): sign up, sign in and out, one's own view.
+
+A person signs up or in where they scanned a code; the room owning such codes (the
+machines, today) tells this one, at assembly, which company a code belongs to and which
+page it opens: this room never imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from accounts.context import consumer_id_of
+from api.endpoint import SESSION, Endpoint, Reply, Tag
+from customers import service, views
+from customers.commands import LogIn, SignUp
+from customers.errors import BadConsumerLogin, EmailTaken, SignInRequired
+from customers.schemas import ConsumerSignedOut, SignedIn, UserView
+from errors import DomainError
+from realtime.events import Tx
+from realtime.models import current_version
+from web.commands import command
+from web.htmx import json_reply
+from web.state import app_state, locale_of, run_tx
+
+CONSUMERS = Tag("consumers", "Coffee-machine consumer accounts and credit.")
+
+
+class Places(Protocol):
+    """Where a person may sign up or in: the codes one room hands out."""
+
+    unknown: type[DomainError]  # the answer to a token that names no place
+
+    async def company_of(self, session: AsyncSession, token: str) -> int:
+        """The company running the place; raises `unknown` for no such place."""
+        ...
+
+    def page(self, token: str) -> str:
+        """The place's own page, where a person who signed in there goes back."""
+        ...
+
+
+def signed_in(request: Request) -> int:
+    """The consumer this browser signed in as; refused (401) when none."""
+    consumer_id = consumer_id_of(request)
+    if consumer_id is None:
+        raise SignInRequired()
+    return consumer_id
+
+
+class Accounts:
+    """The routes, for the places app.py names."""
+
+    def __init__(self, places: Places) -> None:
+        self.places = places
+
+    async def consumer_signup(self, request: Request) -> Response:
+        """An account for the company running the machine; the confirmation link is mailed
+        (or shown at /account/outbox without SMTP). Signs the browser in."""
+        new = await command(request, SignUp)
+        base = app_state(request).settings.public_url
+
+        async def op(tx: Tx) -> int:
+            company_id = await self.places.company_of(tx.session, new.machine)
+            consumer = await service.signup(tx, company_id, new, base, locale_of(request))
+            return consumer.id
+
+        consumer_id = await run_tx(request, op)
+        request.session["consumer_id"] = consumer_id
+        data = {"consumer": {"id": consumer_id}, "redirect": "/account/outbox"}
+        return json_reply(data, request, 201)
+
+    async def consumer_login(self, request: Request) -> Response:
+        """Stores the consumer in the `comptoir` cookie."""
+        given = await command(request, LogIn)
+
+        async def op(tx: Tx) -> int:
+            company_id = await self.places.company_of(tx.session, given.machine)
+            consumer = await service.login(tx, company_id, given.email, given.password)
+            return consumer.id
+
+        consumer_id = await run_tx(request, op)
+        request.session["consumer_id"] = consumer_id
+        back = self.places.page(given.machine) if given.machine else "/account"
+        return json_reply({"consumer": {"id": consumer_id}, "redirect": back}, request)
+
+    async def consumer_logout(self, request: Request) -> Response:
+        """Forgets the consumer on this browser."""
+        request.session.pop("consumer_id", None)
+        return json_reply({"ok": True, "refresh": True}, request)
+
+    async def consumer_me(self, request: Request) -> Response:
+        """Balance, recent brews and ledger entries (the `user:{id}` topic's view)."""
+        consumer_id = signed_in(request)
+
+        async def op(tx: Tx) -> dict[str, Any]:
+            view = await views.user_view(tx.session, consumer_id)
+            view["version"] = await current_version(tx.session, views.user_topic(consumer_id))
+            return view
+
+        return json_reply(await run_tx(request, op), request)
+
+    def routes(self) -> list[Endpoint]:
+        unknown = self.places.unknown
+        return [
+            Endpoint("/consumers/signup", self.consumer_signup, "POST", tag=CONSUMERS,
+                     summary="Create a consumer account", body=SignUp,
+                     responses={201: Reply(SignedIn, "Created, not yet confirmed.")},
+                     errors=[unknown, EmailTaken], security=SESSION),
+            Endpoint("/consumers/login", self.consumer_login, "POST", tag=CONSUMERS,
+                     summary="Sign in as a consumer", body=LogIn,
+                     responses={200: Reply(SignedIn, "Signed in.")},
+                     errors=[BadConsumerLogin, unknown], security=SESSION),
+            Endpoint("/consumers/logout", self.consumer_logout, "POST", tag=CONSUMERS,
+                     summary="Sign out", responses={200: Reply(ConsumerSignedOut, "Signed out.")},
+                     security=SESSION),
+            Endpoint("/consumers/me", self.consumer_me, "GET", tag=CONSUMERS,
+                     summary="My credit and history",
+                     responses={200: Reply(UserView, "The consumer.")},
+                     errors=[SignInRequired], security=SESSION),
+        ]
