@@ -35,11 +35,13 @@ nginx:
 test: install chromium nginx
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The README's screenshots, taken by the browser journey test (a normal run keeps them out
 # of the checkout).

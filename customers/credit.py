@@ -21,6 +21,7 @@ from customers.errors import InsufficientCredit
 from customers.ledger import Kind
 from customers.models import CreditBalance, LedgerEntry
 from customers.publishing import user_changed
+from db.engine import on_postgresql
 from realtime.events import Tx
 
 
@@ -31,7 +32,7 @@ class Posted:
 
 
 def insert_for(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if on_postgresql(session) else sqlite_insert
 
 
 async def post(

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customers.models import OutboxMail
+from db.base import changed
 
 log = logging.getLogger(__name__)
 CLAIM = timedelta(minutes=2)  # longer than one send (its timeout is 20 s)
@@ -84,7 +85,7 @@ async def send_pending(
                 .where(OutboxMail.id == mail.id, OutboxMail.sent_at.is_(None), due)
                 .values(retry_at=now + CLAIM)
             )
-        if claimed.rowcount != 1:
+        if changed(claimed) != 1:
             continue
         try:
             await asyncio.to_thread(_send, smtp_url, sender, mail)

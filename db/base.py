@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    DateTime,
+    Integer,
+    MetaData,
+    Result,
+    String,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
@@ -60,3 +69,8 @@ def is_id(value: object) -> bool:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime}
+
+
+def changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched: a conditional write's verdict."""
+    return cast(CursorResult[Any], result).rowcount

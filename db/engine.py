@@ -76,3 +76,10 @@ def _sqlite_serialise_writers(engine: AsyncEngine) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    """Is this session's database PostgreSQL (else SQLite)? For the few statements that differ."""
+    bind = session.bind
+    assert bind is not None, "sessions are made by make_sessionmaker, bound to the engine"
+    return bind.dialect.name == "postgresql"

@@ -12,11 +12,11 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.base import changed
 from domain.events import DomainEvent
 from domain.models import OutboxEvent
 from domain.outbox import deliver
@@ -64,7 +64,7 @@ async def sweep_once(
 
 
 async def _claim(event_id: str, attempts: int, now: datetime, tx: Tx) -> bool:
-    moved: CursorResult[Any] = await tx.session.execute(  # type: ignore[assignment]
+    moved = await tx.session.execute(
         update(OutboxEvent)
         .where(
             OutboxEvent.id == event_id, OutboxEvent.attempts == attempts,
@@ -73,7 +73,7 @@ async def _claim(event_id: str, attempts: int, now: datetime, tx: Tx) -> bool:
         .values(attempts=attempts + 1, retry_at=now + backoff(attempts + 1))
         .execution_options(synchronize_session=False)
     )
-    return moved.rowcount == 1
+    return changed(moved) == 1
 
 
 async def sweep_forever(

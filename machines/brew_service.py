@@ -18,7 +18,7 @@ from customers import credit
 from customers.ledger import Kind, brew_key, refund_key
 from customers.models import Consumer, GroupMember
 from customers.publishing import user_changed
-from db.base import is_id
+from db.base import changed, is_id
 from errors import DomainError
 from machines import brew_state, facts, recipes
 from machines.access import Brewer, Charge, Grant, Mode, decide, members_terms
@@ -235,7 +235,7 @@ async def release(tx: Tx, brew: Brew, now: datetime) -> bool:
         .values(status=BrewStatus.REQUESTED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if changed(moved) != 1:
         return False
     await tx.session.refresh(brew)
     await _announce(tx, brew, "brew.requested")
@@ -262,7 +262,7 @@ async def advance(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if changed(moved) != 1:
         return False  # someone else (a timeout) moved it first
     await tx.session.refresh(brew)
     await _announce(tx, brew, f"brew.{status}", progress=brew.progress)
@@ -279,7 +279,7 @@ async def fail(tx: Tx, brew: Brew, reason: str, now: datetime) -> bool:
         .values(status=BrewStatus.FAILED, reason=reason[:60], updated_at=now, finished_at=now)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if changed(moved) != 1:
         return False
     await tx.session.refresh(brew)
     refunded = False

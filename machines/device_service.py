@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.base import changed
 from machines import brew_service, recipes
 from machines.brew_state import DEVICE_STATES
 from machines.errors import BadBrewTransition, UnknownBrew
@@ -137,7 +138,7 @@ async def disconnected(tx: Tx, machine_id: int, connection: str, now: datetime) 
         .values(online=False, connection=None)
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount == 1:
+    if changed(moved) == 1:
         await machine_changed(tx, machine_id, "machine.offline", {})
 
 
@@ -172,7 +173,7 @@ async def sweep(tx: Tx, timeouts: Timeouts, now: datetime) -> int:
             .values(online=False, connection=None)
             .execution_options(synchronize_session=False)
         )
-        if moved.rowcount == 1:
+        if changed(moved) == 1:
             await machine_changed(tx, machine_id, "machine.offline", {"reason": "heartbeat"})
     stuck = (
         await session.scalars(

@@ -182,7 +182,7 @@ async def staff_machines(request: Request) -> Response:
                 .order_by(Machine.name)
             )
         ).all()
-        cards = []
+        cards: list[dict[str, Any]] = []
         for machine in machines:
             view = await views.machine_view(session, machine.id)
             view["version"] = await current_version(session, views.machine_topic(machine.id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from errors import DomainError
 from machines import brew_service, views
 from machines.errors import UnknownMachine
 
@@ -11,7 +12,7 @@ from machines.errors import UnknownMachine
 class MachinePlaces:
     """The machines as customers/api.py's places: a machine's token names its company."""
 
-    unknown = UnknownMachine
+    unknown: type[DomainError] = UnknownMachine
 
     async def company_of(self, session: AsyncSession, token: str) -> int:
         machine = await brew_service.machine_by_token(session, token)

@@ -16,7 +16,7 @@ from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import owned, owned_by
 from customers.models import UserGroup
-from db.base import is_id
+from db.base import changed, is_id
 from errors import NotFound
 from machines import recipes
 from machines.commands import AddDrink, CreateSelection, EditDrink
@@ -131,7 +131,7 @@ async def delete_selection(tx: Tx, staff: StaffIdentity, selection_id: object) -
         )
         .execution_options(synchronize_session=False)
     )
-    if gone.rowcount != 1:
+    if changed(gone) != 1:
         raise SelectionInUse(*await users_of(tx, selection.id))  # rolls the drinks back too
     tx.session.expunge(selection)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
 
 from db.base import is_id
 from ordering import cart
@@ -22,7 +23,7 @@ from ordering.models import OrderLine, Product, TableSession
 from ordering.publishing import table_changed
 from realtime.events import Tx
 
-_LINES = OrderLine.__table__  # the cart's hot statements are plain Core: no ORM work
+_LINES = cast(Table, OrderLine.__table__)  # the cart's hot statements are plain Core: no ORM
 _CART = _LINES.alias("cart")  # the line a change names, beside the access check's tables
 # Access, then the retry check, the product and the cart's size: one round trip.
 _ACCESS_FOR_ADD = access_with(

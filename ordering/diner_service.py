@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, select, update
 
 from accounts.models import Company, Site
+from db.base import changed
 from errors import DomainError
 from ordering import cart, facts, pin
 from ordering.config import OrderingConfig
@@ -91,7 +92,7 @@ async def table_access(tx: Tx, config: OrderingConfig, token: str, device_key: s
 
 async def table_access_with(
     tx: Tx, config: OrderingConfig, token: str, device_key: str,
-    statement: Select[Any], params: dict[str, Any],
+    statement: Any, params: dict[str, Any],
 ) -> tuple[TableAccess, tuple[Any, ...]]:
     """`table_access` through a statement of `access_with`, and its extra columns (read
     before an idle session was closed: they describe nothing once it is)."""
@@ -284,7 +285,7 @@ async def cart_to_round(
         .where(OrderLine.session_id == ts.id, OrderLine.round_id.is_(None))
         .values(round_id=rnd.id)
     )
-    if moved.rowcount == 0:
+    if changed(moved) == 0:
         raise EmptyCart()
     return rnd
 
@@ -370,7 +371,7 @@ async def _close_if_idle(
         .values(status="closed", closed_at=now, close_reason="idle")
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed(result) != 1:
         return False
     await table_changed(tx, config, table.id, table.site_id, "session.expired", {})
     await facts.table_freed(tx, table, ts, "idle", settled=False)

@@ -143,7 +143,7 @@ async def pos_order_panel(request: Request) -> Response:
             raise NotFound()
         ts = await views.active_session(session, table.id)
         menu = await views.menu_view(session, site.id)
-    panel = {
+    panel: dict[str, Any] = {
         "table": table,
         "pin": ts.pin if ts is not None and ts.status == "open" else None,
         "key": secrets.token_hex(16),  # one per panel: a double press makes one round

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from db.base import changed
 from domain.events import PaymentAbandoned, PaymentEvent, PaymentFailed, PaymentSettled
 from domain.subscribers import subscribe
 from ordering import facts
@@ -90,7 +91,7 @@ async def paid(config: OrderingConfig, tx: Tx, payment: PaymentSettled) -> None:
         .values(last_activity_at=now)
         .execution_options(synchronize_session=False)
     )
-    if touched.rowcount != 1:
+    if changed(touched) != 1:
         # Settled or freed while the payer was at the checkout: nothing to pay for.
         await provider_payments.give_back(tx, payment.payment_id, now)
         await _unpaid(tx, config, table, payment.round_id, payment.amount, payment.purpose,

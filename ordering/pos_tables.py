@@ -115,7 +115,7 @@ _PAYMENTS = (
 )
 
 
-def _rounds(rows: Sequence[Row[Any]]) -> dict[int, list[dict[str, Any]]]:
+def _rounds(rows: Sequence[Any]) -> dict[int, list[dict[str, Any]]]:
     """Each session's rounds with their lines, from rows ordered by session, round, line."""
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
     heads: dict[int, Row[Any]] = {}
@@ -142,7 +142,7 @@ async def pos_tables(session: AsyncSession, site_id: int) -> list[PosTable]:
     params = {"site_id": site_id}
     tables = (await connection.execute(_TABLES, params)).all()
     rounds = _rounds((await connection.execute(_ROUND_LINES, params)).all())
-    payments: dict[int, list[Row[Any]]] = defaultdict(list)
+    payments: dict[int, list[Any]] = defaultdict(list)
     for payment in (await connection.execute(_PAYMENTS, params)).all():
         payments[payment.table_session_id].append(payment)
     found: list[PosTable] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from ordering.config import OrderingConfig
@@ -43,7 +44,7 @@ async def table_changed(
             station_topic(site_id, station),
             type,
             change,
-            lambda station=station: station_view(session, site_id, station),
+            partial(station_view, session, site_id, station),
         )
 
 

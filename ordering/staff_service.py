@@ -11,7 +11,7 @@ from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import guard
-from db.base import is_id
+from db.base import changed, is_id
 from errors import N_, InvalidInput, NotFound
 from ordering import cart, facts, payment_outcome
 from ordering.config import OrderingConfig
@@ -92,7 +92,7 @@ async def _set_round_status(tx: Tx, ctx: RoundContext, expected: str, target: st
         .values(status=target, updated_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed(result) != 1:
         await tx.session.refresh(ctx.round)
         if ctx.round.status == target:
             return False
@@ -261,7 +261,7 @@ async def move_ticket(
         .values(status=wanted, updated_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed(result) != 1:
         await tx.session.refresh(ticket)
         if ticket.status == wanted:
             return ticket  # moved from another screen at the same moment
@@ -348,7 +348,7 @@ async def settle(
         .values(status="settled", settled_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed(result) != 1:
         # Settled meanwhile: a concurrent retry of this payment returns it.
         paid = await tx.session.scalar(
             select(Payment).where(
@@ -405,7 +405,7 @@ async def free(
         .execution_options(synchronize_session=False)
     )
     await table_changed(tx, config, table.id, table.site_id, "session.closed", {})
-    if closed.rowcount == 1:
+    if changed(closed) == 1:
         await facts.table_freed(tx, table, ts, "freed", ts.status == "settled", staff.id)
 
 

@@ -7,6 +7,7 @@ change already read it) and one for everything in the session.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -179,7 +180,7 @@ def round_view(
     }
 
 
-def _split(rows: list[Row[Any]]) -> tuple[list[Row[Any]], ...]:
+def _split(rows: Sequence[Row[Any]]) -> tuple[list[Row[Any]], ...]:
     kinds: tuple[list[Row[Any]], ...] = ([], [], [], [])
     for row in rows:
         kinds[row.kind].append(row)

@@ -45,6 +45,7 @@ class PaymentProvider(Protocol):
 
     async def close(self) -> None:
         """Let go of what it holds open (HTTP connections): at shutdown, or when replaced."""
+        return None
 
 
 def mask(secret: str | None) -> str:
@@ -134,7 +135,7 @@ def _httpx_client(base: Any) -> Any:
     """stripe's async client hands httpx the encoded form as `data=`, which httpx deprecates
     (a DeprecationWarning on every call); `content=` sends the very same bytes."""
 
-    class HTTPXClient(base):  # type: ignore[misc, valid-type]
+    class HTTPXClient(base):  # type: ignore[misc]
         def _get_request_args_kwargs(
             self, method: str, url: str, headers: Mapping[str, str], post_data: Any
         ) -> Any:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +23,7 @@ from payments.providers import (
     UnreadableKeys,
 )
 from realtime.bus import Bus
-from realtime.events import run
+from realtime.events import Tx, run
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -128,10 +129,11 @@ async def refund_due(
             # Kept as refund_due for the next sweep; the error's type only (no keys logged).
             log.warning("refund of payment %s failed: %s", payment.id, type(error).__name__)
             continue
-        await run(
-            sessionmaker, bus,
-            lambda tx, pid=payment.id: payment_service.refunded(tx, pid, datetime.now(UTC)),
-        )
+        await run(sessionmaker, bus, partial(_refunded, payment.id))
+
+
+async def _refunded(payment_id: int, tx: Tx) -> None:
+    await payment_service.refunded(tx, payment_id, datetime.now(UTC))
 
 
 async def sweep_forever(

@@ -20,6 +20,7 @@ from accounts.models import Company
 from customers.errors import BadAmount
 from customers.models import Consumer
 from customers.policy import policy
+from db.base import changed
 from domain.events import (
     PaymentAbandoned,
     PaymentEvent,
@@ -147,7 +148,7 @@ async def settle(
         )
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if changed(moved) != 1:
         return payment  # settled before: a repeated or late event
     await session.refresh(payment)
     await record(tx, _fact(PaymentSettled if succeeded else PaymentFailed, payment, now))
@@ -163,7 +164,7 @@ async def _mark(tx: Tx, payment_id: int, current: str, target: str, now: datetim
         .values(status=target, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return moved.rowcount == 1
+    return changed(moved) == 1
 
 
 async def give_back(tx: Tx, payment_id: int, now: datetime) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -134,7 +134,7 @@ class RedisBus:
         self._healthy = True
         return pubsub
 
-    async def _messages(self, pubsub: Any) -> AsyncIterator[BusMessage]:
+    async def _messages(self, pubsub: Any) -> AsyncGenerator[BusMessage, None]:
         try:
             if pubsub is None:
                 yield BusMessage("", "", resync=True)  # down from the start: sockets poll

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import on_postgresql
 from realtime.models import current_version, versions_of
 from realtime.topics import TopicKind, parse
 
@@ -36,7 +37,7 @@ async def consistent_read(
     """A read-only transaction whose statements all see one committed state: a topic's
     version and its view must agree."""
     async with sessionmaker() as session:
-        if session.bind.dialect.name == "postgresql":
+        if on_postgresql(session):
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         try:
             yield session

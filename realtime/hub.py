@@ -356,7 +356,9 @@ def frame(
     conn: Connection,
 ) -> str:
     """A snapshot or an event as one socket's format and audience need it."""
-    out = {k: message[k] for k in ("type", "topic", "version", "event") if k in message}
+    out: dict[str, Any] = {
+        k: message[k] for k in ("type", "topic", "version", "event") if k in message
+    }
     if audience != "full":
         change = None  # what happened, and who did it, is for members and staff only
     if conn.fmt == "html":

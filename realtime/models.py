@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
+from db.engine import on_postgresql
 
 
 class TopicVersion(Base):
@@ -42,9 +43,10 @@ async def bump_version(session: AsyncSession, topic: str) -> int:
     The row lock taken by the upsert orders concurrent writers of one topic, so versions
     follow commit order on PostgreSQL; SQLite has a single writer anyway.
     """
-    stmt = _BUMP[session.bind.dialect.name == "postgresql"]
+    stmt = _BUMP[on_postgresql(session)]
     connection = await session.connection()  # a Core statement: no ORM work around it
-    return (await connection.execute(stmt, {"topic": topic})).scalar_one()
+    version: int = (await connection.execute(stmt, {"topic": topic})).scalar_one()
+    return version
 
 
 async def current_version(session: AsyncSession, topic: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
@@ -26,7 +27,7 @@ def wants_json(request: Request) -> bool:
     )
 
 
-def error_body(error: DomainError, locale: str) -> dict[str, object]:
+def error_body(error: DomainError, locale: str) -> dict[str, Any]:
     text = gettext(locale, error.message)
     if error.params:
         text = text % error.params
@@ -42,7 +43,7 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     body = error_body(exc, locale)
     if wants_json(request):
         return JSONResponse(body, status_code=exc.status)
-    message = body["error"]["message"]  # type: ignore[index]
+    message = body["error"]["message"]
     return page(request, "error.html", status=exc.status, message=message)
 
 
