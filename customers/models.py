@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -17,13 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
-
-
-def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
-    return mapped_column(
-        IdType, ForeignKey(target, ondelete=ondelete), index=True, nullable=nullable
-    )
+from db.base import Base, IdType, Money, Name, Timestamp, foreign_key, intpk, utcnow
 
 
 class ConsumerPolicy(Base):
@@ -45,7 +38,7 @@ class UserGroup(Base):
     __table_args__ = (UniqueConstraint("company_id", "name"),)
 
     id: Mapped[intpk]
-    company_id: Mapped[int] = _fk("company.id")
+    company_id: Mapped[int] = foreign_key("company.id")
     name: Mapped[Name]
     recharge_amount: Mapped[Money] = mapped_column(default=0)
     recharge_every: Mapped[str | None] = mapped_column(String(8), default=None)  # day|week|month
@@ -60,7 +53,7 @@ class Consumer(Base):
     __table_args__ = (UniqueConstraint("company_id", "email"),)
 
     id: Mapped[intpk]
-    company_id: Mapped[int] = _fk("company.id")
+    company_id: Mapped[int] = foreign_key("company.id")
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[Name]
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -100,12 +93,12 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entry"
 
     id: Mapped[intpk]
-    consumer_id: Mapped[int] = _fk("consumer.id")
+    consumer_id: Mapped[int] = foreign_key("consumer.id")
     amount: Mapped[Money]  # signed minor units: credit > 0, debit < 0
     balance_after: Mapped[Money]
     kind: Mapped[str] = mapped_column(String(12))  # ledger.Kind
     key: Mapped[str] = mapped_column(String(120), unique=True)
-    brew_id: Mapped[int | None] = _fk("brew.id", nullable=True, ondelete="SET NULL")
+    brew_id: Mapped[int | None] = foreign_key("brew.id", nullable=True, ondelete="SET NULL")
     note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
@@ -117,7 +110,7 @@ class RechargeRun(Base):
     __table_args__ = (UniqueConstraint("group_id", "period"),)
 
     id: Mapped[intpk]
-    group_id: Mapped[int] = _fk("user_group.id")
+    group_id: Mapped[int] = foreign_key("user_group.id")
     period: Mapped[str] = mapped_column(String(20))
     ran_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
@@ -128,7 +121,7 @@ class OutboxMail(Base):
     __tablename__ = "outbox_mail"
 
     id: Mapped[intpk]
-    consumer_id: Mapped[int | None] = _fk("consumer.id", nullable=True)
+    consumer_id: Mapped[int | None] = foreign_key("consumer.id", nullable=True)
     to: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

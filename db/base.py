@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CursorResult,
     DateTime,
+    ForeignKey,
     Integer,
     MetaData,
     Result,
@@ -64,6 +65,14 @@ MAX_ID = 2**63 - 1  # both databases store ids as signed 64-bit integers
 def is_id(value: object) -> bool:
     """Could this be a row id? A bigger int makes the driver raise instead of finding nothing."""
     return type(value) is int and 0 < value <= MAX_ID
+
+
+def foreign_key(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    """An indexed id column referring to `target` ("table.id"): a row of another room is
+    named by its table, never imported."""
+    return mapped_column(
+        IdType, ForeignKey(target, ondelete=ondelete), index=True, nullable=nullable
+    )
 
 
 class Base(DeclarativeBase):

@@ -16,16 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
+from db.base import Base, IdType, Money, Name, Timestamp, foreign_key, intpk, utcnow
 from machines.brew_state import BrewStatus
-
-
-def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
-    return mapped_column(
-        IdType, ForeignKey(target, ondelete=ondelete), index=True, nullable=nullable
-    )
-
-
 
 
 class Selection(Base):
@@ -34,7 +26,7 @@ class Selection(Base):
     __tablename__ = "machine_selection"
 
     id: Mapped[intpk]
-    company_id: Mapped[int] = _fk("company.id")
+    company_id: Mapped[int] = foreign_key("company.id")
     model: Mapped[str] = mapped_column(String(60))
     name: Mapped[Name]
     share_token: Mapped[str] = mapped_column(String(64), unique=True)  # read-only link
@@ -45,7 +37,7 @@ class SelectionProduct(Base):
     __tablename__ = "machine_product"
 
     id: Mapped[intpk]
-    selection_id: Mapped[int] = _fk("machine_selection.id")
+    selection_id: Mapped[int] = foreign_key("machine_selection.id")
     name: Mapped[Name]
     price: Mapped[Money] = mapped_column(default=0)
     type: Mapped[str] = mapped_column(String(20))  # espresso, lungo, cappuccino… (recipes.py)
@@ -64,13 +56,13 @@ class Machine(Base):
     __tablename__ = "machine"
 
     id: Mapped[intpk]
-    site_id: Mapped[int] = _fk("site.id")
+    site_id: Mapped[int] = foreign_key("site.id")
     model: Mapped[str] = mapped_column(String(60))
     serial: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[Name]
     mode: Mapped[str] = mapped_column(String(16), default="open")  # access.Mode
     token: Mapped[str] = mapped_column(String(64), unique=True)  # in the QR code
-    selection_id: Mapped[int | None] = _fk(
+    selection_id: Mapped[int | None] = foreign_key(
         "machine_selection.id", nullable=True, ondelete="SET NULL"
     )
     settings_pin: Mapped[str] = mapped_column(String(12))
@@ -94,7 +86,7 @@ class MachineGroup(Base):
     group_id: Mapped[int] = mapped_column(
         IdType, ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    selection_id: Mapped[int | None] = _fk(
+    selection_id: Mapped[int | None] = foreign_key(
         "machine_selection.id", nullable=True, ondelete="SET NULL"
     )
 
@@ -116,13 +108,15 @@ class Brew(Base):
     )
 
     id: Mapped[intpk]
-    machine_id: Mapped[int] = _fk("machine.id")
-    product_id: Mapped[int | None] = _fk("machine_product.id", nullable=True, ondelete="SET NULL")
+    machine_id: Mapped[int] = foreign_key("machine.id")
+    product_id: Mapped[int | None] = foreign_key(
+        "machine_product.id", nullable=True, ondelete="SET NULL"
+    )
     product_name: Mapped[Name]
     product_type: Mapped[str] = mapped_column(String(20))
     recipe: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    consumer_id: Mapped[int | None] = _fk("consumer.id", nullable=True, ondelete="SET NULL")
-    group_id: Mapped[int | None] = _fk("user_group.id", nullable=True, ondelete="SET NULL")
+    consumer_id: Mapped[int | None] = foreign_key("consumer.id", nullable=True, ondelete="SET NULL")
+    group_id: Mapped[int | None] = foreign_key("user_group.id", nullable=True, ondelete="SET NULL")
     device_key: Mapped[str] = mapped_column(String(64), default="")  # who asked, anonymously
     price: Mapped[Money] = mapped_column(default=0)
     charge: Mapped[str] = mapped_column(String(10), default="none")  # none | credit | payment

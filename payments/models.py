@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
     ForeignKey,
     Index,
@@ -13,14 +11,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, IdType, Money, Timestamp, intpk, utcnow
+from db.base import Base, IdType, Money, Timestamp, foreign_key, intpk, utcnow
 from payments.payment_state import PaymentStatus
-
-
-def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
-    return mapped_column(
-        IdType, ForeignKey(target, ondelete=ondelete), index=True, nullable=nullable
-    )
 
 
 class ProviderPayment(Base):
@@ -40,14 +32,14 @@ class ProviderPayment(Base):
     )
 
     id: Mapped[intpk]
-    company_id: Mapped[int] = _fk("company.id")
-    consumer_id: Mapped[int | None] = _fk("consumer.id", nullable=True, ondelete="SET NULL")
+    company_id: Mapped[int] = foreign_key("company.id")
+    consumer_id: Mapped[int | None] = foreign_key("consumer.id", nullable=True, ondelete="SET NULL")
     # A machine's deletion takes its brews (usage data), not the money records.
-    brew_id: Mapped[int | None] = _fk("brew.id", nullable=True, ondelete="SET NULL")
-    table_session_id: Mapped[int | None] = _fk(
+    brew_id: Mapped[int | None] = foreign_key("brew.id", nullable=True, ondelete="SET NULL")
+    table_session_id: Mapped[int | None] = foreign_key(
         "table_session.id", nullable=True, ondelete="SET NULL"
     )
-    round_id: Mapped[int | None] = _fk("round.id", nullable=True, ondelete="SET NULL")
+    round_id: Mapped[int | None] = foreign_key("round.id", nullable=True, ondelete="SET NULL")
     purpose: Mapped[str] = mapped_column(String(10))  # topup | brew | round | bill
     amount: Mapped[Money]
     currency: Mapped[str] = mapped_column(String(3))
