@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,33 +16,32 @@ from starlette.staticfiles import StaticFiles
 from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
+from customers import sweeper as customers_sweeper
 from customers import topups
 from customers.api import Accounts
-from customers.sweeper import sweep_forever as sweep_customers
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
-from domain.outbox_sweeper import sweep_forever as sweep_outbox
+from domain import outbox_sweeper
 from machines import api as machines_api
 from machines import pages as machines_pages
 from machines import payment_outcome as brew_payments
 from machines import staff_api as machines_staff_api
 from machines import staff_pages as machines_staff_pages
+from machines import sweeper as machines_sweeper
 from machines.device import device_socket
 from machines.live import register_all as register_machine_topics
 from machines.places import MachinePlaces
-from machines.sweeper import sweep_forever as sweep_machines
 from machines.views import user_brews
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
 from ordering import payment_api, pos_api
 from ordering import payment_outcome as table_payments
+from ordering import sweeper as ordering_sweeper
 from ordering.config import OrderingConfig
 from ordering.live import register_all
-from ordering.sweeper import sweep_forever
 from payments import api as payments_api
 from payments import pages as payments_pages
-from payments.runtime import PaymentsRuntime
-from payments.runtime import sweep_forever as sweep_refunds
+from payments.runtime import PaymentsRuntime, refund_due
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -50,6 +50,7 @@ from web.gc_policy import GcPolicy, warm_up
 from web.live import KeepRawSend, live_endpoint
 from web.security import SessionIdentity
 from web.state import AppState
+from web.timers import every
 
 
 def assemble(config: OrderingConfig) -> None:
@@ -85,19 +86,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.payments = payments
         await warm_up(engine)
         collector = app.state.gc_policy = GcPolicy()
+        # Each room's timers: safe in every process at once (conditional writes, claims).
+        jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+            ("idle tables", settings.sweep_interval_s,
+             partial(ordering_sweeper.sweep_once, state, config)),
+            ("machines", settings.machine_sweep_s,
+             partial(machines_sweeper.sweep_once, sessionmaker, bus, settings)),
+            ("customers", settings.machine_sweep_s,
+             partial(customers_sweeper.sweep_once, sessionmaker, bus, settings)),
+            ("refunds", settings.machine_sweep_s,
+             partial(refund_due, sessionmaker, bus, payments)),
+            ("outbox", settings.outbox_sweep_s,
+             partial(outbox_sweeper.sweep_once, sessionmaker, bus)),
+        ]
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
-            asyncio.create_task(sweep_forever(state, config), name="sweeper"),
-            asyncio.create_task(
-                sweep_machines(state.sessionmaker, bus, settings), name="machines"
-            ),
-            asyncio.create_task(
-                sweep_customers(state.sessionmaker, bus, settings), name="customers"
-            ),
-            asyncio.create_task(sweep_refunds(state.sessionmaker, bus, payments), name="refunds"),
-            asyncio.create_task(
-                sweep_outbox(state.sessionmaker, bus, settings.outbox_sweep_s), name="outbox"
-            ),
+            *(asyncio.create_task(every(s, job, name), name=name) for name, s, job in jobs),
             asyncio.create_task(collector.run(), name="gc"),
         ]
         collector.start()  # what start-up made lives for ever: frozen out of GC passes

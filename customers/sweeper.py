@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -25,15 +24,3 @@ async def sweep_once(
     await run(sessionmaker, bus, lambda tx: recharge.run_due(tx, moment))
     if settings.smtp_url:
         await send_pending(sessionmaker, settings.smtp_url, settings.mail_from, moment)
-
-
-async def sweep_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, settings: Settings
-) -> None:
-    """Safe in every process at once: a recharge period and a mail are claimed once."""
-    while True:
-        await asyncio.sleep(settings.machine_sweep_s)
-        try:
-            await sweep_once(sessionmaker, bus, settings)
-        except Exception:
-            log.exception("customers sweep failed")

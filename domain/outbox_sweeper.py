@@ -8,7 +8,6 @@ failing is retried, slowly, until it is fixed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -36,9 +35,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def sweep_once(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, now: datetime
+    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, now: datetime | None = None
 ) -> int:
     """Try the events due by `now` once more; returns how many this process claimed."""
+    now = now or datetime.now(UTC)
     async with sessionmaker() as session:
         due = (
             await session.execute(
@@ -74,14 +74,3 @@ async def _claim(event_id: str, attempts: int, now: datetime, tx: Tx) -> bool:
         .execution_options(synchronize_session=False)
     )
     return changed(moved) == 1
-
-
-async def sweep_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, interval_s: float
-) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        try:
-            await sweep_once(sessionmaker, bus, datetime.now(UTC))
-        except Exception:
-            log.exception("outbox sweep failed")

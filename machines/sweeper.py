@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -32,15 +31,3 @@ async def sweep_once(
 ) -> None:
     moment = now or datetime.now(UTC)
     await run(sessionmaker, bus, lambda tx: device_service.sweep(tx, timeouts(settings), moment))
-
-
-async def sweep_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, settings: Settings
-) -> None:
-    """Safe in every process at once: each step is a conditional write or a unique claim."""
-    while True:
-        await asyncio.sleep(settings.machine_sweep_s)
-        try:
-            await sweep_once(sessionmaker, bus, settings)
-        except Exception:
-            log.exception("machines sweep failed")

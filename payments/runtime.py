@@ -134,16 +134,3 @@ async def refund_due(
 
 async def _refunded(payment_id: int, tx: Tx) -> None:
     await payment_service.refunded(tx, payment_id, datetime.now(UTC))
-
-
-async def sweep_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, runtime: PaymentsRuntime
-) -> None:
-    """Refunds due, in every process at once: the provider's idempotency key and the
-    conditional status change make each refund happen once."""
-    while True:
-        await asyncio.sleep(runtime.settings.machine_sweep_s)
-        try:
-            await refund_due(sessionmaker, bus, runtime)
-        except Exception:
-            log.exception("refund sweep failed")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -11,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from realtime.bus import Bus
-from realtime.events import Tx, run, transaction
+from realtime.events import Tx, run
 from realtime.hub import Hub
 from settings import Settings
 from web.i18n import pick_locale
@@ -40,13 +39,6 @@ def locale_of(conn: HTTPConnection) -> str:
 
 def device_of(conn: HTTPConnection) -> str:
     return device_key(app_state(conn).settings.secret_key, conn.session["device"])
-
-
-@asynccontextmanager
-async def tx_for(conn: HTTPConnection) -> AsyncIterator[Tx]:
-    state = app_state(conn)
-    async with transaction(state.sessionmaker, state.bus) as tx:
-        yield tx
 
 
 async def run_tx(conn: HTTPConnection, op: Callable[[Tx], Awaitable[T]]) -> T:
