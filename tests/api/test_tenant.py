@@ -66,7 +66,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/api/v1/staff/products/{product}/availability", {"available": False},
      "not_found"),
     ("POST", "/api/v1/staff/machines/{machine}/secret", {}, "not_found"),
-    ("POST", "/api/v1/staff/machines/{machine}/mode", {"mode": "free"}, "not_found"),
+    ("POST", "/api/v1/staff/machines/{machine}/mode", {"mode": "prepaid"}, "not_found"),
     ("DELETE", "/api/v1/staff/machines/{machine}", {"confirm": "yes"}, "not_found"),
     ("POST", "/api/v1/staff/machines/{machine}/groups", {"group_id": "{group}"}, "not_found"),
     ("POST", "/api/v1/staff/machines/{machine}/selection", {"selection_id": "{selection}"},
