@@ -29,6 +29,7 @@ from ordering.errors import (
 )
 from ordering.models import DiningTable, Member, OrderLine, PinFailure, Round, TableSession
 from ordering.publishing import table_changed
+from ordering.session_state import SessionStatus
 from ordering.table_lock import Access, access
 from ordering.table_payment import ORDER_AND_PAY, PAY_ONLY, NoPhoneOrders, PayToSend
 from ordering.table_view import TableHeader
@@ -258,7 +259,7 @@ async def new_round(
     waiting for validation, unless given; `staff_id`: who took it at the POS."""
     number = await tx.session.scalar(
         update(TableSession)
-        .where(TableSession.id == ts.id, TableSession.status == "open")
+        .where(TableSession.id == ts.id, TableSession.status == SessionStatus.OPEN)
         .values(round_count=TableSession.round_count + 1, last_activity_at=now)
         .returning(TableSession.round_count)
     )
@@ -335,7 +336,7 @@ async def expire_idle(tx: Tx, config: OrderingConfig, now: datetime) -> int:
             .join(DiningTable, DiningTable.id == TableSession.table_id)
             .where(
                 TableSession.closed_at.is_(None),
-                TableSession.status == "open",
+                TableSession.status == SessionStatus.OPEN,
                 TableSession.round_count == 0,
                 TableSession.last_activity_at < cutoff,
             )
@@ -352,7 +353,7 @@ async def _close_if_idle(
     tx: Tx, config: OrderingConfig, table: DiningTable, ts: TableSession, now: datetime
 ) -> bool:
     cutoff = now - timedelta(seconds=config.idle_s)
-    if ts.status != "open" or ts.round_count or ts.last_activity_at >= cutoff:
+    if ts.status != SessionStatus.OPEN or ts.round_count or ts.last_activity_at >= cutoff:
         return False
     has_lines = await tx.session.scalar(
         select(func.count()).where(OrderLine.session_id == ts.id)
@@ -368,7 +369,7 @@ async def _close_if_idle(
             TableSession.round_count == 0,
             TableSession.last_activity_at < cutoff,
         )
-        .values(status="closed", closed_at=now, close_reason="idle")
+        .values(status=SessionStatus.CLOSED, closed_at=now, close_reason="idle")
         .execution_options(synchronize_session=False)
     )
     if changed(result) != 1:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
 from ordering.round_state import RoundStatus, TicketStatus
+from ordering.session_state import SessionStatus
 
 
 def _fk(target: str) -> Mapped[int]:
@@ -66,7 +67,7 @@ class TableSession(Base):
 
     id: Mapped[intpk]
     table_id: Mapped[int] = mapped_column(IdType, ForeignKey("dining_table.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.OPEN)
     pin: Mapped[str] = mapped_column(String(12))
     round_count: Mapped[int] = mapped_column(Integer, default=0)
     opened_at: Mapped[Timestamp] = mapped_column(default=utcnow)

@@ -26,6 +26,7 @@ from ordering.config import config_of
 from ordering.live import TableTopic
 from ordering.models import Category, DiningTable
 from ordering.scanned_tables import remember_table
+from ordering.session_state import SessionStatus
 from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
@@ -145,7 +146,7 @@ async def pos_order_panel(request: Request) -> Response:
         menu = await views.menu_view(session, site.id)
     panel: dict[str, Any] = {
         "table": table,
-        "pin": ts.pin if ts is not None and ts.status == "open" else None,
+        "pin": ts.pin if ts is not None and ts.status == SessionStatus.OPEN else None,
         "key": secrets.token_hex(16),  # one per panel: a double press makes one round
     }
     if request.headers.get("hx-request") != "true":

@@ -30,6 +30,7 @@ from ordering.views import company_of_site
 from payments import service as provider_payments
 from payments.errors import PaymentsUnavailable
 from payments.models import ProviderPayment
+from payments.payment_state import PaymentStatus
 from payments.providers import PaymentProvider
 from payments.runtime import runtime_of
 from realtime.events import Tx
@@ -57,7 +58,7 @@ async def _checkout(
 ) -> dict[str, Any]:
     """Create the provider's side once our pending row is committed (it is I/O)."""
     back = f"/t/{token}"
-    if payment.provider_ref is None and payment.status == "pending":
+    if payment.provider_ref is None and payment.status == PaymentStatus.PENDING:
         try:
             intent = await provider.create(
                 payment.amount, payment.currency, payment.idempotency_key,

@@ -22,6 +22,8 @@ from ordering.config import OrderingConfig
 from ordering.models import DiningTable, OrderLine, Round, TableSession
 from ordering.payment_views import rounds_and_paid
 from ordering.publishing import table_changed
+from ordering.round_state import RoundStatus
+from ordering.session_state import SessionStatus
 from ordering.table_payment import AWAITING_PAYMENT, PaidRound, bill
 from payments import service as provider_payments
 from payments.models import ProviderPayment
@@ -87,7 +89,7 @@ async def paid(config: OrderingConfig, tx: Tx, payment: PaymentSettled) -> None:
         return
     touched = await tx.session.execute(
         update(TableSession)
-        .where(TableSession.id == ts.id, TableSession.status == "open")
+        .where(TableSession.id == ts.id, TableSession.status == SessionStatus.OPEN)
         .values(last_activity_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -125,7 +127,7 @@ async def _round_paid(
         sent = await tx.session.scalar(
             update(Round)
             .where(Round.id == rnd.id, Round.status == AWAITING_PAYMENT)
-            .values(status="to_validate", submitted_at=now, updated_at=now)
+            .values(status=RoundStatus.TO_VALIDATE, submitted_at=now, updated_at=now)
             .returning(Round.number)
         )
     if rnd is None or sent is None:
@@ -151,8 +153,8 @@ async def _bill_paid(
     if settles:
         await tx.session.execute(
             update(TableSession)
-            .where(TableSession.id == ts.id, TableSession.status == "open")
-            .values(status="settled", settled_at=now)
+            .where(TableSession.id == ts.id, TableSession.status == SessionStatus.OPEN)
+            .values(status=SessionStatus.SETTLED, settled_at=now)
             .execution_options(synchronize_session=False)
         )
         await tx.session.refresh(ts)

@@ -26,6 +26,7 @@ from ordering.payment_outcome import end_pending
 from ordering.payment_views import LINE_AMOUNT, rounds_and_paid
 from ordering.publishing import table_changed
 from ordering.round_state import RoundStatus
+from ordering.session_state import SessionStatus
 from ordering.table_lock import Access
 from ordering.table_payment import (
     AWAITING_PAYMENT,
@@ -83,7 +84,7 @@ async def _lock_open(tx: Tx, session_id: int, now: datetime) -> None:
     """Touch the open session's row: starts and settlements of its payments queue here."""
     touched = await tx.session.scalar(
         update(TableSession)
-        .where(TableSession.id == session_id, TableSession.status == "open")
+        .where(TableSession.id == session_id, TableSession.status == SessionStatus.OPEN)
         .values(last_activity_at=now)
         .returning(TableSession.id)
     )

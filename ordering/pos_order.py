@@ -23,6 +23,7 @@ from ordering.config import OrderingConfig
 from ordering.diner_service import new_round
 from ordering.errors import EmptyOrder, SoldOut, TableSettled, UnknownProduct
 from ordering.models import OrderLine, Product, Round, TableSession
+from ordering.session_state import SessionStatus
 from ordering.staff_service import LineAdd
 from ordering.views import active_session
 from realtime.events import Tx
@@ -97,7 +98,7 @@ async def take_order(
         )
         if previous is not None:
             return Taken(previous, ts.pin, duplicate=True)
-        if ts.status != "open":
+        if ts.status != SessionStatus.OPEN:
             raise TableSettled()
     wanted = await _wanted(tx, config, table.site_id, lines)
     now = datetime.now(UTC)

@@ -44,6 +44,7 @@ from ordering.round_state import (
     RoundStatus,
     round_status_from_tickets,
 )
+from ordering.session_state import SessionStatus
 from ordering.table_view import session_detail
 from ordering.views import active_session
 from realtime.events import Tx
@@ -328,7 +329,7 @@ async def settle(
         )
         if paid is not None:
             return paid
-    if ts is None or ts.status != "open":
+    if ts is None or ts.status != SessionStatus.OPEN:
         raise NotSettleable()
     detail = await session_detail(tx.session, ts)
     if any(r["status"] == RoundStatus.TO_VALIDATE for r in detail["rounds"]):
@@ -344,8 +345,8 @@ async def settle(
     now = datetime.now(UTC)
     result = await tx.session.execute(
         update(TableSession)
-        .where(TableSession.id == ts.id, TableSession.status == "open")
-        .values(status="settled", settled_at=now)
+        .where(TableSession.id == ts.id, TableSession.status == SessionStatus.OPEN)
+        .values(status=SessionStatus.SETTLED, settled_at=now)
         .execution_options(synchronize_session=False)
     )
     if changed(result) != 1:
@@ -392,7 +393,7 @@ async def free(
     ts = await active_session(tx.session, table.id)
     if ts is None:
         return
-    if ts.status != "settled":
+    if ts.status != SessionStatus.SETTLED:
         detail = await session_detail(tx.session, ts)
         owed = detail["due"] > 0 or any(r["status"] in OPEN_ROUND for r in detail["rounds"])
         if owed:
@@ -401,12 +402,13 @@ async def free(
     closed = await tx.session.execute(
         update(TableSession)
         .where(TableSession.id == ts.id, TableSession.closed_at.is_(None))
-        .values(status="closed", closed_at=now, close_reason="freed")
+        .values(status=SessionStatus.CLOSED, closed_at=now, close_reason="freed")
         .execution_options(synchronize_session=False)
     )
     await table_changed(tx, config, table.id, table.site_id, "session.closed", {})
     if changed(closed) == 1:
-        await facts.table_freed(tx, table, ts, "freed", ts.status == "settled", staff.id)
+        settled = ts.status == SessionStatus.SETTLED
+        await facts.table_freed(tx, table, ts, "freed", settled, staff.id)
 
 
 async def set_available(

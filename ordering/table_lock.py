@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from ordering.round_state import IN_KITCHEN, RoundStatus
+from ordering.session_state import SessionStatus
 from ordering.table_payment import PAY_ONLY, UNBILLED
 
 
@@ -23,7 +24,7 @@ def access(mode: str, session_status: str | None, is_member: bool) -> Access:
         return Access.MENU_ONLY  # pay only: staff open the table; phones pay its bill
     if session_status is None:
         return Access.START
-    if session_status == "open":
+    if session_status == SessionStatus.OPEN:
         return Access.MEMBER if is_member else Access.NEED_PIN
     return Access.SETTLED if is_member else Access.LOCKED
 
@@ -32,7 +33,7 @@ def table_state(session_status: str | None, round_statuses: Iterable[str]) -> st
     """The table map's state: free, ordering, to_validate, in_production, to_settle, settled."""
     if session_status is None:
         return "free"
-    if session_status == "settled":
+    if session_status == SessionStatus.SETTLED:
         return "settled"
     statuses = set(round_statuses) - UNBILLED
     if RoundStatus.TO_VALIDATE in statuses:
