@@ -222,8 +222,8 @@ def _announcing(handler: Any) -> str:
     return " ".join((handler.__doc__ or "").split()) + " " + ANNOUNCED
 
 
-SELECTION = "/staff/selections/{selection_id:int}"
-DRINK = "/staff/drinks/{drink_id:int}"
+SELECTION = "/staff/selections/{selection_id:id}"
+DRINK = "/staff/drinks/{drink_id:id}"
 routes = [
     Endpoint("/staff/selections", create_selection, "POST", tag=STAFF,
              summary="Create a product selection", body=CreateSelection,
@@ -254,18 +254,18 @@ routes = [
     Endpoint(DRINK + "/move", move_drink, "POST", tag=STAFF, summary="Move a drink up or down",
              description=_announcing(move_drink), params=[DRINK_ID], body=Move,
              responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
-    Endpoint("/staff/machines/{machine_id:int}/selection", set_machine_selection, "POST", tag=STAFF,
+    Endpoint("/staff/machines/{machine_id:id}/selection", set_machine_selection, "POST", tag=STAFF,
              summary="Choose a machine's selection", params=[MACHINE_ID], body=SetSelection,
              responses={200: Reply(MachineSelection, "Chosen.")},
              errors=[*STAFF_ERRORS, WrongModel], security=SIGNED_IN),
-    Endpoint("/staff/machines/{machine_id:int}/groups/{group_id:int}", detach_group, "DELETE",
+    Endpoint("/staff/machines/{machine_id:id}/groups/{group_id:id}", detach_group, "DELETE",
              tag=STAFF, summary="Stop a group using a machine", params=[MACHINE_ID, GROUP_ID],
              responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),
-    Endpoint("/staff/groups/{group_id:int}", update_group, "PATCH", tag=STAFF,
+    Endpoint("/staff/groups/{group_id:id}", update_group, "PATCH", tag=STAFF,
              summary="Rename a group and set its regular recharge", params=[GROUP_ID],
              body=GroupSettings, responses={200: Reply(GroupSaved, "Saved.")},
              errors=STAFF_ERRORS, security=SIGNED_IN),
-    Endpoint("/staff/groups/{group_id:int}/members/{consumer_id:int}", remove_group_member,
+    Endpoint("/staff/groups/{group_id:id}/members/{consumer_id:id}", remove_group_member,
              "DELETE", tag=STAFF, summary="Take a consumer out of a group",
              params=[GROUP_ID, CONSUMER_ID], responses={200: OK}, errors=STAFF_ERRORS,
              security=SIGNED_IN),

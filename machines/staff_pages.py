@@ -175,9 +175,9 @@ async def groups_page(request: Request) -> Response:
 
 
 routes = [
-    Route("/staff/machines/{machine_id:int}", machine_page),
+    Route("/staff/machines/{machine_id:id}", machine_page),
     Route("/staff/selections", selections_page),
-    Route("/staff/selections/{selection_id:int}", selection_page),
-    Route("/staff/selections/{selection_id:int}/drinks", selection_drinks),
+    Route("/staff/selections/{selection_id:id}", selection_page),
+    Route("/staff/selections/{selection_id:id}/drinks", selection_drinks),
     Route("/staff/groups", groups_page),
 ]

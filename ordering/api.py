@@ -8,7 +8,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.context import viewer_of
 from accounts.models import Site
 from api.endpoint import Endpoint, Reply

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.context import staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can, require

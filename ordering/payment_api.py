@@ -11,7 +11,6 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-import web.convertors  # noqa: F401  (the {…:id} path type)
 from api.endpoint import Endpoint, Reply
 from ordering import payment_service
 from ordering.api_docs import DINERS, PAYMENT_ID, TOKEN

@@ -7,7 +7,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-import web.convertors  # noqa: F401  (the {…:id} path type)
 from accounts.api import STAFF
 from accounts.context import staff_of
 from accounts.service import NotSignedIn, StaffIdentity

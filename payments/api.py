@@ -191,7 +191,7 @@ routes = [
              summary="Stripe webhook", raw_body=STRIPE_EVENT,
              responses={200: Reply(WebhookReceived, "Received.")},
              errors=[BadSignature, NotFound], security=PUBLIC),
-    Endpoint("/payments/stripe/webhook/{company_id:int}", company_stripe_webhook, "POST",
+    Endpoint("/payments/stripe/webhook/{company_id:id}", company_stripe_webhook, "POST",
              tag=PAYMENTS, summary="Stripe webhook of a company's own account",
              params=[COMPANY_ID], raw_body=STRIPE_EVENT,
              responses={200: Reply(WebhookReceived, "Received.")},

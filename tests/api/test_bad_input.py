@@ -38,6 +38,7 @@ from realtime.models import TopicVersion
 from tests.conftest import Database, client_for
 
 CASHIER = ("caisse@cafe-de-la-gare.fr", "caisse-demo")
+ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
 KITCHEN = ("cuisine@cafe-de-la-gare.fr", "cuisine-demo")
 
 
@@ -677,3 +678,27 @@ async def test_huge_ids_in_paths_are_not_found(
             assert response.json()["error"]["code"] == "http_404"
         response = await party.pos.get(f"/api/v1/staff/sites/{venue.site_id}/stations/a%00b")
         expect(response, 404, "not_found")
+
+
+async def test_huge_ids_in_machine_and_payment_paths_are_not_found(
+    party: Party, db: Database
+) -> None:
+    """An id too large for the database is a 404 at routing, never a driver error (500):
+    the company of a Stripe webhook URL included, which anyone may call."""
+    await login(party.pos, *ADMIN)
+    huge = "9" * 25
+    async with unchanged(db):
+        for method, url in (
+            ("POST", f"/api/v1/payments/stripe/webhook/{huge}"),
+            ("POST", f"/api/v1/staff/machines/{huge}/mode"),
+            ("DELETE", f"/api/v1/staff/machines/{huge}"),
+            ("POST", f"/api/v1/staff/consumers/{huge}/credit"),
+            ("PATCH", f"/api/v1/staff/groups/{huge}"),
+            ("PATCH", f"/api/v1/staff/selections/{huge}"),
+            ("DELETE", f"/api/v1/staff/drinks/{huge}"),
+        ):
+            response = await party.pos.request(method, url, json={})
+            assert response.status_code == 404, (url, response.text)
+            assert response.json()["error"]["code"] == "http_404"
+        page = await party.pos.get(f"/staff/machines/{huge}")
+        assert page.status_code == 404
