@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -41,8 +42,10 @@ class StaffIdentity:
 
 async def login(session: AsyncSession, email: str, password: str) -> StaffIdentity:
     staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    # Hash even when nobody has this email, so timing does not tell who works here.
-    ok = verify_password(password, staff.password_hash if staff else _DUMMY_HASH)
+    # Hash even when nobody has this email, so timing does not tell who works here; in a
+    # worker thread, so that scrypt's tens of milliseconds do not hold up every socket.
+    stored = staff.password_hash if staff else _DUMMY_HASH
+    ok = await asyncio.to_thread(verify_password, password, stored)
     if staff is None or not ok or not staff.active:
         raise BadLogin()
     return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name)
