@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from accounts.api import STAFF
 from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.service import NotSignedIn, StaffIdentity
 from api.endpoint import SIGNED_IN, Endpoint, Param, Reply, Tag
@@ -61,7 +62,6 @@ from web.htmx import json_reply
 from web.state import device_of, run_tx
 
 MACHINES = Tag("machines", "Coffee machines, from their QR code (docs/machines.md).")
-STAFF = Tag("staff", "POS, production displays and back office: sign in first.")
 TOKEN = Param("MachineToken", "token", "The machine's token, as in its QR code (/m/{token}).",
               {"type": "string", "minLength": 1, "maxLength": 64})
 SHARE = Param("ShareToken", "share", "The token of a selection's share link (/s/{share}).",

@@ -12,11 +12,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from accounts.api import STAFF
 from accounts.context import staff_of
 from accounts.service import NotSignedIn, StaffIdentity
 from api.endpoint import SIGNED_IN, Endpoint, Param, Reply
 from machines import admin_service, selection_service
-from machines.api import CONSUMER_ID, GROUP_ID, MACHINE_ID, OK, STAFF, STAFF_ERRORS
+from machines.api import CONSUMER_ID, GROUP_ID, MACHINE_ID, OK, STAFF_ERRORS
 from machines.commands import (
     AddDrink,
     CreateSelection,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from accounts.api import STAFF
 from accounts.context import staff_of
 from accounts.roles import Permission, require
 from accounts.service import NotSignedIn, StaffIdentity
@@ -40,7 +41,6 @@ from web.htmx import json_reply
 from web.state import AppState, app_state, run_tx
 
 PAYMENTS = Tag("payments", "Payment provider callbacks.")
-STAFF = Tag("staff", "POS, production displays and back office: sign in first.")
 REF = Param("PaymentRef", "ref", "The provider's reference of a payment (from checkout_url).",
             {"type": "string", "maxLength": 120})
 # A Stripe event, read as sent: its signature is checked on the exact bytes.

@@ -1,4 +1,6 @@
-"""Request bodies from JSON (API clients) or forms (htmx pages), read the same way."""
+"""Request bodies from JSON (API clients) or forms (htmx pages): read, bounded, checked storable.
+
+web/commands.py turns them into typed commands."""
 
 from __future__ import annotations
 
@@ -63,42 +65,6 @@ class Body:
     def __init__(self, data: dict[str, Any], is_form: bool) -> None:
         self.data = data
         self.is_form = is_form
-
-    def raw(self, name: str) -> Any:
-        return self.data.get(name)
-
-    def text(self, name: str) -> str | None:
-        value = self.data.get(name)
-        return value if isinstance(value, str) else None
-
-    def integer(self, name: str) -> Any:
-        """An int from JSON as is; from a form, parsed. Anything else is passed on as it
-        is, for the domain to reject with its own message."""
-        value = self.data.get(name)
-        if self.is_form and isinstance(value, str):
-            stripped = value.strip()
-            if stripped.lstrip("-").isdigit():
-                return int(stripped)
-        return value
-
-    def money(self, name: str) -> Any:
-        """Minor units: an int from JSON, or "12,50" / "12.50" typed in a form."""
-        value = self.data.get(name)
-        if not self.is_form or not isinstance(value, str):
-            return value
-        text = value.strip().replace(",", ".").replace(" ", "").replace("\u202f", "")
-        if not text:
-            return None
-        whole, _, cents = text.partition(".")
-        if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
-            return value
-        return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
-
-    def flag(self, name: str) -> Any:
-        value = self.data.get(name)
-        if self.is_form and isinstance(value, str):
-            return value.lower() in ("1", "true", "on", "yes")
-        return value
 
 
 async def read_body(request: Request) -> Body:
