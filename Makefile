@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint chromium nginx clean messages screenshots
+.PHONY: demo test install lint chromium nginx pgtools clean messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,14 @@ nginx:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx >/dev/null; }
 
-test: install chromium nginx
+# The backup test runs pg_dump and pg_restore against PostgreSQL.
+pgtools:
+	@command -v pg_dump >/dev/null 2>&1 || { \
+	  echo "Installing Debian's PostgreSQL client tools for the backup test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql-client >/dev/null; }
+
+test: install chromium nginx pgtools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy

@@ -1,4 +1,4 @@
-"""The `comptoir` command: migrate, seed, serve, demo."""
+"""The `comptoir` command: migrate, seed, serve, demo, backup, restore."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import getpass
 import os
+from datetime import UTC, datetime
+from pathlib import Path
 
 from settings import Settings
 
@@ -76,6 +78,32 @@ async def _create_staff(
         await engine.dispose()
 
 
+def backup(settings: Settings, file: Path | None) -> None:
+    from db.backup import BackupError, default_file
+    from db.backup import backup as back_up
+
+    named = default_file(settings.database_url, datetime.now(UTC))
+    target = file / named if file and file.is_dir() else file or named
+    try:
+        revision = back_up(settings.database_url, target)
+    except BackupError as error:
+        raise SystemExit(f"comptoir backup: {error}") from None
+    print(f"backup written to {target} (schema {revision})")
+
+
+def restore(settings: Settings, file: Path) -> None:
+    from db.backup import BackupError
+    from db.backup import restore as restore_from
+
+    try:
+        older = restore_from(settings.database_url, file)
+    except BackupError as error:
+        raise SystemExit(f"comptoir restore: {error}") from None
+    print(f"database restored from {file}")
+    if older:
+        print("the backup is from an earlier version: run `comptoir migrate` before serving")
+
+
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -107,6 +135,15 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("--name", required=True)
     staff.add_argument("--role", required=True)
     staff.add_argument("--company", type=int, default=1)
+    saving = commands.add_parser(
+        "backup", help="copy the database to FILE while it serves (default: a timestamped name, here or in "
+        "the directory FILE)"
+    )
+    saving.add_argument("file", nargs="?", type=Path)
+    restoring = commands.add_parser(
+        "restore", help="replace the database with a backup (stop the servers first)"
+    )
+    restoring.add_argument("file", type=Path)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
@@ -121,6 +158,10 @@ def main(argv: list[str] | None = None) -> None:
             _create_staff(settings, args.email, args.name, args.role, password, args.company)
         )
         print(f"staff {staff_id} created")
+    elif args.command == "backup":
+        backup(settings, args.file)
+    elif args.command == "restore":
+        restore(settings, args.file)
     elif args.command == "simulate-machines":
         from machines.cli import run as simulate
 
