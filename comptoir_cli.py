@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("--role", required=True)
     staff.add_argument("--company", type=int, default=1)
     saving = commands.add_parser(
-        "backup", help="copy the database to FILE while it serves (default: a timestamped name, here or in "
-        "the directory FILE)"
+        "backup", help="copy the database to FILE while it serves (default: a timestamped "
+        "name, here or in the directory FILE)",
     )
     saving.add_argument("file", nargs="?", type=Path)
     restoring = commands.add_parser(

@@ -39,14 +39,24 @@ def _opened(path: Path, mode: str) -> contextlib.AbstractContextManager[sqlite3.
     return _connected(f"{path.resolve().as_uri()}?mode={mode}", uri=True)
 
 
+def _apart(database: Path, backup_file: Path) -> None:
+    if backup_file.resolve() == database.resolve():
+        raise BackupError(f"{backup_file} is the database itself: name another file")
+
+
 def backup(database_url: str, target: Path) -> str:
     """Copy the database into `target`; returns its schema revision."""
-    with _opened(database_file(database_url), "rw") as source, written(target) as temp:
+    path = database_file(database_url)
+    _apart(path, target)
+    with _opened(path, "rw") as source, written(target) as temp:
         with _connected(temp) as copy:
             # Every page in one step, so under one read transaction: the copy is one
             # committed moment. The database is in WAL mode (db/engine.py), so the
             # server's writers go on meanwhile instead of waiting for the copy.
-            source.backup(copy, pages=-1)
+            try:
+                source.backup(copy, pages=-1)
+            except sqlite3.Error as error:
+                raise BackupError(f"the copy failed: {error}") from error
             copy.execute("PRAGMA journal_mode=DELETE")  # a single file, whole by itself
         return read_revision(temp, shown_as=target)
 
@@ -71,12 +81,14 @@ def read_revision(source: Path, shown_as: Path | None = None) -> str:
 def restore(database_url: str, source: Path) -> None:
     """Replace the database's content with the backup's, in one transaction."""
     path = database_file(database_url)
+    _apart(path, source)
     if not path.parent.is_dir():
         raise BackupError(f"no directory {path.parent}")
     with _opened(source, "ro") as backup_file, _connected(path) as database:
-        # Every connection to a WAL database holds a shared lock on it while open: the
-        # exclusive lock, kept until the restore is done, is only granted when no server
-        # (nor anything else) has the database open, and keeps one from opening it meanwhile.
+        # A connection that has read a WAL database keeps a shared lock on it until it
+        # closes (a server's pooled connections do): the exclusive lock, kept until the
+        # restore is done, is only granted when no server (nor anything else) has the
+        # database open, and keeps one from reading it meanwhile.
         database.execute("PRAGMA locking_mode=EXCLUSIVE")
         try:
             database.execute("BEGIN EXCLUSIVE")
@@ -87,4 +99,7 @@ def restore(database_url: str, source: Path) -> None:
             ) from error
         # The backup API writes the destination in one transaction: a restore that is
         # interrupted leaves the database as it was.
-        backup_file.backup(database, pages=-1)
+        try:
+            backup_file.backup(database, pages=-1)
+        except sqlite3.Error as error:
+            raise BackupError(f"the restore failed, nothing was changed: {error}") from error
