@@ -16,6 +16,12 @@ class Permission(StrEnum):
     SOLD_OUT = "sold_out"  # mark products sold out and back
     PRINT = "print"  # print table QR codes
     CONFIGURE = "configure"  # set table and site modes
+    # See consumers' accounts: names, e-mails, balances and ledgers (the `user:{id}` topic,
+    # the people on the machines' and groups' pages). Managing them needs CONFIGURE too.
+    PEOPLE = "people"
+    # Read the mail outbox (without SMTP): it holds confirmation links, so whoever reads it
+    # could confirm anyone's address. The company's administrators only.
+    READ_MAIL = "read_mail"
 
 
 ROLES: dict[str, frozenset[Permission]] = {
@@ -24,8 +30,9 @@ ROLES: dict[str, frozenset[Permission]] = {
         {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
          Permission.SOLD_OUT}
     ),
-    "supervisor": frozenset(Permission) - {Permission.PRINT, Permission.CONFIGURE},
-    "manager": frozenset(Permission),
+    "supervisor": frozenset(Permission)
+    - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL},
+    "manager": frozenset(Permission) - {Permission.READ_MAIL},
     "admin": frozenset(Permission),
 }
 

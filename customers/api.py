@@ -17,8 +17,9 @@ from accounts.context import consumer_id_of
 from api.endpoint import SESSION, Endpoint, Reply, Tag
 from customers import service, views
 from customers.commands import LogIn, SignUp
-from customers.errors import BadConsumerLogin, EmailTaken, SignInRequired
-from customers.schemas import ConsumerSignedOut, SignedIn, UserView
+from customers.errors import BadConsumerLogin, BadName, BadSignup, SignInRequired
+from customers.schemas import ConsumerSignedOut, SignedIn, SignUpReceived, UserView
+from customers.service import SignUpLinks
 from errors import DomainError
 from realtime.events import Tx
 from realtime.models import current_version
@@ -42,6 +43,10 @@ class Places(Protocol):
         """The place's own page, where a person who signed in there goes back."""
         ...
 
+    def sign_in(self, token: str) -> str:
+        """The place's sign-in page (a path of this site)."""
+        ...
+
 
 def signed_in(request: Request) -> int:
     """The consumer this browser signed in as; refused (401) when none."""
@@ -58,20 +63,22 @@ class Accounts:
         self.places = places
 
     async def consumer_signup(self, request: Request) -> Response:
-        """An account for the company running the machine; the confirmation link is mailed
-        (or shown at /account/outbox without SMTP). Signs the browser in."""
+        """Asks for an account for the company running the machine. The answer is the same
+        (202) whether or not the address has an account already, so that nobody learns who
+        has one: a new address gets a link to confirm it by mail (shown to administrators
+        at /account/outbox without SMTP), a known one a mail telling its owner. Signs
+        nobody in: once the address is confirmed, the person signs in with their password.
+        A name holds letters, spaces, apostrophes, hyphens and dots only (`bad_name`)."""
         new = await command(request, SignUp)
-        base = app_state(request).settings.public_url
+        sign_in = self.places.sign_in(new.machine)
+        links = SignUpLinks(app_state(request).settings.public_url, sign_in)
 
-        async def op(tx: Tx) -> int:
+        async def op(tx: Tx) -> None:
             company_id = await self.places.company_of(tx.session, new.machine)
-            consumer = await service.signup(tx, company_id, new, base, locale_of(request))
-            return consumer.id
+            await service.signup(tx, company_id, new, links, locale_of(request))
 
-        consumer_id = await run_tx(request, op)
-        request.session["consumer_id"] = consumer_id
-        data = {"consumer": {"id": consumer_id}, "redirect": "/account/outbox"}
-        return json_reply(data, request, 201)
+        await run_tx(request, op)
+        return json_reply({"ok": True, "redirect": f"{sign_in}?signed_up=1"}, request, 202)
 
     async def consumer_login(self, request: Request) -> Response:
         """Stores the consumer in the `comptoir` cookie."""
@@ -108,8 +115,8 @@ class Accounts:
         return [
             Endpoint("/consumers/signup", self.consumer_signup, "POST", tag=CONSUMERS,
                      summary="Create a consumer account", body=SignUp,
-                     responses={201: Reply(SignedIn, "Created, not yet confirmed.")},
-                     errors=[unknown, EmailTaken], security=SESSION),
+                     responses={202: Reply(SignUpReceived, "Received: see your mail.")},
+                     errors=[unknown, BadSignup, BadName], security=SESSION),
             Endpoint("/consumers/login", self.consumer_login, "POST", tag=CONSUMERS,
                      summary="Sign in as a consumer", body=LogIn,
                      responses={200: Reply(SignedIn, "Signed in.")},

@@ -6,11 +6,12 @@ token, which the room owning it resolves (an unknown or malformed one: not found
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from customers.errors import BadConsumerLogin, BadSignup
+from customers.errors import BadConsumerLogin, BadName, BadSignup
 from web.commands import Command, Invalid, Text
 
 
@@ -21,13 +22,36 @@ def _token(value: Any) -> Any:
 
 def _email(value: str) -> str:
     local, _, domain = value.partition("@")
-    if not local or "." not in domain or " " in value:
+    # No space or control character: the address becomes a mail header.
+    if not local or "." not in domain or any(c.isspace() or not c.isprintable() for c in value):
         raise ValueError(value)
     return value
 
 
 def _normalised(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
+
+
+NAME_LIMIT = 60
+_NAME_MARKS = frozenset(" '’-.")
+
+
+def _person_name(value: str) -> str:
+    """Letters (any script), spaces, apostrophes, hyphens and the dots of initials: a mail
+    client that makes addresses clickable finds none in it (a dot followed by two letters
+    would start a domain name; no digits, no `:` or `/`)."""
+    for index, char in enumerate(value):
+        if char in _NAME_MARKS:
+            following = value[index + 1 : index + 3]
+            if char == "." and len(following) == 2 and following.isalpha():
+                raise ValueError(value)
+        elif unicodedata.category(char)[0] not in "LM":
+            raise ValueError(value)
+    return value
+
+
+def _collapsed(value: Any) -> Any:
+    return " ".join(value.split()) if isinstance(value, str) else value
 
 
 Place = Annotated[str, BeforeValidator(_token),
@@ -41,8 +65,8 @@ class SignUp(Command):
 
     machine: Place
     email: Email
-    name: Annotated[Text, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
-                    Field(min_length=1, max_length=120)]
+    name: Annotated[Text, BeforeValidator(_collapsed), Field(min_length=1, max_length=NAME_LIMIT),
+                    AfterValidator(_person_name), Invalid(BadName, limit=NAME_LIMIT)]
     password: Annotated[Text, Field(min_length=8, max_length=200)]
 
 

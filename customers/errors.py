@@ -15,9 +15,14 @@ class BadSignup(InvalidInput):
     message = N_("Please give a valid email, a name and a password of at least 8 characters.")
 
 
-class EmailTaken(Conflict):
-    code = "email_taken"
-    message = N_("An account with this email already exists; sign in instead.")
+class BadName(InvalidInput):
+    """A name goes into mail and onto staff screens: a person's name only, no address."""
+
+    code = "bad_name"
+    message = N_(
+        "A name holds at most %(limit)s letters, spaces, apostrophes, hyphens and dots, "
+        "and no web address."
+    )
 
 
 class BadConsumerLogin(DomainError):

@@ -20,6 +20,13 @@ class SignedIn(BaseModel):
     redirect: str | None = None
 
 
+class SignUpReceived(BaseModel):
+    """The same for an address new or known: see your mail, then sign in at `redirect`."""
+
+    ok: Literal[True]
+    redirect: str
+
+
 class LedgerLine(BaseModel):
     amount: Money
     balance_after: Money

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from customers import recharge
-from customers.mail import send_pending
+from customers.mail import log_pending, send_pending
 from realtime.bus import Bus
 from realtime.events import run
 from settings import Settings
@@ -24,3 +24,5 @@ async def sweep_once(
     await run(sessionmaker, bus, lambda tx: recharge.run_due(tx, moment))
     if settings.smtp_url:
         await send_pending(sessionmaker, settings.smtp_url, settings.mail_from, moment)
+    else:
+        await log_pending(sessionmaker, moment)

@@ -143,7 +143,7 @@ async def start_brew(request: Request) -> Response:
     if result.payment is not None:
         out["payment"] = await checkout(request, result.payment, f"/m/{token}")
         out["redirect"] = out["payment"]["checkout_url"]
-    return json_reply(out, request, 200 if result.duplicate else 201)
+    return json_reply(out, request, 200 if result.duplicate else 201, offsite=True)
 
 
 async def shared_selection(request: Request) -> Response:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
+from accounts.roles import Permission, can
 from accounts.tenant import belongs
 from customers import views as customer_views
 from customers.models import Consumer
@@ -26,9 +27,10 @@ def _int(text: str) -> int | None:
 
 
 class MachineTopic:
-    """`machine:{id}`: online, busy, alerts, the current brew. Its staff see everything
-    (who brewed); whoever scanned it sees its status. The machine itself is told what to
-    make on a channel of its own (machines/device_channel.py), never on this one."""
+    """`machine:{id}`: online, busy, alerts, the current brew. Its staff see its recent
+    brews, and who brewed them when their role sees people (`Permission.PEOPLE`); whoever
+    scanned it sees its status. The machine itself is told what to make on a channel of its
+    own (machines/device_channel.py), never on this one."""
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         machine_id = _int(args[0]) if len(args) == 1 else None
@@ -49,12 +51,16 @@ class MachineTopic:
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
         if viewer.company_id is not None and viewer.company_id == view["machine"]["company_id"]:
-            return "full"
+            return "full" if can(viewer.role, Permission.PEOPLE) else "staff"
         return "public"
 
     def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
         if audience == "full":
             return view
+        if audience == "staff":  # everything but who brewed
+            hidden = ("consumer", "consumer_id")
+            recent = [{k: v for k, v in b.items() if k not in hidden} for b in view["recent"]]
+            return {**view, "recent": recent}
         machine = view["machine"]
         brew = view["brew"]
         return {
@@ -83,14 +89,16 @@ class MachineTopic:
                 locale, "machines/_drinks.html", drinks=selection["drinks"],
                 currency=view["currency"],
             )
-        if audience == "full":
-            card = render(locale, "machines/_machine_card.html", view=view)
+        if audience != "public":
+            card = render(locale, "machines/_machine_card.html", view=shown)
             html[f"machine-card-{view['machine']['id']}"] = card
         return {"html": html}
 
 
 class UserTopic(OneAudience):
-    """`user:{id}`: a consumer's balance, brews and ledger, for that consumer's screens."""
+    """`user:{id}`: a consumer's name, e-mail, balance, brews and ledger, for that
+    consumer's screens, and for their company's staff whose role sees people (managers,
+    administrators): not the kitchen's, nor the till's."""
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         consumer_id = _int(args[0]) if len(args) == 1 else None
@@ -98,6 +106,8 @@ class UserTopic(OneAudience):
             return False
         if viewer.consumer_id == consumer_id:
             return True
+        if not can(viewer.role, Permission.PEOPLE):
+            return False
         consumer = await session.get(Consumer, consumer_id)
         return belongs(viewer, consumer.company_id if consumer else None)
 

@@ -11,17 +11,18 @@ from typing import Any
 import segno
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
-from accounts.roles import Permission, can
+from accounts.roles import Permission, can, require
 from accounts.tenant import owned_by
 from customers import service as consumers
 from customers import views as customer_views
 from customers.models import Consumer, OutboxMail
 from customers.policy import policy
+from errors import NotFound
 from machines import brew_service, selection_service, views
 from machines.access import Charge
 from machines.live import MachineTopic
@@ -30,6 +31,7 @@ from machines.scanned_machines import remember_machine
 from payments.runtime import runtime_of
 from realtime.events import Tx
 from realtime.models import current_version
+from web.redirects import redirect
 from web.state import app_state, run_tx
 from web.templating import page
 
@@ -113,7 +115,8 @@ async def account_form(request: Request) -> Response:
     async with app_state(request).sessionmaker() as session:
         machine = await brew_service.machine_by_token(session, token)
     name = "signup" if request.url.path.endswith("/signup") else "login"
-    return page(request, f"machines/{name}.html", token=token, machine=machine)
+    return page(request, f"machines/{name}.html", token=token, machine=machine,
+                signed_up=request.query_params.get("signed_up") == "1")
 
 
 async def account_page(request: Request) -> Response:
@@ -132,30 +135,40 @@ async def account_page(request: Request) -> Response:
 
 
 async def confirm_email(request: Request) -> Response:
+    """The mailed link confirms the address and signs nobody in: whoever holds the link
+    (a mail read over a shoulder, a forwarded message) gains nothing but the confirmation.
+    The page leads to signing in with the password, at a machine of the account's company."""
     consumer = await run_tx(
         request, lambda tx: consumers.confirm(tx, request.path_params["token"])
     )
-    request.session["consumer_id"] = consumer.id
-    return page(request, "machines/confirmed.html", consumer=consumer)
+    async with app_state(request).sessionmaker() as session:
+        token = await session.scalar(
+            select(Machine.token).join(Site, Site.id == Machine.site_id)
+            .where(Site.company_id == consumer.company_id).order_by(Machine.id).limit(1)
+        )
+    return page(request, "machines/confirmed.html", consumer=consumer,
+                sign_in=f"/m/{token}/login" if token else None)
 
 
 async def outbox(request: Request) -> Response:
-    """The mail we would have sent: each consumer's own, or all of them for staff."""
-    consumer_id = consumer_id_of(request)
+    """The mail a server would have sent, while none is configured: for the company's
+    administrators only (it holds confirmation links). With SMTP there is no such page."""
+    if app_state(request).settings.smtp_url:
+        raise NotFound()
     staff = await staff_of(request)
+    if staff is None:
+        return redirect("/staff/login")
+    require(staff.role, Permission.READ_MAIL)
     async with app_state(request).sessionmaker() as session:
-        query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(50)
-        if staff is not None:
-            query = query.join(Consumer, Consumer.id == OutboxMail.consumer_id).where(
-                owned_by(staff, Consumer.company_id)
+        mails = (
+            await session.scalars(
+                select(OutboxMail)
+                .join(Consumer, Consumer.id == OutboxMail.consumer_id)
+                .where(owned_by(staff, Consumer.company_id))
+                .order_by(OutboxMail.id.desc()).limit(50)
             )
-        else:
-            query = query.where(OutboxMail.consumer_id == (consumer_id or -1))
-        mails = (await session.scalars(query)).all()
-    # With a mail server, the confirmation link must come from the mailbox, not this page.
-    by_mail = bool(app_state(request).settings.smtp_url)
-    return page(request, "machines/outbox.html", mails=[] if by_mail and staff is None else mails,
-                by_mail=by_mail)
+        ).all()
+    return page(request, "machines/outbox.html", mails=mails)
 
 
 async def shared_selection(request: Request) -> Response:
@@ -171,7 +184,8 @@ async def shared_selection(request: Request) -> Response:
 async def staff_machines(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
+    viewer = await viewer_of(request)
     state = app_state(request)
     async with state.sessionmaker() as session:
         machines = (
@@ -183,23 +197,27 @@ async def staff_machines(request: Request) -> Response:
             )
         ).all()
         cards: list[dict[str, Any]] = []
+        kind = MachineTopic()
         for machine in machines:
             view = await views.machine_view(session, machine.id)
             view["version"] = await current_version(session, views.machine_topic(machine.id))
-            cards.append({"machine": machine, "view": view})
+            shown = kind.present(view, kind.audience(view, viewer))
+            cards.append({"machine": machine, "view": shown})
+        # Consumers' names, e-mails and balances: for the roles that see people only.
+        sees_people = can(staff.role, Permission.PEOPLE)
         waiting = (
             await session.scalars(
                 select(Consumer)
                 .where(owned_by(staff, Consumer.company_id), Consumer.verified.is_(False))
                 .order_by(Consumer.id)
             )
-        ).all()
+        ).all() if sees_people else []
         people = (
             await session.scalars(
                 select(Consumer).where(owned_by(staff, Consumer.company_id))
                 .order_by(Consumer.name).limit(200)
             )
-        ).all()
+        ).all() if sees_people else []
         balances = {c.id: await customer_views.balance_of(session, c.id) for c in people}
         rows = await session.execute(
             select(Selection.id, Selection.share_token)
@@ -212,7 +230,7 @@ async def staff_machines(request: Request) -> Response:
         request, "machines/staff.html", staff=staff, cards=cards, waiting=waiting,
         currency=cards[0]["view"]["currency"] if cards else "EUR",
         people=people, balances=balances, shares=shares, rules=rules,
-        show_pins=can(staff.role, Permission.CONFIGURE),
+        show_pins=can(staff.role, Permission.CONFIGURE), sees_people=sees_people,
         provider=payment_provider.name,
         topics=[views.machine_topic(c["machine"].id) for c in cards][:20],
     )
@@ -221,7 +239,7 @@ async def staff_machines(request: Request) -> Response:
 async def qr_sheet(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
     async with app_state(request).sessionmaker() as session:
         machines = (
             await session.scalars(

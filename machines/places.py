@@ -20,3 +20,6 @@ class MachinePlaces:
 
     def page(self, token: str) -> str:
         return f"/m/{token}"
+
+    def sign_in(self, token: str) -> str:
+        return f"/m/{token}/login"

@@ -11,10 +11,10 @@ from typing import Any
 from babel.numbers import get_currency_symbol
 from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.context import staff_of
+from accounts.context import staff_of, viewer_of
 from accounts.models import Company, Site
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
@@ -23,9 +23,11 @@ from customers.models import Consumer, GroupMember, UserGroup
 from customers.schedule import EVERY
 from machines import admin_service, recipes, selection_service, views
 from machines.access import Mode
+from machines.live import MachineTopic
 from machines.models import Brew, Machine, MachineGroup, Selection
 from realtime.events import Tx
 from realtime.models import current_version
+from web.redirects import redirect
 from web.state import locale_of, run_tx
 from web.templating import page
 
@@ -46,13 +48,16 @@ async def machine_page(request: Request) -> Response:
     deletion."""
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
+    viewer = await viewer_of(request)
+    kind = MachineTopic()
 
     async def op(tx: Tx) -> dict[str, Any]:
         machine = await admin_service.machine_for(tx, staff, request.path_params["machine_id"])
         topic = views.machine_topic(machine.id)
         view = await views.machine_view(tx.session, machine.id)
         view["version"] = await current_version(tx.session, topic)
+        view = kind.present(view, kind.audience(view, viewer))  # who brewed: for some roles
         selections = (
             await tx.session.scalars(
                 select(Selection)
@@ -94,7 +99,7 @@ async def machine_page(request: Request) -> Response:
 async def selections_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
 
     async def op(tx: Tx) -> dict[str, Any]:
         models = await tx.session.scalars(
@@ -126,7 +131,7 @@ async def selection_page(request: Request) -> Response:
     """The editor: every drink with its price, type, recipe and state, in order."""
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
     return page(request, "machines/staff_selection.html", staff=staff,
                 **await _editor(request, staff))
 
@@ -135,7 +140,7 @@ async def selection_drinks(request: Request) -> Response:
     """The editor's drink list alone, fetched again after each change."""
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
     return page(request, "machines/_selection_drinks.html", **await _editor(request, staff))
 
 
@@ -143,7 +148,7 @@ async def groups_page(request: Request) -> Response:
     """Groups: their members, adding and removing consumers, their regular recharge."""
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
 
     async def op(tx: Tx) -> dict[str, Any]:
         groups = (
@@ -152,12 +157,13 @@ async def groups_page(request: Request) -> Response:
                 .order_by(UserGroup.name)
             )
         ).all()
+        # Members' names and e-mails: for the roles that see people; others, their count.
         people = (
             await tx.session.scalars(
                 select(Consumer).where(owned_by(staff, Consumer.company_id))
                 .order_by(Consumer.name, Consumer.id)
             )
-        ).all()
+        ).all() if can(staff.role, Permission.PEOPLE) else []
         rows = await tx.session.execute(
             select(GroupMember.group_id, GroupMember.consumer_id)
             .join(UserGroup, UserGroup.id == GroupMember.group_id)
@@ -171,7 +177,8 @@ async def groups_page(request: Request) -> Response:
 
     context = await run_tx(request, op)
     return page(request, "machines/staff_groups.html", staff=staff, every=EVERY,
-                configure=can(staff.role, Permission.CONFIGURE), **context)
+                configure=can(staff.role, Permission.CONFIGURE),
+                sees_people=can(staff.role, Permission.PEOPLE), **context)
 
 
 routes = [

@@ -11,7 +11,7 @@ from typing import Any
 import segno
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.context import staff_of, viewer_of
@@ -30,6 +30,7 @@ from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
 from web.i18n import LOCALES
+from web.redirects import redirect
 from web.state import app_state, run_tx
 from web.templating import page
 
@@ -40,10 +41,7 @@ async def home(request: Request) -> Response:
 
 async def set_language(request: Request) -> Response:
     code = request.path_params["code"]
-    back = request.query_params.get("next", "/")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
-    response = RedirectResponse(back, status_code=303)
+    response = redirect(request.query_params.get("next", "/"))
     if code in LOCALES:
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", httponly=True)
     return response
@@ -91,26 +89,26 @@ async def login_page(request: Request) -> Response:
 async def staff_home(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
     async with app_state(request).sessionmaker() as session:
         site_id = await session.scalar(
             select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)
         )
     if staff.role == "kitchen":
-        return RedirectResponse(f"/pos/{site_id}/station/kitchen", status_code=303)
-    return RedirectResponse(f"/pos/{site_id}", status_code=303)
+        return redirect(f"/pos/{site_id}/station/kitchen")
+    return redirect(f"/pos/{site_id}")
 
 
 async def _signed_in(request: Request) -> Response | None:
     if await staff_of(request) is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
     return None
 
 
 async def pos_page(request: Request, **order: Any) -> Response:
     """The POS; `order`: the order panel to show open (pos_order_panel without htmx)."""
-    if (redirect := await _signed_in(request)) is not None:
-        return redirect
+    if (to_login := await _signed_in(request)) is not None:
+        return to_login
     staff, site = await _staff_site(request)
     state = app_state(request)
     config = config_of(request)
@@ -133,8 +131,8 @@ async def pos_page(request: Request, **order: Any) -> Response:
 
 async def pos_order_panel(request: Request) -> Response:
     """Staff take an order for a table (ordering/pos_order.py): the menu to pick from."""
-    if (redirect := await _signed_in(request)) is not None:
-        return redirect
+    if (to_login := await _signed_in(request)) is not None:
+        return to_login
     staff, site = await _staff_site(request)
     require(staff.role, Permission.VALIDATE)
     async with app_state(request).sessionmaker() as session:
@@ -154,8 +152,8 @@ async def pos_order_panel(request: Request) -> Response:
 
 
 async def station_page(request: Request) -> Response:
-    if (redirect := await _signed_in(request)) is not None:
-        return redirect
+    if (to_login := await _signed_in(request)) is not None:
+        return to_login
     staff, site = await _staff_site(request)
     station = request.path_params["station"]
     async with app_state(request).sessionmaker() as session:
@@ -171,8 +169,8 @@ def qr_svg(url: str) -> str:
 
 
 async def qr_sheet(request: Request) -> Response:
-    if (redirect := await _signed_in(request)) is not None:
-        return redirect
+    if (to_login := await _signed_in(request)) is not None:
+        return to_login
     staff, site = await _staff_site(request)
     if not can(staff.role, Permission.PRINT):
         return page(request, "error.html", status=403, message="Forbidden")

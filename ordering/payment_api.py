@@ -76,7 +76,9 @@ async def _checkout(
             raise PaymentsUnavailable() from error
         payment = await run_tx(
             request,
-            lambda tx: payment_service.attach(tx, payment.id, intent.ref, intent.checkout_url),
+            lambda tx: payment_service.attach(
+                tx, payment.id, intent.ref, intent.checkout_url, device_of(request)
+            ),
         )
     return {
         "id": payment.id, "purpose": payment.purpose, "status": payment.status,
@@ -101,7 +103,7 @@ async def _started(
         out["payment"] = await _checkout(request, provider, started.payment, token)
         if out["payment"]["status"] == "pending":
             out["redirect"] = out["payment"]["checkout_url"]
-    return json_reply(out, request, 200 if started.duplicate else 201)
+    return json_reply(out, request, 200 if started.duplicate else 201, offsite=True)
 
 
 async def pay_and_send(request: Request) -> Response:

@@ -234,9 +234,12 @@ async def cancel(
     return payment
 
 
-async def attach(tx: Tx, payment_id: int, ref: str, checkout_url: str) -> ProviderPayment:
-    """Record the provider's side; of two retries creating it at once, the first one wins."""
-    await provider_payments.attach(tx, payment_id, ref, checkout_url)
+async def attach(
+    tx: Tx, payment_id: int, ref: str, checkout_url: str, payer: str | None = None
+) -> ProviderPayment:
+    """Record the provider's side and the payer's browser; of two retries creating it at
+    once, the first one wins."""
+    await provider_payments.attach(tx, payment_id, ref, checkout_url, payer)
     payment = await tx.session.get(ProviderPayment, payment_id)
     assert payment is not None
     await tx.session.refresh(payment)

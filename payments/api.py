@@ -23,6 +23,7 @@ from payments.checkout import checkout
 from payments.commands import PaymentSettingsChange, TestOutcome, Topup
 from payments.errors import (
     BadSignature,
+    NotYourPayment,
     PaymentKeysUnreadable,
     PaymentProviderError,
     PaymentsUnavailable,
@@ -32,6 +33,7 @@ from payments.errors import (
 from payments.models import ProviderPayment
 from payments.providers import PaymentProvider
 from payments.runtime import runtime_of
+from payments.sandbox import sandbox_payment
 from payments.schemas import PaymentOutcome, PaymentSettings, TopupStarted, WebhookReceived
 from payments.secret_box import box_for
 from payments.service import Scope
@@ -70,19 +72,18 @@ async def start_topup(request: Request) -> Response:
 
     payment = await run_tx(request, op)
     started = await checkout(request, payment, "/account")
-    return json_reply({"payment": started, "redirect": started["checkout_url"]}, request, 201)
+    return json_reply({"payment": started, "redirect": started["checkout_url"]}, request, 201,
+                      offsite=True)
 
 
 async def test_payment(request: Request) -> Response:
-    """Only with the test provider (demo, tests): `succeed`, `fail`, or `late` (succeeds
-    after a delay; 202)."""
+    """Only with the test provider (demo, tests), and only from the browser (cookie) that
+    started the payment (403 `not_your_payment` otherwise): `succeed`, `fail`, or `late`
+    (succeeds after a delay; 202). `back`, where the payer returns, must be a path of this
+    site; anything else is replaced by `/account`."""
     runtime = runtime_of(request)
     ref = request.path_params["ref"]
-    async with app_state(request).sessionmaker() as session:
-        payment = await payment_service.by_ref(session, ref)
-        provider = await runtime.provider_for(session, payment.company_id)
-    if provider.name != "test" or payment.provider != "test":
-        raise NotFound()
+    await sandbox_payment(request, ref)
     chosen = await command(request, TestOutcome)
     state = app_state(request)
     if chosen.outcome == "late":
@@ -186,7 +187,7 @@ routes = [
              summary="Complete a test payment", params=[REF], body=TestOutcome,
              responses={200: Reply(PaymentOutcome, "Settled."),
                         202: Reply(PaymentOutcome, "Will succeed shortly.")},
-             errors=[UnknownPayment, NotFound], security=SESSION),
+             errors=[UnknownPayment, NotFound, NotYourPayment], security=SESSION),
     Endpoint("/payments/stripe/webhook", stripe_webhook, "POST", tag=PAYMENTS,
              summary="Stripe webhook", raw_body=STRIPE_EVENT,
              responses={200: Reply(WebhookReceived, "Received.")},

@@ -14,7 +14,7 @@ from payments.models import ProviderPayment
 from payments.payment_state import PaymentStatus
 from payments.providers import Intent, PaymentProvider
 from payments.runtime import runtime_of
-from web.state import app_state, run_tx
+from web.state import app_state, device_of, run_tx
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ async def checkout(request: Request, payment: ProviderPayment, back: str) -> dic
         intent = await _create(request, provider, payment, back)
         url = intent.checkout_url
         await run_tx(
-            request, lambda tx: payment_service.attach(tx, payment.id, intent.ref, url)
+            request,
+            lambda tx: payment_service.attach(tx, payment.id, intent.ref, url, device_of(request)),
         )
     return {"id": payment.id, "status": payment.status, "amount": payment.amount,
             "checkout_url": url}

@@ -12,6 +12,7 @@ from customers.ledger import MAX_AMOUNT
 from errors import NotFound
 from payments.errors import BadPaymentSettings
 from web.commands import ClientKey, Command, Integer, Invalid, Text
+from web.redirects import safe_path
 
 Provider = Literal["none", "test", "stripe"]
 
@@ -28,9 +29,9 @@ class TestOutcome(Command):
 
     outcome: Annotated[Literal["succeed", "fail", "late"], Invalid(NotFound),
                        Field(description="`late` succeeds after a delay (202).")]
-    back: Annotated[str, BeforeValidator(lambda v: v if isinstance(v, str) and v else
-                                         "/account"),
-                    Field(description="Our page the payer returns to.")] = "/account"
+    back: Annotated[str, BeforeValidator(lambda v: safe_path(v, "/account")),
+                    Field(description="The page of ours the payer returns to: a path of this "
+                          "site (anything else is replaced by `/account`).")] = "/account"
 
 
 def _secret(*prefixes: str) -> Any:

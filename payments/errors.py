@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from errors import N_, Conflict, DomainError, InvalidInput, NotFound
+from errors import N_, Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 
 class PaymentsUnavailable(Conflict):
@@ -24,6 +24,17 @@ class PaymentKeysUnreadable(PaymentsUnavailable):
 class UnknownPayment(NotFound):
     code = "unknown_payment"
     message = N_("This payment does not exist.")
+
+
+class NotYourPayment(Forbidden):
+    """A test payment is completed only from the browser that started it: its reference,
+    in a URL, could have been seen by others."""
+
+    code = "not_your_payment"
+    message = N_(
+        "This payment was started on another device: only that device can complete it. "
+        "Nothing was charged."
+    )
 
 
 class BadSignature(DomainError):

@@ -49,6 +49,9 @@ class ProviderPayment(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     # Where the payer completes it (Stripe's hosted page), kept so a retry sends them back.
     checkout_url: Mapped[str | None] = mapped_column(Text, default=None)
+    # The browser that started it (web.security.device_key of its device id): the test
+    # provider's page settles it for that browser only. None before it reached checkout.
+    payer_device: Mapped[str | None] = mapped_column(String(40), default=None)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 

@@ -6,30 +6,25 @@ Stripe's checkout is Stripe's own hosted page: nothing of Stripe's runs on ours.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.context import staff_of
 from accounts.roles import Permission, can
 from payments import provider_settings as payment_settings
 from payments.runtime import runtime_of
-from payments.service import by_ref
+from payments.sandbox import sandbox_payment
+from web.redirects import redirect, safe_path
 from web.state import app_state
 from web.templating import page
 
 
 async def pay_page(request: Request) -> Response:
-    """The test provider's checkout: pay, decline, or pay with a late confirmation."""
-    runtime = runtime_of(request)
+    """The test provider's checkout: pay, decline, or pay with a late confirmation; for the
+    browser that started the payment only."""
     ref = request.path_params["ref"]
-    back = request.query_params.get("back", "/account")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/account"
-    async with app_state(request).sessionmaker() as session:
-        payment = await by_ref(session, ref)
-        provider = await runtime.provider_for(session, payment.company_id)
-    if provider.name != "test" or payment.provider != "test":
-        return page(request, "error.html", status=404, message="Not found")
+    back = safe_path(request.query_params.get("back"), "/account")
+    payment = await sandbox_payment(request, ref)
     return page(request, "machines/pay_test.html", payment=payment, back=back, ref=ref)
 
 
@@ -37,7 +32,7 @@ async def settings_page(request: Request) -> Response:
     """The operator's payment provider and keys; the keys shown masked, fields left empty."""
     staff = await staff_of(request)
     if staff is None:
-        return RedirectResponse("/staff/login", status_code=303)
+        return redirect("/staff/login")
     if not can(staff.role, Permission.CONFIGURE):
         return page(request, "error.html", status=403, message="Forbidden")
     runtime = runtime_of(request)

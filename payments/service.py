@@ -93,11 +93,16 @@ async def open_payment(
     return payment
 
 
-async def attach(tx: Tx, payment_id: int, ref: str, checkout_url: str | None = None) -> None:
+async def attach(
+    tx: Tx, payment_id: int, ref: str, checkout_url: str | None = None,
+    payer: str | None = None,
+) -> None:
+    """Record the provider's side, and `payer`: the browser that started the payment (its
+    device key), the only one the test provider's page lets settle it."""
     await tx.session.execute(
         update(ProviderPayment)
         .where(ProviderPayment.id == payment_id, ProviderPayment.provider_ref.is_(None))
-        .values(provider_ref=ref, checkout_url=checkout_url)
+        .values(provider_ref=ref, checkout_url=checkout_url, payer_device=payer)
         .execution_options(synchronize_session=False)
     )
 

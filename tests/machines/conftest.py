@@ -3,12 +3,14 @@ device message, on the seeded demo company; machines added as its admin would.""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
@@ -19,7 +21,7 @@ from accounts.models import Site, Staff
 from accounts.passwords import hash_password
 from accounts.service import StaffIdentity
 from app import assemble
-from customers.models import Consumer, GroupMember, LedgerEntry
+from customers.models import Consumer, GroupMember, LedgerEntry, OutboxMail
 from customers.views import balance_of
 from demo.seed import DemoVenue
 from machines import admin_service, brew_service, device_service
@@ -186,6 +188,33 @@ class Coffee:
                 .order_by(LedgerEntry.id)
             )
             return [(kind, amount) for kind, amount in rows]
+
+
+async def mailed_link(db: Database, to: str) -> str:
+    """The path of the last confirmation link mailed to `to` (read where the mail waits)."""
+    async with db.sessionmaker() as session:
+        body = await session.scalar(
+            select(OutboxMail.body).where(OutboxMail.to == to).order_by(OutboxMail.id.desc())
+        )
+    found = re.search(r"/account/confirm/[\w-]+", body or "")
+    assert found is not None, body
+    return found.group(0)
+
+
+async def signed_up(
+    client: httpx.AsyncClient, db: Database, machine: str, email: str, name: str = "Nina",
+    password: str = "long enough",
+) -> int:
+    """A consumer who signed up at `machine`, followed the mailed link and signed in."""
+    asked = await client.post("/api/v1/consumers/signup", json={
+        "machine": machine, "email": email, "name": name, "password": password})
+    assert asked.status_code == 202, asked.text
+    assert (await client.get(await mailed_link(db, email))).status_code == 200
+    signed = await client.post("/api/v1/consumers/login", json={
+        "machine": machine, "email": email, "password": password})
+    assert signed.status_code == 200, signed.text
+    consumer_id: int = signed.json()["consumer"]["id"]
+    return consumer_id
 
 
 @pytest_asyncio.fixture

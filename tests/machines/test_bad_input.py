@@ -94,10 +94,16 @@ async def test_consumer_accounts_refuse_bad_sign_ups_and_sign_ins(
             expect(await phone.post("/api/v1/consumers/signup", json={**good, "machine": machine}),
                    404, "unknown_machine")
         for field, value in (("email", "lou"), ("email", "lou@example"), ("email", 42),
-                             ("email", "l ou@example.com"), ("name", " "), ("name", "x" * 121),
+                             ("email", "l ou@example.com"), ("email", "lou@example.com\nBcc: x"),
                              ("password", "short"), ("password", None)):
             expect(await phone.post("/api/v1/consumers/signup", json={**good, field: value}),
                    422, "bad_signup", field)
+        # A name goes into a mail to any address: a person's name, no address in it.
+        for name in (" ", "x" * 61, 42, "Lou https://evil.example", "evil.example",
+                     "Lou www.evil.fr", "evil。example", "Lou\x07", "Lou\u202eevil",
+                     "Win 1000€", "<b>Lou</b>", "Lou@evil", "see evil/phish"):
+            expect(await phone.post("/api/v1/consumers/signup", json={**good, "name": name}),
+                   422, "bad_name", "name")
         login = {"machine": token, "email": "lou@example.com", "password": "long enough"}
         for field, value in (("password", 5), ("password", "x" * 201), ("email", None)):
             expect(await phone.post("/api/v1/consumers/login", json={**login, field: value}),

@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from customers.models import Consumer
 from demo.seed import DemoVenue
 from machines import device_service
 from machines.models import Machine
@@ -128,3 +129,28 @@ async def test_staff_watch_the_machines_of_their_own_company_only(
             assert "recent" not in snapshot["data"]
             await send(ws, "subscribe", machines.other_topic)
             assert await receive(ws) == forbidden(machines.other_topic)
+
+
+async def test_only_roles_that_see_people_watch_a_consumer(
+    machines: Machines, venue: DemoVenue, db: Database
+) -> None:
+    """`user:{id}` holds a consumer's name, e-mail, balance and ledger: the kitchen, the
+    till and the supervisor may not watch it; an administrator of the company may."""
+    email, password = venue.consumers[0]
+    async with db.sessionmaker() as session:
+        lea = await session.scalar(select(Consumer.id).where(Consumer.email == email))
+    topic = f"user:{lea}"
+    by_role = {role: (address, secret) for address, secret, role in venue.staff}
+    for role in ("kitchen", "cashier", "supervisor"):
+        async with Phone(machines.server.url) as staff:
+            await staff.sign_in(*by_role[role])
+            await refused(staff, topic)
+    async with Phone(machines.server.url) as admin, Phone(machines.server.url) as herself:
+        await admin.sign_in(*by_role["admin"])
+        async with admin.socket() as ws:
+            assert (await subscribe(ws, topic))["data"]["consumer"]["email"] == email
+        signed = await herself.http.post("/api/v1/consumers/login", json={
+            "machine": machines.token, "email": email, "password": password})
+        assert signed.status_code == 200
+        async with herself.socket() as ws:
+            assert (await subscribe(ws, topic))["data"]["consumer"]["id"] == lea

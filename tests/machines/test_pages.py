@@ -13,7 +13,7 @@ from customers.models import Consumer, CreditBalance
 from demo.seed import DemoVenue
 from machines.models import Machine
 from tests.conftest import Database, client_for
-from tests.machines.conftest import key
+from tests.machines.conftest import key, mailed_link, signed_up
 
 
 async def _login_staff(client: httpx.AsyncClient, email: str, password: str) -> None:
@@ -38,7 +38,9 @@ async def test_machine_page_qr_and_display(app: Starlette, venue: DemoVenue) -> 
         assert (await phone.get("/m/not-a-machine")).status_code == 404
 
 
-async def test_sign_up_confirm_and_sign_in(app: Starlette, venue: DemoVenue) -> None:
+async def test_sign_up_confirm_and_sign_in(
+    app: Starlette, venue: DemoVenue, db: Database
+) -> None:
     space = venue.machines[1]
     async with client_for(app) as phone, client_for(app) as other:
         created = await phone.post(
@@ -46,26 +48,27 @@ async def test_sign_up_confirm_and_sign_in(app: Starlette, venue: DemoVenue) -> 
             json={"machine": space.token, "email": "Nina@Example.com", "name": "Nina",
                   "password": "long enough"},
         )
-        assert created.status_code == 201, created.text
-        outbox = await phone.get("/account/outbox")
-        link = re.search(r"/account/confirm/[\w-]+", outbox.text)
-        assert link is not None, outbox.text
-        assert "/account/confirm/" not in (await other.get("/account/outbox")).text  # not theirs
+        assert created.status_code == 202, created.text
+        assert created.json() == {"ok": True,
+                                  "redirect": f"/m/{space.token}/login?signed_up=1"}
+        assert (await phone.get("/api/v1/consumers/me")).status_code == 401  # not signed in
+        told = await phone.get(created.json()["redirect"], headers={"Accept-Language": "en"})
+        assert "follow its link to confirm your address" in told.text
+        link = await mailed_link(db, "nina@example.com")
 
-        # Not confirmed yet: the prepaid machine says so.
+        # Signed in, not confirmed yet: the prepaid machine says so.
+        await phone.post("/api/v1/consumers/login", json={
+            "machine": space.token, "email": "nina@example.com", "password": "long enough"})
         menu = (await phone.get(f"/api/v1/machines/{space.token}")).json()
         assert menu["allowed"] is False and menu["refusal"] == "account_not_ready"
 
-        confirmed = await phone.get(link.group(0))
+        confirmed = await other.get(link, headers={"Accept-Language": "fr"})
         assert confirmed.status_code == 200
-        assert (await phone.get(link.group(0))).status_code == 404  # a link works once
+        assert "Votre adresse e-mail est confirmée" in confirmed.text
+        assert f'href="/m/{venue.machines[0].token}/login"' in confirmed.text
+        assert (await other.get("/api/v1/consumers/me")).status_code == 401  # nobody signed in
+        assert (await other.get(link)).status_code == 404  # a link works once
 
-        twin = await other.post(
-            "/api/v1/consumers/signup",
-            json={"machine": space.token, "email": "nina@example.com", "name": "N",
-                  "password": "another one"},
-        )
-        assert twin.status_code == 409
         wrong = await other.post(
             "/api/v1/consumers/login",
             json={"machine": space.token, "email": "nina@example.com", "password": "nope nope"},
@@ -194,15 +197,7 @@ async def test_approval_required_then_granted(
                                  json={"require_approval": True})
         assert rules.json()["require_approval"] is True
         await admin.post(f"/api/v1/staff/machines/{hall_id}/mode", json={"mode": "authorised"})
-        created = await nina.post(
-            "/api/v1/consumers/signup",
-            json={"machine": hall.token, "email": "nina@example.com", "name": "Nina",
-                  "password": "long enough"},
-        )
-        nina_id = created.json()["consumer"]["id"]
-        link = re.search(r"/account/confirm/[\w-]+", (await nina.get("/account/outbox")).text)
-        assert link is not None
-        await nina.get(link.group(0))
+        nina_id = await signed_up(nina, db, hall.token, "nina@example.com")
         menu = (await nina.get(f"/api/v1/machines/{hall.token}")).json()
         assert menu["refusal"] == "account_not_ready"  # confirmed, but not approved yet
         waiting = await admin.get("/staff/machines")
@@ -248,12 +243,7 @@ async def test_visitors_who_may_not_brew_see_prices_and_what_they_need(
         assert "0,80\xa0€" in french.text
 
         # Signed in, confirmed, but not one of its users: ask to be added, then top up.
-        await nina.post("/api/v1/consumers/signup", json={
-            "machine": space.token, "email": "nina@example.com", "name": "Nina",
-            "password": "long enough"})
-        link = re.search(r"/account/confirm/[\w-]+", (await nina.get("/account/outbox")).text)
-        assert link is not None
-        await nina.get(link.group(0))
+        await signed_up(nina, db, space.token, "nina@example.com")
         page = await nina.get(f"/m/{space.token}", headers=english)
         charge, allowed, notice = _offer(page)
         assert (charge, allowed) == ("credit", "no")
