@@ -16,13 +16,14 @@ class Permission(StrEnum):
     SOLD_OUT = "sold_out"  # mark products sold out and back
     PRINT = "print"  # print table QR codes
     CONFIGURE = "configure"  # set table and site modes
+    LIFT_PIN_LIMIT = "lift_pin_limit"  # let a table slowed by wrong PINs take tries again
 
 
 ROLES: dict[str, frozenset[Permission]] = {
     "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT}),
     "cashier": frozenset(
         {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
-         Permission.SOLD_OUT}
+         Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT}
     ),
     "supervisor": frozenset(Permission) - {Permission.PRINT, Permission.CONFIGURE},
     "manager": frozenset(Permission),
