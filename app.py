@@ -45,6 +45,7 @@ from payments.runtime import PaymentsRuntime, refund_due
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
+from web import ratelimit
 from web.errors import HANDLERS
 from web.gc_policy import GcPolicy, warm_up
 from web.live import KeepRawSend, live_endpoint
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pin_length=settings.pin_length,
         pin_limit=settings.pin_max_failures,
         pin_window_s=settings.pin_failure_window_s,
+        pin_table_limit=settings.pin_table_max_failures,
+        pin_table_pace_s=settings.pin_table_pace_s,
         idle_s=settings.session_idle_s,
     )
     assemble(config)
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
              partial(refund_due, sessionmaker, bus, payments)),
             ("outbox", settings.outbox_sweep_s,
              partial(outbox_sweeper.sweep_once, sessionmaker, bus)),
+            ("tries", settings.sweep_interval_s, partial(ratelimit.forget_expired, sessionmaker)),
         ]
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),

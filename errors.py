@@ -24,6 +24,10 @@ class DomainError(Exception):
         self.params = params
         super().__init__(self.message % params if params else self.message)
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides its body (a 429's `Retry-After`)."""
+        return {}
+
 
 class NotFound(DomainError):
     """No such resource for you. Resources of another company answer exactly like missing

@@ -46,8 +46,16 @@ class Settings:
     secret_key: str
     public_url: str = "http://127.0.0.1:8000"
     pin_length: int = 6
+    # Wrong table PINs (web/ratelimit.py): per device in the window; per table, after which
+    # the table takes one try per pace from anyone until the window ends or staff lift it.
     pin_max_failures: int = 5
     pin_failure_window_s: int = 600
+    pin_table_max_failures: int = 10
+    pin_table_pace_s: int = 30
+    # Wrong sign-ins (staff and consumers): per address, and per client address (IP).
+    login_max_failures: int = 10
+    login_max_failures_per_client: int = 50
+    login_failure_window_s: int = 600
     session_idle_s: int = 30 * 60
     sweep_interval_s: int = 30
     outbox_sweep_s: float = 5  # how often undelivered domain events are looked for
@@ -86,6 +94,11 @@ class Settings:
             pin_length=_int("PIN_LENGTH", 6),
             pin_max_failures=_int("PIN_MAX_FAILURES", 5),
             pin_failure_window_s=_int("PIN_FAILURE_WINDOW_S", 600),
+            pin_table_max_failures=_int("PIN_TABLE_MAX_FAILURES", 10),
+            pin_table_pace_s=_int("PIN_TABLE_PACE_S", 30),
+            login_max_failures=_int("LOGIN_MAX_FAILURES", 10),
+            login_max_failures_per_client=_int("LOGIN_MAX_FAILURES_PER_CLIENT", 50),
+            login_failure_window_s=_int("LOGIN_FAILURE_WINDOW_S", 600),
             session_idle_s=_int("SESSION_IDLE_S", 30 * 60),
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
             outbox_sweep_s=float(os.environ.get("OUTBOX_SWEEP_S", "5")),

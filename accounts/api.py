@@ -9,7 +9,9 @@ from accounts import service
 from accounts.commands import Login
 from accounts.context import staff_of
 from accounts.schemas import SignedOut, StaffSession
+from accounts.sign_in_limits import TooManySignIns, client_of, sign_in_tries
 from api.endpoint import SESSION, SIGNED_IN, Endpoint, Reply, Tag
+from web import ratelimit
 from web.commands import command
 from web.htmx import json_reply
 from web.state import app_state
@@ -20,10 +22,18 @@ STAFF = Tag("staff", "POS, production displays and back office: sign in first.")
 async def login(request: Request) -> Response:
     """Checks the email and password and stores the staff identity in the `comptoir` cookie.
     Returns the CSRF token needed by non-JSON unsafe requests. With `HX-Request: true` the
-    response also carries `HX-Redirect` (for the sign-in page)."""
+    response also carries `HX-Redirect` (for the sign-in page). Wrong tries are limited per
+    email address (10 in 10 minutes, whether or not anyone has it) and per client (50):
+    past that, 429 `too_many_sign_ins` with `Retry-After`, and the password is not checked.
+    Tries sent at once get no more checks than the limits allow."""
     sign_in = await command(request, Login)
-    async with app_state(request).sessionmaker() as session:
-        staff = await service.login(session, sign_in.email, sign_in.password)
+    state = app_state(request)
+    tries = sign_in_tries(
+        state.settings, "staff", service.normal_email(sign_in.email), client_of(request)
+    )
+    async with ratelimit.counted(state.sessionmaker, tries, TooManySignIns):
+        async with state.sessionmaker() as session:
+            staff = await service.login(session, sign_in.email, sign_in.password)
     request.session["staff_id"] = staff.id
     return json_reply(
         {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
@@ -53,7 +63,7 @@ routes = [
     Endpoint("/staff/login", login, "POST", tag=STAFF, summary="Sign in as staff", body=Login,
              example={"email": "caisse@cafe-de-la-gare.fr", "password": "caisse-demo"},
              responses={200: Reply(StaffSession, "Signed in.")},
-             errors=[service.BadLogin], security=SESSION),
+             errors=[service.BadLogin, TooManySignIns], security=SESSION),
     Endpoint("/staff/logout", logout, "POST", tag=STAFF, summary="Sign out",
              responses={200: Reply(SignedOut, "Signed out.")}, security=SESSION),
     Endpoint("/staff/me", me, "GET", tag=STAFF, summary="Who is signed in",

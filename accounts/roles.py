@@ -22,13 +22,14 @@ class Permission(StrEnum):
     # Read the mail outbox (without SMTP): it holds confirmation links, so whoever reads it
     # could confirm anyone's address. The company's administrators only.
     READ_MAIL = "read_mail"
+    LIFT_PIN_LIMIT = "lift_pin_limit"  # let a table slowed by wrong PINs take tries again
 
 
 ROLES: dict[str, frozenset[Permission]] = {
     "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT}),
     "cashier": frozenset(
         {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
-         Permission.SOLD_OUT}
+         Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT}
     ),
     "supervisor": frozenset(Permission)
     - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL},

@@ -40,8 +40,13 @@ class StaffIdentity:
     name: str
 
 
+def normal_email(email: str) -> str:
+    """Staff addresses are stored so: the one spelling to look up and to count tries of."""
+    return email.strip().lower()
+
+
 async def login(session: AsyncSession, email: str, password: str) -> StaffIdentity:
-    staff = await session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    staff = await session.scalar(select(Staff).where(Staff.email == normal_email(email)))
     # Hash even when nobody has this email, so timing does not tell who works here; in a
     # worker thread, so that scrypt's tens of milliseconds do not hold up every socket.
     stored = staff.password_hash if staff else _DUMMY_HASH

@@ -34,6 +34,11 @@ CSRF_TOKEN = {
                    "`GET /api/v1/staff/me`.",
     "schema": {"type": "string"},
 }
+RETRY_AFTER = {
+    "description": "Seconds to wait before the next try may be made (a 429's tries were "
+                   "not checked: wait, then try again).",
+    "schema": {"type": "integer", "minimum": 1},
+}
 SESSION_COOKIE = {
     "type": "apiKey", "in": "cookie", "name": "comptoir",
     "description": "The signed session cookie set on every response: a device id (a diner's "
@@ -201,6 +206,8 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
         for refused, listed in _errors_of(e).items():
             text = "\n".join(f"- `{code}`: {explained}" for code, explained in listed)
             responses[refused] = _json({"$ref": "#/components/schemas/Error"}, text)
+            if refused == "429":
+                responses[refused]["headers"] = {"Retry-After": RETRY_AFTER}
         operation["responses"] = responses
         operation["security"] = e.security
         paths.setdefault(path, {})[e.method] = operation

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from accounts.context import consumer_id_of
+from accounts.sign_in_limits import TooManySignIns, client_of, sign_in_tries
 from api.endpoint import SESSION, Endpoint, Reply, Tag
 from customers import service, views
 from customers.commands import LogIn, SignUp
@@ -23,6 +24,7 @@ from customers.service import SignUpLinks
 from errors import DomainError
 from realtime.events import Tx
 from realtime.models import current_version
+from web import ratelimit
 from web.commands import command
 from web.htmx import json_reply
 from web.state import app_state, locale_of, run_tx
@@ -81,15 +83,24 @@ class Accounts:
         return json_reply({"ok": True, "redirect": f"{sign_in}?signed_up=1"}, request, 202)
 
     async def consumer_login(self, request: Request) -> Response:
-        """Stores the consumer in the `comptoir` cookie."""
+        """Stores the consumer in the `comptoir` cookie. Wrong tries are limited per email
+        address of the company (10 in 10 minutes, whether or not anyone has it) and per
+        client (50): past that, 429 `too_many_sign_ins` with `Retry-After`, and the password
+        is not checked."""
         given = await command(request, LogIn)
+        state = app_state(request)
+        company_id = await run_tx(
+            request, lambda tx: self.places.company_of(tx.session, given.machine)
+        )
+        address = f"{company_id}:{given.email}"
+        tries = sign_in_tries(state.settings, "consumer", address, client_of(request))
 
         async def op(tx: Tx) -> int:
-            company_id = await self.places.company_of(tx.session, given.machine)
             consumer = await service.login(tx, company_id, given.email, given.password)
             return consumer.id
 
-        consumer_id = await run_tx(request, op)
+        async with ratelimit.counted(state.sessionmaker, tries, TooManySignIns):
+            consumer_id = await run_tx(request, op)
         request.session["consumer_id"] = consumer_id
         back = self.places.page(given.machine) if given.machine else "/account"
         return json_reply({"consumer": {"id": consumer_id}, "redirect": back}, request)
@@ -120,7 +131,7 @@ class Accounts:
             Endpoint("/consumers/login", self.consumer_login, "POST", tag=CONSUMERS,
                      summary="Sign in as a consumer", body=LogIn,
                      responses={200: Reply(SignedIn, "Signed in.")},
-                     errors=[BadConsumerLogin, unknown], security=SESSION),
+                     errors=[BadConsumerLogin, unknown, TooManySignIns], security=SESSION),
             Endpoint("/consumers/logout", self.consumer_logout, "POST", tag=CONSUMERS,
                      summary="Sign out", responses={200: Reply(ConsumerSignedOut, "Signed out.")},
                      security=SESSION),

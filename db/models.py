@@ -9,3 +9,4 @@ import machines.models  # noqa: F401
 import ordering.models  # noqa: F401
 import payments.models  # noqa: F401
 import realtime.models  # noqa: F401
+import web.models  # noqa: F401

@@ -34,6 +34,7 @@ from ordering.errors import (
     NotYourLine,
     PinLocked,
     PinRequired,
+    PinSlowed,
     ProductUnavailable,
     SessionEnded,
     TableLocked,
@@ -113,9 +114,13 @@ async def start(request: Request) -> Response:
 async def join(request: Request) -> Response:
     """Makes this device a member of the open session when the PIN matches. At a free table
     it opens a session like `start`; for a device already a member it returns its
-    membership. A wrong PIN answers 403 `wrong_pin` and is counted: after 5 wrong PINs for
-    this table or from this device within 10 minutes (configurable), joining answers 429
-    `pin_locked`, even with the right PIN, and the POS view shows an alert for the table."""
+    membership. A wrong PIN answers 403 `wrong_pin` and is counted. A device gets 5 wrong
+    PINs in 10 minutes, at any table; then 429 `pin_locked` until its window ends, even with
+    the right PIN. A table takes 10 wrong PINs in 10 minutes from any devices; then it takes
+    one try every 30 seconds from anyone (429 `pin_slowed` in between) until the window ends
+    or staff lift it, and the POS view shows an alert for it (numbers configurable). A 429
+    carries `Retry-After` (seconds); the PIN of a refused try is not checked, and guesses
+    sent at once get no more checks than the limits allow."""
     joining = await command(request, JoinTable)
     outcome = await run_tx(
         request,
@@ -125,7 +130,7 @@ async def join(request: Request) -> Response:
         ),
     )
     if isinstance(outcome, diner_service.PinRejected):
-        raise PinLocked() if outcome.blocked else WrongPin()
+        raise WrongPin()
     assert outcome.member is not None and outcome.session is not None
     remember_table(request, outcome.table.id)
     return json_reply({"member_id": outcome.member.id, "pin": outcome.session.pin, "refresh": True},
@@ -229,7 +234,8 @@ routes = [
              summary="Join the party at the table with its PIN", body=JoinTable,
              example={"name": "Tom", "pin": "482913"},
              responses={200: Reply(Membership, "This device is a member.")},
-             errors=[UnknownTable, MenuOnly, TableLocked, WrongPin, PinLocked], params=[TOKEN]),
+             errors=[UnknownTable, MenuOnly, TableLocked, WrongPin, PinLocked, PinSlowed],
+             params=[TOKEN]),
     Endpoint("/tables/{token}/cart/lines", add_line, "POST", tag=DINERS,
              summary="Add a line to the shared cart", body=AddLine,
              example={"client_id": "7f3c2a9e-5b1d-4e8a-9c0f-2d6b8e4a1c37", "product_id": 12,

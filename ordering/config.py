@@ -13,8 +13,10 @@ from ordering.cart import Limits
 class OrderingConfig:
     limits: Limits = field(default_factory=Limits)
     pin_length: int = 6
-    pin_limit: int = 5
+    pin_limit: int = 5  # wrong PINs per device in the window
     pin_window_s: int = 600
+    pin_table_limit: int = 10  # wrong PINs per table in the window, then one try per pace
+    pin_table_pace_s: int = 30
     idle_s: int = 1800
 
 

@@ -23,17 +23,19 @@ from ordering.errors import (
     MenuOnly,
     PinLocked,
     PinRequired,
+    PinSlowed,
     SessionEnded,
     TableLocked,
     UnknownTable,
 )
-from ordering.models import DiningTable, Member, OrderLine, PinFailure, Round, TableSession
+from ordering.models import DiningTable, Member, OrderLine, Round, TableSession
 from ordering.publishing import table_changed
 from ordering.session_state import SessionStatus
 from ordering.table_lock import Access, access
 from ordering.table_payment import ORDER_AND_PAY, PAY_ONLY, NoPhoneOrders, PayToSend
 from ordering.table_view import TableHeader
 from realtime.events import Tx
+from web import ratelimit
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,10 @@ def _require_can_start(found: TableAccess) -> None:
 
 @dataclass(frozen=True)
 class PinRejected:
-    """A wrong PIN: recorded (so it must be committed), then reported to the diner."""
+    """A wrong PIN: counted (so it must be committed), then reported to the diner.
+    `slowed`: this failure was the table's last at full speed."""
 
-    blocked: bool
+    slowed: bool
 
 
 async def join(
@@ -176,18 +179,24 @@ async def join(
     if found.access is not Access.NEED_PIN:
         _require_can_start(found)
     assert found.session is not None
-    now = datetime.now(UTC)
-    if await _pin_blocked(tx, config, found.table.id, device_key, now):
-        raise PinLocked()
+    # Counted before it is checked, in one statement per limit: of guesses sent at once,
+    # only those within the limits are compared with the PIN (web/ratelimit.py).
+    attempt = await ratelimit.take_all(tx.session, [
+        (pin.device_rule(config), device_key), (pin.table_rule(config), str(found.table.id)),
+    ])
+    if attempt.refused is not None:
+        refused = attempt.refused
+        raise PinLocked(refused) if refused.rule.scope == pin.DEVICE else PinSlowed(refused)
     if not pin.matches(found.session.pin, given_pin):
-        tx.session.add(PinFailure(table_id=found.table.id, client_key=device_key, at=now))
-        await tx.session.flush()
-        blocked = await _pin_blocked(tx, config, found.table.id, device_key, now)
-        if blocked:
+        at_table = attempt.taken[1]
+        if at_table.reached_limit:
             await table_changed(
-                tx, config, found.table.id, found.table.site_id, "pin.blocked", {}
+                tx, config, found.table.id, found.table.site_id, "pin.slowed",
+                {"pace_s": config.pin_table_pace_s},
             )
-        return PinRejected(blocked)
+        return PinRejected(slowed=at_table.reached_limit)
+    await ratelimit.give_back(tx.session, attempt.taken)  # a right PIN uses up no try
+    now = datetime.now(UTC)
     member = Member(
         session_id=found.session.id, device_key=device_key, name=display_name, joined_at=now
     )
@@ -201,19 +210,6 @@ async def join(
     return TableAccess(
         found.table, found.mode, found.session, member, Access.MEMBER, found.header
     )
-
-
-async def _pin_blocked(
-    tx: Tx, config: OrderingConfig, table_id: int, device_key: str, now: datetime
-) -> bool:
-    since = now - timedelta(seconds=config.pin_window_s)
-    at_table = await tx.session.scalar(
-        select(func.count()).where(PinFailure.table_id == table_id, PinFailure.at >= since)
-    )
-    by_client = await tx.session.scalar(
-        select(func.count()).where(PinFailure.client_key == device_key, PinFailure.at >= since)
-    )
-    return pin.is_blocked(at_table or 0, by_client or 0, config.pin_limit)
 
 
 async def require_member(

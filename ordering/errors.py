@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from errors import N_, Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+from web.ratelimit import Limited
 
 
 class UnknownTable(NotFound):
@@ -85,14 +86,26 @@ class WrongPin(Forbidden):
     message = N_("Wrong PIN.")
 
 
-class PinLocked(DomainError):
-    """Too many wrong PINs for this table or from this device in the window (default 5 in 10
-    minutes): joining is refused, even with the right PIN, until the window passes. Staff see an
-    alert on the POS."""
+class PinLocked(Limited):
+    """Too many wrong PINs from this device, at any table (default 5 in 10 minutes): this try
+    was not checked, even if the PIN is right. `Retry-After` says in how many seconds the
+    device may try again."""
 
     code = "pin_locked"
-    status = 429
-    message = N_("Too many wrong PINs; joining is blocked for a while. Staff have been told.")
+    message = N_("Too many wrong PINs from this phone. Try again in %(minutes)s min.")
+
+
+class PinSlowed(Limited):
+    """Too many wrong PINs at this table, from any devices (default 10 in 10 minutes): the table
+    takes one try every 30 seconds (configurable) from anyone until the window ends or staff
+    lift it from the POS. This try was not checked; `Retry-After` says in how many seconds the
+    next one may be made."""
+
+    code = "pin_slowed"
+    message = N_(
+        "Too many wrong PINs at this table: one try every %(pace)s seconds for now. Try again "
+        "in %(seconds)s s, or ask staff."
+    )
 
 
 class SessionEnded(Conflict):

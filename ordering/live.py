@@ -119,9 +119,7 @@ class SiteTopic(OneAudience):
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
         site_id = int(args[0])
         if args[1] == "pos":
-            return await views.pos_view(
-                session, site_id, self.config.pin_limit, self.config.pin_window_s
-            )
+            return await views.pos_view(session, site_id, self.config)
         return await views.station_view(session, site_id, args[2])
 
     def render(

@@ -169,12 +169,3 @@ class Payment(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64))
     staff_id: Mapped[int] = mapped_column(IdType, ForeignKey("staff.id"))
     at: Mapped[Timestamp] = mapped_column(default=utcnow)
-
-
-class PinFailure(Base):
-    __tablename__ = "pin_failure"
-
-    id: Mapped[intpk]
-    table_id: Mapped[int] = _fk("dining_table.id")
-    client_key: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)

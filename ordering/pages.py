@@ -113,9 +113,7 @@ async def pos_page(request: Request, **order: Any) -> Response:
     state = app_state(request)
     config = config_of(request)
     async with state.sessionmaker() as session:
-        view = await views.pos_view(
-            session, site.id, config.pin_limit, config.pin_window_s
-        )
+        view = await views.pos_view(session, site.id, config)
         menu = await views.menu_view(session, site.id)
         stations = (
             await session.scalars(

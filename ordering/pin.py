@@ -1,9 +1,15 @@
-"""Table PINs and the limit on wrong guesses: plain Python."""
+"""Table PINs and the limits on wrong guesses: plain Python."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+
+from ordering.config import OrderingConfig
+from web.ratelimit import Rule
+
+DEVICE = "pin.device"  # a phone, by its signed cookie's device id: at any table
+TABLE = "pin.table"  # a table, from any phones
 
 
 def new_pin(length: int) -> str:
@@ -16,6 +22,13 @@ def matches(expected: str, given: object) -> bool:
     return hmac.compare_digest(expected.encode(), given.strip().encode())
 
 
-def is_blocked(failures_at_table: int, failures_by_client: int, limit: int) -> bool:
-    """Joining is blocked once a table, or a client anywhere, reached the limit in the window."""
-    return failures_at_table >= limit or failures_by_client >= limit
+def device_rule(config: OrderingConfig) -> Rule:
+    """A phone gets `pin_limit` wrong PINs per window, then none until the window ends."""
+    return Rule(DEVICE, config.pin_limit, config.pin_window_s)
+
+
+def table_rule(config: OrderingConfig) -> Rule:
+    """A table takes `pin_table_limit` wrong PINs per window from any phones, then one try
+    per pace from anyone (its party's friends included) instead of locking: strangers'
+    guesses cannot shut the friends out for long, and staff can lift it."""
+    return Rule(TABLE, config.pin_table_limit, config.pin_window_s, config.pin_table_pace_s)

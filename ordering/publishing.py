@@ -56,7 +56,7 @@ async def pos_changed(
         pos_topic(site_id),
         type,
         change,
-        lambda: pos_view(session, site_id, config.pin_limit, config.pin_window_s),
+        lambda: pos_view(session, site_id, config),
     )
 
 

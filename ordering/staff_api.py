@@ -13,7 +13,7 @@ from accounts.service import NotSignedIn, StaffIdentity
 from accounts.tenant import site_for
 from api.endpoint import SIGNED_IN, Endpoint, Reply
 from errors import Forbidden, NotFound
-from ordering import staff_service, table_modes, views
+from ordering import pin_alerts, staff_service, table_modes, views
 from ordering.api_docs import (
     PRODUCT_ID,
     ROUND_ID,
@@ -68,16 +68,15 @@ async def _staff(request: Request) -> StaffIdentity:
 
 async def pos_state(request: Request) -> Response:
     """The table map (state, PIN, members, amount due), the queue of rounds waiting for
-    validation (oldest first), the rounds in production, PIN lockout alerts and the products
-    staff may add in an edit. Live topic: `site:{site_id}:pos`."""
+    validation (oldest first), the rounds in production, PIN alerts (tables slowed by wrong
+    PINs, which `POST /staff/tables/{table_id}/pin-limit/lift` lifts) and the products staff
+    may add in an edit. Live topic: `site:{site_id}:pos`."""
     staff = await _staff(request)
     site_id = request.path_params["site_id"]
 
     async def op(tx: Tx) -> dict[str, Any]:
         await site_for(tx.session, staff, site_id)
-        data = await views.pos_view(
-            tx.session, site_id, config_of(request).pin_limit, config_of(request).pin_window_s
-        )
+        data = await views.pos_view(tx.session, site_id, config_of(request))
         data["version"] = await current_version(tx.session, views.pos_topic(site_id))
         return data
 
@@ -209,6 +208,20 @@ async def free_table(request: Request) -> Response:
     return json_reply({"ok": True}, request)
 
 
+async def lift_pin_limit(request: Request) -> Response:
+    """Lifts the slowdown of a table where too many wrong PINs were tried (the POS view's
+    `pin_slowed` alert): anyone may try the PIN again at once, and the alert goes. Each
+    device keeps its own count. Lifting a table that is not slowed is a no-op. Needs the
+    lift-PIN-limit permission (cashier and up)."""
+    staff = await _staff(request)
+    config = config_of(request)
+    await run_tx(
+        request,
+        lambda tx: pin_alerts.lift(tx, config, staff, request.path_params["table_id"]),
+    )
+    return json_reply({"ok": True}, request)
+
+
 async def availability(request: Request) -> Response:
     """Diners cannot add an unavailable product (409 `product_unavailable`); every open menu
     is told on `menu:{site_id}`. Needs the sold-out permission (every role)."""
@@ -299,6 +312,11 @@ routes = [
              security=SIGNED_IN),
     Endpoint("/staff/tables/{table_id:id}/free", free_table, "POST", tag=STAFF,
              summary="Free a table: close its session", responses={200: Reply(Ok, "Done.")},
+             errors=[*STAFF_ONLY, NotFound], params=[TABLE_ID], security=SIGNED_IN),
+    Endpoint("/staff/tables/{table_id:id}/pin-limit/lift", lift_pin_limit, "POST", tag=STAFF,
+             operation_id="liftPinLimit",
+             summary="Let a table slowed by wrong PINs take tries again",
+             responses={200: Reply(Ok, "Done.")},
              errors=[*STAFF_ONLY, NotFound], params=[TABLE_ID], security=SIGNED_IN),
     Endpoint("/staff/products/{product_id:id}/availability", availability, "POST", tag=STAFF,
              operation_id="setAvailability", summary="Mark a product sold out, or back",

@@ -104,9 +104,11 @@ class RoundAtTable(RoundView):
 class PinAlert(BaseModel):
     table_id: Id
     table: str | None = None
-    kind: Literal["pin_blocked"]
-    failures: int | None = None
-    at: datetime | None = None
+    kind: Literal["pin_slowed"]
+    failures: int = Field(description="Wrong PINs at the table in the current window.")
+    until: datetime = Field(
+        description="When the window ends and the table takes tries at full speed again, "
+                    "unless staff lift it sooner.")
 
 
 class PosView(BaseModel):
@@ -119,7 +121,8 @@ class PosView(BaseModel):
     tables: list[PosTable]
     queue: list[RoundAtTable] = Field(description="Rounds waiting for validation, oldest first.")
     in_production: list[RoundAtTable]
-    alerts: list[PinAlert] = Field(description="Tables where joining is blocked by wrong PINs.")
+    alerts: list[PinAlert] = Field(
+        description="Tables slowed by wrong PINs: one try per 30 s (configurable) from anyone.")
     version: int = Field(description="The `site:{id}:pos` topic's version.")
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site
+from ordering import pin
+from ordering.config import OrderingConfig
 from ordering.models import (
     Category,
     DiningTable,
     OrderLine,
-    PinFailure,
     Product,
     Round,
     TableSession,
@@ -21,6 +22,7 @@ from ordering.models import (
 )
 from ordering.pos_tables import pos_tables
 from ordering.round_state import IN_KITCHEN, RoundStatus, TicketStatus
+from web import ratelimit
 
 
 def table_topic(table_id: int) -> str:
@@ -92,24 +94,8 @@ async def menu_view(session: AsyncSession, site_id: int) -> dict[str, Any]:
     }
 
 
-async def pin_blocked_tables(
-    session: AsyncSession, site_id: int, limit: int, window_s: int
-) -> list[dict[str, Any]]:
-    since = datetime.now(UTC) - timedelta(seconds=window_s)
-    rows = (
-        await session.execute(
-            select(PinFailure.table_id, func.count(), func.max(PinFailure.at))
-            .join(DiningTable, DiningTable.id == PinFailure.table_id)
-            .where(DiningTable.site_id == site_id, PinFailure.at >= since)
-            .group_by(PinFailure.table_id)
-            .having(func.count() >= limit)
-        )
-    ).all()
-    return [{"table_id": t, "kind": "pin_blocked", "failures": n, "at": at} for t, n, at in rows]
-
-
 async def pos_view(
-    session: AsyncSession, site_id: int, pin_limit: int = 5, pin_window_s: int = 600
+    session: AsyncSession, site_id: int, config: OrderingConfig | None = None
 ) -> dict[str, Any]:
     company = await company_of_site(session, site_id)
     tables = await pos_tables(session, site_id)
@@ -124,11 +110,14 @@ async def pos_view(
                 kitchen.append(entry)
     queue.sort(key=lambda r: r["submitted_at"])
     kitchen.sort(key=lambda r: r["submitted_at"])
-    alerts = await pin_blocked_tables(session, site_id, pin_limit, pin_window_s)
-    labels = {table.tile["id"]: table.tile["label"] for table in tables}
-    for alert in alerts:
-        alert["table"] = labels.get(alert["table_id"])
-        alert["at"] = alert["at"].isoformat() if alert["at"] else None
+    labels = {str(table.tile["id"]): table.tile["label"] for table in tables}
+    slowed = await ratelimit.over_limit(session, pin.table_rule(config or OrderingConfig()),
+                                        list(labels))
+    alerts = [
+        {"table_id": int(one.subject), "table": labels[one.subject], "kind": "pin_slowed",
+         "failures": one.hits, "until": one.expires_at.isoformat()}
+        for one in slowed
+    ]
     products = (
         await session.execute(
             select(Product.id, Product.name)

@@ -42,9 +42,11 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     locale = locale_of(request)
     body = error_body(exc, locale)
     if wants_json(request):
-        return JSONResponse(body, status_code=exc.status)
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers())
     message = body["error"]["message"]
-    return page(request, "error.html", status=exc.status, message=message)
+    response = page(request, "error.html", status=exc.status, message=message)
+    response.headers.update(exc.headers())
+    return response
 
 
 async def integrity_error(request: Request, exc: Exception) -> Response:

@@ -27,7 +27,6 @@ from ordering.models import (
     Member,
     OrderLine,
     Payment,
-    PinFailure,
     Product,
     Round,
     RoundEdit,
@@ -36,6 +35,7 @@ from ordering.models import (
 )
 from realtime.models import TopicVersion
 from tests.conftest import Database, client_for
+from web.models import RateLimit
 
 CASHIER = ("caisse@cafe-de-la-gare.fr", "caisse-demo")
 ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
@@ -70,7 +70,9 @@ async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         "tickets": select(Ticket.id, Ticket.status).order_by(Ticket.id),
         "payments": select(Payment.id).order_by(Payment.id),
         "products": select(Product.id, Product.available).order_by(Product.id),
-        "pin_failures": select(func.count()).select_from(PinFailure),
+        "tries": select(RateLimit.scope, RateLimit.subject, RateLimit.hits).order_by(
+            RateLimit.scope, RateLimit.subject
+        ),
         "topics": select(TopicVersion.topic, TopicVersion.version).order_by(TopicVersion.topic),
     }
     async with db.sessionmaker() as session:
@@ -370,30 +372,39 @@ async def test_cross_origin_requests_are_refused(party: Party, db: Database) -> 
 async def test_wrong_pin_then_lockout(app: Starlette, party: Party, db: Database) -> None:
     join = party.url("/join")
     wrong = "000000" if party.pin != "000000" else "111111"
-    async with unchanged(db, ignore=("pin_failures",)):
-        for _ in range(4):
+    async with unchanged(db, ignore=("tries",)):
+        for _ in range(5):
             response = await party.stranger.post(join, json={"name": "Eve", "pin": wrong})
             expect(response, 403, "wrong_pin")
-    async with unchanged(db, ignore=("pin_failures", "topics")):  # the POS is told
-        response = await party.stranger.post(join, json={"name": "Eve", "pin": wrong})
-        expect(response, 429, "pin_locked")
 
-    async with client_for(app) as newcomer, unchanged(db):
-        # Blocked means blocked: the right PIN is refused too, from any phone.
+    async with unchanged(db):
+        # Out of tries means not checked: the right PIN is refused too, from this phone.
         response = await party.stranger.post(join, json={"name": "Eve", "pin": party.pin})
         expect(response, 429, "pin_locked")
-        response = await newcomer.post(join, json={"name": "Zoé", "pin": party.pin})
-        expect(response, 429, "pin_locked")
+        assert 0 < int(response.headers["retry-after"]) <= 600
         assert (await party.view(party.stranger))["access"] == "need_pin"
+    async with client_for(app) as newcomer:  # the table saw five: others still join
+        response = await newcomer.post(join, json={"name": "Zoé", "pin": party.pin})
+        assert response.status_code == 200, response.text
+
+    async with AsyncExitStack() as stack:
+        for _ in range(5):  # five more phones, and the table has had ten
+            guesser = await stack.enter_async_context(client_for(app))
+            expect(await guesser.post(join, json={"name": "X", "pin": wrong}), 403, "wrong_pin")
+        late = await stack.enter_async_context(client_for(app))
+        async with unchanged(db):
+            response = await late.post(join, json={"name": "Max", "pin": party.pin})
+            expect(response, 429, "pin_slowed")
+            assert 0 < int(response.headers["retry-after"]) <= 30
 
     await login(party.pos, *CASHIER)
     site_id = (await party.view(party.lea))["table"]["table"]["site_id"]
     board = (await party.pos.get(f"/api/v1/staff/sites/{site_id}/pos")).json()
     assert [(a["table_id"], a["kind"]) for a in board["alerts"]] == [
-        (party.table_id, "pin_blocked")
+        (party.table_id, "pin_slowed")
     ]
     members = (await party.view(party.lea))["table"]["session"]["members"]
-    assert [m["name"] for m in members] == ["Léa", "Tom"]
+    assert [m["name"] for m in members] == ["Léa", "Tom", "Zoé"]
 
 
 async def test_expired_session_tells_the_diner_it_ended(party: Party, db: Database) -> None:
@@ -466,7 +477,7 @@ async def test_submitting_an_empty_cart(party: Party, db: Database) -> None:
 async def test_staff_must_be_signed_in(party: Party, db: Database, venue: DemoVenue) -> None:
     round_id = await submitted_round(party)
     staff = party.pos
-    async with unchanged(db):
+    async with unchanged(db, ignore=("tries",)):  # the wrong password below is counted
         expect(await staff.get("/api/v1/staff/me"), 401, "not_signed_in")
         expect(await staff.get(f"/api/v1/staff/sites/{venue.site_id}/pos"), 401, "not_signed_in")
         expect(await staff.get(f"/api/v1/staff/sites/{venue.site_id}/stations/bar"),
@@ -499,6 +510,10 @@ async def test_kitchen_cannot_validate_or_settle(party: Party, db: Database) -> 
         response = await party.pos.post(
             f"/api/v1/staff/tables/{party.table_id}/settle",
             json={"method": "card", "idempotency_key": key()},
+        )
+        expect(response, 403, "forbidden")
+        response = await party.pos.post(
+            f"/api/v1/staff/tables/{party.table_id}/pin-limit/lift", json={}
         )
         expect(response, 403, "forbidden")
     rounds = (await party.view(party.lea))["table"]["session"]["rounds"]

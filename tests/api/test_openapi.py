@@ -135,6 +135,21 @@ async def test_every_error_code_is_documented(
     assert {"unknown_table", "pin_locked", "bad_body", "not_signed_in"} <= listed
 
 
+async def test_every_429_documents_its_retry_after_header(document: dict[str, Any]) -> None:
+    refusals = [
+        (path, method, operation["responses"]["429"])
+        for path, item in document["paths"].items() for method, operation in item.items()
+        if "429" in operation["responses"]
+    ]
+    assert {(path, method) for path, method, _ in refusals} >= {
+        ("/api/v1/tables/{token}/join", "post"), ("/api/v1/staff/login", "post"),
+        ("/api/v1/consumers/login", "post"),
+    }
+    for path, method, refusal in refusals:
+        header = refusal["headers"]["Retry-After"]
+        assert header["schema"] == {"type": "integer", "minimum": 1}, (path, method)
+
+
 async def test_documented_limits_match_the_rules(document: dict[str, Any]) -> None:
     """The limits an integrator reads are the ones the server applies."""
     limits = Limits()
@@ -219,6 +234,13 @@ async def test_real_responses_match_the_documented_schemas(
                                           json={"name": "Tom", "pin": "x"}))
         check(t + "/join", await tom.post(f"/api/v1/tables/{token}/join",
                                           json={"name": "Tom", "pin": pin}))
+        async with client_for(app) as eve:  # out of tries: 429, with Retry-After
+            for _ in range(5):
+                await eve.post(f"/api/v1/tables/{token}/join", json={"name": "Eve", "pin": "x"})
+            locked = await eve.post(f"/api/v1/tables/{token}/join",
+                                    json={"name": "Eve", "pin": pin})
+            check(t + "/join", locked)
+            assert int(locked.headers["retry-after"]) > 0
         menu = check("/api/v1/sites/{site_id}/menu", await lea.get(f"/api/v1/sites/{site}/menu"))
         product = menu["categories"][0]["products"][0]["id"]
         lines = t + "/cart/lines"
@@ -314,6 +336,9 @@ async def test_real_responses_match_the_documented_schemas(
         assert settled["access"] == "settled"
         check(s + "/tables/{table_id}/free", await pos.post(
             f"/api/v1/staff/tables/{table_id}/free", json={}))
+        lift = s + "/tables/{table_id}/pin-limit/lift"
+        check(lift, await pos.post(f"/api/v1/staff/tables/{table_id}/pin-limit/lift", json={}))
+        check(lift, await pos.post("/api/v1/staff/tables/999999/pin-limit/lift", json={}))
         table_mode = s + "/tables/{table_id}/mode"
         site_mode = s + "/sites/{site_id}/mode"
         check(table_mode, await pos.post(f"/api/v1/staff/tables/{table_id}/mode",
@@ -334,4 +359,4 @@ async def test_real_responses_match_the_documented_schemas(
     # Every documented operation was exercised, and errors were checked as well as successes.
     own = documented(check.document) - exercised_elsewhere(app)
     assert {(path, method) for path, method, _ in check.seen} == own
-    assert {status for _, _, status in check.seen} >= {200, 201, 401, 403, 404, 409, 422}
+    assert {status for _, _, status in check.seen} >= {200, 201, 401, 403, 404, 409, 422, 429}

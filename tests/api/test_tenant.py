@@ -60,6 +60,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
      {"method": "cash", "tendered": 10_000, "idempotency_key": KEY}, "not_found"),
     ("POST", "/api/v1/staff/tables/{table}/free", {}, "not_found"),
     ("POST", "/api/v1/staff/tables/{table}/mode", {"mode": "menu"}, "not_found"),
+    ("POST", "/api/v1/staff/tables/{table}/pin-limit/lift", {}, "not_found"),
     ("POST", "/api/v1/staff/tables/{table}/rounds",
      {"lines": [{"product_id": "{product}", "quantity": 1}], "idempotency_key": KEY},
      "not_found"),

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from ordering import cart_service, diner_service, pin, staff_service
+from errors import Forbidden
+from ordering import cart_service, diner_service, pin, pin_alerts, staff_service
 from ordering.cart import Limits
 from ordering.diner_service import PinRejected, TableAccess
 from ordering.errors import (
@@ -20,15 +21,17 @@ from ordering.errors import (
     NotYourLine,
     PinLocked,
     PinRequired,
+    PinSlowed,
     SessionEnded,
     TableLocked,
     UnknownLine,
     UnknownProduct,
     UnknownTable,
 )
-from ordering.models import Member, OrderLine, PinFailure, TableSession
+from ordering.models import Member, OrderLine, TableSession
 from ordering.table_lock import Access
 from tests.ordering.conftest import Cafe, assert_versions_consecutive, topics
+from web.models import RateLimit
 
 
 def key() -> str:
@@ -103,54 +106,122 @@ async def test_joining_a_free_table_opens_it(cafe: Cafe) -> None:
     assert isinstance(joined, TableAccess) and joined.access is Access.MEMBER
 
 
-async def test_wrong_pins_are_recorded_and_block_the_table_after_five(cafe: Cafe) -> None:
-    table = cafe.tables[0]
-    right = await cafe.party(table, "Lea")
-    wrong = "000000" if right != "000000" else "111111"
-    for attempt in range(1, 5):
-        rejected = await cafe.join(table, "device-eve", "Eve", wrong)
-        assert rejected == PinRejected(blocked=False), attempt
-        assert cafe.last_events == []
-    fifth = await cafe.join(table, "device-eve", "Eve", wrong)
-    assert fifth == PinRejected(blocked=True)
-    assert topics(cafe.last_events) == [
-        (f"table:{table.id}", "pin.blocked"), (f"site:{cafe.venue.site_id}:pos", "pin.blocked"),
-    ]
-    assert await cafe.count(select(func.count()).select_from(PinFailure)) == 5
-    alerts = (await cafe.pos())["alerts"]
-    assert [(a["table_id"], a["kind"], a["failures"]) for a in alerts] == [
-        (table.id, "pin_blocked", 5),
-    ]
+def wrong_for(right: str) -> str:
+    return "000000" if right != "000000" else "111111"
 
-    # Now even the right PIN is refused, for this phone and for anyone else at the table.
-    with pytest.raises(PinLocked):
+
+async def tries(cafe: Cafe, scope: str) -> dict[str, int]:
+    """The wrong PINs counted under a limit, by subject (a device, a table id)."""
+    async with cafe.db.sessionmaker() as session:
+        rows = await session.execute(
+            select(RateLimit.subject, RateLimit.hits).where(RateLimit.scope == scope)
+        )
+        return {subject: hits for subject, hits in rows if hits}
+
+
+async def test_wrong_pins_are_counted_and_lock_the_phone_after_five(cafe: Cafe) -> None:
+    table = cafe.tables[0]
+    right = await cafe.party(table, "Lea", "Tom")  # Tom's right PIN is not counted
+    for attempt in range(5):
+        rejected = await cafe.join(table, "device-eve", "Eve", wrong_for(right))
+        assert rejected == PinRejected(slowed=False), attempt
+        assert cafe.last_events == []
+    assert await tries(cafe, pin.DEVICE) == {"device-eve": 5}
+    assert await tries(cafe, pin.TABLE) == {str(table.id): 5}
+    assert (await cafe.pos())["alerts"] == []
+
+    # Out of tries: even the right PIN is not checked, for ten minutes.
+    with pytest.raises(PinLocked) as locked:
         await cafe.join(table, "device-eve", "Eve", right)
-    with pytest.raises(PinLocked):
-        await cafe.join(table, "device-tom", "Tom", right)
-    # Members already in are not affected.
+    assert 590 <= locked.value.retry_after_s <= 600
+    assert locked.value.headers() == {"Retry-After": str(locked.value.retry_after_s)}
+    assert await tries(cafe, pin.DEVICE) == {"device-eve": 5}  # a refused try is not kept
+    # Another phone is not held up by hers, and members are not affected.
+    joined = await cafe.join(table, "device-max", "Max", right)
+    assert isinstance(joined, TableAccess) and joined.access is Access.MEMBER
     assert (await cafe.access(table, "device-lea")).access is Access.MEMBER
     await assert_versions_consecutive(cafe)
 
 
-async def test_wrong_pins_from_several_phones_block_the_table(cafe: Cafe) -> None:
+async def test_ten_wrong_pins_from_several_phones_slow_the_table(cafe: Cafe) -> None:
     table, other = cafe.tables[0], cafe.tables[1]
     right = await cafe.party(table, "Lea")
     other_pin = await cafe.party(other, "Max")
-    wrong = "000000" if right != "000000" else "111111"
-    for number in range(5):
-        assert isinstance(await cafe.join(table, f"device-guess-{number}", "X", wrong), PinRejected)
-    with pytest.raises(PinLocked):
+    for number in range(9):
+        rejected = await cafe.join(table, f"device-guess-{number}", "X", wrong_for(right))
+        assert rejected == PinRejected(slowed=False)
+    tenth = await cafe.join(table, "device-guess-9", "X", wrong_for(right))
+    assert tenth == PinRejected(slowed=True)
+    assert topics(cafe.last_events) == [
+        (f"table:{table.id}", "pin.slowed"), (f"site:{cafe.venue.site_id}:pos", "pin.slowed"),
+    ]
+    alerts = (await cafe.pos())["alerts"]
+    assert [(a["table_id"], a["kind"], a["failures"]) for a in alerts] == [
+        (table.id, "pin_slowed", 10),
+    ]
+
+    # Slowed for everyone, the right PIN too: the next try may come in 30 seconds.
+    with pytest.raises(PinSlowed) as slowed:
         await cafe.join(table, "device-tom", "Tom", right)
-    # Another table is not blocked by this one's failures.
+    assert 28 <= slowed.value.retry_after_s <= 30
+    # Another table is not slowed by this one's failures.
     joined = await cafe.join(other, "device-tom", "Tom", other_pin)
+    assert isinstance(joined, TableAccess) and joined.access is Access.MEMBER
+    await assert_versions_consecutive(cafe)
+
+
+async def test_a_slowed_table_takes_one_try_per_pace(cafe: Cafe) -> None:
+    table = cafe.tables[0]
+    right = await cafe.party(table, "Lea")
+    for number in range(10):
+        await cafe.join(table, f"device-guess-{number}", "X", wrong_for(right))
+    # Thirty seconds later: one try goes through (a wrong one here), the next waits again.
+    async with cafe.db.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(RateLimit).where(RateLimit.scope == pin.TABLE)
+            .values(next_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert await cafe.join(table, "device-eve", "Eve", wrong_for(right)) == PinRejected(
+        slowed=False
+    )
+    with pytest.raises(PinSlowed):
+        await cafe.join(table, "device-tom", "Tom", right)
+    # And thirty seconds after that, the right PIN gets in.
+    async with cafe.db.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(RateLimit).where(RateLimit.scope == pin.TABLE)
+            .values(next_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    joined = await cafe.join(table, "device-tom", "Tom", right)
     assert isinstance(joined, TableAccess) and joined.access is Access.MEMBER
 
 
-async def test_wrong_pins_across_tables_block_the_client(cafe: Cafe) -> None:
+async def test_staff_lift_a_slowed_table(cafe: Cafe) -> None:
+    table = cafe.tables[0]
+    right = await cafe.party(table, "Lea")
+    for number in range(10):
+        await cafe.join(table, f"device-guess-{number}", "X", wrong_for(right))
+    kitchen, cashier = await cafe.staff("kitchen"), await cafe.staff("cashier")
+    with pytest.raises(Forbidden):
+        await cafe.run(lambda tx: pin_alerts.lift(tx, cafe.config, kitchen, table.id))
+    await cafe.run(lambda tx: pin_alerts.lift(tx, cafe.config, cashier, table.id))
+    assert topics(cafe.last_events) == [
+        (f"table:{table.id}", "pin.lifted"), (f"site:{cafe.venue.site_id}:pos", "pin.lifted"),
+    ]
+    assert (await cafe.pos())["alerts"] == []
+    joined = await cafe.join(table, "device-tom", "Tom", right)
+    assert isinstance(joined, TableAccess) and joined.access is Access.MEMBER
+    # Lifting again changes nothing; each phone keeps its own count.
+    await cafe.run(lambda tx: pin_alerts.lift(tx, cafe.config, cashier, table.id))
+    assert cafe.last_events == []
+    assert len(await tries(cafe, pin.DEVICE)) == 10
+
+
+async def test_wrong_pins_across_tables_lock_the_phone(cafe: Cafe) -> None:
     pins = [await cafe.party(table, f"Host{n}") for n, table in enumerate(cafe.tables[:6])]
     for table, right in zip(cafe.tables[:5], pins, strict=False):
-        wrong = "000000" if right != "000000" else "111111"
-        assert isinstance(await cafe.join(table, "device-eve", "Eve", wrong), PinRejected)
+        assert isinstance(await cafe.join(table, "device-eve", "Eve", wrong_for(right)),
+                          PinRejected)
     sixth = cafe.tables[5]
     with pytest.raises(PinLocked):
         await cafe.join(sixth, "device-eve", "Eve", pins[5])
@@ -162,12 +233,11 @@ async def test_wrong_pins_across_tables_block_the_client(cafe: Cafe) -> None:
 async def test_old_pin_failures_stop_counting_after_the_window(cafe: Cafe) -> None:
     table = cafe.tables[0]
     right = await cafe.party(table, "Lea")
-    wrong = "000000" if right != "000000" else "111111"
     for _ in range(5):
-        await cafe.join(table, "device-eve", "Eve", wrong)
-    long_ago = datetime.now(UTC) - timedelta(seconds=cafe.config.pin_window_s + 60)
+        await cafe.join(table, "device-eve", "Eve", wrong_for(right))
+    ended = datetime.now(UTC) - timedelta(seconds=1)
     async with cafe.db.sessionmaker() as session, session.begin():
-        await session.execute(update(PinFailure).values(at=long_ago))
+        await session.execute(update(RateLimit).values(expires_at=ended))
     joined = await cafe.join(table, "device-eve", "Eve", right)
     assert isinstance(joined, TableAccess) and joined.access is Access.MEMBER
 
@@ -199,7 +269,7 @@ async def test_a_settled_table_locks_newcomers_and_members_see_settled(cafe: Caf
         await cafe.add(table, "device-lea", "Croissant")
     with pytest.raises(SessionEnded):
         await cafe.submit(table, "device-lea", key())
-    assert await cafe.count(select(func.count()).select_from(PinFailure)) == 0
+    assert await tries(cafe, pin.DEVICE) == {}  # the PIN was not even compared
 
 
 async def test_after_free_old_members_are_strangers_and_the_old_pin_is_dead(
@@ -223,7 +293,7 @@ async def test_after_free_old_members_are_strangers_and_the_old_pin_is_dead(
     opened = await cafe.start(table, "device-max", "Max")
     assert opened.session is not None and opened.session.pin == "222222"
     assert (await cafe.access(table, "device-tom")).access is Access.NEED_PIN
-    assert await cafe.join(table, "device-tom", "Tom", old_pin) == PinRejected(blocked=False)
+    assert await cafe.join(table, "device-tom", "Tom", old_pin) == PinRejected(slowed=False)
     with pytest.raises(PinRequired):
         await cafe.add(table, "device-lea", "Croissant")
 

@@ -1,10 +1,11 @@
-"""Table PINs and the limit on wrong guesses, without a database."""
+"""Table PINs and the limits on wrong guesses, without a database."""
 
 from __future__ import annotations
 
 import pytest
 
 from ordering import pin
+from ordering.config import OrderingConfig
 
 
 @pytest.mark.parametrize("length", [4, 6, 8])
@@ -38,21 +39,18 @@ def test_matches_refuses_non_strings(given: object) -> None:
     assert not pin.matches("042917", given)
 
 
-@pytest.mark.parametrize(
-    ("at_table", "by_client", "blocked"),
-    [
-        (0, 0, False),
-        (4, 4, False),
-        (5, 0, True),
-        (0, 5, True),
-        (6, 1, True),
-        (4, 5, True),
-    ],
-)
-def test_is_blocked_at_the_limit(at_table: int, by_client: int, blocked: bool) -> None:
-    assert pin.is_blocked(at_table, by_client, limit=5) is blocked
+def test_a_phone_gets_five_wrong_pins_per_ten_minutes_then_none() -> None:
+    rule = pin.device_rule(OrderingConfig())
+    assert (rule.scope, rule.limit, rule.window_s, rule.pace_s) == (pin.DEVICE, 5, 600, 0)
 
 
-def test_is_blocked_follows_the_limit() -> None:
-    assert pin.is_blocked(3, 0, limit=3)
-    assert not pin.is_blocked(2, 2, limit=3)
+def test_a_table_gets_ten_then_one_try_per_thirty_seconds() -> None:
+    rule = pin.table_rule(OrderingConfig())
+    assert (rule.scope, rule.limit, rule.window_s, rule.pace_s) == (pin.TABLE, 10, 600, 30)
+
+
+def test_the_rules_follow_the_configuration() -> None:
+    config = OrderingConfig(pin_limit=3, pin_window_s=60, pin_table_limit=7, pin_table_pace_s=5)
+    assert (pin.device_rule(config).limit, pin.device_rule(config).window_s) == (3, 60)
+    table = pin.table_rule(config)
+    assert (table.limit, table.window_s, table.pace_s) == (7, 60, 5)
