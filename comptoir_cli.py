@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import getpass
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from settings import Settings
+
+PASSWORD_VARIABLE = "COMPTOIR_STAFF_PASSWORD"
 
 
 def migrate(settings: Settings) -> None:
@@ -55,6 +58,8 @@ def print_urls(settings: Settings, venue: object) -> None:
 async def _create_staff(
     settings: Settings, email: str, name: str, role: str, password: str, company_id: int
 ) -> int:
+    from sqlalchemy import select
+
     from accounts.models import Company, Staff
     from accounts.passwords import hash_password
     from accounts.roles import ROLES
@@ -69,7 +74,10 @@ async def _create_staff(
         async with make_sessionmaker(engine)() as session, session.begin():
             if await session.get(Company, company_id) is None:
                 raise SystemExit(f"no company {company_id}")
-            staff = Staff(company_id=company_id, email=email.strip().lower(), name=name,
+            email = email.strip().lower()
+            if await session.scalar(select(Staff.id).where(Staff.email == email)):
+                raise SystemExit(f"a staff account with the email {email} already exists")
+            staff = Staff(company_id=company_id, email=email, name=name,
                           role=role, password_hash=hash_password(password))
             session.add(staff)
             await session.flush()
@@ -104,6 +112,17 @@ def restore(settings: Settings, file: Path) -> None:
         print("the backup is from an earlier version: run `comptoir migrate` before serving")
 
 
+def staff_password(from_stdin: bool) -> str:
+    """The new account's password, for a script as for a person: standard input's first
+    line when asked (--password-stdin), else COMPTOIR_STAFF_PASSWORD, else standard input's
+    first line when it is not a terminal (a pipe), else a prompt that does not echo."""
+    if not from_stdin and os.environ.get(PASSWORD_VARIABLE):
+        return os.environ[PASSWORD_VARIABLE]
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return getpass.getpass("Password: ")
+
+
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -135,6 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("--name", required=True)
     staff.add_argument("--role", required=True)
     staff.add_argument("--company", type=int, default=1)
+    staff.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of standard input")
     saving = commands.add_parser(
         "backup", help="copy the database to FILE while it serves (default: a timestamped "
         "name, here or in the directory FILE)",
@@ -153,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "serve":
         serve(args.host, args.port, args.workers)
     elif args.command == "create-staff":
-        password = os.environ.get("STAFF_PASSWORD") or getpass.getpass("Password: ")
+        password = staff_password(args.password_stdin)
         staff_id = asyncio.run(
             _create_staff(settings, args.email, args.name, args.role, password, args.company)
         )

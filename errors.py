@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 
 def N_(message: str) -> str:
@@ -18,6 +21,9 @@ class DomainError(Exception):
     status = 400
     message = N_("Something is wrong with this request.")
     field: str | None = None  # the request body's field that is wrong, when one is
+    # More for a program, shaped as `detail_model` says (the API document lists it).
+    detail: Mapping[str, Any] | None = None
+    detail_model: ClassVar[type[BaseModel] | None] = None
 
     def __init__(self, message: str | None = None, **params: Any) -> None:
         self.message = message or type(self).message

@@ -8,7 +8,8 @@ from starlette.responses import JSONResponse, Response
 from accounts import service
 from accounts.commands import Login
 from accounts.context import staff_of
-from accounts.schemas import SignedOut, StaffSession
+from accounts.roles import ROLES
+from accounts.schemas import SignedOut, StaffMe, StaffSession
 from accounts.sign_in_limits import TooManySignIns, client_of, sign_in_tries
 from api.endpoint import SESSION, SIGNED_IN, Endpoint, Reply, Tag
 from web import ratelimit
@@ -49,12 +50,19 @@ async def logout(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    """The signed-in staff member and the CSRF token of this cookie."""
+    """The signed-in staff member, their company and its sites (the `{site_id}` of the
+    staff routes), what their role allows, and the CSRF token of this cookie."""
     staff = await staff_of(request)
     if staff is None:
         raise service.NotSignedIn()
+    async with app_state(request).sessionmaker() as session:
+        company, sites = await service.workplace(session, staff)
     return JSONResponse(
         {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
+         "company": {"id": company.id, "name": company.name, "currency": company.currency,
+                     "timezone": company.timezone},
+         "sites": [{"id": site.id, "name": site.name} for site in sites],
+         "permissions": sorted(ROLES.get(staff.role, ())),
          "csrf_token": request.session["csrf"]}
     )
 
@@ -67,6 +75,6 @@ routes = [
     Endpoint("/staff/logout", logout, "POST", tag=STAFF, summary="Sign out",
              responses={200: Reply(SignedOut, "Signed out.")}, security=SESSION),
     Endpoint("/staff/me", me, "GET", tag=STAFF, summary="Who is signed in",
-             responses={200: Reply(StaffSession, "The staff member.")},
+             responses={200: Reply(StaffMe, "The staff member and where they work.")},
              errors=[service.NotSignedIn], security=SIGNED_IN),
 ]

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from accounts.roles import Permission
+
 Id = Annotated[int, Field(ge=1, le=10**18 - 1)]
 
 
@@ -20,6 +22,25 @@ class StaffSession(BaseModel):
     csrf_token: str = Field(
         description="Send as X-CSRF-Token on unsafe requests that are not JSON.")
     redirect: str | None = Field(None, description="For the sign-in page.")
+
+
+class CompanyRef(BaseModel):
+    id: Id
+    name: str
+    currency: str = Field(description="ISO 4217: the currency of every amount (minor units).")
+    timezone: str = Field(description="IANA time zone of the company's screens.")
+
+
+class SiteRef(BaseModel):
+    id: Id
+    name: str
+
+
+class StaffMe(StaffSession):
+    company: CompanyRef
+    sites: list[SiteRef] = Field(description="The company's sites, each usable by its staff "
+                                             "(the `{site_id}` of the staff routes).")
+    permissions: list[Permission] = Field(description="What this staff member's role allows.")
 
 
 class SignedOut(BaseModel):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.models import Staff
+from accounts.models import Company, Site, Staff
 from accounts.passwords import hash_password, verify_password
 from errors import N_, DomainError
 
@@ -63,3 +63,12 @@ async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | N
     if staff is None or not staff.active:
         return None
     return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name)
+
+
+async def workplace(session: AsyncSession, staff: StaffIdentity) -> tuple[Company, list[Site]]:
+    """The staff member's company and its sites, in the order they were made."""
+    company = await session.get(Company, staff.company_id)
+    assert company is not None  # a staff row refers to its company
+    sites = (await session.scalars(
+        select(Site).where(Site.company_id == staff.company_id).order_by(Site.id))).all()
+    return company, list(sites)

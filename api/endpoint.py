@@ -35,6 +35,10 @@ class Tag:
     description: str
 
 
+# What the `{…:id}` path convertor (web/convertors.py) lets through: at most 18 digits.
+ID_IN_PATH: Mapping[str, Any] = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+
+
 @dataclass(frozen=True)
 class Param:
     """A path parameter, documented once as components/parameters/<name>."""
@@ -42,9 +46,7 @@ class Param:
     name: str  # the component's name, e.g. "LineId"
     key: str  # the path's, e.g. "line_id"
     description: str
-    schema: Mapping[str, Any] = field(
-        default_factory=lambda: {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
-    )
+    schema: Mapping[str, Any] = field(default_factory=lambda: dict(ID_IN_PATH))
 
 
 @dataclass(frozen=True)

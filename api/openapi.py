@@ -3,6 +3,7 @@ declarations (api/endpoint.py) and their pydantic models, once per app."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 
-from api.endpoint import Endpoint, Param, Tag
+from api.endpoint import ID_IN_PATH, Endpoint, Param, Tag
 from errors import DomainError
 from web.body import BadBody, BodyTooLarge, UnsupportedBody
 from web.commands import Command, Invalid, Named
@@ -44,7 +45,7 @@ SESSION_COOKIE = {
     "description": "The signed session cookie set on every response: a device id (a diner's "
                    "identity) and, after POST /api/v1/staff/login, the staff identity.",
 }
-ERROR = {
+ERROR: dict[str, Any] = {
     "type": "object",
     "description": "The error envelope of every 4xx answer.",
     "properties": {"error": {
@@ -99,6 +100,8 @@ def _field_errors(model: type[BaseModel]) -> Iterator[type[DomainError]]:
         for meta in info.metadata:
             if isinstance(meta, Invalid):
                 yield meta.error
+                if meta.above is not None:
+                    yield meta.above.error
         for inner in _models_in(info.annotation):
             yield from _field_errors(inner)
 
@@ -132,7 +135,7 @@ def _parameter(path: str, key: str, params: dict[str, Param]) -> dict[str, Any]:
     if key in params:
         return {"$ref": f"#/components/parameters/{params[key].name}"}
     integer = re.search(r"\{" + key + r":id\}", path) is not None
-    schema = {"type": "integer", "minimum": 0} if integer else {"type": "string"}
+    schema = dict(ID_IN_PATH) if integer else {"type": "string"}
     return {"name": key, "in": "path", "required": True, "schema": schema,
             "description": f"The `{key}` of the resource."}
 
@@ -153,6 +156,18 @@ def _referred(node: Any) -> Any:
     return {"$ref": REF.format(model=name), **extra}
 
 
+def _envelope(details: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The error envelope, with the `detail` some codes add (each code's own shape)."""
+    envelope = copy.deepcopy(ERROR)
+    if details:
+        envelope["properties"]["error"]["properties"]["detail"] = {
+            "description": "More for a program, with these codes only: " + ", ".join(
+                f"`{code}`" for code in details) + ".",
+            "anyOf": list(details.values()),
+        }
+    return envelope
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -165,6 +180,8 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             wanted.add((e.body, "validation"))
         wanted |= {(r.model, "serialization") for r in e.responses.values()
                    if isinstance(r.model, type)}
+    details = {e.code: e.detail_model for e in documented_errors() if e.detail_model}
+    wanted |= {(model, "serialization") for model in details.values()}
     ordered = sorted(wanted, key=lambda m: (m[0].__module__, m[0].__qualname__, m[1]))
     refs, top = models_json_schema(ordered, ref_template=REF, schema_generator=_Schemas)
     schemas: dict[str, Any] = _referred(top.get("$defs", {}))
@@ -226,7 +243,9 @@ def build(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             seen.add(error.code)
             codes.append({"const": error.code,
                           "description": f"HTTP {error.status}. {_explained(error)}"})
-    schemas["Error"] = ERROR
+    schemas["Error"] = _envelope({
+        code: refs[(model, "serialization")] for code, model in sorted(details.items())
+    })
     schemas["ErrorCode"] = {
         "description": "Stable error codes. Act on these; they do not change with the language.",
         "anyOf": codes,

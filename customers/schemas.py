@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, Field
 
 from customers.ledger import Kind
 
@@ -28,21 +28,35 @@ class SignUpReceived(BaseModel):
 
 
 class LedgerLine(BaseModel):
+    id: int
     amount: Money
     balance_after: Money
     kind: Kind
+    note: str | None = None
+    brew_id: int | None = None
+    created_at: str
+
+
+class Account(BaseModel):
+    id: int
+    name: str
+    email: str
+    email_confirmed: bool
+    verified: bool
 
 
 class UserView(BaseModel):
     """The user topic's view: the account, its credit and ledger, and each room's part
     (the machines add the person's recent brews)."""
 
-    model_config = ConfigDict(extra="allow")
-
-    consumer: dict[str, Any]
+    consumer: Account
+    company_id: int
     balance: Money
     currency: str | None = None
+    timezone: str | None = None
     entries: list[LedgerLine]
+    brews: list[dict[str, Any]] | None = Field(
+        None, description="The machines' part: the person's latest brews (as a brew's view).")
     version: int | None = None
 
 

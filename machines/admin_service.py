@@ -19,7 +19,7 @@ from errors import NotFound
 from machines.access import Mode
 from machines.commands import AddMachine, GroupSettings, ManualCredit, SetPolicy
 from machines.device_service import issue_secret
-from machines.errors import ConfirmDeletion, WrongModel
+from machines.errors import ConfirmDeletion, GroupNameTaken, SerialTaken, WrongModel
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from machines.publishing import machine_changed
 from machines.selection_service import selection_for
@@ -116,9 +116,12 @@ class Added:
 async def add_machine(tx: Tx, staff: StaffIdentity, new: AddMachine) -> Added:
     require(staff.role, Permission.CONFIGURE)
     site = await site_for(tx.session, staff, new.site_id)
+    serial = new.serial.strip()[:60]
+    if await tx.session.scalar(select(Machine.id).where(Machine.serial == serial)):
+        raise SerialTaken()
     machine = Machine(
         site_id=site.id, name=new.name.strip()[:120] or new.serial, model=new.model.strip()[:60],
-        serial=new.serial.strip()[:60], mode=new.mode.value, token=secrets.token_urlsafe(16),
+        serial=serial, mode=new.mode.value, token=secrets.token_urlsafe(16),
         settings_pin=new_pin(), maintenance_pin=new_pin(), alerts=[],
     )
     tx.session.add(machine)
@@ -168,6 +171,7 @@ async def manual_credit(
 async def create_group(tx: Tx, staff: StaffIdentity, settings: GroupSettings) -> UserGroup:
     require(staff.role, Permission.CONFIGURE)
     group = UserGroup(company_id=staff.company_id)
+    await _name_free(tx, staff, settings.name)
     _apply(group, settings)
     tx.session.add(group)
     await tx.session.flush()
@@ -187,9 +191,19 @@ async def update_group(
 ) -> UserGroup:
     require(staff.role, Permission.CONFIGURE)
     group = await _group(tx, staff, group_id)
+    await _name_free(tx, staff, settings.name, group.id)
     _apply(group, settings)
     await tx.session.flush()
     return group
+
+
+async def _name_free(tx: Tx, staff: StaffIdentity, name: str, group_id: int = 0) -> None:
+    """Group names are unique in a company (a race is left to the unique constraint)."""
+    taken = await tx.session.scalar(select(UserGroup.id).where(
+        UserGroup.company_id == staff.company_id, UserGroup.name == name,
+        UserGroup.id != group_id))
+    if taken is not None:
+        raise GroupNameTaken()
 
 
 async def _group(tx: Tx, staff: StaffIdentity, group_id: object) -> UserGroup:

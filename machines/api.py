@@ -32,10 +32,12 @@ from machines.commands import (
 )
 from machines.errors import (
     AccountNotReady,
+    GroupNameTaken,
     MachineBusy,
     MachineInAlert,
     MachineOffline,
     NotAuthorised,
+    SerialTaken,
     UnknownMachine,
 )
 from machines.live import MachineTopic
@@ -70,8 +72,10 @@ MACHINE_ID = Param("MachineId", "machine_id", "A machine's id (from the staff pa
                    "added).")
 CONSUMER_ID = Param("ConsumerId", "consumer_id", "A consumer's id.")
 GROUP_ID = Param("GroupId", "group_id", "A user group's id.")
-OK = Reply({"type": "object", "properties": {"ok": {"const": True}}, "required": ["ok"]},
-           "Done.")
+OK = Reply({"type": "object", "required": ["ok"], "properties": {
+    "ok": {"const": True},
+    "redirect": {"type": "string", "description": "For the pages: where to go next."}}},
+    "Done.")
 # What every staff route may answer besides its own errors.
 STAFF_ERRORS = [NotSignedIn, Forbidden, NotFound]
 
@@ -305,7 +309,7 @@ routes = [
              responses={200: Reply(SharedSelection, "The selection.")}, errors=[NotFound]),
     Endpoint("/staff/machines", add_machine, "POST", tag=STAFF, summary="Add a machine",
              body=AddMachine, responses={201: Reply(MachineAdded, "Added.")},
-             errors=STAFF_ERRORS, security=SIGNED_IN),
+             errors=[*STAFF_ERRORS, SerialTaken], security=SIGNED_IN),
     Endpoint("/staff/machines/{machine_id:id}/secret", rotate_secret, "POST", tag=STAFF,
              summary="Issue a new device secret", params=[MACHINE_ID],
              responses={200: Reply(Secret, "The new secret.")}, errors=STAFF_ERRORS,
@@ -334,7 +338,7 @@ routes = [
              errors=[NotSignedIn, Forbidden], security=SIGNED_IN),
     Endpoint("/staff/groups", create_group, "POST", tag=STAFF, summary="Create a user group",
              body=GroupSettings, responses={201: Reply(GroupCreated, "Created.")},
-             errors=STAFF_ERRORS, security=SIGNED_IN),
+             errors=[*STAFF_ERRORS, GroupNameTaken], security=SIGNED_IN),
     Endpoint("/staff/groups/{group_id:id}/members", add_group_member, "POST", tag=STAFF,
              summary="Add a consumer to a group", params=[GROUP_ID], body=AddMember,
              responses={200: OK}, errors=STAFF_ERRORS, security=SIGNED_IN),

@@ -22,7 +22,7 @@ from customers.errors import BadAmount, BadKey
 from customers.ledger import MAX_AMOUNT
 from customers.schedule import BadSchedule
 from customers.service import ROLES
-from db.base import MAX_ID, is_id
+from db.base import is_id
 from errors import InvalidInput, NotFound
 from machines import recipes
 from machines.access import Mode
@@ -35,7 +35,7 @@ from machines.errors import (
     ConfirmDeletion,
     UnknownDrink,
 )
-from web.commands import ClientKey, Command, Flag, Integer, Invalid, Money, Text
+from web.commands import ClientKey, Command, Flag, Id, Integer, Invalid, Money, Text
 
 
 def _stripped(value: Any) -> Any:
@@ -51,7 +51,6 @@ def _text_or_nothing(value: Any) -> Any:
 OptionalText = Annotated[str, BeforeValidator(_text_or_nothing)]
 
 
-Id = Annotated[Integer, Field(ge=1, le=MAX_ID)]
 Key = Annotated[ClientKey, Invalid(BadKey)]
 Name = Annotated[Text, BeforeValidator(_stripped), Field(min_length=1, max_length=120),
                  Invalid(BadName)]
@@ -254,7 +253,7 @@ def drink_form(fields: Mapping[str, str]) -> dict[str, Any]:
 
 
 class Reorder(Command):
-    order: Annotated[list[Annotated[int, Field(strict=True)]], Invalid(BadMove),
+    order: Annotated[list[Id], Invalid(BadMove),
                      Field(description="Every drink id of the selection, in the new order.")]
 
 

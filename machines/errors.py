@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 
 
@@ -33,6 +35,16 @@ class MachineBusy(Conflict):
 class MachineInAlert(Conflict):
     code = "machine_alert"
     message = N_("The machine needs attention before it can make this drink. Nothing was charged.")
+
+
+class SerialTaken(Conflict):
+    code = "serial_taken"
+    message = N_("Another machine already has this serial number.")
+
+
+class GroupNameTaken(Conflict):
+    code = "group_name_taken"
+    message = N_("Another group already has this name.")
 
 
 class AccountNotReady(Forbidden):
@@ -105,18 +117,27 @@ class BadMove(InvalidInput):
     message = N_("A drink moves up or down, within its selection.")
 
 
+class Users(BaseModel):
+    """`selection_in_use`: who still uses the selection, by name."""
+
+    machines: list[str]
+    groups: list[str]
+
+
 class SelectionInUse(Conflict):
-    """Carries who uses the selection, for the API's answer to list them."""
+    """The selection is still offered: `detail` lists the machines and groups using it."""
 
     code = "selection_in_use"
     message = N_(
         "This selection is still used by %(users)s. Give them another selection first."
     )
+    detail_model = Users
 
     def __init__(self, machines: list[str], groups: list[str]) -> None:
         super().__init__(users=", ".join([*machines, *groups]))
         self.machines = machines
         self.groups = groups
+        self.detail = {"machines": machines, "groups": groups}
 
 
 

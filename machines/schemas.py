@@ -27,6 +27,11 @@ class Brew(BaseModel):
     refunded: bool | None = None
     requested_at: str | None = None
     finished_at: str | None = None
+    # Only in what staff of the machine's company see (the machine topic, their pages).
+    machine_id: int | None = Field(None, description="Staff of the machine's company only.")
+    machine: str | None = Field(None, description="The machine's name, in a person's list.")
+    consumer_id: int | None = Field(None, description="Staff of the machine's company only.")
+    consumer: str | None = Field(None, description="Who ordered it (staff, recent brews).")
 
 
 class MachineHead(BaseModel):
@@ -36,16 +41,42 @@ class MachineHead(BaseModel):
     online: bool
     alerts: list[Alert]
     missing: list[str] | None = None
+    # Staff of the machine's company only:
+    model: str | None = None
+    serial: str | None = None
+    site_id: int | None = None
+    company_id: int | None = None
+    last_seen_at: str | None = None
+
+
+class OfferedDrink(BaseModel):
+    id: int
+    name: str
+    type: str
+    icon: str | None = None
+    price: Money
+    needs: list[str]
+
+
+class OfferedSelection(BaseModel):
+    """A selection the machine offers (its own, its groups'), with its enabled drinks."""
+
+    id: int
+    drinks: list[OfferedDrink]
 
 
 class MachineStatus(BaseModel):
     """The machine topic's view, cut for this viewer (staff of the machine's company get
-    recent brews too)."""
+    recent brews, its serial and site, and the company's time zone too)."""
 
     machine: MachineHead
     busy: bool
     brew: Brew | None
+    currency: str
+    selections: list[OfferedSelection]
     version: int
+    recent: list[Brew] | None = Field(None, description="Staff of the machine's company only.")
+    timezone: str | None = Field(None, description="Staff of the machine's company only.")
 
 
 class Drink(BaseModel):

@@ -29,7 +29,7 @@ from machines.commands import (
     SetSelection,
     drink_form,
 )
-from machines.errors import SelectionInUse, WrongModel
+from machines.errors import GroupNameTaken, SelectionInUse, WrongModel
 from machines.models import SelectionProduct
 from machines.schemas import DrinkSaved, GroupSaved, MachineSelection, SelectionSaved
 from web.commands import command
@@ -86,8 +86,9 @@ async def rename_selection(request: Request) -> Response:
 
 async def delete_selection(request: Request) -> Response:
     """Needs the configure permission. Only a selection that no machine offers as its own
-    and no group is given at a machine (409 otherwise, naming them in `error.machines` and
-    `error.groups`); its drinks go with it, past brews keep their own copy of each drink."""
+    and no group is given at a machine (409 otherwise, naming them in `error.detail.machines`
+    and `error.detail.groups`); its drinks go with it, past brews keep their own copy of each
+    drink."""
     staff = await _staff(request)
     try:
         await run_tx(
@@ -96,10 +97,8 @@ async def delete_selection(request: Request) -> Response:
                 tx, staff, request.path_params["selection_id"]
             ),
         )
-    except SelectionInUse as error:
-        body = error_body(error, locale_of(request))
-        body["error"] = {**body["error"], "machines": error.machines, "groups": error.groups}
-        return JSONResponse(body, status_code=error.status)
+    except SelectionInUse as error:  # JSON for the page too: it lists who uses it
+        return JSONResponse(error_body(error, locale_of(request)), status_code=error.status)
     return json_reply({"ok": True, "redirect": "/staff/selections"}, request)
 
 
@@ -265,7 +264,7 @@ routes = [
     Endpoint("/staff/groups/{group_id:id}", update_group, "PATCH", tag=STAFF,
              summary="Rename a group and set its regular recharge", params=[GROUP_ID],
              body=GroupSettings, responses={200: Reply(GroupSaved, "Saved.")},
-             errors=STAFF_ERRORS, security=SIGNED_IN),
+             errors=[*STAFF_ERRORS, GroupNameTaken], security=SIGNED_IN),
     Endpoint("/staff/groups/{group_id:id}/members/{consumer_id:id}", remove_group_member,
              "DELETE", tag=STAFF, summary="Take a consumer out of a group",
              params=[GROUP_ID, CONSUMER_ID], responses={200: OK}, errors=STAFF_ERRORS,

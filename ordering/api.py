@@ -12,7 +12,7 @@ from accounts.context import viewer_of
 from accounts.models import Site
 from api.endpoint import Endpoint, Reply
 from errors import NotFound
-from ordering import cart_service, diner_service, staff_api, views
+from ordering import cart_service, diner_service, staff_api, table_codes, views
 from ordering.api_docs import (
     DINERS,
     LINE_ID,
@@ -184,8 +184,9 @@ async def submit(request: Request) -> Response:
     """Turns every line of the shared cart (everyone's) into a new round, numbered from 1 per
     session, waiting for staff validation (`to_validate`). Use a fresh `idempotency_key` per
     press of "send": a retry with the same key returns the same round with 200 and
-    `duplicate: true`. When several phones send at once, one makes the round and the others
-    get 409 `empty_cart`; the table topic shows the round to all."""
+    `duplicate: true`. When several phones send at once, one makes the round (201) and the
+    others get 409 `empty_cart` whose `detail.round` is the round that took the cart; the
+    table topic shows it to all."""
     sending = await command(request, SubmitRound)
     result = await run_tx(
         request,
@@ -259,4 +260,4 @@ routes = [
     Endpoint("/sites/{site_id:id}/menu", menu, "GET", tag=DINERS, operation_id="getMenu",
              summary="A site's menu", responses={200: Reply(Menu, "The menu.")},
              errors=[NotFound], params=[SITE_ID]),
-] + staff_api.routes
+] + staff_api.routes + table_codes.routes

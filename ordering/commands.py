@@ -30,6 +30,7 @@ from web.commands import (
     Command,
     Flag,
     FormValue,
+    Id,
     Integer,
     Invalid,
     Money,
@@ -40,6 +41,7 @@ from web.commands import (
 )
 
 LIMITS = Limits()  # the documented limits; the services apply the configured ones
+MAX_REVISION = 2**31 - 1  # an INTEGER column
 
 Name = Annotated[
     Collapsed, Field(min_length=1, max_length=40),
@@ -65,7 +67,7 @@ def _quantity(low: int) -> Invalid:
 
 def _int_or_none(value: Any) -> Any:
     """A number the service compares: anything else simply matches nothing there."""
-    return value if type(value) is int else None
+    return value if type(value) is int and 0 <= value <= MAX_REVISION else None
 
 
 def _text_or_none(value: Any) -> Any:
@@ -76,7 +78,8 @@ def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-Compared = Annotated[int | None, BeforeValidator(_int_or_none), FormValue(form_integer)]
+Compared = Annotated[Annotated[int, Field(ge=0, le=MAX_REVISION)] | None,
+                     BeforeValidator(_int_or_none), FormValue(form_integer)]
 Quantity = Annotated[Integer, Field(ge=1, le=LIMITS.max_quantity), _quantity(1)]
 NewQuantity = Annotated[Integer, Field(ge=0, le=LIMITS.max_quantity), _quantity(0)]
 LineNote = Annotated[Note | None, Invalid(NoteTooLong, limit=LIMITS.max_note_length)]
@@ -105,7 +108,7 @@ class AddLine(Command):
     quantity: Quantity
     note: LineNote = None
     product_id: Annotated[
-        Integer, Field(ge=1, description="A product of this table's site, from the menu."),
+        Id, Field(description="A product of this table's site, from the menu."),
         Invalid(UnknownProduct),
     ]
 
@@ -149,7 +152,7 @@ class RefuseRound(Command):
 
 class RoundChange(Shape):
     missing = Invalid(BadBody)  # a list item without its fields is malformed
-    line_id: Annotated[Integer, Invalid(UnknownLine)]
+    line_id: Annotated[Id, Invalid(UnknownLine)]
     quantity: NewQuantity
 
     def edit(self) -> LineEdit:
@@ -158,7 +161,7 @@ class RoundChange(Shape):
 
 class RoundAddition(Shape):
     missing = Invalid(BadBody)  # a list item without its fields is malformed
-    product_id: Annotated[Integer, Invalid(NotFound, N_("This product is not on the menu."))]
+    product_id: Annotated[Id, Invalid(NotFound, N_("This product is not on the menu."))]
     quantity: Quantity
     note: LineNote = None
 
@@ -212,7 +215,8 @@ class Settle(Command):
     ]
     idempotency_key: PaymentKey
     tendered: Annotated[
-        Money | None, Invalid(Underpaid),
+        Money | None,
+        Invalid(Underpaid, above=Invalid(InvalidInput, N_("The amount tendered is too large."))),
         Field(description="Cash handed over; for a card, the amount due when left out."),
     ] = None
 
@@ -234,7 +238,7 @@ class SetSiteMode(Command):
 
 class OrderedLine(Shape):
     missing = Invalid(BadBody)  # a list item without its fields is malformed
-    product_id: Annotated[Integer, Invalid(UnknownProduct)]
+    product_id: Annotated[Id, Invalid(UnknownProduct)]
     quantity: Quantity
     note: LineNote = None
 

@@ -283,7 +283,13 @@ async def cart_to_round(
         .values(round_id=rnd.id)
     )
     if changed(moved) == 0:
-        raise EmptyCart()
+        taken = (await tx.session.execute(
+            select(Round.number, Round.id, Round.status)
+            .where(Round.session_id == ts.id, Round.id != rnd.id,
+                   Round.submitted_by.is_not(None))
+            .order_by(Round.number.desc()).limit(1)
+        )).first()
+        raise EmptyCart.taken_by(*taken) if taken else EmptyCart()
     return rnd
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
 from errors import N_, Conflict, Forbidden, InvalidInput, NotFound
 from web.ratelimit import Limited
 
@@ -131,12 +135,33 @@ class NotYourLine(Forbidden):
     message = N_("Only the diner who added a line can change it.")
 
 
+class SentRound(BaseModel):
+    id: Annotated[int, Field(ge=1, le=10**18 - 1)]
+    number: int = Field(description="From 1 in each session.")
+    status: str = Field(description="As the round's `status` elsewhere.")
+
+
+class CartTaken(BaseModel):
+    """`empty_cart`: the round that took the cart, when a phone sent it (e.g. a moment
+    before this request, as when several phones press "send" together)."""
+
+    round: SentRound
+
+
 class EmptyCart(Conflict):
-    """Nothing in the cart to send. If another phone sent it a moment before, the table topic shows
-    the new round."""
+    """Nothing in the cart to send. When several phones send together, one makes the round
+    and the others get this, with `detail.round`: the round that took the cart (the
+    session's latest round sent from a phone), also shown to all by the table topic."""
 
     code = "empty_cart"
     message = N_("The cart is empty.")
+    detail_model = CartTaken
+
+    @classmethod
+    def taken_by(cls, number: int, round_id: int, status: str) -> EmptyCart:
+        error = cls()
+        error.detail = {"round": {"id": round_id, "number": number, "status": status}}
+        return error
 
 
 class BadTransition(Conflict):

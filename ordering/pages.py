@@ -26,6 +26,7 @@ from ordering.live import TableTopic
 from ordering.models import Category, DiningTable
 from ordering.scanned_tables import remember_table
 from ordering.session_state import SessionStatus
+from ordering.table_codes import table_codes
 from ordering.table_view import table_view
 from realtime.events import Tx
 from realtime.models import current_version
@@ -174,17 +175,8 @@ async def qr_sheet(request: Request) -> Response:
         return page(request, "error.html", status=403, message="Forbidden")
     base = app_state(request).settings.public_url
     async with app_state(request).sessionmaker() as session:
-        tables = (
-            await session.scalars(
-                select(DiningTable)
-                .where(DiningTable.site_id == site.id)
-                .order_by(DiningTable.position, DiningTable.id)
-            )
-        ).all()
-    cards = [
-        {"label": t.label, "url": f"{base}/t/{t.token}", "svg": qr_svg(f"{base}/t/{t.token}")}
-        for t in tables
-    ]
+        tables = await table_codes(session, site.id, base)
+    cards = [{"label": t.label, "url": t.url, "svg": qr_svg(t.url)} for t in tables]
     return page(request, "qr_sheet.html", site=site, cards=cards)
 
 

@@ -51,6 +51,8 @@ class TableInfo(BaseModel):
     id: Id
     label: str
     site_id: Id
+    company_id: Id = Field(description="The company that owns the table: its staff get the "
+                                       "full view.")
     mode: TableMode
     state: TableMapState
 
@@ -97,6 +99,7 @@ class RoundView(BaseModel):
     revision: int = Field(ge=1)
     reason: str | None = Field(None, description="Why staff refused or edited it.")
     submitted_by: str | None = None
+    taken_by: str | None = Field(None, description="The staff member who took it at the POS.")
     submitted_at: datetime | None = None
     lines: list[LineView]
     total: Money

@@ -9,6 +9,10 @@ a field that fails raises that field's DomainError (same code and message as eve
 JSON is read strictly (the string "2" is not a number); a form sends strings, so the
 `Integer`, `Money` and `Flag` types parse them when, and only when, the body was a form
 (parts of a body, e.g. the items of a list, are `Shape`s for that).
+
+Every number a body carries is bounded to what the database holds, here, once: an `Id` fits
+a BIGINT id column, `Money` a BIGINT amount with room to add; a field narrows them further
+(a quantity, an amount a person may credit). Out of bounds is the field's error, a 4xx.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from starlette.requests import Request
 
+from db.base import MAX_ID
 from errors import DomainError, InvalidInput
 from web.body import read_body
 
@@ -38,13 +43,17 @@ M = TypeVar("M", bound="Command")
 
 
 class Invalid:
-    """Annotated metadata: the error a field's failure raises, with its message's params."""
+    """Annotated metadata: the error a field's failure raises, with its message's params;
+    `above`, when a value over the field's maximum is another error (too much is not too
+    little)."""
 
     def __init__(
-        self, error: type[DomainError], message: str | None = None, **params: Any
+        self, error: type[DomainError], message: str | None = None, *,
+        above: Invalid | None = None, **params: Any,
     ) -> None:
         self.error = error
         self.message = message
+        self.above = above
         self.params = params
 
     def __call__(self, field: str | None) -> DomainError:
@@ -107,9 +116,17 @@ def _collapsed(value: Any) -> Any:
     return " ".join(value.split()) if isinstance(value, str) else value
 
 
+# Minor units: ten billion in a currency of cents, far above any bill or top-up and far
+# below what a BIGINT column holds, so that sums of many amounts cannot overflow either.
+MAX_MONEY = 10**12
+
 Integer = Annotated[int, Strict(), FormValue(form_integer)]
+Id = Annotated[
+    Integer, Field(ge=1, le=MAX_ID),
+    Named("Id", "A row's id, as an answer gave it (a 64-bit signed integer, at least 1)."),
+]
 Money = Annotated[
-    int, Strict(), FormValue(form_money),
+    int, Strict(), FormValue(form_money), Field(ge=0, le=MAX_MONEY),
     Named("Money", "An amount in minor units (cents) of the company's currency."),
 ]
 Flag = Annotated[bool, Strict(), FormValue(form_flag)]
@@ -200,6 +217,8 @@ def refusal(model: type[Command], failure: ValidationError) -> DomainError:
         current = _model_in(info.annotation)
     if first["type"] == "missing" and getattr(container, "missing", None) is not None:
         invalid = container.missing
+    elif first["type"] == "less_than_equal" and invalid.above is not None:
+        invalid = invalid.above
     return invalid(".".join(str(step) for step in loc) or None)
 
 

@@ -34,6 +34,8 @@ def error_body(error: DomainError, locale: str) -> dict[str, Any]:
     body: dict[str, object] = {"code": error.code, "message": text}
     if error.field:
         body["field"] = error.field
+    if error.detail is not None:
+        body["detail"] = dict(error.detail)
     return {"error": body}
 
 

@@ -482,6 +482,8 @@ async def test_staff_must_be_signed_in(party: Party, db: Database, venue: DemoVe
         expect(await staff.get(f"/api/v1/staff/sites/{venue.site_id}/pos"), 401, "not_signed_in")
         expect(await staff.get(f"/api/v1/staff/sites/{venue.site_id}/stations/bar"),
                401, "not_signed_in")
+        expect(await staff.get(f"/api/v1/staff/sites/{venue.site_id}/table-codes"),
+               401, "not_signed_in")
         expect(await staff.post(f"/api/v1/staff/rounds/{round_id}/validate", json={}),
                401, "not_signed_in")
         expect(await staff.post(f"/api/v1/staff/tables/{party.table_id}/free", json={}),
@@ -497,7 +499,9 @@ async def test_staff_must_be_signed_in(party: Party, db: Database, venue: DemoVe
         expect(await staff.get("/api/v1/staff/me"), 401, "not_signed_in")
 
 
-async def test_kitchen_cannot_validate_or_settle(party: Party, db: Database) -> None:
+async def test_kitchen_cannot_validate_settle_or_print_qr_codes(
+    party: Party, db: Database, venue: DemoVenue
+) -> None:
     round_id = await submitted_round(party)
     await login(party.pos, *KITCHEN)
     async with unchanged(db):
@@ -516,6 +520,8 @@ async def test_kitchen_cannot_validate_or_settle(party: Party, db: Database) -> 
             f"/api/v1/staff/tables/{party.table_id}/pin-limit/lift", json={}
         )
         expect(response, 403, "forbidden")
+        expect(await party.pos.get(f"/api/v1/staff/sites/{venue.site_id}/table-codes"),
+               403, "forbidden")
     rounds = (await party.view(party.lea))["table"]["session"]["rounds"]
     assert [r["status"] for r in rounds] == ["to_validate"]
 

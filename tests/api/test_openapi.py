@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from jsonschema.exceptions import best_match
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.applications import Starlette
@@ -181,11 +182,38 @@ async def test_documented_limits_match_the_rules(document: dict[str, Any]) -> No
     }
 
 
+def strict(node: Any) -> Any:
+    """The document (or a part of it) with no room for undocumented fields: every object
+    that lists its properties allows no other. A real answer carrying a field the document
+    does not list fails the check."""
+    if isinstance(node, list):
+        return [strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    closed = {key: strict(value) for key, value in node.items()}
+    if "properties" in closed and "additionalProperties" not in closed:
+        closed["additionalProperties"] = False
+    return closed
+
+
+def conforms(body: Any, schema: dict[str, Any], components: dict[str, Any]) -> None:
+    """`body` is what `schema` documents, strictly; else the deepest mismatch, named."""
+    validator = OAS31Validator({**strict(schema), "components": components})
+    worst = best_match(validator.iter_errors(body))
+    while worst is not None and worst.context:  # anyOf: the alternative that came closest
+        worst = max(worst.context, key=lambda e: len(e.absolute_path))
+    if worst is not None:
+        where = "/".join(str(step) for step in worst.absolute_path)
+        raise AssertionError(f"at {where or 'the top'}: {worst.message}")
+
+
 class Conformance:
-    """Checks real responses against the schema the document gives for their status."""
+    """Checks real responses against the schema the document gives for their status,
+    strictly (no undocumented field)."""
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
+        self.components = strict(document["components"])
         self.seen: set[tuple[str, str, int]] = set()
 
     def __call__(self, path: str, response: httpx.Response) -> dict[str, Any]:
@@ -196,7 +224,7 @@ class Conformance:
         schema = operation["responses"][status]["content"]["application/json"]["schema"]
         body: dict[str, Any] = response.json()
         # The schema's "#/components/..." references resolve against this root.
-        OAS31Validator({**schema, "components": self.document["components"]}).validate(body)
+        conforms(body, schema, self.components)
         self.seen.add((path, method, response.status_code))
         return body
 
@@ -282,6 +310,8 @@ async def test_real_responses_match_the_documented_schemas(
             json={"email": "caisse@cafe-de-la-gare.fr", "password": "caisse-demo"},
         ))
         check(s + "/me", await pos.get("/api/v1/staff/me"))
+        codes = s + "/sites/{site_id}/table-codes"
+        check(codes, await pos.get(f"/api/v1/staff/sites/{site}/table-codes"))  # a cashier
         board = check(s + "/sites/{site_id}/pos", await pos.get(f"/api/v1/staff/sites/{site}/pos"))
         assert [r["id"] for r in board["queue"]] == [round_id]
         # An order taken at the POS for another table: sent, retried, refused.
@@ -349,6 +379,7 @@ async def test_real_responses_match_the_documented_schemas(
         ))
         check(table_mode, await pos.post(f"/api/v1/staff/tables/{table_id}/mode",
                                          json={"mode": "menu"}))
+        check(codes, await pos.get(f"/api/v1/staff/sites/{site}/table-codes"))  # an admin
         check(site_mode, await pos.post(f"/api/v1/staff/sites/{site}/mode",
                                         json={"mode": "order"}))
         check(site_mode, await pos.post(f"/api/v1/staff/sites/{site}/mode",

@@ -50,6 +50,7 @@ class Theirs:
 ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", "/api/v1/staff/sites/{site}/pos", None, "not_found"),
     ("GET", "/api/v1/staff/sites/{site}/stations/kitchen", None, "not_found"),
+    ("GET", "/api/v1/staff/sites/{site}/table-codes", None, "not_found"),
     ("POST", "/api/v1/staff/sites/{site}/mode", {"mode": "menu"}, "not_found"),
     ("POST", "/api/v1/staff/rounds/{round}/validate", {}, "unknown_round"),
     ("POST", "/api/v1/staff/rounds/{round}/refuse", {"reason": "non"}, "unknown_round"),

@@ -246,7 +246,7 @@ async def test_editor_renames_and_deletes_a_selection(
                                      headers=_htmx(used))
         assert refused.status_code == 409
         error = refused.json()["error"]
-        assert error["code"] == "selection_in_use" and hall.name in error["machines"]
+        assert error["code"] == "selection_in_use" and hall.name in error["detail"]["machines"]
         assert hall.name in error["message"] and "Donnez-leur" in error["message"]
 
         editor = await admin.get(f"/staff/selections/{winter}")

@@ -1,0 +1,62 @@
+"""`comptoir create-staff` from a script: the password from standard input or from
+COMPTOIR_STAFF_PASSWORD, never only from a prompt (docs/deploy.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from accounts.models import Company
+from demo.seed import DemoVenue
+from settings import ROOT
+from tests.api.test_bad_input import login
+from tests.conftest import Database, client_for
+
+
+def create_staff(db: Database, email: str, *flags: str, stdin: str = "",
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "comptoir_cli", "create-staff", "--email", email,
+               "--name", "Nouvelle Caisse", "--role", "cashier", *flags]
+    environment = {k: v for k, v in os.environ.items() if k != "COMPTOIR_STAFF_PASSWORD"}
+    return subprocess.run(
+        command, input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=60,
+        env={**environment, "DATABASE_URL": db.url, "SECRET_KEY": "test-secret", **(env or {})},
+    )
+
+
+async def run(db: Database, email: str, *flags: str, stdin: str = "",
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(create_staff, db, email, *flags, stdin=stdin, env=env)
+
+
+async def test_create_staff_takes_the_password_from_stdin_or_the_environment(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        company = ("--company", str(await session.scalar(select(Company.id))))
+    ways = [
+        ("piped@cafe-de-la-gare.fr", (), "pipe-password-1\n", None),
+        ("flag@cafe-de-la-gare.fr", ("--password-stdin",), "flag-password-2\n",
+         {"COMPTOIR_STAFF_PASSWORD": "not-this-one"}),
+        ("env@cafe-de-la-gare.fr", (), "", {"COMPTOIR_STAFF_PASSWORD": "env-password-3"}),
+    ]
+    for email, flags, stdin, env in ways:
+        done = await run(db, email, *company, *flags, stdin=stdin, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "created" in done.stdout
+        password = stdin.strip() or (env or {})["COMPTOIR_STAFF_PASSWORD"]
+        async with client_for(app) as client:
+            await login(client, email, password)
+
+    # The same email again, or a short password: a clear refusal, no traceback.
+    again = await run(db, "piped@cafe-de-la-gare.fr", *company, stdin="pipe-password-1\n")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    assert "Traceback" not in again.stderr
+    short = await run(db, "short@cafe-de-la-gare.fr", *company, "--password-stdin",
+                      stdin="short\n")
+    assert short.returncode != 0 and "at least 8" in short.stderr
