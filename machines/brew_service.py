@@ -269,13 +269,13 @@ async def release(tx: Tx, brew: Brew, now: datetime) -> bool:
 
 
 async def advance(
-    tx: Tx, brew: Brew, status: str, progress: object, reason: object, now: datetime
+    tx: Tx, brew: Brew, status: str, progress: int | None, reason: str | None, now: datetime
 ) -> bool:
     """Apply a device's report; returns False for a repeat that changed nothing."""
     if brew_state.step(brew.status, status) is brew_state.Step.IGNORE:
         return False
     if status == BrewStatus.FAILED:
-        return await fail(tx, brew, reason if isinstance(reason, str) else "failed", now)
+        return await fail(tx, brew, reason or "failed", now)
     new_progress = brew_state.progress(brew.progress, status, progress)
     if status == brew.status and new_progress == brew.progress:
         return False

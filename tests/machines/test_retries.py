@@ -25,9 +25,7 @@ async def test_concurrent_retries_over_two_processes_all_get_the_brew_and_pay_on
     coffee: Coffee, db: Database, server_factory: type[Server]
 ) -> None:
     env = {"DATABASE_URL": db.url, **QUIET}
-    servers = await asyncio.gather(
-        asyncio.to_thread(server_factory, env), asyncio.to_thread(server_factory, env)
-    )
+    servers = [await asyncio.to_thread(server_factory, env) for _ in range(2)]
     machine = await coffee.machine("prepaid")
     drinks = await coffee.drinks(machine)
     zoe = await coffee.consumer(groups=(machine,), credit=1000)
