@@ -59,6 +59,8 @@ def step(current: str, target: str) -> Step:
     """
     if current in FINISHED:
         return Step.IGNORE
+    if current == B.PAYING:
+        raise BadBrewTransition(current=current, target=target)
     if target == current and target != B.BREWING:
         return Step.IGNORE
     if BREWS.allows(current, target):

@@ -74,9 +74,10 @@ def _secret_from_header(value: str | None) -> str | None:
 
 
 async def _hello(websocket: WebSocket) -> str | None:
+    """The secret of a first `hello` message; FrameTooLarge as any frame may raise it."""
     try:
         raw = await asyncio.wait_for(_receive_text(websocket), HELLO_TIMEOUT_S)
-    except (TimeoutError, FrameTooLarge):
+    except TimeoutError:
         return None
     message = _decode(raw) if raw is not None else None
     if isinstance(message, dict) and message.get("type") == "hello":
@@ -96,7 +97,11 @@ async def device_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     secret = _secret_from_header(websocket.headers.get("authorization"))
     if secret is None:
-        secret = await _hello(websocket)
+        try:
+            secret = await _hello(websocket)
+        except FrameTooLarge:
+            await websocket.close(code=CLOSE_TOO_BIG, reason="frame too large")
+            return
     async with state.sessionmaker() as session:
         machine = await device_service.authenticate(session, secret)
     if machine is None:

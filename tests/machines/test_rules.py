@@ -77,6 +77,8 @@ def test_brew_state_table() -> None:
     assert step("done", "brewing") is Step.IGNORE
     with pytest.raises(BadBrewTransition):
         step("paying", "brewing")  # not before it is paid: never sent to the machine
+    with pytest.raises(BadBrewTransition):
+        step("paying", "failed")  # the payment's end decides, not the machine
     assert progress(40, "brewing", 30) == 40
     assert progress(40, "brewing", 100) == 100
     assert progress(40, "brewing", None) == 40
