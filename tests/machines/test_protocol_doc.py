@@ -18,7 +18,7 @@ DOC = (ROOT / "docs" / "machines.md").read_text(encoding="utf-8")
 def _table_after(marker: str) -> list[list[str]]:
     """The rows (cells stripped) of the first Markdown table after `marker`."""
     rest = DOC[DOC.index(marker):]
-    lines = [line for line in rest.splitlines()[1:]]
+    lines = rest.splitlines()[1:]
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     rows = []
     for line in lines[start:]:
