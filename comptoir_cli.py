@@ -132,6 +132,9 @@ def serve(host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "app:create_app", factory=True, host=host, port=port, workers=workers,
         ws="websockets-sansio", ws_per_message_deflate=False, proxy_headers=True,
+        # No client's message needs more (a request body's limit too, web/body.py): a
+        # bigger frame closes its socket with 1009 before it is read (docs/machines.md).
+        ws_max_size=64 * 1024,
         log_level="info",
     )
 

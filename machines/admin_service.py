@@ -18,6 +18,7 @@ from db.base import is_id
 from errors import NotFound
 from machines.access import Mode
 from machines.commands import AddMachine, GroupSettings, ManualCredit, SetPolicy
+from machines.device_channel import secret_replaced
 from machines.device_service import issue_secret
 from machines.errors import ConfirmDeletion, GroupNameTaken, SerialTaken, WrongModel
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
@@ -135,7 +136,9 @@ async def add_machine(tx: Tx, staff: StaffIdentity, new: AddMachine) -> Added:
 async def rotate_secret(tx: Tx, staff: StaffIdentity, machine_id: int) -> str:
     require(staff.role, Permission.CONFIGURE)
     machine = await machine_for(tx, staff, machine_id)
-    return await issue_secret(tx.session, machine)
+    secret = await issue_secret(tx.session, machine)
+    await secret_replaced(tx, machine)  # sockets opened with the old one close, everywhere
+    return secret
 
 
 async def set_mode(tx: Tx, staff: StaffIdentity, machine_id: int, mode: Mode) -> Machine:

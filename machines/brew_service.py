@@ -154,24 +154,20 @@ async def request(
     The same idempotency key returns the first brew and charges nothing more.
     """
     session = tx.session
-    previous = await session.scalar(select(Brew).where(Brew.idempotency_key == key))
+    previous = await _requested_before(session, key)
     if previous is not None:
-        payment = await session.scalar(
-            select(ProviderPayment).where(ProviderPayment.brew_id == previous.id)
-        )
-        return Requested(previous, True, payment)
-    machine = await machine_by_token(session, token)
-    found = await offer(session, machine, consumer_id)
-    if found.grant is None:
-        assert found.refusal is not None
-        raise found.refusal
-    product = await _product(session, found.grant, product_id)
-    if not machine.online:
-        raise MachineOffline()
-    if recipes.blocking(product.type, machine.alerts):
-        raise MachineInAlert()  # the page shows which alerts, live
-    if await _active(session, machine.id) is not None:
-        raise MachineBusy()
+        return previous
+    try:
+        machine, found, product = await _allowed(session, token, product_id, consumer_id)
+    except DomainError:
+        # On PostgreSQL each statement reads what committed before it: this key's first
+        # request may have committed since the lookup above, and its own brew now makes
+        # the machine busy. That brew, not the refusal it causes, answers the retry.
+        previous = await _requested_before(session, key)
+        if previous is None:
+            raise
+        return previous
+    assert found.grant is not None
     charge = found.grant.charge_for(product.price)
     brew = Brew(
         machine_id=machine.id, product_id=product.id, product_name=product.name,
@@ -201,6 +197,36 @@ async def request(
         tx, brew, "brew.requested" if brew.status == BrewStatus.REQUESTED else "brew.paying"
     )
     return Requested(brew, False, payment)
+
+
+async def _requested_before(session: AsyncSession, key: str) -> Requested | None:
+    """The brew this idempotency key already started, with its payment, if any."""
+    previous = await session.scalar(select(Brew).where(Brew.idempotency_key == key))
+    if previous is None:
+        return None
+    payment = await session.scalar(
+        select(ProviderPayment).where(ProviderPayment.brew_id == previous.id)
+    )
+    return Requested(previous, True, payment)
+
+
+async def _allowed(
+    session: AsyncSession, token: str, product_id: int, consumer_id: int | None
+) -> tuple[Machine, Offer, SelectionProduct]:
+    """The checks before anything is written: access, the drink, the machine's state."""
+    machine = await machine_by_token(session, token)
+    found = await offer(session, machine, consumer_id)
+    if found.grant is None:
+        assert found.refusal is not None
+        raise found.refusal
+    product = await _product(session, found.grant, product_id)
+    if not machine.online:
+        raise MachineOffline()
+    if recipes.blocking(product.type, machine.alerts):
+        raise MachineInAlert()  # the page shows which alerts, live
+    if await _active(session, machine.id) is not None:
+        raise MachineBusy()
+    return machine, found, product
 
 
 async def _product(session: AsyncSession, grant: Grant, product_id: object) -> SelectionProduct:
@@ -243,13 +269,13 @@ async def release(tx: Tx, brew: Brew, now: datetime) -> bool:
 
 
 async def advance(
-    tx: Tx, brew: Brew, status: str, progress: object, reason: object, now: datetime
+    tx: Tx, brew: Brew, status: str, progress: int | None, reason: str | None, now: datetime
 ) -> bool:
     """Apply a device's report; returns False for a repeat that changed nothing."""
     if brew_state.step(brew.status, status) is brew_state.Step.IGNORE:
         return False
     if status == BrewStatus.FAILED:
-        return await fail(tx, brew, reason if isinstance(reason, str) else "failed", now)
+        return await fail(tx, brew, reason or "failed", now)
     new_progress = brew_state.progress(brew.progress, status, progress)
     if status == brew.status and new_progress == brew.progress:
         return False

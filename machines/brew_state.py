@@ -2,7 +2,8 @@
 brewing → done, or failed from any unfinished state.
 
 Devices retry what they send, so an event that is a step behind the brew's state is
-a repeat and is ignored; a move the table does not allow is an error.
+a repeat and is ignored, and so is any news of a finished brew; a move the table does
+not allow is an error.
 """
 
 from __future__ import annotations
@@ -47,13 +48,21 @@ class Step(Enum):
 
 
 def step(current: str, target: str) -> Step:
-    """Apply the device's event, or ignore it as a repeat; BadBrewTransition otherwise."""
+    """Apply the device's event, or ignore it as old news; BadBrewTransition otherwise.
+
+    The table, as docs/machines.md publishes it:
+    - a finished brew (done or failed, by the machine or by a server timeout) ignores every
+      later report: the machine cannot know the server gave up on it;
+    - a repeat, or a step behind the brew's state, is ignored (brewing → brewing applies:
+      it carries progress);
+    - a brew still waiting for its payment was never sent to the machine: refused.
+    """
+    if current in FINISHED:
+        return Step.IGNORE
+    if current == B.PAYING:
+        raise BadBrewTransition(current=current, target=target)
     if target == current and target != B.BREWING:
         return Step.IGNORE
-    if current in FINISHED:
-        if target in FINISHED:
-            return Step.IGNORE  # the server already finished it (a timeout): keep that
-        raise BadBrewTransition(current=current, target=target)
     if BREWS.allows(current, target):
         return Step.APPLY
     at, to = BREWS.state(current), BREWS.state(target)
@@ -62,10 +71,8 @@ def step(current: str, target: str) -> Step:
     raise BadBrewTransition(current=current, target=target)
 
 
-def progress(current: int, status: str, reported: object) -> int:
-    """Progress in percent only moves forward; done is 100."""
+def progress(current: int, status: str, reported: int | None) -> int:
+    """Progress in percent only moves forward (a lower one is old news); done is 100."""
     if status == B.DONE:
         return 100
-    if isinstance(reported, bool) or not isinstance(reported, int | float):
-        return current
-    return max(current, min(99, max(0, int(reported))))
+    return current if reported is None else max(current, reported)

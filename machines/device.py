@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import secrets
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,13 +21,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from errors import DomainError
 from machines import device_channel, device_service
-from machines.device_channel import device_topic
+from machines.device_channel import device_topic, secret_mark
+from machines.device_messages import MAX_FRAME, MESSAGES, AlertsReport, BrewReport, Heartbeat
 from machines.device_service import Report
 from machines.models import Machine
 from realtime.catch_up import consistent_read, read_view
 from realtime.events import run
 from realtime.hub import CLOSE_RESYNC, Connection
 from realtime.topics import Viewer, parse
+from web.commands import parse as parse_command
 from web.security import origin_allowed
 from web.state import AppState, app_state
 
@@ -34,7 +37,33 @@ log = logging.getLogger(__name__)
 
 PROTOCOL = 1
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_BIG = 1009  # RFC 6455: a frame over MAX_FRAME
 HELLO_TIMEOUT_S = 10
+
+
+class FrameTooLarge(Exception):
+    """A frame over MAX_FRAME: the socket closes with 1009, as the server's limit does."""
+
+
+async def _receive_text(websocket: WebSocket) -> str | None:
+    """The next text frame; None for a binary one (not part of the protocol)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        return None
+    if len(text) > MAX_FRAME // 4 and len(text.encode()) > MAX_FRAME:
+        raise FrameTooLarge()
+    return str(text)
+
+
+def _decode(text: str) -> Any:
+    """A frame's JSON, or None when it is not JSON (absurd nesting included)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _secret_from_header(value: str | None) -> str | None:
@@ -45,11 +74,12 @@ def _secret_from_header(value: str | None) -> str | None:
 
 
 async def _hello(websocket: WebSocket) -> str | None:
+    """The secret of a first `hello` message; FrameTooLarge as any frame may raise it."""
     try:
-        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT_S)
-        message = json.loads(raw)
-    except (TimeoutError, ValueError):
+        raw = await asyncio.wait_for(_receive_text(websocket), HELLO_TIMEOUT_S)
+    except TimeoutError:
         return None
+    message = _decode(raw) if raw is not None else None
     if isinstance(message, dict) and message.get("type") == "hello":
         secret = message.get("secret")
         return secret if isinstance(secret, str) else None
@@ -67,7 +97,11 @@ async def device_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     secret = _secret_from_header(websocket.headers.get("authorization"))
     if secret is None:
-        secret = await _hello(websocket)
+        try:
+            secret = await _hello(websocket)
+        except FrameTooLarge:
+            await websocket.close(code=CLOSE_TOO_BIG, reason="frame too large")
+            return
     async with state.sessionmaker() as session:
         machine = await device_service.authenticate(session, secret)
     if machine is None:
@@ -75,6 +109,16 @@ async def device_socket(websocket: WebSocket) -> None:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="unauthorized")
         return
     await _serve(websocket, state, machine)
+
+
+@dataclass
+class Link:
+    """One connection of a machine: who it is, the secret it opened with (as
+    device_channel.secret_mark shows it), and the commands sent on it."""
+
+    machine_id: int
+    secret: str
+    sent: set[int] = field(default_factory=set)
 
 
 async def _serve(
@@ -86,7 +130,8 @@ async def _serve(
         Viewer(role="device", locale="en"), "json", state.settings.socket_queue_size, wakeup
     )
     state.hub.add(conn)
-    sent: set[int] = set()
+    link = Link(machine.id, secret_mark(machine.secret_hash))
+    close: tuple[int, str] | None = None
     try:
         await _watch(state, conn, machine.id)  # before it is online: no command falls between
         await run(
@@ -100,12 +145,14 @@ async def _serve(
         }))
         async with asyncio.TaskGroup() as group:
             receiving = group.create_task(_receive(websocket, state, machine.id, connection, conn))
-            sending = group.create_task(
-                _send(websocket, state, machine.id, conn, wakeup, sent)
-            )
+            sending = group.create_task(_send(websocket, state, conn, wakeup, link))
             await asyncio.wait({receiving, sending}, return_when=asyncio.FIRST_COMPLETED)
             for task in (receiving, sending):
                 task.cancel()
+        if not sending.cancelled():
+            close = sending.result()
+        if not receiving.cancelled():
+            close = receiving.result()
     except* WebSocketDisconnect:
         pass
     finally:
@@ -118,8 +165,10 @@ async def _serve(
         except Exception:
             log.exception("could not mark machine %s offline", machine.id)
     if conn.overflowed:
+        close = (CLOSE_RESYNC, "resync")
+    if close is not None:
         try:
-            await websocket.close(code=CLOSE_RESYNC, reason="resync")
+            await websocket.close(code=close[0], reason=close[1])
         except RuntimeError:
             pass
 
@@ -177,92 +226,115 @@ class Wakeup:
         self.event.set()
 
 
+REPLACED = (CLOSE_UNAUTHORIZED, "secret replaced")
+
+
 async def _send(
-    websocket: WebSocket, state: AppState, machine_id: int, conn: Connection, wakeup: Wakeup,
-    sent: set[int],
-) -> None:
-    """Send the channel's commands, each once, and the socket's own replies."""
+    websocket: WebSocket, state: AppState, conn: Connection, wakeup: Wakeup, link: Link
+) -> tuple[int, str] | None:
+    """Send the channel's commands, each once, and the socket's own replies; the close code
+    when the socket must close (resync; its secret replaced)."""
     while True:
         await wakeup.event.wait()
         wakeup.event.clear()
         while (text := conn.next_frame()) is not None:
-            await forward(websocket, state, machine_id, sent, text)
+            if not await forward(websocket, state, link, text):
+                await websocket.send_text(_error(
+                    "unauthorized", "This machine's secret was replaced: enter the new one."
+                ))
+                return REPLACED
         if conn.overflowed:
-            return  # closed with "resync", the machine reconnects
+            return None  # closed with "resync", the machine reconnects
 
 
-async def forward(
-    websocket: WebSocket, state: AppState, machine_id: int, sent: set[int], text: str
-) -> None:
-    """One frame of the machine's channel, as the machine needs it."""
+async def forward(websocket: WebSocket, state: AppState, link: Link, text: str) -> bool:
+    """One frame of the machine's channel, as the machine needs it; False when the
+    machine's secret is no longer the one this socket opened with."""
     message = json.loads(text)
     kind = message.get("type")
     if kind == "brew":  # a command, already in the protocol's shape
-        if message["brew_id"] not in sent:
-            sent.add(message["brew_id"])
+        if message["brew_id"] not in link.sent:
+            link.sent.add(message["brew_id"])
             await websocket.send_text(text)
+    elif kind == "secret_replaced":
+        return bool(message["secret"] == link.secret)
     elif kind == "snapshot":
         # On connection, or when the hub caught the socket up after the bus lost messages.
-        await _send_new(websocket, message["data"]["pending"], sent)
+        return await _catch_up(websocket, link, message["data"])
     elif kind == "lost":
         async with state.sessionmaker() as session:
-            commands = await device_channel.pending(session, machine_id)
-        await _send_new(websocket, commands, sent)
+            channel = await device_channel.channel_state(session, link.machine_id)
+        return await _catch_up(websocket, link, channel)
     elif kind != "bus":  # the bus's comings and goings: the hub catches the socket up
         await websocket.send_text(text)  # a reply: pong, error
+    return True
 
 
-async def _send_new(websocket: WebSocket, commands: list[dict[str, Any]], sent: set[int]) -> None:
-    for cmd in commands:
-        if cmd["brew_id"] not in sent:
-            sent.add(cmd["brew_id"])
+async def _catch_up(websocket: WebSocket, link: Link, channel: dict[str, Any]) -> bool:
+    if channel["secret"] != link.secret:
+        return False
+    for cmd in channel["pending"]:
+        if cmd["brew_id"] not in link.sent:
+            link.sent.add(cmd["brew_id"])
             await websocket.send_text(json.dumps(cmd, separators=(",", ":")))
+    return True
 
 
 async def _receive(
     websocket: WebSocket, state: AppState, machine_id: int, connection: str, conn: Connection
-) -> None:
+) -> tuple[int, str]:
+    """Answer the machine's messages until it sends a frame too large to read."""
     while True:
-        raw = await websocket.receive_text()
         try:
-            message = json.loads(raw)
-            kind = message["type"]
-        except (ValueError, KeyError, TypeError):
+            raw = await _receive_text(websocket)
+        except FrameTooLarge:
+            return (CLOSE_TOO_BIG, "frame too large")
+        if raw is None:
+            conn.send(_error("bad_message", "Binary frames are not part of the protocol."))
+            continue
+        message = _decode(raw)
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             conn.send(_error("bad_message", "Expected a JSON object with a type."))
             continue
         try:
-            await _handle(state, machine_id, connection, kind, message, conn)
+            await _handle(state, machine_id, connection, message, conn)
         except DomainError as error:
-            conn.send(_error(error.code, str(error), brew_id=message.get("brew_id")))
+            brew_id = message.get("brew_id")
+            extra: dict[str, Any] = {"field": error.field} if error.field else {}
+            if type(brew_id) is int:
+                extra["brew_id"] = brew_id
+            conn.send(_error(error.code, str(error), **extra))
 
 
 async def _handle(
-    state: AppState, machine_id: int, connection: str, kind: object,
-    message: dict[str, Any], conn: Connection,
+    state: AppState, machine_id: int, connection: str, message: dict[str, Any],
+    conn: Connection,
 ) -> None:
     now = _now()
-    if kind == "heartbeat":
+    kind = message["type"]
+    if kind == "ping":
+        conn.send(json.dumps({"type": "pong"}))
+        return
+    model = MESSAGES.get(kind)
+    if model is None:
+        conn.send(_error("bad_message", f"Unknown message type {kind[:20]!r}."))
+        return
+    parsed = parse_command(model, message)  # BadValue, naming the field
+    if isinstance(parsed, Heartbeat):
+        alerts = parsed.alerts
         await run(
             state.sessionmaker, state.bus,
-            lambda tx: device_service.heartbeat(
-                tx, machine_id, connection, message.get("alerts"), now
-            ),
+            lambda tx: device_service.heartbeat(tx, machine_id, connection, alerts, now),
         )
-    elif kind == "alerts":
+    elif isinstance(parsed, AlertsReport):
+        current = parsed.alerts
         await run(
             state.sessionmaker, state.bus,
-            lambda tx: device_service.set_alerts(tx, machine_id, message.get("alerts"), now),
+            lambda tx: device_service.set_alerts(tx, machine_id, current, now),
         )
-    elif kind == "brew":
-        report = Report(
-            message.get("brew_id"), message.get("status"), message.get("progress"),
-            message.get("reason"),
-        )
+    elif isinstance(parsed, BrewReport):
+        report = Report(parsed.brew_id, parsed.status, parsed.progress, parsed.reason)
         await run(
             state.sessionmaker, state.bus,
             lambda tx: device_service.report(tx, machine_id, report, now),
         )
-    elif kind == "ping":
-        conn.send(json.dumps({"type": "pong"}))
-    else:
-        conn.send(_error("bad_message", f"Unknown message type {str(kind)[:20]!r}."))

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.base import changed
+from db.base import changed, is_id
 from machines import brew_service, recipes
 from machines.brew_state import DEVICE_STATES
 from machines.errors import BadBrewTransition, UnknownBrew
@@ -64,7 +64,7 @@ async def connected(tx: Tx, machine_id: int, connection: str, now: datetime) -> 
 
 
 async def heartbeat(
-    tx: Tx, machine_id: int, connection: str, alerts: object, now: datetime
+    tx: Tx, machine_id: int, connection: str, alerts: list[str] | None, now: datetime
 ) -> None:
     """The machine is alive; a heartbeat may carry its current alerts too."""
     machine = await tx.session.get(Machine, machine_id)
@@ -84,7 +84,7 @@ async def heartbeat(
         )
 
 
-async def _alerts(machine: Machine, raw: object) -> bool:
+async def _alerts(machine: Machine, raw: list[str]) -> bool:
     cleaned = recipes.clean_alerts(raw)
     if cleaned == list(machine.alerts or []):
         return False
@@ -92,7 +92,7 @@ async def _alerts(machine: Machine, raw: object) -> bool:
     return True
 
 
-async def set_alerts(tx: Tx, machine_id: int, alerts: object, now: datetime) -> None:
+async def set_alerts(tx: Tx, machine_id: int, alerts: list[str], now: datetime) -> None:
     """The machine's full current set of alerts (an empty list clears them)."""
     machine = await tx.session.get(Machine, machine_id)
     assert machine is not None
@@ -104,21 +104,20 @@ async def set_alerts(tx: Tx, machine_id: int, alerts: object, now: datetime) -> 
 
 @dataclass(frozen=True)
 class Report:
-    brew_id: object
-    status: object
-    progress: object = None
-    reason: object = None
+    """A brew event from the machine, as machines/device_messages.py read it."""
+
+    brew_id: int
+    status: str
+    progress: int | None = None
+    reason: str | None = None
 
 
 async def report(tx: Tx, machine_id: int, message: Report, now: datetime) -> bool:
-    """A brew event from the machine; repeats are ignored, impossible moves refused."""
-    if not isinstance(message.status, str) or message.status not in DEVICE_STATES:
-        raise BadBrewTransition(current="?", target=str(message.status)[:20])
-    brew = (
-        await tx.session.get(Brew, message.brew_id)
-        if isinstance(message.brew_id, int) and not isinstance(message.brew_id, bool)
-        else None
-    )
+    """A brew event from the machine; repeats and late news are ignored (False), impossible
+    moves refused (machines/brew_state.py)."""
+    if message.status not in DEVICE_STATES:
+        raise BadBrewTransition(current="?", target=message.status[:20])
+    brew = await tx.session.get(Brew, message.brew_id) if is_id(message.brew_id) else None
     if brew is None or brew.machine_id != machine_id:
         raise UnknownBrew()
     await tx.session.execute(

@@ -22,6 +22,14 @@ class UnknownBrew(NotFound):
     message = N_("This brew does not exist.")
 
 
+class BadValue(InvalidInput):
+    """A machine's message lacks a field, or gives one of the wrong type or out of the range
+    the device protocol allows (docs/machines.md); `field` names it. Nothing changed."""
+
+    code = "bad_value"
+    message = N_("A value is missing, of the wrong type or out of range.")
+
+
 class MachineOffline(Conflict):
     code = "machine_offline"
     message = N_("The machine is offline right now. Nothing was charged.")

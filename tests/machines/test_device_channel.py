@@ -19,8 +19,9 @@ import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 
 from demo.seed import DemoVenue
-from machines.device import DeviceConnection, forward
-from machines.device_channel import command, device_topic
+from machines import admin_service
+from machines.device import DeviceConnection, Link, forward
+from machines.device_channel import command, device_topic, secret_mark
 from machines.errors import MachineBusy
 from machines.simulator import device_url
 from realtime.events import Frame
@@ -282,7 +283,22 @@ async def test_a_command_whose_version_never_came_is_read_from_the_database(
     conn.offer(topic, 2, json.dumps(later))
     conn.offer(topic, 1, json.dumps(command(brew)))  # late: old news for the hub
     socket, state = Outbox(), SimpleNamespace(sessionmaker=coffee.db.sessionmaker)
-    sent: set[int] = set()
+    link = Link(machine.id, secret_mark(machine.secret_hash))
     while (text := conn.next_frame()) is not None:
-        await forward(cast(Any, socket), cast(Any, state), machine.id, sent, text)
+        assert await forward(cast(Any, socket), cast(Any, state), link, text)
     assert socket.sent == [command(brew), later]
+
+
+async def test_a_secret_replaced_while_the_bus_was_away_shows_when_the_socket_catches_up(
+    coffee: Coffee,
+) -> None:
+    """The notice of a new secret travels on the bus; if it was lost, the pending commands
+    the socket reads again (a skipped version, the bus back) say which secret is current."""
+    machine = await coffee.machine("open")
+    link = Link(machine.id, secret_mark(machine.secret_hash))
+    socket, state = Outbox(), SimpleNamespace(sessionmaker=coffee.db.sessionmaker)
+    lost = json.dumps({"type": "lost"})
+    assert await forward(cast(Any, socket), cast(Any, state), link, lost)
+    await coffee.run(lambda tx: admin_service.rotate_secret(tx, coffee.admin, machine.id))
+    assert not await forward(cast(Any, socket), cast(Any, state), link, lost)
+    assert socket.sent == []

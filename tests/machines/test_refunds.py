@@ -8,7 +8,7 @@ import pytest
 
 from machines import device_service
 from machines.device_service import Timeouts
-from machines.errors import BadBrewTransition
+from machines.errors import UnknownBrew
 from machines.models import Brew, Machine
 from tests.machines.conftest import Coffee, now
 
@@ -35,10 +35,10 @@ async def test_a_failed_brew_is_refunded_once(coffee: Coffee) -> None:
         brew = await session.get(Brew, started.brew.id)
         assert brew is not None
         assert (brew.status, brew.reason, brew.refunded) == ("failed", "milk_pump", True)
-    # Finished is final: a late "done" cannot turn a refunded drink into a paid one.
+    # Finished is final: a late "done" cannot turn a refunded drink into a paid one, and
+    # late news of it is ignored, not refused.
     assert not await coffee.report(machine, started.brew.id, "done")
-    with pytest.raises(BadBrewTransition):
-        await coffee.report(machine, started.brew.id, "brewing", progress=90)
+    assert not await coffee.report(machine, started.brew.id, "brewing", progress=90)
 
 
 async def test_progress_is_reported_and_done_keeps_the_charge(coffee: Coffee) -> None:
@@ -78,3 +78,27 @@ async def test_timeouts_fail_and_refund_and_offline_machines_are_marked(coffee: 
         assert fresh is not None and not fresh.online  # no heartbeat for a minute
     offline = [e for e in coffee.events if e.type == "machine.offline"]
     assert len(offline) == 1
+
+
+async def test_a_machine_finishing_a_brew_the_server_timed_out_gets_no_error(
+    coffee: Coffee,
+) -> None:
+    machine = await coffee.machine("prepaid")
+    drinks = await coffee.drinks(machine)
+    zoe = await coffee.consumer(groups=(machine,), credit=500)
+    started = await coffee.brew(machine, drinks["espresso"], zoe)
+    await coffee.report(machine, started.brew.id, "accepted")
+    timeouts = Timeouts(offline_after_s=3600, accept_s=20, stall_s=120)
+    await coffee.run(lambda tx: device_service.sweep(tx, timeouts, now() + timedelta(minutes=5)))
+    assert await coffee.balance(zoe) == 500
+
+    # The machine was slow, not gone: it goes on with the brew and finishes it.
+    for status, progress in (("grinding", None), ("brewing", 60), ("done", None)):
+        assert not await coffee.report(machine, started.brew.id, status, progress=progress)
+    async with coffee.db.sessionmaker() as session:
+        brew = await session.get(Brew, started.brew.id)
+        assert brew is not None
+        assert (brew.status, brew.reason, brew.refunded) == ("failed", "timeout", True)
+    assert await coffee.balance(zoe) == 500
+    with pytest.raises(UnknownBrew):
+        await coffee.report(machine, started.brew.id + 1000, "done")

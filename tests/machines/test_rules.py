@@ -73,12 +73,15 @@ def test_brew_state_table() -> None:
     assert step("brewing", "accepted") is Step.IGNORE  # a repeat arriving late
     assert step("done", "done") is Step.IGNORE
     assert step("failed", "done") is Step.IGNORE  # the server's timeout stands
+    assert step("failed", "brewing") is Step.IGNORE  # late news of a timed-out brew
+    assert step("done", "brewing") is Step.IGNORE
     with pytest.raises(BadBrewTransition):
-        step("done", "brewing")
+        step("paying", "brewing")  # not before it is paid: never sent to the machine
     with pytest.raises(BadBrewTransition):
-        step("paying", "brewing")  # not before it is paid
+        step("paying", "failed")  # the payment's end decides, not the machine
     assert progress(40, "brewing", 30) == 40
-    assert progress(40, "brewing", 250) == 99
+    assert progress(40, "brewing", 100) == 100
+    assert progress(40, "brewing", None) == 40
     assert progress(40, "done", None) == 100
 
 
