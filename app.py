@@ -10,7 +10,7 @@ from functools import partial
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from accounts import api as accounts_api
@@ -45,10 +45,13 @@ from payments.runtime import PaymentsRuntime, refund_due
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
+from telemetry.metrics import process_ended
 from web import ratelimit
 from web.errors import HANDLERS
 from web.gc_policy import GcPolicy, warm_up
 from web.live import KeepRawSend, live_endpoint
+from web.metrics import metrics_endpoint
+from web.request_log import RequestLog
 from web.security import SessionIdentity
 from web.state import AppState
 from web.timers import every
@@ -119,9 +122,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await payments.close()
             await bus.close()
             await engine.dispose()
+            process_ended()  # its open sockets and connections leave the workers' sums
 
     routes = [
         *service_api.routes,
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes
@@ -136,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send
+        Middleware(RequestLog),  # each request's id, log line and latency
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

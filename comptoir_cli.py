@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,20 +124,59 @@ def staff_password(from_stdin: bool) -> str:
     return getpass.getpass("Password: ")
 
 
-def serve(host: str, port: int, workers: int) -> None:
+# Where LOG_LEVEL applies in full (the libraries' loggers stay at INFO at most).
+OWN_LOGGERS = ("accounts", "api", "app", "customers", "db", "demo", "domain", "machines",
+               "ordering", "payments", "realtime", "telemetry", "web")
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from telemetry import logs
+
+    try:
+        log_format = logs.pick_format(settings.log_format)
+        log_level = logs.check_level(settings.log_level)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    made = _share_metrics() if workers > 1 else None
     # No permessage-deflate: compressing every frame for every socket (zlib keeps a context
     # per connection) would cost more CPU than the whole fan-out, and without it a frame is
     # encoded once and written as is to every socket (realtime/websocket.py).
-    uvicorn.run(
-        "app:create_app", factory=True, host=host, port=port, workers=workers,
-        ws="websockets-sansio", ws_per_message_deflate=False, proxy_headers=True,
-        # No client's message needs more (a request body's limit too, web/body.py): a
-        # bigger frame closes its socket with 1009 before it is read (docs/machines.md).
-        ws_max_size=64 * 1024,
-        log_level="info",
-    )
+    # No access log of uvicorn's: web/request_log.py writes one line per request, with its
+    # id and route template (a path holds a table's token).
+    try:
+        uvicorn.run(
+            "app:create_app", factory=True, host=host, port=port, workers=workers,
+            ws="websockets-sansio", ws_per_message_deflate=False, proxy_headers=True,
+            log_config=logs.config(log_format, log_level, OWN_LOGGERS),
+            log_level=logs.library_level(log_level).lower(), access_log=False,
+            # No client's message needs more (a request body's limit too, web/body.py): a
+            # bigger frame closes its socket with 1009 before it is read (docs/machines.md).
+            ws_max_size=64 * 1024,
+        )
+    finally:
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _share_metrics() -> str | None:
+    """Several workers: each keeps its metrics in files of one directory, which any of them
+    reads to answer GET /metrics for all (prometheus-client's multiprocess mode). The
+    directory is PROMETHEUS_MULTIPROC_DIR, or a new one (the one made, to remove at the
+    end); it is emptied before the workers start: what it holds is a previous run's."""
+    import glob
+    import tempfile
+
+    from telemetry.metrics import MULTIPROC_DIR_ENV
+
+    given = os.environ.get(MULTIPROC_DIR_ENV)
+    path = given or tempfile.mkdtemp(prefix="comptoir-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        os.remove(stale)
+    os.environ[MULTIPROC_DIR_ENV] = path  # read by each worker as it starts
+    return None if given else path
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "seed":
         print_urls(settings, asyncio.run(_seed(settings)))
     elif args.command == "serve":
-        serve(args.host, args.port, args.workers)
+        serve(settings, args.host, args.port, args.workers)
     elif args.command == "create-staff":
         password = staff_password(args.password_stdin)
         staff_id = asyncio.run(
@@ -198,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         print_urls(settings, asyncio.run(_seed(settings)))
         simulator = spawn_demo_machines(args.port)
         try:
-            serve(args.host, args.port, args.workers)
+            serve(settings, args.host, args.port, args.workers)
         finally:
             simulator.terminate()
 

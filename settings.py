@@ -81,6 +81,11 @@ class Settings:
     # relay; empty: mail stays in the outbox page
     smtp_url: str = ""
     mail_from: str = "Comptoir <noreply@localhost>"
+    # GET /metrics: with a token, for whoever bears it; without, for this host only.
+    metrics_token: str = ""
+    # Logs: json | text (empty: text on a terminal, else JSON), and the least level shown.
+    log_format: str = ""
+    log_level: str = "info"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -116,6 +121,9 @@ class Settings:
             stripe_api_base=os.environ.get("STRIPE_API_BASE", ""),
             smtp_url=os.environ.get("SMTP_URL", ""),
             mail_from=os.environ.get("MAIL_FROM", "Comptoir <noreply@localhost>"),
+            metrics_token=os.environ.get("METRICS_TOKEN", ""),
+            log_format=os.environ.get("LOG_FORMAT", "").lower(),
+            log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         )
 
     @property

@@ -9,17 +9,23 @@ from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+from telemetry import metrics
+
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A statement's parameters (PINs, tokens, hashes) stay out of error messages and logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _sqlite_serialise_writers(engine)
+        _measure(engine)
         return engine
     idle_before_ping_s = kwargs.pop("idle_before_ping_s", IDLE_BEFORE_PING_S)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     engine = create_async_engine(url, **kwargs)
     _ping_when_idle(engine, idle_before_ping_s)
+    _measure(engine)
     return engine
 
 
@@ -51,6 +57,36 @@ def _ping_when_idle(engine: AsyncEngine, idle_s: float = IDLE_BEFORE_PING_S) -> 
             dbapi_connection.ping()
         except Exception as error:
             raise exc.DisconnectionError() from error
+
+
+def _measure(engine: AsyncEngine) -> None:
+    """The pool's connections in use, and each statement's time, for the metrics."""
+    in_use = metrics.DB_CONNECTIONS_IN_USE
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "checkout")
+    def _out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info["checked_out"] = True
+        in_use.inc()
+
+    @event.listens_for(sync, "checkin")
+    def _in(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop("checked_out", False):  # not a connection that failed its ping
+            in_use.dec()
+
+    @event.listens_for(sync, "before_cursor_execute")
+    def _before(conn: Any, _cursor: Any, _statement: str, _params: Any, _context: Any,
+                _many: bool) -> None:
+        conn.info["query_started"] = time.perf_counter()
+
+    @event.listens_for(sync, "after_cursor_execute")
+    def _after(conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any,
+               _many: bool) -> None:
+        started = conn.info.pop("query_started", None)
+        if started is not None:
+            metrics.DB_QUERY_DURATION.labels(metrics.statement_kind(statement)).observe(
+                time.perf_counter() - started
+            )
 
 
 def _sqlite_serialise_writers(engine: AsyncEngine) -> None:

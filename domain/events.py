@@ -13,13 +13,16 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telemetry import request_id
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 class DomainEvent(BaseModel):
-    """A fact; `id` is what every subscriber is idempotent on."""
+    """A fact; `id` is what every subscriber is idempotent on. `request_id`: the HTTP
+    request it happened in, if any (X-Request-ID), so that logs tie the two together."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -28,6 +31,7 @@ class DomainEvent(BaseModel):
 
     id: UUID = Field(default_factory=uuid4)
     at: datetime = Field(default_factory=_now)
+    request_id: str | None = Field(default_factory=request_id.current)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -24,6 +24,7 @@ from domain.models import EventDelivery, OutboxEvent
 from domain.subscribers import Subscriber, subscribers_of
 from realtime.bus import Bus
 from realtime.events import Event, Tx, run
+from telemetry import request_id
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ async def record(tx: Tx, event: DomainEvent) -> None:
     )
     if heard:
         tx.after_commit.append(partial(deliver, event))
+    log.debug("recorded %s %s", event.name, event.id)
 
 
 async def deliver(
@@ -57,8 +59,16 @@ async def deliver(
     """Hand a committed event to each of its subscribers; returns what they published.
 
     A subscriber that fails is logged and left to the sweeper; once all have it, the
-    event leaves the sweeper's sight.
+    event leaves the sweeper's sight. What delivering does is done, and logged, on behalf
+    of the request the event happened in, even when the sweeper retries it later.
     """
+    with request_id.bound(event.request_id):
+        return await _deliver(event, sessionmaker, bus)
+
+
+async def _deliver(
+    event: DomainEvent, sessionmaker: async_sessionmaker[AsyncSession], bus: Bus
+) -> list[Event]:
     published: list[Event] = []
     complete = True
     for subscriber in subscribers_of(event.name):
@@ -93,6 +103,9 @@ async def _deliver_to(
         committed.append(tx)
 
     await run(sessionmaker, bus, op)
+    if committed:
+        log.info("%s heard %s %s", subscriber.name, event.name, event.id,
+                 extra={"event": event.name, "event_id": str(event.id)})
     return [e for tx in committed for e in (*tx.events, *tx.reactions)]
 
 

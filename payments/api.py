@@ -16,7 +16,7 @@ from api.endpoint import PUBLIC, SESSION, SIGNED_IN, Endpoint, Param, Reply, Tag
 from customers.api import CONSUMERS, signed_in
 from customers.errors import SignInRequired
 from customers.models import Consumer
-from errors import Forbidden, NotFound
+from errors import DomainError, Forbidden, NotFound
 from payments import provider_settings as payment_settings
 from payments import service as payment_service
 from payments.checkout import checkout
@@ -38,6 +38,7 @@ from payments.schemas import PaymentOutcome, PaymentSettings, TopupStarted, Webh
 from payments.secret_box import box_for
 from payments.service import Scope
 from realtime.events import Tx, run
+from telemetry import metrics
 from web.commands import command
 from web.htmx import json_reply
 from web.state import AppState, app_state, run_tx
@@ -132,10 +133,15 @@ async def _webhook(request: Request, provider: PaymentProvider, scope: Scope) ->
     if provider.name != "stripe":
         raise NotFound()
     raw = await request.body()
-    event = provider.verify_webhook(raw, request.headers)
-    outcome = await run_tx(
-        request, lambda tx: payment_service.handle_event(tx, "stripe", event, _now(), scope)
-    )
+    try:
+        event = provider.verify_webhook(raw, request.headers)
+        outcome = await run_tx(
+            request, lambda tx: payment_service.handle_event(tx, "stripe", event, _now(), scope)
+        )
+    except DomainError as error:
+        metrics.PAYMENT_WEBHOOKS.labels(provider.name, error.code).inc()
+        raise
+    metrics.PAYMENT_WEBHOOKS.labels(provider.name, outcome).inc()
     return JSONResponse({"received": True, "outcome": outcome})
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -16,9 +18,14 @@ from typing import Any, Protocol
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from telemetry import metrics
+
 log = logging.getLogger(__name__)
 
 CHANNEL_PREFIX = "comptoir:"
+PROBE_CHANNEL = CHANNEL_PREFIX + "_probe"  # not a topic (no kind): never reaches the hub
+PROBE_BYTES = PROBE_CHANNEL.encode()
+PROBE_S = 5.0  # how often each listener times a message of its own through Redis
 _LOST = (RedisConnectionError, RedisTimeoutError, OSError)  # Redis away: reconnect, resync
 
 @dataclass(frozen=True)
@@ -83,7 +90,9 @@ class RedisBus:
     the listener yields a resync notice and the hub makes its sockets fetch snapshots.
     """
 
-    def __init__(self, url: str, *, retry_delay: float = 0.2) -> None:
+    def __init__(
+        self, url: str, *, retry_delay: float = 0.2, probe_s: float = PROBE_S
+    ) -> None:
         import redis.asyncio as redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
@@ -101,6 +110,8 @@ class RedisBus:
         self._url = url
         self._retry_delay = retry_delay
         self._healthy = False
+        self._probe_s = probe_s
+        self._probe_id = secrets.token_hex(4)  # this process's probes; others' are ignored
 
     @property
     def healthy(self) -> bool:
@@ -118,9 +129,11 @@ class RedisBus:
         except _LOST:
             pubsub = None
         messages = self._messages(pubsub)
+        probing = asyncio.create_task(self._probe())
         try:
             yield messages
         finally:
+            probing.cancel()
             await messages.aclose()
 
     async def _subscribe(self) -> Any:
@@ -142,16 +155,21 @@ class RedisBus:
                 try:
                     if pubsub is None:
                         pubsub = await self._subscribe()
+                        metrics.BUS_RECONNECTS.inc()
                         log.info("bus reconnected")
                         yield BusMessage("", "", resync=True)
                     while True:
                         message = await pubsub.get_message(timeout=None)
                         if message is None or message["type"] != "pmessage":
                             continue
+                        if message["channel"] == PROBE_BYTES:
+                            self._probed(message["data"])
+                            continue
                         topic = message["channel"].decode()[len(CHANNEL_PREFIX) :]
                         yield BusMessage(topic, message["data"].decode())
                 except _LOST:
                     if pubsub is not None:
+                        metrics.BUS_LOST.inc()
                         log.warning("bus connection lost; retrying")
                         self._healthy = False  # before the notice: the hub reports "down"
                         with contextlib.suppress(Exception):
@@ -163,6 +181,22 @@ class RedisBus:
             if pubsub is not None:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+    async def _probe(self) -> None:
+        """Publish a timed message of this process's own now and then: its round trip to
+        the listener is the bus's lag as this process lives it (a listener behind on its
+        messages reads the probe late too)."""
+        while True:
+            await asyncio.sleep(self._probe_s)
+            with contextlib.suppress(Exception):  # the bus is away: the listener says so
+                await self._redis.publish(
+                    PROBE_CHANNEL, f"{self._probe_id} {time.monotonic()!r}"
+                )
+
+    def _probed(self, data: bytes) -> None:
+        sender, _, sent = data.decode().partition(" ")
+        if sender == self._probe_id:
+            metrics.BUS_LAG.observe(time.monotonic() - float(sent))
 
     async def ping(self) -> bool:
         try:

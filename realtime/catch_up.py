@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db.engine import on_postgresql
 from realtime.models import current_version, versions_of
 from realtime.topics import TopicKind, parse
+from telemetry import metrics
 
 if TYPE_CHECKING:
     from realtime.hub import Connection, Hub
@@ -104,3 +105,4 @@ async def _refresh(hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], top
     for conn in _behind(hub, topic, version):
         conn.versions[topic] = version
         conn.send(hub.snapshot_text(kind, topic, version, view, conn))
+        metrics.SNAPSHOTS_SENT.labels("catch_up").inc()

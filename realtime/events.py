@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from realtime.bus import Bus
 from realtime.models import bump_version
+from telemetry import metrics, request_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -21,19 +22,25 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Event:
-    """What a screen receives: the topic's new version, what happened and the new view."""
+    """What a screen receives: the topic's new version, what happened and the new view;
+    and the id of the request that made the change, when a request did (logs tie the
+    two together)."""
 
     topic: str
     version: int
     type: str
     data: dict[str, Any]
+    request_id: str | None = field(default_factory=request_id.current, kw_only=True)
 
     def to_json(self) -> str:
         return json.dumps(
             {"type": "event", "topic": self.topic, "version": self.version,
-             "event": self.type, "data": self.data},
+             "event": self.type, "data": self.data, **self._request()},
             separators=(",", ":"), default=str,
         )
+
+    def _request(self) -> dict[str, str]:
+        return {"request_id": self.request_id} if self.request_id else {}
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,8 @@ class Frame(Event):
     def to_json(self) -> str:
         return json.dumps(
             {"type": "frame", "topic": self.topic, "version": self.version,
-             "frame": json.dumps(self.data, separators=(",", ":"), default=str)},
+             "frame": json.dumps(self.data, separators=(",", ":"), default=str),
+             **self._request()},
             separators=(",", ":"),
         )
 
@@ -114,7 +122,11 @@ async def publish(bus: Bus, events: list[Event]) -> None:
         try:
             await bus.publish(event.topic, event.to_json())
         except Exception:
+            metrics.PUBLISH_FAILURES.inc()
             log.warning("bus publish failed for %s v%s", event.topic, event.version)
+        else:
+            metrics.EVENTS_PUBLISHED.labels(event.topic.partition(":")[0]).inc()
+            log.debug("published %s v%s %s", event.topic, event.version, event.type)
 
 
 async def run(

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from realtime.bus import Bus
 from realtime.catch_up import catch_up
 from realtime.topics import TopicKind, Viewer, parse
+from telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class Connection:
             queue.append(text)
         else:
             self.overflowed = True
+            metrics.SOCKET_OVERFLOWS.labels(self.viewer.kind).inc()
             queue.clear()  # its outlet ends on the empty queue and closes the socket
 
     def next_frame(self) -> str | None:
@@ -225,8 +227,11 @@ class Hub:
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
+        metrics.SOCKETS_OPEN.labels(conn.viewer.kind).inc()
 
     def remove(self, conn: Connection) -> None:
+        if conn in self.connections:
+            metrics.SOCKETS_OPEN.labels(conn.viewer.kind).dec()
         self.connections.discard(conn)
         for topic in conn.topics():
             self.unwatch(conn, topic)
@@ -302,12 +307,15 @@ class Hub:
         conns = self.topics.get(topic)
         if not conns:
             return
+        metrics.EVENTS_DELIVERED.inc(len(conns))
         parsed = parse(topic)
         if parsed is None:
             return
         kind, _ = parsed
         message = json.loads(payload)
         version = int(message["version"])
+        log.debug("push %s v%s to %d socket(s)", topic, version, len(conns),
+                  extra={"request_id": message.get("request_id")})
         if message["type"] == "frame":  # a device's own message (events.Frame): as it is
             published = Outgoing(message["frame"])
             for conn in list(conns):
@@ -357,7 +365,7 @@ def frame(
 ) -> str:
     """A snapshot or an event as one socket's format and audience need it."""
     out: dict[str, Any] = {
-        k: message[k] for k in ("type", "topic", "version", "event") if k in message
+        k: message[k] for k in ("type", "topic", "version", "event", "request_id") if k in message
     }
     if audience != "full":
         change = None  # what happened, and who did it, is for members and staff only

@@ -25,6 +25,18 @@ class Viewer:
     scanned_tables: tuple[int, ...] = ()  # ids of the tables this browser holds the token of
     scanned_machines: tuple[int, ...] = ()  # ids of the coffee machines, likewise (machines/)
 
+    @property
+    def kind(self) -> str:
+        """Who this is, in one word, for the metrics: device, staff, consumer, diner or
+        anonymous."""
+        if self.role == "device":
+            return "device"
+        if self.staff_id is not None:
+            return "staff"
+        if self.consumer_id is not None:
+            return "consumer"
+        return "diner" if self.device_key is not None else "anonymous"
+
 
 class TopicKind(Protocol):
     """A kind may also set `cache_snapshots = False` when its view changes without its

@@ -24,6 +24,7 @@ from websockets.server import ServerProtocol
 from realtime.catch_up import consistent_read, read_view
 from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing, bus_notice, text_frame
 from realtime.topics import Viewer, parse
+from telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +212,7 @@ async def _answer(
             conn.send(_error("too_many_topics", f"At most {MAX_TOPICS} topics."))
             return
         for topic in topics:
-            await _subscribe(hub, sessionmaker, conn, topic)
+            await _subscribe(hub, sessionmaker, conn, topic, kind)
     elif kind == "unsubscribe":
         for topic in topics:
             hub.unwatch(conn, topic)
@@ -221,8 +222,10 @@ async def _answer(
 
 
 async def _subscribe(
-    hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], conn: Connection, topic: str
+    hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], conn: Connection, topic: str,
+    reason: str = "subscribe",
 ) -> None:
+    """`reason`: subscribe, or resync (the client saw a gap), for the metrics."""
     parsed = parse(topic)
     if parsed is None:
         conn.send(_error("unknown_topic", "Unknown topic.", topic))
@@ -247,6 +250,7 @@ async def _subscribe(
         conn.send(_error("forbidden", "You may not watch this topic.", topic))
         return
     conn.end_snapshot(topic, version, hub.snapshot_text(kind, topic, version, view, conn))
+    metrics.SNAPSHOTS_SENT.labels(reason).inc()
 
 
 def _error(code: str, message: str, topic: str | None = None) -> str:

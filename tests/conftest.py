@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -179,7 +180,7 @@ def free_port() -> int:
 
 
 class Server:
-    """A real `comptoir serve` process on its own port."""
+    """A real `comptoir serve` process on its own port; what it logs is kept (`logs`)."""
 
     def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
@@ -190,11 +191,15 @@ class Server:
              "--workers", str(workers)],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
+        # Read as it comes: a server logs a line per request, and a full pipe would stop it.
+        self._stderr = bytearray()
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(error)
+                self._reader.join(timeout=5)
+                raise RuntimeError(self.logs)
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code in (200, 503):
                     return
@@ -203,6 +208,18 @@ class Server:
         self.stop()  # else it outlives the test run, holding its port and database connections
         raise RuntimeError("server did not start")
 
+    def _read_stderr(self) -> None:
+        stream = self.process.stderr
+        assert stream is not None
+        with stream:  # closed at the end, else a ResourceWarning, an error under -W error
+            for line in iter(stream.readline, b""):
+                self._stderr += line
+
+    @property
+    def logs(self) -> str:
+        """What the server wrote on standard error so far (its logs)."""
+        return self._stderr.decode(errors="replace")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -210,8 +227,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()  # else a ResourceWarning, an error under -W error
+        self._reader.join(timeout=10)
 
 
 @pytest.fixture

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -137,12 +135,6 @@ def venue_server(
     demo = seeded_template.demo
     products, table_ids = seeded_template.products, seeded_template.table_ids
     server = Server(env={"DATABASE_URL": url, **venue_env})
-    # Drain the server's log: a full pipe would block it mid-test. Printed on teardown, so a
-    # failing test shows it.
-    log: list[str] = []
-    assert server.process.stderr is not None
-    reader = threading.Thread(target=_drain, args=(server.process.stderr, log), daemon=True)
-    reader.start()
     try:
         yield Venue(
             url=server.url,
@@ -153,14 +145,7 @@ def venue_server(
         )
     finally:
         server.stop()
-        reader.join(timeout=5)
-        server.process.stderr.close()
-        print("".join(log))
-
-
-def _drain(stream: IO[bytes], into: list[str]) -> None:
-    for line in stream:
-        into.append(line.decode(errors="replace"))
+        print(server.logs)  # on teardown, so that a failing test shows it
 
 
 # Package scope, not session: while Playwright's sync API runs, the main thread has a running
