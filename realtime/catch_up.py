@@ -104,3 +104,4 @@ async def _refresh(hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], top
     for conn in _behind(hub, topic, version):
         conn.versions[topic] = version
         conn.send(hub.snapshot_text(kind, topic, version, view, conn))
+    hub.caught_up(topic, version)  # events held for versions the bus lost wait no more
