@@ -192,7 +192,9 @@ async def _watch(state: AppState, conn: Connection, machine_id: int) -> None:
     state.hub.watch(conn, topic)
     async with consistent_read(state.sessionmaker) as session:
         version, view = await read_view(session, state.hub, kind, args, topic)
-    conn.end_snapshot(topic, version, state.hub.snapshot_text(kind, topic, version, view, conn))
+    state.hub.end_snapshot(
+        conn, topic, version, state.hub.snapshot_text(kind, topic, version, view, conn)
+    )
 
 
 # Queued, never sent to the machine: has `forward` read what is pending from the database.

@@ -106,3 +106,4 @@ async def _refresh(hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], top
         conn.versions[topic] = version
         conn.send(hub.snapshot_text(kind, topic, version, view, conn))
         metrics.SNAPSHOTS_SENT.labels("catch_up").inc()
+    hub.caught_up(topic, version)  # events held for versions the bus lost wait no more

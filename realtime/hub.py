@@ -1,10 +1,11 @@
 """The per-process hub: one bus subscription, fanned out to local sockets.
 
-Each message is parsed once and each (audience, locale, format) cut of it is rendered
-once, however many sockets receive it. Each socket has a bounded queue: one that falls
-too far behind is closed with a "resync" reason instead of slowing the others. When the
-bus loses messages, the hub brings its sockets back to the database's state itself
-(realtime/catch_up.py).
+Each topic's messages go out in version order (realtime/sequencer.py: a version that
+overtook the one before it on the bus waits for it, briefly). Each message is parsed once
+and each (audience, locale, format) cut of it is rendered once, however many sockets
+receive it. Each socket has a bounded queue: one that falls too far behind is closed with
+a "resync" reason instead of slowing the others. When the bus loses messages, the hub
+brings its sockets back to the database's state itself (realtime/catch_up.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from realtime.bus import Bus
 from realtime.catch_up import catch_up
+from realtime.sequencer import Sequencer
 from realtime.topics import TopicKind, Viewer, parse
 from telemetry import metrics
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 CLOSE_RESYNC = 4000  # websocket close code: reconnect and fetch snapshots
 POLL_S = 1.0  # while the bus is down, how often the database's versions are compared
 SETTLE_S = 1.0  # after it is back, once more this much later (a publish that failed late)
+HOLD_S = 0.1  # how long a version waits for the one before it (settings: EVENT_HOLD_S)
 
 
 def text_frame(data: bytes) -> bytes:
@@ -213,10 +216,14 @@ class Snapshots:
 
 
 class Hub:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession] | None = None, hold_s: float = HOLD_S
+    ) -> None:
         """`sessionmaker`: where sockets are caught up from when the bus lost messages
-        (without one, as in tests of the fan-out alone, they are only told)."""
+        (without one, as in tests of the fan-out alone, they are only told). `hold_s`: how
+        long a version waits for the one before it (0: not at all)."""
         self.topics: dict[str, set[Connection]] = {}
+        self.sequencer = Sequencer(self._fan_out, self._floor, hold_s)
         self.connections: set[Connection] = set()
         self.bus_up = True  # a socket that connects while it is down must be told
         self.snapshots = Snapshots()
@@ -237,7 +244,11 @@ class Hub:
             self.unwatch(conn, topic)
 
     def watch(self, conn: Connection, topic: str) -> None:
-        self.topics.setdefault(topic, set()).add(conn)
+        conns = self.topics.get(topic)
+        if conns is None:
+            conns = self.topics[topic] = set()
+            self.sequencer.open(topic)
+        conns.add(conn)
 
     def unwatch(self, conn: Connection, topic: str) -> None:
         conns = self.topics.get(topic)
@@ -245,6 +256,32 @@ class Hub:
             conns.discard(conn)
             if not conns:
                 del self.topics[topic]
+                self.sequencer.close(topic)
+            elif conn.is_loading(topic):
+                # It will not read its snapshot now; the others may have read theirs.
+                conn.drop_snapshot(topic)
+                self.sequencer.settle(topic)
+
+    def end_snapshot(self, conn: Connection, topic: str, version: int, text: str) -> None:
+        """Send a socket the snapshot it subscribed for, then the events that followed it."""
+        conn.end_snapshot(topic, version, text)
+        self.sequencer.settle(topic)
+
+    def caught_up(self, topic: str, version: int) -> None:
+        """Every socket watching the topic was sent its state at `version` (catch_up.py)."""
+        self.sequencer.advance(topic, version)
+
+    def _floor(self, topic: str) -> int | None:
+        """The version every socket watching the topic holds, or None while one of them is
+        reading its snapshot (the sequencer starts from it)."""
+        floor: int | None = None
+        for conn in self.topics.get(topic, ()):
+            if conn.is_loading(topic):
+                return None
+            version = conn.versions.get(topic, 0)
+            if floor is None or version < floor:
+                floor = version
+        return floor
 
     async def run(self, bus: Bus) -> None:
         try:
@@ -261,6 +298,7 @@ class Hub:
                         log.exception("could not dispatch a message on %s", message.topic)
         finally:
             self._stop_catching_up()
+            self.sequencer.close_all()
 
     def bus_changed(self, bus_healthy: bool) -> None:
         """The bus went down or came back: messages may be lost. Tell every socket, and
@@ -304,16 +342,21 @@ class Hub:
             self._catching_up = None
 
     def dispatch(self, topic: str, payload: str) -> None:
-        conns = self.topics.get(topic)
-        if not conns:
+        """A message from the bus: to the topic's sockets once its turn comes."""
+        if topic not in self.topics or parse(topic) is None:
             return
-        metrics.EVENTS_DELIVERED.inc(len(conns))
+        message = json.loads(payload)
+        self.sequencer.push(topic, int(message["version"]), (message, payload))
+
+    def _fan_out(self, topic: str, item: tuple[dict[str, Any], str]) -> None:
+        conns = self.topics.get(topic)
         parsed = parse(topic)
-        if parsed is None:
+        if not conns or parsed is None:
             return
         kind, _ = parsed
-        message = json.loads(payload)
+        message, payload = item
         version = int(message["version"])
+        metrics.EVENTS_DELIVERED.inc(len(conns))
         log.debug("push %s v%s to %d socket(s)", topic, version, len(conns),
                   extra={"request_id": message.get("request_id")})
         if message["type"] == "frame":  # a device's own message (events.Frame): as it is

@@ -249,7 +249,7 @@ async def _subscribe(
         conn.drop_snapshot(topic)
         conn.send(_error("forbidden", "You may not watch this topic.", topic))
         return
-    conn.end_snapshot(topic, version, hub.snapshot_text(kind, topic, version, view, conn))
+    hub.end_snapshot(conn, topic, version, hub.snapshot_text(kind, topic, version, view, conn))
     metrics.SNAPSHOTS_SENT.labels(reason).inc()
 
 

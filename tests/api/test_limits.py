@@ -83,8 +83,10 @@ async def test_a_right_pin_in_a_burst_of_wrong_ones_gets_in_only_within_the_limi
         members = (await lea.get(f"/api/v1/tables/{token}")).json()["table"]["session"]
         got_in = [m["name"] for m in members["members"]] == ["Léa", "Eve"]
         statuses = Counter(r.status_code for r in burst)
-        if got_in:  # the right PIN was among her five checks; after it, she is a member
-            assert statuses[403] <= DEVICE_LIMIT - 1, statuses
+        if got_in:  # the right PIN was taken within her five tries; after it, she is a member.
+            # A right PIN gives its try back, so a wrong one in flight may still take it:
+            # the wrong PINs checked never exceed the device's five.
+            assert statuses[403] <= DEVICE_LIMIT, statuses
         else:
             assert statuses == {403: DEVICE_LIMIT, 429: BURST - DEVICE_LIMIT}, statuses
 

@@ -117,8 +117,9 @@ def test_topics_are_versioned_separately() -> None:
     assert versions(drain(conn)) == [3, 1]
 
 
-def test_a_frame_reaches_its_watchers_as_published_in_version_order() -> None:
-    """A device's frames are neither cut nor rendered: each watcher gets the frame itself."""
+async def test_a_frame_reaches_its_watchers_as_published_in_version_order() -> None:
+    """A device's frames are neither cut nor rendered: each watcher gets the frame itself,
+    in version order like any event."""
     kind = counting()
     hub = Hub()
     watchers = [Connection(STAFF, "json", 10), Connection(Viewer(locale="en"), "html", 10)]
@@ -126,11 +127,12 @@ def test_a_frame_reaches_its_watchers_as_published_in_version_order() -> None:
         hub.add(conn)
         hub.watch(conn, TOPIC)
     frames = [Frame(TOPIC, v, "brew", {"type": "brew", "brew_id": 40 + v}) for v in (1, 2, 3)]
-    for sent in (frames[0], frames[2], frames[1]):  # the second one comes late: old news
+    for sent in (frames[0], frames[2], frames[1], frames[1]):  # the second one comes late
         hub.dispatch(TOPIC, sent.to_json())
     for conn in watchers:
         assert [json.loads(text) for text in drain(conn)] == [
-            {"type": "brew", "brew_id": 41}, {"type": "brew", "brew_id": 43},
+            {"type": "brew", "brew_id": 41}, {"type": "brew", "brew_id": 42},
+            {"type": "brew", "brew_id": 43},
         ]
         assert conn.versions[TOPIC] == 3
     assert not kind.renders and not kind.presents
