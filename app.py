@@ -45,8 +45,9 @@ from payments.runtime import PaymentsRuntime, refund_due
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
-from web.errors import HANDLERS
+from web.errors import handlers
 from web.gc_policy import GcPolicy, warm_up
+from web.headers import BrowserHeaders
 from web.live import KeepRawSend, live_endpoint
 from web.security import SessionIdentity
 from web.state import AppState
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send
+        Middleware(BrowserHeaders, public_url=settings.public_url),  # CSRF refusals too
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
@@ -145,6 +147,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers=HANDLERS,
+        exception_handlers=handlers(settings.public_url),
         lifespan=lifespan,
     )
