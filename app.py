@@ -47,8 +47,9 @@ from realtime.hub import Hub
 from settings import ROOT, Settings
 from telemetry.metrics import process_ended
 from web import ratelimit
-from web.errors import HANDLERS
+from web.errors import handlers
 from web.gc_policy import GcPolicy, warm_up
+from web.headers import BrowserHeaders
 from web.live import KeepRawSend, live_endpoint
 from web.metrics import metrics_endpoint
 from web.request_log import RequestLog
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send
         Middleware(RequestLog),  # each request's id, log line and latency
+        Middleware(BrowserHeaders, public_url=settings.public_url),  # CSRF refusals too
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,
@@ -156,6 +158,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers=HANDLERS,
+        exception_handlers=handlers(settings.public_url),
         lifespan=lifespan,
     )

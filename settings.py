@@ -32,11 +32,29 @@ def _secret_key() -> str:
     if key:
         return key
     # A generated key keeps a newcomer's demo working; it is kept in a file so that
-    # several processes and restarts sign cookies alike.
+    # several processes and restarts sign cookies alike. Readable by its owner only: it
+    # signs every session and unlocks the payment keys (docs/security.md).
     path = ROOT / ".secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
+        _create_once(path, secrets.token_urlsafe(48))
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # made world-readable by an older version
     return path.read_text().strip()
+
+
+def _create_once(path: Path, content: str) -> None:
+    """Writes a 0600 file whole, then links it into place: processes starting together
+    all read the first one's key, never a half-written or a second one."""
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(content)
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process was first
+    finally:
+        draft.unlink()
 
 
 @dataclass(frozen=True)

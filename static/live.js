@@ -88,6 +88,20 @@
   window.comptoir.keep = keep;
   window.comptoir.restore = restore;
 
+  // What is the viewer's own (their cart lines, their name) is marked here, not in the
+  // HTML: every member of a table gets the same fragment. static/app.css styles `.own`.
+  function markOwn(root) {
+    const me = body.dataset.me;
+    if (!me) return;
+    for (const el of root.querySelectorAll("[data-owner]")) {
+      const own = el.dataset.owner === me;
+      el.classList.toggle("own", own);
+      if (own) for (const who of el.querySelectorAll(".who")) who.dataset.you = body.dataset.you;
+    }
+  }
+  markOwn(document);
+  document.addEventListener("htmx:afterSwap", (event) => markOwn(event.detail.target));
+
   function apply(message) {
     const html = message.html || {};
     for (const id of Object.keys(html)) {
@@ -95,6 +109,7 @@
       if (!el) continue;
       const kept = keep(el);
       el.innerHTML = html[id];
+      markOwn(el);
       restore(el, kept);
       if (window.htmx) window.htmx.process(el);
     }
@@ -193,6 +208,7 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest && event.target.closest("button[data-close]");
     if (button) closePanel(button);
+    if (event.target.closest && event.target.closest("button[data-print]")) window.print();
   });
   // How long each round has been waiting, on the POS. The server's clock decides: the
   // device clock only measures time since the last view arrived.

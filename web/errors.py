@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from errors import Conflict, DomainError
+from errors import N_, Conflict, DomainError
+from web.headers import browser_headers
 from web.htmx import is_htmx
 from web.i18n import gettext
 from web.state import locale_of
@@ -73,3 +75,32 @@ HANDLERS = {
     HTTPException: http_error,
 }
 
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def handlers(public_url: str) -> dict[Any, Handler]:
+    """HANDLERS, and what a bug shows: a plain apology that names no cause (the server's log
+    has it). Starlette sends that answer outside every middleware, so it carries the
+    browser headers (web/headers.py) itself."""
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        message = gettext(
+            locale_of(request), N_("Something went wrong on our side. Please try again.")
+        )
+        response: Response
+        if wants_json(request):
+            response = JSONResponse(
+                {"error": {"code": "server_error", "message": message}}, status_code=500
+            )
+        else:
+            try:
+                response = page(request, "error.html", status=500, message=message)
+            except Exception:  # the page itself may be what is broken
+                response = PlainTextResponse(message, status_code=500)
+        for name, value in browser_headers(public_url, request.url.scheme == "https"):
+            response.headers[name] = value
+        return response
+
+    return {**HANDLERS, Exception: server_error}

@@ -52,6 +52,16 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 """
 
+# Every Content-Security-Policy violation a page meets goes to the test (web/headers.py):
+# a browser journey that needed inline code or style fails, even where the page looked fine.
+CSP_LOG = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__comptoirCsp({directive: event.effectiveDirective, blocked: event.blockedURI,
+                        source: event.sourceFile, line: event.lineNumber, sample: event.sample,
+                        page: location.pathname});
+});
+"""
+
 # Long enough for a loaded CI machine, short enough that a broken page fails quickly.
 TIMEOUT_MS = 10_000
 expect.set_options(timeout=TIMEOUT_MS)
@@ -159,15 +169,31 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:
+def csp_violations() -> list[dict[str, object]]:
+    """What the pages of a test reported as refused by the policy, in order."""
+    return []
+
+
+@pytest.fixture
+def contexts(
+    browser: Browser, csp_violations: list[dict[str, object]]
+) -> Iterator[list[BrowserContext]]:
     opened: list[BrowserContext] = []
     yield opened
     for context in opened:
         context.close()
+    assert csp_violations == [], "the Content-Security-Policy refused something"
+
+
+def watch_policy(context: BrowserContext, violations: list[dict[str, object]]) -> None:
+    context.expose_binding("__comptoirCsp", lambda _source, seen: violations.append(seen))
+    context.add_init_script(CSP_LOG)
 
 
 @pytest.fixture
-def phone(browser: Browser, contexts: list[BrowserContext]) -> Callable[..., Page]:
+def phone(
+    browser: Browser, contexts: list[BrowserContext], csp_violations: list[dict[str, object]]
+) -> Callable[..., Page]:
     """A new phone: its own browser context, so its own cookie and device id.
 
     `scale=2` gives a sharp screenshot; 1 keeps the other phones cheap to render.
@@ -179,6 +205,7 @@ def phone(browser: Browser, contexts: list[BrowserContext]) -> Callable[..., Pag
             locale="fr-FR",
         )
         context.add_init_script(TOAST_LOG)
+        watch_policy(context, csp_violations)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
@@ -188,13 +215,15 @@ def phone(browser: Browser, contexts: list[BrowserContext]) -> Callable[..., Pag
 
 @pytest.fixture
 def staff(
-    browser: Browser, contexts: list[BrowserContext], venue_server: Venue
+    browser: Browser, contexts: list[BrowserContext], venue_server: Venue,
+    csp_violations: list[dict[str, object]],
 ) -> Callable[[tuple[str, str]], Page]:
     """A signed-in staff browser (desktop size) through the real sign-in form."""
 
     def sign_in(account: tuple[str, str]) -> Page:
         context = browser.new_context(viewport=DESK, locale="fr-FR")
         context.add_init_script(TOAST_LOG)
+        watch_policy(context, csp_violations)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

@@ -169,6 +169,9 @@ def test_prepaid_brew_live_then_refused_in_alert(
     coffee_corner.simulator.call(coffee_corner.machine.set_alerts({"beans"}))
     expect(page.locator("#machine-live .machine-state")).to_have_attribute("data-alerts", "beans")
     expect(page.locator("#machine-live .alert-beans")).to_be_visible()
+    # Drinks that need beans are shown unavailable (static/machines.css); hot water is not.
+    expect(espresso.locator(".unavailable")).to_be_visible()
+    expect(page.locator(".drink[data-type='hot_water'] .unavailable")).to_be_hidden()
 
     with page.expect_response(lambda r: r.url.endswith("/brews")) as answer:
         espresso.locator("button").click()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 
+import httpx
+
 from demo.seed import DemoVenue
 from tests.conftest import REDIS_URL, Database, Server
 from tests.deploy.conftest import Proxy
@@ -50,3 +52,20 @@ async def test_sockets_on_both_app_processes_behind_nginx_see_a_change(
                     assert (event["event"], event["version"]) == ("cart.added", version + 1)
                     cart = event["data"]["view"]["session"]["cart"]
                     assert [(ln["member"], ln["quantity"]) for ln in cart] == [("Tom", 2)]
+
+
+async def test_pages_keep_their_browser_headers_behind_nginx_and_https_is_told_by_it(
+    shared: tuple[Database, DemoVenue], server_factory: type[Server], nginx: type[Proxy]
+) -> None:
+    db, venue = shared
+    app = server_factory({"DATABASE_URL": db.url, "REDIS_URL": REDIS_URL})
+    proxy = nginx([app.port, app.port])
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"{proxy.url}/t/{venue.table_tokens[0][1]}")
+        assert page.status_code == 200
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert "strict-transport-security" not in page.headers  # plain http here
+        # What nginx says when it serves https (X-Forwarded-Proto, from 127.0.0.1 only).
+        told = await client.get(f"{app.url}/", headers={"X-Forwarded-Proto": "https"})
+        assert told.headers["strict-transport-security"].startswith("max-age=")
