@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint chromium nginx pgtools clean messages screenshots
+.PHONY: demo test soak install lint chromium nginx pgtools clean messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test: install chromium nginx pgtools
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The table lifecycle's model test for longer than `make test` gives it: SOAK_S seconds on
+# each database (ten minutes in all by default), many more and longer random journeys.
+SOAK_S ?= 300
+soak: install
+	COMPTOIR_SOAK=$(SOAK_S) $(BIN)/pytest -q tests/ordering/test_table_lifecycle.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -120,6 +120,14 @@ class SessionEnded(Conflict):
     message = N_("This order is closed; scan the table again to start a new one.")
 
 
+class SessionClosed(Conflict):
+    """The round's table was freed since it was sent: its party has gone, so it can no longer
+    be validated or edited (refusing it still works)."""
+
+    code = "session_closed"
+    message = N_("This table was freed: its orders can no longer be validated or changed.")
+
+
 class UnknownLine(NotFound):
     """The line is not (or no longer) in the cart: gone, already sent, or not in this round (staff
     edit)."""

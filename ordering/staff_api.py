@@ -36,6 +36,7 @@ from ordering.config import config_of
 from ordering.errors import (
     BadTransition,
     NotSettleable,
+    SessionClosed,
     StaleVersion,
     UnknownRound,
 )
@@ -279,7 +280,7 @@ routes = [
     Endpoint("/staff/rounds/{round_id:id}/validate", validate_round, "POST", tag=STAFF,
              summary="Validate a round: send it to production",
              responses={200: Reply(RoundResult, "The round, validated.")},
-             errors=[*STAFF_ONLY, UnknownRound, BadTransition], params=[ROUND_ID],
+             errors=[*STAFF_ONLY, UnknownRound, BadTransition, SessionClosed], params=[ROUND_ID],
              security=SIGNED_IN),
     Endpoint("/staff/rounds/{round_id:id}/refuse", refuse_round, "POST", tag=STAFF,
              summary="Refuse a round, with a reason the diners see", body=RefuseRound,
@@ -294,7 +295,8 @@ routes = [
                       "changes": [{"line_id": 31, "quantity": 0}],
                       "additions": [{"product_id": 19, "quantity": 1}]},
              responses={200: Reply(RoundResult, "The round, with its new revision.")},
-             errors=[*STAFF_ONLY, UnknownRound, BadTransition, StaleVersion, PaidRound],
+             errors=[*STAFF_ONLY, UnknownRound, BadTransition, SessionClosed, StaleVersion,
+                     PaidRound],
              params=[ROUND_ID], security=SIGNED_IN),
     Endpoint("/staff/tickets/{ticket_id:id}/status", move_ticket, "POST", tag=STAFF,
              summary="Move a production ticket", body=MoveTicket, example={"status": "ready"},

@@ -19,6 +19,7 @@ from ordering.errors import (
     BadTransition,
     NotSettleable,
     ReasonRequired,
+    SessionClosed,
     StaleVersion,
     Underpaid,
     UnknownLine,
@@ -82,6 +83,13 @@ def _reason(reason: object) -> str:
     return " ".join(reason.split())
 
 
+def _require_party_there(ctx: RoundContext) -> None:
+    """A round whose table was freed is its gone party's: nothing more is made for it (the
+    POS no longer shows it, but a screen that missed the change still may)."""
+    if ctx.session.closed_at is not None:
+        raise SessionClosed()
+
+
 async def _set_round_status(tx: Tx, ctx: RoundContext, expected: str, target: str) -> bool:
     """A conditional write: of two staff acting at once, the second sees the new status.
 
@@ -121,6 +129,7 @@ async def validate(
     ctx = await _round(tx, staff, round_id)
     if ctx.round.status == RoundStatus.VALIDATED:
         return ctx.round  # a retried validation
+    _require_party_there(ctx)
     ROUNDS.move(ctx.round.status, RoundStatus.VALIDATED)
     if not await _set_round_status(tx, ctx, RoundStatus.TO_VALIDATE, RoundStatus.VALIDATED):
         return ctx.round  # validated from another screen at the same moment
@@ -185,6 +194,7 @@ async def edit(
     require(staff.role, Permission.VALIDATE)
     text = _reason(reason)
     ctx = await _round(tx, staff, round_id)
+    _require_party_there(ctx)
     if ctx.round.status not in EDITABLE:
         raise BadTransition(current=ctx.round.status, target="edited")
     if type(expected_revision) is not int or expected_revision != ctx.round.revision:

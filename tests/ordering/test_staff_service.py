@@ -16,6 +16,7 @@ from ordering.errors import (
     NotSettleable,
     ProductUnavailable,
     ReasonRequired,
+    SessionClosed,
     StaleVersion,
     Underpaid,
     UnknownRound,
@@ -304,6 +305,32 @@ async def test_a_supervisor_may_free_a_table_with_money_due(cafe: Cafe) -> None:
     await cafe.run(lambda tx: staff_service.free(tx, cafe.config, supervisor, table.id))
     assert (await cafe.view(table))["session"] is None
     assert await cafe.count(select(func.count()).select_from(Round)) == 1  # history stays
+
+
+async def test_a_freed_partys_waiting_round_can_no_longer_be_validated_or_edited(
+    cafe: Cafe,
+) -> None:
+    """Found by the lifecycle model test: a round left waiting when a supervisor freed the
+    table leaves the POS, but a screen that still showed it could validate it, sending
+    tickets to the kitchen for a party that had gone (and to the next party's phones)."""
+    table = cafe.tables[0]
+    round_id = await _ordered(cafe, table)
+    supervisor = await cafe.staff("supervisor")
+    await cafe.run(lambda tx: staff_service.free(tx, cafe.config, supervisor, table.id))
+    await cafe.party(table, "Zoe")
+    version = await cafe.version(f"table:{table.id}")
+
+    with pytest.raises(SessionClosed):
+        await cafe.validate(supervisor, round_id)
+    with pytest.raises(SessionClosed):
+        await cafe.run(lambda tx: staff_service.edit(
+            tx, cafe.config, supervisor, round_id, 1, "Plus de croissants", [], []
+        ))
+    assert await cafe.count(select(func.count()).select_from(Ticket)) == 0
+    assert await cafe.version(f"table:{table.id}") == version
+    async with cafe.db.sessionmaker() as session:
+        rnd = await session.get(Round, round_id)
+        assert rnd is not None and (rnd.status, rnd.revision) == ("to_validate", 1)
 
 
 async def test_sold_out_products_cannot_be_added(cafe: Cafe) -> None:
