@@ -47,6 +47,7 @@ from realtime.hub import Hub
 from settings import ROOT, Settings
 from telemetry.metrics import process_ended
 from web import ratelimit
+from web.body_limit import BodyLimit
 from web.errors import handlers
 from web.gc_policy import GcPolicy, warm_up
 from web.headers import BrowserHeaders
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         pin_table_limit=settings.pin_table_max_failures,
         pin_table_pace_s=settings.pin_table_pace_s,
         idle_s=settings.session_idle_s,
+        table_sockets=settings.ws_max_per_table,
     )
     assemble(config)
     payments = PaymentsRuntime.from_settings(settings)
@@ -144,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send
         Middleware(RequestLog),  # each request's id, log line and latency
+        Middleware(BodyLimit),  # bodies counted as they arrive, refused past their limit
         Middleware(BrowserHeaders, public_url=settings.public_url),  # CSRF refusals too
         Middleware(
             SessionMiddleware,

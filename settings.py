@@ -81,6 +81,10 @@ class Settings:
     max_note_length: int = 200
     max_cart_lines: int = 100
     socket_queue_size: int = 256
+    # Live sockets (/ws) in each process: per device cookie, and of the diners (not staff)
+    # watching one table; benchmarks raise them (docs/deploy.md, Limits).
+    ws_max_per_device: int = 50
+    ws_max_per_table: int = 100
     # How long a topic's event waits for the version before it, which two commits made
     # together can publish after it (docs/realtime.md); 0 hands events on as they come.
     event_hold_s: float = 0.1
@@ -129,6 +133,8 @@ class Settings:
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
             outbox_sweep_s=float(os.environ.get("OUTBOX_SWEEP_S", "5")),
             event_hold_s=float(os.environ.get("EVENT_HOLD_S", "0.1")),
+            ws_max_per_device=_int("WS_MAX_PER_DEVICE", 50),
+            ws_max_per_table=_int("WS_MAX_PER_TABLE", 100),
             allowed_origins=origins,
             secure_cookies=public_url.startswith("https://"),
             machine_heartbeat_s=float(os.environ.get("MACHINE_HEARTBEAT_S", "10")),

@@ -303,9 +303,12 @@ class Server:
 async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
                        log_name: str | None = None) -> Server:
     port = free_port()
+    # The bench opens thousands of sockets from a few cookies (one staff cookie for every
+    # POS): it measures the server, not its per-device and per-table limits.
     env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET,
            "DATABASE_URL": db_url, "PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "WS_MAX_PER_DEVICE": "1000000",
+           "WS_MAX_PER_TABLE": "1000000"}
     uvicorn_flags = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                      "--ws", "websockets-sansio", "--loop", "uvloop", "--http", "httptools",
                      "--log-level", "warning"]

@@ -27,6 +27,7 @@ from machines.device_service import Report
 from machines.models import Machine
 from realtime.catch_up import consistent_read, read_view
 from realtime.events import run
+from realtime.frames import CLOSE_TOO_BIG, FrameTooLarge, receive_text
 from realtime.hub import CLOSE_RESYNC, Connection
 from realtime.topics import Viewer, parse
 from web.commands import parse as parse_command
@@ -37,25 +38,7 @@ log = logging.getLogger(__name__)
 
 PROTOCOL = 1
 CLOSE_UNAUTHORIZED = 4401
-CLOSE_TOO_BIG = 1009  # RFC 6455: a frame over MAX_FRAME
 HELLO_TIMEOUT_S = 10
-
-
-class FrameTooLarge(Exception):
-    """A frame over MAX_FRAME: the socket closes with 1009, as the server's limit does."""
-
-
-async def _receive_text(websocket: WebSocket) -> str | None:
-    """The next text frame; None for a binary one (not part of the protocol)."""
-    message = await websocket.receive()
-    if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
-    text = message.get("text")
-    if text is None:
-        return None
-    if len(text) > MAX_FRAME // 4 and len(text.encode()) > MAX_FRAME:
-        raise FrameTooLarge()
-    return str(text)
 
 
 def _decode(text: str) -> Any:
@@ -76,7 +59,7 @@ def _secret_from_header(value: str | None) -> str | None:
 async def _hello(websocket: WebSocket) -> str | None:
     """The secret of a first `hello` message; FrameTooLarge as any frame may raise it."""
     try:
-        raw = await asyncio.wait_for(_receive_text(websocket), HELLO_TIMEOUT_S)
+        raw = await asyncio.wait_for(receive_text(websocket, MAX_FRAME), HELLO_TIMEOUT_S)
     except TimeoutError:
         return None
     message = _decode(raw) if raw is not None else None
@@ -288,7 +271,7 @@ async def _receive(
     """Answer the machine's messages until it sends a frame too large to read."""
     while True:
         try:
-            raw = await _receive_text(websocket)
+            raw = await receive_text(websocket, MAX_FRAME)
         except FrameTooLarge:
             return (CLOSE_TOO_BIG, "frame too large")
         if raw is None:

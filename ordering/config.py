@@ -18,6 +18,7 @@ class OrderingConfig:
     pin_table_limit: int = 10  # wrong PINs per table in the window, then one try per pace
     pin_table_pace_s: int = 30
     idle_s: int = 1800
+    table_sockets: int = 100  # live sockets of one table's diners, per process
 
 
 def config_of(conn: HTTPConnection) -> OrderingConfig:

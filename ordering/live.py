@@ -52,7 +52,13 @@ def notification(change: dict[str, Any] | None, event: str | None, locale: str) 
 
 
 class TableTopic:
-    """`table:{id}`: members and staff see everything; whoever scanned the table, its state."""
+    """`table:{id}`: members and staff see everything; whoever scanned the table, its state.
+
+    As registered, watched by at most `guest_limit` sockets of diners (not staff) in a
+    process: a table's QR code is no licence to open thousands (WS_MAX_PER_TABLE)."""
+
+    def __init__(self, guest_limit: int | None = None) -> None:
+        self.guest_limit = guest_limit
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         table_id = _int(args[0]) if len(args) == 1 else None
@@ -168,6 +174,6 @@ class MenuTopic:
 
 
 def register_all(config: OrderingConfig) -> None:
-    topics.register("table", TableTopic())
+    topics.register("table", TableTopic(config.table_sockets))
     topics.register("site", SiteTopic(config))
     topics.register("menu", MenuTopic())

@@ -250,6 +250,16 @@ class Hub:
             self.sequencer.open(topic)
         conns.add(conn)
 
+    def has_room(self, conn: Connection, topic: str, limit: int) -> bool:
+        """May this connection watch the topic, which takes at most `limit` guests (sockets
+        of viewers who are not staff)? Staff always may, and one that already watches it."""
+        if conn.viewer.staff_id is not None:
+            return True
+        conns = self.topics.get(topic)
+        if not conns or conn in conns:
+            return True
+        return sum(1 for c in conns if c.viewer.staff_id is None) < limit
+
     def unwatch(self, conn: Connection, topic: str) -> None:
         conns = self.topics.get(topic)
         if conns is not None:

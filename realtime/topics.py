@@ -41,7 +41,11 @@ class Viewer:
 class TopicKind(Protocol):
     """A kind may also set `cache_snapshots = False` when its view changes without its
     version changing (a machine's pending commands, which the machine takes without a
-    word to its channel): its snapshot is then read afresh for every socket."""
+    word to its channel): its snapshot is then read afresh for every socket.
+
+    And `guest_limit`, a number: at most that many sockets of viewers who are not staff
+    watch one of its topics in a process (a table's: its diners'); the next one to
+    subscribe is closed with 1013, try again later (realtime/websocket.py)."""
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         """May this viewer watch the topic at all?"""
@@ -81,6 +85,7 @@ class OneAudience:
         return view
 
 
+MAX_TOPIC_LENGTH = 200
 _kinds: dict[str, TopicKind] = {}
 
 
@@ -91,6 +96,6 @@ def register(name: str, kind: TopicKind) -> None:
 def parse(topic: str) -> tuple[TopicKind, list[str]] | None:
     name, _, rest = topic.partition(":")
     kind = _kinds.get(name)
-    if kind is None or not rest or len(topic) > 200:
+    if kind is None or not rest or len(topic) > MAX_TOPIC_LENGTH:
         return None
     return kind, rest.split(":")

@@ -22,6 +22,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from realtime.catch_up import consistent_read, read_view
+from realtime.frames import CLOSE_TOO_BIG, FrameTooLarge, receive_text
 from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing, bus_notice, text_frame
 from realtime.topics import Viewer, parse
 from telemetry import metrics
@@ -30,6 +31,20 @@ log = logging.getLogger(__name__)
 
 RAW_SEND = "comptoir.raw_send"  # the server's own ASGI send, kept by web.live.KeepRawSend
 MAX_TOPICS = 32  # a POS watching 20 tables, the menu and a few machines
+# A client's message, in bytes: the biggest the protocol has, a subscribe to MAX_TOPICS
+# topics of the longest name (topics.MAX_TOPIC_LENGTH: ~6.6 KB), fits. Past it the socket
+# is closed with 1009.
+MAX_MESSAGE = 8 * 1024
+CLOSE_TRY_LATER = 1013  # RFC 6455 (IANA registry): the server cannot take this socket now
+
+
+class Refused(Exception):
+    """A limit closes the socket, with this code and reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
 
 
 async def serve_socket(
@@ -54,11 +69,14 @@ async def serve_socket(
     hub.add(conn)
     if not hub.bus_up:
         conn.send(bus_notice(False))  # changes are late for now: the hub polls for them
+    closing: Refused | None = None
     try:
         while True:
-            await _answer(await websocket.receive_text(), hub, sessionmaker, conn)
+            await _answer(websocket, hub, sessionmaker, conn)
     except WebSocketDisconnect:
         pass
+    except Refused as refusal:
+        closing = refusal
     except asyncio.CancelledError:
         if not outlet.stopped or outlet.serving.uncancel():
             raise  # not the outlet's doing (the server is shutting down): let it through
@@ -66,8 +84,10 @@ async def serve_socket(
         hub.remove(conn)
         outlet.close()
     if conn.overflowed:
+        closing = Refused(CLOSE_RESYNC, "resync")
+    if closing is not None:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(code=CLOSE_RESYNC, reason="resync")
+            await websocket.close(code=closing.code, reason=closing.reason)
 
 
 class SocketOutlet:
@@ -192,17 +212,26 @@ def _open(protocol: Any) -> bool:
 
 
 async def _answer(
-    raw: str, hub: Hub, sessionmaker: async_sessionmaker[AsyncSession], conn: Connection
+    websocket: WebSocket, hub: Hub, sessionmaker: async_sessionmaker[AsyncSession],
+    conn: Connection,
 ) -> None:
-    """One message from the client. Its own frame, so that nothing it parsed outlives it
-    while the socket waits for the next one."""
+    """The client's next message, answered. Its own frame, so that nothing it read or
+    parsed outlives it while the socket waits for the one after."""
+    try:
+        raw = await receive_text(websocket, MAX_MESSAGE)
+    except FrameTooLarge:
+        metrics.SOCKETS_REFUSED.labels("message_size").inc()
+        raise Refused(CLOSE_TOO_BIG, "message too big") from None
+    if raw is None:
+        conn.send(_error("bad_message", "Send JSON in text frames, not binary ones."))
+        return
     try:
         message = json.loads(raw)
         kind = message["type"]
         topics = message.get("topics", [])
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
             raise ValueError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # Recursion: absurd nesting
         conn.send(_error("bad_message", "Expected JSON {type, topics}."))
         return
     if kind == "ping":
@@ -232,6 +261,10 @@ async def _subscribe(
         return
     topic = sys.intern(topic)  # one string for every socket that watches it, not one each
     kind, args = parsed
+    limit: int | None = getattr(kind, "guest_limit", None)
+    if limit is not None and not hub.has_room(conn, topic, limit):
+        metrics.SOCKETS_REFUSED.labels("topic").inc()
+        raise Refused(CLOSE_TRY_LATER, "too many sockets")
     # Watch first, then read: an event committed meanwhile is buffered, not lost.
     conn.begin_snapshot(topic)
     hub.watch(conn, topic)

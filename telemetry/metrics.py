@@ -37,6 +37,13 @@ SOCKET_OVERFLOWS = Counter(
     "comptoir_socket_overflows", "Sockets closed for falling too far behind (send queue full).",
     ["kind"],
 )
+SOCKETS_REFUSED = Counter(
+    "comptoir_sockets_refused",
+    "Websockets refused or closed by a limit: too many of one device (device), too many "
+    "guests on one topic, a table's diners (topic), a message over the protocol's size "
+    "(message_size).",
+    ["limit"],
+)
 EVENTS_PUBLISHED = Counter(
     "comptoir_events_published", "Events put on the bus after commit, by topic kind.", ["kind"],
 )

@@ -47,3 +47,16 @@ def test_the_environment_wins_and_nothing_is_written(
     monkeypatch.setattr(settings, "ROOT", tmp_path)
     assert settings._secret_key() == "from-the-environment"
     assert not (tmp_path / ".secret_key").exists()
+
+
+def test_socket_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Benchmarks open thousands of sockets from a few cookies: they raise these."""
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.delenv("WS_MAX_PER_DEVICE", raising=False)
+    monkeypatch.delenv("WS_MAX_PER_TABLE", raising=False)
+    defaults = settings.Settings.from_env()
+    assert (defaults.ws_max_per_device, defaults.ws_max_per_table) == (50, 100)
+    monkeypatch.setenv("WS_MAX_PER_DEVICE", "100000")
+    monkeypatch.setenv("WS_MAX_PER_TABLE", "7")
+    raised = settings.Settings.from_env()
+    assert (raised.ws_max_per_device, raised.ws_max_per_table) == (100000, 7)

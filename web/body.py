@@ -1,6 +1,7 @@
-"""Request bodies from JSON (API clients) or forms (htmx pages): read, bounded, checked storable.
+"""Request bodies from JSON (API clients) or forms (htmx pages): read, checked storable.
 
-web/commands.py turns them into typed commands."""
+Bounded to MAX_BODY as they arrive, by web/body_limit.py; web/commands.py turns them into
+typed commands."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ class BadBody(InvalidInput):
 
 
 class BodyTooLarge(BadBody):
-    """The body is over 64 KiB."""
+    """The body is over 64 KiB (or over its route's own limit): refused as it arrives,
+    unread beyond the limit."""
 
     code = "body_too_large"
     status = 413
@@ -69,12 +71,7 @@ class Body:
 
 async def read_body(request: Request) -> Body:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    declared = request.headers.get("content-length", "")
-    if declared.isdecimal() and (len(declared) > 9 or int(declared) > MAX_BODY):  # don't read it
-        raise BodyTooLarge()
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise BodyTooLarge()
+    raw = await request.body()  # BodyTooLarge past the limit (web/body_limit.py)
     if content_type == "application/json":
         try:
             data = json.loads(raw or b"{}")

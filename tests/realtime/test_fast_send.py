@@ -70,8 +70,8 @@ class Socket:
     async def accept(self) -> None:
         return None
 
-    async def receive_text(self) -> str:
-        return await self.incoming.get()
+    async def receive(self) -> dict[str, Any]:
+        return {"type": "websocket.receive", "text": await self.incoming.get()}
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed = (code, reason)

@@ -172,8 +172,8 @@ class FakeSocket:
     async def accept(self) -> None:
         return None
 
-    async def receive_text(self) -> str:
-        return await self.incoming.get()
+    async def receive(self) -> dict[str, Any]:
+        return {"type": "websocket.receive", "text": await self.incoming.get()}
 
     async def send_text(self, text: str) -> None:
         self.sent.append(text)
