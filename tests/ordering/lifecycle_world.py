@@ -155,8 +155,7 @@ class World:
             tickets = (
                 await session.scalars(select(Ticket).where(Ticket.round_id.in_(round_ids)))
             ).all()
-            pos = await pos_view(session, site_id, self.config.pin_limit,
-                                 self.config.pin_window_s)
+            pos = await pos_view(session, site_id, self.config)
         return Truth(
             views, versions, {(t.round_id, t.station): (t.id, t.status) for t in tickets}, pos
         )
