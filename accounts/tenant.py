@@ -47,12 +47,16 @@ def belongs(who: Member | None, company_id: int | None) -> bool:
 
 
 def guard(
-    staff: StaffIdentity | None, company_id: int | None, not_found: type[DomainError] = NotFound
+    staff: StaffIdentity | None, company_id: int | None, not_found: type[DomainError] = NotFound,
+    site_id: int | None = None,
 ) -> None:
-    """Refuse an object of `company_id` (None: none was found) unless the staff's company's."""
+    """Refuse an object of `company_id` (None: none was found) unless the staff's company's,
+    and, for an object kept on a site (`site_id`), one of the sites they may use."""
     if staff is None:
         raise NotSignedIn()
     if not belongs(staff, company_id):
+        raise not_found()
+    if site_id is not None and not staff.may_use(site_id):
         raise not_found()
 
 
