@@ -16,6 +16,8 @@ from starlette.staticfiles import StaticFiles
 from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
+from backoffice import staff_pages as backoffice_staff
+from backoffice import tables_pages as backoffice_tables
 from customers import sweeper as customers_sweeper
 from customers import topups
 from customers.api import Accounts
@@ -142,6 +144,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *machines_pages.routes,
         *payments_pages.routes,
         *machines_staff_pages.routes,
+        *backoffice_tables.routes,
+        *backoffice_staff.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

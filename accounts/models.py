@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +28,8 @@ class Site(Base):
     name: Mapped[Name]
     # "menu": read only; "order": diners order, payment at the counter.
     table_mode: Mapped[str] = mapped_column(String(16), default="order")
+    # When the tables' QR codes were last printed (the sheet's page or its PDF).
+    qr_printed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Staff(Base):
@@ -38,3 +42,21 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The personal PIN that switches user at the till, set by the staff member (scrypt).
+    pin_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Every site of the company, or only those of `staff_site`.
+    all_sites: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An invitation not yet accepted: the SHA-256 of its link's token, and until when.
+    invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StaffSite(Base):
+    """A site where a member of staff without `all_sites` may work."""
+
+    __tablename__ = "staff_site"
+
+    staff_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("site.id", ondelete="CASCADE"), primary_key=True, index=True)

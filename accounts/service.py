@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.models import Company, Site, Staff
+from accounts.models import Company, Site, Staff, StaffSite
 from accounts.passwords import hash_password, verify_password
 from errors import N_, DomainError
 
@@ -38,6 +38,17 @@ class StaffIdentity:
     company_id: int
     role: str
     name: str
+    # The sites they may work at: None for every site of the company.
+    sites: frozenset[int] | None = None
+
+    def may_use(self, site_id: int) -> bool:
+        return self.sites is None or site_id in self.sites
+
+
+async def _identity_of(session: AsyncSession, staff: Staff) -> StaffIdentity:
+    sites = None if staff.all_sites else frozenset((await session.scalars(
+        select(StaffSite.site_id).where(StaffSite.staff_id == staff.id))).all())
+    return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name, sites)
 
 
 def normal_email(email: str) -> str:
@@ -53,7 +64,7 @@ async def login(session: AsyncSession, email: str, password: str) -> StaffIdenti
     ok = await asyncio.to_thread(verify_password, password, stored)
     if staff is None or not ok or not staff.active:
         raise BadLogin()
-    return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name)
+    return await _identity_of(session, staff)
 
 
 async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | None:
@@ -61,14 +72,14 @@ async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | N
         return None
     staff = await session.get(Staff, staff_id)
     if staff is None or not staff.active:
-        return None
-    return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name)
+        return None  # a deactivated member's cookie opens nothing from their next request on
+    return await _identity_of(session, staff)
 
 
 async def workplace(session: AsyncSession, staff: StaffIdentity) -> tuple[Company, list[Site]]:
-    """The staff member's company and its sites, in the order they were made."""
+    """The staff member's company and the sites they may use, in the order they were made."""
     company = await session.get(Company, staff.company_id)
     assert company is not None  # a staff row refers to its company
     sites = (await session.scalars(
         select(Site).where(Site.company_id == staff.company_id).order_by(Site.id))).all()
-    return company, list(sites)
+    return company, [site for site in sites if staff.may_use(site.id)]

@@ -2,7 +2,8 @@
 
 Another company's object, or one kept on a site the staff member may not use, answers
 exactly as a missing one (the room's not-found error): ids are sequential, and a different
-answer would tell an outsider which ones exist. Staff may use every site of their company.
+answer would tell an outsider which ones exist. Staff may use every site of their company,
+or only the sites they were given (`StaffIdentity.sites`).
 """
 
 from __future__ import annotations
@@ -46,12 +47,16 @@ def belongs(who: Member | None, company_id: int | None) -> bool:
 
 
 def guard(
-    staff: StaffIdentity | None, company_id: int | None, not_found: type[DomainError] = NotFound
+    staff: StaffIdentity | None, company_id: int | None, not_found: type[DomainError] = NotFound,
+    site_id: int | None = None,
 ) -> None:
-    """Refuse an object of `company_id` (None: none was found) unless the staff's company's."""
+    """Refuse an object of `company_id` (None: none was found) unless the staff's company's,
+    and, for an object kept on a site (`site_id`), one of the sites they may use."""
     if staff is None:
         raise NotSignedIn()
     if not belongs(staff, company_id):
+        raise not_found()
+    if site_id is not None and not staff.may_use(site_id):
         raise not_found()
 
 
@@ -71,7 +76,11 @@ async def owned(
 
 async def site_for(session: AsyncSession, staff: StaffIdentity | None, site_id: object) -> Site:
     """The site, if this staff member may use it; the same answer as a missing one otherwise."""
-    return await owned(session, staff, Site, site_id)
+    site = await owned(session, staff, Site, site_id)
+    assert staff is not None
+    if not staff.may_use(site.id):
+        raise NotFound()
+    return site
 
 
 async def on_site(
@@ -85,7 +94,9 @@ async def on_site(
     found = await session.get(model, object_id) if is_id(object_id) else None
     site = await session.get(Site, found.site_id) if found is not None else None
     guard(staff, site.company_id if site is not None else None, not_found)
-    assert found is not None
+    assert found is not None and site is not None and staff is not None
+    if not staff.may_use(site.id):
+        raise not_found()
     return found
 
 

@@ -1,13 +1,14 @@
-"""The outbox: each recorded fact, and each subscriber it reached."""
+"""The outbox: each recorded fact, and each subscriber it reached; the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, Timestamp
+from db.base import Base, Timestamp, foreign_key, intpk, utcnow
 
 
 class OutboxEvent(Base):
@@ -35,3 +36,18 @@ class EventDelivery(Base):
     )
     subscriber: Mapped[str] = mapped_column(String(80), primary_key=True)
     delivered_at: Mapped[Timestamp]
+
+
+class AuditEntry(Base):
+    """One change that matters (a role, a PIN reset, an archive…): who, when, what (audit.py)."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = foreign_key("company.id")
+    actor_staff_id: Mapped[int | None] = foreign_key(
+        "staff.id", nullable=True, ondelete="SET NULL")
+    at: Mapped[Timestamp] = mapped_column(default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(80))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

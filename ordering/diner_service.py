@@ -69,7 +69,7 @@ _ACCESS = (
         Member,
         and_(Member.session_id == TableSession.id, Member.device_key == bindparam("device_key")),
     )
-    .where(DiningTable.token == bindparam("token"))
+    .where(DiningTable.token == bindparam("token"), DiningTable.archived_at.is_(None))
 )
 _ACCESS_COLUMNS = 7
 

@@ -25,6 +25,9 @@ class DiningTable(Base):
     token: Mapped[str] = mapped_column(String(64), unique=True)  # in the QR code
     mode: Mapped[str | None] = mapped_column(String(16), default=None)  # None: the site's
     position: Mapped[int] = mapped_column(Integer, default=0)
+    room: Mapped[str] = mapped_column(String(60), default="")  # room or profit centre
+    # An archived table keeps its history; its token opens nothing (ordering/table_admin.py).
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Category(Base):

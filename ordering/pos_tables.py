@@ -58,7 +58,7 @@ _TABLES = (
         TableSession,
         and_(TableSession.table_id == DiningTable.id, TableSession.closed_at.is_(None)),
     )
-    .where(DiningTable.site_id == bindparam("site_id"))
+    .where(DiningTable.site_id == bindparam("site_id"), DiningTable.archived_at.is_(None))
     .order_by(DiningTable.position, DiningTable.id)
 )
 

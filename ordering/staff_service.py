@@ -72,7 +72,7 @@ async def _round(tx: Tx, staff: StaffIdentity, round_id: object) -> RoundContext
             .where(Round.id == round_id)
         )
     ).first()
-    guard(staff, row[3] if row else None, UnknownRound)
+    guard(staff, row[3] if row else None, UnknownRound, row[2].site_id if row else None)
     assert row is not None
     return RoundContext(row[0], row[1], row[2])
 
@@ -312,7 +312,7 @@ async def staff_table(tx: Tx, staff: StaffIdentity, table_id: object) -> DiningT
             .where(DiningTable.id == table_id)
         )
     ).first()
-    guard(staff, row[1] if row else None)
+    guard(staff, row[1] if row else None, site_id=row[0].site_id if row else None)
     assert row is not None
     return row[0]
 
@@ -434,7 +434,7 @@ async def set_available(
             .where(Product.id == product_id)
         )
     ).first()
-    guard(staff, row[1] if row else None)
+    guard(staff, row[1] if row else None, site_id=row[0].site_id if row else None)
     assert row is not None
     product = row[0]
     if product.available != available:

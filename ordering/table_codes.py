@@ -45,11 +45,17 @@ def table_url(base: str, token: str) -> str:
     return f"{base}/t/{token}"
 
 
-async def table_codes(session: AsyncSession, site_id: int, base: str) -> list[TableCode]:
-    """The site's tables in their order on the floor, each with its token and QR URL."""
+async def table_codes(
+    session: AsyncSession, site_id: int, base: str, room: str | None = None
+) -> list[TableCode]:
+    """The site's tables (of one room) in their order on the floor, each with its token and
+    QR URL; archived tables have none."""
+    query = select(DiningTable).where(
+        DiningTable.site_id == site_id, DiningTable.archived_at.is_(None))
+    if room is not None:
+        query = query.where(DiningTable.room == room)
     tables: Sequence[DiningTable] = (await session.scalars(
-        select(DiningTable).where(DiningTable.site_id == site_id)
-        .order_by(DiningTable.position, DiningTable.id)
+        query.order_by(DiningTable.position, DiningTable.id)
     )).all()
     return [TableCode(id=t.id, label=t.label, token=t.token, url=table_url(base, t.token))
             for t in tables]

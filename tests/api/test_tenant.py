@@ -16,7 +16,7 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 import db.models  # noqa: F401  (every table, to compare the whole database)
-from accounts.models import Staff
+from accounts.models import Site, Staff, StaffSite
 from customers.models import Consumer, UserGroup
 from db.base import Base
 from demo.seed import DemoVenue
@@ -44,6 +44,7 @@ class Theirs:
     drink: int
     group: int
     consumer: int
+    staff: int  # a cashier
 
 
 # (method, path, body, error code): {names} are the first company's objects.
@@ -90,6 +91,17 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/api/v1/staff/consumers/{consumer}/credit",
      {"amount": 5, "idempotency_key": KEY, "note": "cadeau"}, "not_found"),
     ("POST", "/api/v1/staff/consumers/{consumer}/approve", {"role": "admin"}, "not_found"),
+    # The back office's forms (they read JSON as well as forms).
+    ("POST", "/backoffice/tables/sites/{site}/tables", {"label": "À moi"}, "not_found"),
+    ("POST", "/backoffice/tables/sites/{site}/range", {"range": "X1-X3"}, "not_found"),
+    ("POST", "/backoffice/tables/sites/{site}/printed", {}, "not_found"),
+    ("POST", "/backoffice/tables/{table}", {"label": "À moi"}, "not_found"),
+    ("POST", "/backoffice/tables/{table}/archive", {"confirm": "yes"}, "not_found"),
+    ("POST", "/backoffice/tables/{table}/token", {"confirm": "yes"}, "not_found"),
+    ("POST", "/backoffice/staff/{staff}", {"role": "admin", "all_sites": True}, "not_found"),
+    ("POST", "/backoffice/staff/{staff}/pin-reset", {"confirm": "yes"}, "not_found"),
+    ("POST", "/backoffice/staff/{staff}/deactivate", {"confirm": "yes"}, "not_found"),
+    ("POST", "/backoffice/staff/{staff}/activate", {"confirm": "yes"}, "not_found"),
 ]
 
 # The staff pages that show one object: another company's is a page not found.
@@ -97,6 +109,8 @@ PAGES = [
     "/pos/{site}", "/pos/{site}/station/kitchen", "/pos/{site}/qr",
     "/pos/{site}/tables/{table}/order", "/staff/machines/{machine}",
     "/staff/selections/{selection}", "/staff/selections/{selection}/drinks",
+    "/backoffice/tables?site={site}", "/backoffice/tables/sites/{site}/qr",
+    "/backoffice/tables/sites/{site}/qr.pdf", "/backoffice/staff/{staff}",
 ]
 
 
@@ -175,6 +189,7 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
             drink=drink,
             group=group,
             consumer=await session.scalar(select(Consumer.id)),
+            staff=await session.scalar(select(Staff.id).where(Staff.email == CASHIER[0])),
         )
         assert all(isinstance(v, int) for v in vars(ids).values()), ids
         assert await session.get(DiningTable, ids.table) and await session.get(Product, product)
@@ -193,7 +208,7 @@ async def test_every_staff_route_answers_another_companys_object_as_missing(
                 url = _fill(path, ids)
                 response = await outsider.request(
                     method, url, json=_fill(body, ids) if body is not None else None,
-                    headers={"x-csrf-token": csrf},
+                    headers={"x-csrf-token": csrf, "accept": "application/json"},
                 )
                 assert response.status_code == 404, (method, url, response.text)
                 expect(response, 404, code)
@@ -236,3 +251,36 @@ async def test_staff_cannot_attach_another_companys_group_selection_or_customer(
                  {"consumer_id": theirs["consumer"]}),
             ):
                 expect(await admin.post(url, json=body), 404, "not_found")
+
+
+async def test_staff_of_one_site_reach_nothing_of_another(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    """An administrator given only a second site: the first site's tables and pages answer
+    as missing, and nothing changes."""
+    ids = vars(await _theirs(app, db, venue))
+    async with db.sessionmaker() as session, session.begin():
+        admin = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
+        assert admin is not None
+        elsewhere = Site(company_id=admin.company_id, name="Le Kiosque")
+        session.add(elsewhere)
+        await session.flush()
+        admin.all_sites = False
+        session.add(StaffSite(staff_id=admin.id, site_id=elsewhere.id))
+    kept = ("{site}", "{table}", "{round}", "{ticket}", "{product}")
+    on_site = [r for r in ROUTES if any(name in r[1] for name in kept)]
+    async with client_for(app) as outsider:
+        csrf = await login(outsider, *ADMIN)
+        async with nothing_changes(db):
+            for method, path, body, _code in on_site:
+                url = _fill(path, ids)
+                response = await outsider.request(
+                    method, url, json=_fill(body, ids) if body is not None else None,
+                    headers={"x-csrf-token": csrf, "accept": "application/json"},
+                )
+                assert response.status_code == 404, (method, url, response.text)
+            for path in PAGES:
+                if "{site}" in path or "{table}" in path:
+                    url = _fill(path, ids)
+                    response = await outsider.get(url)
+                    assert response.status_code == 404, (url, response.text[:200])
