@@ -1,8 +1,8 @@
 """tables and staff from the back office: rooms, archives, QR printing, PINs, sites, invitations,
 the audit log
 
-Revision ID: 0014
-Revises: 0009 (the integrator chains it after 0010)
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
