@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, IdType, Name, intpk
+from db.base import Base, IdType, Name, Timestamp, intpk, utcnow
 
 
 class Company(Base):
@@ -38,3 +40,20 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OperatorSignup(Base):
+    """An operator who signed up and has no company yet: the address to confirm, then the
+    company to name (accounts/signups.py). Gone once the company and its admin exist."""
+
+    __tablename__ = "operator_signup"
+
+    id: Mapped[intpk]
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # sha256 of the mailed link's token: the database never holds a usable link.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    locale: Mapped[str] = mapped_column(String(10), default="fr")
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
