@@ -116,7 +116,8 @@ class RechargeRun(Base):
 
 
 class OutboxMail(Base):
-    """Mail to consumers; shown on the outbox page when no SMTP server is configured."""
+    """Mail to consumers, staff and operators signing up; a consumer's (`consumer_id`) is
+    shown to the company's administrators on the outbox page when no SMTP server is set."""
 
     __tablename__ = "outbox_mail"
 

@@ -77,7 +77,9 @@ async def _mail_link(session: AsyncSession, to: str, reset: PasswordReset, sign_
     session.add(reset)
     link = f"{links.base_url}/password/reset/{token}"
     minutes = max(1, int(links.ttl.total_seconds() // 60))
-    mail.queue(session, reset.consumer_id, to, gettext(locale, RESET_SUBJECT),
+    # Tied to no consumer: the company's administrators read their consumers' mail on the
+    # outbox page (without SMTP), and a reset link there would let them take an account.
+    mail.queue(session, None, to, gettext(locale, RESET_SUBJECT),
                gettext(locale, RESET_BODY) % {"link": link, "minutes": minutes})
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select, update
+from starlette.applications import Starlette
 
 from accounts.models import Staff
 from customers.models import OutboxMail, PasswordReset
@@ -70,7 +71,7 @@ async def test_staff_choose_a_new_password_by_the_mailed_link_once(
 
 
 async def test_consumers_reset_from_their_machines_page_and_sign_in_there(
-    db: Database, venue: DemoVenue, client: httpx.AsyncClient
+    db: Database, venue: DemoVenue, app: Starlette, client: httpx.AsyncClient
 ) -> None:
     token = venue.machines[1].token
     email, old = venue.consumers[0]
@@ -89,6 +90,11 @@ async def test_consumers_reset_from_their_machines_page_and_sign_in_there(
 
     assert await consumer_sign_in(old) == 401
     assert await consumer_sign_in(NEW_PASSWORD) == 200
+    # Not on the administrators' outbox page: the link would let them take the account.
+    async with client_for(app) as admin:
+        await staff_sign_in(admin, *ADMIN)
+        outbox = await admin.get("/account/outbox")
+        assert outbox.status_code == 200 and "/password/reset/" not in outbox.text
     # A machine that does not exist names no company: nothing is asked.
     unknown = await client.post("/api/v1/consumers/password/forgot",
                                 json={"machine": "nope", "email": email})

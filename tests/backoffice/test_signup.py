@@ -267,3 +267,23 @@ async def test_sign_ups_are_limited_per_address_and_per_client(
         assert (await sign_up(client, email="other@example.com")).status_code == 202
         assert (await sign_up(client, email="third@example.com")).status_code == 429
     assert len(await mails_to(db, OWNER)) == 2
+
+
+async def test_only_a_confirmed_sign_up_on_this_browser_names_a_company(
+    db: Database, venue: DemoVenue, app: Starlette
+) -> None:
+    async with client_for(app) as operator, client_for(app) as admin:
+        await sign_up(operator)
+        [mail] = await mails_to(db, OWNER)
+        await operator.get(path_in(mail.body, "signup/confirm"))
+        # A member of staff, signed in, has no sign-up to finish; nor has another browser.
+        assert (await sign_in(admin, *ADMIN)).status_code == 200
+        refused = await admin.post("/api/v1/signup/company", json=COMPANY)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (401, "no_signup")
+        # Signing in as staff on the operator's browser ends the sign-up there.
+        assert (await sign_in(operator, OWNER, NEW["password"])).status_code == 202
+        assert (await sign_in(operator, *ADMIN)).status_code == 200
+        late = await operator.post("/api/v1/signup/company", json=COMPANY)
+        assert late.status_code == 401
+    async with db.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(OperatorSignup)) == 1
