@@ -16,11 +16,14 @@ from starlette.staticfiles import StaticFiles
 from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
+from backoffice import signup_pages
 from backoffice import staff_pages as backoffice_staff
 from backoffice import tables_pages as backoffice_tables
 from customers import sweeper as customers_sweeper
 from customers import topups
 from customers.api import Accounts
+from customers.reset_api import PasswordResets
+from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
@@ -136,7 +139,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes
-              + Accounts(MachinePlaces()).routes()),
+              + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
+              + signup_pages.routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
@@ -146,6 +150,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *machines_staff_pages.routes,
         *backoffice_tables.routes,
         *backoffice_staff.routes,
+        *signup_pages.pages,
+        *reset_pages,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

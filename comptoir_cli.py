@@ -53,7 +53,8 @@ def print_urls(settings: Settings, venue: object) -> None:
     from machines.cli import print_demo
 
     print_demo(base, list(venue.machines), venue.consumers)
-    print(f"  API:                {base}/api/v1/openapi.json\n")
+    print(f"  API:                {base}/api/v1/openapi.json")
+    print(f"\n  Start from nothing: sign up a venue of your own at {base}/signup\n")
 
 
 async def _create_staff(

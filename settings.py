@@ -74,6 +74,13 @@ class Settings:
     login_max_failures: int = 10
     login_max_failures_per_client: int = 50
     login_failure_window_s: int = 600
+    # Mailed links: an operator's sign-up confirmation, a password reset (used once).
+    signup_link_ttl_s: int = 48 * 3600
+    reset_link_ttl_s: int = 3600
+    # Sign-ups and password-reset requests (each sends a mail): per address, per client.
+    mail_requests_per_address: int = 5
+    mail_requests_per_client: int = 30
+    mail_request_window_s: int = 3600
     session_idle_s: int = 30 * 60
     sweep_interval_s: int = 30
     outbox_sweep_s: float = 5  # how often undelivered domain events are looked for
@@ -129,6 +136,11 @@ class Settings:
             login_max_failures=_int("LOGIN_MAX_FAILURES", 10),
             login_max_failures_per_client=_int("LOGIN_MAX_FAILURES_PER_CLIENT", 50),
             login_failure_window_s=_int("LOGIN_FAILURE_WINDOW_S", 600),
+            signup_link_ttl_s=_int("SIGNUP_LINK_TTL_S", 48 * 3600),
+            reset_link_ttl_s=_int("RESET_LINK_TTL_S", 3600),
+            mail_requests_per_address=_int("MAIL_REQUESTS_PER_ADDRESS", 5),
+            mail_requests_per_client=_int("MAIL_REQUESTS_PER_CLIENT", 30),
+            mail_request_window_s=_int("MAIL_REQUEST_WINDOW_S", 3600),
             session_idle_s=_int("SESSION_IDLE_S", 30 * 60),
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
             outbox_sweep_s=float(os.environ.get("OUTBOX_SWEEP_S", "5")),

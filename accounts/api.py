@@ -9,7 +9,7 @@ from accounts import service
 from accounts.commands import Login
 from accounts.context import staff_of
 from accounts.roles import ROLES
-from accounts.schemas import SignedOut, StaffMe, StaffSession
+from accounts.schemas import SignedOut, SignupToFinish, StaffMe, StaffSession
 from accounts.sign_in_limits import TooManySignIns, client_of, sign_in_tries
 from api.endpoint import SESSION, SIGNED_IN, Endpoint, Reply, Tag
 from web import ratelimit
@@ -26,7 +26,9 @@ async def login(request: Request) -> Response:
     response also carries `HX-Redirect` (for the sign-in page). Wrong tries are limited per
     email address (10 in 10 minutes, whether or not anyone has it) and per client (50):
     past that, 429 `too_many_sign_ins` with `Retry-After`, and the password is not checked.
-    Tries sent at once get no more checks than the limits allow."""
+    Tries sent at once get no more checks than the limits allow. An operator who signed up
+    and has no company yet: 403 `email_not_confirmed` until the mailed link is followed,
+    then 202 and the company to name (POST /api/v1/signup/company)."""
     sign_in = await command(request, Login)
     state = app_state(request)
     tries = sign_in_tries(
@@ -35,6 +37,13 @@ async def login(request: Request) -> Response:
     async with ratelimit.counted(state.sessionmaker, tries, TooManySignIns):
         async with state.sessionmaker() as session:
             staff = await service.login(session, sign_in.email, sign_in.password)
+    if isinstance(staff, service.PendingSignup):
+        # An operator whose company is still to be named: the sign-up page goes on.
+        request.session.pop("staff_id", None)
+        request.session["signup_id"] = staff.id
+        return json_reply({"signup": {"email": staff.email}, "redirect": "/signup/company"},
+                          request, 202)
+    request.session.pop("signup_id", None)
     request.session["staff_id"] = staff.id
     return json_reply(
         {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
@@ -46,6 +55,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """Removes the staff identity from the cookie (the device id stays). Always succeeds."""
     request.session.pop("staff_id", None)
+    request.session.pop("signup_id", None)
     return json_reply({"ok": True, "redirect": "/staff/login"}, request)
 
 
@@ -70,8 +80,10 @@ async def me(request: Request) -> Response:
 routes = [
     Endpoint("/staff/login", login, "POST", tag=STAFF, summary="Sign in as staff", body=Login,
              example={"email": "caisse@cafe-de-la-gare.fr", "password": "caisse-demo"},
-             responses={200: Reply(StaffSession, "Signed in.")},
-             errors=[service.BadLogin, TooManySignIns], security=SESSION),
+             responses={200: Reply(StaffSession, "Signed in."),
+                        202: Reply(SignupToFinish, "Confirmed sign-up: name the company.")},
+             errors=[service.BadLogin, service.SignupNotConfirmed, TooManySignIns],
+             security=SESSION),
     Endpoint("/staff/logout", logout, "POST", tag=STAFF, summary="Sign out",
              responses={200: Reply(SignedOut, "Signed out.")}, security=SESSION),
     Endpoint("/staff/me", me, "GET", tag=STAFF, summary="Who is signed in",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, IdType, Name, intpk
+from db.base import Base, IdType, Name, Timestamp, intpk, utcnow
 
 
 class Company(Base):
@@ -60,3 +60,20 @@ class StaffSite(Base):
         IdType, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
     site_id: Mapped[int] = mapped_column(
         IdType, ForeignKey("site.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class OperatorSignup(Base):
+    """An operator who signed up and has no company yet: the address to confirm, then the
+    company to name (accounts/signups.py). Gone once the company and its admin exist."""
+
+    __tablename__ = "operator_signup"
+
+    id: Mapped[intpk]
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    # sha256 of the mailed link's token: the database never holds a usable link.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    locale: Mapped[str] = mapped_column(String(10), default="fr")
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)

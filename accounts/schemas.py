@@ -46,3 +46,12 @@ class StaffMe(StaffSession):
 class SignedOut(BaseModel):
     ok: Literal[True]
     redirect: str | None = Field(None, description="For the pages.")
+
+
+class SignupEmail(BaseModel):
+    email: str
+
+
+class SignupToFinish(BaseModel):
+    signup: SignupEmail
+    redirect: str = Field(description="The page where the company is named.")

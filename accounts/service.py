@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.models import Company, Site, Staff, StaffSite
+from accounts.models import Company, OperatorSignup, Site, Staff, StaffSite
 from accounts.passwords import hash_password, verify_password
 from errors import N_, DomainError
 
@@ -30,6 +30,23 @@ class NotSignedIn(DomainError):
     code = "not_signed_in"
     status = 401
     message = N_("Please sign in.")
+
+
+class SignupNotConfirmed(DomainError):
+    """The address of this sign-up is not confirmed yet: follow the mailed link first."""
+
+    code = "email_not_confirmed"
+    status = 403
+    message = N_("Confirm your email address first: follow the link in the mail we sent "
+                 "you, then sign in.")
+
+
+@dataclass(frozen=True)
+class PendingSignup:
+    """A confirmed sign-up whose company is still to be named (accounts/signups.py)."""
+
+    id: int
+    email: str
 
 
 @dataclass(frozen=True)
@@ -56,15 +73,38 @@ def normal_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def login(session: AsyncSession, email: str, password: str) -> StaffIdentity:
-    staff = await session.scalar(select(Staff).where(Staff.email == normal_email(email)))
+async def login(
+    session: AsyncSession, email: str, password: str
+) -> StaffIdentity | PendingSignup:
+    """The member of staff; or, for an operator who signed up and has no company yet, the
+    sign-up, once its address is confirmed (before: `SignupNotConfirmed`, said only to
+    whoever gave the right password)."""
+    address = normal_email(email)
+    staff = await session.scalar(select(Staff).where(Staff.email == address))
+    signup = None
+    if staff is None:
+        signup = await session.scalar(
+            select(OperatorSignup).where(OperatorSignup.email == address))
     # Hash even when nobody has this email, so timing does not tell who works here; in a
     # worker thread, so that scrypt's tens of milliseconds do not hold up every socket.
-    stored = staff.password_hash if staff else _DUMMY_HASH
+    stored = (staff.password_hash if staff else signup.password_hash if signup
+              else _DUMMY_HASH)
     ok = await asyncio.to_thread(verify_password, password, stored)
+    if signup is not None and ok:
+        if signup.confirmed_at is None:
+            raise SignupNotConfirmed()
+        return PendingSignup(signup.id, signup.email)
     if staff is None or not ok or not staff.active:
         raise BadLogin()
     return await _identity_of(session, staff)
+
+
+async def set_password(session: AsyncSession, staff_id: int, password_hash: str) -> None:
+    """A new password (hashed by the caller, in a worker thread) for a member of staff."""
+    staff = await session.get(Staff, staff_id)
+    if staff is not None:
+        staff.password_hash = password_hash
+        await session.flush()
 
 
 async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | None:

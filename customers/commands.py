@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from customers.errors import BadConsumerLogin, BadName, BadSignup
+from customers.errors import BadConsumerLogin, BadEmail, BadName, BadPassword, BadSignup
 from web.commands import Command, Invalid, Text
 
 
@@ -76,3 +76,24 @@ class LogIn(Command):
     machine: Place
     email: Annotated[Text, BeforeValidator(_normalised)]
     password: Annotated[Text, Field(max_length=200)]
+
+
+Password = Annotated[Text, Field(min_length=8, max_length=200), Invalid(BadPassword)]
+
+
+class ForgotPassword(Command):
+    """A member of staff asks for a link to choose a new password."""
+
+    email: Annotated[Email, Invalid(BadEmail)]
+
+
+class ConsumerForgotPassword(Command):
+    """A consumer asks, where they sign in (the machine whose code they scanned)."""
+
+    machine: Place
+    email: Annotated[Email, Invalid(BadEmail)]
+
+
+class NewPassword(Command):
+    token: Annotated[Text, Field(max_length=64)]
+    password: Password

@@ -54,3 +54,13 @@ class BadKey(InvalidInput):
 
     code = "bad_idempotency_key"
     message = N_("Each request needs an idempotency key of 8 to 64 characters.")
+
+
+class BadEmail(InvalidInput):
+    code = "bad_email"
+    message = N_("Give a valid email address.")
+
+
+class BadPassword(InvalidInput):
+    code = "bad_password"
+    message = N_("Choose a password of 8 to 200 characters.")

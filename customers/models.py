@@ -116,7 +116,8 @@ class RechargeRun(Base):
 
 
 class OutboxMail(Base):
-    """Mail to consumers; shown on the outbox page when no SMTP server is configured."""
+    """Mail to consumers, staff and operators signing up; a consumer's (`consumer_id`) is
+    shown to the company's administrators on the outbox page when no SMTP server is set."""
 
     __tablename__ = "outbox_mail"
 
@@ -130,3 +131,22 @@ class OutboxMail(Base):
     # A sender's claim and, after a failure, the next try: unsent mail is never dropped.
     retry_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PasswordReset(Base):
+    """A mailed link to choose a new password, for a member of staff or a consumer: used
+    once, until it expires (customers/password_reset.py)."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (
+        CheckConstraint("(staff_id IS NULL) != (consumer_id IS NULL)", name="one_account"),
+    )
+
+    id: Mapped[intpk]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the token
+    staff_id: Mapped[int | None] = foreign_key("staff.id", nullable=True)
+    consumer_id: Mapped[int | None] = foreign_key("consumer.id", nullable=True)
+    sign_in: Mapped[str] = mapped_column(String(200))  # where to sign in after (a path)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    expires_at: Mapped[Timestamp]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

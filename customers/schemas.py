@@ -63,3 +63,15 @@ class UserView(BaseModel):
 class ConsumerSignedOut(BaseModel):
     ok: Literal[True]
     refresh: Literal[True]
+
+
+class ResetAsked(BaseModel):
+    """The same whether or not the address has an account: see your mail."""
+
+    ok: Literal[True]
+    redirect: str
+
+
+class PasswordChosen(BaseModel):
+    ok: Literal[True]
+    redirect: str = Field(description="Where the account signs in with its new password.")

@@ -114,7 +114,7 @@ async def account_form(request: Request) -> Response:
     token = request.path_params["token"]
     async with app_state(request).sessionmaker() as session:
         machine = await brew_service.machine_by_token(session, token)
-    name = "signup" if request.url.path.endswith("/signup") else "login"
+    name = request.url.path.rsplit("/", 1)[-1]  # signup, login or forgot
     return page(request, f"machines/{name}.html", token=token, machine=machine,
                 signed_up=request.query_params.get("signed_up") == "1")
 
@@ -263,6 +263,7 @@ routes = [
     Route("/m/{token}/display", machine_display),
     Route("/m/{token}/signup", account_form),
     Route("/m/{token}/login", account_form),
+    Route("/m/{token}/forgot", account_form),
     Route("/account", account_page),
     Route("/account/confirm/{token}", confirm_email),
     Route("/account/outbox", outbox),

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from accounts.context import staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can, require
-from accounts.service import NotSignedIn, StaffIdentity
+from accounts.service import NotSignedIn, StaffIdentity, workplace
 from accounts.tenant import owned_by, site_for
 from errors import NotFound
 from ordering import diner_service, views
@@ -95,6 +95,9 @@ async def staff_home(request: Request) -> Response:
         site_id = await session.scalar(
             select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)
         )
+        if site_id is None:  # a company just signed up: no site, no POS yet
+            company, _ = await workplace(session, staff)
+            return page(request, "backoffice/welcome.html", company=company, staff=staff)
     if staff.role == "kitchen":
         return redirect(f"/pos/{site_id}/station/kitchen")
     return redirect(f"/pos/{site_id}")

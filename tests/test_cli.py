@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
@@ -60,3 +61,15 @@ async def test_create_staff_takes_the_password_from_stdin_or_the_environment(
     short = await run(db, "short@cafe-de-la-gare.fr", *company, "--password-stdin",
                       stdin="short\n")
     assert short.returncode != 0 and "at least 8" in short.stderr
+
+
+async def test_the_demo_prints_the_sign_up_url_beside_the_demo_cafe(
+    venue: DemoVenue, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from comptoir_cli import print_urls
+    from tests.conftest import test_settings
+
+    print_urls(test_settings("sqlite+aiosqlite://"), venue)
+    printed = capsys.readouterr().out
+    assert "Café de la Gare" in printed and "/staff/login" in printed
+    assert "http://127.0.0.1:8000/signup\n" in printed
