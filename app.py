@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
+from backoffice import menu_files, menu_pages
 from customers import sweeper as customers_sweeper
 from customers import topups
 from customers.api import Accounts
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *machines_pages.routes,
         *payments_pages.routes,
         *machines_staff_pages.routes,
+        *menu_pages.routes,
+        *menu_files.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, Timestamp
+from db.base import Base, IdType, Timestamp, foreign_key, intpk
 
 
 class OutboxEvent(Base):
@@ -35,3 +35,19 @@ class EventDelivery(Base):
     )
     subscriber: Mapped[str] = mapped_column(String(80), primary_key=True)
     delivered_at: Mapped[Timestamp]
+
+
+class AuditEntry(Base):
+    """Who changed what that matters (a price, a deletion, an archive), and when."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = foreign_key("company.id")
+    actor_staff_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("staff.id", ondelete="SET NULL"), default=None
+    )
+    action: Mapped[str] = mapped_column(String(60))  # e.g. product.price
+    target: Mapped[str] = mapped_column(String(120))  # e.g. product:12
+    changes: Mapped[str] = mapped_column(Text)  # JSON: {"field": [before, after]}
+    at: Mapped[Timestamp] = mapped_column(index=True)

@@ -1,0 +1,1 @@
+"""The back office: the pages that set a venue up, calling each room's services."""
