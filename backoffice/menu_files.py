@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.context import staff_of
+from accounts.service import StaffIdentity
 from backoffice.menu_pages import done, signed_in
 from errors import NotFound
 from ordering import menu_admin, menu_import
@@ -61,9 +62,16 @@ def _preview(request: Request, plan: Plan, applied: bool, status: int = 200) -> 
     )
 
 
+async def _own_site(request: Request, staff: StaffIdentity) -> None:
+    """Whose site it is, before reading 5 MB for it."""
+    await run_tx(request, lambda tx: menu_admin.menu_site(
+        tx, staff, request.path_params["site_id"]))
+
+
 async def import_preview(request: Request) -> Response:
     """Every row checked and what it would do; nothing written."""
     staff = await signed_in(request)
+    await _own_site(request, staff)
     upload = await read_upload(request, "file", MAX_FILE)
     plan = await run_tx(request, lambda tx: menu_import.preview(
         tx, staff, request.path_params["site_id"], upload.filename, upload.data))
@@ -73,6 +81,7 @@ async def import_preview(request: Request) -> Response:
 async def import_apply(request: Request) -> Response:
     """All the rows in one transaction, or none (the invalid ones listed)."""
     staff = await signed_in(request)
+    await _own_site(request, staff)
     upload = await read_upload(request, "file", MAX_FILE)
     try:
         plan = await run_tx(request, lambda tx: menu_import.apply(

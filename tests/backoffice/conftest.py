@@ -32,7 +32,8 @@ async def media_app(
 
 
 class Admin:
-    def __init__(self, client: httpx.AsyncClient, csrf: str, site_id: int) -> None:
+    def __init__(self, app: Starlette, client: httpx.AsyncClient, csrf: str, site_id: int) -> None:
+        self.app = app
         self.http = client
         self.csrf = csrf
         self.site = site_id
@@ -53,7 +54,7 @@ class Admin:
 async def admin(media_app: Starlette, venue: DemoVenue) -> AsyncIterator[Admin]:
     async with client_for(media_app) as client:
         csrf = await login(client, *ADMIN)
-        yield Admin(client, csrf, venue.site_id)
+        yield Admin(media_app, client, csrf, venue.site_id)
 
 
 def csv_file(*rows: str, header: str = HEADER) -> bytes:
