@@ -54,7 +54,7 @@ async def test_the_menu_page_lists_searches_and_paginates(admin: Admin) -> None:
         response = await admin.post(
             f"/backoffice/menu/{admin.site}/products/new",
             {**_form(0, reference=f"X{n}", name=f"Extra {n}"),
-             "category_id": str((await _first_category(admin)))})
+             "category_id": str(await _first_category(admin))})
         assert response.status_code == 200, response.text
     second = await admin.http.get(f"/backoffice/menu/{admin.site}?page=2")
     assert 'aria-current="page">2<' in second.text
@@ -250,3 +250,22 @@ async def test_staff_without_the_configure_permission_reach_no_menu_page(
                                   data={"name": "X", "station": "bar"},
                                   headers={"x-csrf-token": csrf})
         assert post.status_code == 403
+
+
+async def test_every_menu_page_renders_for_its_manager(
+    admin: Admin, db: Database, venue: DemoVenue
+) -> None:
+    categories, products = await _ids(db, venue)
+    home = await admin.http.get("/backoffice/menu")
+    assert home.status_code == 303 and home.headers["location"] == f"/backoffice/menu/{admin.site}"
+    for url, text in (
+        (f"/backoffice/menu/{admin.site}/categories/new", "Nouvelle catégorie"),
+        (f"/backoffice/menu/categories/{categories[0]}", "Cafés"),
+        (f"/backoffice/menu/{admin.site}/products/new", "Nouveau produit"),
+        (f"/backoffice/menu/products/{products[0]}", 'value="P101"'),
+        (f"/backoffice/menu/{admin.site}/import", "Télécharger le modèle (Excel)"),
+        (f"/backoffice/menu/{admin.site}?category={categories[0]}", "data-sortable"),
+    ):
+        page = await admin.http.get(url)
+        assert page.status_code == 200, url
+        assert text in page.text, url
