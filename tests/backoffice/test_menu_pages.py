@@ -269,3 +269,36 @@ async def test_every_menu_page_renders_for_its_manager(
         page = await admin.http.get(url)
         assert page.status_code == 200, url
         assert text in page.text, url
+
+
+async def test_a_products_own_station_gets_its_ticket(
+    admin: Admin, db: Database, venue: DemoVenue
+) -> None:
+    """A dessert made at the bar: its ticket goes to the bar, not to its category's kitchen."""
+    from sqlalchemy import update
+
+    from ordering.models import Ticket
+    from tests.api.test_bad_input import key
+
+    async with db.sessionmaker() as session, session.begin():
+        tatin = await session.scalar(select(Product).where(Product.name == "Tarte Tatin"))
+        assert tatin is not None
+        await session.execute(update(Product).where(Product.id == tatin.id).values(station="bar"))
+    token = venue.table_tokens[0][1]
+    async with client_for(admin.app) as lea:
+        await lea.post(f"/api/v1/tables/{token}/start", json={"name": "Léa"})
+        added = await lea.post(f"/api/v1/tables/{token}/cart/lines",
+                               json={"client_id": key(), "product_id": tatin.id, "quantity": 1})
+        assert added.status_code == 201, added.text
+        sent = await lea.post(f"/api/v1/tables/{token}/rounds", json={"idempotency_key": key()})
+        round_id = sent.json()["round"]["id"]
+    validated = await admin.http.post(f"/api/v1/staff/rounds/{round_id}/validate", json={})
+    assert validated.status_code == 200, validated.text
+    async with db.sessionmaker() as session:
+        stations = (await session.scalars(
+            select(Ticket.station).where(Ticket.round_id == round_id))).all()
+    assert stations == ["bar"]
+    bar = (await admin.http.get(f"/api/v1/staff/sites/{admin.site}/stations/bar")).json()
+    assert [line["name"] for t in bar["tickets"] for line in t["lines"]] == ["Tarte Tatin"]
+    kitchen = (await admin.http.get(f"/api/v1/staff/sites/{admin.site}/stations/kitchen")).json()
+    assert kitchen["tickets"] == []
