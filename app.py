@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
-from backoffice import signup_pages
+from backoffice import menu_files, menu_pages, signup_pages
 from backoffice import staff_pages as backoffice_staff
 from backoffice import tables_pages as backoffice_tables
 from customers import sweeper as customers_sweeper
@@ -152,6 +152,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_staff.routes,
         *signup_pages.pages,
         *reset_pages,
+        *menu_pages.routes,
+        *menu_files.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

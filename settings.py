@@ -118,6 +118,8 @@ class Settings:
     # Logs: json | text (empty: text on a terminal, else JSON), and the least level shown.
     log_format: str = ""
     log_level: str = "info"
+    # Uploaded files (products' photos); empty: the media/ folder beside the code.
+    media_dir: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -164,7 +166,12 @@ class Settings:
             metrics_token=os.environ.get("METRICS_TOKEN", ""),
             log_format=os.environ.get("LOG_FORMAT", "").lower(),
             log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+            media_dir=os.environ.get("MEDIA_DIR", ""),
         )
+
+    @property
+    def media_path(self) -> Path:
+        return Path(self.media_dir) if self.media_dir else ROOT / "media"
 
     @property
     def is_sqlite(self) -> bool:

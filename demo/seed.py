@@ -78,6 +78,7 @@ async def seed(session: AsyncSession, tables: int = 12) -> DemoVenue:
             await session.flush()
             for rank, (product, price, description) in enumerate(products):
                 session.add(Product(site_id=site.id, category_id=category.id, name=product,
+                                    reference=f"P{position + 1}{rank + 1:02d}",
                                     price=price, description=description, position=rank))
         for email, name, role, password in STAFF:
             session.add(Staff(company_id=company.id, email=email, name=name, role=role,

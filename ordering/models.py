@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
@@ -10,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
 from ordering.round_state import RoundStatus, TicketStatus
 from ordering.session_state import SessionStatus
+
+
+def new_reference() -> str:
+    """A product's reference when none was given: unique enough to never collide."""
+    return "P-" + secrets.token_hex(5).upper()
 
 
 def _fk(target: str) -> Mapped[int]:
@@ -38,19 +44,30 @@ class Category(Base):
     name: Mapped[Name]
     station: Mapped[str] = mapped_column(String(40))  # production station: kitchen, bar…
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Archived: off the menu and the back office's lists; its products keep their history.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Product(Base):
     __tablename__ = "product"
+    # The stable name an import matches rows on (ordering/menu_import.py).
+    __table_args__ = (UniqueConstraint("site_id", "reference"),)
 
     id: Mapped[intpk]
     site_id: Mapped[int] = _fk("site.id")
     category_id: Mapped[int] = _fk("category.id")
+    reference: Mapped[str] = mapped_column(String(40), default=lambda: new_reference())
     name: Mapped[Name]
     description: Mapped[str] = mapped_column(String(300), default="")
     price: Mapped[Money]
+    vat_rate: Mapped[int] = mapped_column(Integer, default=1000)  # hundredths of a percent
+    allergens: Mapped[str] = mapped_column(String(200), default="")  # codes, comma-separated
+    photo: Mapped[str | None] = mapped_column(String(80), default=None)  # a PhotoStore key
+    station: Mapped[str | None] = mapped_column(String(40), default=None)  # None: category's
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Archived: off the menu (and never available again), kept for the orders that had it.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class TableSession(Base):

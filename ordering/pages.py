@@ -23,7 +23,7 @@ from errors import NotFound
 from ordering import diner_service, views
 from ordering.config import config_of
 from ordering.live import TableTopic
-from ordering.models import Category, DiningTable
+from ordering.models import Category, DiningTable, Product
 from ordering.scanned_tables import remember_table
 from ordering.session_state import SessionStatus
 from ordering.table_codes import table_codes
@@ -121,7 +121,9 @@ async def pos_page(request: Request, **order: Any) -> Response:
         menu = await views.menu_view(session, site.id)
         stations = (
             await session.scalars(
-                select(Category.station).where(Category.site_id == site.id).distinct()
+                select(views.station_of_product()).select_from(Category)
+                .join(Product, Product.category_id == Category.id)
+                .where(Category.site_id == site.id).distinct()
             )
         ).all()
     return page(

@@ -152,6 +152,10 @@ class MenuProduct(BaseModel):
     description: str | None = None
     price: Money
     available: bool
+    allergens: list[str] = Field(default_factory=list, description=(
+        "Allergens it contains, as EU codes: gluten, crustaceans, eggs, fish, peanuts, "
+        "soybeans, milk, nuts, celery, mustard, sesame, sulphites, lupin, molluscs."))
+    photo: str | None = Field(default=None, description="The photo's path, if it has one.")
 
 
 class MenuCategory(BaseModel):

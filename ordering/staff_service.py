@@ -47,7 +47,7 @@ from ordering.round_state import (
 )
 from ordering.session_state import SessionStatus
 from ordering.table_view import session_detail
-from ordering.views import active_session
+from ordering.views import active_session, station_of_product
 from realtime.events import Tx
 
 MAX_TENDERED = 10**12  # minor units; far above any bill, far below what a column holds
@@ -112,7 +112,8 @@ async def _set_round_status(tx: Tx, ctx: RoundContext, expected: str, target: st
 
 async def _stations(tx: Tx, round_id: int) -> list[str]:
     rows = await tx.session.scalars(
-        select(Category.station)
+        select(station_of_product())
+        .select_from(Category)
         .join(Product, Product.category_id == Category.id)
         .join(OrderLine, OrderLine.product_id == Product.id)
         .where(OrderLine.round_id == round_id, OrderLine.quantity > 0)
@@ -437,6 +438,8 @@ async def set_available(
     guard(staff, row[1] if row else None, site_id=row[0].site_id if row else None)
     assert row is not None
     product = row[0]
+    if product.archived_at is not None:
+        raise NotFound()  # off the menu: the back office restores it
     if product.available != available:
         product.available = available
         await tx.session.flush()

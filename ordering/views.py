@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site
@@ -23,6 +23,15 @@ from ordering.models import (
 from ordering.pos_tables import pos_tables
 from ordering.round_state import IN_KITCHEN, RoundStatus, TicketStatus
 from web import ratelimit
+
+
+def station_of_product() -> ColumnElement[str]:
+    """Where a product is made: its own station, else its category's (join both)."""
+    return func.coalesce(Product.station, Category.station)
+
+
+def photo_url(key: str | None) -> str | None:
+    return f"/media/products/{key}" if key else None
 
 
 def table_topic(table_id: int) -> str:
@@ -61,12 +70,16 @@ async def menu_view(session: AsyncSession, site_id: int) -> dict[str, Any]:
     company = await company_of_site(session, site_id)
     categories = (
         await session.scalars(
-            select(Category).where(Category.site_id == site_id).order_by(Category.position)
+            select(Category)
+            .where(Category.site_id == site_id, Category.archived_at.is_(None))
+            .order_by(Category.position, Category.id)
         )
     ).all()
     products = (
         await session.scalars(
-            select(Product).where(Product.site_id == site_id).order_by(Product.position)
+            select(Product)
+            .where(Product.site_id == site_id, Product.archived_at.is_(None))
+            .order_by(Product.position, Product.id)
         )
     ).all()
     return {
@@ -84,6 +97,8 @@ async def menu_view(session: AsyncSession, site_id: int) -> dict[str, Any]:
                         "description": p.description,
                         "price": p.price,
                         "available": p.available,
+                        "allergens": p.allergens.split(",") if p.allergens else [],
+                        "photo": photo_url(p.photo),
                     }
                     for p in products
                     if p.category_id == c.id
@@ -162,7 +177,7 @@ async def station_view(session: AsyncSession, site_id: int, station: str) -> dic
                 .join(Category, Category.id == Product.category_id)
                 .where(
                     OrderLine.round_id == rnd.id,
-                    Category.station == station,
+                    station_of_product() == station,
                     OrderLine.quantity > 0,
                 )
                 .order_by(OrderLine.id)

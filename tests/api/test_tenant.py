@@ -45,6 +45,7 @@ class Theirs:
     group: int
     consumer: int
     staff: int  # a cashier
+    category: int
 
 
 # (method, path, body, error code): {names} are the first company's objects.
@@ -102,6 +103,30 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/backoffice/staff/{staff}/pin-reset", {"confirm": "yes"}, "not_found"),
     ("POST", "/backoffice/staff/{staff}/deactivate", {"confirm": "yes"}, "not_found"),
     ("POST", "/backoffice/staff/{staff}/activate", {"confirm": "yes"}, "not_found"),
+    # The menu's back office (backoffice/menu_pages.py, menu_files.py).
+    ("POST", "/backoffice/menu/{site}/categories/new", {"name": "À moi", "station": "bar"},
+     "not_found"),
+    ("POST", "/backoffice/menu/categories/{category}", {"name": "À moi", "station": "bar"},
+     "not_found"),
+    ("POST", "/backoffice/menu/categories/{category}/archive", {"confirm": "yes"}, "not_found"),
+    ("POST", "/backoffice/menu/categories/{category}/move", {"direction": "down"}, "not_found"),
+    ("POST", "/backoffice/menu/{site}/categories/order", {"order": "{category},{category}"},
+     "not_found"),
+    ("POST", "/backoffice/menu/{site}/products/order",
+     {"order": "{product},{product}", "category_id": "{category}"}, "not_found"),
+    ("POST", "/backoffice/menu/{site}/products/new",
+     {"reference": "MOI", "category_id": "{category}", "name": "À moi", "price": "1",
+      "vat_rate": "10"}, "not_found"),
+    ("POST", "/backoffice/menu/products/{product}",
+     {"reference": "MOI", "category_id": "{category}", "name": "À moi", "price": "1",
+      "vat_rate": "10"}, "not_found"),
+    ("POST", "/backoffice/menu/products/{product}/archive", {"confirm": "yes"}, "not_found"),
+    ("POST", "/backoffice/menu/products/{product}/restore", {}, "not_found"),
+    ("POST", "/backoffice/menu/products/{product}/move", {"direction": "down"}, "not_found"),
+    ("POST", "/backoffice/menu/products/{product}/photo", {}, "not_found"),
+    ("POST", "/backoffice/menu/products/{product}/photo/delete", {}, "not_found"),
+    ("POST", "/backoffice/menu/{site}/import/preview", {}, "not_found"),
+    ("POST", "/backoffice/menu/{site}/import/apply", {}, "not_found"),
 ]
 
 # The staff pages that show one object: another company's is a page not found.
@@ -111,6 +136,10 @@ PAGES = [
     "/staff/selections/{selection}", "/staff/selections/{selection}/drinks",
     "/backoffice/tables?site={site}", "/backoffice/tables/sites/{site}/qr",
     "/backoffice/tables/sites/{site}/qr.pdf", "/backoffice/staff/{staff}",
+    "/backoffice/menu/{site}", "/backoffice/menu/{site}/categories/new",
+    "/backoffice/menu/categories/{category}", "/backoffice/menu/{site}/products/new",
+    "/backoffice/menu/products/{product}", "/backoffice/menu/{site}/import",
+    "/backoffice/menu/{site}/export.csv", "/backoffice/menu/{site}/export.xlsx",
 ]
 
 
@@ -190,6 +219,8 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
             group=group,
             consumer=await session.scalar(select(Consumer.id)),
             staff=await session.scalar(select(Staff.id).where(Staff.email == CASHIER[0])),
+            category=await session.scalar(
+                select(Product.category_id).where(Product.id == product)),
         )
         assert all(isinstance(v, int) for v in vars(ids).values()), ids
         assert await session.get(DiningTable, ids.table) and await session.get(Product, product)
@@ -208,6 +239,7 @@ async def test_every_staff_route_answers_another_companys_object_as_missing(
                 url = _fill(path, ids)
                 response = await outsider.request(
                     method, url, json=_fill(body, ids) if body is not None else None,
+                    # accept: the pages' routes answer JSON errors as they do to htmx
                     headers={"x-csrf-token": csrf, "accept": "application/json"},
                 )
                 assert response.status_code == 404, (method, url, response.text)
