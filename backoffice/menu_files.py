@@ -19,6 +19,7 @@ from ordering.menu_errors import ImportRefused
 from ordering.menu_import import Plan
 from ordering.menu_sheets import COLUMNS, EXAMPLE, XLSX_TYPE, write_csv, write_xlsx
 from ordering.photos import MAX_BYTES, TYPES, DiskPhotoStore, PhotoStore, checked_photo
+from web.body_limit import body_limit
 from web.i18n import gettext
 from web.redirects import redirect
 from web.state import app_state, locale_of, run_tx
@@ -26,6 +27,9 @@ from web.templating import page
 from web.upload import read_upload
 
 MAX_FILE = 5 * 1024 * 1024
+# The whole multipart body: the file and the form around it. Past this the server stops
+# reading (web/body_limit.py); up to it, read_upload answers a clear error for the file.
+UPLOAD_BODY = MAX_FILE + 64 * 1024
 
 
 def photo_store(request: Request) -> PhotoStore:
@@ -68,6 +72,7 @@ async def _own_site(request: Request, staff: StaffIdentity) -> None:
         tx, staff, request.path_params["site_id"]))
 
 
+@body_limit(UPLOAD_BODY)
 async def import_preview(request: Request) -> Response:
     """Every row checked and what it would do; nothing written."""
     staff = await signed_in(request)
@@ -78,6 +83,7 @@ async def import_preview(request: Request) -> Response:
     return _preview(request, plan, applied=False, status=200 if plan.ok else 422)
 
 
+@body_limit(UPLOAD_BODY)
 async def import_apply(request: Request) -> Response:
     """All the rows in one transaction, or none (the invalid ones listed)."""
     staff = await signed_in(request)
@@ -126,6 +132,7 @@ async def template(request: Request) -> Response:
 
 # Photos -----------------------------------------------------------------------------------
 
+@body_limit(UPLOAD_BODY)
 async def photo_upload(request: Request) -> Response:
     """A JPEG, PNG or WebP of at most 5 MB, checked and re-encoded before it is kept."""
     staff = await signed_in(request)
