@@ -9,7 +9,6 @@ from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -46,13 +45,14 @@ from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
 from telemetry.metrics import process_ended
-from web import ratelimit
+from web import ratelimit, session_store
 from web.errors import HANDLERS
 from web.gc_policy import GcPolicy, warm_up
 from web.live import KeepRawSend, live_endpoint
 from web.metrics import metrics_endpoint
 from web.request_log import RequestLog
 from web.security import SessionIdentity
+from web.sessions import ServerSessions
 from web.state import AppState
 from web.timers import every
 
@@ -62,6 +62,7 @@ def assemble(config: OrderingConfig) -> None:
     brews, and who hears which domain event. Tests assemble the same way."""
     register_all(config)
     register_machine_topics()
+    session_store.register()  # the end of a session, heard by the sockets it opened
     add_user_view_part(user_brews)
     table_payments.register(config)
     brew_payments.register()
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ("outbox", settings.outbox_sweep_s,
              partial(outbox_sweeper.sweep_once, sessionmaker, bus)),
             ("tries", settings.sweep_interval_s, partial(ratelimit.forget_expired, sessionmaker)),
+            ("sessions", settings.sweep_interval_s,
+             partial(session_store.forget_expired, sessionmaker)),
         ]
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
@@ -142,14 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send
         Middleware(RequestLog),  # each request's id, log line and latency
-        Middleware(
-            SessionMiddleware,
-            secret_key=settings.secret_key,
-            session_cookie="comptoir",
-            max_age=30 * 86400,
-            same_site="lax",
-            https_only=settings.secure_cookies,
-        ),
+        Middleware(ServerSessions, secure=settings.secure_cookies),  # kept in the database
         Middleware(SessionIdentity, allowed_origins=settings.allowed_origins),
     ]
     return Starlette(

@@ -56,7 +56,12 @@ class Settings:
     login_max_failures: int = 10
     login_max_failures_per_client: int = 50
     login_failure_window_s: int = 600
-    session_idle_s: int = 30 * 60
+    session_idle_s: int = 30 * 60  # a table's session, opened and left empty
+    # Browsers' sessions (web/sessions.py) end after this long unused: staff after a
+    # working day, consumers and phones at tables after a month.
+    staff_session_idle_s: int = 12 * 3600
+    consumer_session_idle_s: int = 30 * 86400
+    browser_session_idle_s: int = 30 * 86400
     sweep_interval_s: int = 30
     outbox_sweep_s: float = 5  # how often undelivered domain events are looked for
     max_quantity: int = 50
@@ -105,6 +110,9 @@ class Settings:
             login_max_failures_per_client=_int("LOGIN_MAX_FAILURES_PER_CLIENT", 50),
             login_failure_window_s=_int("LOGIN_FAILURE_WINDOW_S", 600),
             session_idle_s=_int("SESSION_IDLE_S", 30 * 60),
+            staff_session_idle_s=_int("STAFF_SESSION_IDLE_S", 12 * 3600),
+            consumer_session_idle_s=_int("CONSUMER_SESSION_IDLE_S", 30 * 86400),
+            browser_session_idle_s=_int("BROWSER_SESSION_IDLE_S", 30 * 86400),
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
             outbox_sweep_s=float(os.environ.get("OUTBOX_SWEEP_S", "5")),
             allowed_origins=origins,

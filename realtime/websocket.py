@@ -29,6 +29,7 @@ from telemetry import metrics
 log = logging.getLogger(__name__)
 
 RAW_SEND = "comptoir.raw_send"  # the server's own ASGI send, kept by web.live.KeepRawSend
+CLOSE_ENDED = 4001  # websocket close code: what opened the socket ended (a sign-out)
 MAX_TOPICS = 32  # a POS watching 20 tables, the menu and a few machines
 
 
@@ -38,8 +39,11 @@ async def serve_socket(
     sessionmaker: async_sessionmaker[AsyncSession],
     viewer: Viewer,
     queue_size: int,
+    ends_on: str | None = None,
 ) -> None:
-    """Serve one socket until it closes, or until it falls too far behind ("resync").
+    """Serve one socket until it closes, or until it falls too far behind ("resync"), or
+    until anything is published on `ends_on` (the end of the session that opened it: the
+    socket closes with CLOSE_ENDED).
 
     The socket's own task reads its messages; frames go out from wherever they are made
     (the hub's dispatch, mostly), and a second task exists only while frames wait for a
@@ -52,6 +56,10 @@ async def serve_socket(
     outlet = SocketOutlet(websocket)
     conn = Connection(viewer, fmt, queue_size, outlet)
     hub.add(conn)
+    # Watched by the server, not the client: whatever comes on it stops the socket.
+    ender = Connection(viewer, fmt, 1, Ender(outlet)) if ends_on else None
+    if ender is not None and ends_on is not None:
+        hub.watch(ender, ends_on)
     if not hub.bus_up:
         conn.send(bus_notice(False))  # changes are late for now: the hub polls for them
     try:
@@ -64,10 +72,13 @@ async def serve_socket(
             raise  # not the outlet's doing (the server is shutting down): let it through
     finally:
         hub.remove(conn)
+        if ender is not None and ends_on is not None:
+            hub.unwatch(ender, ends_on)
         outlet.close()
-    if conn.overflowed:
+    if conn.overflowed or outlet.ended:
+        code, reason = (CLOSE_RESYNC, "resync") if conn.overflowed else (CLOSE_ENDED, "ended")
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(code=CLOSE_RESYNC, reason="resync")
+            await websocket.close(code=code, reason=reason)
 
 
 class SocketOutlet:
@@ -85,7 +96,7 @@ class SocketOutlet:
     that task finds the socket overflowed or gone, it stops the socket's own task.
     """
 
-    __slots__ = ("raw", "protocol", "websocket", "serving", "sender", "stopped")
+    __slots__ = ("raw", "protocol", "websocket", "serving", "sender", "stopped", "ended")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.raw: Send | None = raw_send(websocket)
@@ -98,6 +109,7 @@ class SocketOutlet:
         self.serving = task
         self.sender: asyncio.Task[None] | None = None
         self.stopped = False
+        self.ended = False  # told to close (Ender): closed with CLOSE_ENDED
 
     def write(self, text: str) -> bool:
         protocol = self.protocol
@@ -143,10 +155,32 @@ class SocketOutlet:
         if conn.overflowed:
             self._stop_serving()  # then closed with "resync" by serve_socket
 
+    def end(self) -> None:
+        """Close the socket, from wherever it is told (the hub's dispatch, a catch-up)."""
+        self.ended = True
+        self._stop_serving()
+
     def _stop_serving(self) -> None:
         if not self.stopped:
             self.stopped = True
             self.serving.cancel()
+
+
+class Ender:
+    """The outlet of the connection that watches what ends a socket: any frame it is given
+    ends the socket instead of reaching it."""
+
+    __slots__ = ("outlet",)
+
+    def __init__(self, outlet: SocketOutlet) -> None:
+        self.outlet = outlet
+
+    def write(self, text: str) -> bool:
+        self.outlet.end()
+        return True
+
+    def wake(self, conn: Connection) -> None:
+        self.outlet.end()
 
 
 def raw_send(websocket: WebSocket) -> Send | None:
