@@ -1,5 +1,6 @@
 """`comptoir create-staff` from a script: the password from standard input or from
-COMPTOIR_STAFF_PASSWORD, never only from a prompt (docs/deploy.md)."""
+COMPTOIR_STAFF_PASSWORD, never only from a prompt (docs/deploy.md); `comptoir
+deactivate-staff` ends the account's sessions."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.applications import Starlette
 from accounts.models import Company
 from demo.seed import DemoVenue
 from settings import ROOT
-from tests.api.test_bad_input import login
+from tests.api.test_bad_input import CASHIER, expect, login
 from tests.conftest import Database, client_for
 
 
@@ -60,3 +61,27 @@ async def test_create_staff_takes_the_password_from_stdin_or_the_environment(
     short = await run(db, "short@cafe-de-la-gare.fr", *company, "--password-stdin",
                       stdin="short\n")
     assert short.returncode != 0 and "at least 8" in short.stderr
+
+
+async def test_deactivate_staff_signs_them_out_everywhere(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    def deactivate(email: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "comptoir_cli", "deactivate-staff", "--email", email],
+            capture_output=True, text=True, cwd=ROOT, timeout=60,
+            env={**os.environ, "DATABASE_URL": db.url, "SECRET_KEY": "test-secret"},
+        )
+
+    async with client_for(app) as pos:
+        await login(pos, *CASHIER)
+        done = await asyncio.to_thread(deactivate, CASHIER[0].upper())
+        assert done.returncode == 0, done.stderr
+        assert "deactivated" in done.stdout
+        expect(await pos.get("/api/v1/staff/me"), 401, "not_signed_in")
+        refused = await pos.post("/api/v1/staff/login",
+                                 json={"email": CASHIER[0], "password": CASHIER[1]})
+        expect(refused, 401, "bad_login")
+    nobody = await asyncio.to_thread(deactivate, "nobody@cafe-de-la-gare.fr")
+    assert nobody.returncode != 0 and "no staff account" in nobody.stderr
+    assert "Traceback" not in nobody.stderr

@@ -54,7 +54,9 @@ async def _admitted(
     if not origin_allowed(headers.get("origin"), headers.get("host"), allowed_origins):
         return None
     session_key = await load_for_socket(handshake)
-    return await viewer_of(handshake), session_key
+    viewer = await viewer_of(handshake)
+    websocket.scope.pop("session", None)  # read once: an open socket need not keep it
+    return viewer, session_key
 
 
 class KeepRawSend:

@@ -47,6 +47,7 @@ class Session(dict[str, Any]):
         self.renewing = False
         if stored is not None:
             self.fill(stored)
+            self.loaded = self.encoded()
 
     def fill(self, stored: store.Stored) -> None:
         self.update(stored.data)
@@ -55,7 +56,6 @@ class Session(dict[str, Any]):
         if stored.consumer_id is not None:
             self[CONSUMER_ID] = stored.consumer_id
         self.key = stored.key
-        self.loaded = self.encoded()
         self.expires_at = stored.expires_at
 
     def identity(self, name: str) -> int | None:
@@ -79,6 +79,11 @@ def renew(conn: HTTPConnection) -> None:
     session["csrf"] = new_token()
 
 
+def _state(scope: Scope) -> AppState:
+    state: AppState = scope["app"].state.comptoir
+    return state
+
+
 def _cookie_of(conn: HTTPConnection) -> str | None:
     return conn.cookies.get(COOKIE) or None
 
@@ -90,7 +95,7 @@ async def load_for_socket(conn: HTTPConnection) -> str | None:
     session = conn.session
     if token is None or not isinstance(session, Session):
         return None
-    state: AppState = conn.app.state.comptoir
+    state = _state(conn.scope)
     at = store.now()
     stored = await store.load(state.sessionmaker, token, at)
     if stored is None:
@@ -126,24 +131,28 @@ class ServerSessions:
         return self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state: AppState = scope["app"].state.comptoir
         token = _cookie_of(HTTPConnection(scope))
         at = store.now()
-        stored = await store.load(state.sessionmaker, token, at) if token else None
+        stored = None
+        if token is not None:
+            stored = await store.load(_state(scope).sessionmaker, token, at)
         session = scope["session"] = Session(stored)
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                cookie = await self._store(state, session, token, at)
+                cookie = await self._store(scope, session, token, at)
                 if cookie is not None:
                     MutableHeaders(scope=message).append("set-cookie", cookie)
             await send(message)
 
         await self.app(scope, receive, sending)
 
-    async def _store(self, state: AppState, session: Session, token: str | None,
+    async def _store(self, scope: Scope, session: Session, token: str | None,
                      at: datetime) -> str | None:
         """Write what changed; the Set-Cookie header to send, if any."""
+        if session.key is None and not session:
+            return self._cookie("", 0) if token else None  # nothing, or forget a dead id
+        state = _state(scope)
         maker = state.sessionmaker
         staff_id, consumer_id = session.identity(STAFF_ID), session.identity(CONSUMER_ID)
         idle_s = state.session_lifetimes.idle_s(staff_id, consumer_id)
@@ -152,8 +161,6 @@ class ServerSessions:
             await run(maker, state.bus, lambda tx: store.end(tx, [ended], at))
             session.key = None
         if session.key is None:
-            if not session:
-                return self._cookie("", 0) if token else None  # forget a dead id
             known = session.renewing or staff_id is not None or consumer_id is not None
             first_s = idle_s if known else min(idle_s, store.FIRST_VISIT_S)
             new = await store.create(maker, session.data(), staff_id, consumer_id,
