@@ -50,8 +50,8 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """Ends this browser's session everywhere (its live sockets close) and goes on with a
     new one, without the staff member (the device stays). Always succeeds."""
-    request.session.pop(STAFF_ID, None)
-    renew(request)
+    if request.session.pop(STAFF_ID, None) is not None:
+        renew(request)
     return json_reply({"ok": True, "redirect": "/staff/login"}, request)
 
 

@@ -111,8 +111,8 @@ class Accounts:
     async def consumer_logout(self, request: Request) -> Response:
         """Ends this browser's session everywhere and goes on with a new one, without the
         consumer."""
-        request.session.pop(CONSUMER_ID, None)
-        renew(request)
+        if request.session.pop(CONSUMER_ID, None) is not None:
+            renew(request)
         return json_reply({"ok": True, "refresh": True}, request)
 
     async def consumer_me(self, request: Request) -> Response:

@@ -17,6 +17,7 @@ from realtime.bus import make_bus
 from realtime.events import run
 from tests.api.test_bad_input import CASHIER
 from tests.conftest import REDIS_URL, Database, Server, _truncate
+from tests.realtime.conftest import PrivateRedis
 from tests.realtime.phones import WAIT, Phone, receive, send, subscribe
 from tests.realtime.test_two_processes import pg_url  # noqa: F401 (a fixture)
 
@@ -99,4 +100,25 @@ async def test_an_ended_session_closes_its_sockets_on_every_server(
                 await run(db.sessionmaker, bus, lambda tx: staff_service.deactivate(tx, CASHIER[0]))
             finally:
                 await bus.close()
+            assert await closed_with(ws) == CLOSE_ENDED
+
+
+async def test_a_sign_out_while_redis_is_away_still_closes_the_sockets_on_other_servers(
+    shared_venue: tuple[Database, DemoVenue], server_factory: type[Server],
+    private_redis: PrivateRedis,
+) -> None:
+    """The end is in the database too: a server that missed it on the bus finds it when it
+    catches its sockets up."""
+    db, venue = shared_venue
+    env = {"DATABASE_URL": db.url, "REDIS_URL": private_redis.url}
+    one, two = server_factory(env), server_factory(env)
+    topic = pos_topic(venue)
+    async with Phone(one.url) as pos, Phone(two.url) as on_two:
+        await pos.sign_in(*CASHIER)
+        on_two.http.cookies.set("comptoir", pos.http.cookies["comptoir"])
+        async with on_two.socket() as ws:
+            await subscribe(ws, topic)
+            private_redis.kill()
+            assert await receive(ws) == {"type": "bus", "up": False}
+            assert (await pos.http.post("/api/v1/staff/logout", json={})).status_code == 200
             assert await closed_with(ws) == CLOSE_ENDED
