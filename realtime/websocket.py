@@ -57,9 +57,9 @@ async def serve_socket(
     conn = Connection(viewer, fmt, queue_size, outlet)
     hub.add(conn)
     # Watched by the server, not the client: whatever comes on it stops the socket.
-    ender = Connection(viewer, fmt, 1, Ender(outlet)) if ends_on else None
-    if ender is not None and ends_on is not None:
-        hub.watch(ender, ends_on)
+    ender = (Connection(viewer, fmt, 1, Ender(outlet)), ends_on) if ends_on else None
+    if ender is not None:
+        hub.watch(*ender)
     if not hub.bus_up:
         conn.send(bus_notice(False))  # changes are late for now: the hub polls for them
     try:
@@ -72,8 +72,8 @@ async def serve_socket(
             raise  # not the outlet's doing (the server is shutting down): let it through
     finally:
         hub.remove(conn)
-        if ender is not None and ends_on is not None:
-            hub.unwatch(ender, ends_on)
+        if ender is not None:
+            hub.unwatch(*ender)
         outlet.close()
     if conn.overflowed or outlet.ended:
         code, reason = (CLOSE_RESYNC, "resync") if conn.overflowed else (CLOSE_ENDED, "ended")
