@@ -9,7 +9,6 @@ from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -51,7 +50,7 @@ from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
 from telemetry.metrics import process_ended
-from web import ratelimit
+from web import ratelimit, session_store
 from web.body_limit import BodyLimit
 from web.errors import handlers
 from web.gc_policy import GcPolicy, warm_up
@@ -60,6 +59,7 @@ from web.live import KeepRawSend, live_endpoint
 from web.metrics import metrics_endpoint
 from web.request_log import RequestLog
 from web.security import SessionIdentity
+from web.sessions import ServerSessions
 from web.state import AppState
 from web.timers import every
 
@@ -69,6 +69,7 @@ def assemble(config: OrderingConfig) -> None:
     brews, and who hears which domain event. Tests assemble the same way."""
     register_all(config)
     register_machine_topics()
+    session_store.register()  # the end of a session, heard by the sockets it opened
     add_user_view_part(user_brews)
     table_payments.register(config)
     brew_payments.register()
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ("outbox", settings.outbox_sweep_s,
              partial(outbox_sweeper.sweep_once, sessionmaker, bus)),
             ("tries", settings.sweep_interval_s, partial(ratelimit.forget_expired, sessionmaker)),
+            ("sessions", settings.sweep_interval_s,
+             partial(session_store.forget_expired, sessionmaker)),
         ]
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
@@ -160,14 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(RequestLog),  # each request's id, log line and latency
         Middleware(BodyLimit),  # bodies counted as they arrive, refused past their limit
         Middleware(BrowserHeaders, public_url=settings.public_url),  # CSRF refusals too
-        Middleware(
-            SessionMiddleware,
-            secret_key=settings.secret_key,
-            session_cookie="comptoir",
-            max_age=30 * 86400,
-            same_site="lax",
-            https_only=settings.secure_cookies,
-        ),
+        Middleware(ServerSessions, secure=settings.secure_cookies),  # kept in the database
         Middleware(SessionIdentity, allowed_origins=settings.allowed_origins),
     ]
     return Starlette(

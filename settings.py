@@ -81,7 +81,12 @@ class Settings:
     mail_requests_per_address: int = 5
     mail_requests_per_client: int = 30
     mail_request_window_s: int = 3600
-    session_idle_s: int = 30 * 60
+    session_idle_s: int = 30 * 60  # a table's session, opened and left empty
+    # Browsers' sessions (web/sessions.py) end after this long unused: staff after a
+    # working day, consumers and phones at tables after a month.
+    staff_session_idle_s: int = 12 * 3600
+    consumer_session_idle_s: int = 30 * 86400
+    browser_session_idle_s: int = 30 * 86400
     sweep_interval_s: int = 30
     outbox_sweep_s: float = 5  # how often undelivered domain events are looked for
     max_quantity: int = 50
@@ -144,6 +149,9 @@ class Settings:
             mail_requests_per_client=_int("MAIL_REQUESTS_PER_CLIENT", 30),
             mail_request_window_s=_int("MAIL_REQUEST_WINDOW_S", 3600),
             session_idle_s=_int("SESSION_IDLE_S", 30 * 60),
+            staff_session_idle_s=_int("STAFF_SESSION_IDLE_S", 12 * 3600),
+            consumer_session_idle_s=_int("CONSUMER_SESSION_IDLE_S", 30 * 86400),
+            browser_session_idle_s=_int("BROWSER_SESSION_IDLE_S", 30 * 86400),
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
             outbox_sweep_s=float(os.environ.get("OUTBOX_SWEEP_S", "5")),
             event_hold_s=float(os.environ.get("EVENT_HOLD_S", "0.1")),

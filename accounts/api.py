@@ -15,14 +15,17 @@ from api.endpoint import SESSION, SIGNED_IN, Endpoint, Reply, Tag
 from web import ratelimit
 from web.commands import command
 from web.htmx import json_reply
+from web.security import csrf_token
+from web.sessions import STAFF_ID, renew
 from web.state import app_state
 
 STAFF = Tag("staff", "POS, production displays and back office: sign in first.")
 
 
 async def login(request: Request) -> Response:
-    """Checks the email and password and stores the staff identity in the `comptoir` cookie.
-    Returns the CSRF token needed by non-JSON unsafe requests. With `HX-Request: true` the
+    """Checks the email and password and signs this browser's session in: a new session id
+    in the `comptoir` cookie and a new CSRF token (returned here, needed by non-JSON unsafe
+    requests); the id from before opens nothing any more. With `HX-Request: true` the
     response also carries `HX-Redirect` (for the sign-in page). Wrong tries are limited per
     email address (10 in 10 minutes, whether or not anyone has it) and per client (50):
     past that, 429 `too_many_sign_ins` with `Retry-After`, and the password is not checked.
@@ -39,23 +42,26 @@ async def login(request: Request) -> Response:
             staff = await service.login(session, sign_in.email, sign_in.password)
     if isinstance(staff, service.PendingSignup):
         # An operator whose company is still to be named: the sign-up page goes on.
-        request.session.pop("staff_id", None)
+        request.session.pop(STAFF_ID, None)
         request.session["signup_id"] = staff.id
         return json_reply({"signup": {"email": staff.email}, "redirect": "/signup/company"},
                           request, 202)
     request.session.pop("signup_id", None)
-    request.session["staff_id"] = staff.id
+    request.session[STAFF_ID] = staff.id
+    renew(request)
     return json_reply(
         {"staff": {"id": staff.id, "name": staff.name, "role": staff.role},
-         "csrf_token": request.session["csrf"], "redirect": "/staff"},
+         "csrf_token": csrf_token(request), "redirect": "/staff"},
         request,
     )
 
 
 async def logout(request: Request) -> Response:
-    """Removes the staff identity from the cookie (the device id stays). Always succeeds."""
-    request.session.pop("staff_id", None)
-    request.session.pop("signup_id", None)
+    """Ends this browser's session everywhere (its live sockets close) and goes on with a
+    new one, without the staff member (the device stays). Always succeeds."""
+    signing_up = request.session.pop("signup_id", None)
+    if request.session.pop(STAFF_ID, None) is not None or signing_up is not None:
+        renew(request)
     return json_reply({"ok": True, "redirect": "/staff/login"}, request)
 
 
@@ -73,7 +79,7 @@ async def me(request: Request) -> Response:
                      "timezone": company.timezone},
          "sites": [{"id": site.id, "name": site.name} for site in sites],
          "permissions": sorted(ROLES.get(staff.role, ())),
-         "csrf_token": request.session["csrf"]}
+         "csrf_token": csrf_token(request)}
     )
 
 

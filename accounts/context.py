@@ -7,11 +7,12 @@ from starlette.requests import HTTPConnection
 from accounts.service import StaffIdentity, identity
 from realtime.topics import Viewer
 from web.recent_ids import SCANNED_MACHINES, SCANNED_TABLES, recent_ids
+from web.sessions import CONSUMER_ID, STAFF_ID
 from web.state import app_state, device_of, locale_of
 
 
 async def staff_of(conn: HTTPConnection) -> StaffIdentity | None:
-    staff_id = conn.session.get("staff_id")
+    staff_id = conn.session.get(STAFF_ID)
     if staff_id is None:
         return None
     async with app_state(conn).sessionmaker() as session:
@@ -20,7 +21,7 @@ async def staff_of(conn: HTTPConnection) -> StaffIdentity | None:
 
 def consumer_id_of(conn: HTTPConnection) -> int | None:
     """The customer signed in on this browser, if any (customers/)."""
-    value = conn.session.get("consumer_id")
+    value = conn.session.get(CONSUMER_ID)
     return value if isinstance(value, int) else None
 
 

@@ -20,7 +20,8 @@ class StaffMember(BaseModel):
 class StaffSession(BaseModel):
     staff: StaffMember
     csrf_token: str = Field(
-        description="Send as X-CSRF-Token on unsafe requests that are not JSON.")
+        description="Send as X-CSRF-Token on unsafe requests that are not JSON. A new one at "
+                    "every sign-in: the one from before is refused.")
     redirect: str | None = Field(None, description="For the sign-in page.")
 
 

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import Company, OperatorSignup, Site, Staff, StaffSite
 from accounts.passwords import hash_password, verify_password
 from errors import N_, DomainError
+from realtime.events import Tx
+from web.session_store import end_all_of
 
 _DUMMY_HASH = hash_password("not a password")
 
@@ -114,6 +116,18 @@ async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | N
     if staff is None or not staff.active:
         return None  # a deactivated member's cookie opens nothing from their next request on
     return await _identity_of(session, staff)
+
+
+async def deactivate(tx: Tx, email: str) -> int | None:
+    """The staff member may no longer sign in, and every session they are signed in on ends
+    at once: their screens are signed out, and their live sockets close on every process
+    the bus reaches. Their id, or None when nobody has this address."""
+    staff = await tx.session.scalar(select(Staff).where(Staff.email == normal_email(email)))
+    if staff is None:
+        return None
+    staff.active = False
+    await end_all_of(tx, staff_id=staff.id)
+    return staff.id
 
 
 async def workplace(session: AsyncSession, staff: StaffIdentity) -> tuple[Company, list[Site]]:

@@ -31,6 +31,7 @@ from accounts.tenant import owned
 from domain import audit
 from errors import N_, Forbidden, InvalidInput, NotFound
 from realtime.events import Tx
+from web import session_store
 from web.commands import Collapsed, Command, Invalid, Text
 
 INVITE_FOR = timedelta(days=7)
@@ -277,7 +278,7 @@ async def assign(tx: Tx, staff: StaffIdentity, member_id: object, given: Assignm
 
 
 async def set_active(tx: Tx, staff: StaffIdentity, member_id: object, active: bool) -> Staff:
-    """Deactivate (no sign-in, their open cookie opens nothing) or reactivate a member."""
+    """Deactivate (no sign-in, every session of theirs ended) or reactivate a member."""
     found = await member(tx.session, staff, member_id)
     if found.id == staff.id:
         raise NotOnYourself()
@@ -285,6 +286,8 @@ async def set_active(tx: Tx, staff: StaffIdentity, member_id: object, active: bo
         raise Forbidden()
     if found.active != active:
         found.active = active
+        if not active:  # signed out everywhere at once: their open screens close
+            await session_store.end_all_of(tx, staff_id=found.id)
         await audit.record(tx, staff.id, staff.company_id,
                            "staff.activate" if active else "staff.deactivate",
                            f"staff:{found.id}", {"email": found.email})

@@ -42,8 +42,10 @@ RETRY_AFTER = {
 }
 SESSION_COOKIE = {
     "type": "apiKey", "in": "cookie", "name": "comptoir",
-    "description": "The signed session cookie set on every response: a device id (a diner's "
-                   "identity) and, after POST /api/v1/staff/login, the staff identity.",
+    "description": "An opaque session id, set by the first answer that needs a session; the "
+                   "session, kept on the server, holds a device id (a diner's identity) and, "
+                   "after POST /api/v1/staff/login, the staff identity. Signing in and out "
+                   "give a new one.",
 }
 ERROR: dict[str, Any] = {
     "type": "object",

@@ -28,6 +28,7 @@ from harness import (
     log,
     merge_latency,
     peers_python,
+    save_cookies,
     start_profile,
     start_server,
     stop,
@@ -148,6 +149,7 @@ class Fanout:
     async def _phases(self) -> None:
         assert self.server is not None
         specs, topics = build_specs(self.stack, self.workload, self.venue)
+        await save_cookies(self.venue["url"])  # the sessions the specs' cookies name
         n = self.args.socket_processes
         python = sys.executable if self.stack == "ours" else str(peers_python())
         for part in range(n):

@@ -4,7 +4,6 @@ what they cost (from /proc), the database it seeds, and the profiler."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -242,12 +241,42 @@ async def drop_database(name: str = PG_DB) -> None:
         await admin.close()
 
 
-def cookie(session: dict[str, Any]) -> str:
-    """A session cookie as Starlette's SessionMiddleware signs it (the bench knows the key)."""
-    from itsdangerous import TimestampSigner
+_unsaved: list[tuple[str, dict[str, Any]]] = []
 
-    data = base64.b64encode(json.dumps(session).encode())
-    return TimestampSigner(SECRET).sign(data).decode()
+
+def cookie(session: dict[str, Any]) -> str:
+    """A session cookie for a bench socket: a new random id, whose session `save_cookies`
+    writes to the bench database as the app keeps it (web/session_store.py)."""
+    from web.session_store import new_token
+
+    token = new_token()
+    _unsaved.append((token, session))
+    return token
+
+
+async def save_cookies(url: str) -> None:
+    """Write the sessions of the cookies made since the last call (a day to live)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from db.engine import make_engine
+    from web.models import BrowserSession
+    from web.session_store import encode, key_of
+
+    now = datetime.now(UTC)
+    rows = [{"key": key_of(token), "staff_id": data.get("staff_id"), "consumer_id": None,
+             "data": encode({k: v for k, v in data.items() if k != "staff_id"}),
+             "created_at": now, "expires_at": now + timedelta(days=1)}
+            for token, data in _unsaved]
+    _unsaved.clear()
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for start in range(0, len(rows), 1000):
+                await connection.execute(insert(BrowserSession), rows[start:start + 1000])
+    finally:
+        await engine.dispose()
 
 
 # Servers

@@ -27,6 +27,7 @@ from realtime.models import current_version
 from web import ratelimit
 from web.commands import command
 from web.htmx import json_reply
+from web.sessions import CONSUMER_ID, renew
 from web.state import app_state, locale_of, run_tx
 
 CONSUMERS = Tag("consumers", "Coffee-machine consumer accounts and credit.")
@@ -83,7 +84,8 @@ class Accounts:
         return json_reply({"ok": True, "redirect": f"{sign_in}?signed_up=1"}, request, 202)
 
     async def consumer_login(self, request: Request) -> Response:
-        """Stores the consumer in the `comptoir` cookie. Wrong tries are limited per email
+        """Signs this browser's session in as the consumer, with a new session id and CSRF
+        token (the id from before opens nothing any more). Wrong tries are limited per email
         address of the company (10 in 10 minutes, whether or not anyone has it) and per
         client (50): past that, 429 `too_many_sign_ins` with `Retry-After`, and the password
         is not checked."""
@@ -101,13 +103,16 @@ class Accounts:
 
         async with ratelimit.counted(state.sessionmaker, tries, TooManySignIns):
             consumer_id = await run_tx(request, op)
-        request.session["consumer_id"] = consumer_id
+        request.session[CONSUMER_ID] = consumer_id
+        renew(request)
         back = self.places.page(given.machine) if given.machine else "/account"
         return json_reply({"consumer": {"id": consumer_id}, "redirect": back}, request)
 
     async def consumer_logout(self, request: Request) -> Response:
-        """Forgets the consumer on this browser."""
-        request.session.pop("consumer_id", None)
+        """Ends this browser's session everywhere and goes on with a new one, without the
+        consumer."""
+        if request.session.pop(CONSUMER_ID, None) is not None:
+            renew(request)
         return json_reply({"ok": True, "refresh": True}, request)
 
     async def consumer_me(self, request: Request) -> Response:

@@ -26,6 +26,7 @@ from customers.models import Consumer, PasswordReset
 from db.base import changed
 from errors import N_
 from realtime.events import Tx
+from web import session_store
 from web.i18n import gettext
 
 RESET_SUBJECT = N_("Choose a new password")
@@ -131,6 +132,10 @@ async def choose(tx: Tx, token: object, password: str, now: datetime) -> str:
 
 
 async def end_other_sessions(tx: Tx, *, staff_id: int | None, consumer_id: int | None) -> None:
-    """The hook where a password reset ends the account's other sessions. Sessions live in
-    the signed cookie alone today, with nothing on the server to end; server-side sessions
-    (issue 12, sessions) end them here, in the same transaction."""
+    """A password reset ends every session the account had signed in on, in the reset's own
+    transaction: whoever knew the old password is signed out everywhere (their sockets
+    close); the person signs in again with the new one."""
+    if staff_id is not None:
+        await session_store.end_all_of(tx, staff_id=staff_id)
+    elif consumer_id is not None:
+        await session_store.end_all_of(tx, consumer_id=consumer_id)

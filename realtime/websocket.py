@@ -30,6 +30,7 @@ from telemetry import metrics
 log = logging.getLogger(__name__)
 
 RAW_SEND = "comptoir.raw_send"  # the server's own ASGI send, kept by web.live.KeepRawSend
+CLOSE_ENDED = 4001  # websocket close code: what opened the socket ended (a sign-out)
 MAX_TOPICS = 32  # a POS watching 20 tables, the menu and a few machines
 # A client's message, in bytes: the biggest the protocol has, a subscribe to MAX_TOPICS
 # topics of the longest name (topics.MAX_TOPIC_LENGTH: ~6.6 KB), fits. Past it the socket
@@ -53,8 +54,11 @@ async def serve_socket(
     sessionmaker: async_sessionmaker[AsyncSession],
     viewer: Viewer,
     queue_size: int,
+    ends_on: str | None = None,
 ) -> None:
-    """Serve one socket until it closes, or until it falls too far behind ("resync").
+    """Serve one socket until it closes, or until it falls too far behind ("resync"), or
+    until anything is published on `ends_on` (the end of the session that opened it: the
+    socket closes with CLOSE_ENDED).
 
     The socket's own task reads its messages; frames go out from wherever they are made
     (the hub's dispatch, mostly), and a second task exists only while frames wait for a
@@ -67,6 +71,10 @@ async def serve_socket(
     outlet = SocketOutlet(websocket)
     conn = Connection(viewer, fmt, queue_size, outlet)
     hub.add(conn)
+    # Watched by the server, not the client: whatever comes on it stops the socket.
+    ender = (Connection(viewer, fmt, 1, Ender(outlet)), ends_on) if ends_on else None
+    if ender is not None:
+        hub.watch(*ender)
     if not hub.bus_up:
         conn.send(bus_notice(False))  # changes are late for now: the hub polls for them
     closing: Refused | None = None
@@ -82,9 +90,13 @@ async def serve_socket(
             raise  # not the outlet's doing (the server is shutting down): let it through
     finally:
         hub.remove(conn)
+        if ender is not None:
+            hub.unwatch(*ender)
         outlet.close()
     if conn.overflowed:
         closing = Refused(CLOSE_RESYNC, "resync")
+    elif outlet.ended:
+        closing = Refused(CLOSE_ENDED, "ended")
     if closing is not None:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=closing.code, reason=closing.reason)
@@ -105,7 +117,7 @@ class SocketOutlet:
     that task finds the socket overflowed or gone, it stops the socket's own task.
     """
 
-    __slots__ = ("raw", "protocol", "websocket", "serving", "sender", "stopped")
+    __slots__ = ("raw", "protocol", "websocket", "serving", "sender", "stopped", "ended")
 
     def __init__(self, websocket: WebSocket) -> None:
         self.raw: Send | None = raw_send(websocket)
@@ -118,6 +130,7 @@ class SocketOutlet:
         self.serving = task
         self.sender: asyncio.Task[None] | None = None
         self.stopped = False
+        self.ended = False  # told to close (Ender): closed with CLOSE_ENDED
 
     def write(self, text: str) -> bool:
         protocol = self.protocol
@@ -163,10 +176,32 @@ class SocketOutlet:
         if conn.overflowed:
             self._stop_serving()  # then closed with "resync" by serve_socket
 
+    def end(self) -> None:
+        """Close the socket, from wherever it is told (the hub's dispatch, a catch-up)."""
+        self.ended = True
+        self._stop_serving()
+
     def _stop_serving(self) -> None:
         if not self.stopped:
             self.stopped = True
             self.serving.cancel()
+
+
+class Ender:
+    """The outlet of the connection that watches what ends a socket: any frame it is given
+    ends the socket instead of reaching it."""
+
+    __slots__ = ("outlet",)
+
+    def __init__(self, outlet: SocketOutlet) -> None:
+        self.outlet = outlet
+
+    def write(self, text: str) -> bool:
+        self.outlet.end()
+        return True
+
+    def wake(self, conn: Connection) -> None:
+        self.outlet.end()
 
 
 def raw_send(websocket: WebSocket) -> Send | None:

@@ -1,5 +1,6 @@
 """`comptoir create-staff` from a script: the password from standard input or from
-COMPTOIR_STAFF_PASSWORD, never only from a prompt (docs/deploy.md)."""
+COMPTOIR_STAFF_PASSWORD, never only from a prompt (docs/deploy.md); `comptoir
+deactivate-staff` ends the account's sessions."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from accounts.models import Company
 from demo.seed import DemoVenue
 from settings import ROOT
-from tests.api.test_bad_input import login
+from tests.api.test_bad_input import CASHIER, expect, login
 from tests.conftest import Database, client_for
 
 
@@ -73,3 +74,27 @@ async def test_the_demo_prints_the_sign_up_url_beside_the_demo_cafe(
     printed = capsys.readouterr().out
     assert "Café de la Gare" in printed and "/staff/login" in printed
     assert "http://127.0.0.1:8000/signup\n" in printed
+
+
+async def test_deactivate_staff_signs_them_out_everywhere(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    def deactivate(email: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "comptoir_cli", "deactivate-staff", "--email", email],
+            capture_output=True, text=True, cwd=ROOT, timeout=60,
+            env={**os.environ, "DATABASE_URL": db.url, "SECRET_KEY": "test-secret"},
+        )
+
+    async with client_for(app) as pos:
+        await login(pos, *CASHIER)
+        done = await asyncio.to_thread(deactivate, CASHIER[0].upper())
+        assert done.returncode == 0, done.stderr
+        assert "deactivated" in done.stdout
+        expect(await pos.get("/api/v1/staff/me"), 401, "not_signed_in")
+        refused = await pos.post("/api/v1/staff/login",
+                                 json={"email": CASHIER[0], "password": CASHIER[1]})
+        expect(refused, 401, "bad_login")
+    nobody = await asyncio.to_thread(deactivate, "nobody@cafe-de-la-gare.fr")
+    assert nobody.returncode != 0 and "no staff account" in nobody.stderr
+    assert "Traceback" not in nobody.stderr

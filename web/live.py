@@ -15,6 +15,8 @@ from realtime.websocket import RAW_SEND, serve_socket
 from telemetry import metrics
 from web.errors import error_body
 from web.security import origin_allowed
+from web.session_store import ended_topic
+from web.sessions import load_for_socket
 from web.state import app_state, locale_of
 
 ViewerOf = Callable[[HTTPConnection], Awaitable[Viewer]]
@@ -62,12 +64,14 @@ def live_endpoint(viewer_of: ViewerOf) -> Callable[[WebSocket], Awaitable[None]]
 
     async def live(websocket: WebSocket) -> None:
         """Checks Origin (CORS does not cover websockets) and the device's count of
-        sockets, then serves the socket."""
+        sockets, then serves the socket until it closes, or until the session it was
+        opened with ends (a sign-out)."""
         state = app_state(websocket)
-        viewer = await _admitted(websocket, state.settings.allowed_origins, viewer_of)
-        if viewer is None:
+        admitted = await _admitted(websocket, state.settings.allowed_origins, viewer_of)
+        if admitted is None:
             await websocket.close(code=1008, reason="origin")
             return
+        viewer, session_key = admitted
         device = viewer.device_key
         if device is not None and not sockets.take(device, state.settings.ws_max_per_device):
             metrics.SOCKETS_REFUSED.labels("device").inc()
@@ -77,6 +81,7 @@ def live_endpoint(viewer_of: ViewerOf) -> Callable[[WebSocket], Awaitable[None]]
             await serve_socket(
                 websocket, state.hub, state.sessionmaker, viewer,
                 state.settings.socket_queue_size,
+                ends_on=ended_topic(session_key) if session_key else None,
             )
         finally:
             if device is not None:
@@ -99,8 +104,8 @@ async def _refuse(websocket: WebSocket, error: DomainError) -> None:
 
 async def _admitted(
     websocket: WebSocket, allowed_origins: tuple[str, ...], viewer_of: ViewerOf
-) -> Viewer | None:
-    """Who is behind the socket, if its Origin is allowed.
+) -> tuple[Viewer, str | None] | None:
+    """Who is behind the socket, and the key of its session, if its Origin is allowed.
 
     Headers and cookies are read from a connection object of their own, gone once read:
     parsed on `websocket`, they would stay in memory as long as the socket is open.
@@ -109,7 +114,10 @@ async def _admitted(
     headers = handshake.headers
     if not origin_allowed(headers.get("origin"), headers.get("host"), allowed_origins):
         return None
-    return await viewer_of(handshake)
+    session_key = await load_for_socket(handshake)
+    viewer = await viewer_of(handshake)
+    websocket.scope.pop("session", None)  # read once: an open socket need not keep it
+    return viewer, session_key
 
 
 class KeepRawSend:

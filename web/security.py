@@ -1,10 +1,10 @@
-"""Cookies, CSRF and Origin checks.
+"""CSRF and Origin checks, and the session's device id and CSRF token.
 
-Browsers get a signed, HttpOnly, SameSite=Lax session cookie holding a random device id
-(≥128 bits), a CSRF token and, once signed in, the staff id. Unsafe requests must carry
-the CSRF token in a header or form field, unless they are JSON: a cross-site page cannot
-send JSON without a CORS preflight, which this server never grants. A present Origin
-header must be this site's own.
+A browser's session (web/sessions.py, kept on the server) gets a random device id (≥128
+bits) when something first needs one, and a CSRF token when a page first shows one. Unsafe
+requests must carry the CSRF token in a header or form field, unless they are JSON: a
+cross-site page cannot send JSON without a CORS preflight, which this server never grants.
+A present Origin header must be this site's own.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -24,6 +25,24 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def new_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
+
+
+def device_id(conn: HTTPConnection) -> str:
+    """This browser's random device id, made the first time something needs it."""
+    session = conn.session
+    device = session.get("device")
+    if not isinstance(device, str):
+        device = session["device"] = new_token()
+    return device
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    """This session's CSRF token, made the first time a page or an answer shows it."""
+    session = conn.session
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = session["csrf"] = new_token()
+    return token
 
 
 def device_key(secret: str, device_id: str) -> str:
@@ -40,7 +59,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
 
 
 class SessionIdentity:
-    """Gives every session a device id and a CSRF token; guards unsafe requests."""
+    """Guards unsafe requests: Origin, then the session's CSRF token unless JSON."""
 
     def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -51,25 +70,22 @@ class SessionIdentity:
         # of its own stays on the stack of every open websocket.
         if scope["type"] not in ("http", "websocket"):
             return self.app(scope, receive, send)
-        session = scope["session"]
-        if "device" not in session:
-            session["device"] = new_token()
-        if "csrf" not in session:
-            session["csrf"] = new_token()
         if scope["type"] == "http" and scope["method"] in UNSAFE:
             headers = Headers(scope=scope)
-            problem = self._problem(headers, session["csrf"])
+            session = scope.get("session")
+            csrf = session.get("csrf") if session is not None else None
+            problem = self._problem(headers, csrf if isinstance(csrf, str) else None)
             if problem:
                 return _reject(send, problem)
         return self.app(scope, receive, send)
 
-    def _problem(self, headers: Headers, csrf: str) -> str | None:
+    def _problem(self, headers: Headers, csrf: str | None) -> str | None:
         if not origin_allowed(headers.get("origin"), headers.get("host"), self.allowed_origins):
             return "Cross-origin request refused."
         if headers.get("content-type", "").split(";")[0].strip() == "application/json":
             return None
         token = headers.get("x-csrf-token", "")
-        if token and hmac.compare_digest(token, csrf):
+        if token and csrf and hmac.compare_digest(token, csrf):
             return None
         return "Missing or wrong CSRF token; reload the page."
 

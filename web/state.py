@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,7 +15,8 @@ from realtime.events import Tx, run
 from realtime.hub import Hub
 from settings import Settings
 from web.i18n import pick_locale
-from web.security import device_key
+from web.security import device_id, device_key
+from web.session_store import Lifetimes
 
 T = TypeVar("T")
 
@@ -27,6 +29,12 @@ class AppState:
     bus: Bus
     hub: Hub
 
+    @cached_property
+    def session_lifetimes(self) -> Lifetimes:
+        s = self.settings
+        return Lifetimes(s.staff_session_idle_s, s.consumer_session_idle_s,
+                         s.browser_session_idle_s)
+
 
 def app_state(conn: HTTPConnection) -> AppState:
     state: AppState = conn.app.state.comptoir
@@ -38,7 +46,7 @@ def locale_of(conn: HTTPConnection) -> str:
 
 
 def device_of(conn: HTTPConnection) -> str:
-    return device_key(app_state(conn).settings.secret_key, conn.session["device"])
+    return device_key(app_state(conn).settings.secret_key, device_id(conn))
 
 
 async def run_tx(conn: HTTPConnection, op: Callable[[Tx], Awaitable[T]]) -> T:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from web.i18n import clock, money, translations, when
+from web.security import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -58,7 +59,7 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
     from web.state import locale_of
 
     html = render(
-        locale_of(request), name, csrf=request.session.get("csrf", ""), request=request,
+        locale_of(request), name, csrf=csrf_token(request), request=request,
         **context,
     )
     return HTMLResponse(html, status_code=status)

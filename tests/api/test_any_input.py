@@ -9,7 +9,6 @@ documented status, content type and body. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 from collections.abc import Coroutine
@@ -65,14 +64,6 @@ def _cookie(client: httpx.AsyncClient) -> str:
     value = client.cookies.get("comptoir")
     assert value, "no session cookie"
     return value
-
-
-def _csrf_of(cookie: str) -> str:
-    """The CSRF token inside a session cookie (its payload is base64 JSON, then signed)."""
-    payload = cookie.split(".", 1)[0]
-    data: dict[str, Any] = json.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
-    token: str = data["csrf"]
-    return token
 
 
 async def _roles(app: Starlette, venue: DemoVenue) -> list[Role]:

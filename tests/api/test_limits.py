@@ -69,6 +69,26 @@ async def test_forty_wrong_pins_at_once_from_one_phone_get_five_checks(
         assert joined.status_code == 200, joined.text
 
 
+async def test_a_friend_with_the_right_pin_joins_at_once_after_a_strangers_wrong_guesses(
+    app: Starlette, venue: DemoVenue
+) -> None:
+    """Issue 12, item 5: five wrong PINs from a stranger used to lock the whole table for
+    ten minutes. Now they lock the stranger's phone only."""
+    async with client_for(app) as lea, client_for(app) as eve, client_for(app) as zoe:
+        token, pin = await open_table(app, venue, lea)
+        join = f"/api/v1/tables/{token}/join"
+        for _ in range(DEVICE_LIMIT):
+            expect(await eve.post(join, json={"name": "Eve", "pin": wrong_for(pin)}),
+                   403, "wrong_pin")
+        expect(await eve.post(join, json={"name": "Eve", "pin": pin}), 429, "pin_locked")
+
+        joined = await zoe.post(join, json={"name": "Zoé", "pin": pin})  # another phone
+        assert joined.status_code == 200, joined.text
+        members = (await lea.get(f"/api/v1/tables/{token}")).json()["table"]["session"]
+        assert [m["name"] for m in members["members"]] == ["Léa", "Zoé"]
+        expect(await eve.post(join, json={"name": "Eve", "pin": pin}), 429, "pin_locked")
+
+
 async def test_a_right_pin_in_a_burst_of_wrong_ones_gets_in_only_within_the_limit(
     app: Starlette, venue: DemoVenue
 ) -> None:

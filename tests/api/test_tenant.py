@@ -166,6 +166,8 @@ async def _machines(db: Database, venue: DemoVenue) -> list[int]:
 
 
 async def _everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table but the caller's own session (a device id given on first need, its
+    expiry moved forward): what the outsider's browser keeps, not the other company's."""
     async with db.sessionmaker() as session:
         return {
             table.name: [
@@ -174,6 +176,7 @@ async def _everything(db: Database) -> dict[str, list[tuple[Any, ...]]]:
                 ).all()
             ]
             for table in Base.metadata.sorted_tables
+            if table.name != "browser_session"
         }
 
 
