@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site, Staff
 from accounts.passwords import hash_password, verify_password
+from accounts.roles import Permission, can
 from errors import N_, DomainError
 
 _DUMMY_HASH = hash_password("not a password")
@@ -39,6 +40,11 @@ class StaffIdentity:
     role: str
     name: str
 
+    def may(self, permission: str) -> bool:
+        """May this staff member do `permission` (a Permission's value)? For the pages'
+        navigation, which shows only the sections the role may use."""
+        return permission in set(Permission) and can(self.role, Permission(permission))
+
 
 def normal_email(email: str) -> str:
     """Staff addresses are stored so: the one spelling to look up and to count tries of."""
@@ -66,9 +72,11 @@ async def identity(session: AsyncSession, staff_id: object) -> StaffIdentity | N
 
 
 async def workplace(session: AsyncSession, staff: StaffIdentity) -> tuple[Company, list[Site]]:
-    """The staff member's company and its sites, in the order they were made."""
+    """The staff member's company and its open sites (not archived), in the order they were
+    made."""
     company = await session.get(Company, staff.company_id)
     assert company is not None  # a staff row refers to its company
     sites = (await session.scalars(
-        select(Site).where(Site.company_id == staff.company_id).order_by(Site.id))).all()
+        select(Site).where(Site.company_id == staff.company_id, Site.archived_at.is_(None))
+        .order_by(Site.id))).all()
     return company, list(sites)

@@ -1,4 +1,4 @@
-"""The outbox: each recorded fact, and each subscriber it reached."""
+"""The outbox (each recorded fact, and each subscriber it reached) and the audit log."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, Timestamp
+from db.base import Base, IdType, Timestamp
 
 
 class OutboxEvent(Base):
@@ -35,3 +35,23 @@ class EventDelivery(Base):
     )
     subscriber: Mapped[str] = mapped_column(String(80), primary_key=True)
     delivered_at: Mapped[Timestamp]
+
+
+class AuditEntry(Base):
+    """One change that matters: who made it, when, to what, and what changed (JSON)."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    # Named by table, never imported: the audit log sits below every room.
+    company_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    # None: the system or the command line; kept when the staff member is deleted.
+    actor_staff_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("staff.id", ondelete="SET NULL"), index=True
+    )
+    at: Mapped[Timestamp] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str] = mapped_column(String(120))
+    changes: Mapped[str] = mapped_column(Text)  # JSON: {field: [before, after]} or details
