@@ -17,4 +17,9 @@
     const wrong = document.querySelector("[data-form] [aria-invalid=true]");
     if (wrong) wrong.focus();
   });
+  // On a phone the navigation scrolls sideways: the current section is brought into view.
+  document.addEventListener("DOMContentLoaded", () => {
+    const here = document.querySelector(".bo-nav [aria-current=page]");
+    if (here) here.scrollIntoView({block: "nearest", inline: "center"});
+  });
 })();
