@@ -12,7 +12,6 @@ from tests.api.test_bad_input import login
 from tests.conftest import Database
 
 ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
-MANAGERLESS_SUPERVISOR = ("superviseur@cafe-de-la-gare.fr", "super-demo")
 CASHIER = ("caisse@cafe-de-la-gare.fr", "caisse-demo")
 
 
