@@ -15,9 +15,13 @@ from starlette.staticfiles import StaticFiles
 from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
+from backoffice import audit_pages as backoffice_audit
+from backoffice import company_pages as backoffice_company
 from backoffice import menu_files, menu_pages, signup_pages
+from backoffice import pages as backoffice_pages
 from backoffice import staff_pages as backoffice_staff
 from backoffice import tables_pages as backoffice_tables
+from backoffice.onboarding_facts import site_missing
 from customers import sweeper as customers_sweeper
 from customers import topups
 from customers.api import Accounts
@@ -38,7 +42,7 @@ from machines.places import MachinePlaces
 from machines.views import user_brews
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
-from ordering import payment_api, pos_api
+from ordering import payment_api, pos_api, readiness
 from ordering import payment_outcome as table_payments
 from ordering import sweeper as ordering_sweeper
 from ordering.config import OrderingConfig
@@ -66,7 +70,8 @@ from web.timers import every
 
 def assemble(config: OrderingConfig) -> None:
     """What the rooms are told at assembly: their live topics, the customer's view of
-    brews, and who hears which domain event. Tests assemble the same way."""
+    brews, who hears which domain event, and what a site needs before it sells. Tests
+    assemble the same way."""
     register_all(config)
     register_machine_topics()
     session_store.register()  # the end of a session, heard by the sockets it opened
@@ -74,6 +79,7 @@ def assemble(config: OrderingConfig) -> None:
     table_payments.register(config)
     brew_payments.register()
     topups.register()
+    readiness.use(site_missing)  # a site's POS sells once the checklist's blocking steps are done
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -157,6 +163,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *reset_pages,
         *menu_pages.routes,
         *menu_files.routes,
+        *backoffice_pages.routes,
+        *backoffice_company.routes,
+        *backoffice_audit.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

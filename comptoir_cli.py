@@ -36,7 +36,7 @@ async def _seed(settings: Settings) -> object:
 
 
 def print_urls(settings: Settings, venue: object) -> None:
-    from demo.seed import DemoVenue
+    from demo.seed import PINS, DemoVenue
 
     assert isinstance(venue, DemoVenue)
     base = settings.public_url
@@ -50,7 +50,7 @@ def print_urls(settings: Settings, venue: object) -> None:
     print(f"  Bar display:        {base}/pos/{venue.site_id}/station/bar")
     print(f"  Staff sign-in:      {base}/staff/login")
     for email, password, role in venue.staff:
-        print(f"    {role:10} {email} / {password}")
+        print(f"    {role:10} {email} / {password}  (PIN {PINS[email]})")
     from machines.cli import print_demo
 
     print_demo(base, list(venue.machines), venue.consumers)

@@ -13,6 +13,11 @@ def N_(message: str) -> str:
     return message
 
 
+class Messages(tuple[str, ...]):
+    """An error's parameter made of messages (each marked with N_): translated one by one
+    where the error is shown, then joined with commas."""
+
+
 class DomainError(Exception):
     """Raised as such: a generic error (not expected; report it). Its subclasses say what
     is wrong; their docstrings document their codes in the API document."""

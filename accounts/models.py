@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdType, Name, Timestamp, intpk, utcnow
@@ -18,6 +18,8 @@ class Company(Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     locale: Mapped[str] = mapped_column(String(10), default="fr")
+    # The planned opening day (the company's calendar); at least five days ahead when set.
+    launch_on: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class Site(Base):
@@ -25,11 +27,17 @@ class Site(Base):
 
     id: Mapped[intpk]
     company_id: Mapped[int] = mapped_column(IdType, ForeignKey("company.id"), index=True)
-    name: Mapped[Name]
+    name: Mapped[Name]  # the brand the diners see
+    address: Mapped[str] = mapped_column(String(300), default="")
+    opening_hours: Mapped[str] = mapped_column(Text, default="")  # as the operator writes them
     # "menu": read only; "order": diners order, payment at the counter.
     table_mode: Mapped[str] = mapped_column(String(16), default="order")
-    # When the tables' QR codes were last printed (the sheet's page or its PDF).
+    # When someone chose the mode (the default alone is not a choice); None: not yet.
+    mode_chosen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When its tables' QR codes were last printed; None: never.
     qr_printed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # An archived site keeps its history but leaves the lists and the POS.
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Staff(Base):

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     # could confirm anyone's address. The company's administrators only.
     READ_MAIL = "read_mail"
     LIFT_PIN_LIMIT = "lift_pin_limit"  # let a table slowed by wrong PINs take tries again
+    AUDIT = "audit"  # read the audit log (who changed what): the administrators only
 
 
 ROLES: dict[str, frozenset[Permission]] = {
@@ -32,8 +33,9 @@ ROLES: dict[str, frozenset[Permission]] = {
          Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT}
     ),
     "supervisor": frozenset(Permission)
-    - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL},
-    "manager": frozenset(Permission) - {Permission.READ_MAIL},
+    - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL,
+       Permission.AUDIT},
+    "manager": frozenset(Permission) - {Permission.READ_MAIL, Permission.AUDIT},
     "admin": frozenset(Permission),
 }
 

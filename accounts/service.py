@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, OperatorSignup, Site, Staff, StaffSite
 from accounts.passwords import hash_password, verify_password
+from accounts.roles import Permission, can
 from errors import N_, DomainError
 from realtime.events import Tx
 from web.session_store import end_all_of
@@ -68,6 +69,11 @@ async def _identity_of(session: AsyncSession, staff: Staff) -> StaffIdentity:
     sites = None if staff.all_sites else frozenset((await session.scalars(
         select(StaffSite.site_id).where(StaffSite.staff_id == staff.id))).all())
     return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name, sites)
+
+    def may(self, permission: str) -> bool:
+        """May this staff member do `permission` (a Permission's value)? For the pages'
+        navigation, which shows only the sections the role may use."""
+        return permission in set(Permission) and can(self.role, Permission(permission))
 
 
 def normal_email(email: str) -> str:
@@ -131,9 +137,11 @@ async def deactivate(tx: Tx, email: str) -> int | None:
 
 
 async def workplace(session: AsyncSession, staff: StaffIdentity) -> tuple[Company, list[Site]]:
-    """The staff member's company and the sites they may use, in the order they were made."""
+    """The staff member's company and the open sites (not archived) they may use, in the
+    order they were made."""
     company = await session.get(Company, staff.company_id)
     assert company is not None  # a staff row refers to its company
     sites = (await session.scalars(
-        select(Site).where(Site.company_id == staff.company_id).order_by(Site.id))).all()
+        select(Site).where(Site.company_id == staff.company_id, Site.archived_at.is_(None))
+        .order_by(Site.id))).all()
     return company, [site for site in sites if staff.may_use(site.id)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,12 +43,31 @@ MENU: list[tuple[str, str, list[tuple[str, int, str]]]] = [
     ]),
 ]
 
+# The blocking steps of the onboarding checklist are done: a site with its address, a menu,
+# a supervisor (below) and every member of staff with a PIN.
+ADDRESS = "1 place de la Gare, 69002 Lyon"
+HOURS = "Lundi–vendredi 7 h–19 h, samedi 8 h–14 h"
+
 STAFF: list[tuple[str, str, str, str]] = [
     ("admin@cafe-de-la-gare.fr", "Camille Admin", "admin", "admin-demo"),
     ("superviseur@cafe-de-la-gare.fr", "Sacha Superviseur", "supervisor", "super-demo"),
     ("caisse@cafe-de-la-gare.fr", "Chloé Caisse", "cashier", "caisse-demo"),
     ("cuisine@cafe-de-la-gare.fr", "Karim Cuisine", "kitchen", "cuisine-demo"),
 ]
+# Each member's personal PIN (the till's switch of user; the checklist asks one of everyone).
+PINS = {
+    "admin@cafe-de-la-gare.fr": "1001",
+    "superviseur@cafe-de-la-gare.fr": "2002",
+    "caisse@cafe-de-la-gare.fr": "3003",
+    "cuisine@cafe-de-la-gare.fr": "4004",
+}
+
+
+@cache
+def demo_hash(secret: str) -> str:
+    """The demo's passwords and PINs hashed once a process (scrypt is slow by design, and
+    the tests seed the demo again and again); each is public anyway."""
+    return hash_password(secret)
 
 
 @dataclass(frozen=True)
@@ -66,7 +87,8 @@ async def seed(session: AsyncSession, tables: int = 12) -> DemoVenue:
                           timezone="Europe/Paris", locale="fr")
         session.add(company)
         await session.flush()
-        site = Site(company_id=company.id, name="Café de la Gare", table_mode="order")
+        site = Site(company_id=company.id, name="Café de la Gare", table_mode="order",
+                    address=ADDRESS, opening_hours=HOURS, mode_chosen_at=datetime.now(UTC))
         session.add(site)
         await session.flush()
         for number in range(1, tables + 1):
@@ -82,8 +104,18 @@ async def seed(session: AsyncSession, tables: int = 12) -> DemoVenue:
                                     price=price, description=description, position=rank))
         for email, name, role, password in STAFF:
             session.add(Staff(company_id=company.id, email=email, name=name, role=role,
-                              password_hash=hash_password(password)))
+                              password_hash=demo_hash(password),
+                              pin_hash=demo_hash(PINS[email])))
         await session.flush()
+    if not site.address:  # a demo seeded before sites had an address: it may sell again
+        site.address, site.opening_hours = ADDRESS, HOURS
+        await session.flush()
+    for member in (await session.scalars(  # a demo seeded before staff had PINs
+        select(Staff).where(Staff.company_id == site.company_id, Staff.pin_hash.is_(None),
+                            Staff.email.in_(list(PINS)))
+    )).all():
+        member.pin_hash = demo_hash(PINS[member.email])
+    await session.flush()
     rows = (
         await session.execute(
             select(DiningTable.label, DiningTable.token)

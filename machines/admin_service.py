@@ -15,6 +15,7 @@ from customers import credit
 from customers.ledger import Kind, manual_key
 from customers.models import Consumer, ConsumerPolicy, GroupMember, UserGroup
 from db.base import is_id
+from domain import audit
 from errors import NotFound
 from machines.access import Mode
 from machines.commands import AddMachine, GroupSettings, ManualCredit, SetPolicy
@@ -35,6 +36,11 @@ DEFAULT_DRINKS: list[tuple[str, str, int, dict[str, int]]] = [
     ("Chocolat chaud", "hot_chocolate", 150, {"volume_ml": 200, "milk_ml": 150}),
     ("Eau chaude", "hot_water", 0, {"volume_ml": 250, "temperature_c": 85}),
 ]
+
+
+def _target(machine: Machine) -> str:
+    """How the audit log names a machine."""
+    return f"{machine.name} (#{machine.id})"
 
 
 def new_pin(length: int = 6) -> str:
@@ -138,12 +144,17 @@ async def rotate_secret(tx: Tx, staff: StaffIdentity, machine_id: int) -> str:
     machine = await machine_for(tx, staff, machine_id)
     secret = await issue_secret(tx.session, machine)
     await secret_replaced(tx, machine)  # sockets opened with the old one close, everywhere
+    await audit.record(tx, staff.id, staff.company_id, "machine.secret", _target(machine),
+                       {"secret": "replaced"})  # never the secret itself
     return secret
 
 
 async def set_mode(tx: Tx, staff: StaffIdentity, machine_id: int, mode: Mode) -> Machine:
     require(staff.role, Permission.CONFIGURE)
     machine = await machine_for(tx, staff, machine_id)
+    if machine.mode != mode.value:
+        await audit.record(tx, staff.id, staff.company_id, "machine.mode", _target(machine),
+                           {"mode": [machine.mode, mode.value]})
     machine.mode = mode.value
     await ensure_for_mode(tx, machine, mode)
     await machine_changed(tx, machine.id, "machine.mode", {"mode": mode.value})
@@ -156,6 +167,8 @@ async def delete_machine(tx: Tx, staff: StaffIdentity, machine_id: int, confirm:
     machine = await machine_for(tx, staff, machine_id)
     if confirm != machine.name:
         raise ConfirmDeletion()
+    await audit.record(tx, staff.id, staff.company_id, "machine.deleted", _target(machine),
+                       {"serial": machine.serial, "model": machine.model})
     await tx.session.execute(delete(Machine).where(Machine.id == machine.id))
 
 

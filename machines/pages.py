@@ -168,7 +168,7 @@ async def outbox(request: Request) -> Response:
                 .order_by(OutboxMail.id.desc()).limit(50)
             )
         ).all()
-    return page(request, "machines/outbox.html", mails=mails)
+    return page(request, "machines/outbox.html", mails=mails, staff=staff)
 
 
 async def shared_selection(request: Request) -> Response:

@@ -17,10 +17,10 @@ from starlette.routing import Route
 from accounts.context import staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can, require
-from accounts.service import NotSignedIn, StaffIdentity, workplace
+from accounts.service import NotSignedIn, StaffIdentity
 from accounts.tenant import owned_by, site_for
 from errors import NotFound
-from ordering import diner_service, views
+from ordering import diner_service, readiness, views
 from ordering.config import config_of
 from ordering.live import TableTopic
 from ordering.models import Category, DiningTable, Product
@@ -93,11 +93,11 @@ async def staff_home(request: Request) -> Response:
         return redirect("/staff/login")
     async with app_state(request).sessionmaker() as session:
         site_id = await session.scalar(
-            select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)
+            select(Site.id).where(owned_by(staff, Site.company_id), Site.archived_at.is_(None))
+            .order_by(Site.id)
         )
-        if site_id is None:  # a company just signed up: no site, no POS yet
-            company, _ = await workplace(session, staff)
-            return page(request, "backoffice/welcome.html", company=company, staff=staff)
+    if site_id is None:  # no open site yet: setting one up starts in the back office
+        return redirect("/backoffice")
     if staff.role == "kitchen":
         return redirect(f"/pos/{site_id}/station/kitchen")
     return redirect(f"/pos/{site_id}")
@@ -114,9 +114,12 @@ async def pos_page(request: Request, **order: Any) -> Response:
     if (to_login := await _signed_in(request)) is not None:
         return to_login
     staff, site = await _staff_site(request)
+    if site.archived_at is not None:  # its history stays; its POS is closed
+        raise NotFound()
     state = app_state(request)
     config = config_of(request)
     async with state.sessionmaker() as session:
+        missing = await readiness.missing(session, site.id)
         view = await views.pos_view(session, site.id, config)
         menu = await views.menu_view(session, site.id)
         stations = (
@@ -129,7 +132,7 @@ async def pos_page(request: Request, **order: Any) -> Response:
     return page(
         request, "pos.html", staff=staff, site=site, view=view, menu=menu,
         stations=sorted(stations), topics=[views.pos_topic(site.id), views.menu_topic(site.id)],
-        **order,
+        missing=missing, **order,
     )
 
 

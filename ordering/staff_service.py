@@ -12,8 +12,9 @@ from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import guard
 from db.base import changed, is_id
+from domain import audit
 from errors import N_, InvalidInput, NotFound
-from ordering import cart, facts, payment_outcome
+from ordering import cart, facts, payment_outcome, readiness
 from ordering.config import OrderingConfig
 from ordering.errors import (
     BadTransition,
@@ -132,6 +133,7 @@ async def validate(
         return ctx.round  # a retried validation
     _require_party_there(ctx)
     ROUNDS.move(ctx.round.status, RoundStatus.VALIDATED)
+    await readiness.refuse_unready(tx.session, ctx.table.site_id)
     if not await _set_round_status(tx, ctx, RoundStatus.TO_VALIDATE, RoundStatus.VALIDATED):
         return ctx.round  # validated from another screen at the same moment
     stations = await _stations(tx, ctx.round.id)
@@ -420,6 +422,10 @@ async def free(
     if changed(closed) == 1:
         settled = ts.status == SessionStatus.SETTLED
         await facts.table_freed(tx, table, ts, "freed", settled, staff.id)
+        await audit.record(
+            tx, staff.id, staff.company_id, "table.freed", f"{table.label} (#{table.id})",
+            {"session": ts.id, "settled": settled},
+        )
 
 
 async def set_available(

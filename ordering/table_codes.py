@@ -4,6 +4,7 @@ QR code holds, as on the QR sheet (/pos/{site}/qr), so that a program can print 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -15,7 +16,7 @@ from starlette.responses import Response
 from accounts.api import STAFF
 from accounts.context import staff_of
 from accounts.roles import Permission, require
-from accounts.service import NotSignedIn
+from accounts.service import NotSignedIn, StaffIdentity
 from accounts.tenant import site_for
 from api.endpoint import SIGNED_IN, Endpoint, Reply
 from errors import Forbidden, NotFound
@@ -77,9 +78,37 @@ async def codes(request: Request) -> Response:
     return json_reply((await run_tx(request, op)).model_dump(), request)
 
 
+class Printed(BaseModel):
+    site_id: Id
+    printed_at: datetime
+
+
+async def mark_printed(tx: Tx, staff: StaffIdentity, site_id: object) -> Printed:
+    """Note that the site's QR sheet was printed (a step of the onboarding checklist)."""
+    site = await site_for(tx.session, staff, site_id)
+    require(staff.role, Permission.PRINT)
+    site.qr_printed_at = datetime.now(UTC)
+    await tx.session.flush()
+    return Printed(site_id=site.id, printed_at=site.qr_printed_at)
+
+
+async def printed(request: Request) -> Response:
+    """Note that the site's QR code sheet was printed: the onboarding checklist shows it.
+    Sent by the sheet's Print button. Needs the print permission (manager, admin)."""
+    staff = await staff_of(request)
+    if staff is None:
+        raise NotSignedIn()
+    done = await run_tx(request, lambda tx: mark_printed(tx, staff, request.path_params["site_id"]))
+    return json_reply(done.model_dump(mode="json"), request)
+
+
 routes = [
     Endpoint("/staff/sites/{site_id:id}/table-codes", codes, "GET", tag=STAFF,
              operation_id="getTableCodes", summary="The tables' tokens and QR code URLs",
              responses={200: Reply(TableCodes, "The site's tables, in floor order.")},
+             errors=[NotSignedIn, Forbidden, NotFound], params=[SITE_ID], security=SIGNED_IN),
+    Endpoint("/staff/sites/{site_id:id}/qr-printed", printed, "POST", tag=STAFF,
+             operation_id="markQrPrinted", summary="Note that the QR code sheet was printed",
+             responses={200: Reply(Printed, "When it was printed.")},
              errors=[NotSignedIn, Forbidden, NotFound], params=[SITE_ID], security=SIGNED_IN),
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 
 from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import on_site, site_for
+from domain import audit
 from errors import N_, InvalidInput
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable
@@ -31,8 +34,13 @@ async def set_site_mode(
     """Set the whole site at once (a mode of MODES); tables with their own mode keep it."""
     require(staff.role, Permission.CONFIGURE)
     site = await site_for(tx.session, staff, site_id)
+    if site.mode_chosen_at is None:
+        site.mode_chosen_at = datetime.now(UTC)  # chosen, even if the default is kept
     if site.table_mode == mode:
+        await tx.session.flush()
         return site
+    await audit.record(tx, staff.id, site.company_id, "site.mode", f"{site.name} (#{site.id})",
+                       {"table_mode": [site.table_mode, str(mode)]})
     site.table_mode = str(mode)
     await tx.session.flush()
     tables = (

@@ -42,7 +42,7 @@ async def settings_page(request: Request) -> Response:
         )
     current = payment_settings.view(config, staff.company_id, runtime.settings.public_url)
     return page(request, "machines/payment_settings.html", current=current,
-                providers=payment_settings.PROVIDERS)
+                providers=payment_settings.PROVIDERS, staff=staff)
 
 
 routes = [

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
+from domain import audit
 from payments.commands import PaymentSettingsChange, Provider
 from payments.errors import PaymentKeysUnreadable, StripeKeysMissing
 from payments.models import PaymentSettings
@@ -90,6 +91,15 @@ async def save(
         row = PaymentSettings(company_id=staff.company_id, stripe_secret_key="",
                               stripe_webhook_secret="")
         session.add(row)
+    # What changed, never the keys themselves.
+    changes: dict[str, object] = {}
+    if row.provider != change.provider:
+        changes["provider"] = [row.provider, change.provider]
+    changes.update({name: "replaced" for name, given in (
+        ("stripe_secret_key", new_key), ("stripe_webhook_secret", new_webhook)) if given})
+    if changes:
+        await audit.record(tx, staff.id, staff.company_id, "payments.settings",
+                           "payment provider", changes)
     row.provider = change.provider
     if new_key:
         row.stripe_secret_key = box.seal(new_key)

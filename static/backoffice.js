@@ -1,6 +1,8 @@
-// Back-office forms (templates/backoffice/_forms.html) post through htmx and swap <main>.
-// A 422 is the page again with each error next to its field: swap it like a success. Any
-// other refusal (403, 404, 409) is JSON: its message goes to the page's alert.
+// The back office's forms (templates/backoffice/_forms.html, _fields.html) post through
+// htmx and are replaced by the server's answer. A 422 is the page or form again with each
+// field's error next to it: swap it like a success, so refused input is shown, not dropped
+// (htmx leaves a 4xx unswapped unless told). Any other refusal (403, 404, 409) is JSON: its
+// message goes to the page's alert.
 (function () {
   "use strict";
   document.addEventListener("htmx:beforeSwap", (event) => {
@@ -17,5 +19,16 @@
     } catch (_) {
       out.textContent = event.detail.xhr.statusText;
     }
+  });
+  // After a swap, the first field in error gets the focus: a keyboard or a screen reader
+  // lands where the correction is needed.
+  document.addEventListener("htmx:afterSwap", () => {
+    const wrong = document.querySelector("main [aria-invalid=true]");
+    if (wrong) wrong.focus();
+  });
+  // On a phone the navigation scrolls sideways: the current section is brought into view.
+  document.addEventListener("DOMContentLoaded", () => {
+    const here = document.querySelector(".bo-nav [aria-current=page]");
+    if (here) here.scrollIntoView({block: "nearest", inline: "center"});
   });
 })();

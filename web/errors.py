@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from errors import N_, Conflict, DomainError
+from errors import N_, Conflict, DomainError, Messages
 from web.headers import browser_headers
 from web.htmx import is_htmx
 from web.i18n import gettext
@@ -32,7 +32,11 @@ def wants_json(request: Request) -> bool:
 def error_body(error: DomainError, locale: str) -> dict[str, Any]:
     text = gettext(locale, error.message)
     if error.params:
-        text = text % error.params
+        text = text % {
+            name: ", ".join(gettext(locale, m) for m in value)
+            if isinstance(value, Messages) else value
+            for name, value in error.params.items()
+        }
     body: dict[str, object] = {"code": error.code, "message": text}
     if error.field:
         body["field"] = error.field

@@ -380,6 +380,9 @@ async def test_real_responses_match_the_documented_schemas(
         check(table_mode, await pos.post(f"/api/v1/staff/tables/{table_id}/mode",
                                          json={"mode": "menu"}))
         check(codes, await pos.get(f"/api/v1/staff/sites/{site}/table-codes"))  # an admin
+        printed = s + "/sites/{site_id}/qr-printed"
+        check(printed, await pos.post(f"/api/v1/staff/sites/{site}/qr-printed", json={}))
+        check(printed, await pos.post("/api/v1/staff/sites/999999/qr-printed", json={}))
         check(site_mode, await pos.post(f"/api/v1/staff/sites/{site}/mode",
                                         json={"mode": "order"}))
         check(site_mode, await pos.post(f"/api/v1/staff/sites/{site}/mode",

@@ -54,6 +54,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", "/api/v1/staff/sites/{site}/stations/kitchen", None, "not_found"),
     ("GET", "/api/v1/staff/sites/{site}/table-codes", None, "not_found"),
     ("POST", "/api/v1/staff/sites/{site}/mode", {"mode": "menu"}, "not_found"),
+    ("POST", "/api/v1/staff/sites/{site}/qr-printed", None, "not_found"),
     ("POST", "/api/v1/staff/rounds/{round}/validate", {}, "unknown_round"),
     ("POST", "/api/v1/staff/rounds/{round}/refuse", {"reason": "non"}, "unknown_round"),
     ("POST", "/api/v1/staff/rounds/{round}/edit", {"expected_revision": 1, "reason": "non"},
@@ -140,6 +141,13 @@ PAGES = [
     "/backoffice/menu/categories/{category}", "/backoffice/menu/{site}/products/new",
     "/backoffice/menu/products/{product}", "/backoffice/menu/{site}/import",
     "/backoffice/menu/{site}/export.csv", "/backoffice/menu/{site}/export.xlsx",
+    "/backoffice/sites/{site}",
+]
+
+# The back office's forms that change one object: another company's is not found either.
+FORMS: list[tuple[str, dict[str, Any]]] = [
+    ("/backoffice/sites/{site}", {"name": "À moi", "address": "Ici", "table_mode": "menu"}),
+    ("/backoffice/sites/{site}/archive", {"archived": "true"}),
 ]
 
 
@@ -251,6 +259,12 @@ async def test_every_staff_route_answers_another_companys_object_as_missing(
                 url = _fill(path, ids)
                 response = await outsider.get(url)
                 assert response.status_code == 404, (url, response.text[:200])
+            for path, form in FORMS:
+                url = _fill(path, ids)
+                response = await outsider.post(
+                    url, data=form, headers={"x-csrf-token": csrf, "hx-request": "true"}
+                )
+                expect(response, 404, "not_found")
 
 
 async def test_staff_cannot_attach_another_companys_group_selection_or_customer(

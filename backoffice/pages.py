@@ -1,0 +1,64 @@
+"""The back office's home: the onboarding checklist, and its progress for every page's
+navigation (templates/backoffice/layout.html fetches it)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from accounts.context import staff_of
+from accounts.roles import Permission, can
+from accounts.service import StaffIdentity
+from backoffice import onboarding
+from backoffice.onboarding_facts import facts_of
+from web.redirects import redirect
+from web.state import app_state
+from web.templating import page
+
+
+async def signed_in(request: Request) -> StaffIdentity | Response:
+    """The member of staff behind the request, or the way to the sign-in page."""
+    staff = await staff_of(request)
+    return staff if staff is not None else redirect("/staff/login")
+
+
+async def _checklist(
+    request: Request, staff: StaffIdentity
+) -> tuple[onboarding.Facts, list[onboarding.Step]]:
+    state = app_state(request)
+    async with state.sessionmaker() as session:
+        facts = await facts_of(session, staff.company_id, state.settings)
+    return facts, onboarding.checklist(facts)
+
+
+async def home(request: Request) -> Response:
+    """The checklist (what is done, what is left, each step a link to its page) for those
+    who set the venue up; the sections of the navigation for everyone else."""
+    staff = await signed_in(request)
+    if isinstance(staff, Response):
+        return staff
+    if not can(staff.role, Permission.CONFIGURE):
+        return page(request, "backoffice/home.html", staff=staff, steps=None)
+    facts, steps = await _checklist(request, staff)
+    return page(request, "backoffice/home.html", staff=staff, steps=steps,
+                progress=onboarding.progress(steps), launched=onboarding.launched(facts),
+                launch_on=facts.launch_on)
+
+
+async def progress(request: Request) -> Response:
+    """The checklist's progress, for the navigation of every back-office page; nothing once
+    the venue has launched (or for a role that does not set it up)."""
+    staff = await staff_of(request)
+    if staff is None or not can(staff.role, Permission.CONFIGURE):
+        return HTMLResponse("")
+    facts, steps = await _checklist(request, staff)
+    if onboarding.launched(facts):
+        return HTMLResponse("")
+    return page(request, "backoffice/_progress.html", progress=onboarding.progress(steps))
+
+
+routes = [
+    Route("/backoffice", home),
+    Route("/backoffice/progress", progress),
+]

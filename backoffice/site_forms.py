@@ -1,0 +1,116 @@
+"""The back office's forms: their typed shapes, and every field's error at once.
+
+A page's form is read as a `Command` (web/commands.py) but, unlike an API call that stops
+at the first bad field, a form shows each bad field's message next to it; nothing is
+written until all are right.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from typing import Annotated, Any, TypeVar
+from zoneinfo import available_timezones
+
+from babel.numbers import list_currencies
+from pydantic import AfterValidator, Field, ValidationError
+from starlette.requests import Request
+
+from errors import N_, DomainError, InvalidInput
+from ordering.table_modes import MODES
+from web.body import read_body
+from web.commands import Collapsed, Command, FormValue, Invalid, Text
+from web.i18n import LOCALES, gettext
+
+C = TypeVar("C", bound=Command)
+
+
+class FormInvalid(InvalidInput):
+    """One or more fields of a page's form are wrong; the page shows each one's message."""
+
+    code = "form_invalid"
+    message = N_("Please correct the fields shown.")
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known(values: Any, kind: str) -> Any:
+    def check(value: str) -> str:
+        if value not in values():
+            raise ValueError(f"unknown {kind}")
+        return value
+    return AfterValidator(check)
+
+
+def _blank_is_none(value: str) -> str | None:
+    return value.strip() or None
+
+
+Currency = Annotated[Text, _known(lambda: list_currencies(), "currency"),
+                     Invalid(InvalidInput, N_("Choose a currency from the list."))]
+TimeZone = Annotated[Text, _known(_timezones, "time zone"),
+                     Invalid(InvalidInput, N_("Choose a time zone from the list."))]
+Language = Annotated[Text, _known(lambda: LOCALES, "language"),
+                     Invalid(InvalidInput, N_("Choose a language from the list."))]
+Mode = Annotated[Text, _known(lambda: MODES, "mode"),
+                 Invalid(InvalidInput, N_("Choose an ordering mode."))]
+
+
+class CompanyForm(Command):
+    name: Annotated[Collapsed, Field(min_length=1, max_length=120),
+                    Invalid(InvalidInput, N_("Give a name of 1 to 120 characters."))]
+    currency: Currency
+    timezone: TimeZone
+    locale: Language
+    launch_on: Annotated[date | None, FormValue(_blank_is_none),
+                         Invalid(InvalidInput, N_("Give a date, or leave it empty."))] = None
+
+
+class SiteForm(Command):
+    name: Annotated[Collapsed, Field(min_length=1, max_length=120),
+                    Invalid(InvalidInput, N_("Give the brand name the diners see (1 to 120 "
+                                             "characters)."))]
+    address: Annotated[Collapsed, Field(min_length=1, max_length=300),
+                       Invalid(InvalidInput, N_("Give the address (1 to 300 characters)."))]
+    opening_hours: Annotated[Text, Field(max_length=1000),
+                             Invalid(InvalidInput, N_("At most 1,000 characters."))] = ""
+    table_mode: Mode
+
+
+Errors = dict[str, str]  # field → its message, translated
+
+
+def _invalid_of(model: type[Command], field: str) -> Invalid:
+    info = model.model_fields.get(field)
+    metadata = info.metadata if info is not None else []
+    return next((m for m in metadata if isinstance(m, Invalid)), model.invalid)
+
+
+def field_errors(model: type[Command], failure: ValidationError, locale: str) -> Errors:
+    """Each bad field's message, translated, the first failure of each field."""
+    errors: Errors = {}
+    for problem in failure.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        if field not in errors:
+            errors[field] = message_of(_invalid_of(model, field)(field), locale)
+    return errors
+
+
+def message_of(error: DomainError, locale: str) -> str:
+    text = gettext(locale, error.message)
+    return text % error.params if error.params else text
+
+
+async def read_form(
+    request: Request, model: type[C], locale: str
+) -> tuple[C | None, dict[str, Any], Errors]:
+    """The form as `model`, what was typed (to show again), and the errors by field."""
+    body = await read_body(request)
+    typed = {key: value for key, value in body.data.items() if isinstance(value, str)}
+    try:
+        return model.model_validate(body.data, context={"form": body.is_form}), typed, {}
+    except ValidationError as failure:
+        return None, typed, field_errors(model, failure, locale)

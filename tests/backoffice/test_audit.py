@@ -1,0 +1,185 @@
+"""The audit log: each change that matters is written with who, when, what and what
+changed, in the change's own transaction; administrators read it, nobody else."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from accounts.models import Company, Staff
+from demo.seed import DemoVenue
+from domain import audit
+from errors import Conflict
+from machines.models import Machine
+from realtime.bus import make_bus
+from realtime.events import Tx, run
+from tests.api.test_bad_input import key
+from tests.api.test_tenant import nothing_changes
+from tests.backoffice.helpers import ADMIN, CASHIER, audit_entries, signed_in
+from tests.conftest import Database, client_for
+
+MANAGER = ("gerant@cafe-de-la-gare.fr", "gerant-demo")
+
+
+def test_diff_keeps_only_what_changed() -> None:
+    assert audit.diff({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": None}) == {"b": [2, 3]}
+
+
+async def test_an_entry_goes_with_its_transaction(db: Database, venue: DemoVenue) -> None:
+    async with db.sessionmaker() as session:
+        company_id = await session.scalar(select(Company.id))
+        admin = await session.scalar(select(Staff.id).where(Staff.role == "admin"))
+    assert company_id is not None
+    bus = make_bus(None)
+
+    async def kept(tx: Tx) -> None:
+        await audit.record(tx, admin, company_id, "price.changed", "Espresso",
+                           {"price": [180, 200]})
+
+    async def undone(tx: Tx) -> None:
+        await audit.record(tx, admin, company_id, "price.changed", "Croissant", {})
+        raise Conflict()
+
+    await run(db.sessionmaker, bus, kept)
+    with pytest.raises(Conflict):
+        await run(db.sessionmaker, bus, undone)
+    await bus.close()
+    [entry] = await audit_entries(db)
+    assert (entry.company_id, entry.actor_staff_id, entry.action, entry.target) == (
+        company_id, admin, "price.changed", "Espresso")
+    assert entry.changes == {"price": [180, 200]}
+    assert entry.at is not None
+
+
+async def test_freeing_a_table_is_recorded(app: Starlette, db: Database,
+                                           venue: DemoVenue) -> None:
+    token = venue.table_tokens[0][1]
+    async with client_for(app) as lea, client_for(app) as till:
+        started = await lea.post(f"/api/v1/tables/{token}/start", json={"name": "Léa"})
+        assert started.is_success, started.text
+        table_id = (await lea.get(f"/api/v1/tables/{token}")).json()["table"]["table"]["id"]
+        cashier = await signed_in(till, CASHIER)
+        freed = await till.post(f"/api/v1/staff/tables/{table_id}/free", json={})
+        assert freed.status_code == 200, freed.text
+        again = await till.post(f"/api/v1/staff/tables/{table_id}/free", json={})
+        assert again.status_code == 200  # nothing left to free: nothing recorded
+        assert cashier.csrf
+    [entry] = await audit_entries(db, "table.freed")
+    assert entry.target.startswith("Table 1")
+    async with db.sessionmaker() as session:
+        who = await session.get(Staff, entry.actor_staff_id)
+    assert who is not None and who.email == CASHIER[0]
+
+
+async def test_machine_secret_mode_and_deletion_are_recorded_without_the_secret(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        machine = await session.scalar(select(Machine).order_by(Machine.id))
+    assert machine is not None
+    async with client_for(app) as client:
+        admin = await signed_in(client, ADMIN)
+        headers = {"x-csrf-token": admin.csrf}
+        secret = await client.post(f"/api/v1/staff/machines/{machine.id}/secret", headers=headers)
+        assert secret.status_code == 200, secret.text
+        mode = "open" if machine.mode != "open" else "prepaid"
+        changed = await client.post(f"/api/v1/staff/machines/{machine.id}/mode",
+                                    json={"mode": mode})
+        assert changed.status_code == 200, changed.text
+        deleted = await client.request("DELETE", f"/api/v1/staff/machines/{machine.id}",
+                                       json={"confirm": machine.name})
+        assert deleted.status_code == 200, deleted.text
+    entries = await audit_entries(db)
+    assert [e.action for e in entries] == ["machine.secret", "machine.mode", "machine.deleted"]
+    assert secret.json()["secret"] not in json.dumps(entries[0].changes)
+    assert entries[1].changes == {"mode": [machine.mode, mode]}
+
+
+async def test_payment_settings_are_recorded_without_the_keys(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with client_for(app) as client:
+        await signed_in(client, ADMIN)
+        saved = await client.post("/api/v1/staff/payment-settings", json={
+            "provider": "stripe", "stripe_secret_key": "sk_test_" + key(),
+            "stripe_webhook_secret": "whsec_" + key()})
+        assert saved.status_code == 200, saved.text
+    [entry] = await audit_entries(db, "payments.settings")
+    changes = entry.changes
+    assert changes["stripe_secret_key"] == "replaced"
+    assert "sk_test_" not in json.dumps(entry.changes) and "whsec_" not in json.dumps(entry.changes)
+
+
+async def _manager(db: Database) -> None:
+    from accounts.passwords import hash_password
+
+    async with db.sessionmaker() as session, session.begin():
+        company_id = await session.scalar(select(Company.id))
+        assert company_id is not None
+        session.add(Staff(company_id=company_id, email=MANAGER[0], name="Gérant",
+                          role="manager", password_hash=hash_password(MANAGER[1])))
+
+
+async def test_the_audit_page_is_for_administrators_paginated_and_filtered(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        company_id = await session.scalar(select(Company.id))
+    assert company_id is not None
+    bus = make_bus(None)
+
+    async def many(tx: Tx) -> None:
+        for n in range(60):
+            await audit.record(tx, None, company_id, "price.changed", f"Produit {n}",
+                               {"price": [n, n + 1]})
+        await audit.record(tx, None, company_id, "table.freed", "Table 7 (#7)", {})
+
+    await run(db.sessionmaker, bus, many)
+    await bus.close()
+    await _manager(db)
+    async with client_for(app) as client:
+        admin = await signed_in(client, ADMIN)
+        first = await admin.get("/backoffice/audit")
+        assert first.status_code == 200, first.text
+        assert first.text.count('<tr data-action="') == 50
+        assert "Table libérée" in first.text  # the newest first, translated
+        assert "61 modifications enregistrées." in first.text
+        second = await admin.get("/backoffice/audit?page=2")
+        assert second.text.count('<tr data-action="') == 11
+        only = await admin.get("/backoffice/audit?action=table.freed")
+        assert only.text.count('<tr data-action="') == 1
+        assert "1 modification enregistrée." in only.text
+        async with nothing_changes(db):
+            for bad in ("page=0", "page=abc", "page=" + "9" * 30, "action=" + "x" * 61):
+                assert (await admin.get(f"/backoffice/audit?{bad}")).status_code == 422, bad
+    for who in (CASHIER, MANAGER):
+        async with client_for(app) as client:
+            await signed_in(client, who)
+            assert (await client.get("/backoffice/audit")).status_code == 403, who
+            assert "/backoffice/audit" not in (await client.get("/staff/machines")).text
+
+
+async def test_an_administrator_sees_only_their_companys_log(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    from tests.realtime.phones import another_company_admin
+
+    async with db.sessionmaker() as session:
+        company_id = await session.scalar(select(Company.id))
+    assert company_id is not None
+    bus = make_bus(None)
+
+    async def ours(tx: Tx) -> None:
+        await audit.record(tx, None, company_id, "table.freed", "Table secrète", {})
+
+    await run(db.sessionmaker, bus, ours)
+    await bus.close()
+    other = await another_company_admin(db)
+    async with client_for(app) as client:
+        await signed_in(client, other)
+        page = await client.get("/backoffice/audit")
+    assert page.status_code == 200
+    assert "Table secrète" not in page.text
