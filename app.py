@@ -19,6 +19,7 @@ from backoffice import audit_pages as backoffice_audit
 from backoffice import company_pages as backoffice_company
 from backoffice import menu_files, menu_pages, signup_pages
 from backoffice import pages as backoffice_pages
+from backoffice import people_pages as backoffice_people
 from backoffice import staff_pages as backoffice_staff
 from backoffice import tables_pages as backoffice_tables
 from backoffice.onboarding_facts import site_missing
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *machines_staff_pages.routes,
         *backoffice_tables.routes,
         *backoffice_staff.routes,
+        *backoffice_people.routes,
         *signup_pages.pages,
         *reset_pages,
         *menu_pages.routes,

@@ -104,6 +104,8 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/backoffice/staff/{staff}/pin-reset", {"confirm": "yes"}, "not_found"),
     ("POST", "/backoffice/staff/{staff}/deactivate", {"confirm": "yes"}, "not_found"),
     ("POST", "/backoffice/staff/{staff}/activate", {"confirm": "yes"}, "not_found"),
+    ("POST", "/backoffice/people/{consumer}", {"name": "À moi"}, "not_found"),
+    ("POST", "/backoffice/people/{consumer}/delete", {"confirm": "yes"}, "not_found"),
     # The menu's back office (backoffice/menu_pages.py, menu_files.py).
     ("POST", "/backoffice/menu/{site}/categories/new", {"name": "À moi", "station": "bar"},
      "not_found"),
@@ -141,7 +143,8 @@ PAGES = [
     "/backoffice/menu/categories/{category}", "/backoffice/menu/{site}/products/new",
     "/backoffice/menu/products/{product}", "/backoffice/menu/{site}/import",
     "/backoffice/menu/{site}/export.csv", "/backoffice/menu/{site}/export.xlsx",
-    "/backoffice/sites/{site}",
+    "/backoffice/sites/{site}", "/backoffice/people/{consumer}",
+    "/backoffice/people/{consumer}/delete",
 ]
 
 # The back office's forms that change one object: another company's is not found either.

@@ -1,0 +1,143 @@
+"""The people pages: the company's consumers searched and paged, the approval queue (ticked
+and approved at once), a consumer's name and groups, and deleting an account after a page
+that says what goes with it (customers/people_admin.py holds the rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from accounts.roles import Permission, can
+from accounts.service import StaffIdentity
+from backoffice.forms import Confirmed, done, field_errors, signed_in, to_sign_in
+from customers import people_admin
+from errors import InvalidInput
+from realtime.events import Tx
+from web.commands import command
+from web.state import app_state, run_tx
+from web.templating import page
+
+
+def _ticked(data: Mapping[str, str], prefix: str) -> list[int]:
+    return [int(key[len(prefix):]) for key in data
+            if key.startswith(prefix) and key[len(prefix):].isdecimal() and len(key) < 30]
+
+
+def edit_form(data: Mapping[str, str]) -> dict[str, Any]:
+    """Checkboxes `group-<id>` as the edit's `groups`."""
+    shaped: dict[str, Any] = dict(data)
+    shaped["groups"] = _ticked(data, "group-")
+    return shaped
+
+
+def approval_form(data: Mapping[str, str]) -> dict[str, Any]:
+    """Checkboxes `consumer-<id>` as the approval's `consumers`."""
+    return {"consumers": _ticked(data, "consumer-")}
+
+
+async def _list_page(request: Request, staff: StaffIdentity, status: int = 200,
+                     errors: dict[str, str] | None = None) -> Response:
+    params = request.query_params
+    search = params.get("q", "")[:100]
+    waiting = params.get("waiting") == "1"
+    number = params.get("page", "1")
+    wanted = int(number) if number.isdecimal() and len(number) < 7 else 1
+    async with app_state(request).sessionmaker() as session:
+        found = await people_admin.listing(session, staff, search, waiting, wanted)
+    return page(request, "backoffice/people.html", status=status, staff=staff, listing=found,
+                q=search, waiting=waiting, errors=errors or {},
+                may_change=can(staff.role, Permission.CONFIGURE))
+
+
+async def people_list(request: Request) -> Response:
+    if (to_login := await to_sign_in(request)) is not None:
+        return to_login
+    return await _list_page(request, await signed_in(request))
+
+
+async def approve(request: Request) -> Response:
+    staff = await signed_in(request)
+    try:
+        given = await command(request, people_admin.Approval, approval_form)
+    except InvalidInput as error:
+        return await _list_page(request, staff, 422, field_errors(request, "approve", error))
+    await run_tx(request, lambda tx: people_admin.approve_many(tx, staff, given))
+    return done(request, "/backoffice/people?waiting=1")
+
+
+async def _person_page(request: Request, staff: StaffIdentity, status: int = 200,
+                       errors: dict[str, str] | None = None) -> Response:
+    async def op(tx: Tx) -> dict[str, Any]:
+        person = await people_admin.person(tx.session, staff, request.path_params["consumer_id"])
+        return {"person": person,
+                "person_groups": await people_admin.groups_of(tx.session, person.id),
+                "groups": await people_admin.groups(tx.session, staff.company_id),
+                "removal": await people_admin.removal(tx.session, person)}
+
+    context = await run_tx(request, op)
+    return page(request, "backoffice/people_person.html", status=status, staff=staff,
+                errors=errors or {}, may_change=can(staff.role, Permission.CONFIGURE),
+                **context)
+
+
+async def person_page(request: Request) -> Response:
+    if (to_login := await to_sign_in(request)) is not None:
+        return to_login
+    return await _person_page(request, await signed_in(request))
+
+
+async def edit(request: Request) -> Response:
+    staff = await signed_in(request)
+    consumer_id = request.path_params["consumer_id"]
+    async with app_state(request).sessionmaker() as session:
+        await people_admin.person(session, staff, consumer_id)  # another company's: not found
+    try:
+        given = await command(request, people_admin.ConsumerEdit, edit_form)
+        await run_tx(request, lambda tx: people_admin.edit(tx, staff, consumer_id, given))
+    except InvalidInput as error:
+        return await _person_page(request, staff, 422, field_errors(request, "edit", error))
+    return done(request, f"/backoffice/people/{consumer_id}")
+
+
+async def _delete_page(request: Request, staff: StaffIdentity, status: int = 200,
+                       errors: dict[str, str] | None = None) -> Response:
+    async def op(tx: Tx) -> dict[str, Any]:
+        person = await people_admin.person(tx.session, staff, request.path_params["consumer_id"])
+        return {"person": person, "removal": await people_admin.removal(tx.session, person)}
+
+    context = await run_tx(request, op)
+    return page(request, "backoffice/people_delete.html", status=status, staff=staff,
+                errors=errors or {}, **context)
+
+
+async def delete_page(request: Request) -> Response:
+    if (to_login := await to_sign_in(request)) is not None:
+        return to_login
+    return await _delete_page(request, await signed_in(request))
+
+
+async def delete(request: Request) -> Response:
+    staff = await signed_in(request)
+    consumer_id = request.path_params["consumer_id"]
+    async with app_state(request).sessionmaker() as session:
+        await people_admin.person(session, staff, consumer_id)
+    try:
+        await command(request, Confirmed)
+    except InvalidInput as error:
+        return await _delete_page(request, staff, 422, field_errors(request, "delete", error))
+    await run_tx(request, lambda tx: people_admin.remove(tx, staff, consumer_id))
+    return done(request, "/backoffice/people")
+
+
+routes = [
+    Route("/backoffice/people", people_list),
+    Route("/backoffice/people/approve", approve, methods=["POST"]),
+    Route("/backoffice/people/{consumer_id:id}", person_page),
+    Route("/backoffice/people/{consumer_id:id}", edit, methods=["POST"]),
+    Route("/backoffice/people/{consumer_id:id}/delete", delete_page),
+    Route("/backoffice/people/{consumer_id:id}/delete", delete, methods=["POST"]),
+]
