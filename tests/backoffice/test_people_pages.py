@@ -99,7 +99,7 @@ async def test_deleting_says_what_goes_ends_sessions_and_refuses_while_credit_re
                                    created_at=datetime.now(UTC), expires_at=later))
     await sign_in(client, ADMIN)
     refused_page = await client.get(f"/backoffice/people/{rich}/delete")
-    assert refused_page.status_code == 200 and "refunded" in refused_page.text
+    assert refused_page.status_code == 200 and "remboursé" in refused_page.text
     refused = await post_form(client, f"/backoffice/people/{rich}/delete", {"confirm": "yes"})
     assert refused.status_code == 409
     assert await _get(db, rich) is not None
