@@ -64,16 +64,16 @@ class StaffIdentity:
     def may_use(self, site_id: int) -> bool:
         return self.sites is None or site_id in self.sites
 
+    def may(self, permission: str) -> bool:
+        """May this staff member do `permission` (a Permission's value)? For the pages'
+        navigation, which shows only the sections the role may use."""
+        return permission in set(Permission) and can(self.role, Permission(permission))
+
 
 async def _identity_of(session: AsyncSession, staff: Staff) -> StaffIdentity:
     sites = None if staff.all_sites else frozenset((await session.scalars(
         select(StaffSite.site_id).where(StaffSite.staff_id == staff.id))).all())
     return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name, sites)
-
-    def may(self, permission: str) -> bool:
-        """May this staff member do `permission` (a Permission's value)? For the pages'
-        navigation, which shows only the sections the role may use."""
-        return permission in set(Permission) and can(self.role, Permission(permission))
 
 
 def normal_email(email: str) -> str:
