@@ -91,9 +91,14 @@ class World:
             await session.flush()
             people = {
                 role: Staff(company_id=ours.id, email=f"{role}@modele.test", name=role,
-                            password_hash="-", role=role)
+                            password_hash="-", pin_hash="-", role=role)
                 for role in model.ROLES
             }
+            # A supervisor, so that the company's sites may sell (the onboarding checklist's
+            # blocking steps: a site with its address, a menu, a supervisor, every PIN).
+            session.add(Staff(company_id=ours.id, email="supervisor@modele.test",
+                              name="supervisor", password_hash="-", pin_hash="-",
+                              role="supervisor"))
             other = Staff(company_id=theirs.id, email="admin@concurrence.test", name="other",
                           password_hash="-", role="admin")
             session.add_all([*people.values(), other])
@@ -112,7 +117,8 @@ class World:
     async def _corner(self, number: int) -> tuple[int, model.Cafe]:
         company_id = self.staff["admin"].company_id
         async with self.sessionmaker() as session, session.begin():
-            site = Site(company_id=company_id, name=f"Coin {number}", table_mode="order")
+            site = Site(company_id=company_id, name=f"Coin {number}", table_mode="order",
+                        address=f"{number} rue du Modèle")
             session.add(site)
             await session.flush()
             tables = [
