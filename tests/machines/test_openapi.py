@@ -215,6 +215,16 @@ async def test_every_machines_operation_answers_as_documented(
         check(one, await admin.request("DELETE", f"/api/v1/staff/machines/{mid}",
                                         json={"confirm": "M4"}))
 
+        # Forgotten passwords: the same answer for any address; a link that is not one.
+        check("/api/v1/password/forgot", await lea.post(
+            "/api/v1/password/forgot", json={"email": "nobody@example.com"}))
+        check("/api/v1/consumers/password/forgot", await lea.post(
+            "/api/v1/consumers/password/forgot",
+            json={"machine": hall.token, "email": "nobody@example.com"}))
+        check("/api/v1/password/reset", await lea.post(
+            "/api/v1/password/reset",
+            json={"token": "x" * 43, "password": "a new long password"}))
+
     assert check.seen == declared(app)
     assert {(p, m) for p, m in check.seen} <= {
         (p, m) for p, item in check.document["paths"].items() for m in item
