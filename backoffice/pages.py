@@ -8,6 +8,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from accounts.context import staff_of
+from accounts.models import Company
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
 from backoffice import onboarding
@@ -38,10 +39,13 @@ async def home(request: Request) -> Response:
     staff = await signed_in(request)
     if isinstance(staff, Response):
         return staff
+    async with app_state(request).sessionmaker() as session:
+        company = await session.get(Company, staff.company_id)
+    assert company is not None  # a staff row refers to its company
     if not can(staff.role, Permission.CONFIGURE):
-        return page(request, "backoffice/home.html", staff=staff, steps=None)
+        return page(request, "backoffice/home.html", staff=staff, steps=None, company=company)
     facts, steps = await _checklist(request, staff)
-    return page(request, "backoffice/home.html", staff=staff, steps=steps,
+    return page(request, "backoffice/home.html", staff=staff, steps=steps, company=company,
                 progress=onboarding.progress(steps), launched=onboarding.launched(facts),
                 launch_on=facts.launch_on)
 

@@ -1,12 +1,14 @@
-// The back office's forms (templates/backoffice/_forms.html, _fields.html) post through
-// htmx and are replaced by the server's answer. A 422 is the page or form again with each
+// The back office's forms (templates/backoffice/_forms.html, _fields.html: marked
+// data-form or swapping <main>) post through htmx and are replaced by the server's answer. A 422 is the page or form again with each
 // field's error next to it: swap it like a success, so refused input is shown, not dropped
 // (htmx leaves a 4xx unswapped unless told). Any other refusal (403, 404, 409) is JSON: its
 // message goes to the page's alert.
 (function () {
   "use strict";
   document.addEventListener("htmx:beforeSwap", (event) => {
-    if (event.detail.xhr.status === 422) {
+    const elt = event.detail.elt;
+    const ours = elt.closest && elt.closest("[data-form], [hx-select='main']");
+    if (event.detail.xhr.status === 422 && ours) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
