@@ -24,16 +24,15 @@ from harness import (
     Server,
     clock,
     cookie,
-    finish_profile,
     log,
     merge_latency,
     peers_python,
     save_cookies,
-    start_profile,
     start_server,
     stop,
     usage,
 )
+from profiling import finish_profile, start_profile
 
 # The fan-out level
 

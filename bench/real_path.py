@@ -20,16 +20,15 @@ from harness import (
     Meter,
     Redis,
     clock,
-    finish_profile,
     fresh_database,
     log,
     postgres_pids,
-    start_profile,
     start_server,
     stop,
 )
 from loadgen_wire import percentiles
 from phones import HttpPool, Member, Op, Phone
+from profiling import finish_profile, start_profile
 
 
 class RealPath:
