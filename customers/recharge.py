@@ -49,7 +49,7 @@ async def run_due(tx: Tx, now: datetime) -> int:
         for consumer_id in members:
             posted = await credit.post(
                 tx, consumer_id, group.recharge_amount, Kind.RECHARGE,
-                recharge_key(group.id, period, consumer_id), note=f"{group.name} · {period}",
+                recharge_key(group.id, period, consumer_id), note=group.name,
             )
             made += 0 if posted.duplicate else 1
     return made

@@ -20,7 +20,6 @@ async def paid(tx: Tx, payment: PaymentSettled) -> None:
     if payment.purpose == "topup" and payment.consumer_id is not None:
         await credit.post(
             tx, payment.consumer_id, payment.amount, Kind.TOPUP, topup_key(payment.payment_id),
-            note="top-up",
         )
 
 

@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,32 +130,37 @@ def venue_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture
-def venue_server(
-    tmp_path: Path, seeded_template: Template, venue_env: dict[str, str]
-) -> Iterator[Venue]:
+@contextmanager
+def serve_copy(template: Template, folder: Path, env: dict[str, str]) -> Iterator[Venue]:
     """A fresh copy of the migrated, seeded SQLite database, served by `comptoir serve`."""
-    db_path = tmp_path / "browser.db"
+    db_path = folder / "browser.db"
     # The backup API copies a consistent database whatever the journal (WAL) holds.
-    with closing(sqlite3.connect(seeded_template.path)) as source, closing(
+    with closing(sqlite3.connect(template.path)) as source, closing(
         sqlite3.connect(db_path)
     ) as target:
         source.backup(target)
     url = f"sqlite+aiosqlite:///{db_path}"
-    demo = seeded_template.demo
-    products, table_ids = seeded_template.products, seeded_template.table_ids
-    server = Server(env={"DATABASE_URL": url, **venue_env})
+    demo = template.demo
+    server = Server(env={"DATABASE_URL": url, **env})
     try:
         yield Venue(
             url=server.url,
             site_id=demo.site_id,
             tokens=[token for _, token in demo.table_tokens],
-            table_ids=table_ids,
-            products=products,
+            table_ids=template.table_ids,
+            products=template.products,
         )
     finally:
         server.stop()
         print(server.logs)  # on teardown, so that a failing test shows it
+
+
+@pytest.fixture
+def venue_server(
+    tmp_path: Path, seeded_template: Template, venue_env: dict[str, str]
+) -> Iterator[Venue]:
+    with serve_copy(seeded_template, tmp_path, venue_env) as venue:
+        yield venue
 
 
 # Package scope, not session: while Playwright's sync API runs, the main thread has a running
