@@ -41,6 +41,25 @@ def extracted() -> dict[str, str]:
     return found
 
 
+# A number placeholder followed by a word it counts ("%(count)s brews"): such a message needs
+# a singular and a plural (ngettext, or {% pluralize %} in a template).
+COUNTED_WORD = re.compile(r"%\((count|total|n|quantity|done|left)\)s [^\W\d_×]")
+
+
+@pytest.fixture(scope="module")
+def singular_only() -> list[tuple[str, str]]:
+    """(where, msgid) of each message extracted without a plural form."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg, "babel.cfg")
+    return [
+        (f"{filename}:{lineno}", message)
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            ROOT, method_map, options_map, keywords={**DEFAULT_KEYWORDS, "N_": None}
+        )
+        if isinstance(message, str)
+    ]
+
+
 @pytest.fixture(scope="module", params=TRANSLATED)
 def catalog(request: pytest.FixtureRequest) -> Catalog:
     locale = request.param
@@ -72,6 +91,18 @@ def test_every_message_is_translated(extracted: dict[str, str], catalog: Catalog
             missing.append(f"{where}: {msgid!r}")
     listing = "\n".join(missing)
     assert not missing, f"untranslated in {catalog.locale} ({UPDATE_HINT}):\n{listing}"
+
+
+def test_a_counted_word_has_a_plural(singular_only: list[tuple[str, str]]) -> None:
+    counted = [f"{where}: {msgid!r}" for where, msgid in singular_only
+               if COUNTED_WORD.search(msgid)]
+    assert not counted, "use ngettext or {% pluralize %}:\n" + "\n".join(counted)
+
+
+def test_the_plural_check_sees_a_counted_word() -> None:
+    assert COUNTED_WORD.search("This deletes the machine and its usage data (%(count)s brews).")
+    assert not COUNTED_WORD.search("%(member)s added %(quantity)s × %(product)s")
+    assert not COUNTED_WORD.search("Waiting for approval (%(count)s)")
 
 
 def test_translations_keep_the_placeholders(catalog: Catalog) -> None:
