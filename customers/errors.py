@@ -7,7 +7,8 @@ from errors import N_, Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 class BadAmount(InvalidInput):
     code = "bad_amount"
-    message = N_("The amount must be a whole number of cents between 1 and %(limit)s.")
+    # Forms take amounts as people write them ("2,50"); the JSON API takes minor units.
+    message = N_("Enter an amount such as 2.50, of at most %(limit)s.")
 
 
 class BadSignup(InvalidInput):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 MAX_AMOUNT = 100_000  # minor units: 1 000 € in one entry is already a lot for coffee
+MAX_AMOUNT_MAJOR = MAX_AMOUNT // 100  # the same in the currency's units, as messages say it
 
 
 class Kind(StrEnum):

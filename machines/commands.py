@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from customers.errors import BadAmount, BadKey
-from customers.ledger import MAX_AMOUNT
+from customers.ledger import MAX_AMOUNT, MAX_AMOUNT_MAJOR
 from customers.schedule import BadSchedule
 from customers.service import ROLES
 from db.base import is_id
@@ -55,10 +55,12 @@ Key = Annotated[ClientKey, Invalid(BadKey)]
 Name = Annotated[Text, BeforeValidator(_stripped), Field(min_length=1, max_length=120),
                  Invalid(BadName)]
 # An amount a person may credit: 1 to MAX_AMOUNT minor units.
-Amount = Annotated[Money, Field(ge=1, le=MAX_AMOUNT), Invalid(BadAmount, limit=MAX_AMOUNT)]
+Amount = Annotated[
+    Money, Field(ge=1, le=MAX_AMOUNT), Invalid(BadAmount, limit=MAX_AMOUNT_MAJOR)
+]
 # A price: 0 (or nothing) makes it free.
 Price = Annotated[Annotated[Money, Field(ge=0, le=MAX_AMOUNT)] | None,
-                  Invalid(BadAmount, limit=MAX_AMOUNT)]
+                  Invalid(BadAmount, limit=MAX_AMOUNT_MAJOR)]
 
 
 def _known_type(value: str) -> str:
@@ -139,7 +141,7 @@ class GroupSettings(Command):
     @model_validator(mode="after")
     def _recharged_amount(self) -> GroupSettings:
         if self.recharge_every is not None and not self.recharge_amount:
-            raise Invalid(BadAmount, limit=MAX_AMOUNT)("recharge_amount")
+            raise Invalid(BadAmount, limit=MAX_AMOUNT_MAJOR)("recharge_amount")
         return self
 
 
@@ -168,7 +170,7 @@ class SetPolicy(Command):
     require_approval: Annotated[Flag | None, BeforeValidator(_flag_or_unset)] = None
     topup_amounts: Annotated[
         list[Amount] | None, Field(min_length=1, max_length=8),
-        Invalid(BadAmount, limit=MAX_AMOUNT),
+        Invalid(BadAmount, limit=MAX_AMOUNT_MAJOR),
     ] = None
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from customers.errors import BadAmount, BadKey
-from customers.ledger import MAX_AMOUNT
+from customers.ledger import MAX_AMOUNT, MAX_AMOUNT_MAJOR
 from errors import NotFound
 from payments.errors import BadPaymentSettings
 from web.commands import ClientKey, Command, Integer, Invalid, Text
@@ -21,7 +21,9 @@ class Topup(Command):
     """One of the operator's amounts, in minor units (the page's buttons send them so)."""
 
     idempotency_key: Annotated[ClientKey, Invalid(BadKey)]
-    amount: Annotated[Integer, Field(ge=1, le=MAX_AMOUNT), Invalid(BadAmount, limit=MAX_AMOUNT)]
+    amount: Annotated[
+        Integer, Field(ge=1, le=MAX_AMOUNT), Invalid(BadAmount, limit=MAX_AMOUNT_MAJOR)
+    ]
 
 
 class TestOutcome(Command):
