@@ -35,7 +35,8 @@ WAITING = ("Anna Lambert", "Bruno Petit")
 # and the labels that hold a tick box.
 _SMALL = """() => [...document.querySelectorAll(
     '.bo-main button, .bo-main a.button, .bo-list a, .bo-tabs a, .bo-pager a, ' +
-    '.bo-main input:not([type=hidden]):not([type=checkbox]), .bo-main select, ' +
+    '.bo-form-actions a, .bo-main select, ' +
+    '.bo-main input:not([type=hidden]):not([type=checkbox]), ' +
     '.tick-box, .bo-confirm, .bo-choices label, main form button, main input[type=password]')]
     .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
     .map((e) => e.outerHTML.slice(0, 80))"""
@@ -189,7 +190,7 @@ def test_search_approve_invite_edit_and_delete_people(
     # Delete: the page says what goes, then asks to tick before it deletes.
     admin.locator("a.button.danger").click()
     admin.wait_for_url(re.compile(r".*/delete$"))
-    expect(admin.locator("main li")).to_have_count(4)
+    expect(admin.locator(".bo-danger-zone li")).to_have_count(4)
     _fits(admin, "delete", screen)
     admin.locator("main form button.danger").click()  # not ticked: the browser refuses
     expect(admin.locator("main form button.danger")).to_be_visible()
