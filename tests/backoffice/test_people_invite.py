@@ -5,6 +5,7 @@ invitation and approval is in the audit log; bad input changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import get_args
 
@@ -175,3 +176,20 @@ async def test_approving_gives_the_chosen_role_and_group(
             AuditEntry.action == "consumer.approve").order_by(AuditEntry.id))).all()
     assert [c["role"] for c in changes] == ["staff", "staff"]
     assert [c["group"] for c in changes] == [group_id, group_id]
+
+
+async def test_two_invitations_at_once_make_one_account_and_one_working_link(
+    app: Starlette, client: httpx.AsyncClient, db: Database, venue: DemoVenue
+) -> None:
+    await sign_in(client, ADMIN)
+    before = len(await _mails(db))
+    answers = await asyncio.gather(*(post_form(client, "/backoffice/people/invite", NEW)
+                                     for _ in range(2)))
+    assert all("invited=" in a.headers["hx-redirect"] for a in answers), answers
+    [ines] = await _consumers(db, "ines@exemple.fr")
+    links = [_link(m) for m in (await _mails(db))[before:]]
+    assert len(links) == 2
+    async with client_for(app) as newcomer:
+        opened = [(await newcomer.get(link)).status_code for link in links]
+    assert sorted(opened) == [200, 404]  # the later link replaced the earlier
+    assert await audit_actions(db) == [("consumer.invite", f"consumer:{ines.id}")] * 2
