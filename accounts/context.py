@@ -33,6 +33,7 @@ async def viewer_of(conn: HTTPConnection) -> Viewer:
         staff_id=staff.id if staff else None,
         company_id=staff.company_id if staff else None,
         role=staff.role if staff else None,
+        sites=staff.sites if staff else None,
         locale=locale_of(conn),
         consumer_id=consumer_id_of(conn),
         scanned_tables=recent_ids(conn, SCANNED_TABLES),

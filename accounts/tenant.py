@@ -27,6 +27,12 @@ class Member(Protocol):
     def company_id(self) -> int | None: ...
 
 
+class SiteMember(Member, Protocol):
+    """A member of staff, or a live viewer, who may be limited to some sites."""
+
+    def may_use(self, site_id: int) -> bool: ...
+
+
 class CompanyOwned(Protocol):
     @property
     def company_id(self) -> int: ...
@@ -44,6 +50,13 @@ Kept = TypeVar("Kept", bound=SiteKept)
 def belongs(who: Member | None, company_id: int | None) -> bool:
     """Does this company's object belong to whoever `who` is (False for nobody)?"""
     return who is not None and who.company_id is not None and company_id == who.company_id
+
+
+def works_at(who: SiteMember | None, company_id: int | None, site_id: int | None) -> bool:
+    """Does the site (of `company_id`) belong to whoever `who` is, and may they work there?
+    What every live topic kept on a site asks before a socket may watch it."""
+    return site_id is not None and belongs(who, company_id) and who is not None and (
+        who.may_use(site_id))
 
 
 def guard(

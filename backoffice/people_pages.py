@@ -1,10 +1,13 @@
 """The people pages: the company's consumers searched and paged, the approval queue (ticked
-and approved at once), a consumer's name and groups, and deleting an account after a page
-that says what goes with it (customers/people_admin.py holds the rules)."""
+and approved at once, with the role and group they get), inviting a consumer by e-mail and
+the invited person's page to choose a password, a consumer's name and groups, and deleting
+an account after a page that says what goes with it (customers/people_admin.py and
+customers/invitations.py hold the rules)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -14,11 +17,12 @@ from starlette.routing import Route
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
 from backoffice.forms import Confirmed, done, field_errors, signed_in, to_sign_in
-from customers import people_admin
+from customers import invitations, people_admin
 from errors import InvalidInput
 from realtime.events import Tx
 from web.commands import command
-from web.state import app_state, run_tx
+from web.sessions import CONSUMER_ID, renew
+from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
 
@@ -35,8 +39,14 @@ def edit_form(data: Mapping[str, str]) -> dict[str, Any]:
 
 
 def approval_form(data: Mapping[str, str]) -> dict[str, Any]:
-    """Checkboxes `consumer-<id>` as the approval's `consumers`."""
-    return {"consumers": _ticked(data, "consumer-")}
+    """Checkboxes `consumer-<id>` as the approval's `consumers`, the role chosen, and the
+    group (none: an empty choice)."""
+    shaped: dict[str, Any] = {"consumers": _ticked(data, "consumer-")}
+    if "role" in data:
+        shaped["role"] = data["role"]
+    if data.get("group"):
+        shaped["group"] = data["group"]
+    return shaped
 
 
 async def _list_page(request: Request, staff: StaffIdentity, status: int = 200,
@@ -48,8 +58,9 @@ async def _list_page(request: Request, staff: StaffIdentity, status: int = 200,
     wanted = int(number) if number.isdecimal() and len(number) < 7 else 1
     async with app_state(request).sessionmaker() as session:
         found = await people_admin.listing(session, staff, search, waiting, wanted)
+        groups = await people_admin.groups(session, staff.company_id)
     return page(request, "backoffice/people.html", status=status, staff=staff, listing=found,
-                q=search, waiting=waiting, errors=errors or {},
+                q=search, waiting=waiting, errors=errors or {}, groups=groups,
                 may_change=can(staff.role, Permission.CONFIGURE))
 
 
@@ -63,10 +74,66 @@ async def approve(request: Request) -> Response:
     staff = await signed_in(request)
     try:
         given = await command(request, people_admin.Approval, approval_form)
+        await run_tx(request, lambda tx: people_admin.approve_many(tx, staff, given))
     except InvalidInput as error:
         return await _list_page(request, staff, 422, field_errors(request, "approve", error))
-    await run_tx(request, lambda tx: people_admin.approve_many(tx, staff, given))
     return done(request, "/backoffice/people?waiting=1")
+
+
+async def _invite_page(request: Request, staff: StaffIdentity, status: int = 200,
+                       errors: dict[str, str] | None = None,
+                       form: Mapping[str, Any] | None = None) -> Response:
+    people_admin.manager(staff)
+    return page(request, "backoffice/people_invite.html", status=status, staff=staff,
+                errors=errors or {}, form=form or {"role": "consumer"})
+
+
+async def invite_page(request: Request) -> Response:
+    if (to_login := await to_sign_in(request)) is not None:
+        return to_login
+    return await _invite_page(request, await signed_in(request))
+
+
+async def invite(request: Request) -> Response:
+    """Sends the invitation, and on to the person's page, which says what became of it."""
+    staff = await signed_in(request)
+    base = app_state(request).settings.public_url
+    try:
+        given = await command(request, invitations.ConsumerInvitation)
+    except InvalidInput as error:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        return await _invite_page(request, staff, 422, field_errors(request, "invite", error),
+                                  form)
+    now = datetime.now(UTC)
+    outcome = await run_tx(request, lambda tx: invitations.invite(
+        tx, staff, given, base, locale_of(request), now))
+    said = "member" if not outcome.sent else "again" if outcome.again else "sent"
+    return done(request, f"/backoffice/people/{outcome.consumer.id}?invited={said}")
+
+
+async def accept_page(request: Request) -> Response:
+    """The invited person's page: who they are, and a password to choose."""
+    async with app_state(request).sessionmaker() as session:
+        person = await invitations.invited(session, request.path_params["token"],
+                                           datetime.now(UTC))
+    return page(request, "backoffice/people_accept.html", person=person, errors={})
+
+
+async def accept(request: Request) -> Response:
+    """The password chosen: signed in to their account (a new session id), on to it."""
+    token = request.path_params["token"]
+    try:
+        given = await command(request, invitations.FirstPassword)
+    except InvalidInput as error:
+        async with app_state(request).sessionmaker() as session:
+            person = await invitations.invited(session, token, datetime.now(UTC))
+        return page(request, "backoffice/people_accept.html", status=422, person=person,
+                    errors=field_errors(request, "accept", error))
+    now = datetime.now(UTC)
+    person = await run_tx(request, lambda tx: invitations.accept(tx, token, given, now))
+    request.session[CONSUMER_ID] = person.id
+    renew(request)
+    return done(request, invitations.LANDING)
 
 
 async def _person_page(request: Request, staff: StaffIdentity, status: int = 200,
@@ -79,8 +146,10 @@ async def _person_page(request: Request, staff: StaffIdentity, status: int = 200
                 "removal": await people_admin.removal(tx.session, person)}
 
     context = await run_tx(request, op)
+    invited = request.query_params.get("invited")
     return page(request, "backoffice/people_person.html", status=status, staff=staff,
                 errors=errors or {}, may_change=can(staff.role, Permission.CONFIGURE),
+                invited=invited if invited in ("sent", "again", "member") else None,
                 **context)
 
 
@@ -136,8 +205,12 @@ async def delete(request: Request) -> Response:
 routes = [
     Route("/backoffice/people", people_list),
     Route("/backoffice/people/approve", approve, methods=["POST"]),
+    Route("/backoffice/people/invite", invite_page),
+    Route("/backoffice/people/invite", invite, methods=["POST"]),
     Route("/backoffice/people/{consumer_id:id}", person_page),
     Route("/backoffice/people/{consumer_id:id}", edit, methods=["POST"]),
     Route("/backoffice/people/{consumer_id:id}/delete", delete_page),
     Route("/backoffice/people/{consumer_id:id}/delete", delete, methods=["POST"]),
+    Route("/account/invite/{token}", accept_page),
+    Route("/account/invite/{token}", accept, methods=["POST"]),
 ]

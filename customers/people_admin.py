@@ -1,5 +1,6 @@
 """Managing a company's consumers from the back office: the searched list, the approval
-queue, a consumer's name and groups, and deleting an account.
+queue (the approver gives the approved a role and, if they like, a group), a consumer's name
+and groups, and deleting an account (inviting one: customers/invitations.py).
 
 Seeing consumers needs `Permission.PEOPLE`; changing them needs `Permission.CONFIGURE` too.
 Every change is written to the audit log. Deleting an account removes, through the
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from sqlalchemy import delete, func, or_, select
@@ -46,6 +47,16 @@ class BadGroups(InvalidInput):
     message = N_("Choose groups of your company.")
 
 
+class BadConsumerRole(InvalidInput):
+    code = "bad_consumer_role"
+    message = N_("Choose one of the roles: customer, staff or guest.")
+
+
+class BadGroup(InvalidInput):
+    code = "bad_group"
+    message = N_("Choose a group of your company, or none.")
+
+
 class NoneChosen(InvalidInput):
     code = "none_chosen"
     message = N_("Tick at least one person to approve.")
@@ -61,6 +72,8 @@ class CreditRemains(DomainError):
 
 ConsumerName = Annotated[Collapsed, Field(min_length=1, max_length=120),
                          Invalid(BadConsumerName)]
+# What an approved account may be (customers.service.ROLES): machines may price by it.
+ConsumerRole = Annotated[Literal["consumer", "staff", "guest"], Invalid(BadConsumerRole)]
 
 
 class ConsumerEdit(Command):
@@ -71,6 +84,8 @@ class ConsumerEdit(Command):
 class Approval(Command):
     consumers: Annotated[list[int], Field(min_length=1, max_length=MAX_BATCH),
                          Invalid(NoneChosen)]
+    role: ConsumerRole = "consumer"
+    group: Annotated[int | None, Field(ge=1, le=2**62), Invalid(BadGroup)] = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +111,8 @@ def _viewer(staff: StaffIdentity) -> None:
     require(staff.role, Permission.PEOPLE)
 
 
-def _manager(staff: StaffIdentity) -> None:
+def manager(staff: StaffIdentity) -> None:
+    """May this member of staff change consumers (see them and configure)?"""
     require(staff.role, Permission.PEOPLE)
     require(staff.role, Permission.CONFIGURE)
 
@@ -144,26 +160,42 @@ async def groups_of(session: AsyncSession, consumer_id: int) -> list[int]:
         GroupMember.consumer_id == consumer_id).order_by(GroupMember.group_id))).all())
 
 
+async def _own_group(session: AsyncSession, staff: StaffIdentity, group_id: int | None) -> None:
+    """Refuse a group that is not the staff member's company's (by the field)."""
+    if group_id is not None and await session.scalar(select(UserGroup.id).where(
+            UserGroup.id == group_id, UserGroup.company_id == staff.company_id)) is None:
+        error = BadGroup()
+        error.field = "group"
+        raise error
+
+
 async def approve_many(tx: Tx, staff: StaffIdentity, given: Approval) -> list[int]:
-    """Approve the ticked consumers still waiting; the ids approved. Another company's
-    id, or an id not waiting, is skipped (ticked twice, or approved meanwhile)."""
-    _manager(staff)
+    """Approve the ticked consumers still waiting, with the chosen role and, if one is
+    chosen, into a group; the ids approved. Another company's id, or an id not waiting, is
+    skipped (ticked twice, or approved meanwhile)."""
+    manager(staff)
+    await _own_group(tx.session, staff, given.group)
     found = (await tx.session.scalars(select(Consumer).where(
         Consumer.company_id == staff.company_id, Consumer.verified.is_(False),
         Consumer.id.in_(sorted(set(given.consumers))),
     ).order_by(Consumer.id))).all()
     for consumer in found:
         consumer.verified = True
+        consumer.role = given.role
+        if given.group is not None and given.group not in await groups_of(
+                tx.session, consumer.id):
+            tx.session.add(GroupMember(group_id=given.group, consumer_id=consumer.id))
         await tx.session.flush()
         await user_changed(tx, consumer.id, "account.approved", {"role": consumer.role})
         await audit.record(tx, staff.id, staff.company_id, "consumer.approve",
-                           f"consumer:{consumer.id}", {"email": consumer.email})
+                           f"consumer:{consumer.id}",
+                           {"email": consumer.email, "role": given.role, "group": given.group})
     return [c.id for c in found]
 
 
 async def edit(tx: Tx, staff: StaffIdentity, consumer_id: int, given: ConsumerEdit) -> Consumer:
     """A consumer's name and groups (the company's groups only)."""
-    _manager(staff)
+    manager(staff)
     found = await owned(tx.session, staff, Consumer, consumer_id)
     wanted = sorted(set(given.groups))
     known = set((await tx.session.scalars(select(UserGroup.id).where(
@@ -199,7 +231,7 @@ async def removal(session: AsyncSession, consumer: Consumer) -> Removal:
 
 async def remove(tx: Tx, staff: StaffIdentity, consumer_id: int) -> None:
     """Delete the account (refused while it holds credit), ending its sessions."""
-    _manager(staff)
+    manager(staff)
     found = await owned(tx.session, staff, Consumer, consumer_id)
     what = await removal(tx.session, found)
     if what.balance > 0:

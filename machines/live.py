@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
 from accounts.roles import Permission, can
-from accounts.tenant import belongs
+from accounts.tenant import belongs, works_at
 from customers import views as customer_views
 from customers.models import Consumer
 from machines import views
@@ -44,13 +44,14 @@ class MachineTopic:
         if viewer.company_id is None:
             return False
         site = await session.get(Site, machine.site_id)
-        return belongs(viewer, site.company_id if site else None)
+        return works_at(viewer, site.company_id if site else None, machine.site_id)
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
         return await views.machine_view(session, int(args[0]))
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
-        if viewer.company_id is not None and viewer.company_id == view["machine"]["company_id"]:
+        machine = view["machine"]
+        if works_at(viewer, machine["company_id"], machine["site_id"]):
             return "full" if can(viewer.role, Permission.PEOPLE) else "staff"
         return "public"
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
-from accounts.tenant import belongs
+from accounts.tenant import works_at
 from ordering import views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable, Member, TableSession
@@ -23,10 +23,12 @@ def _int(text: str) -> int | None:
 
 
 async def _staff_site(session: AsyncSession, site_id: int | None, viewer: Viewer) -> bool:
+    """Staff of the site's company who may work at the site (a member given only some
+    sites watches nothing of the others)."""
     if site_id is None or viewer.company_id is None:
         return False
     site = await session.get(Site, site_id)
-    return belongs(viewer, site.company_id if site else None)
+    return works_at(viewer, site.company_id if site else None, site_id)
 
 
 async def _member(session: AsyncSession, table_id: int, device_key: str | None) -> bool:
@@ -77,8 +79,9 @@ class TableTopic:
         return await table_view(session, int(args[0]))
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
-        if viewer.company_id is not None and viewer.company_id == view["table"]["company_id"]:
-            return "full"  # staff of the company that runs the table
+        table = view["table"]
+        if works_at(viewer, table["company_id"], table["site_id"]):
+            return "full"  # staff of the company that runs the table, at its site
         detail = view.get("session")
         if detail and any(m["key"] == viewer.device_key for m in detail["members"]):
             return "full"

@@ -22,8 +22,14 @@ class Viewer:
     role: str | None = None
     locale: str = "fr"
     consumer_id: int | None = None  # a signed-in coffee-machine consumer (machines/)
+    # The sites a member of staff may work at: None for every site of their company.
+    sites: frozenset[int] | None = None
     scanned_tables: tuple[int, ...] = ()  # ids of the tables this browser holds the token of
     scanned_machines: tuple[int, ...] = ()  # ids of the coffee machines, likewise (machines/)
+
+    def may_use(self, site_id: int) -> bool:
+        """May this member of staff work at the site (as `StaffIdentity.may_use`)?"""
+        return self.sites is None or site_id in self.sites
 
     @property
     def kind(self) -> str:

@@ -336,3 +336,42 @@ async def test_staff_of_one_site_reach_nothing_of_another(
                     url = _fill(path, ids)
                     response = await outsider.get(url)
                     assert response.status_code == 404, (url, response.text[:200])
+
+
+async def test_the_people_forms_reach_no_one_of_another_company(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    """The people forms that take no object in their path: approving another company's
+    customers, or into its group, changes nothing (its group answers as a missing one);
+    inviting the address of another company's customer makes an account of one's own
+    company, and touches and tells nothing of theirs."""
+    async with db.sessionmaker() as session, session.begin():
+        group = await session.scalar(select(UserGroup).order_by(UserGroup.id))
+        assert group is not None
+        waiting = Consumer(company_id=group.company_id, email="attente@exemple.fr",
+                           name="En attente", password_hash="x", verified=False)
+        session.add(waiting)
+        await session.flush()
+        theirs, group_id = waiting.id, group.id
+    other = await another_company_admin(db)
+    async with client_for(app) as outsider:
+        csrf = await login(outsider, *other)
+        headers = {"x-csrf-token": csrf, "hx-request": "true"}
+        async with nothing_changes(db):
+            approved = await outsider.post("/backoffice/people/approve", headers=headers,
+                                           data={f"consumer-{theirs}": "1"})
+            assert approved.status_code == 200, approved.text[:300]
+            answers = [await outsider.post("/backoffice/people/approve", headers=headers, data={
+                f"consumer-{theirs}": "1", "role": "staff", "group": str(group)})
+                for group in (group_id, 2**40)]
+            assert [a.status_code for a in answers] == [422, 422]
+            assert answers[0].text == answers[1].text.replace(str(2**40), str(group_id))
+            assert (await outsider.get(f"/backoffice/people/{theirs}")).status_code == 404
+        invited = await outsider.post("/backoffice/people/invite", headers=headers,
+                                      data={"name": "En attente", "email": "attente@exemple.fr"})
+        assert "invited=sent" in invited.headers["hx-redirect"], invited.text[:300]
+    async with db.sessionmaker() as session:
+        rows = (await session.scalars(select(Consumer).where(
+            Consumer.email == "attente@exemple.fr").order_by(Consumer.id))).all()
+    assert [(c.id, c.verified, c.password_hash) for c in rows][0] == (theirs, False, "x")
+    assert len(rows) == 2 and rows[1].company_id != rows[0].company_id

@@ -126,11 +126,16 @@ async def test_only_roles_that_see_people_reach_the_pages(
         client.cookies.clear()
         await sign_in(client, who)
         for url in ("/backoffice/people", f"/backoffice/people/{anna}",
-                    f"/backoffice/people/{anna}/delete"):
+                    f"/backoffice/people/{anna}/delete", "/backoffice/people/invite"):
             assert (await client.get(url)).status_code == 403, (who, url)
         for url, form in (("/backoffice/people/approve", {f"consumer-{anna}": "1"}),
+                          ("/backoffice/people/invite",
+                           {"name": "Moi", "email": "moi@exemple.fr", "role": "staff"}),
                           (f"/backoffice/people/{anna}", {"name": "Moi"}),
                           (f"/backoffice/people/{anna}/delete", {"confirm": "yes"})):
             assert (await post_form(client, url, form)).status_code == 403, (who, url)
     assert (c := await _get(db, anna)) is not None and not c.verified and c.name == "Anna"
+    async with db.sessionmaker() as session:
+        assert await session.scalar(select(Consumer.id).where(
+            Consumer.email == "moi@exemple.fr")) is None
     assert await audit_actions(db) == []

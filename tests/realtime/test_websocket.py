@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from websockets.exceptions import InvalidStatus
 
+from accounts.models import Site, Staff, StaffSite
 from demo.seed import DemoVenue
+from machines.models import Machine
 from ordering import scanned_tables
 from realtime.models import TopicVersion
 from tests.conftest import Database, Server
@@ -260,3 +263,32 @@ async def test_staff_watch_the_tables_of_their_own_company_only(
         async with other.socket() as ws:
             await send(ws, "subscribe", table.topic)
             assert await receive(ws) == forbidden(table.topic)
+
+
+async def test_staff_given_other_sites_watch_nothing_of_this_one(
+    table: Table, venue: DemoVenue, db: Database
+) -> None:
+    """A member of staff limited to some sites (their `staff_site` rows) may not watch the
+    tables, POS, stations or machines of another site of their own company; their own
+    site's, yes."""
+    cashier_email, cashier_password, _ = venue.staff[2]
+    async with db.sessionmaker() as session, session.begin():
+        cashier = await session.scalar(select(Staff).where(Staff.email == cashier_email))
+        assert cashier is not None
+        elsewhere = Site(company_id=cashier.company_id, name="Le Kiosque")
+        session.add(elsewhere)
+        await session.flush()
+        cashier.all_sites = False
+        session.add(StaffSite(staff_id=cashier.id, site_id=elsewhere.id))
+        machine = await session.scalar(
+            select(Machine.id).where(Machine.token == venue.machines[0].token))
+    theirs = [table.topic, f"site:{venue.site_id}:pos", f"site:{venue.site_id}:station:kitchen",
+              f"machine:{machine}"]
+    async with Phone(table.server.url) as phone:
+        await phone.sign_in(cashier_email, cashier_password)
+        async with phone.socket() as ws:
+            for topic in theirs:
+                await send(ws, "subscribe", topic)
+                assert await receive(ws) == forbidden(topic)
+            own = await subscribe(ws, f"site:{elsewhere.id}:pos")
+            assert own["data"]["site_id"] == elsewhere.id
