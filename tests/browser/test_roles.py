@@ -11,7 +11,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.browser.actions import open_page
-from tests.browser.conftest import CASHIER, KITCHEN, Venue
+from tests.browser.conftest import ADMIN, CASHIER, KITCHEN, Venue
 
 CASHIER_CONTROLS = (".take-order", ".pos-round .validate", ".pos-round details.refuse",
                     ".table-tile .pin")
@@ -90,3 +90,21 @@ def test_a_refused_page_is_french_with_a_way_back(
     assert box and box["height"] >= 44
     back.click()
     till.wait_for_url(venue_server.pos_url)
+
+
+def test_payment_settings_and_mail_have_the_back_office_navigation(
+    staff: Callable[[tuple[str, str]], Page], venue_server: Venue
+) -> None:
+    """Issue 14, item 10: no dead ends; from either page the rest of the back office is
+    one click away."""
+    admin = staff(ADMIN)
+    for path, here in (("/staff/machines/payments", "/staff/machines/payments"),
+                       ("/account/outbox", "/staff/machines")):
+        admin.goto(venue_server.url + path)
+        nav = admin.locator("nav.bo-nav")
+        expect(nav).to_be_visible()
+        expect(nav.locator(f"a[href='{here}']")).to_have_attribute("aria-current", "page")
+        expect(nav.locator("a[href='/backoffice/tables']")).to_be_visible()
+        expect(admin.locator("nav.bo-crumbs a[href='/backoffice']")).to_be_visible()
+    admin.locator("nav.bo-nav a[href='/staff']").click()
+    admin.wait_for_url(venue_server.pos_url)
