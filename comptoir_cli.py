@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from settings import Settings
+from settings import DEFAULT_HOST, DEFAULT_PORT, Settings
 
 PASSWORD_VARIABLE = "COMPTOIR_STAFF_PASSWORD"
 
@@ -204,8 +204,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("seed", help="create the demo venue (once)")
     for name, text in (("serve", "serve the app"), ("demo", "migrate, seed, print URLs, serve")):
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        sub.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        sub.add_argument("--host", default=os.environ.get("HOST") or DEFAULT_HOST)
+        sub.add_argument("--port", type=int,
+                         default=int(os.environ.get("PORT") or DEFAULT_PORT))
         sub.add_argument("--workers", type=int, default=1)
     from machines.cli import add_parser as add_simulator
 
@@ -232,6 +233,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     restoring.add_argument("file", type=Path)
     args = parser.parse_args(argv)
+    if args.command in ("serve", "demo"):
+        # Where the server listens is where it is reached (settings.public_base_url), unless
+        # PUBLIC_URL says otherwise: the printed URLs, and each worker uvicorn starts (they
+        # read the environment), use the port and host given here.
+        os.environ["HOST"], os.environ["PORT"] = args.host, str(args.port)
     settings = Settings.from_env()
     if args.command == "migrate":
         migrate(settings)
@@ -264,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("PAYMENT_PROVIDER", "test")  # the demo's pretend payments
         migrate(settings)
         print_urls(settings, asyncio.run(_seed(settings)))
-        simulator = spawn_demo_machines(args.port)
+        simulator = spawn_demo_machines(args.host, args.port)
         try:
             serve(settings, args.host, args.port, args.workers)
         finally:

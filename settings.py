@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,43 @@ def _create_once(path: Path, content: str) -> None:
         pass  # another process was first
     finally:
         draft.unlink()
+
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# Addresses a server listens on that no browser can open: every interface.
+_EVERY_INTERFACE = {"", "0.0.0.0", "::", "[::]"}
+
+
+def _reachable_address() -> str:
+    """This machine's address on its network, for a server listening on every interface:
+    the source address of a route out (a UDP socket's connect sends nothing); this host
+    when there is no network."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routed, never reached
+            address: str = probe.getsockname()[0]
+            return address
+    except OSError:
+        return DEFAULT_HOST
+
+
+def public_base_url(public_url: str | None, host: str, port: int) -> str:
+    """The address people and machines open this server at, without a trailing slash: the
+    one place every printed URL, QR code, mailed link and webhook URL starts from.
+
+    PUBLIC_URL when set (behind a proxy, a domain name, https); else the host and port
+    the server listens on (`comptoir serve --host --port`, or HOST and PORT), so that
+    `PORT=8200 make demo` prints, encodes and mails :8200. A server listening on every
+    interface (0.0.0.0) is reached at this machine's address on its network."""
+    if public_url and public_url.strip():
+        return public_url.strip().rstrip("/")
+    host = host.strip()
+    if host in _EVERY_INTERFACE:
+        host = _reachable_address()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -128,7 +166,10 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        public_url = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+        public_url = public_base_url(
+            os.environ.get("PUBLIC_URL"), os.environ.get("HOST") or DEFAULT_HOST,
+            _int("PORT", DEFAULT_PORT),
+        )
         origins = tuple(o for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o)
         return cls(
             database_url=_database_url(os.environ.get("DATABASE_URL")),

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from settings import Settings
+from settings import Settings, public_base_url
 
 if TYPE_CHECKING:
     from machines.demo import DemoMachine
@@ -148,9 +148,12 @@ def print_demo(base: str, machines: list[DemoMachine], consumers: list[tuple[str
     print(f"  Payment settings:   {base}/staff/machines/payments")
 
 
-def spawn_demo_machines(port: int) -> subprocess.Popen[bytes]:
-    """The demo's machines, simulated in a process of their own beside the server."""
+def spawn_demo_machines(host: str, port: int) -> subprocess.Popen[bytes]:
+    """The demo's machines, simulated in a process of their own beside the server: they
+    reach it where it listens, on this machine (not through PUBLIC_URL's proxy)."""
+    local = host if host not in ("", "0.0.0.0", "::", "[::]") else "127.0.0.1"
+    url = public_base_url(None, local, port)
     return subprocess.Popen(
         [sys.executable, "-m", "comptoir_cli", "simulate-machines", "--demo",
-         "--url", f"http://127.0.0.1:{port}", "--speed", "3"],
+         "--url", url, "--speed", "3"],
     )

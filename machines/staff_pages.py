@@ -28,7 +28,7 @@ from machines.models import Brew, Machine, MachineGroup, Selection
 from realtime.events import Tx
 from realtime.models import current_version
 from web.redirects import redirect
-from web.state import locale_of, run_tx
+from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
 
@@ -133,6 +133,7 @@ async def selection_page(request: Request) -> Response:
     if staff is None:
         return redirect("/staff/login")
     return page(request, "machines/staff_selection.html", staff=staff,
+                public_url=app_state(request).settings.public_url,
                 **await _editor(request, staff))
 
 

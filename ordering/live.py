@@ -8,13 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
+from accounts.roles import Permission, can
 from accounts.tenant import works_at
 from ordering import views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable, Member, TableSession
 from ordering.table_view import table_view
 from realtime import topics
-from realtime.topics import OneAudience, Viewer
+from realtime.topics import Viewer
 from web.templating import render
 
 
@@ -114,11 +115,48 @@ class TableTopic:
         return out
 
 
-class SiteTopic(OneAudience):
-    """`site:{id}:pos` for POS screens and `site:{id}:station:{name}` for production."""
+# What a POS screen offers, each shown only to the roles that may do it (validating,
+# editing, refusing and taking orders, which also needs the tables' PINs; settling;
+# freeing; lifting a PIN slowdown). A role that may do all of them sees the whole view.
+POS_ACTIONS = (Permission.VALIDATE, Permission.SETTLE, Permission.FREE,
+               Permission.LIFT_PIN_LIMIT)
+_ALL_POS_ACTIONS = frozenset(p.value for p in POS_ACTIONS)
+
+
+def pos_audience(role: str | None) -> str:
+    """A POS viewer's cut: "full", or "only:" and the POS actions the role may do."""
+    allowed = [p.value for p in POS_ACTIONS if can(role, p)]
+    return "full" if len(allowed) == len(POS_ACTIONS) else "only:" + ",".join(allowed)
+
+
+def pos_actions(audience: str) -> frozenset[str]:
+    """The POS actions a cut may show (a Permission's value each), for its templates."""
+    if audience == "full":
+        return _ALL_POS_ACTIONS
+    return frozenset(a for a in audience.removeprefix("only:").split(",") if a)
+
+
+def pos_actions_of(role: str | None) -> frozenset[str]:
+    return pos_actions(pos_audience(role))
+
+
+class SiteTopic:
+    """`site:{id}:pos` for POS screens and `site:{id}:station:{name}` for production.
+
+    A POS is cut by what its viewer's role may do there (`pos_audience`): the kitchen's
+    screen has no Validate, Settle or Free button and no PINs. A cut other than "full"
+    gets no notifications (realtime/hub.py: what happened is for the full audience)."""
 
     def __init__(self, config: OrderingConfig) -> None:
         self.config = config
+
+    def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
+        return "full" if "station" in view else pos_audience(viewer.role)
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        if audience == "full" or Permission.VALIDATE.value in pos_actions(audience):
+            return view
+        return {**view, "tables": [{**t, "pin": None} for t in view.get("tables", [])]}
 
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         if not args or not (args[1:] == ["pos"] or (len(args) == 3 and args[1] == "station")):
@@ -141,7 +179,8 @@ class SiteTopic(OneAudience):
     ) -> dict[str, Any]:
         if "station" in view:
             return {"html": {"station-live": render(locale, "_station_live.html", view=view)}}
-        out: dict[str, Any] = {"html": {"pos-live": render(locale, "_pos_live.html", view=view)}}
+        html = render(locale, "_pos_live.html", view=view, may=pos_actions(audience))
+        out: dict[str, Any] = {"html": {"pos-live": html}}
         text = notification(change, event, locale)
         if text:
             out["notify"] = {"text": text}

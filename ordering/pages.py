@@ -16,13 +16,13 @@ from starlette.routing import Route
 
 from accounts.context import staff_of, viewer_of
 from accounts.models import Site
-from accounts.roles import Permission, can, require
+from accounts.roles import Permission, require
 from accounts.service import NotSignedIn, StaffIdentity
 from accounts.tenant import owned_by, site_for
 from errors import NotFound
 from ordering import diner_service, readiness, views
 from ordering.config import config_of
-from ordering.live import TableTopic
+from ordering.live import TableTopic, pos_actions_of
 from ordering.models import Category, DiningTable, Product
 from ordering.scanned_tables import remember_table
 from ordering.session_state import SessionStatus
@@ -132,7 +132,7 @@ async def pos_page(request: Request, **order: Any) -> Response:
     return page(
         request, "pos.html", staff=staff, site=site, view=view, menu=menu,
         stations=sorted(stations), topics=[views.pos_topic(site.id), views.menu_topic(site.id)],
-        missing=missing, **order,
+        missing=missing, may=pos_actions_of(staff.role), **order,
     )
 
 
@@ -179,8 +179,7 @@ async def qr_sheet(request: Request) -> Response:
     if (to_login := await _signed_in(request)) is not None:
         return to_login
     staff, site = await _staff_site(request)
-    if not can(staff.role, Permission.PRINT):
-        return page(request, "error.html", status=403, message="Forbidden")
+    require(staff.role, Permission.PRINT)  # a page in their language, with a way back
     base = app_state(request).settings.public_url
     async with app_state(request).sessionmaker() as session:
         tables = await table_codes(session, site.id, base)

@@ -20,6 +20,9 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from errors import N_
+from web.i18n import gettext, pick_locale
+
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -76,18 +79,20 @@ class SessionIdentity:
             csrf = session.get("csrf") if session is not None else None
             problem = self._problem(headers, csrf if isinstance(csrf, str) else None)
             if problem:
-                return _reject(send, problem)
+                locale = pick_locale(HTTPConnection(scope).cookies.get("lang"),
+                                     headers.get("accept-language"))
+                return _reject(send, gettext(locale, problem))
         return self.app(scope, receive, send)
 
     def _problem(self, headers: Headers, csrf: str | None) -> str | None:
         if not origin_allowed(headers.get("origin"), headers.get("host"), self.allowed_origins):
-            return "Cross-origin request refused."
+            return N_("Cross-origin request refused.")
         if headers.get("content-type", "").split(";")[0].strip() == "application/json":
             return None
         token = headers.get("x-csrf-token", "")
         if token and csrf and hmac.compare_digest(token, csrf):
             return None
-        return "Missing or wrong CSRF token; reload the page."
+        return N_("Missing or wrong CSRF token; reload the page.")
 
 
 async def _reject(send: Send, message: str) -> None:

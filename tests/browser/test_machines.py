@@ -180,3 +180,32 @@ def test_prepaid_brew_live_then_refused_in_alert(
     expect(page.locator("#toasts .toast.error")).to_be_visible()  # the phone says why
     expect(balance).to_have_attribute("data-balance", str(after))  # not charged
     assert page.locator("#machine-live [data-brew]").get_attribute("data-brew") == done_brew
+
+
+def test_drinks_wait_while_the_machine_brews(
+    coffee_corner: CoffeeCorner, phone: Callable[[], Page]
+) -> None:
+    """Issue 14, item 10: while the machine brews, every phone's drink buttons are
+    disabled (live, from the machine's state), and enabled again when the brew ends, so a
+    second press cannot end in a red error."""
+    page, other = phone(), phone()
+    _sign_in(page, coffee_corner)
+    _sign_in(other, coffee_corner)  # the same person's second phone: it did not press
+    buttons = [p.locator(".drinks-offer .drink button") for p in (page, other)]
+    for drinks in buttons:
+        expect(drinks.first).to_be_enabled()
+    espresso = page.locator(".drink[data-type='espresso'] button")
+    espresso.click()
+    expect(page.locator("#machine-live [data-status]")).to_have_attribute(
+        "data-status", "brewing")
+    for drinks in buttons:
+        for index in range(drinks.count()):
+            expect(drinks.nth(index)).to_be_disabled()
+    # A second press does nothing: no request, no error.
+    espresso.click(force=True)
+    expect(page.locator("#machine-live [data-status]")).to_have_attribute("data-status", "done")
+    for drinks in buttons:
+        for index in range(drinks.count()):
+            expect(drinks.nth(index)).to_be_enabled()
+    expect(page.locator("#toasts .toast.error")).to_have_count(0)
+    expect(page.locator("#user-live .balance")).to_have_attribute("data-balance", "920")
