@@ -28,6 +28,11 @@
     const wrong = document.querySelector("main [aria-invalid=true]");
     if (wrong) wrong.focus();
   });
+  // A secret shown once (a new machine's) leaves the page with the browser: going back to
+  // the page from the browser's cache must not show it again.
+  window.addEventListener("pagehide", () => {
+    document.querySelectorAll("[data-secret-once]").forEach((el) => el.remove());
+  });
   // On a phone the navigation scrolls sideways: the current section is brought into view.
   document.addEventListener("DOMContentLoaded", () => {
     const here = document.querySelector(".bo-nav [aria-current=page]");
