@@ -6,8 +6,11 @@
 (function () {
   "use strict";
   document.addEventListener("htmx:beforeSwap", (event) => {
-    const elt = event.detail.elt;
-    const ours = elt.closest && elt.closest("[data-form], [hx-select='main']");
+    // detail.elt is the swap's target (<main> for a form that swaps it); the form that
+    // asked is the request's element.
+    const asked = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const ours = [event.detail.elt, asked].some(
+      (elt) => elt && elt.closest && elt.closest("[data-form], [hx-select='main']"));
     if (event.detail.xhr.status === 422 && ours) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
