@@ -87,7 +87,7 @@ async def save_group(request: Request) -> Response:
         except GroupNameTaken as taken:
             errors = {"name": message_of(taken, locale)}
         else:
-            return done(request, f"/staff/groups#group-{group_id}")
+            return done(request, f"/staff/groups?saved={group_id}")
     return await render_groups(request, staff, 422, {str(group_id): errors},
                                {str(group_id): typed})
 
@@ -125,7 +125,7 @@ async def save_topups(request: Request) -> Response:
                 raise
             errors = {"topup-0": message_of(refused, locale)}
         else:
-            return done(request, "/staff/groups#topups")
+            return done(request, "/staff/groups?saved=topups")
     return await render_groups(request, staff, 422, {"topups": errors}, {"topups": typed})
 
 

@@ -36,9 +36,12 @@
   window.addEventListener("pagehide", () => {
     document.querySelectorAll("[data-secret-once]").forEach((el) => el.remove());
   });
-  // On a phone the navigation scrolls sideways: the current section is brought into view.
+  // On a phone the navigation scrolls sideways: the current section is brought into view;
+  // after a save, the form that says "Saved." is.
   document.addEventListener("DOMContentLoaded", () => {
     const here = document.querySelector(".bo-nav [aria-current=page]");
     if (here) here.scrollIntoView({block: "nearest", inline: "center"});
+    const saved = document.querySelector("main [data-saved]");
+    if (saved) saved.scrollIntoView({block: "center"});
   });
 })();

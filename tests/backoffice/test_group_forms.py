@@ -44,13 +44,14 @@ async def test_a_groups_recharge_is_set_from_its_form_with_a_french_price(
     assert f'hx-post="{url}"' in page.text
     saved = await post_form(client, url, {"name": group.name, "recharge_every": "week",
                                           "recharge_amount": "2,50", "recharge_at": "08:30"})
-    assert saved.headers["hx-redirect"] == f"/staff/groups#group-{group.id}", saved.text[:500]
+    assert saved.headers["hx-redirect"] == f"/staff/groups?saved={group.id}", saved.text[:500]
     changed = await _group(db)
     assert (changed.recharge_every, changed.recharge_amount, changed.recharge_at) == (
         "week", 250, "08:30")
     assert await audit_actions(db) == [("group.updated", f"{group.name} (#{group.id})")]
-    shown = await client.get("/staff/groups")
+    shown = await client.get(f"/staff/groups?saved={group.id}")
     assert 'value="2,50"' in shown.text  # shown back as typed in French
+    assert "data-saved" in shown.text
 
 
 async def test_an_english_price_is_read_too_and_shown_the_english_way(
@@ -128,7 +129,7 @@ async def test_the_top_up_amounts_are_set_from_their_form(
     saved = await post_form(client, "/backoffice/groups/topups",
                             {"topup-0": "20", "topup-1": "3,50", "topup-2": "",
                              "topup-3": "10.00", "topup-4": "3,5"})
-    assert saved.headers["hx-redirect"] == "/staff/groups#topups"
+    assert saved.headers["hx-redirect"] == "/staff/groups?saved=topups"
     assert await _topups(db, venue) == [350, 1000, 2000]
     assert await audit_actions(db) == [("consumers.topups", "top-ups")]
     shown = await client.get("/staff/groups")
