@@ -230,6 +230,7 @@ async def staff_machines(request: Request) -> Response:
     return page(
         request, "machines/staff.html", staff=staff, cards=cards, waiting=waiting,
         listing=listing, sites=sites, site_id=site_id,
+        site_names={s.id: s.name for s in sites} if len(sites) > 1 else {},
         currency=cards[0]["view"]["currency"] if cards else "EUR",
         people=people, balances=balances, shares=shares, rules=rules,
         show_pins=can(staff.role, Permission.CONFIGURE), sees_people=sees_people,

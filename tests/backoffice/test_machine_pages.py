@@ -197,6 +197,7 @@ async def test_the_list_is_filtered_by_site_on_the_server_a_page_at_a_time(
     first = await client.get(f"/staff/machines?site={kiosk}")
     assert "Machine du hall" not in first.text and "Kiosque 00" in first.text
     assert "Kiosque 19" in first.text and "Kiosque 20" not in first.text
+    assert "SIM-K00 · Le Kiosque</small>" in first.text  # each card says its site
     assert f"/staff/machines?site={kiosk}&amp;page=2" in first.text
     second = await client.get(f"/staff/machines?site={kiosk}&page=2")
     assert "Kiosque 20" in second.text and "Kiosque 19" not in second.text
