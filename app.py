@@ -17,6 +17,8 @@ from accounts.context import viewer_of
 from api import service as service_api
 from backoffice import audit_pages as backoffice_audit
 from backoffice import company_pages as backoffice_company
+from backoffice import group_pages as backoffice_groups
+from backoffice import machine_pages as backoffice_machines
 from backoffice import menu_files, menu_pages, signup_pages
 from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
@@ -168,6 +170,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_pages.routes,
         *backoffice_company.routes,
         *backoffice_audit.routes,
+        *backoffice_machines.routes,
+        *backoffice_groups.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

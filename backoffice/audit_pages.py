@@ -34,6 +34,11 @@ ACTIONS = {
     "machine.secret": N_("Machine secret replaced"),
     "machine.mode": N_("Machine mode changed"),
     "machine.deleted": N_("Machine deleted"),
+    "machine.added": N_("Machine added"),
+    "machine.renamed": N_("Machine renamed"),
+    "machine.moved": N_("Machine moved to another site"),
+    "group.updated": N_("Group or its recharge changed"),
+    "consumers.topups": N_("Top-up amounts changed"),
     "payments.settings": N_("Payment settings changed"),
 }
 

@@ -123,9 +123,13 @@ class Added:
 async def add_machine(tx: Tx, staff: StaffIdentity, new: AddMachine) -> Added:
     require(staff.role, Permission.CONFIGURE)
     site = await site_for(tx.session, staff, new.site_id)
+    if site.archived_at is not None:  # an archived site keeps its history, takes nothing new
+        raise NotFound()
     serial = new.serial.strip()[:60]
     if await tx.session.scalar(select(Machine.id).where(Machine.serial == serial)):
-        raise SerialTaken()
+        taken = SerialTaken()
+        taken.field = "serial"
+        raise taken
     machine = Machine(
         site_id=site.id, name=new.name.strip()[:120] or new.serial, model=new.model.strip()[:60],
         serial=serial, mode=new.mode.value, token=secrets.token_urlsafe(16),
@@ -135,6 +139,9 @@ async def add_machine(tx: Tx, staff: StaffIdentity, new: AddMachine) -> Added:
     await tx.session.flush()
     await ensure_for_mode(tx, machine, new.mode)
     secret = await issue_secret(tx.session, machine)
+    await audit.record(tx, staff.id, staff.company_id, "machine.added", _target(machine),
+                       {"serial": serial, "model": machine.model, "site": site.name,
+                        "mode": machine.mode})
     await machine_changed(tx, machine.id, "machine.added", {})
     return Added(machine, secret)
 
@@ -208,9 +215,19 @@ async def update_group(
     require(staff.role, Permission.CONFIGURE)
     group = await _group(tx, staff, group_id)
     await _name_free(tx, staff, settings.name, group.id)
+    before = _settings_of(group)
     _apply(group, settings)
+    changes = audit.diff(before, _settings_of(group))
+    if changes:
+        await audit.record(tx, staff.id, staff.company_id, "group.updated",
+                           f"{group.name} (#{group.id})", changes)
     await tx.session.flush()
     return group
+
+
+def _settings_of(group: UserGroup) -> dict[str, object]:
+    return {"name": group.name, "recharge_every": group.recharge_every,
+            "recharge_amount": group.recharge_amount, "recharge_at": group.recharge_at}
 
 
 async def _name_free(tx: Tx, staff: StaffIdentity, name: str, group_id: int = 0) -> None:
@@ -224,6 +241,11 @@ async def _name_free(tx: Tx, staff: StaffIdentity, name: str, group_id: int = 0)
 
 async def _group(tx: Tx, staff: StaffIdentity, group_id: object) -> UserGroup:
     return await owned(tx.session, staff, UserGroup, group_id)
+
+
+async def group_for(tx: Tx, staff: StaffIdentity, group_id: object) -> UserGroup:
+    """A group of the staff member's company; another company's answers as missing."""
+    return await _group(tx, staff, group_id)
 
 
 async def add_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id: int) -> None:
@@ -305,6 +327,10 @@ async def set_policy(tx: Tx, staff: StaffIdentity, change: SetPolicy) -> Consume
     if change.require_approval is not None:
         found.require_approval = change.require_approval
     if change.topup_amounts is not None:
-        found.topup_amounts = sorted(set(change.topup_amounts))
+        amounts = sorted(set(change.topup_amounts))
+        if amounts != list(found.topup_amounts or []):
+            await audit.record(tx, staff.id, staff.company_id, "consumers.topups", "top-ups",
+                               {"topup_amounts": [list(found.topup_amounts or []), amounts]})
+        found.topup_amounts = amounts
     await tx.session.flush()
     return found

@@ -23,7 +23,7 @@ from customers import views as customer_views
 from customers.models import Consumer, OutboxMail
 from customers.policy import policy
 from errors import NotFound
-from machines import brew_service, selection_service, views
+from machines import brew_service, machine_setup, selection_service, views
 from machines.access import Charge
 from machines.live import MachineTopic
 from machines.models import Machine, Selection
@@ -187,15 +187,16 @@ async def staff_machines(request: Request) -> Response:
         return redirect("/staff/login")
     viewer = await viewer_of(request)
     state = app_state(request)
+    chosen = request.query_params.get("site", "")
+    site_id = int(chosen) if chosen.isdecimal() and len(chosen) < 19 else None
+    number = request.query_params.get("page", "1")
+    wanted = int(number) if number.isdecimal() and len(number) < 7 else 1
     async with state.sessionmaker() as session:
-        machines = (
-            await session.scalars(
-                select(Machine)
-                .join(Site, Site.id == Machine.site_id)
-                .where(owned_by(staff, Site.company_id))
-                .order_by(Machine.name)
-            )
-        ).all()
+        listing = await machine_setup.listing(session, staff, site_id, wanted)
+        machines = listing.rows
+        sites = [s for s in (await session.scalars(
+            select(Site).where(owned_by(staff, Site.company_id)).order_by(Site.name, Site.id)
+        )).all() if staff.may_use(s.id)]
         cards: list[dict[str, Any]] = []
         kind = MachineTopic()
         for machine in machines:
@@ -228,6 +229,8 @@ async def staff_machines(request: Request) -> Response:
         payment_provider = await runtime_of(request).provider_for(session, staff.company_id)
     return page(
         request, "machines/staff.html", staff=staff, cards=cards, waiting=waiting,
+        listing=listing, sites=sites, site_id=site_id,
+        site_names={s.id: s.name for s in sites} if len(sites) > 1 else {},
         currency=cards[0]["view"]["currency"] if cards else "EUR",
         people=people, balances=balances, shares=shares, rules=rules,
         show_pins=can(staff.role, Permission.CONFIGURE), sees_people=sees_people,

@@ -20,6 +20,7 @@ from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
 from customers.models import Consumer, GroupMember, UserGroup
+from customers.policy import policy
 from customers.schedule import EVERY
 from machines import admin_service, recipes, selection_service, views
 from machines.access import Mode
@@ -146,10 +147,21 @@ async def selection_drinks(request: Request) -> Response:
 
 
 async def groups_page(request: Request) -> Response:
-    """Groups: their members, adding and removing consumers, their regular recharge."""
+    """Groups: their members, adding and removing consumers, their regular recharge; the
+    amounts consumers may top up."""
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    return await render_groups(request, staff)
+
+
+async def render_groups(
+    request: Request, staff: StaffIdentity, status: int = 200,
+    errors: dict[str, dict[str, str]] | None = None,
+    typed: dict[str, dict[str, str]] | None = None,
+) -> Response:
+    """The groups page; `errors` and `typed`: a refused form's (by form key: the group's id,
+    or "topups"), shown again with each field's message next to it (backoffice/)."""
 
     async def op(tx: Tx) -> dict[str, Any]:
         groups = (
@@ -173,13 +185,16 @@ async def groups_page(request: Request) -> Response:
         members: dict[int, set[int]] = {g.id: set() for g in groups}
         for group_id, consumer_id in rows:
             members[group_id].add(consumer_id)
+        rules = await policy(tx.session, staff.company_id)
         return {"groups": groups, "people": people, "members": members,
+                "topups": list(rules.topup_amounts),
                 **_money_context(request, await _company(tx, staff))}
 
     context = await run_tx(request, op)
-    return page(request, "machines/staff_groups.html", staff=staff, every=EVERY,
-                configure=can(staff.role, Permission.CONFIGURE),
-                sees_people=can(staff.role, Permission.PEOPLE), **context)
+    return page(request, "machines/staff_groups.html", status=status, staff=staff,
+                every=EVERY, configure=can(staff.role, Permission.CONFIGURE),
+                sees_people=can(staff.role, Permission.PEOPLE), errors=errors or {},
+                typed=typed or {}, **context)
 
 
 routes = [

@@ -6,8 +6,11 @@
 (function () {
   "use strict";
   document.addEventListener("htmx:beforeSwap", (event) => {
-    const elt = event.detail.elt;
-    const ours = elt.closest && elt.closest("[data-form], [hx-select='main']");
+    // detail.elt is the swap's target (<main> for a form that swaps it); the form that
+    // asked is the request's element.
+    const asked = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const ours = [event.detail.elt, asked].some(
+      (elt) => elt && elt.closest && elt.closest("[data-form], [hx-select='main']"));
     if (event.detail.xhr.status === 422 && ours) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
@@ -28,9 +31,17 @@
     const wrong = document.querySelector("main [aria-invalid=true]");
     if (wrong) wrong.focus();
   });
-  // On a phone the navigation scrolls sideways: the current section is brought into view.
+  // A secret shown once (a new machine's) leaves the page with the browser: going back to
+  // the page from the browser's cache must not show it again.
+  window.addEventListener("pagehide", () => {
+    document.querySelectorAll("[data-secret-once]").forEach((el) => el.remove());
+  });
+  // On a phone the navigation scrolls sideways: the current section is brought into view;
+  // after a save, the form that says "Saved." is.
   document.addEventListener("DOMContentLoaded", () => {
     const here = document.querySelector(".bo-nav [aria-current=page]");
     if (here) here.scrollIntoView({block: "nearest", inline: "center"});
+    const saved = document.querySelector("main [data-saved]");
+    if (saved) saved.scrollIntoView({block: "center"});
   });
 })();

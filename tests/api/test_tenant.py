@@ -144,14 +144,24 @@ PAGES = [
     "/backoffice/menu/products/{product}", "/backoffice/menu/{site}/import",
     "/backoffice/menu/{site}/export.csv", "/backoffice/menu/{site}/export.xlsx",
     "/backoffice/sites/{site}", "/backoffice/people/{consumer}",
-    "/backoffice/people/{consumer}/delete",
+    "/backoffice/people/{consumer}/delete", "/backoffice/machines/{machine}",
+    "/staff/machines?site={site}",
 ]
 
 # The back office's forms that change one object: another company's is not found either.
 FORMS: list[tuple[str, dict[str, Any]]] = [
     ("/backoffice/sites/{site}", {"name": "À moi", "address": "Ici", "table_mode": "menu"}),
     ("/backoffice/sites/{site}/archive", {"archived": "true"}),
+    ("/backoffice/machines/{machine}", {"name": "À moi", "mode": "open"}),
+    ("/backoffice/machines/{machine}/move", {"site_id": "{site}", "confirm": "yes"}),
+    ("/backoffice/groups/{group}", {"name": "À moi"}),
 ]
+
+# The machine wizard's last step, naming a site of the first company: refused at its field
+# (the site is not among those offered), nothing added.
+WIZARD = ("/backoffice/machines/new", {"step": "place", "model": "Jura X8",
+                                       "serial": "THEIRS-1", "site_id": "{site}",
+                                       "mode": "open"})
 
 
 def _fill(value: Any, ids: dict[str, int]) -> Any:
@@ -265,9 +275,14 @@ async def test_every_staff_route_answers_another_companys_object_as_missing(
             for path, form in FORMS:
                 url = _fill(path, ids)
                 response = await outsider.post(
-                    url, data=form, headers={"x-csrf-token": csrf, "hx-request": "true"}
+                    url, data=_fill(form, ids), headers={"x-csrf-token": csrf,
+                                                         "hx-request": "true"}
                 )
                 expect(response, 404, "not_found")
+            path, form = WIZARD
+            response = await outsider.post(path, data=_fill(form, ids), headers={
+                "x-csrf-token": csrf, "hx-request": "true"})
+            assert response.status_code == 422 and 'id="e-site_id"' in response.text
 
 
 async def test_staff_cannot_attach_another_companys_group_selection_or_customer(
@@ -332,10 +347,23 @@ async def test_staff_of_one_site_reach_nothing_of_another(
                 )
                 assert response.status_code == 404, (method, url, response.text)
             for path in PAGES:
-                if "{site}" in path or "{table}" in path:
+                if "{site}" in path or "{table}" in path or "{machine}" in path:
                     url = _fill(path, ids)
                     response = await outsider.get(url)
                     assert response.status_code == 404, (url, response.text[:200])
+            for path, form in FORMS:
+                if "{machine}" in path:  # a machine of the first site: not found
+                    response = await outsider.post(_fill(path, ids), data=_fill(form, ids),
+                                                   headers={"x-csrf-token": csrf,
+                                                            "hx-request": "true"})
+                    expect(response, 404, "not_found")
+            path, form = WIZARD
+            response = await outsider.post(path, data=_fill(form, ids), headers={
+                "x-csrf-token": csrf, "hx-request": "true"})
+            assert response.status_code == 422 and 'id="e-site_id"' in response.text
+            listed = await outsider.get("/staff/machines")  # their site's machines only
+            assert listed.status_code == 200 and f"/staff/machines/{ids['machine']}" not in (
+                listed.text)
 
 
 async def test_the_people_forms_reach_no_one_of_another_company(
