@@ -209,6 +209,7 @@ class Underpaid(InvalidInput):
 
     code = "underpaid"
     message = N_("The amount tendered is less than the amount due.")
+    field = "tendered"
 
 
 class BadAmount(InvalidInput):
