@@ -1,5 +1,5 @@
-// The POS page: after a cash settlement, the change to give back, in large type, until the
-// cashier dismisses it. The amount comes from the settlement's answer (the server computes
+// The POS page: after a cash settlement with change to give back, the change in large
+// type, until the cashier dismisses it (exact money needs no extra tap). The amount comes from the settlement's answer (the server computes
 // it); the page formats it the way of its language.
 (() => {
   "use strict";
@@ -34,7 +34,7 @@
     } catch (_) {
       return;
     }
-    if (!payment || payment.method !== "cash") return;
+    if (!payment || payment.method !== "cash" || !(payment.change > 0)) return;
     const tile = form.closest(".table-tile");
     show(payment, tile ? tile.dataset.tableLabel || "" : "");
   });
