@@ -104,6 +104,8 @@ def _field_errors(model: type[BaseModel]) -> Iterator[type[DomainError]]:
                 yield meta.error
                 if meta.above is not None:
                     yield meta.above.error
+                if meta.malformed is not None:
+                    yield meta.malformed.error
         for inner in _models_in(info.annotation):
             yield from _field_errors(inner)
 

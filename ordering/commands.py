@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 from errors import N_, InvalidInput, NotFound
 from ordering.cart import Limits
 from ordering.errors import (
+    BadAmount,
     BadName,
     BadQuantity,
     NoteTooLong,
@@ -216,8 +217,10 @@ class Settle(Command):
     idempotency_key: PaymentKey
     tendered: Annotated[
         Money | None,
-        Invalid(Underpaid, above=Invalid(InvalidInput, N_("The amount tendered is too large."))),
-        Field(description="Cash handed over; for a card, the amount due when left out."),
+        Invalid(Underpaid, above=Invalid(InvalidInput, N_("The amount tendered is too large.")),
+                malformed=Invalid(BadAmount)),
+        Field(description="Cash handed over; for a card, the amount due when left out. A "
+                          "form may send it as typed (\"50\", \"50,00\", \"50.00\")."),
     ] = None
 
 

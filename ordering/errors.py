@@ -205,10 +205,18 @@ class NotSettleable(Conflict):
 
 
 class Underpaid(InvalidInput):
-    """The amount tendered is missing, not an integer, or less than the amount due."""
+    """The amount tendered is missing or less than the amount due."""
 
     code = "underpaid"
     message = N_("The amount tendered is less than the amount due.")
+    field = "tendered"
+
+
+class BadAmount(InvalidInput):
+    """The amount tendered is not an amount: letters, a negative, several separators."""
+
+    code = "bad_amount"
+    message = N_("Invalid amount: type the amount received, for example 50 or 50.00.")
 
 
 class UnknownRound(NotFound):

@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import Site
 from accounts.roles import Permission, can
 from accounts.tenant import works_at
+from errors import N_
 from ordering import views
 from ordering.config import OrderingConfig
 from ordering.models import DiningTable, Member, TableSession
 from ordering.table_view import table_view
 from realtime import topics
 from realtime.topics import Viewer
+from web.i18n import gettext
 from web.templating import render
 
 
@@ -48,10 +50,22 @@ async def _member(session: AsyncSession, table_id: int, device_key: str | None) 
     return member is not None
 
 
-def notification(change: dict[str, Any] | None, event: str | None, locale: str) -> str | None:
+def notification(
+    change: dict[str, Any] | None, event: str | None, locale: str, table: str | None = None
+) -> str | None:
+    """The change told in a sentence, or None when it tells nothing; `table` names the table
+    first, for screens that watch many (the POS)."""
     if not change or not event:
         return None
-    return render(locale, "_notify.txt", event=event, change=change).strip() or None
+    text = render(locale, "_notify.txt", event=event, change=change).strip()
+    if text and table:
+        return gettext(locale, N_("%(table)s — %(notice)s")) % {"table": table, "notice": text}
+    return text or None
+
+
+def _table_label(view: dict[str, Any], change: dict[str, Any] | None) -> str | None:
+    table_id = (change or {}).get("table_id")
+    return next((t["label"] for t in view.get("tables", ()) if t["id"] == table_id), None)
 
 
 class TableTopic:
@@ -181,7 +195,7 @@ class SiteTopic:
             return {"html": {"station-live": render(locale, "_station_live.html", view=view)}}
         html = render(locale, "_pos_live.html", view=view, may=pos_actions(audience))
         out: dict[str, Any] = {"html": {"pos-live": html}}
-        text = notification(change, event, locale)
+        text = notification(change, event, locale, _table_label(view, change))
         if text:
             out["notify"] = {"text": text}
         return out

@@ -13,6 +13,7 @@ from dataclasses import field as default
 from decimal import Decimal, InvalidOperation
 
 from errors import N_
+from web.i18n import parse_money
 
 # VAT rates a product may carry, per country, in hundredths of a percent (550 = 5.5 %).
 # Companies do not record a country yet: every one is French (the rates a café uses).
@@ -97,13 +98,10 @@ def _number(text: str) -> Decimal | None:
 
 def parse_price(text: str, decimals: int) -> int | None:
     """"3.50", "3,5", "12" → minor units; None for anything else (negative, too precise)."""
-    value = _number(text)
-    if value is None or value > MAX_PRICE_MAJOR:
+    price = parse_money(text, decimals)
+    if price is None or price > MAX_PRICE_MAJOR * 10**decimals:
         return None
-    minor = value.scaleb(decimals)
-    if minor != minor.to_integral_value():
-        return None
-    return int(minor)
+    return price
 
 
 def parse_vat(text: str, country: str = COUNTRY) -> int | None:

@@ -153,14 +153,16 @@ async def pos_tables(session: AsyncSession, site_id: int) -> list[PosTable]:
         table_rounds = rounds.get(table.session_id, [])
         paid = payment_state(payments.get(table.session_id, []))
         billed = bill(((r["status"], r["total"]) for r in table_rounds), paid["paid"])
+        state = table_state(table.status, [r["status"] for r in table_rounds])
         tile = {
             "id": table.id,
             "label": table.label,
-            "state": table_state(table.status, [r["status"] for r in table_rounds]),
+            "state": state,
             "session_id": table.session_id,
             "pin": table.pin,
             "members": table.members,
-            "due": billed.due,
+            # Settled at the till: the bill is paid, whatever the phones paid of it.
+            "due": 0 if state == "settled" else billed.due,
             "paid": billed.paid,
             "payment": paid["payment"],
             "opened_at": table.opened_at.isoformat(),

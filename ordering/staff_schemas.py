@@ -87,7 +87,7 @@ class PosTable(BaseModel):
     session_id: int | None
     pin: str | None
     members: int
-    due: Money
+    due: Money = Field(description="What is left to pay; 0 once the table is settled.")
     opened_at: datetime | None = None
     paid: Money | None = Field(None, description="Paid online from phones.")
     payment: TablePaymentInProgress | None = None

@@ -292,13 +292,16 @@ async def move_ticket(
     statuses = (
         await tx.session.scalars(select(Ticket.status).where(Ticket.round_id == ctx.round.id))
     ).all()
+    before = ctx.round.status
     ctx.round.status = round_status_from_tickets(statuses)
     ctx.round.updated_at = datetime.now(UTC)
     await tx.session.flush()
+    # `round_moved`: the round's own status changed, which diners and the POS are told of
+    # once; a second station's ticket moving within the same status tells nobody again.
     await table_changed(
         tx, config, ctx.table.id, ctx.table.site_id, "round.progress",
         {"round": ctx.round.number, "station": ticket.station, "status": wanted,
-         "round_status": ctx.round.status},
+         "round_status": ctx.round.status, "round_moved": ctx.round.status != before},
         stations=[ticket.station],
     )
     return ticket

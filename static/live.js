@@ -15,15 +15,34 @@
   }
   window.comptoir = { uid: uid, versions: versions };
 
+  // A few at a time, newest last: an older one gives way rather than pile up over the page.
+  // Each fades by itself and can be dismissed first (its close button is drawn by CSS, so
+  // the toast's text is only its message).
+  const MAX_TOASTS = 3;
+  function dismiss(item) {
+    if (item.classList.contains("leaving")) return;
+    item.classList.add("leaving");
+    setTimeout(() => item.remove(), 250);
+  }
   function toast(text, kind) {
     const box = document.getElementById("toasts");
     if (!box || !text) return;
     const item = document.createElement("div");
     item.className = "toast " + (kind || "info");
     item.setAttribute("role", kind === "error" ? "alert" : "status");
-    item.textContent = text;
+    const message = document.createElement("span");
+    message.className = "toast-text";
+    message.textContent = text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", body.dataset.dismissText || "×");
+    close.addEventListener("click", () => dismiss(item));
+    item.append(message, close);
     box.appendChild(item);
-    setTimeout(() => item.remove(), kind === "error" ? 6000 : 3500);
+    const shown = Array.from(box.children).filter((t) => !t.classList.contains("leaving"));
+    shown.slice(0, Math.max(0, shown.length - MAX_TOASTS)).forEach(dismiss);
+    setTimeout(() => dismiss(item), kind === "error" ? 8000 : 5000);
   }
   window.comptoir.toast = toast;
 
@@ -184,6 +203,11 @@
     }
   });
   document.addEventListener("htmx:responseError", (event) => {
+    // A form that shows its errors by its fields (static/forms.js) needs no toast as well.
+    const elt = event.detail.elt;
+    if (elt && elt.matches && elt.matches("form[data-field-errors]") && document.contains(elt)) {
+      return;
+    }
     let text = event.detail.xhr.statusText;
     try {
       text = JSON.parse(event.detail.xhr.responseText).error.message;

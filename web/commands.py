@@ -38,6 +38,7 @@ from starlette.requests import Request
 from db.base import MAX_ID
 from errors import DomainError, InvalidInput
 from web.body import read_body
+from web.i18n import parse_money
 
 M = TypeVar("M", bound="Command")
 
@@ -45,15 +46,17 @@ M = TypeVar("M", bound="Command")
 class Invalid:
     """Annotated metadata: the error a field's failure raises, with its message's params;
     `above`, when a value over the field's maximum is another error (too much is not too
-    little)."""
+    little); `malformed`, when a value of the wrong shape or below the minimum is another
+    error ("abc" typed as an amount is not too little money)."""
 
     def __init__(
         self, error: type[DomainError], message: str | None = None, *,
-        above: Invalid | None = None, **params: Any,
+        above: Invalid | None = None, malformed: Invalid | None = None, **params: Any,
     ) -> None:
         self.error = error
         self.message = message
         self.above = above
+        self.malformed = malformed
         self.params = params
 
     def __call__(self, field: str | None) -> DomainError:
@@ -90,14 +93,12 @@ def form_integer(value: str) -> Any:
 
 
 def form_money(value: str) -> Any:
-    """Minor units: "12,50" or "12.50" typed in a form is 1250; blank is no amount."""
-    text = value.strip().replace(",", ".").replace(" ", "").replace("\u202f", "")
-    if not text:
+    """Minor units: "12,50" or "12.50" typed in a form is 1250; blank is no amount; what
+    is not an amount is left for the type to refuse."""
+    if not value.strip():
         return None
-    whole, _, cents = text.partition(".")
-    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
-        return value
-    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+    parsed = parse_money(value)
+    return value if parsed is None else parsed
 
 
 def form_flag(value: str) -> bool:
@@ -219,6 +220,8 @@ def refusal(model: type[Command], failure: ValidationError) -> DomainError:
         invalid = container.missing
     elif first["type"] == "less_than_equal" and invalid.above is not None:
         invalid = invalid.above
+    elif first["type"] not in ("missing", "less_than_equal") and invalid.malformed is not None:
+        invalid = invalid.malformed
     return invalid(".".join(str(step) for step in loc) or None)
 
 

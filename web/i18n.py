@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -11,7 +12,7 @@ from pathlib import Path
 from babel.dates import format_datetime, format_time, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.support import Translations
 
 CATALOGS = Path(__file__).resolve().parent.parent / "i18n"
@@ -54,6 +55,32 @@ def money(amount: int, currency: str, locale: str) -> str:
     """Integer minor units, shown the locale's way (1 250 → "12,50 €" in French)."""
     major = Decimal(amount).scaleb(-get_currency_precision(currency))
     return format_currency(major, currency, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def typed_amount(amount: int, currency: str, locale: str) -> str:
+    """Minor units as a person types them in a field, without symbol or grouping: 1550 →
+    "15,50" in French, "15.50" in English (read back by `parse_money`)."""
+    digits = get_currency_precision(currency)
+    pattern = "0." + "0" * digits if digits else "0"
+    return format_decimal(Decimal(amount).scaleb(-digits), pattern, locale=locale)
+
+
+# Spaces people and locales put between thousands ("1 250,00"), and the currency they add.
+_MONEY_NOISE = str.maketrans("", "", " \u00a0\u202f€")
+
+
+def parse_money(text: str, decimals: int = 2) -> int | None:
+    """An amount as people type it, in minor units: "50", "50,00" (French), "50.00"
+    (English), "1 250,5" → 5000, 5000, 5000, 125050 with 2 decimals; None for anything else
+    (letters, a negative, several separators, more decimals than the currency has). The
+    one parser of typed money: forms' `Money` fields and the menu's prices use it."""
+    cleaned = text.strip().translate(_MONEY_NOISE).replace(",", ".")
+    fraction = rf"(\.\d{{1,{decimals}}})?" if decimals else ""
+    if not re.fullmatch(rf"\d{{1,15}}{fraction}", cleaned, re.ASCII):
+        return None
+    whole, _, minor = cleaned.partition(".")
+    return int(whole + minor.ljust(decimals, "0"))
 
 
 @lru_cache(maxsize=4096)

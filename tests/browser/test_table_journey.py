@@ -273,11 +273,11 @@ def test_new_party_waits_until_the_table_is_settled_and_freed(
     expect(newcomer.locator("#menu-live button.add:visible")).to_have_count(0)
     expect(newcomer.locator(".start")).to_have_count(0)  # no fresh order on an open table
 
-    # The cashier settles in cash, the amount due prefilled.
+    # The cashier settles in cash, the amount due prefilled as a French cashier types it.
     place = actions.tile(pos, table_id)
     expect(place.locator(".due")).to_have_text(amount("3.60"))
     place.locator("details.settle summary").click()
-    expect(place.locator("input[name=tendered]")).to_have_value("3.60")
+    expect(place.locator("input[name=tendered]")).to_have_value("3,60")
     place.locator("select[name=method]").select_option("cash")
     place.locator("details.settle button[type=submit]").click()
     expect(place).to_have_attribute("data-state", "settled")

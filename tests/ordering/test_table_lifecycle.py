@@ -756,7 +756,9 @@ def check_pos(cafe: model.Cafe, pos: dict[str, Any]) -> None:
         assert tile["state"] == table.state()
         assert tile["pin"] == (party.pin if party else None)
         assert tile["members"] == (len(party.members) if party else 0)
-        assert tile["due"] == (party.billed if party else 0)
+        # Settled at the till: nothing is left due on the map.
+        owed = party.billed if party and party.status == "open" else 0
+        assert tile["due"] == owed
     current = [rnd for table in cafe.tables if table.party for rnd in table.party.rounds]
     assert sorted(r["id"] for r in pos["queue"]) == sorted(
         r.id for r in current if r.status == "to_validate"

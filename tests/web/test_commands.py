@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from pydantic import Field
 from starlette.applications import Starlette
@@ -15,8 +16,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from errors import N_, DomainError, InvalidInput
-from web.commands import Collapsed, Command, Flag, Integer, Invalid, Money, Shape, command
+from web.commands import (
+    Collapsed,
+    Command,
+    Flag,
+    Integer,
+    Invalid,
+    Money,
+    Shape,
+    command,
+    parse,
+)
 from web.errors import HANDLERS
+from web.i18n import parse_money
 
 
 class TooMany(DomainError):
@@ -97,3 +109,28 @@ async def test_a_form_is_read_as_the_pages_type_it(client: httpx.AsyncClient) ->
                          "lines": [{"product_id": 7, "quantity": 2}]}
     error = await error_of(await client.post("/api/order", data={"name": "Léa", "quantity": "two"}))
     assert (error["code"], error["field"]) == ("too_many", "quantity")
+
+
+class Pay(Command):
+    tendered: Annotated[
+        Money, Invalid(TooMany, low=0, high=1, malformed=Invalid(InvalidInput)),
+    ]
+
+
+def test_money_is_read_as_people_type_it() -> None:
+    typed = {"50": 5000, "50,00": 5000, "50.00": 5000, " 1 250,5 ": 125050, "50 €": 5000,
+             "0,05": 5, "1\u202f250,00": 125000}
+    assert {text: parse_money(text) for text in typed} == typed
+    for text in ("abc", "12,3,4", "-5", "3,001", "1e3", "", ",5", "5,", "٥٠"):
+        assert parse_money(text) is None, text
+    assert parse_money("350", 0) == 350 and parse_money("3,5", 0) is None
+
+
+def test_a_malformed_value_has_its_own_error_apart_from_a_wrong_amount() -> None:
+    for body in ({"tendered": "abc"}, {"tendered": "12,3,4"}, {"tendered": "-5"}):
+        with pytest.raises(InvalidInput) as refused:
+            parse(Pay, body, form=True)
+        assert refused.value.code == "invalid_input", body
+    with pytest.raises(TooMany):
+        parse(Pay, {})  # left out: the field's own error, not "malformed"
+    assert parse(Pay, {"tendered": "50,00"}, form=True).tendered == 5000
