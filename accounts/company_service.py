@@ -1,5 +1,7 @@
 """Setting up the company and its sites: name, currency, time zone, language, launch
-date; each site's brand, address and opening hours; archiving a site (it keeps its history).
+date; each site's brand, address, opening hours and the minutes after which a ticket waiting
+on its kitchen and bar displays turns amber, then red; archiving a site (it keeps its
+history).
 
 Every change is written to the audit log with what changed. Callers check the form's
 shapes (backoffice/site_forms.py); the rules that need the data are here.
@@ -30,6 +32,13 @@ class LaunchTooSoon(InvalidInput):
     message = N_("Plan the launch at least five days ahead (on %(earliest)s or later).")
 
 
+class ThresholdsOutOfOrder(InvalidInput):
+    """A ticket would turn red before (or as) it turns amber."""
+
+    code = "wait_thresholds_out_of_order"
+    message = N_("Red comes after amber: give more minutes than for amber (%(amber)s).")
+
+
 @dataclass(frozen=True)
 class CompanyDetails:
     name: str
@@ -44,6 +53,22 @@ class SiteDetails:
     name: str
     address: str
     opening_hours: str
+    # Minutes a ticket waits on a display before it shows amber, then red; None: unchanged
+    # (a new site starts at the model's defaults).
+    ticket_amber_min: int | None = None
+    ticket_red_min: int | None = None
+
+
+def check_thresholds(amber_min: int, red_min: int) -> None:
+    """Amber comes first: the red threshold is more minutes than the amber one."""
+    if red_min <= amber_min:
+        error = ThresholdsOutOfOrder(amber=amber_min)
+        error.field = "ticket_red_min"
+        raise error
+
+
+def _given(new: SiteDetails) -> dict[str, object]:
+    return {key: value for key, value in asdict(new).items() if value is not None}
 
 
 def today_at(timezone: str, now: datetime) -> date:
@@ -89,25 +114,37 @@ def _site_target(site: Site) -> str:
     return f"{site.name} (#{site.id})"
 
 
+def _site_fields(site: Site) -> dict[str, object]:
+    return {"name": site.name, "address": site.address, "opening_hours": site.opening_hours,
+            "ticket_amber_min": site.ticket_amber_min, "ticket_red_min": site.ticket_red_min}
+
+
 async def add_site(tx: Tx, staff: StaffIdentity, new: SiteDetails, table_mode: str) -> Site:
     """A new site, its ordering mode chosen with it (it has no tables yet to tell)."""
     require(staff.role, Permission.CONFIGURE)
     site = Site(company_id=staff.company_id, table_mode=table_mode,
-                mode_chosen_at=datetime.now(UTC), **asdict(new))
+                mode_chosen_at=datetime.now(UTC), **_given(new))
     tx.session.add(site)
     await tx.session.flush()
+    check_thresholds(site.ticket_amber_min, site.ticket_red_min)
     await audit.record(tx, staff.id, staff.company_id, "site.added", _site_target(site),
-                       {**asdict(new), "table_mode": table_mode})
+                       {**_site_fields(site), "table_mode": table_mode})
     return site
 
 
 async def update_site(tx: Tx, staff: StaffIdentity, site_id: object, new: SiteDetails) -> Site:
     require(staff.role, Permission.CONFIGURE)
     site = await site_for(tx.session, staff, site_id)
-    before = {"name": site.name, "address": site.address, "opening_hours": site.opening_hours}
-    changes = audit.diff(before, asdict(new))
+    check_thresholds(
+        site.ticket_amber_min if new.ticket_amber_min is None else new.ticket_amber_min,
+        site.ticket_red_min if new.ticket_red_min is None else new.ticket_red_min,
+    )
+    before = _site_fields(site)
+    after = {**before, **_given(new)}
+    changes = audit.diff(before, after)
     if changes:
-        site.name, site.address, site.opening_hours = new.name, new.address, new.opening_hours
+        for key, value in after.items():
+            setattr(site, key, value)
         await tx.session.flush()
         await audit.record(tx, staff.id, staff.company_id, "site.updated", _site_target(site),
                            changes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, IdType, Name, Timestamp, intpk, utcnow
@@ -38,6 +38,10 @@ class Site(Base):
     qr_printed_at: Mapped[datetime | None] = mapped_column(default=None)
     # An archived site keeps its history but leaves the lists and the POS.
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
+    # After how many minutes a ticket waiting on a kitchen or bar display turns amber, then
+    # red (amber < red; backoffice/site_forms.py and accounts/company_service.py check).
+    ticket_amber_min: Mapped[int] = mapped_column(Integer, default=10)
+    ticket_red_min: Mapped[int] = mapped_column(Integer, default=20)
 
 
 class Staff(Base):

@@ -54,9 +54,13 @@ def _company_values(company: Company) -> dict[str, str]:
             "launch_on": company.launch_on.isoformat() if company.launch_on else ""}
 
 
+NEW_SITE = {"table_mode": "order", "ticket_amber_min": "10", "ticket_red_min": "20"}
+
+
 def _site_values(site: Site) -> dict[str, str]:
     return {"name": site.name, "address": site.address, "opening_hours": site.opening_hours,
-            "table_mode": site.table_mode}
+            "table_mode": site.table_mode, "ticket_amber_min": str(site.ticket_amber_min),
+            "ticket_red_min": str(site.ticket_red_min)}
 
 
 async def company_page(request: Request) -> Response:
@@ -74,7 +78,7 @@ async def company_page(request: Request) -> Response:
         values=_company_values(company), errors={},
         sites=[s for s in sites if s.archived_at is None],
         archived=[s for s in sites if s.archived_at is not None],
-        site_values={"table_mode": "order"}, site_errors={}, **_choices(),
+        site_values=NEW_SITE, site_errors={}, **_choices(),
     )
 
 
@@ -116,7 +120,8 @@ async def _save_site(
     form, typed, errors = await read_form(request, SiteForm, locale)
     if form is None:
         return None, typed, errors
-    details = SiteDetails(form.name, form.address, form.opening_hours)
+    details = SiteDetails(form.name, form.address, form.opening_hours,
+                          form.ticket_amber_min, form.ticket_red_min)
     config = config_of(request)
 
     async def op(tx: Tx) -> Site:
@@ -126,7 +131,12 @@ async def _save_site(
         await table_modes.set_site_mode(tx, config, staff, site.id, form.table_mode)
         return site
 
-    return await run_tx(request, op), typed, {}
+    try:
+        return await run_tx(request, op), typed, {}
+    except DomainError as refused:
+        if refused.field is None:
+            raise
+        return None, typed, _field_error(refused, locale)
 
 
 async def add_site(request: Request) -> Response:
@@ -137,7 +147,7 @@ async def add_site(request: Request) -> Response:
     if site is None:
         return page(request, "backoffice/_site_form.html", status=422, values=typed,
                     errors=errors, site=None, **_choices())
-    response = page(request, "backoffice/_site_form.html", values={"table_mode": "order"},
+    response = page(request, "backoffice/_site_form.html", values=NEW_SITE,
                     errors={}, site=None, added=site, **_choices())
     response.headers["HX-Redirect"] = "/backoffice/company"  # the list shows the new site
     return response

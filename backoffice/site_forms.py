@@ -19,7 +19,7 @@ from starlette.requests import Request
 from errors import N_, DomainError, InvalidInput
 from ordering.table_modes import MODES
 from web.body import read_body
-from web.commands import Collapsed, Command, FormValue, Invalid, Text
+from web.commands import Collapsed, Command, FormValue, Integer, Invalid, Text
 from web.i18n import LOCALES, gettext
 
 C = TypeVar("C", bound=Command)
@@ -59,6 +59,14 @@ Mode = Annotated[Text, _known(lambda: MODES, "mode"),
                  Invalid(InvalidInput, N_("Choose an ordering mode."))]
 
 
+# Minutes a ticket waits on a kitchen or bar display before it turns amber, then red.
+MAX_WAIT_MIN = 240
+# Left out (None), a site keeps its thresholds; the error is the field's either way.
+WaitMinutes = Annotated[Annotated[Integer, Field(ge=1, le=MAX_WAIT_MIN)] | None,
+                        Invalid(InvalidInput, N_("Give a whole number of minutes from 1 to "
+                                                 "%(high)s."), high=MAX_WAIT_MIN)]
+
+
 class CompanyForm(Command):
     name: Annotated[Collapsed, Field(min_length=1, max_length=120),
                     Invalid(InvalidInput, N_("Give a name of 1 to 120 characters."))]
@@ -78,6 +86,9 @@ class SiteForm(Command):
     opening_hours: Annotated[Text, Field(max_length=1000),
                              Invalid(InvalidInput, N_("At most 1,000 characters."))] = ""
     table_mode: Mode
+    # Left out, a site keeps its thresholds (a new one starts at 10 and 20 minutes).
+    ticket_amber_min: WaitMinutes = None
+    ticket_red_min: WaitMinutes = None
 
 
 Errors = dict[str, str]  # field → its message, translated

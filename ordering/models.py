@@ -155,13 +155,19 @@ class Ticket(Base):
     """A round's lines for one production station, with their own progress."""
 
     __tablename__ = "ticket"
-    __table_args__ = (UniqueConstraint("round_id", "station"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "station"),
+        # A display lists its station's tickets by arrival.
+        Index("ix_ticket_site_id_station_reached_at", "site_id", "station", "reached_at"),
+    )
 
     id: Mapped[intpk]
     round_id: Mapped[int] = _fk("round.id")
     site_id: Mapped[int] = _fk("site.id")
     station: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default=TicketStatus.QUEUED)
+    # When it reached the station: its display counts the waiting time from here.
+    reached_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 

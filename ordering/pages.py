@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from accounts.context import staff_of, viewer_of
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission, can, require
 from accounts.service import NotSignedIn, StaffIdentity
 from accounts.tenant import owned_by, site_for
 from errors import NotFound
@@ -158,6 +158,12 @@ async def pos_order_panel(request: Request) -> Response:
     return page(request, "_pos_order.html", menu=menu, **panel)
 
 
+def may_open_pos(role: str | None) -> bool:
+    """Whether the POS has something for this role to do: validate rounds or take payment
+    (a kitchen account has none, so its display shows no way there)."""
+    return can(role, Permission.VALIDATE) or can(role, Permission.SETTLE)
+
+
 async def station_page(request: Request) -> Response:
     if (to_login := await _signed_in(request)) is not None:
         return to_login
@@ -167,7 +173,7 @@ async def station_page(request: Request) -> Response:
         view = await views.station_view(session, site.id, station)
     return page(
         request, "station.html", staff=staff, site=site, view=view,
-        topics=[views.station_topic(site.id, station)],
+        topics=[views.station_topic(site.id, station)], may_open_pos=may_open_pos(staff.role),
     )
 
 

@@ -139,6 +139,8 @@ class StationTicket(BaseModel):
     table: str
     status: TicketStatus
     submitted_at: datetime | None = None
+    reached_at: datetime = Field(description="When the ticket reached this station (its "
+                                             "round was validated): its waiting time starts.")
     lines: list[StationLine]
 
 
@@ -146,7 +148,11 @@ class StationView(BaseModel):
     site_id: Id
     station: str
     timezone: str | None = None
-    tickets: list[StationTicket]
+    now: datetime = Field(description="The server's clock when this view was read.")
+    amber_after_min: int = Field(description="The site's minutes after which a waiting "
+                                             "ticket shows amber.")
+    red_after_min: int = Field(description="The site's minutes after which it shows red.")
+    tickets: list[StationTicket] = Field(description="Oldest first (by `reached_at`).")
     version: int
 
 

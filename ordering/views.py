@@ -154,6 +154,8 @@ async def pos_view(
 
 
 async def station_view(session: AsyncSession, site_id: int, station: str) -> dict[str, Any]:
+    """A display's tickets not yet served, oldest arrival first, with the server's clock and
+    the site's thresholds: the display counts each one's waiting time itself."""
     rows = (
         await session.execute(
             select(Ticket, Round, DiningTable)
@@ -165,7 +167,7 @@ async def station_view(session: AsyncSession, site_id: int, station: str) -> dic
                 Ticket.station == station,
                 Ticket.status != TicketStatus.SERVED,
             )
-            .order_by(Round.submitted_at)
+            .order_by(Ticket.reached_at, Ticket.id)
         )
     ).all()
     tickets = []
@@ -191,15 +193,21 @@ async def station_view(session: AsyncSession, site_id: int, station: str) -> dic
                 "table": table.label,
                 "status": ticket.status,
                 "submitted_at": rnd.submitted_at.isoformat(),
+                "reached_at": ticket.reached_at.isoformat(),
                 "lines": [
                     {"name": p.name, "quantity": ln.quantity, "note": ln.note} for ln, p in lines
                 ],
             }
         )
     company = await company_of_site(session, site_id)
+    site = await session.get(Site, site_id)
+    assert site is not None
     return {
         "site_id": site_id,
         "station": station,
         "timezone": company.timezone,
+        "now": datetime.now(UTC).isoformat(),
+        "amber_after_min": site.ticket_amber_min,
+        "red_after_min": site.ticket_red_min,
         "tickets": tickets,
     }

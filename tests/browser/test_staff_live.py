@@ -133,20 +133,27 @@ def test_production_displays_move_tickets_and_everyone_sees_the_status(
         label = lea.locator("#table-live .round[data-round='1'] .round-status").inner_text()
         expect(in_kitchen.locator(".badge")).to_have_text(label.strip())
 
-    food.locator("button[hx-vals*='in_preparation']").click()
+    # A tap on the whole card moves it on (tests/browser/test_station_display.py).
+    food.click()
     expect(food).to_have_class(status("in_preparation"))
     everyone_sees("in_production")
 
-    food.locator("button[hx-vals*='ready']").click()
+    food.click()
     expect(food).to_have_class(status("ready"))
     everyone_sees("in_production")  # the lemonade is not ready yet
-    drink.locator("button[hx-vals*='ready']").click()
+    drink.click()
+    expect(drink).to_have_class(status("in_preparation"))
+    drink.click()
     everyone_sees("ready")
 
-    food.locator("button[hx-vals*='served']").click()
+    food.click()  # served asks for a second tap
+    expect(food).to_have_class(re.compile(r"\bconfirming\b"))
+    food.click()
     expect(food).to_have_count(0)  # served tickets leave the display
     everyone_sees("ready")
-    drink.locator("button[hx-vals*='served']").click()
+    drink.click()
+    expect(drink).to_have_class(re.compile(r"\bconfirming\b"))
+    drink.click()
     expect(drink).to_have_count(0)
     for page in (lea, tom):
         expect(actions.my_round(page, 1)).to_have_class(status("served"))
