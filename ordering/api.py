@@ -29,6 +29,7 @@ from ordering.commands import (
 from ordering.config import config_of
 from ordering.errors import (
     CartFull,
+    CartUnavailable,
     EmptyCart,
     MenuOnly,
     NotYourLine,
@@ -256,7 +257,7 @@ routes = [
              example={"idempotency_key": "c0a8e7f2-0d4b-4c1e-8f3a-6b2d9e5a7c11"},
              responses={201: Reply(Submitted, "The new round."),
                         200: Reply(Submitted, "A retry: the round this key made.")},
-             errors=[*AT_TABLE, EmptyCart, PayToSend], params=[TOKEN]),
+             errors=[*AT_TABLE, EmptyCart, CartUnavailable, PayToSend], params=[TOKEN]),
     Endpoint("/sites/{site_id:id}/menu", menu, "GET", tag=DINERS, operation_id="getMenu",
              summary="A site's menu", responses={200: Reply(Menu, "The menu.")},
              errors=[NotFound], params=[SITE_ID]),
