@@ -37,6 +37,17 @@
     }
   }, true);
 
+  // A note saved: its editor closes (found afresh: a live swap may have replaced it).
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = event.detail.elt;
+    if (!event.detail.successful || !form.matches || !form.matches("form.note-form")) return;
+    const line = form.closest(".line");
+    const id = line && line.dataset.line;
+    const details = id && document.querySelector(
+      '#cart .line[data-line="' + CSS.escape(id) + '"] details.line-note');
+    if (details) details.open = false;
+  });
+
   document.addEventListener("htmx:afterRequest", (event) => {
     const elt = event.detail.elt;
     if (!added || !elt.matches || !elt.matches("form.add-form, button[data-step=up]")) return;

@@ -108,6 +108,7 @@ def test_cart_controls_are_labelled_and_big_enough_for_a_thumb(
     croissant = venue_server.products["Croissant"]
     actions.add(lea, croissant, quantity=2, note="bien doré")
     line = actions.cart_lines(lea).first
+    expect(line.locator("details.line-note")).not_to_have_attribute("open", "")  # saved: closed
     controls = line.locator(".mine button:visible, .mine summary:visible")
     assert controls.count() == 4  # −, +, remove, note
     for index in range(controls.count()):
