@@ -173,6 +173,8 @@ async def _set_quantity(
     else:
         await connection.execute(_SET_QUANTITY, {"line_id": line.id, "qty": qty, "note": note})
         kind, change = "cart.updated", {"product": line.product, "quantity": qty}
+        if note is not None and qty == line.quantity:
+            change["note"] = note  # only the note changed: the phones say so
     await _keep_alive(tx, config, found.session, datetime.now(UTC))
     await table_changed(
         tx, config, found.table.id, found.table.site_id, kind,

@@ -195,7 +195,7 @@ class Server:
         self._stderr = bytearray()
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
-        deadline = time.monotonic() + 60  # a loaded machine (2 cores, several runs) is slow to import
+        deadline = time.monotonic() + 60  # a loaded machine is slow to import the app
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self._reader.join(timeout=5)
