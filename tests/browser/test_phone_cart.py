@@ -201,6 +201,10 @@ def test_sold_out_and_new_prices_reach_the_carts_of_two_phones_before_they_send(
         expect(page.locator(".cart-total")).to_have_text(amount("10.50"))
         expect(page.locator("#cart-bar .cart-bar-total")).to_have_text(amount("10.50"))
 
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    lea.locator("#cart").scroll_into_view_if_needed()
+    lea.screenshot(path=str(SCRATCH / "phone-cart-sold-out.png"))
+
     # Léa removes her tarte; the order goes, at the new price.
     with lea.expect_response(lambda r: "/cart/lines/" in r.url and r.ok):
         lea.locator("#cart .line.gone button.remove").click()
