@@ -29,6 +29,7 @@ from ordering.commands import (
 from ordering.config import config_of
 from ordering.errors import (
     CartFull,
+    CartUnavailable,
     EmptyCart,
     MenuOnly,
     NotYourLine,
@@ -153,7 +154,8 @@ async def add_line(request: Request) -> Response:
 
 
 async def change_line(request: Request) -> Response:
-    """Sets your line to `quantity`; 0 removes it. Setting is naturally idempotent. Lines
+    """Sets your line to `quantity` (0 removes it) and, when given, its `note`. Setting is
+    naturally idempotent. Lines
     added by another diner answer 403 `not_your_line`; lines already sent in a round answer
     404 `unknown_line`."""
     change = await command(request, ChangeLine)
@@ -161,7 +163,7 @@ async def change_line(request: Request) -> Response:
         request,
         lambda tx: cart_service.set_quantity(
             tx, config_of(request), request.path_params["token"], device_of(request),
-            request.path_params["line_id"], change.quantity,
+            request.path_params["line_id"], change.quantity, change.note,
         ),
     )
     return json_reply({"ok": True}, request)
@@ -245,7 +247,7 @@ routes = [
                                               "retry).")},
              errors=[*AT_TABLE, UnknownProduct, ProductUnavailable, CartFull], params=[TOKEN]),
     Endpoint("/tables/{token}/cart/lines/{line_id:id}", change_line, "PATCH", tag=DINERS,
-             summary="Set the quantity of one of your cart lines", body=ChangeLine,
+             summary="Set the quantity (and note) of one of your cart lines", body=ChangeLine,
              example={"quantity": 3}, responses={200: Reply(Ok, "Done.")},
              errors=[*AT_TABLE, NotYourLine, UnknownLine], params=[TOKEN, LINE_ID]),
     Endpoint("/tables/{token}/cart/lines/{line_id:id}", remove_line, "DELETE", tag=DINERS,
@@ -256,7 +258,7 @@ routes = [
              example={"idempotency_key": "c0a8e7f2-0d4b-4c1e-8f3a-6b2d9e5a7c11"},
              responses={201: Reply(Submitted, "The new round."),
                         200: Reply(Submitted, "A retry: the round this key made.")},
-             errors=[*AT_TABLE, EmptyCart, PayToSend], params=[TOKEN]),
+             errors=[*AT_TABLE, EmptyCart, CartUnavailable, PayToSend], params=[TOKEN]),
     Endpoint("/sites/{site_id:id}/menu", menu, "GET", tag=DINERS, operation_id="getMenu",
              summary="A site's menu", responses={200: Reply(Menu, "The menu.")},
              errors=[NotFound], params=[SITE_ID]),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import String, Table, and_, bindparam, delete, func, insert, select, update
 
 from db.base import is_id
 from ordering import cart
@@ -50,7 +50,10 @@ _ACCESS_FOR_LINE = access_with(
 )
 _INSERT_LINE = insert(_LINES).returning(_LINES.c.id)
 _SET_QUANTITY = (
-    update(_LINES).where(_LINES.c.id == bindparam("line_id")).values(quantity=bindparam("qty"))
+    update(_LINES).where(_LINES.c.id == bindparam("line_id")).values(
+        quantity=bindparam("qty"),
+        note=func.coalesce(bindparam("note", type_=String), _LINES.c.note),  # null: unchanged
+    )
 )
 _REMOVE_LINE = delete(_LINES).where(_LINES.c.id == bindparam("line_id"))
 
@@ -136,12 +139,15 @@ async def _own_cart_line(
 
 
 async def set_quantity(
-    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: int, quantity: int
+    tx: Tx, config: OrderingConfig, token: str, device_key: str, line_id: int, quantity: int,
+    note: str | None = None,
 ) -> None:
-    """Set my line to a quantity; zero removes it. Setting is naturally idempotent."""
+    """Set my line to a quantity (zero removes it) and, unless None, its note. Setting is
+    naturally idempotent."""
     qty = cart.check_quantity(quantity, config.limits, allow_zero=True)
+    clean = None if note is None else cart.clean_note(note, config.limits)
     found, line = await _own_cart_line(tx, config, token, device_key, line_id)
-    await _set_quantity(tx, config, found, line, qty)
+    await _set_quantity(tx, config, found, line, qty, clean)
 
 
 async def remove_line(
@@ -156,7 +162,8 @@ async def remove_line(
 
 
 async def _set_quantity(
-    tx: Tx, config: OrderingConfig, found: TableAccess, line: _CartLine, qty: int
+    tx: Tx, config: OrderingConfig, found: TableAccess, line: _CartLine, qty: int,
+    note: str | None = None,
 ) -> None:
     assert found.member is not None and found.session is not None
     connection = await tx.session.connection()
@@ -164,8 +171,10 @@ async def _set_quantity(
         await connection.execute(_REMOVE_LINE, {"line_id": line.id})
         kind, change = "cart.removed", {"product": line.product, "quantity": line.quantity}
     else:
-        await connection.execute(_SET_QUANTITY, {"line_id": line.id, "qty": qty})
+        await connection.execute(_SET_QUANTITY, {"line_id": line.id, "qty": qty, "note": note})
         kind, change = "cart.updated", {"product": line.product, "quantity": qty}
+        if note is not None and qty == line.quantity:
+            change["note"] = note  # only the note changed: the phones say so
     await _keep_alive(tx, config, found.session, datetime.now(UTC))
     await table_changed(
         tx, config, found.table.id, found.table.site_id, kind,

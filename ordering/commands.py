@@ -116,6 +116,8 @@ class AddLine(Command):
 
 class ChangeLine(Command):
     quantity: Annotated[NewQuantity, Field(description="0 removes the line.")]
+    note: Annotated[LineNote, Field(description="The line's new note (empty: none); "
+                                                "absent or null: unchanged.")] = None
 
 
 class SubmitRound(Command):

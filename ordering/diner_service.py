@@ -19,6 +19,7 @@ from errors import DomainError
 from ordering import cart, facts, pin
 from ordering.config import OrderingConfig
 from ordering.errors import (
+    CartUnavailable,
     EmptyCart,
     MenuOnly,
     PinLocked,
@@ -28,7 +29,7 @@ from ordering.errors import (
     TableLocked,
     UnknownTable,
 )
-from ordering.models import DiningTable, Member, OrderLine, Round, TableSession
+from ordering.models import DiningTable, Member, OrderLine, Product, Round, TableSession
 from ordering.publishing import table_changed
 from ordering.session_state import SessionStatus
 from ordering.table_lock import Access, access
@@ -275,13 +276,21 @@ async def new_round(
 async def cart_to_round(
     tx: Tx, ts: TableSession, member_id: int, key: str, now: datetime, status: str | None = None
 ) -> Round:
-    """The session's next round, holding every line of the cart."""
+    """The session's next round, holding every line of the cart at the menu's price now.
+
+    Lines whose product is sold out or off the menu are refused, named: none is sent until
+    they are removed. They are looked for after the move too (a product marked sold out
+    in between, on PostgreSQL, stays in the cart: the whole change is rolled back)."""
+    await _refuse_unavailable(tx, ts.id)
     rnd = await new_round(tx, ts, member_id, key, now, status=status)
     moved = await tx.session.execute(
         update(OrderLine)
-        .where(OrderLine.session_id == ts.id, OrderLine.round_id.is_(None))
-        .values(round_id=rnd.id)
+        .where(OrderLine.session_id == ts.id, OrderLine.round_id.is_(None),
+               OrderLine.product_id.in_(select(Product.id).where(Product.available.is_(True))))
+        .values(round_id=rnd.id, unit_price=_MENU_PRICE)
+        .execution_options(synchronize_session=False)
     )
+    await _refuse_unavailable(tx, ts.id)
     if changed(moved) == 0:
         taken = (await tx.session.execute(
             select(Round.number, Round.id, Round.status)
@@ -291,6 +300,23 @@ async def cart_to_round(
         )).first()
         raise EmptyCart.taken_by(*taken) if taken else EmptyCart()
     return rnd
+
+
+_MENU_PRICE = (
+    select(Product.price).where(Product.id == OrderLine.product_id).scalar_subquery()
+)
+
+
+async def _refuse_unavailable(tx: Tx, session_id: int) -> None:
+    gone = (await tx.session.execute(
+        select(OrderLine.id, Product.name)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.session_id == session_id, OrderLine.round_id.is_(None),
+               Product.available.is_(False))
+        .order_by(OrderLine.id)
+    )).all()
+    if gone:
+        raise CartUnavailable.naming([(line_id, name) for line_id, name in gone])
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,33 @@ class CartTaken(BaseModel):
     round: SentRound
 
 
+class GoneLine(BaseModel):
+    id: Annotated[int, Field(ge=1, le=10**18 - 1)]
+    name: str
+
+
+class GoneLines(BaseModel):
+    """`cart_unavailable`: the cart's lines whose product can no longer be ordered."""
+
+    lines: list[GoneLine]
+
+
+class CartUnavailable(Conflict):
+    """Some lines of the cart are sold out or off the menu since they were added: nothing
+    is sent until they are removed. `detail.lines` names them; the table topic marks them."""
+
+    code = "cart_unavailable"
+    message = N_("No longer available: %(products)s. Remove them from the cart to send the "
+                 "order.")
+    detail_model = GoneLines
+
+    @classmethod
+    def naming(cls, lines: list[tuple[int, str]]) -> CartUnavailable:
+        error = cls(products=", ".join(sorted({name for _, name in lines})))
+        error.detail = {"lines": [{"id": id, "name": name} for id, name in lines]}
+        return error
+
+
 class EmptyCart(Conflict):
     """Nothing in the cart to send. When several phones send together, one makes the round
     and the others get this, with `detail.round`: the round that took the cart (the

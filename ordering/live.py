@@ -122,7 +122,8 @@ class TableTopic:
         locale: str,
     ) -> dict[str, Any]:
         html = render(locale, "_table_live.html", view=view, audience=audience)
-        out: dict[str, Any] = {"html": {"table-live": html}}
+        bar = render(locale, "_cart_bar.html", view=view, audience=audience)
+        out: dict[str, Any] = {"html": {"table-live": html, "cart-bar": bar}}
         text = notification(change, event, locale)
         if text:
             out["notify"] = {"text": text, "actor": (change or {}).get("member_id")}

@@ -65,9 +65,12 @@ async def _next_position(tx: Tx, column: Any, *where: Any) -> int:
     return 0 if last is None else int(last) + 1
 
 
-async def _published(tx: Tx, site_id: int, change: dict[str, Any]) -> None:
+async def _published(
+    tx: Tx, site_id: int, change: dict[str, Any], products: Sequence[int] = ()
+) -> None:
+    """`products`: those whose price, name or availability changed (open carts follow)."""
     await tx.session.flush()
-    await menu_changed(tx, site_id, change)
+    await menu_changed(tx, site_id, change, products)
 
 
 # Categories ------------------------------------------------------------------------------
@@ -137,7 +140,8 @@ async def archive_category(
     await audit.record(tx, staff.id, staff.company_id, "category.archived",
                        f"category:{category.id}",
                        {"name": category.name, "products": list(products)})
-    await _published(tx, category.site_id, {"category_id": category.id, "archived": True})
+    await _published(tx, category.site_id, {"category_id": category.id, "archived": True},
+                     products)
     return category
 
 
@@ -242,7 +246,10 @@ async def update_product(
     changed = await apply_fields(tx, staff.id, staff.company_id, product, fields, restore=False)
     if changed:
         await _published(tx, product.site_id, {"product_id": product.id,
-                                                "fields": sorted(changed)})
+                                                "fields": sorted(changed),
+                                                "product": product.name}
+                         | ({"available": product.available} if "available" in changed else {}),
+                         [product.id])
     return product
 
 
@@ -259,7 +266,9 @@ async def archive_product(
         await audit.record(tx, staff.id, staff.company_id, "product.archived",
                            f"product:{product.id}",
                            {"name": product.name, "reference": product.reference})
-        await _published(tx, product.site_id, {"product_id": product.id, "archived": True})
+        await _published(tx, product.site_id, {"product_id": product.id, "archived": True,
+                                                "product": product.name, "available": False},
+                         [product.id])
     return product
 
 

@@ -145,7 +145,8 @@ async def apply(
                        {"file": filename[:120], "created": len(plan.created),
                         "changed": [p.reference for p, _ in plan.changed]})
     await menu_changed(tx, site.id, {"imported": True, "created": len(plan.created),
-                                     "changed": len(plan.changed)})
+                                     "changed": len(plan.changed)},
+                       products=[product.id for product, _ in plan.changed])
     return plan
 
 

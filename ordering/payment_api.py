@@ -16,7 +16,14 @@ from ordering import payment_service
 from ordering.api_docs import DINERS, PAYMENT_ID, TOKEN
 from ordering.commands import PayAndSend, PayBill
 from ordering.config import config_of
-from ordering.errors import EmptyCart, NotSettleable, PinRequired, SessionEnded, UnknownTable
+from ordering.errors import (
+    CartUnavailable,
+    EmptyCart,
+    NotSettleable,
+    PinRequired,
+    SessionEnded,
+    UnknownTable,
+)
 from ordering.models import DiningTable
 from ordering.schemas import TablePaymentResult, TablePaymentStarted
 from ordering.table_payment import (
@@ -181,7 +188,7 @@ routes = [
              body=PayAndSend, example={"idempotency_key": "c0a8e7f2-0d4b-4c1e-8f3a-6b2d9e5a7c11"},
              responses={201: Reply(TablePaymentStarted, "The payment started (and its round)."),
                         200: Reply(TablePaymentStarted, "A retry: what this key started.")},
-             errors=[*PAYING, EmptyCart], params=[TOKEN]),
+             errors=[*PAYING, EmptyCart, CartUnavailable], params=[TOKEN]),
     Endpoint("/tables/{token}/payments", pay_bill, "POST", tag=DINERS,
              summary="Pay the table's bill, or part of it, from a phone", body=PayBill,
              example={"idempotency_key": "5b7e0c1a-2f4d-4b8e-9a6c-3d1f0e2b4a77",

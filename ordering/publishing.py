@@ -6,7 +6,10 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+from sqlalchemy import select
+
 from ordering.config import OrderingConfig
+from ordering.models import OrderLine, TableSession
 from ordering.table_view import TableHeader, table_view
 from ordering.views import (
     menu_topic,
@@ -60,6 +63,26 @@ async def pos_changed(
     )
 
 
-async def menu_changed(tx: Tx, site_id: int, change: dict[str, Any]) -> None:
+async def menu_changed(
+    tx: Tx, site_id: int, change: dict[str, Any], products: Iterable[int] = ()
+) -> None:
+    """Every open menu of the site follows; so does every open cart holding one of
+    `products` (changed in price, name or availability): its table's view prices and marks
+    its lines from the menu as it is now."""
     session = tx.session
     await tx.emit(menu_topic(site_id), "menu.changed", change, lambda: menu_view(session, site_id))
+    wanted = sorted(set(products))
+    if not wanted:
+        return
+    tables = (await session.scalars(
+        select(TableSession.table_id).distinct()
+        .join(OrderLine, OrderLine.session_id == TableSession.id)
+        .where(TableSession.closed_at.is_(None), OrderLine.round_id.is_(None),
+               OrderLine.product_id.in_(wanted))
+        .order_by(TableSession.table_id)
+    )).all()
+    for table_id in tables:
+        await tx.emit(
+            table_topic(table_id), "menu.changed", change,
+            partial(table_view, session, table_id),
+        )

@@ -90,6 +90,12 @@ class LineView(BaseModel):
     amount: Money
     note: str
     round_id: int | None = Field(description="null: still in the cart.")
+    available: bool = Field(True, description=(
+        "In the cart: false once its product is sold out or off the menu; the round cannot "
+        "be sent until the line is removed."))
+    price_was: Money | None = Field(None, description=(
+        "In the cart: the price when it was added, if the menu's price (`unit_price`, the one "
+        "the round will take) has changed since."))
 
 
 class RoundView(BaseModel):

@@ -455,5 +455,6 @@ async def set_available(
         await menu_changed(
             tx, product.site_id,
             {"product_id": product.id, "product": product.name, "available": available},
+            [product.id],
         )
     return product

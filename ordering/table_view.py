@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     literal_column,
     null,
@@ -98,18 +99,21 @@ _SESSION_ROWS = union_all(
         _kind(_ROUND).label("kind"), Round.number.label("pos"), Round.id, Round.number.label("n1"),
         Round.revision.label("n2"), Round.submitted_by.label("n3"), _INT.label("n4"),
         _INT.label("n5"), Round.status.label("t1"), Round.reason.label("t2"),
-        Staff.name.label("t3"), Round.submitted_at.label("at"),
+        Staff.name.label("t3"), Round.submitted_at.label("at"), _INT.label("n6"),
+        _INT.label("n7"),
     )
     .outerjoin(Staff, Staff.id == Round.staff_id)
     .where(Round.session_id == bindparam("session_id")),
     select(
         _kind(_MEMBER), Member.id, Member.id, _INT, _INT, _INT, _INT, _INT, Member.name,
-        Member.device_key, _TEXT, type_coerce(null(), UTCDateTime),
+        Member.device_key, _TEXT, type_coerce(null(), UTCDateTime), _INT, _INT,
     ).where(Member.session_id == bindparam("session_id")),
     select(
         _kind(_LINE), OrderLine.id, OrderLine.id, OrderLine.member_id, OrderLine.product_id,
         OrderLine.quantity, OrderLine.unit_price, OrderLine.round_id, Product.name,
         OrderLine.note, OrderLine.client_id, type_coerce(null(), UTCDateTime),
+        # The menu's price and availability now: a cart line is priced from them until sent.
+        Product.price, case((Product.available.is_(True), 1), else_=0),
     )
     .join(Product, Product.id == OrderLine.product_id)
     .where(OrderLine.session_id == bindparam("session_id")),
@@ -117,6 +121,7 @@ _SESSION_ROWS = union_all(
         _kind(_PAYMENT), ProviderPayment.id, ProviderPayment.id, ProviderPayment.amount,
         ProviderPayment.round_id, _INT, _INT, _INT, ProviderPayment.status,
         ProviderPayment.purpose, ProviderPayment.checkout_url, ProviderPayment.created_at,
+        _INT, _INT,
     ).where(
         ProviderPayment.table_session_id == bindparam("session_id"),
         ProviderPayment.status.in_(IN_PLAY),
@@ -142,8 +147,11 @@ class _Payment:
 def line_view(
     id: int, client_id: str, member_id: int | None, member: str | None, product_id: int,
     name: str, quantity: int, unit_price: int, note: str, round_id: int | None,
+    *, available: bool = True, price_was: int | None = None,
 ) -> dict[str, Any]:
-    """A line as every view shows it (the table's, the POS's)."""
+    """A line as every view shows it (the table's, the POS's). A cart line also says
+    whether its product can still be ordered, and the price it was added at when the menu's
+    has changed since (`price_was`; `unit_price` is the menu's)."""
     return {
         "id": id,
         "client_id": client_id,
@@ -156,6 +164,8 @@ def line_view(
         "amount": quantity * unit_price,
         "note": note,
         "round_id": round_id,
+        "available": available,
+        "price_was": price_was,
     }
 
 
@@ -187,6 +197,17 @@ def _split(rows: Sequence[Row[Any]]) -> tuple[list[Row[Any]], ...]:
     return kinds
 
 
+def _line(row: Row[Any], names: dict[int, str]) -> dict[str, Any]:
+    member = names.get(row.n1) if row.n1 else None
+    if row.n5 is not None:  # sent: priced as it was sent
+        return line_view(row.id, row.t3, row.n1, member, row.n2, row.t1, row.n3, row.n4,
+                         row.t2, row.n5)
+    return line_view(
+        row.id, row.t3, row.n1, member, row.n2, row.t1, row.n3, row.n6, row.t2, None,
+        available=bool(row.n7), price_was=row.n4 if row.n4 != row.n6 else None,
+    )
+
+
 async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, Any]:
     # Run as Core on the session's connection (plain rows, no ORM work on every change),
     # after writing out what the change left pending.
@@ -195,11 +216,7 @@ async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, A
     rows = (await connection.execute(_SESSION_ROWS, {"session_id": ts.id})).all()
     rounds, members, line_rows, payment_rows = _split(rows)
     names = {m.id: m.t1 for m in members}
-    lines = [
-        line_view(ln.id, ln.t3, ln.n1, names.get(ln.n1) if ln.n1 else None, ln.n2, ln.t1, ln.n3,
-                  ln.n4, ln.t2, ln.n5)
-        for ln in line_rows
-    ]
+    lines = [_line(ln, names) for ln in line_rows]
     cart_lines = [ln for ln in lines if ln["round_id"] is None]
     round_views = [
         round_view(

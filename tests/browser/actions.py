@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Response, expect
 
 _DIGITS = re.compile(r"^\s*\d{4,12}\s*$")
 
@@ -52,13 +52,39 @@ def product(page: Page, product_id: int) -> Locator:
     return page.locator(f"#menu-live .product[data-product='{product_id}']")
 
 
+def own_line(page: Page, product_id: int) -> Locator:
+    """My cart line of this product without a note: the one the menu's add button bumps."""
+    me = member_id(page)
+    return page.locator(f"#cart .line[data-owner='{me}'][data-product='{product_id}'][data-plain]")
+
+
+def quantity_is(line: Locator, quantity: int) -> None:
+    expect(line.locator(".qty")).to_have_text(re.compile(rf"^\s*{quantity}\s*×"))
+
+
+def _changed(response: Response) -> bool:
+    return "/cart/lines" in response.url and response.ok
+
+
 def add(page: Page, product_id: int, quantity: int = 1, note: str = "") -> None:
-    item = product(page, product_id)
-    item.locator("input[name=quantity]").fill(str(quantity))
+    """The menu's one add control, then the cart's "+" and note for the rest: as a diner
+    does it. A product already in my cart without a note gets one more on its line."""
+    plain = own_line(page, product_id).first
+    had = int(re.sub(r"\D", "", plain.locator(".qty").inner_text())) if plain.count() else 0
+    with page.expect_response(_changed):
+        product(page, product_id).locator("button.add").click()
+    quantity_is(plain, had + 1)
+    line = page.locator(f"#cart .line[data-line='{plain.get_attribute('data-line')}']")
+    for wanted in range(had + 2, had + quantity + 1):
+        with page.expect_response(_changed):
+            line.locator("button[data-step=up]").click()
+        quantity_is(line, wanted)
     if note:
-        item.locator("input[name=note]").fill(note)
-    with page.expect_response(lambda r: r.url.endswith("/cart/lines") and r.status == 201):
-        item.locator("button.add").click()
+        line.locator("details.line-note summary").click()
+        line.locator("input[name=note]").fill(note)
+        with page.expect_response(_changed):
+            line.locator("button.save-note").click()
+        expect(line.locator(".note")).to_contain_text(note)
 
 
 def cart_lines(page: Page) -> Locator:

@@ -175,8 +175,13 @@ def test_sold_out_leaves_every_open_menu_and_comes_back(
     for page in phones:
         expect(actions.product(page, tatin)).to_be_visible()
 
-    # Léa is halfway through ordering a croissant when the menu changes.
-    actions.product(lea, croissant).locator("input[name=note]").fill("bien doré")
+    # Tom has a tarte in the cart; Léa is halfway through a note on her croissant when the
+    # menu changes (and with it the cart, whose tarte is marked).
+    actions.add(tom, tatin)
+    actions.add(lea, croissant)
+    note = actions.own_line(lea, croissant).locator("details.line-note")
+    note.locator("summary").click()
+    note.locator("input[name=note]").fill("bien doré")
 
     pos.locator("details.menu-admin summary").click()
     item = pos.locator(f"#menu-live .product[data-product='{tatin}']")
@@ -185,11 +190,17 @@ def test_sold_out_leaves_every_open_menu_and_comes_back(
     for page in phones:
         expect(actions.product(page, tatin)).to_have_count(0)
         expect(actions.product(page, croissant)).to_be_visible()
-    expect(actions.product(lea, croissant).locator("input[name=note]")).to_have_value("bien doré")
+    for page in (lea, tom):
+        expect(page.locator("#cart .line.gone").filter(has_text="Tarte Tatin")).to_have_count(1)
+    expect(note.locator("input[name=note]")).to_have_value("bien doré")
 
     item.locator("button[type=submit]").click()
     expect(item).not_to_have_class(re.compile(r"\bsold-out\b"))
     for page in phones:
         expect(actions.product(page, tatin)).to_be_visible()
-    actions.add(tom, tatin)
-    expect(actions.line_of(lea, actions.member_id(tom), "Tarte Tatin")).to_have_count(1)
+    for page in (lea, tom):
+        expect(page.locator("#cart .line.gone")).to_have_count(0)
+    actions.add(tom, tatin)  # one more on the same line
+    tom_tatin = actions.line_of(lea, actions.member_id(tom), "Tarte Tatin")
+    expect(tom_tatin).to_have_count(1)
+    actions.quantity_is(tom_tatin, 2)

@@ -59,8 +59,10 @@ def test_simple_order_reaches_the_pos_and_validation_reaches_the_phone(
     expect(lines.nth(0).locator(".note")).to_contain_text("bien serré")
     expect(lines.nth(1)).to_contain_text("Croissant")
     expect(lea.locator(".cart-total")).to_have_text(amount("5.10"))  # 2 × 1.80 + 1.50
-    # The add form is ready for the next product: quantity and note reset.
-    expect(actions.product(lea, espresso).locator("input[name=note]")).to_have_value("")
+    # One compact control per product: no quantity box, no note field on the menu.
+    row = actions.product(lea, espresso)
+    expect(row.locator("input:visible, textarea:visible, select:visible")).to_have_count(0)
+    expect(row.locator("button:visible")).to_have_count(1)
 
     expect(actions.tile(pos, venue_server.table_ids[0])).to_have_attribute(
         "data-state", "ordering"
@@ -155,10 +157,11 @@ def test_group_order_is_shared_live_between_three_phones(
         expect(line).to_have_count(1)
         expect(line.locator(".by")).to_contain_text("Léa")
         expect(line.locator(".qty")).to_contain_text("2")
-    # The others are told; the one who added is not (her page has the change already).
+    # The others are told (added, then one more); the one who added is not (her page has
+    # the change already).
     for page in (tom, zoe):
-        expect(page.locator("#toasts .toast").filter(has_text="Cappuccino")).to_be_visible()
-        actions.wait_toasts(page, "Cappuccino", 1)
+        expect(page.locator("#toasts .toast").filter(has_text="Cappuccino").first).to_be_visible()
+        actions.wait_toasts(page, "Cappuccino", 2)
     assert actions.toasts_shown(lea, "Cappuccino") == []
 
     actions.add(tom, croque, note="sans salade")
@@ -196,7 +199,7 @@ def test_group_order_is_shared_live_between_three_phones(
 
     # Léa takes one more cappuccino with her "+" button: everyone sees 3.
     with lea.expect_response(lambda r: "/cart/lines/" in r.url and r.ok):
-        actions.line_of(lea, ids["Léa"], "Cappuccino").locator("button[hx-patch]").first.click()
+        actions.line_of(lea, ids["Léa"], "Cappuccino").locator("button[data-step=up]").click()
     for page in (lea, tom, zoe):
         expect(actions.line_of(page, ids["Léa"], "Cappuccino").locator(".qty")).to_contain_text(
             "3"

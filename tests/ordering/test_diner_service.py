@@ -502,3 +502,26 @@ async def test_an_idle_session_closes_when_someone_scans_the_table(cafe: Cafe) -
     )
     assert members == 1
     assert await cafe.count(select(func.count()).select_from(OrderLine)) == 0
+
+
+async def test_a_lines_note_is_edited_in_the_cart_by_its_owner_only(cafe: Cafe) -> None:
+    table = cafe.tables[0]
+    await cafe.party(table, "Lea", "Tom")
+    line = await cafe.add(table, "device-lea", "Espresso")
+
+    await cafe.run(lambda tx: cart_service.set_quantity(
+        tx, cafe.config, table.token, "device-lea", line.id, 1, "  bien   serré "))
+    assert [e.data["change"] for e in cafe.last_events] == [
+        {"product": "Espresso", "quantity": 1, "note": "bien serré", "member": "Lea",
+         "member_id": line.member_id},
+    ]
+    # Without a note the quantity changes and the note stays.
+    await cafe.run(lambda tx: cart_service.set_quantity(
+        tx, cafe.config, table.token, "device-lea", line.id, 2))
+    cart = (await cafe.view(table))["session"]["cart"]
+    assert [(ln["quantity"], ln["note"]) for ln in cart] == [(2, "bien serré")]
+    with pytest.raises(NotYourLine):
+        await cafe.run(lambda tx: cart_service.set_quantity(
+            tx, cafe.config, table.token, "device-tom", line.id, 2, "sans sucre"))
+    assert (await cafe.view(table))["session"]["cart"][0]["note"] == "bien serré"
+    await assert_versions_consecutive(cafe)

@@ -403,7 +403,10 @@ class TableLifecycle(RuleBasedStateMachine):
         outcome = (
             model.member_only(table.access(device))
             or (NOOP if sent else None)
-            or ("empty_cart" if party and not party.cart else CHANGE)
+            or ("empty_cart" if party and not party.cart else None)
+            # A line whose product is sold out blocks the whole round until removed.
+            or ("cart_unavailable" if party and any(
+                not line.product.available for line in party.cart.values()) else CHANGE)
         )
         result = self.act(outcome, lambda tx: diner_service.submit(
             tx, self.world.config, table.token, device, key
@@ -653,6 +656,12 @@ class TableLifecycle(RuleBasedStateMachine):
         if outcome == CHANGE:
             assert product is not None
             product.available = available
+            # Every open cart holding it shows it (un)available at once.
+            for table in self.cafe.tables:
+                if table.party and any(
+                    line.product is product for line in table.party.cart.values()
+                ):
+                    self.touched[table.id] = "yes"
 
     # After every step
 
@@ -719,9 +728,13 @@ def check_table(table: TableModel, view: dict[str, Any]) -> None:
 
     def shown(x: dict[str, Any]) -> tuple[Any, ...]:
         assert x["amount"] == x["quantity"] * x["unit_price"]
+        # A cart line says whether it can still be ordered; a sent one always can.
+        assert x["available"] is (
+            x["round_id"] is not None or product_available[x["product_id"]])
         return (x["id"], x["client_id"], x["member_id"], x["product_id"], x["quantity"],
                 x["unit_price"], x["note"])
 
+    product_available = {x.product.id: x.product.available for x in party.cart.values()}
     assert sorted(map(shown, session["cart"])) == sorted(map(line, party.cart.values()))
     assert [
         (r["id"], r["number"], r["status"], r["revision"], r["reason"],
