@@ -18,9 +18,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
 from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 
@@ -138,6 +135,11 @@ class S3PhotoStore:
     the photos and serves them itself."""
 
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        # Imported here: boto3 takes longer to import than the rest of the app, and only an
+        # app with a bucket needs it.
+        import boto3
+        from botocore.config import Config
+
         self.bucket = bucket
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self.client = client or boto3.client("s3", config=Config(
@@ -157,6 +159,8 @@ class S3PhotoStore:
         name = self._name(key)
         if name is None:
             return None
+
+        from botocore.exceptions import ClientError
 
         def read() -> bytes | None:
             try:
