@@ -157,3 +157,24 @@ def test_the_arrows_reorder_the_menu_on_a_phone_and_a_diner_sees_it_live(
     assert overflow(admin) == 0
     admin.screenshot(path=shot("menu-reorder-phone.png"), full_page=True)
     expect(admin.locator(PRODUCTS).first).to_be_visible()
+
+    # The archive: a category archived (the page asks first), then restored from the menu's
+    # archive; the diner's menu loses it and gets it back, last.
+    admin.goto(menu)
+    first = ids(admin, CATEGORIES)[0]
+    admin.once("dialog", lambda dialog: dialog.accept())
+    with admin.expect_navigation():
+        admin.locator(f"{CATEGORIES}[data-id='{first}'] button.danger").tap()
+    assert first not in ids(admin, CATEGORIES)
+    diner.wait_for_function("(id) => !document.getElementById('category-' + id)", arg=first)
+    with admin.expect_navigation():
+        admin.locator("a.archive-link").tap()
+    archived = admin.locator(f".archived-categories li[data-id='{first}'] button.restore")
+    box = archived.bounding_box()
+    assert box and box["height"] >= 44
+    assert overflow(admin) == 0
+    admin.screenshot(path=shot("menu-archive-phone.png"), full_page=True)
+    with admin.expect_navigation():
+        archived.tap()
+    expect(admin.locator(f".archived-categories li[data-id='{first}']")).to_have_count(0)
+    wait_order(diner, DINER_CATEGORIES, "id", [*(i for i in moved if i != first), first])
