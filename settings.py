@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -25,6 +26,15 @@ def _database_url(raw: str | None) -> str:
             return "postgresql+asyncpg://" + raw[len(prefix) :]
     if raw.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + raw[len("sqlite:///") :]
+    return raw
+
+
+def _photo_store_url(raw: str) -> str:
+    """Empty, or s3://bucket with an optional /prefix: refused at start, not at the first
+    upload."""
+    raw = raw.strip()
+    if raw and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[\w./-]*)?", raw):
+        raise ValueError(f"PHOTO_STORE_URL must be s3://bucket or s3://bucket/prefix: {raw!r}")
     return raw
 
 
@@ -163,6 +173,9 @@ class Settings:
     log_level: str = "info"
     # Uploaded files (products' photos); empty: the media/ folder beside the code.
     media_dir: str = ""
+    # s3://bucket/prefix: photos kept in that S3-compatible bucket (endpoint and keys from
+    # the AWS_* variables) instead of MEDIA_DIR; empty: MEDIA_DIR.
+    photo_store_url: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -216,7 +229,16 @@ class Settings:
             log_format=os.environ.get("LOG_FORMAT", "").lower(),
             log_level=os.environ.get("LOG_LEVEL", "info").lower(),
             media_dir=os.environ.get("MEDIA_DIR", ""),
+            photo_store_url=_photo_store_url(os.environ.get("PHOTO_STORE_URL", "")),
         )
+
+    @property
+    def photo_bucket(self) -> tuple[str, str] | None:
+        """PHOTO_STORE_URL's bucket and prefix; None: photos are files under MEDIA_DIR."""
+        if not self.photo_store_url:
+            return None
+        bucket, _, prefix = self.photo_store_url.removeprefix("s3://").partition("/")
+        return bucket, prefix.strip("/")
 
     @property
     def media_path(self) -> Path:

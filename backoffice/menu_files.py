@@ -18,7 +18,7 @@ from ordering import menu_admin, menu_import
 from ordering.menu_errors import ImportRefused
 from ordering.menu_import import Plan
 from ordering.menu_sheets import COLUMNS, EXAMPLE, XLSX_TYPE, write_csv, write_xlsx
-from ordering.photos import MAX_BYTES, TYPES, DiskPhotoStore, PhotoStore, checked_photo
+from ordering.photos import MAX_BYTES, TYPES, PhotoStore, checked_photo, store_for
 from web.body_limit import body_limit
 from web.i18n import gettext
 from web.redirects import redirect
@@ -33,7 +33,11 @@ UPLOAD_BODY = MAX_FILE + 64 * 1024
 
 
 def photo_store(request: Request) -> PhotoStore:
-    return DiskPhotoStore(app_state(request).settings.media_path)
+    """The app's one store (an object storage's client is made once, then shared)."""
+    store: PhotoStore | None = getattr(request.app.state, "photo_store", None)
+    if store is None:
+        store = request.app.state.photo_store = store_for(app_state(request).settings)
+    return store
 
 
 # Import and export ------------------------------------------------------------------------

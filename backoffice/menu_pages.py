@@ -7,7 +7,8 @@ field; a saved one sends the browser on (HX-Redirect). The services are ordering
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -85,7 +86,8 @@ def product_row(product: Product, decimals: int) -> dict[str, Any]:
 
 async def menu_page(request: Request) -> Response:
     """Categories in their order; products searched (name, reference, description), filtered
-    by category, archived ones on request, a page of 25 at a time."""
+    by category, a page of 25 at a time. `archived=1` is the menu's archive: the archived
+    categories and products, each with its Restore button."""
     if await staff_of(request) is None:
         return redirect("/staff/login")
     staff = await signed_in(request)
@@ -95,14 +97,16 @@ async def menu_page(request: Request) -> Response:
     archived = query.get("archived") == "1"
     number = max(1, _int(query.get("page"), 1))
 
+    def shown(column: Any) -> Any:
+        return column.is_not(None) if archived else column.is_(None)
+
     async def op(tx: Tx) -> dict[str, Any]:
         site = await menu_admin.menu_site(tx, staff, request.path_params["site_id"])
-        categories = (await tx.session.scalars(
-            select(Category).where(Category.site_id == site.id, Category.archived_at.is_(None))
+        every = (await tx.session.scalars(
+            select(Category).where(Category.site_id == site.id)
             .order_by(Category.position, Category.id)
         )).all()
-        where = [Product.site_id == site.id,
-                 Product.archived_at.is_not(None) if archived else Product.archived_at.is_(None)]
+        where = [Product.site_id == site.id, shown(Product.archived_at)]
         if q:
             where.append(or_(*(func.lower(column).contains(q.lower(), autoescape=True)
                                for column in (Product.name, Product.reference,
@@ -121,8 +125,13 @@ async def menu_page(request: Request) -> Response:
         sites = (await tx.session.scalars(
             select(Site).where(owned_by(staff, Site.company_id)).order_by(Site.id))).all()
         return {
-            "site": site, "sites": sites, "categories": categories,
-            "names": {c.id: c.name for c in categories},
+            "site": site, "sites": sites,
+            "categories": [c for c in every if (c.archived_at is not None) == archived],
+            # The filter offers every category of the list: in the archive, archived
+            # products of live categories too.
+            "choices": every if archived else [c for c in every if c.archived_at is None],
+            "names": {c.id: c.name for c in every},
+            "archived_categories": {c.id for c in every if c.archived_at is not None},
             "rows": [product_row(p, decimals) for p in products],
             "total": total or 0, "currency": currency,
         }
@@ -138,51 +147,171 @@ async def menu_page(request: Request) -> Response:
     )
 
 
-# Categories ------------------------------------------------------------------------------
+# Categories and products: one way to edit, archive, restore and move either ---------------
 
-async def category_form(request: Request) -> Response:
-    """New category (under a site) or an existing one's form."""
+async def _site_of(tx: Tx, item: Category | Product) -> Site:
+    site = await tx.session.get(Site, item.site_id)
+    assert site is not None
+    return site
+
+
+async def _category_context(
+    tx: Tx, staff: StaffIdentity, site: Site, category: Category | None
+) -> dict[str, Any]:
+    return {"category": category}
+
+
+async def _product_context(
+    tx: Tx, staff: StaffIdentity, site: Site, product: Product | None
+) -> dict[str, Any]:
+    categories = (await tx.session.scalars(
+        select(Category).where(Category.site_id == site.id, Category.archived_at.is_(None))
+        .order_by(Category.position, Category.id)
+    )).all()
+    return {"product": product, "photo": photo_url(product.photo) if product else None,
+            "categories": categories,
+            "vat_rates": [format_vat(r) for r in vat_rates()], "allergen_names": ALLERGENS}
+
+
+async def _category_values(tx: Tx, site: Site, category: Category) -> dict[str, Any]:
+    return {"name": category.name, "station": category.station}
+
+
+def product_values(product: Product, decimals: int) -> dict[str, Any]:
+    return {
+        "reference": product.reference, "category_id": str(product.category_id),
+        "name": product.name, "description": product.description,
+        "price": format_price(product.price, decimals), "vat_rate": format_vat(product.vat_rate),
+        "allergens": [a for a in product.allergens.split(",") if a],
+        "station": product.station or "", "available": "yes" if product.available else "no",
+    }
+
+
+async def _product_values(tx: Tx, site: Site, product: Product) -> dict[str, Any]:
+    return product_values(product, await menu_admin.decimals_of(tx, site))
+
+
+async def _form_with_allergens(request: Request) -> dict[str, Any]:
+    """The form's fields; the allergen checkboxes (several `allergens`) as one list."""
+    values: dict[str, Any] = await form_of(request)  # first: it bounds the body
+    form = await request.form()
+    allergens = [v for v in form.getlist("allergens") if isinstance(v, str)]
+    values["allergens"] = ",".join(allergens)
+    values.setdefault("available", "no")  # an unticked box sends nothing
+    return values
+
+
+@dataclass(frozen=True)
+class Editor:
+    """What the category's and the product's pages differ in; the handlers below are one."""
+
+    kind: menu_admin.Kind
+    key: str  # the path parameter naming one
+    page: str  # the whole page, and the form alone (swapped in with a 422)
+    form: str
+    context: Callable[[Tx, StaffIdentity, Site, Any], Awaitable[dict[str, Any]]]
+    values: Callable[[Tx, Site, Any], Awaitable[dict[str, Any]]]
+    blank: Callable[[Request], dict[str, Any]]  # a new one's form
+    read: Callable[[Request], Awaitable[dict[str, Any]]]
+    shown: Callable[[dict[str, Any]], dict[str, Any]]  # what was sent, as the form shows it
+    saved: Callable[[Any], str]  # where the browser goes once it is saved
+
+
+CATEGORIES = Editor(
+    kind="categories", key="category_id", page="backoffice/menu_category.html",
+    form="backoffice/_category_form.html", context=_category_context, values=_category_values,
+    blank=lambda request: {"station": "kitchen"}, read=form_of, shown=lambda values: values,
+    saved=lambda category: f"/backoffice/menu/{category.site_id}",
+)
+PRODUCTS = Editor(
+    kind="products", key="product_id", page="backoffice/menu_product.html",
+    form="backoffice/_product_form.html", context=_product_context, values=_product_values,
+    blank=lambda request: {"vat_rate": "10", "available": "yes", "allergens": [],
+                           "category_id": request.query_params.get("category", "")},
+    read=_form_with_allergens,
+    shown=lambda values: {**values, "allergens": values["allergens"].split(",")},
+    saved=lambda product: f"/backoffice/menu/{product.site_id}?category={product.category_id}",
+)
+
+
+def editor(request: Request) -> Editor:
+    return CATEGORIES if "/categories/" in request.url.path else PRODUCTS
+
+
+async def _target(
+    tx: Tx, staff: StaffIdentity, request: Request, edit: Editor
+) -> tuple[Site, Category | Product | None]:
+    """The site and the category or product a request names (None: a new one's site)."""
+    if edit.key in request.path_params:
+        item = await menu_admin.one_of(tx, staff, edit.kind, request.path_params[edit.key])
+        return await _site_of(tx, item), item
+    return await menu_admin.menu_site(tx, staff, request.path_params["site_id"]), None
+
+
+async def edit_form(request: Request) -> Response:
+    """A new category's or product's form (under a site), or an existing one's."""
     if await staff_of(request) is None:
         return redirect("/staff/login")
     staff = await signed_in(request)
+    edit = editor(request)
 
     async def op(tx: Tx) -> dict[str, Any]:
-        if "category_id" in request.path_params:
-            category = await menu_admin.category_of(tx, staff, request.path_params["category_id"])
-            site = await tx.session.get(Site, category.site_id)
-            return {"category": category, "site": site,
-                    "values": {"name": category.name, "station": category.station}}
-        site = await menu_admin.menu_site(tx, staff, request.path_params["site_id"])
-        return {"category": None, "site": site, "values": {"station": "kitchen"}}
+        site, item = await _target(tx, staff, request, edit)
+        values = edit.blank(request) if item is None else await edit.values(tx, site, item)
+        return {"site": site, "values": values, **await edit.context(tx, staff, site, item)}
 
-    return page(request, "backoffice/menu_category.html", staff=staff, errors={},
-                **await run_tx(request, op))
+    return page(request, edit.page, staff=staff, errors={}, **await run_tx(request, op))
 
 
-async def category_save(request: Request) -> Response:
+async def edit_save(request: Request) -> Response:
     staff = await signed_in(request)
-    values = await form_of(request)
-    category_id = request.path_params.get("category_id")
+    edit = editor(request)
+    values = await edit.read(request)
+    item_id = request.path_params.get(edit.key)
     try:
-        if category_id is None:
-            category = await run_tx(request, lambda tx: menu_admin.create_category(
-                tx, staff, request.path_params["site_id"], values))
-        else:
-            category = await run_tx(request, lambda tx: menu_admin.update_category(
-                tx, staff, category_id, values))
+        item = await run_tx(request, lambda tx: menu_admin.save(
+            tx, staff, edit.kind, values, item_id=item_id,
+            site_id=request.path_params.get("site_id")))
     except MenuInvalid as error:
-        return page(request, "backoffice/_category_form.html", status=422,
-                    errors=explain(request, error.problems), values=values,
-                    action=request.url.path)
-    return done(f"/backoffice/menu/{category.site_id}")
+        async def op(tx: Tx) -> dict[str, Any]:
+            site, kept = await _target(tx, staff, request, edit)
+            return {"site": site, **await edit.context(tx, staff, site, kept)}
+
+        return page(request, edit.form, status=422, errors=explain(request, error.problems),
+                    values=edit.shown(values), action=request.url.path,
+                    **await run_tx(request, op))
+    return done(edit.saved(item))
 
 
-async def category_archive(request: Request) -> Response:
+def _named(request: Request) -> tuple[menu_admin.Kind, object]:
+    edit = editor(request)
+    return edit.kind, request.path_params[edit.key]
+
+
+async def archive(request: Request) -> Response:
+    """Off the menu, once the page asked (`confirm=yes`)."""
     staff = await signed_in(request)
+    kind, item_id = _named(request)
     confirm = (await form_of(request)).get("confirm", "")
-    category = await run_tx(request, lambda tx: menu_admin.archive_category(
-        tx, staff, request.path_params["category_id"], confirm))
-    return done(f"/backoffice/menu/{category.site_id}")
+    item = await run_tx(request, lambda tx: menu_admin.archive(tx, staff, kind, item_id, confirm))
+    return done(f"/backoffice/menu/{item.site_id}")
+
+
+async def restore(request: Request) -> Response:
+    """Back from the archive (no confirmation: nothing is lost); the archive stays shown."""
+    staff = await signed_in(request)
+    kind, item_id = _named(request)
+    item = await run_tx(request, lambda tx: menu_admin.restore(tx, staff, kind, item_id))
+    return done(f"/backoffice/menu/{item.site_id}?archived=1")
+
+
+async def move(request: Request) -> Response:
+    """One step up or down (the buttons: the keyboard's and the touch screen's way)."""
+    staff = await signed_in(request)
+    kind, item_id = _named(request)
+    direction = (await form_of(request)).get("direction", "")
+    await run_tx(request, lambda tx: menu_admin.move(tx, staff, kind, item_id, direction))
+    return Response(status_code=200, headers={"HX-Refresh": "true"})
 
 
 def _order(values: Mapping[str, str]) -> list[int]:
@@ -196,8 +325,7 @@ async def reorder(request: Request) -> Response:
     """The order a drag and drop left (`order`: ids, comma-separated; `category_id` for
     products)."""
     staff = await signed_in(request)
-    kind: menu_admin.Kind = (
-        "categories" if request.url.path.endswith("/categories/order") else "products")
+    kind = editor(request).kind
     values = await form_of(request)
     order = _order(values)
     await run_tx(request, lambda tx: menu_admin.reorder(
@@ -206,135 +334,23 @@ async def reorder(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def move(request: Request) -> Response:
-    """One step up or down (the buttons: the keyboard's way to reorder)."""
-    staff = await signed_in(request)
-    kind: menu_admin.Kind = (
-        "categories" if "category_id" in request.path_params else "products")
-    object_id = request.path_params.get("category_id") or request.path_params["product_id"]
-    direction = (await form_of(request)).get("direction", "")
-    await run_tx(request, lambda tx: menu_admin.move(tx, staff, kind, object_id, direction))
-    return Response(status_code=200, headers={"HX-Refresh": "true"})
-
-
-# Products ---------------------------------------------------------------------------------
-
-async def _product_context(tx: Tx, staff: StaffIdentity, site: Site) -> dict[str, Any]:
-    categories = (await tx.session.scalars(
-        select(Category).where(Category.site_id == site.id, Category.archived_at.is_(None))
-        .order_by(Category.position, Category.id)
-    )).all()
-    return {"site": site, "categories": categories,
-            "vat_rates": [format_vat(r) for r in vat_rates()], "allergen_names": ALLERGENS}
-
-
-def product_values(product: Product, decimals: int) -> dict[str, Any]:
-    return {
-        "reference": product.reference, "category_id": str(product.category_id),
-        "name": product.name, "description": product.description,
-        "price": format_price(product.price, decimals), "vat_rate": format_vat(product.vat_rate),
-        "allergens": [a for a in product.allergens.split(",") if a],
-        "station": product.station or "", "available": "yes" if product.available else "no",
-    }
-
-
-async def product_form(request: Request) -> Response:
-    if await staff_of(request) is None:
-        return redirect("/staff/login")
-    staff = await signed_in(request)
-
-    async def op(tx: Tx) -> dict[str, Any]:
-        if "product_id" in request.path_params:
-            product = await menu_admin.product_of(tx, staff, request.path_params["product_id"])
-            site = await tx.session.get(Site, product.site_id)
-            assert site is not None
-            decimals = await menu_admin.decimals_of(tx, site)
-            return {"product": product, "photo": photo_url(product.photo),
-                    "values": product_values(product, decimals),
-                    **await _product_context(tx, staff, site)}
-        site = await menu_admin.menu_site(tx, staff, request.path_params["site_id"])
-        return {"product": None, "photo": None,
-                "values": {"vat_rate": "10", "available": "yes", "allergens": [],
-                           "category_id": request.query_params.get("category", "")},
-                **await _product_context(tx, staff, site)}
-
-    return page(request, "backoffice/menu_product.html", staff=staff, errors={},
-                **await run_tx(request, op))
-
-
-async def _form_with_allergens(request: Request) -> dict[str, Any]:
-    """The form's fields; the allergen checkboxes (several `allergens`) as one list."""
-    values: dict[str, Any] = await form_of(request)  # first: it bounds the body
-    form = await request.form()
-    allergens = [v for v in form.getlist("allergens") if isinstance(v, str)]
-    values["allergens"] = ",".join(allergens)
-    values.setdefault("available", "no")  # an unticked box sends nothing
-    return values
-
-
-async def product_save(request: Request) -> Response:
-    staff = await signed_in(request)
-    values = await _form_with_allergens(request)
-    product_id = request.path_params.get("product_id")
-    try:
-        if product_id is None:
-            product = await run_tx(request, lambda tx: menu_admin.create_product(
-                tx, staff, request.path_params["site_id"], values))
-        else:
-            product = await run_tx(request, lambda tx: menu_admin.update_product(
-                tx, staff, product_id, values))
-    except MenuInvalid as error:
-        async def op(tx: Tx) -> dict[str, Any]:
-            if product_id is None:
-                site = await menu_admin.menu_site(tx, staff, request.path_params["site_id"])
-            else:
-                found = await menu_admin.product_of(tx, staff, product_id)
-                kept = await tx.session.get(Site, found.site_id)
-                assert kept is not None
-                site = kept
-            return await _product_context(tx, staff, site)
-
-        shown = {**values, "allergens": values["allergens"].split(",")}
-        return page(request, "backoffice/_product_form.html", status=422,
-                    errors=explain(request, error.problems), values=shown,
-                    action=request.url.path, **await run_tx(request, op))
-    return done(f"/backoffice/menu/{product.site_id}?category={product.category_id}")
-
-
-async def product_archive(request: Request) -> Response:
-    staff = await signed_in(request)
-    confirm = (await form_of(request)).get("confirm", "")
-    product = await run_tx(request, lambda tx: menu_admin.archive_product(
-        tx, staff, request.path_params["product_id"], confirm))
-    return done(f"/backoffice/menu/{product.site_id}")
-
-
-async def product_restore(request: Request) -> Response:
-    staff = await signed_in(request)
-    product = await run_tx(request, lambda tx: menu_admin.restore_product(
-        tx, staff, request.path_params["product_id"]))
-    return done(f"/backoffice/menu/{product.site_id}?archived=1")
+def _one_kind(prefix: str, key: str) -> list[Route]:
+    one = f"/backoffice/menu/{prefix}/{{{key}:id}}"
+    return [
+        Route(f"/backoffice/menu/{{site_id:id}}/{prefix}/new", edit_form),
+        Route(f"/backoffice/menu/{{site_id:id}}/{prefix}/new", edit_save, methods=["POST"]),
+        Route(f"/backoffice/menu/{{site_id:id}}/{prefix}/order", reorder, methods=["POST"]),
+        Route(one, edit_form),
+        Route(one, edit_save, methods=["POST"]),
+        Route(f"{one}/archive", archive, methods=["POST"]),
+        Route(f"{one}/restore", restore, methods=["POST"]),
+        Route(f"{one}/move", move, methods=["POST"]),
+    ]
 
 
 routes = [
     Route("/backoffice/menu", menu_home),
     Route("/backoffice/menu/{site_id:id}", menu_page),
-    Route("/backoffice/menu/{site_id:id}/categories/new", category_form),
-    Route("/backoffice/menu/{site_id:id}/categories/new", category_save, methods=["POST"]),
-    Route("/backoffice/menu/{site_id:id}/categories/order", reorder, methods=["POST"]),
-    Route("/backoffice/menu/{site_id:id}/products/order", reorder, methods=["POST"]),
-    Route("/backoffice/menu/categories/{category_id:id}", category_form),
-    Route("/backoffice/menu/categories/{category_id:id}", category_save, methods=["POST"]),
-    Route("/backoffice/menu/categories/{category_id:id}/archive", category_archive,
-          methods=["POST"]),
-    Route("/backoffice/menu/categories/{category_id:id}/move", move, methods=["POST"]),
-    Route("/backoffice/menu/{site_id:id}/products/new", product_form),
-    Route("/backoffice/menu/{site_id:id}/products/new", product_save, methods=["POST"]),
-    Route("/backoffice/menu/products/{product_id:id}", product_form),
-    Route("/backoffice/menu/products/{product_id:id}", product_save, methods=["POST"]),
-    Route("/backoffice/menu/products/{product_id:id}/archive", product_archive,
-          methods=["POST"]),
-    Route("/backoffice/menu/products/{product_id:id}/restore", product_restore,
-          methods=["POST"]),
-    Route("/backoffice/menu/products/{product_id:id}/move", move, methods=["POST"]),
+    *_one_kind("categories", "category_id"),
+    *_one_kind("products", "product_id"),
 ]

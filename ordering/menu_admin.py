@@ -26,6 +26,8 @@ from ordering.publishing import menu_changed
 from realtime.events import Tx
 
 M = TypeVar("M", Category, Product)
+Kind = Literal["categories", "products"]
+_NOUN: dict[Kind, str] = {"categories": "category", "products": "product"}
 # What a product's audit entry and the import compare (allergens as stored: comma-separated).
 COMPARED = ("category_id", "name", "description", "price", "vat_rate", "allergens", "station",
             "available")
@@ -116,32 +118,6 @@ async def update_category(
     if (category.name, category.station) != checked:
         category.name, category.station = checked
         await _published(tx, category.site_id, {"category_id": category.id})
-    return category
-
-
-async def archive_category(
-    tx: Tx, staff: StaffIdentity, category_id: object, confirm: str
-) -> Category:
-    """The category and its products leave the menu; orders keep naming them."""
-    category = await category_of(tx, staff, category_id)
-    if confirm != "yes":
-        raise NotConfirmed()
-    if category.archived_at is not None:
-        return category
-    now = datetime.now(UTC)
-    category.archived_at = now
-    products = (await tx.session.scalars(
-        select(Product.id).where(Product.category_id == category.id, Product.archived_at.is_(None))
-    )).all()
-    await tx.session.execute(
-        update(Product).where(Product.id.in_(products))
-        .values(archived_at=now, available=False).execution_options(synchronize_session=False)
-    )
-    await audit.record(tx, staff.id, staff.company_id, "category.archived",
-                       f"category:{category.id}",
-                       {"name": category.name, "products": list(products)})
-    await _published(tx, category.site_id, {"category_id": category.id, "archived": True},
-                     products)
     return category
 
 
@@ -253,38 +229,52 @@ async def update_product(
     return product
 
 
-async def archive_product(
-    tx: Tx, staff: StaffIdentity, product_id: object, confirm: str
-) -> Product:
-    """Off the menu for good (never available again until restored); orders keep it."""
-    product = await product_of(tx, staff, product_id)
-    if confirm != "yes":
-        raise NotConfirmed()
-    if product.archived_at is None:
-        product.archived_at = datetime.now(UTC)
-        product.available = False
-        await audit.record(tx, staff.id, staff.company_id, "product.archived",
-                           f"product:{product.id}",
-                           {"name": product.name, "reference": product.reference})
-        await _published(tx, product.site_id, {"product_id": product.id, "archived": True,
-                                                "product": product.name, "available": False},
-                         [product.id])
-    return product
-
-
 async def restore_product(tx: Tx, staff: StaffIdentity, product_id: object) -> Product:
-    """Back on the menu, sold out until staff say it is on sale (its category must be live)."""
+    """Back on the menu, sold out until staff say it is on sale. An archived category comes
+    back with it (alone: its other archived products stay archived), since a product is
+    only on the menu inside its category; the page's button says so before the click."""
     product = await product_of(tx, staff, product_id)
     if product.archived_at is None:
         return product
-    if await _live_category(tx, product.site_id, product.category_id) is None:
-        raise MenuInvalid([Problem(
-            "category", N_("Its category is archived: restore or change it first."))])
+    category = await category_of(tx, staff, product.category_id)
+    if category.archived_at is not None:
+        await _restore_category(tx, staff, category, [])
     product.archived_at = None
     await audit.record(tx, staff.id, staff.company_id, "product.restored",
                        f"product:{product.id}", {"name": product.name})
     await _published(tx, product.site_id, {"product_id": product.id, "restored": True})
     return product
+
+
+async def restore_category(tx: Tx, staff: StaffIdentity, category_id: object) -> Category:
+    """Undo an archive: the category comes back last in the list, with the products that
+    were archived with it (sold out until staff say they are on sale); products archived
+    on their own before it stay archived."""
+    category = await category_of(tx, staff, category_id)
+    if category.archived_at is None:
+        return category
+    products = list((await tx.session.scalars(
+        select(Product).where(Product.category_id == category.id,
+                              Product.archived_at == category.archived_at)
+        .order_by(Product.position, Product.id)
+    )).all())
+    for product in products:
+        product.archived_at = None
+    await _restore_category(tx, staff, category, [p.id for p in products])
+    await _published(tx, category.site_id, {"category_id": category.id, "restored": True})
+    return category
+
+
+async def _restore_category(
+    tx: Tx, staff: StaffIdentity, category: Category, products: list[int]
+) -> None:
+    """Live again, at the end of the list; refused while a live category has its name."""
+    await _unique_category(tx, category.site_id, category.name, category.id)
+    category.archived_at = None
+    category.position = await _next_position(
+        tx, Category.position, Category.site_id == category.site_id)
+    await audit.record(tx, staff.id, staff.company_id, "category.restored",
+                       f"category:{category.id}", {"name": category.name, "products": products})
 
 
 async def set_photo(
@@ -300,8 +290,6 @@ async def set_photo(
 
 
 # Order ------------------------------------------------------------------------------------
-
-Kind = Literal["categories", "products"]
 
 
 async def _siblings(tx: Tx, kind: Kind, site_id: int, category_id: int | None) -> list[Any]:
@@ -348,14 +336,10 @@ async def reorder(
 async def move(
     tx: Tx, staff: StaffIdentity, kind: Kind, object_id: object, direction: str
 ) -> None:
-    """One step up or down: the keyboard's way to reorder."""
-    item: Category | Product
-    if kind == "categories":
-        item = await category_of(tx, staff, object_id)
-        items = await _siblings(tx, kind, item.site_id, None)
-    else:
-        item = await product_of(tx, staff, object_id)
-        items = await _siblings(tx, kind, item.site_id, item.category_id)
+    """One step up or down: the keyboard's (and the touch screen's) way to reorder."""
+    item = await one_of(tx, staff, kind, object_id)
+    parent = item.category_id if isinstance(item, Product) else None
+    items = await _siblings(tx, kind, item.site_id, parent)
     if item not in items or direction not in ("up", "down"):
         raise BadOrder()
     at = items.index(item)
@@ -363,3 +347,72 @@ async def move(
     if 0 <= to < len(items):
         items[at], items[to] = items[to], items[at]
     await _write_order(tx, items, item.site_id, kind)
+
+
+# One entry for either kind (the back office's pages) ----------------------------------------
+
+async def one_of(tx: Tx, staff: StaffIdentity, kind: Kind, object_id: object) -> Category | Product:
+    """The category or product this staff member may change (another site's: not found)."""
+    if kind == "categories":
+        return await category_of(tx, staff, object_id)
+    return await product_of(tx, staff, object_id)
+
+
+async def save(
+    tx: Tx, staff: StaffIdentity, kind: Kind, values: Mapping[str, str], *,
+    item_id: object = None, site_id: object = None,
+) -> Category | Product:
+    """Create one under `site_id` (no `item_id`), or change the one `item_id` names."""
+    if kind == "categories":
+        if item_id is None:
+            return await create_category(tx, staff, site_id, values)
+        return await update_category(tx, staff, item_id, values)
+    if item_id is None:
+        return await create_product(tx, staff, site_id, values)
+    return await update_product(tx, staff, item_id, values)
+
+
+async def archive(
+    tx: Tx, staff: StaffIdentity, kind: Kind, object_id: object, confirm: str
+) -> Category | Product:
+    """Off the menu, once the page asked (`confirm=yes`): a product sold out until restored;
+    a category with its live products. Orders keep naming them."""
+    item = await one_of(tx, staff, kind, object_id)
+    if confirm != "yes":
+        raise NotConfirmed()
+    if item.archived_at is not None:
+        return item
+    now = datetime.now(UTC)
+    item.archived_at = now
+    changes: dict[str, Any] = {"name": item.name}
+    if isinstance(item, Category):
+        products = (await tx.session.scalars(
+            select(Product.id).where(Product.category_id == item.id,
+                                     Product.archived_at.is_(None))
+        )).all()
+        await tx.session.execute(
+            update(Product).where(Product.id.in_(products))
+            .values(archived_at=now, available=False)
+            .execution_options(synchronize_session=False)
+        )
+        changes["products"] = gone = list(products)
+        change: dict[str, Any] = {"category_id": item.id, "archived": True}
+    else:
+        item.available = False
+        changes["reference"] = item.reference
+        gone = [item.id]
+        change = {"product_id": item.id, "archived": True, "product": item.name,
+                  "available": False}
+    noun = _NOUN[kind]
+    await audit.record(tx, staff.id, staff.company_id, f"{noun}.archived",
+                       f"{noun}:{item.id}", changes)
+    await _published(tx, item.site_id, change, gone)  # open carts holding them follow
+    return item
+
+
+async def restore(
+    tx: Tx, staff: StaffIdentity, kind: Kind, object_id: object
+) -> Category | Product:
+    if kind == "categories":
+        return await restore_category(tx, staff, object_id)
+    return await restore_product(tx, staff, object_id)

@@ -50,38 +50,40 @@ class ImportRefused(InvalidInput):
         self.detail = {"invalid_rows": [row.line for row in self.invalid]}
 
 
-class UnreadableFile(InvalidInput):
+class FileRefused(InvalidInput):
+    """The sent file as a whole is refused (the form's `file` field): each kind below."""
+
+    field = "file"
+
+
+class UnreadableFile(FileRefused):
     """The file is neither a CSV (UTF-8) nor an Excel workbook (.xlsx) of the template."""
 
     code = "unreadable_file"
     message = N_("This file is neither a CSV file nor an Excel workbook (.xlsx).")
-    field = "file"
 
 
-class TooManyRows(InvalidInput):
+class TooManyRows(FileRefused):
     """An import holds at most 5000 rows."""
 
     code = "too_many_rows"
     message = N_("The file has more than %(limit)s rows.")
-    field = "file"
 
 
-class FileTooLarge(InvalidInput):
+class FileTooLarge(FileRefused):
     """Uploads are limited to 5 MB."""
 
     code = "file_too_large"
     status = 413
     message = N_("The file is larger than %(limit)s MB.")
-    field = "file"
 
 
-class WrongColumns(InvalidInput):
+class WrongColumns(FileRefused):
     """The first row must name exactly the template's columns."""
 
     code = "wrong_columns"
     message = N_("The columns must be exactly: %(columns)s (missing: %(missing)s; unknown: "
                  "%(unknown)s).")
-    field = "file"
 
 
 class BadPhoto(InvalidInput):

@@ -3,8 +3,10 @@
 A photo is accepted only when its first bytes say JPEG, PNG or WebP, it is at most 5 MB,
 and Pillow decodes it whole; it is then re-encoded (at most 1600 px a side), which drops
 whatever else the file carried (EXIF and GPS data, trailing bytes, scripts in comments).
-The disk store is the one implementation today; an object storage (S3 and the like) would
-be a second class with the same three methods, chosen by the setting that names the store.
+It is kept in one of two stores with the same three methods, chosen by the PHOTO_STORE_URL
+setting (`store_for`): files under MEDIA_DIR, or objects in an S3-compatible bucket. Either
+way the app serves them at /media/products/{key} (backoffice/menu_files.py), so pages and
+their Content-Security-Policy do not depend on where photos are kept.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import re
 import secrets
 import warnings
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 
 from ordering.menu_errors import BadPhoto
+from settings import Settings
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600
@@ -120,6 +123,69 @@ class DiskPhotoStore:
         path = self._path(key)
         if path is not None:
             await run_in_threadpool(path.unlink, True)
+
+
+class S3PhotoStore:
+    """Objects named `{prefix}products/{key}` in `bucket`, in any S3-compatible storage (AWS
+    S3, MinIO, Ceph, Garage…), through boto3. Where it is and who we are come from boto3's
+    usual environment: AWS_ENDPOINT_URL (another server than AWS), AWS_REGION or
+    AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or an instance role).
+    boto3 blocks: each call runs in the thread pool, as the disk store's file calls do (a
+    client is safe to share between threads). The bucket may stay private: the app reads
+    the photos and serves them itself."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        # Imported here: boto3 takes longer to import than the rest of the app, and only an
+        # app with a bucket needs it.
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.client = client or boto3.client("s3", config=Config(
+            connect_timeout=5, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"}))
+
+    def _name(self, key: str) -> str | None:
+        return f"{self.prefix}products/{key}" if KEY.fullmatch(key) else None
+
+    async def put(self, data: bytes, ext: str) -> str:
+        key = f"{secrets.token_hex(16)}.{ext}"
+        await run_in_threadpool(
+            self.client.put_object, Bucket=self.bucket, Key=self._name(key), Body=data,
+            ContentType=TYPES[ext])
+        return key
+
+    async def get(self, key: str) -> bytes | None:
+        name = self._name(key)
+        if name is None:
+            return None
+
+        from botocore.exceptions import ClientError
+
+        def read() -> bytes | None:
+            try:
+                answer = self.client.get_object(Bucket=self.bucket, Key=name)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None
+                raise
+            body: bytes = answer["Body"].read()
+            return body
+
+        return await run_in_threadpool(read)
+
+    async def delete(self, key: str) -> None:
+        name = self._name(key)
+        if name is not None:
+            await run_in_threadpool(self.client.delete_object, Bucket=self.bucket, Key=name)
+
+
+def store_for(settings: Settings) -> PhotoStore:
+    """The store the settings name: the bucket of PHOTO_STORE_URL, else MEDIA_DIR's files."""
+    if settings.photo_bucket is None:
+        return DiskPhotoStore(settings.media_path)
+    bucket, prefix = settings.photo_bucket
+    return S3PhotoStore(bucket, prefix)
 
 
 async def checked_photo(store: PhotoStore, data: bytes) -> str:

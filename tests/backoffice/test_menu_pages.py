@@ -4,6 +4,7 @@ photos checked, order by drag or by buttons, archived products off the menu."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from PIL import Image
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from domain.models import AuditEntry
 from ordering.models import Category, Product
 from ordering.photos import reencode, sniff
 from tests.api.test_tenant import nothing_changes
-from tests.backoffice.conftest import Admin
+from tests.backoffice.conftest import Admin, audit_actions
 from tests.conftest import Database, client_for
 
 
@@ -156,6 +157,74 @@ async def test_archiving_a_category_takes_its_products_off_the_menu(
     assert actions == ["category.archived"] and not any(left)
 
 
+def _on_menu(menu: dict[str, Any]) -> tuple[list[int], list[int]]:
+    return ([c["id"] for c in menu["categories"]],
+            [p["id"] for c in menu["categories"] for p in c["products"]])
+
+
+async def test_restoring_a_category_brings_back_what_was_archived_with_it(
+    admin: Admin, db: Database, venue: DemoVenue
+) -> None:
+    categories, products = await _ids(db, venue)
+    alone = products[0]  # archived on its own first: it stays archived
+    await admin.post(f"/backoffice/menu/products/{alone}/archive", {"confirm": "yes"})
+    await admin.post(f"/backoffice/menu/categories/{categories[0]}/archive", {"confirm": "yes"})
+    archive = await admin.http.get(f"/backoffice/menu/{admin.site}?archived=1")
+    assert archive.status_code == 200
+    assert f'/backoffice/menu/categories/{categories[0]}/restore' in archive.text
+    # A product of an archived category says, on its button, that the category comes too.
+    assert "Restaurer avec sa catégorie" in archive.text
+    restored = await admin.post(f"/backoffice/menu/categories/{categories[0]}/restore")
+    assert restored.status_code == 200
+    assert restored.headers["hx-redirect"] == f"/backoffice/menu/{admin.site}?archived=1"
+    live_categories, live_products = _on_menu(
+        (await admin.http.get(f"/api/v1/sites/{admin.site}/menu")).json())
+    assert live_categories[-1] == categories[0]  # back at the end of the list
+    assert set(products[1:]) <= set(live_products) and alone not in live_products
+    async with db.sessionmaker() as session:
+        entry = await session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "category.restored"))
+        on_sale = (await session.scalars(
+            select(Product.available).where(Product.id.in_(products[1:])))).all()
+    assert entry and entry.target == f"category:{categories[0]}" and entry.actor_staff_id
+    assert sorted(entry.changes["products"]) == sorted(products[1:])
+    assert not any(on_sale)  # sold out until staff put them back on sale
+    again = await admin.post(f"/backoffice/menu/categories/{categories[0]}/restore")
+    assert again.status_code == 200  # restoring a live category changes nothing
+
+
+async def test_restoring_a_product_of_an_archived_category_restores_the_category_alone(
+    admin: Admin, db: Database, venue: DemoVenue
+) -> None:
+    categories, products = await _ids(db, venue)
+    await admin.post(f"/backoffice/menu/categories/{categories[0]}/archive", {"confirm": "yes"})
+    restored = await admin.post(f"/backoffice/menu/products/{products[0]}/restore")
+    assert restored.status_code == 200
+    live_categories, live_products = _on_menu(
+        (await admin.http.get(f"/api/v1/sites/{admin.site}/menu")).json())
+    assert categories[0] in live_categories
+    assert products[0] in live_products and not set(products[1:]) & set(live_products)
+    actions = [a for a, _ in await audit_actions(db)]
+    assert actions == ["category.archived", "category.restored", "product.restored"]
+
+
+async def test_a_category_is_not_restored_beside_a_live_twin(
+    admin: Admin, db: Database, venue: DemoVenue
+) -> None:
+    categories, products = await _ids(db, venue)
+    await admin.post(f"/backoffice/menu/categories/{categories[0]}/archive", {"confirm": "yes"})
+    async with db.sessionmaker() as session:
+        name = (await session.get(Category, categories[0])).name  # type: ignore[union-attr]
+    await admin.post(f"/backoffice/menu/{admin.site}/categories/new",
+                     {"name": name, "station": "bar"})
+    async with nothing_changes(db):
+        for url in (f"/backoffice/menu/categories/{categories[0]}/restore",
+                    f"/backoffice/menu/products/{products[0]}/restore"):
+            refused = await admin.post(url)
+            assert refused.status_code == 422, url
+            assert refused.json()["error"]["code"] == "menu_invalid"
+
+
 async def test_categories_are_created_with_field_errors_and_no_twins(admin: Admin) -> None:
     empty = await admin.post(f"/backoffice/menu/{admin.site}/categories/new",
                              {"name": "", "station": ""})
@@ -238,18 +307,34 @@ async def test_a_photo_is_accepted_served_and_replaced_and_junk_is_refused(
 
 
 async def test_staff_without_the_configure_permission_reach_no_menu_page(
-    admin: Admin, venue: DemoVenue
+    admin: Admin, db: Database, venue: DemoVenue
 ) -> None:
+    """Every menu page and form (the tenant test's list) refuses a cashier, changing nothing."""
     from tests.api.test_bad_input import CASHIER, login
+    from tests.api.test_tenant import PAGES, ROUTES
 
+    categories, products = await _ids(db, venue)
+    ids = {"site": venue.site_id, "category": categories[0], "product": products[0]}
+    forms = [(path, body) for _, path, body, _ in ROUTES if path.startswith("/backoffice/menu")]
+    pages = [path for path in PAGES if path.startswith("/backoffice/menu")]
+    assert len(forms) >= 16 and len(pages) >= 9
     async with client_for(admin.app) as cashier:
         csrf = await login(cashier, *CASHIER)
-        page = await cashier.get(f"/backoffice/menu/{venue.site_id}")
-        assert page.status_code == 403
-        post = await cashier.post(f"/backoffice/menu/{venue.site_id}/categories/new",
-                                  data={"name": "X", "station": "bar"},
+        async with nothing_changes(db):
+            await _refused(cashier, csrf, pages, forms, ids)
+
+
+async def _refused(cashier: Any, csrf: str, pages: list[str],
+                   forms: list[tuple[str, Any]], ids: dict[str, int]) -> None:
+    from tests.api.test_tenant import _fill
+
+    for path in pages:
+        page = await cashier.get(_fill(path, ids))
+        assert page.status_code == 403, path
+    for path, body in forms:
+        post = await cashier.post(_fill(path, ids), data=_fill(body, ids),
                                   headers={"x-csrf-token": csrf})
-        assert post.status_code == 403
+        assert post.status_code == 403, path
 
 
 async def test_every_menu_page_renders_for_its_manager(

@@ -222,11 +222,14 @@ def phone(
 def staff(
     browser: Browser, contexts: list[BrowserContext], venue_server: Venue,
     csp_violations: list[dict[str, object]],
-) -> Callable[[tuple[str, str]], Page]:
-    """A signed-in staff browser (desktop size) through the real sign-in form."""
+) -> Callable[..., Page]:
+    """A signed-in staff browser (desktop size, or `viewport`; `touch`: a tablet's or a
+    phone's touch screen) through the real sign-in form."""
 
-    def sign_in(account: tuple[str, str]) -> Page:
-        context = browser.new_context(viewport=DESK, locale="fr-FR")
+    def sign_in(account: tuple[str, str], viewport: dict[str, int] | None = None,
+                touch: bool = False) -> Page:
+        context = browser.new_context(viewport=viewport or DESK, locale="fr-FR",
+                                      has_touch=touch, is_mobile=touch)
         context.add_init_script(TOAST_LOG)
         watch_policy(context, csp_violations)
         context.set_default_timeout(TIMEOUT_MS)

@@ -100,11 +100,12 @@ async def test_archiving_a_product_or_its_category_marks_it_in_carts(cafe: Cafe)
     admin = await cafe.staff("admin")
     croissant, espresso = cafe.products["Croissant"], cafe.products["Espresso"]
 
-    await cafe.run(lambda tx: menu_admin.archive_product(tx, admin, croissant.id, "yes"))
+    await cafe.run(lambda tx: menu_admin.archive(tx, admin, "products", croissant.id, "yes"))
     assert (f"table:{table.id}", "menu.changed") in topics(cafe.last_events)
     assert [ln["available"] for ln in cart_of(await cafe.view(table))] == [False, True]
 
-    await cafe.run(lambda tx: menu_admin.archive_category(tx, admin, espresso.category_id, "yes"))
+    await cafe.run(
+        lambda tx: menu_admin.archive(tx, admin, "categories", espresso.category_id, "yes"))
     assert (f"table:{table.id}", "menu.changed") in topics(cafe.last_events)
     assert [ln["available"] for ln in cart_of(await cafe.view(table))] == [False, False]
     with pytest.raises(CartUnavailable) as refused:
