@@ -1,0 +1,78 @@
+"""What the till's records refuse, each with a stable code and a message to show."""
+
+from __future__ import annotations
+
+from errors import N_, Conflict, DomainError, InvalidInput, NotFound
+
+
+class UnknownTill(NotFound):
+    code = "unknown_till"
+    message = N_("This till does not exist.")
+
+
+class TillRevoked(DomainError):
+    """The till was revoked: it records nothing more."""
+
+    code = "till_revoked"
+    status = 403
+    message = N_("This till was revoked: it can record nothing more.")
+
+
+class BadPrefix(InvalidInput):
+    code = "bad_till_prefix"
+    message = N_("A till's prefix is a capital letter then up to 7 capital letters or digits.")
+    field = "prefix"
+
+
+class PrefixTaken(Conflict):
+    code = "till_prefix_taken"
+    message = N_("Another till of the company already has the prefix %(prefix)s.")
+
+
+class BadTicket(InvalidInput):
+    """A ticket that cannot be recorded as sent (lines, payments or what it corrects);
+    the message says what is wrong. Nothing was recorded."""
+
+    code = "bad_ticket"
+    message = N_("This ticket cannot be recorded: %(why)s.")
+
+
+class SequenceTaken(Conflict):
+    """Another record of the till already has this number (not a retry: its id differs)."""
+
+    code = "sequence_taken"
+    message = N_("Ticket number %(number)s of this till is already used by another ticket.")
+
+
+class PeriodClosed(Conflict):
+    """A closing covers the record's date: a closed period never changes."""
+
+    code = "period_closed"
+    message = N_("This period is closed (%(period)s): nothing can be recorded in it.")
+
+
+class AlreadyClosed(Conflict):
+    code = "already_closed"
+    message = N_("This period was already closed.")
+
+
+class ClosingRefused(Conflict):
+    """A closing needs every record of the period: the message names what is missing."""
+
+    code = "closing_refused"
+    message = N_("The period cannot be closed yet: %(why)s.")
+
+
+class PeriodNotOver(Conflict):
+    code = "period_not_over"
+    message = N_("This period is not over yet.")
+
+
+class SigningKeyUnreadable(Conflict):
+    """The company's signing key was sealed under another SECRET_KEY."""
+
+    code = "signing_key_unreadable"
+    message = N_(
+        "The company's signing key cannot be read (the server's secret key changed): "
+        "closings cannot be signed until it is restored."
+    )

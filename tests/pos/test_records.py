@@ -1,0 +1,170 @@
+"""Recording tickets: numbers without gaps under concurrency, retries by UUID, corrections
+of opposite sign, duplicates, training, and a database that refuses to change a record."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from domain.models import OutboxEvent
+from pos import chain
+from pos.errors import BadTicket, SequenceTaken
+from pos.legal import link_fields
+from pos.models import ChainLink, Ticket, TicketLine
+from pos.records import (
+    Duplicate,
+    Method,
+    PaymentInput,
+    Refund,
+    RefundLine,
+    Sale,
+    Void,
+    record_duplicate,
+    record_refund,
+    record_sale,
+    record_void,
+)
+from pos.vat import INTERMEDIATE, REDUCED, STANDARD, Line
+from tests.pos.conftest import COFFEE, Shop
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_sale_is_numbered_by_its_till_and_carries_its_vat_per_rate(shop: Shop):
+    first = await shop.sell(COFFEE)
+    sale = await shop.sell(Line("Café", 2, 150, INTERMEDIATE), Line("Bière", 1, 400, STANDARD),
+                           Line("Sandwich", 1, 395, REDUCED), cash=2000)
+    assert (first.number, sale.number) == ("T1-000001", "T1-000002")
+    assert sale.ticket.total_incl == 1095
+    assert [(t.vat_rate, t.total_excl, t.total_vat) for t in sale.taxes] == [
+        (REDUCED, 374, 21), (INTERMEDIATE, 273, 27), (STANDARD, 333, 67)]
+    assert sum(line.total_excl for line in sale.lines) == sale.ticket.total_excl == 980
+    [cash] = sale.payments
+    assert (cash.method, cash.amount, cash.tendered, cash.change) == ("cash", 1095, 2000, 905)
+    other_till = await shop.sell(COFFEE, till=1)
+    assert other_till.number == "T2-000001"
+
+
+async def test_many_concurrent_sales_on_one_till_leave_no_gap_no_double_and_a_whole_chain(
+    shop: Shop,
+):
+    results = await asyncio.gather(*(shop.sell(COFFEE) for _ in range(24)))
+    assert sorted(r.ticket.sequence for r in results) == list(range(1, 25))
+    async with shop.db.sessionmaker() as session:
+        links = (await session.scalars(select(ChainLink).where(
+            ChainLink.till_id == shop.till_ids[0]).order_by(ChainLink.position))).all()
+    assert [link.position for link in links] == list(range(1, 25))
+    previous = chain.GENESIS
+    for link in links:
+        assert link.previous_hash == previous
+        previous = link.hash
+
+
+async def test_a_retry_with_the_same_uuid_returns_the_first_record(shop: Shop):
+    key = uuid.uuid4()
+    sale = Sale(shop.origin(uuid=key), [COFFEE], [PaymentInput(Method.CARD, 150)])
+    attempts = await asyncio.gather(*(shop.run(lambda tx: record_sale(tx, sale))
+                                      for _ in range(5)))
+    assert {a.ticket.id for a in attempts} == {attempts[0].ticket.id}
+    assert sorted(a.first for a in attempts) == [False, False, False, False, True]
+    async with shop.db.sessionmaker() as session:
+        assert len((await session.scalars(select(Ticket))).all()) == 1
+
+
+async def test_a_number_given_by_the_till_is_kept_and_never_given_twice(shop: Shop):
+    nine = await shop.sell(COFFEE, sequence=9)
+    assert nine.number == "T1-000009"
+    with pytest.raises(SequenceTaken):
+        await shop.sell(COFFEE, sequence=9)
+    assert (await shop.sell(COFFEE)).number == "T1-000010"
+
+
+async def test_payments_must_add_up_and_cash_gives_change(shop: Shop):
+    short = Sale(shop.origin(), [COFFEE], [PaymentInput(Method.CARD, 100)])
+    with pytest.raises(BadTicket):
+        await shop.run(lambda tx: record_sale(tx, short))
+    split = await shop.sell(Line("Menu", 1, 1250, INTERMEDIATE), card=600, cash=1000)
+    assert [(p.method, p.amount, p.change) for p in split.payments] == [
+        ("card", 600, 0), ("cash", 650, 350)]
+
+
+async def test_refunds_and_voids_are_new_records_of_opposite_sign_naming_the_sale(shop: Shop):
+    sale = await shop.sell(Line("Café", 3, 155, INTERMEDIATE), Line("Tarte", 1, 450, REDUCED))
+    origin = shop.origin(supervisor_id=shop.supervisor_id)
+    refund = await shop.run(lambda tx: record_refund(tx, Refund(
+        origin, uuid.UUID(sale.ticket.uuid), [RefundLine(1, 1)],
+        [PaymentInput(Method.CASH, 155)], "froid")))
+    assert refund.ticket.kind == "refund" and refund.corrects_number == sale.number
+    assert refund.ticket.total_incl == -155
+    assert refund.payments[0].amount == -155
+    rest = await shop.run(lambda tx: record_refund(tx, Refund(
+        shop.origin(supervisor_id=shop.supervisor_id), uuid.UUID(sale.ticket.uuid),
+        [RefundLine(1, 2), RefundLine(2, 1)], [PaymentInput(Method.CASH, 760)], "tout")))
+    assert rest.ticket.total_incl == -760
+    with pytest.raises(BadTicket):  # nothing left to give back
+        await shop.run(lambda tx: record_refund(tx, Refund(
+            shop.origin(supervisor_id=shop.supervisor_id), uuid.UUID(sale.ticket.uuid),
+            [RefundLine(2, 1)], [PaymentInput(Method.CASH, 450)], "encore")))
+    other = await shop.sell(COFFEE, card=150)
+    void = await shop.run(lambda tx: record_void(tx, Void(
+        shop.origin(supervisor_id=shop.supervisor_id), uuid.UUID(other.ticket.uuid), "erreur")))
+    assert void.ticket.total_incl == -150
+    assert [(p.method, p.amount) for p in void.payments] == [("card", -150)]
+
+
+async def test_a_correction_needs_its_supervisor(shop: Shop):
+    sale = await shop.sell(COFFEE)
+    with pytest.raises(BadTicket):
+        await shop.run(lambda tx: record_void(tx, Void(
+            shop.origin(), uuid.UUID(sale.ticket.uuid), "erreur")))
+
+
+async def test_a_reprint_is_a_numbered_duplicate(shop: Shop):
+    sale = await shop.sell(COFFEE)
+    copies = [await shop.run(lambda tx: record_duplicate(tx, Duplicate(
+        shop.origin(), uuid.UUID(sale.ticket.uuid)))) for _ in range(2)]
+    assert [c.ticket.duplicate_number for c in copies] == [1, 2]
+    assert [c.number for c in copies] == ["T1-000002", "T1-000003"]
+    assert all(c.ticket.total_incl == 0 and not c.lines for c in copies)
+
+
+async def test_training_names_its_supervisor_and_is_told_as_training(shop: Shop):
+    with pytest.raises(BadTicket):
+        await shop.sell(COFFEE, training=True)
+    practice = await shop.sell(COFFEE, training=True, supervisor_id=shop.supervisor_id)
+    assert practice.ticket.training
+    async with shop.db.sessionmaker() as session:
+        events = (await session.scalars(select(OutboxEvent).where(
+            OutboxEvent.name == "ticket.recorded"))).all()
+    assert len(events) == 1 and '"training":true' in events[0].payload
+
+
+async def test_each_link_hashes_the_previous_and_the_ticket(shop: Shop):
+    await shop.sell(COFFEE)
+    await shop.sell(COFFEE)
+    async with shop.db.sessionmaker() as session:
+        links = (await session.scalars(select(ChainLink).where(
+            ChainLink.till_id == shop.till_ids[0]).order_by(ChainLink.position))).all()
+    assert links[1].previous_hash == links[0].hash
+    assert all(len(link.hash) == 64 for link in links)
+    assert links[0].hash != chain.link(chain.GENESIS, link_fields(links[0], {}))
+
+
+@pytest.mark.parametrize("change", ["update", "delete"])
+async def test_the_database_refuses_to_change_or_delete_a_record(shop: Shop, change: str):
+    await shop.sell(COFFEE)
+    for statement in (
+        update(Ticket).values(total_incl=1) if change == "update" else delete(Ticket),
+        update(TicketLine).values(label="x") if change == "update" else delete(TicketLine),
+        update(ChainLink).values(hash="0" * 64) if change == "update" else delete(ChainLink),
+    ):
+        with pytest.raises((DBAPIError, IntegrityError)) as refused:
+            async with shop.db.sessionmaker() as session, session.begin():
+                await session.execute(statement)
+        assert "never updated nor deleted" in str(refused.value)
+    async with shop.db.sessionmaker() as session:
+        assert (await session.scalar(text("SELECT total_incl FROM pos_ticket"))) == 150
