@@ -56,11 +56,33 @@ class AlreadyClosed(Conflict):
     message = N_("This period was already closed.")
 
 
-class ClosingRefused(Conflict):
-    """A closing needs every record of the period: the message names what is missing."""
+class SequenceGap(Conflict):
+    """A till of the site is missing numbers: the day closes only with every record in.
+    `params`: the till's prefix and its missing numbers (the first twenty)."""
 
-    code = "closing_refused"
-    message = N_("The period cannot be closed yet: %(why)s.")
+    code = "sequence_gap"
+    message = N_(
+        "Till %(till)s is missing tickets %(numbers)s: the day can be closed once they have "
+        "reached the server."
+    )
+
+
+class SalesWaiting(Conflict):
+    """A till of the site still holds sales it made offline."""
+
+    code = "sales_waiting"
+    message = N_(
+        "Till %(till)s still has sales waiting to reach the server: the day can be closed "
+        "once it has synchronised."
+    )
+
+
+class PeriodsOpen(Conflict):
+    """A month closes once each of its days with records has its Z; a year, once each of
+    its months with records is closed."""
+
+    code = "periods_open"
+    message = N_("Close these periods first: %(periods)s.")
 
 
 class PeriodNotOver(Conflict):
