@@ -52,10 +52,21 @@ class Entry:
     hash: str
 
 
+# What a break says, by its reason.
+REASONS = {
+    "missing": "a record is missing before it",
+    "previous": "its previous hash is not the hash of the record before it",
+    "hash": "its content does not match its hash",
+    "signature": "its signature does not match the company's public key",
+    "unchained": "it is in no chain",
+}
+
+
 @dataclass(frozen=True)
 class Break:
-    position: int
+    position: int  # the position where the chain stops matching
     reason: str  # missing, previous, hash
+    index: int  # the entry found there, in the order walked
 
 
 def first_break(entries: Iterable[Entry], start: str = GENESIS, first: int = 1) -> Break | None:
@@ -64,12 +75,12 @@ def first_break(entries: Iterable[Entry], start: str = GENESIS, first: int = 1) 
     `start` and `first`: the hash and position it continues from (an archive of a period
     starts in the middle of a chain)."""
     previous, expected = start, first
-    for entry in entries:
+    for index, entry in enumerate(entries):
         if entry.position != expected:
-            return Break(expected, "missing")
+            return Break(expected, "missing", index)
         if entry.previous_hash != previous:
-            return Break(entry.position, "previous")
+            return Break(entry.position, "previous", index)
         if link(previous, entry.fields) != entry.hash:
-            return Break(entry.position, "hash")
+            return Break(entry.position, "hash", index)
         previous, expected = entry.hash, expected + 1
     return None
