@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from errors import N_, Conflict, DomainError, InvalidInput, NotFound
+from errors import N_, Conflict, DomainError, InvalidInput, Messages, NotFound
 
 
 class UnknownTill(NotFound):
@@ -35,6 +35,9 @@ class BadTicket(InvalidInput):
 
     code = "bad_ticket"
     message = N_("This ticket cannot be recorded: %(why)s.")
+
+    def __init__(self, message: str | None = None, *, why: str) -> None:
+        super().__init__(message, why=Messages((why,)))  # translated where it is shown
 
 
 class SequenceTaken(Conflict):

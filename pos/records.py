@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from accounts.models import Company
 from domain import outbox
 from domain.events import TicketRecorded
+from errors import N_
 from pos import chain, clock, vat
 from pos.errors import BadTicket, PeriodClosed, SequenceTaken
 from pos.journal import to_the_second
@@ -140,11 +141,11 @@ async def record_refund(tx: Tx, command: Refund) -> Recorded:
     for wanted in command.lines:
         line = next((line for line in sold if line.position == wanted.position), None)
         if line is None:
-            raise BadTicket(why=f"the ticket has no line {wanted.position}")
+            raise BadTicket(why=N_("a refunded line is not on the ticket"))
         gone_quantity, gone_amount = returned.get(line.position, (0, 0))
         left = line.quantity - gone_quantity
         if not 0 < wanted.quantity <= left:
-            raise BadTicket(why=f"line {wanted.position} has {left} left to refund")
+            raise BadTicket(why=N_("a line is refunded beyond what is left of it"))
         # The last of a line gives back exactly what is left: refunds add up to the sale.
         amount = (line.total_incl - gone_amount if wanted.quantity == left
                   else vat.round_half_away(Fraction(line.total_incl * wanted.quantity,
@@ -153,9 +154,9 @@ async def record_refund(tx: Tx, command: Refund) -> Recorded:
                               discount=amount - wanted.quantity * line.unit_price))
         positions.append(line.position)
     if len({*positions}) != len(positions):
-        raise BadTicket(why="a refund names each line once")
+        raise BadTicket(why=N_("a refund names each line once"))
     if not lines:
-        raise BadTicket(why="a refund names at least one line")
+        raise BadTicket(why=N_("a refund names at least one line"))
     return await _append(tx, command.origin, Kind.REFUND, original, lines, command.payments,
                          reason=command.reason, corrects_positions=positions)
 
@@ -166,7 +167,7 @@ async def record_void(tx: Tx, command: Void) -> Recorded:
         return found
     original = await _correctable(tx, command.origin, command.corrects)
     if await _returned(tx, original.id):
-        raise BadTicket(why="this ticket was already refunded or voided")
+        raise BadTicket(why=N_("this ticket was already refunded or voided"))
     sold = await _lines(tx, original.id)
     lines = [vat.Line(line.label, -line.quantity, line.unit_price, line.vat_rate,
                       discount=-line.discount) for line in sold]
@@ -225,9 +226,9 @@ async def _append(
         return found
     refuse_revoked(till)
     if origin.training and origin.supervisor_id is None:
-        raise BadTicket(why="a training ticket names its supervising member of staff")
+        raise BadTicket(why=N_("a training ticket names its supervising member of staff"))
     if corrects is not None and corrects.training != origin.training:
-        raise BadTicket(why="training and real tickets do not correct each other")
+        raise BadTicket(why=N_("training and real tickets do not correct each other"))
     now = to_the_second(clock.now())
     zone = await zone_of(tx.session, origin.company_id)
     closed = await closing_covering(tx.session, till.site_id, local_day(now, zone))
@@ -308,7 +309,7 @@ async def _next_number(tx: Tx, till: Till, wanted: int | None) -> int:
     if wanted is None:
         return last + 1
     if wanted < 1:
-        raise BadTicket(why="a ticket's number starts at 1")
+        raise BadTicket(why=N_("a ticket's number starts at 1"))
     taken = await tx.session.scalar(select(Ticket.id).where(
         Ticket.till_id == till.id, Ticket.sequence == wanted))
     if taken is not None:
@@ -321,7 +322,7 @@ async def _retry(tx: Tx, origin: Origin) -> Recorded | None:
     if ticket is None:
         return None
     if ticket.till_id != origin.till_id or ticket.company_id != origin.company_id:
-        raise BadTicket(why="this id belongs to another till's ticket")
+        raise BadTicket(why=N_("this id belongs to another till's ticket"))
     return await recorded(tx, ticket, first=False)
 
 
@@ -330,16 +331,16 @@ async def _ticket_by_uuid(tx: Tx, origin: Origin, uuid: UUID) -> Ticket:
     till = await tx.session.get(Till, origin.till_id)
     if ticket is None or till is None or ticket.company_id != origin.company_id \
             or ticket.site_id != till.site_id:
-        raise BadTicket(why="no such ticket at this site")
+        raise BadTicket(why=N_("no such ticket at this site"))
     return ticket
 
 
 async def _correctable(tx: Tx, origin: Origin, uuid: UUID) -> Ticket:
     ticket = await _ticket_by_uuid(tx, origin, uuid)
     if ticket.kind != Kind.SALE:
-        raise BadTicket(why="only a sale is refunded or voided")
+        raise BadTicket(why=N_("only a sale is refunded or voided"))
     if origin.supervisor_id is None:
-        raise BadTicket(why="a refund or a void names the supervisor who approved it")
+        raise BadTicket(why=N_("a refund or a void names the supervisor who approved it"))
     return ticket
 
 
@@ -364,18 +365,18 @@ async def _returned(tx: Tx, ticket_id: int) -> dict[int, tuple[int, int]]:
 
 def _check_lines(lines: Sequence[vat.Line]) -> None:
     if not 0 < len(lines) <= MAX_LINES:
-        raise BadTicket(why=f"a sale has 1 to {MAX_LINES} lines")
+        raise BadTicket(why=N_("a sale has from 1 to 500 lines"))
     for line in lines:
         if not line.label.strip() or len(line.label) > 120:
-            raise BadTicket(why="every line has a label of at most 120 characters")
+            raise BadTicket(why=N_("every line has a label of at most 120 characters"))
         if not 0 < line.quantity <= MAX_QUANTITY:
-            raise BadTicket(why=f"a quantity is from 1 to {MAX_QUANTITY}")
+            raise BadTicket(why=N_("a quantity is from 1 to 10000"))
         if not 0 <= line.unit_price <= MAX_PRICE:
-            raise BadTicket(why="a unit price is out of bounds")
+            raise BadTicket(why=N_("a unit price is out of bounds"))
         if not 0 <= line.discount <= line.quantity * line.unit_price:
-            raise BadTicket(why="a discount is at most the line's amount")
+            raise BadTicket(why=N_("a discount is at most the line's amount"))
         if not 0 <= line.vat_rate <= vat.MAX_RATE:
-            raise BadTicket(why="a VAT rate is from 0 to 100 %")
+            raise BadTicket(why=N_("a VAT rate is from 0 to 10000 hundredths of a percent"))
 
 
 def _payments(
@@ -386,13 +387,13 @@ def _payments(
     rows: list[tuple[Method, int, int]] = []
     for payment in payments:
         if not 0 < payment.amount <= MAX_PRICE * MAX_QUANTITY:
-            raise BadTicket(why="a payment's amount is positive")
+            raise BadTicket(why=N_("a payment's amount is positive"))
         tendered = payment.amount if payment.tendered is None else payment.tendered
         if payment.method is Method.CARD and tendered != payment.amount:
-            raise BadTicket(why="a card pays its amount exactly")
+            raise BadTicket(why=N_("a card pays its amount exactly"))
         if tendered < payment.amount or sign < 0 and tendered != payment.amount:
-            raise BadTicket(why="cash tendered covers its amount")
+            raise BadTicket(why=N_("cash tendered covers its amount"))
         rows.append((payment.method, sign * payment.amount, sign * tendered))
     if sum(amount for _, amount, _ in rows) != total:
-        raise BadTicket(why="the payments add up to the ticket's total")
+        raise BadTicket(why=N_("the payments add up to the ticket's total"))
     return rows
