@@ -134,6 +134,9 @@ async def record_refund(tx: Tx, command: Refund) -> Recorded:
     if found:
         return found
     original = await _correctable(tx, command.origin, command.corrects)
+    await _lock_both(tx, command.origin, original)
+    if found := await _retry(tx, command.origin):  # a first attempt committed meanwhile
+        return found
     sold = await _lines(tx, original.id)
     returned = await _returned(tx, original.id)
     lines: list[vat.Line] = []
@@ -166,6 +169,9 @@ async def record_void(tx: Tx, command: Void) -> Recorded:
     if found:
         return found
     original = await _correctable(tx, command.origin, command.corrects)
+    await _lock_both(tx, command.origin, original)
+    if found := await _retry(tx, command.origin):  # a first attempt committed meanwhile
+        return found
     if await _returned(tx, original.id):
         raise BadTicket(why=N_("this ticket was already refunded or voided"))
     sold = await _lines(tx, original.id)
@@ -186,6 +192,9 @@ async def record_duplicate(tx: Tx, command: Duplicate) -> Recorded:
     if found:
         return found
     original = await _ticket_by_uuid(tx, command.origin, command.of)
+    await _lock_both(tx, command.origin, original)
+    if found := await _retry(tx, command.origin):  # a first attempt committed meanwhile
+        return found
     return await _append(tx, command.origin, Kind.DUPLICATE, original, [], [], reason="")
 
 
@@ -324,6 +333,13 @@ async def _retry(tx: Tx, origin: Origin) -> Recorded | None:
     if ticket.till_id != origin.till_id or ticket.company_id != origin.company_id:
         raise BadTicket(why=N_("this id belongs to another till's ticket"))
     return await recorded(tx, ticket, first=False)
+
+
+async def _lock_both(tx: Tx, origin: Origin, original: Ticket) -> None:
+    """Lock the recording till and the original's (in id order: no deadlock) before reading
+    what was already given back or reprinted: two tills cannot both refund the last one."""
+    for till_id in sorted({origin.till_id, original.till_id}):
+        await lock_till(tx, till_id, company_id=origin.company_id)
 
 
 async def _ticket_by_uuid(tx: Tx, origin: Origin, uuid: UUID) -> Ticket:

@@ -77,7 +77,7 @@ lines = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=30, deadline=None, database=None)
 @given(lines)
 def test_no_drift_lines_add_up_to_rates_and_rates_to_the_ticket(drawn):
     totals = compute(drawn)
