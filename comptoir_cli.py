@@ -1,5 +1,5 @@
 """The `comptoir` command: migrate, seed, serve, demo, create and deactivate staff, backup,
-restore, verify the till's records."""
+restore, verify, archive and export the till's records."""
 
 from __future__ import annotations
 
@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         backup(settings, args.file)
     elif args.command == "restore":
         restore(settings, args.file)
-    elif args.command == "verify-records":
+    elif args.command in ("verify-records", "archive-records", "export-public-key"):
         from pos.cli import run as verify_records
 
         raise SystemExit(verify_records(settings, args))

@@ -209,10 +209,23 @@ async def test_an_archive_checks_with_only_the_public_key_from_the_command_line(
     shop: Shop, clock_at: Clock, tmp_path: Path,
 ):
     await a_day(shop, clock_at)
-    data, key = await archive(shop), await pem(shop)
-    (tmp_path / "records.zip").write_bytes(data)
+
+    def comptoir(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "comptoir_cli", *args], capture_output=True, text=True,
+            cwd=ROOT, timeout=60,
+            env={**os.environ, "DATABASE_URL": shop.db.url, "SECRET_KEY": "test-secret"})
+
+    company = str(shop.company_id)
+    made, exported = await asyncio.gather(
+        asyncio.to_thread(comptoir, "archive-records", "--company", company, "--from",
+                          "2026-03-01", "--to", "2026-03-31", str(tmp_path / "records.zip")),
+        asyncio.to_thread(comptoir, "export-public-key", "--company", company))
+    assert made.returncode == 0 and exported.returncode == 0, made.stderr + exported.stderr
+    assert exported.stdout == await pem(shop)
+    data = (tmp_path / "records.zip").read_bytes()
     (tmp_path / "forged.zip").write_bytes(rewrite(data, lambda r: t1(r).pop()))
-    (tmp_path / "company.pem").write_text(key)
+    (tmp_path / "company.pem").write_text(exported.stdout)
     _, other = new_key_pair(sealing_box("x"))
     (tmp_path / "other.pem").write_text(other)
 
