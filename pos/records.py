@@ -1,4 +1,5 @@
-"""Recording a till's tickets: sales, refunds, voids and duplicates, each chained.
+"""Recording a till's tickets, each chained: sales here, their corrections and duplicates
+in pos/corrections.py.
 
 Every record takes the till's next number and the next place in its chain, under the
 till's lock; its client-chosen UUID makes a retry return the first record. Nothing here,
@@ -11,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from fractions import Fraction
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -78,39 +78,6 @@ class Sale:
 
 
 @dataclass(frozen=True)
-class RefundLine:
-    position: int  # the sold line's position on its ticket
-    quantity: int  # how many of it go back
-
-
-@dataclass(frozen=True)
-class Refund:
-    origin: Origin
-    corrects: UUID
-    lines: Sequence[RefundLine]
-    payments: Sequence[PaymentInput]
-    reason: str
-
-
-@dataclass(frozen=True)
-class Void:
-    """The whole ticket cancelled; the money goes back the way it came unless told."""
-
-    origin: Origin
-    corrects: UUID
-    reason: str
-    payments: Sequence[PaymentInput] | None = None
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    """A reprint: recorded, numbered, printed "DUPLICATA n"."""
-
-    origin: Origin
-    of: UUID
-
-
-@dataclass(frozen=True)
 class Recorded:
     """A record as the till shows or prints it."""
 
@@ -125,77 +92,8 @@ class Recorded:
 
 async def record_sale(tx: Tx, command: Sale) -> Recorded:
     _check_lines(command.lines)
-    return await _append(tx, command.origin, Kind.SALE, None, list(command.lines),
+    return await append(tx, command.origin, Kind.SALE, None, list(command.lines),
                          command.payments, reason="")
-
-
-async def record_refund(tx: Tx, command: Refund) -> Recorded:
-    found = await _retry(tx, command.origin)
-    if found:
-        return found
-    original = await _correctable(tx, command.origin, command.corrects)
-    await _lock_both(tx, command.origin, original)
-    if found := await _retry(tx, command.origin):  # a first attempt committed meanwhile
-        return found
-    sold = await _lines(tx, original.id)
-    returned = await _returned(tx, original.id)
-    lines: list[vat.Line] = []
-    positions: list[int | None] = []
-    for wanted in command.lines:
-        line = next((line for line in sold if line.position == wanted.position), None)
-        if line is None:
-            raise BadTicket(why=N_("a refunded line is not on the ticket"))
-        gone_quantity, gone_amount = returned.get(line.position, (0, 0))
-        left = line.quantity - gone_quantity
-        if not 0 < wanted.quantity <= left:
-            raise BadTicket(why=N_("a line is refunded beyond what is left of it"))
-        # The last of a line gives back exactly what is left: refunds add up to the sale.
-        amount = (line.total_incl - gone_amount if wanted.quantity == left
-                  else vat.round_half_away(Fraction(line.total_incl * wanted.quantity,
-                                                        line.quantity)))
-        lines.append(vat.Line(line.label, -wanted.quantity, line.unit_price, line.vat_rate,
-                              discount=amount - wanted.quantity * line.unit_price))
-        positions.append(line.position)
-    if len({*positions}) != len(positions):
-        raise BadTicket(why=N_("a refund names each line once"))
-    if not lines:
-        raise BadTicket(why=N_("a refund names at least one line"))
-    return await _append(tx, command.origin, Kind.REFUND, original, lines, command.payments,
-                         reason=command.reason, corrects_positions=positions)
-
-
-async def record_void(tx: Tx, command: Void) -> Recorded:
-    found = await _retry(tx, command.origin)
-    if found:
-        return found
-    original = await _correctable(tx, command.origin, command.corrects)
-    await _lock_both(tx, command.origin, original)
-    if found := await _retry(tx, command.origin):  # a first attempt committed meanwhile
-        return found
-    if await _returned(tx, original.id):
-        raise BadTicket(why=N_("this ticket was already refunded or voided"))
-    sold = await _lines(tx, original.id)
-    lines = [vat.Line(line.label, -line.quantity, line.unit_price, line.vat_rate,
-                      discount=-line.discount) for line in sold]
-    payments = command.payments
-    if payments is None:
-        paid = (await tx.session.scalars(select(TicketPayment).where(
-            TicketPayment.ticket_id == original.id).order_by(TicketPayment.position))).all()
-        payments = [PaymentInput(Method(p.method), p.amount) for p in paid]
-    return await _append(tx, command.origin, Kind.VOID, original, lines, payments,
-                         reason=command.reason,
-                         corrects_positions=[line.position for line in sold])
-
-
-async def record_duplicate(tx: Tx, command: Duplicate) -> Recorded:
-    found = await _retry(tx, command.origin)
-    if found:
-        return found
-    original = await _ticket_by_uuid(tx, command.origin, command.of)
-    await _lock_both(tx, command.origin, original)
-    if found := await _retry(tx, command.origin):  # a first attempt committed meanwhile
-        return found
-    return await _append(tx, command.origin, Kind.DUPLICATE, original, [], [], reason="")
 
 
 async def recorded(tx: Tx, ticket: Ticket, *, first: bool = True) -> Recorded:
@@ -214,23 +112,23 @@ async def recorded(tx: Tx, ticket: Ticket, *, first: bool = True) -> Recorded:
         assert corrected_till is not None
         corrects_number = number(corrected_till.prefix, corrected.sequence)
     return Recorded(ticket, number(till.prefix, ticket.sequence),
-                    await _lines(tx, ticket.id), list(taxes), list(payments),
+                    await lines_of(tx, ticket.id), list(taxes), list(payments),
                     corrects_number, first)
 
 
 # The append itself
 
 
-async def _append(
+async def append(
     tx: Tx, origin: Origin, kind: Kind, corrects: Ticket | None, lines: list[vat.Line],
     payments: Sequence[PaymentInput], *, reason: str,
     corrects_positions: Sequence[int | None] = (),
 ) -> Recorded:
-    found = await _retry(tx, origin)
+    found = await retry(tx, origin)
     if found:
         return found
     till = await lock_till(tx, origin.till_id, company_id=origin.company_id)
-    found = await _retry(tx, origin)  # a concurrent first attempt committed while we waited
+    found = await retry(tx, origin)  # a concurrent first attempt committed while we waited
     if found:
         return found
     refuse_revoked(till)
@@ -326,7 +224,7 @@ async def _next_number(tx: Tx, till: Till, wanted: int | None) -> int:
     return wanted
 
 
-async def _retry(tx: Tx, origin: Origin) -> Recorded | None:
+async def retry(tx: Tx, origin: Origin) -> Recorded | None:
     ticket = await tx.session.scalar(select(Ticket).where(Ticket.uuid == str(origin.uuid)))
     if ticket is None:
         return None
@@ -335,48 +233,9 @@ async def _retry(tx: Tx, origin: Origin) -> Recorded | None:
     return await recorded(tx, ticket, first=False)
 
 
-async def _lock_both(tx: Tx, origin: Origin, original: Ticket) -> None:
-    """Lock the recording till and the original's (in id order: no deadlock) before reading
-    what was already given back or reprinted: two tills cannot both refund the last one."""
-    for till_id in sorted({origin.till_id, original.till_id}):
-        await lock_till(tx, till_id, company_id=origin.company_id)
-
-
-async def _ticket_by_uuid(tx: Tx, origin: Origin, uuid: UUID) -> Ticket:
-    ticket = await tx.session.scalar(select(Ticket).where(Ticket.uuid == str(uuid)))
-    till = await tx.session.get(Till, origin.till_id)
-    if ticket is None or till is None or ticket.company_id != origin.company_id \
-            or ticket.site_id != till.site_id:
-        raise BadTicket(why=N_("no such ticket at this site"))
-    return ticket
-
-
-async def _correctable(tx: Tx, origin: Origin, uuid: UUID) -> Ticket:
-    ticket = await _ticket_by_uuid(tx, origin, uuid)
-    if ticket.kind != Kind.SALE:
-        raise BadTicket(why=N_("only a sale is refunded or voided"))
-    if origin.supervisor_id is None:
-        raise BadTicket(why=N_("a refund or a void names the supervisor who approved it"))
-    return ticket
-
-
-async def _lines(tx: Tx, ticket_id: int) -> list[TicketLine]:
+async def lines_of(tx: Tx, ticket_id: int) -> list[TicketLine]:
     return list((await tx.session.scalars(select(TicketLine).where(
         TicketLine.ticket_id == ticket_id).order_by(TicketLine.position))).all())
-
-
-async def _returned(tx: Tx, ticket_id: int) -> dict[int, tuple[int, int]]:
-    """Per sold line's position, what refunds and voids already gave back (quantity and
-    amount, both positive)."""
-    given_back = (await tx.session.execute(
-        select(TicketLine.corrects_position, func.sum(TicketLine.quantity),
-               func.sum(TicketLine.total_incl))
-        .join(Ticket, Ticket.id == TicketLine.ticket_id)
-        .where(Ticket.corrects_id == ticket_id, Ticket.kind.in_([Kind.REFUND, Kind.VOID]))
-        .group_by(TicketLine.corrects_position)
-    )).all()
-    return {int(position): (-int(quantity), -int(amount))
-            for position, quantity, amount in given_back if position is not None}
 
 
 def _check_lines(lines: Sequence[vat.Line]) -> None:

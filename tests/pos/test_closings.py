@@ -14,6 +14,15 @@ from sqlalchemy import select
 
 from pos import chain, closings
 from pos.closings import CloseDay, CloseMonth, CloseYear, close_day, close_month, close_year
+from pos.corrections import (
+    Duplicate,
+    Refund,
+    RefundLine,
+    Void,
+    record_duplicate,
+    record_refund,
+    record_void,
+)
 from pos.errors import (
     AlreadyClosed,
     PeriodClosed,
@@ -24,17 +33,7 @@ from pos.errors import (
 )
 from pos.keys import public_key_pem
 from pos.models import ChainLink, Closing
-from pos.records import (
-    Duplicate,
-    Method,
-    PaymentInput,
-    Refund,
-    RefundLine,
-    Void,
-    record_duplicate,
-    record_refund,
-    record_void,
-)
+from pos.records import Method, PaymentInput
 from pos.signing import verify
 from pos.vat import INTERMEDIATE, REDUCED, STANDARD, Line
 from tests.pos.conftest import BOX, COFFEE, Clock, Shop

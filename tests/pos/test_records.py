@@ -14,22 +14,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from domain.models import OutboxEvent
 from pos import chain
 from pos.closings import CloseDay, close_day
-from pos.errors import BadTicket, SequenceTaken
-from pos.legal import link_fields
-from pos.models import APPEND_ONLY, ChainLink, Ticket
-from pos.records import (
+from pos.corrections import (
     Duplicate,
-    Method,
-    PaymentInput,
     Refund,
     RefundLine,
-    Sale,
     Void,
     record_duplicate,
     record_refund,
-    record_sale,
     record_void,
 )
+from pos.errors import BadTicket, SequenceTaken
+from pos.legal import link_fields
+from pos.models import APPEND_ONLY, ChainLink, Ticket
+from pos.records import Method, PaymentInput, Sale, record_sale
 from pos.vat import INTERMEDIATE, REDUCED, STANDARD, Line
 from tests.pos.conftest import BOX, COFFEE, Clock, Shop
 

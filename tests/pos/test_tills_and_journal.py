@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select, text
 
 from pos.closings import x_report
+from pos.corrections import Refund, RefundLine, record_refund
 from pos.errors import BadPrefix, BadTicket, PrefixTaken, TillRevoked
 from pos.models import JournalEntry, Ticket
-from pos.records import Method, PaymentInput, Refund, RefundLine, record_refund
+from pos.records import Method, PaymentInput
 from pos.tills import NewTill, create_till, revoke_till
 from pos.vat import INTERMEDIATE, Line
 from tests.pos.conftest import COFFEE, Clock, Shop
