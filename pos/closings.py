@@ -23,6 +23,7 @@ from payments.secret_box import SecretBox
 from pos import chain, clock, keys
 from pos.errors import (
     AlreadyClosed,
+    NoTill,
     PeriodNotOver,
     PeriodsOpen,
     SalesWaiting,
@@ -242,6 +243,8 @@ async def _lock_tills(tx: Tx, company_id: int, site_id: int) -> list[Till]:
     await _site(tx, company_id, site_id)
     ids = (await tx.session.scalars(
         select(Till.id).where(Till.site_id == site_id).order_by(Till.id))).all()
+    if not ids:
+        raise NoTill()
     return [await lock_till(tx, till_id) for till_id in ids]
 
 

@@ -88,6 +88,14 @@ class PeriodsOpen(Conflict):
     message = N_("Close these periods first: %(periods)s.")
 
 
+class NoTill(Conflict):
+    """A closing enters the chain of each till of its site: a site without one has nothing
+    to close."""
+
+    code = "no_till"
+    message = N_("This site has no till: there is nothing to close.")
+
+
 class PeriodNotOver(Conflict):
     code = "period_not_over"
     message = N_("This period is not over yet.")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from accounts.models import Site
 from pos import chain, closings
 from pos.closings import CloseDay, CloseMonth, CloseYear, close_day, close_month, close_year
 from pos.corrections import (
@@ -25,6 +26,7 @@ from pos.corrections import (
 )
 from pos.errors import (
     AlreadyClosed,
+    NoTill,
     PeriodClosed,
     PeriodNotOver,
     PeriodsOpen,
@@ -198,3 +200,16 @@ async def test_month_and_year_closings_carry_their_grand_totals(shop: Shop, cloc
     assert body(closed)["report"]["total_incl"] == 2400
     assert body(closed)["grand_total"] == {
         "period": 2400, "perpetual": 2400, "perpetual_absolute": 4000}
+
+
+async def test_a_site_without_a_till_has_nothing_to_close(shop: Shop, clock_at: Clock):
+    clock_at.at = MARCH_10
+    async with shop.db.sessionmaker() as session, session.begin():
+        empty = Site(company_id=shop.company_id, name="La Terrasse")
+        session.add(empty)
+        await session.flush()
+        empty_id = empty.id
+    with pytest.raises(NoTill):
+        await shop.run(lambda tx: close_day(tx, BOX, CloseDay(
+            uuid.uuid4(), shop.company_id, empty_id, date(2026, 3, 10), shop.supervisor_id,
+            0)))
