@@ -16,7 +16,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from accounts.models import Company
+from accounts.models import Company, Staff
 from domain import outbox
 from domain.events import TicketRecorded
 from errors import N_
@@ -132,6 +132,7 @@ async def append(
     if found:
         return found
     refuse_revoked(till)
+    await _refuse_strangers(tx, origin)
     if origin.training and origin.supervisor_id is None:
         raise BadTicket(why=N_("a training ticket names its supervising member of staff"))
     if corrects is not None and corrects.training != origin.training:
@@ -208,6 +209,15 @@ async def append_link(
     tx.session.add(link)
     await tx.session.flush()
     return link
+
+
+async def _refuse_strangers(tx: Tx, origin: Origin) -> None:
+    """Who records and who supervises are active members of the till's company."""
+    for staff_id in {origin.staff_id, origin.supervisor_id} - {None}:
+        staff = await tx.session.get(Staff, staff_id)
+        if staff is None or staff.company_id != origin.company_id or not staff.active:
+            raise BadTicket(why=N_("a member of staff named on the ticket is not of this "
+                                   "company"))
 
 
 async def _next_number(tx: Tx, till: Till, wanted: int | None) -> int:

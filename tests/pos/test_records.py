@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from accounts.models import Company, Staff
 from domain.models import OutboxEvent
 from pos import chain
 from pos.closings import CloseDay, close_day
@@ -113,6 +114,26 @@ async def test_refunds_and_voids_are_new_records_of_opposite_sign_naming_the_sal
         shop.origin(supervisor_id=shop.supervisor_id), uuid.UUID(other.ticket.uuid), "erreur")))
     assert void.ticket.total_incl == -150
     assert [(p.method, p.amount) for p in void.payments] == [("card", -150)]
+
+
+async def test_only_the_company_s_active_staff_record_or_supervise(shop: Shop):
+    async with shop.db.sessionmaker() as session, session.begin():
+        other = Company(name="Ailleurs")
+        session.add(other)
+        await session.flush()
+        stranger = Staff(company_id=other.id, email="x@ailleurs.test", name="X",
+                         password_hash="x", role="supervisor")
+        session.add(stranger)
+        await session.flush()
+        stranger_id = stranger.id
+    with pytest.raises(BadTicket):
+        await shop.sell(COFFEE, training=True, supervisor_id=stranger_id)
+    async with shop.db.sessionmaker() as session, session.begin():
+        cashier = await session.get(Staff, shop.cashier_id)
+        assert cashier is not None
+        cashier.active = False
+    with pytest.raises(BadTicket):
+        await shop.sell(COFFEE)
 
 
 async def test_a_correction_needs_its_supervisor(shop: Shop):

@@ -271,3 +271,20 @@ async def test_verify_records_live_exits_non_zero_and_journals_the_failure(
         last = await session.scalar(select(JournalEntry).order_by(
             JournalEntry.position.desc()).limit(1))
     assert last is not None and last.kind == "chain_check_failed"
+
+
+async def test_a_record_tampered_in_the_database_is_named_in_its_archive(
+    shop: Shop, clock_at: Clock,
+):
+    await a_day(shop, clock_at)
+    async with tampering(shop.db, "pos_ticket_line") as session:
+        await session.execute(text(
+            "UPDATE pos_ticket_line SET label = 'Eau' WHERE ticket_id = "
+            "(SELECT id FROM pos_ticket WHERE sequence = 3 AND till_id = :till)"),
+            {"till": shop.till_ids[0]})
+    data = await archive(shop)
+    async with shop.db.sessionmaker() as session:
+        uuid_3 = await session.scalar(select(Ticket.uuid).where(
+            Ticket.till_id == shop.till_ids[0], Ticket.sequence == 3))
+    assert verify_archive(data, await pem(shop)) == [
+        f"till T1, position 3 (ticket 3 {uuid_3}): its content does not match its hash"]
