@@ -4,6 +4,7 @@ of opposite sign, duplicates, training, and a database that refuses to change a 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from datetime import UTC, date, datetime
 
@@ -25,7 +26,7 @@ from pos.corrections import (
     record_void,
 )
 from pos.errors import BadTicket, SequenceTaken
-from pos.legal import link_fields
+from pos.loading import till_chain
 from pos.models import APPEND_ONLY, ChainLink, Ticket
 from pos.records import Method, PaymentInput, Sale, record_sale
 from pos.vat import INTERMEDIATE, REDUCED, STANDARD, Line
@@ -163,15 +164,18 @@ async def test_training_names_its_supervisor_and_is_told_as_training(shop: Shop)
     assert len(events) == 1 and '"training":true' in events[0].payload
 
 
-async def test_each_link_hashes_the_previous_and_the_ticket(shop: Shop):
-    await shop.sell(COFFEE)
-    await shop.sell(COFFEE)
+async def test_each_link_hashes_the_previous_hash_and_the_ticket_s_legal_fields(shop: Shop):
+    first = await shop.sell(COFFEE)
+    await shop.sell(Line("Bière", 2, 400, STANDARD), card=800)
     async with shop.db.sessionmaker() as session:
-        links = (await session.scalars(select(ChainLink).where(
-            ChainLink.till_id == shop.till_ids[0]).order_by(ChainLink.position))).all()
-    assert links[1].previous_hash == links[0].hash
-    assert all(len(link.hash) == 64 for link in links)
-    assert links[0].hash != chain.link(chain.GENESIS, link_fields(links[0], {}))
+        chained = await till_chain(session, shop.till_ids[0])
+    one, two = (item.entry for item in chained)
+    assert one.previous_hash == chain.GENESIS and two.previous_hash == one.hash
+    assert two.hash == hashlib.sha256(one.hash.encode() + chain.canonical(two.fields)).hexdigest()
+    record = one.fields["record"]
+    assert (record["uuid"], record["sequence"], record["total_incl"]) == (
+        first.ticket.uuid, 1, 150)
+    assert record["lines"][0]["label"] == "Café" and record["payments"][0]["method"] == "cash"
 
 
 @pytest.mark.parametrize("verb", ["UPDATE", "DELETE"])
