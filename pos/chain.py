@@ -59,6 +59,7 @@ REASONS = {
     "hash": "its content does not match its hash",
     "signature": "its signature does not match the company's public key",
     "unchained": "it is in no chain",
+    "sealed": "the chain no longer holds what this closing sealed",
 }
 
 

@@ -3,6 +3,7 @@ signature checked with its company's public key; the first record that does not 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from accounts.models import Company
 from pos import chain, signing
 from pos.legal import number
 from pos.loading import Chained, journal_chain, till_chain
-from pos.models import ChainLink, SigningKey, Ticket, Till
+from pos.models import ChainLink, Closing, SigningKey, Ticket, Till
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ async def verify_company(session: AsyncSession, company_id: int) -> list[Mismatc
         mismatch = _first_in_till(company_id, till, chained, pem)
         if mismatch:
             found.append(mismatch)
+    found.extend(await _sealed_heads(session, company_id, {t.id: t for t in tills}))
     unchained = await session.scalar(
         select(Ticket).outerjoin(ChainLink, ChainLink.ticket_id == Ticket.id)
         .where(Ticket.company_id == company_id, ChainLink.id.is_(None))
@@ -53,6 +55,33 @@ async def verify_company(session: AsyncSession, company_id: int) -> list[Mismatc
     if broken:
         found.append(Mismatch(company_id, "journal", broken.position,
                               f"journal entry {broken.position}", broken.reason))
+    return found
+
+
+async def _sealed_heads(
+    session: AsyncSession, company_id: int, tills: dict[int, Till]
+) -> list[Mismatch]:
+    """Each closing names the head of each till's chain it closed and follows it there: a
+    chain cut short after a record (even its last) that a closing sealed is found."""
+    links = {(link.till_id, link.position): link for link in (await session.scalars(
+        select(ChainLink).where(ChainLink.company_id == company_id))).all()}
+    found: list[Mismatch] = []
+    closings = (await session.scalars(select(Closing).where(
+        Closing.company_id == company_id).order_by(Closing.id))).all()
+    reported: set[int] = set()
+    for closing in closings:
+        for head in json.loads(closing.body).get("chains", []):
+            till = tills.get(head["till_id"])
+            if till is None or till.id in reported:
+                continue
+            before = links.get((till.id, head["position"]))
+            after = links.get((till.id, head["position"] + 1))
+            held = before.hash if before else chain.GENESIS if head["position"] == 0 else None
+            if held != head["hash"] or after is None or after.closing_id != closing.id:
+                reported.add(till.id)
+                found.append(Mismatch(
+                    company_id, f"till {till.prefix}", head["position"] + 1,
+                    f"closing {closing.kind} {closing.period_start.isoformat()}", "sealed"))
     return found
 
 

@@ -288,3 +288,14 @@ async def test_a_record_tampered_in_the_database_is_named_in_its_archive(
             Ticket.till_id == shop.till_ids[0], Ticket.sequence == 3))
     assert verify_archive(data, await pem(shop)) == [
         f"till T1, position 3 (ticket 3 {uuid_3}): its content does not match its hash"]
+
+
+async def test_a_chain_cut_after_a_closing_sealed_it_is_found(shop: Shop, clock_at: Clock):
+    await a_day(shop, clock_at)
+    async with tampering(shop.db, "pos_chain_link") as session:
+        await session.execute(text(
+            "DELETE FROM pos_chain_link WHERE till_id = :till AND position = 5"),
+            {"till": shop.till_ids[0]})
+    assert await mismatches(shop.db) == [
+        f"company {shop.company_id}, till T1, position 5 (closing day 2026-03-10): "
+        "the chain no longer holds what this closing sealed"]
