@@ -249,8 +249,11 @@ async def _lock_tills(tx: Tx, company_id: int, site_id: int) -> list[Till]:
 
 
 async def _refuse_closed(tx: Tx, site_id: int, kind: str, first: date) -> None:
+    """Closed once: by a closing of its own kind, or of a larger one that covers it."""
+    kinds = ("day", "month", "year")
     done = await tx.session.scalar(select(Closing.id).where(
-        Closing.site_id == site_id, Closing.kind == kind, Closing.period_start == first))
+        Closing.site_id == site_id, Closing.kind.in_(kinds[kinds.index(kind):]),
+        Closing.period_start <= first, Closing.period_end >= first).limit(1))
     if done is not None:
         raise AlreadyClosed()
 

@@ -184,6 +184,9 @@ async def test_month_and_year_closings_carry_their_grand_totals(shop: Shop, cloc
     clock_at.at = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
     with pytest.raises(PeriodClosed):
         await shop.sell(COFFEE)
+    clock_at.at = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
+    with pytest.raises(AlreadyClosed):  # a day of a closed month, even without records
+        await z(shop, date(2026, 3, 25))
     clock_at.at = datetime(2026, 4, 2, 8, 0, tzinfo=UTC)
     await shop.sell(COFFEE, card=150)
     await z(shop, date(2026, 4, 2))
