@@ -1,5 +1,5 @@
 """The `comptoir` command: migrate, seed, serve, demo, create and deactivate staff, backup,
-restore."""
+restore, verify, archive and export the till's records."""
 
 from __future__ import annotations
 
@@ -211,6 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     from machines.cli import add_parser as add_simulator
 
     add_simulator(commands)
+    from pos.cli import add_parser as add_verify_records
+
+    add_verify_records(commands)
     staff = commands.add_parser("create-staff", help="add a staff account")
     staff.add_argument("--email", required=True)
     staff.add_argument("--name", required=True)
@@ -260,6 +263,10 @@ def main(argv: list[str] | None = None) -> None:
         backup(settings, args.file)
     elif args.command == "restore":
         restore(settings, args.file)
+    elif args.command in ("verify-records", "archive-records", "export-public-key"):
+        from pos.cli import run as verify_records
+
+        raise SystemExit(verify_records(settings, args))
     elif args.command == "simulate-machines":
         from machines.cli import run as simulate
 

@@ -8,5 +8,6 @@ import domain.models  # noqa: F401
 import machines.models  # noqa: F401
 import ordering.models  # noqa: F401
 import payments.models  # noqa: F401
+import pos.models  # noqa: F401
 import realtime.models  # noqa: F401
 import web.models  # noqa: F401

@@ -165,3 +165,39 @@ class PaymentRefunded(PaymentEvent):
     """The money went back to the payer (what it paid for could not be made)."""
 
     name = "payment.refunded"
+
+
+# The till (pos/)
+
+
+class TicketRecorded(DomainEvent):
+    """A till recorded a sale, or a refund, void or duplicate of one (amounts of refunds and
+    voids are negative; a duplicate's are nothing). Training tickets are told as such."""
+
+    name = "ticket.recorded"
+    company_id: int
+    site_id: int
+    till_id: int
+    ticket_id: int
+    ticket_uuid: UUID
+    number: str  # as printed: T2-000123
+    kind: Literal["sale", "refund", "void", "duplicate"]
+    training: bool
+    total: int
+    currency: str
+    staff_id: int
+    corrects_ticket_id: int | None
+
+
+class PeriodClosed(DomainEvent):
+    """A site's day, month or year was closed (a Z): its records cannot change any more."""
+
+    name = "period.closed"
+    company_id: int
+    site_id: int
+    closing_id: int
+    kind: Literal["day", "month", "year"]
+    period_start: str  # ISO dates, in the company's calendar
+    period_end: str
+    total: int
+    currency: str

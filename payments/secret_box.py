@@ -24,8 +24,10 @@ class UnreadableSecret(ValueError):
 
 
 class SecretBox:
-    def __init__(self, secret_key: str) -> None:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO).derive(
+    """`info` tells the uses apart: each purpose gets a key of its own from SECRET_KEY."""
+
+    def __init__(self, secret_key: str, info: bytes = INFO) -> None:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(
             secret_key.encode()
         )
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
@@ -50,7 +52,7 @@ class SecretBox:
             raise UnreadableSecret() from error
 
 
-@lru_cache(maxsize=4)
-def box_for(secret_key: str) -> SecretBox:
-    """One box per SECRET_KEY: the derivation runs once, not on every payment."""
-    return SecretBox(secret_key)
+@lru_cache(maxsize=8)
+def box_for(secret_key: str, info: bytes = INFO) -> SecretBox:
+    """One box per SECRET_KEY and purpose: the derivation runs once, not on every payment."""
+    return SecretBox(secret_key, info)

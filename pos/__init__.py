@@ -1,0 +1,1 @@
+"""The till's records: tills, tickets, chains, signatures, closings and archives."""

@@ -1,0 +1,10 @@
+"""The server's clock, which dates every record (device clocks are data). One place to
+read it, so that tests can stand on a chosen day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

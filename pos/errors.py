@@ -1,0 +1,111 @@
+"""What the till's records refuse, each with a stable code and a message to show."""
+
+from __future__ import annotations
+
+from errors import N_, Conflict, DomainError, InvalidInput, Messages, NotFound
+
+
+class UnknownTill(NotFound):
+    code = "unknown_till"
+    message = N_("This till does not exist.")
+
+
+class TillRevoked(DomainError):
+    """The till was revoked: it records nothing more."""
+
+    code = "till_revoked"
+    status = 403
+    message = N_("This till was revoked: it can record nothing more.")
+
+
+class BadPrefix(InvalidInput):
+    code = "bad_till_prefix"
+    message = N_("A till's prefix is a capital letter then up to 7 capital letters or digits.")
+    field = "prefix"
+
+
+class PrefixTaken(Conflict):
+    code = "till_prefix_taken"
+    message = N_("Another till of the company already has the prefix %(prefix)s.")
+
+
+class BadTicket(InvalidInput):
+    """A ticket that cannot be recorded as sent (lines, payments or what it corrects);
+    the message says what is wrong. Nothing was recorded."""
+
+    code = "bad_ticket"
+    message = N_("This ticket cannot be recorded: %(why)s.")
+
+    def __init__(self, message: str | None = None, *, why: str) -> None:
+        super().__init__(message, why=Messages((why,)))  # translated where it is shown
+
+
+class SequenceTaken(Conflict):
+    """Another record of the till already has this number (not a retry: its id differs)."""
+
+    code = "sequence_taken"
+    message = N_("Ticket number %(number)s of this till is already used by another ticket.")
+
+
+class PeriodClosed(Conflict):
+    """A closing covers the record's date: a closed period never changes."""
+
+    code = "period_closed"
+    message = N_("This period is closed (%(period)s): nothing can be recorded in it.")
+
+
+class AlreadyClosed(Conflict):
+    code = "already_closed"
+    message = N_("This period was already closed.")
+
+
+class SequenceGap(Conflict):
+    """A till of the site is missing numbers: the day closes only with every record in.
+    `params`: the till's prefix and its missing numbers (the first twenty)."""
+
+    code = "sequence_gap"
+    message = N_(
+        "Till %(till)s is missing tickets %(numbers)s: the day can be closed once they have "
+        "reached the server."
+    )
+
+
+class SalesWaiting(Conflict):
+    """A till of the site still holds sales it made offline."""
+
+    code = "sales_waiting"
+    message = N_(
+        "Till %(till)s still has sales waiting to reach the server: the day can be closed "
+        "once it has synchronised."
+    )
+
+
+class PeriodsOpen(Conflict):
+    """A month closes once each of its days with records has its Z; a year, once each of
+    its months with records is closed."""
+
+    code = "periods_open"
+    message = N_("Close these periods first: %(periods)s.")
+
+
+class NoTill(Conflict):
+    """A closing enters the chain of each till of its site: a site without one has nothing
+    to close."""
+
+    code = "no_till"
+    message = N_("This site has no till: there is nothing to close.")
+
+
+class PeriodNotOver(Conflict):
+    code = "period_not_over"
+    message = N_("This period is not over yet.")
+
+
+class SigningKeyUnreadable(Conflict):
+    """The company's signing key was sealed under another SECRET_KEY."""
+
+    code = "signing_key_unreadable"
+    message = N_(
+        "The company's signing key cannot be read (the server's secret key changed): "
+        "closings cannot be signed until it is restored."
+    )

@@ -1,0 +1,218 @@
+"""Tills and their records. Records are never updated nor deleted: the migration installs
+triggers that refuse it (APPEND_ONLY), and no code path does it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
+
+# The tables whose rows are records: the triggers refuse UPDATE and DELETE on them.
+APPEND_ONLY = (
+    "pos_ticket", "pos_ticket_line", "pos_ticket_tax", "pos_ticket_payment", "pos_closing",
+    "pos_chain_link", "pos_journal", "pos_signing_key",
+)
+
+
+def _record_of(target: str, *, nullable: bool = False) -> Mapped[int]:
+    """A reference from a record: what a record names can never be deleted under it (NO
+    ACTION, checked at the end of a statement, so that a test database can be emptied)."""
+    return mapped_column(
+        IdType, ForeignKey(target), index=True, nullable=nullable
+    )
+
+
+class Till(Base):
+    """A point of sale of a site. Its prefix opens its tickets' numbers (T2-000123)."""
+
+    __tablename__ = "till"
+    __table_args__ = (UniqueConstraint("company_id", "prefix"),)
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    site_id: Mapped[int] = _record_of("site.id")
+    prefix: Mapped[str] = mapped_column(String(8))
+    name: Mapped[Name]
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    # Pairing and the device's credential (issue 15) come with the till's screens.
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Ticket(Base):
+    """A sale, or a refund, void or duplicate of one: a record of the till's chain.
+
+    `sequence`: the till's own gap-free number (every kind takes one); `uuid`: chosen by
+    the client, the idempotency key of a retry. Amounts of refunds and voids are negative.
+    """
+
+    __tablename__ = "pos_ticket"
+    __table_args__ = (
+        UniqueConstraint("till_id", "sequence"),
+        CheckConstraint("sequence > 0", name="sequence_positive"),
+        CheckConstraint("kind IN ('sale', 'refund', 'void', 'duplicate')", name="kind"),
+    )
+
+    id: Mapped[intpk]
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    company_id: Mapped[int] = _record_of("company.id")
+    site_id: Mapped[int] = _record_of("site.id")
+    till_id: Mapped[int] = _record_of("till.id")
+    sequence: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    training: Mapped[bool] = mapped_column(Boolean, default=False)
+    supervisor_id: Mapped[int | None] = _record_of("staff.id", nullable=True)
+    staff_id: Mapped[int] = _record_of("staff.id")
+    created_at: Mapped[Timestamp]  # the server's clock, to the second
+    device_at: Mapped[datetime | None] = mapped_column(default=None)  # the till's, as data
+    corrects_id: Mapped[int | None] = _record_of("pos_ticket.id", nullable=True)
+    duplicate_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    total_incl: Mapped[Money]
+    total_excl: Mapped[Money]
+    total_vat: Mapped[Money]
+    discount: Mapped[Money]
+
+
+class TicketLine(Base):
+    __tablename__ = "pos_ticket_line"
+    __table_args__ = (UniqueConstraint("ticket_id", "position"),)
+
+    id: Mapped[intpk]
+    ticket_id: Mapped[int] = _record_of("pos_ticket.id")
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Money]  # VAT included
+    discount: Mapped[Money]
+    vat_rate: Mapped[int] = mapped_column(Integer)  # basis points: 5.5 % is 550
+    total_incl: Mapped[Money]
+    total_excl: Mapped[Money]
+    # On a refund or void: the position of the sold line it gives back.
+    corrects_position: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class TicketTax(Base):
+    """A ticket's totals for one VAT rate."""
+
+    __tablename__ = "pos_ticket_tax"
+
+    ticket_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("pos_ticket.id"), primary_key=True
+    )
+    vat_rate: Mapped[int] = mapped_column(Integer, primary_key=True)
+    total_excl: Mapped[Money]
+    total_vat: Mapped[Money]
+    total_incl: Mapped[Money]
+
+
+class TicketPayment(Base):
+    """How a ticket was paid (or a refund given back): `amount` counts toward the ticket;
+    cash handed over is `tendered`, the rest given back is `change`."""
+
+    __tablename__ = "pos_ticket_payment"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "position"),
+        CheckConstraint("method IN ('cash', 'card')", name="method"),
+    )
+
+    id: Mapped[intpk]
+    ticket_id: Mapped[int] = _record_of("pos_ticket.id")
+    position: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[Money]
+    tendered: Mapped[Money]
+    change: Mapped[Money]
+
+
+class SigningKey(Base):
+    """A company's Ed25519 key pair; the private half sealed with SECRET_KEY."""
+
+    __tablename__ = "pos_signing_key"
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("company.id"), unique=True
+    )
+    public_pem: Mapped[str] = mapped_column(Text)
+    sealed_private: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Closing(Base):
+    """A Z of a site: a day, a month or a year; its report as signed (canonical JSON)."""
+
+    __tablename__ = "pos_closing"
+    __table_args__ = (
+        UniqueConstraint("site_id", "kind", "period_start"),
+        CheckConstraint("kind IN ('day', 'month', 'year')", name="kind"),
+    )
+
+    id: Mapped[intpk]
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    company_id: Mapped[int] = _record_of("company.id")
+    site_id: Mapped[int] = _record_of("site.id")
+    kind: Mapped[str] = mapped_column(String(5))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # the last day it covers
+    created_at: Mapped[Timestamp]
+    staff_id: Mapped[int] = _record_of("staff.id")
+    body: Mapped[str] = mapped_column(Text)  # the signed fields, canonical JSON
+    key_id: Mapped[int] = _record_of("pos_signing_key.id")
+    signature: Mapped[str] = mapped_column(String(100))
+
+
+class ChainLink(Base):
+    """A record's place in its till's chain: a ticket, or a closing of the till's site."""
+
+    __tablename__ = "pos_chain_link"
+    __table_args__ = (
+        UniqueConstraint("till_id", "position"),
+        UniqueConstraint("till_id", "closing_id"),
+        CheckConstraint(
+            "(ticket_id IS NULL) <> (closing_id IS NULL)", name="one_record"
+        ),
+    )
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    till_id: Mapped[int] = _record_of("till.id")
+    position: Mapped[int] = mapped_column(Integer)
+    ticket_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("pos_ticket.id"), unique=True, nullable=True
+    )
+    closing_id: Mapped[int | None] = _record_of("pos_closing.id", nullable=True)
+    recorded_at: Mapped[Timestamp]
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class JournalEntry(Base):
+    """The technical event journal of a company, chained like the tills' records."""
+
+    __tablename__ = "pos_journal"
+    __table_args__ = (UniqueConstraint("company_id", "position"),)
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    site_id: Mapped[int | None] = _record_of("site.id", nullable=True)
+    till_id: Mapped[int | None] = _record_of("till.id", nullable=True)
+    staff_id: Mapped[int | None] = _record_of("staff.id", nullable=True)
+    recorded_at: Mapped[Timestamp]
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
