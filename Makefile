@@ -39,11 +39,21 @@ pgtools:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql-client >/dev/null; }
 
+# The browser tests run beside the others, in a second process: they wait on browsers and
+# servers much of the time, and keep to their own SQLite copies, ports and PostgreSQL
+# database, so the two keep both cores busy. Their report follows the others'.
 test: install chromium nginx pgtools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest
+	@mkdir -p .test-logs; \
+	$(BIN)/pytest --basetemp=.test-logs/tmp-browser tests/browser > .test-logs/browser.txt 2>&1 & \
+	browser=$$!; \
+	$(BIN)/pytest --basetemp=.test-logs/tmp-rest --ignore=tests/browser; rest=$$?; \
+	wait $$browser; browsers=$$?; \
+	echo "=== the browser tests (tests/browser), run meanwhile ==="; cat .test-logs/browser.txt; \
+	echo "=== exit: others $$rest, browser tests $$browsers ==="; \
+	[ $$rest -eq 0 ] && [ $$browsers -eq 0 ]
 
 # The table lifecycle's model test for longer than `make test` gives it: SOAK_S seconds on
 # each database (ten minutes in all by default), many more and longer random journeys.

@@ -34,17 +34,32 @@ SUPERVISOR = ("sam@example.com", "le mot de passe de Sam")
 CASHIER = ("cleo@example.com", "le mot de passe de Cléo")
 
 
-def _empty_database(url: str) -> None:
+def _empty_database(url: str) -> str:
+    """A migrated, empty database: on PostgreSQL one of the walk's own, beside the test
+    database (the other tests may be using that one meanwhile)."""
     if url.startswith("postgresql"):
         import asyncpg
 
+        own = url.rsplit("/", 1)[0] + "/" + url.rsplit("/", 1)[1] + "_walk"
+
         async def reset() -> None:
-            conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+            server = await asyncpg.connect(
+                url.replace("postgresql+asyncpg", "postgresql").rsplit("/", 1)[0] + "/postgres")
+            try:
+                name = own.rsplit("/", 1)[1]
+                if not await server.fetchval("SELECT 1 FROM pg_database WHERE datname = $1",
+                                             name):
+                    await server.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await server.close()
+            conn = await asyncpg.connect(own.replace("postgresql+asyncpg", "postgresql"))
             await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
             await conn.close()
 
         asyncio.run(reset())
+        url = own
     upgrade(url)
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -58,7 +73,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
         url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
     # asyncio.run (here and in Alembic's env) would replace the main thread's event loop.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_empty_database, url).result()
+        url = pool.submit(_empty_database, url).result()
     running = Server(env={"DATABASE_URL": url, "SMTP_URL": "", "PAYMENT_PROVIDER": "none"})
     try:
         yield running
