@@ -62,13 +62,15 @@ SAME_IN_BOTH = {
     "Français", "English", "FR", "EN", "·", "×", "—", "–", "€", "%", "+", "−", "-", "/",
     "TVA", "VAT", "Dessert", "Desserts", "Allergènes", "Photo", "Test", "Simulation",
     "Tables", "Table", "Machines", "Machine", "Action", "Actions", "Volume (ml)", "Lupin",
-    "Article", "Articles", "Cash", "Badge", "Admin", "Format", "Page", "Total TTC",
+    "Article", "Articles", "Cash", "Badge", "Admin", "Format", "Page", "Total TTC", "Bar",
 }
 # What separates names inside one text ("Jura X8 · DEMO-HALL-1", "Tables — Café de la Gare").
 PARTS = re.compile(r"\s*(?:·|—|–|:|\(|\)|,|\|)\s*")
 # A text with no letter (digits, money, times, punctuation, pictograms), an address, or a
 # short code such as "T1".
 NOT_WORDS = re.compile(r"^[^\w]*$|^[\d\W_]*$|@|^https?://|^/|^[A-Z]{1,3}\d*$")
+# A count of something whose name is the same in both languages ("2 machines.").
+COUNTED = re.compile(r"^\d+\s+(\w[\w ]*?)\.?$")
 
 
 @dataclass
@@ -262,7 +264,14 @@ class Walker:
         if text in allowed or NOT_WORDS.search(text):
             return False
         return any(part not in allowed and not NOT_WORDS.search(part)
+                   and not self.counted(part, allowed)
                    for part in PARTS.split(text) if part)
+
+    @staticmethod
+    def counted(part: str, allowed: set[str]) -> bool:
+        """Whether a text only counts an allowed word ("2 machines." for "Machines")."""
+        counted = COUNTED.match(part)
+        return counted is not None and counted[1][:1].upper() + counted[1][1:] in allowed
 
     _names: set[str] | None = None
 
