@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from accounts.models import Site
+from accounts.models import Company, Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import guard, on_site, owned, site_for
@@ -16,7 +16,7 @@ from customers.ledger import Kind, manual_key
 from customers.models import Consumer, ConsumerPolicy, GroupMember, UserGroup
 from db.base import is_id
 from domain import audit
-from errors import NotFound
+from errors import N_, NotFound
 from machines.access import Mode
 from machines.commands import AddMachine, GroupSettings, ManualCredit, SetPolicy
 from machines.device_channel import secret_replaced
@@ -26,6 +26,7 @@ from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from machines.publishing import machine_changed
 from machines.selection_service import selection_for
 from realtime.events import Tx
+from web.i18n import gettext
 
 # A new selection starts with these drinks (name, type, price, recipe).
 DEFAULT_DRINKS: list[tuple[str, str, int, dict[str, int]]] = [
@@ -57,6 +58,18 @@ async def company_of_site(tx: Tx, site_id: int) -> int:
     return site.company_id
 
 
+# What a new machine's selection and group are called, in the company's language: they are
+# data the staff then see and may rename.
+SELECTION_NAME = N_("%(model)s drinks")
+GROUP_NAME = N_("%(machine)s users")
+
+
+async def _named(tx: Tx, company_id: int, message: str, **params: str) -> str:
+    company = await tx.session.get(Company, company_id)
+    locale = company.locale if company else "fr"
+    return gettext(locale, message) % params
+
+
 async def default_selection(tx: Tx, company_id: int, model: str) -> Selection:
     """The company's selection for this machine model, made with default drinks if none."""
     found = await tx.session.scalar(
@@ -67,7 +80,8 @@ async def default_selection(tx: Tx, company_id: int, model: str) -> Selection:
     if found is not None:
         return found
     selection = Selection(
-        company_id=company_id, model=model, name=f"{model} — default",
+        company_id=company_id, model=model,
+        name=await _named(tx, company_id, SELECTION_NAME, model=model),
         share_token=secrets.token_urlsafe(16),
     )
     tx.session.add(selection)
@@ -91,7 +105,7 @@ async def default_group(tx: Tx, machine: Machine, company_id: int) -> UserGroup:
     )
     if attached is not None:
         return attached
-    name = f"{machine.name} — users"
+    name = await _named(tx, company_id, GROUP_NAME, machine=machine.name)
     group = await tx.session.scalar(
         select(UserGroup).where(UserGroup.company_id == company_id, UserGroup.name == name)
     )
