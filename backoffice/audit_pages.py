@@ -13,7 +13,7 @@ from starlette.routing import Route
 from accounts.models import Company, Staff
 from accounts.roles import Permission, require
 from accounts.tenant import owned_by
-from backoffice.pages import signed_in
+from backoffice.forms import signed_in, to_sign_in
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
 from web.state import app_state
@@ -68,9 +68,9 @@ def _changes(value: Any) -> dict[str, Any]:
 
 
 async def audit_page(request: Request) -> Response:
+    if (to_login := await to_sign_in(request)) is not None:
+        return to_login
     staff = await signed_in(request)
-    if isinstance(staff, Response):
-        return staff
     require(staff.role, Permission.AUDIT)
     number = _page_number(request.query_params.get("page"))
     action = _action(request.query_params.get("action"))

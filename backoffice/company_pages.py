@@ -21,8 +21,8 @@ from accounts.models import Company, Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by, site_for
-from backoffice.pages import signed_in
-from backoffice.site_forms import CompanyForm, Errors, SiteForm, message_of, read_form
+from backoffice.forms import Errors, read_form, refused, signed_in, to_sign_in
+from backoffice.site_forms import CompanyForm, SiteForm
 from errors import DomainError
 from ordering import table_modes
 from ordering.config import config_of
@@ -37,9 +37,10 @@ COMMON_CURRENCIES = ("EUR", "CHF", "GBP", "USD", "CAD", "XOF", "XPF", "MAD", "TN
 
 
 async def _configurer(request: Request) -> StaffIdentity | Response:
+    if (to_login := await to_sign_in(request)) is not None:
+        return to_login
     staff = await signed_in(request)
-    if not isinstance(staff, Response):
-        require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.CONFIGURE)
     return staff
 
 
@@ -82,17 +83,11 @@ async def company_page(request: Request) -> Response:
     )
 
 
-def _field_error(error: DomainError, locale: str) -> Errors:
-    """A service's refusal of one field, shown next to it; others as the form's."""
-    return {error.field or "": message_of(error, locale)}
-
-
 async def save_company(request: Request) -> Response:
     staff = await _configurer(request)
     if isinstance(staff, Response):
         return staff
-    locale = locale_of(request)
-    form, typed, errors = await read_form(request, CompanyForm, locale)
+    form, typed, errors = await read_form(request, CompanyForm)
     if form is not None:
         details = CompanyDetails(form.name, form.currency, form.timezone, form.locale,
                                  form.launch_on)
@@ -100,10 +95,10 @@ async def save_company(request: Request) -> Response:
             company = await run_tx(
                 request, lambda tx: company_service.update_company(tx, staff, details)
             )
-        except DomainError as refused:
-            if refused.field is None:
+        except DomainError as refusal:
+            if refusal.field is None:
                 raise
-            errors = _field_error(refused, locale)
+            errors = refused(refusal, locale_of(request))
         else:
             return page(request, "backoffice/_company_form.html", values=_company_values(company),
                         errors={}, saved=True, **_choices())
@@ -116,8 +111,7 @@ async def _save_site(
 ) -> tuple[Site | None, dict[str, str], Errors]:
     """Add (`site_id` None) or change a site from its form: the site, or what was typed and
     each field's error."""
-    locale = locale_of(request)
-    form, typed, errors = await read_form(request, SiteForm, locale)
+    form, typed, errors = await read_form(request, SiteForm)
     if form is None:
         return None, typed, errors
     details = SiteDetails(form.name, form.address, form.opening_hours,
@@ -133,10 +127,10 @@ async def _save_site(
 
     try:
         return await run_tx(request, op), typed, {}
-    except DomainError as refused:
-        if refused.field is None:
+    except DomainError as refusal:
+        if refusal.field is None:
             raise
-        return None, typed, _field_error(refused, locale)
+        return None, typed, refused(refusal, locale_of(request))
 
 
 async def add_site(request: Request) -> Response:

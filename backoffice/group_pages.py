@@ -8,24 +8,22 @@ each field's message next to it and nothing changed; a change goes to the audit 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
-from backoffice.forms import done, signed_in
-from backoffice.site_forms import Errors, field_errors, message_of
+from backoffice.forms import Errors, check, done, message_of, signed_in, typed_of
 from customers.ledger import MAX_AMOUNT
 from errors import N_, DomainError, InvalidInput
 from machines import admin_service
 from machines.commands import GroupSettings, SetPolicy
 from machines.errors import GroupNameTaken
 from machines.staff_pages import render_groups
-from web.body import read_body
 from web.commands import Collapsed, Command, Invalid, Money, Text, form_money
 from web.i18n import gettext
 from web.state import locale_of, run_tx
@@ -60,21 +58,13 @@ async def _configurer(request: Request) -> StaffIdentity:
     return staff
 
 
-def _checked(model: type[Command], data: dict[str, Any], locale: str) -> tuple[Any, Errors]:
-    try:
-        return model.model_validate(data, context={"form": True}), {}
-    except ValidationError as failure:
-        return None, field_errors(model, failure, locale)
-
-
 async def save_group(request: Request) -> Response:
     staff = await _configurer(request)
     group_id = request.path_params["group_id"]
     await run_tx(request, lambda tx: admin_service.group_for(tx, staff, group_id))
     locale = locale_of(request)
-    body = await read_body(request)
-    typed = {k: v for k, v in body.data.items() if isinstance(v, str)}
-    form, errors = _checked(RechargeForm, typed, locale)
+    typed = await typed_of(request)
+    form, errors = check(RechargeForm, typed, locale)
     if form is not None and form.recharge_every is not None and form.recharge_amount is None:
         errors = {"recharge_amount": gettext(locale, AMOUNT_ERROR)}
     if form is not None and not errors:
@@ -113,8 +103,7 @@ def _amounts(typed: dict[str, str], locale: str) -> tuple[list[int], Errors]:
 async def save_topups(request: Request) -> Response:
     staff = await _configurer(request)
     locale = locale_of(request)
-    body = await read_body(request)
-    typed = {k: v for k, v in body.data.items() if isinstance(v, str)}
+    typed = await typed_of(request)
     amounts, errors = _amounts(typed, locale)
     if not errors:
         change = SetPolicy.model_validate({"topup_amounts": amounts})

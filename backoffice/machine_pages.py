@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,9 +18,23 @@ from starlette.routing import Route
 from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
-from backoffice.forms import done, signed_in, to_sign_in
-from backoffice.machine_forms import MODEL_ERROR, SITE_ERROR, STEPS, MachineEdit, MachineMove
-from backoffice.site_forms import Errors, field_errors, message_of
+from backoffice.forms import (
+    Errors,
+    check,
+    done,
+    message_of,
+    read_form,
+    signed_in,
+    to_sign_in,
+)
+from backoffice.machine_forms import (
+    MODEL_ERROR,
+    SITE_ERROR,
+    STEPS,
+    MachineEdit,
+    MachineMove,
+    PlaceStep,
+)
 from errors import DomainError
 from machines import admin_service, machine_setup
 from machines.access import Mode
@@ -31,7 +44,6 @@ from machines.models import Machine
 from machines.pages import machine_url, qr
 from realtime.events import Tx
 from web.body import read_body
-from web.commands import Command
 from web.i18n import gettext
 from web.state import app_state, locale_of, run_tx
 from web.templating import page
@@ -72,13 +84,6 @@ async def new_page(request: Request) -> Response:
     return _wizard(request, staff, "model", {}, {}, await _choices(staff, request))
 
 
-def _checked(model: type[Command], data: dict[str, Any], locale: str) -> tuple[Any, Errors]:
-    try:
-        return model.model_validate(data, context={"form": True}), {}
-    except ValidationError as failure:
-        return None, field_errors(model, failure, locale)
-
-
 async def _database_errors(request: Request, staff: StaffIdentity, asked: set[str],
                            values: dict[str, str], choices: dict[str, Any]) -> Errors:
     """What only the database can say of the answers given so far."""
@@ -111,7 +116,7 @@ async def wizard_step(request: Request) -> Response:
     current = names.index(body.data["step"]) if body.data.get("step") in names else 0
     _, shape, _ = STEPS[current]
     choices = await _choices(staff, request)
-    form, errors = _checked(shape, values, locale)
+    form, errors = check(shape, values, locale)
     asked = {field for _, _, fields in STEPS[: current + 1] for field in fields}
     if not errors:
         errors = await _database_errors(request, staff, asked, values, choices)
@@ -120,6 +125,7 @@ async def wizard_step(request: Request) -> Response:
         return _wizard(request, staff, names[wrong], values, errors, choices, status=422)
     if current + 1 < len(STEPS):
         return _wizard(request, staff, names[current + 1], values, {}, choices)
+    assert isinstance(form, PlaceStep)  # the last step's shape holds every answer
     new = AddMachine(site_id=form.site_id, name=form.name, model=form.model,
                      serial=form.serial, mode=form.mode)
     try:
@@ -172,10 +178,8 @@ async def edit(request: Request) -> Response:
     if isinstance(staff, Response):
         return staff
     machine_id = await _machine_or_missing(request, staff)
-    body = await read_body(request)
-    values = {k: v for k, v in body.data.items() if isinstance(v, str)}
-    form, errors = _checked(MachineEdit, values, locale_of(request))
-    if errors:
+    form, values, errors = await read_form(request, MachineEdit)
+    if form is None:
         return await _machine_page(request, staff, 422, values, errors)
     await run_tx(request, lambda tx: machine_setup.edit_machine(
         tx, staff, machine_id, form.name, form.mode))
@@ -188,9 +192,7 @@ async def move(request: Request) -> Response:
     if isinstance(staff, Response):
         return staff
     machine_id = await _machine_or_missing(request, staff)
-    body = await read_body(request)
-    values = {k: v for k, v in body.data.items() if isinstance(v, str)}
-    form, errors = _checked(MachineMove, values, locale_of(request))
+    form, _, errors = await read_form(request, MachineMove)
     if form is not None:
         try:
             await run_tx(request, lambda tx: machine_setup.move_machine(

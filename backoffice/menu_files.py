@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from accounts.context import staff_of
 from accounts.service import StaffIdentity
-from backoffice.menu_pages import done, signed_in
+from backoffice import forms
+from backoffice.menu_pages import signed_in
 from errors import NotFound
 from ordering import menu_admin, menu_import
 from ordering.menu_errors import ImportRefused
@@ -153,7 +154,7 @@ async def photo_upload(request: Request) -> Response:
         raise
     if old:
         await store.delete(old)
-    return done(f"/backoffice/menu/products/{product_id}")
+    return forms.done(request, f"/backoffice/menu/products/{product_id}")
 
 
 async def photo_delete(request: Request) -> Response:
@@ -162,7 +163,7 @@ async def photo_delete(request: Request) -> Response:
     old = await run_tx(request, lambda tx: menu_admin.set_photo(tx, staff, product_id, None))
     if old:
         await photo_store(request).delete(old)
-    return done(f"/backoffice/menu/products/{product_id}")
+    return forms.done(request, f"/backoffice/menu/products/{product_id}")
 
 
 async def photo(request: Request) -> Response:

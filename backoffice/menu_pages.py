@@ -19,16 +19,15 @@ from starlette.routing import Route
 from accounts.context import staff_of
 from accounts.models import Company, Site
 from accounts.roles import Permission, require
-from accounts.service import NotSignedIn, StaffIdentity
+from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
+from backoffice import forms
 from ordering import menu_admin
 from ordering.menu_errors import BadOrder, MenuInvalid
-from ordering.menu_rules import ALLERGENS, Problem, format_price, format_vat, vat_rates
+from ordering.menu_rules import ALLERGENS, format_price, format_vat, vat_rates
 from ordering.models import Category, Product
 from ordering.views import photo_url
 from realtime.events import Tx
-from web.body import read_body
-from web.i18n import gettext
 from web.redirects import redirect
 from web.state import locale_of, run_tx
 from web.templating import page
@@ -37,30 +36,10 @@ PAGE_SIZE = 25
 
 
 async def signed_in(request: Request) -> StaffIdentity:
-    staff = await staff_of(request)
-    if staff is None:
-        raise NotSignedIn()
+    """The menu is the venue's set-up: those who configure it."""
+    staff = await forms.signed_in(request)
     require(staff.role, Permission.CONFIGURE)
     return staff
-
-
-def done(to: str) -> Response:
-    """A saved form: htmx sends the browser to `to`."""
-    return Response(status_code=200, headers={"HX-Redirect": to})
-
-
-def explain(request: Request, problems: list[Problem]) -> dict[str, str]:
-    """Each field's first problem, translated."""
-    locale = locale_of(request)
-    errors: dict[str, str] = {}
-    for problem in problems:
-        text = gettext(locale, problem.message)
-        errors.setdefault(problem.field, text % dict(problem.params) if problem.params else text)
-    return errors
-
-
-async def form_of(request: Request) -> dict[str, str]:
-    return {k: v for k, v in (await read_body(request)).data.items() if isinstance(v, str)}
 
 
 def _int(text: str | None, default: int = 0) -> int:
@@ -88,8 +67,8 @@ async def menu_page(request: Request) -> Response:
     """Categories in their order; products searched (name, reference, description), filtered
     by category, a page of 25 at a time. `archived=1` is the menu's archive: the archived
     categories and products, each with its Restore button."""
-    if await staff_of(request) is None:
-        return redirect("/staff/login")
+    if (to_login := await forms.to_sign_in(request)) is not None:
+        return to_login
     staff = await signed_in(request)
     query = request.query_params
     q = " ".join(query.get("q", "").split())[:100]
@@ -193,7 +172,7 @@ async def _product_values(tx: Tx, site: Site, product: Product) -> dict[str, Any
 
 async def _form_with_allergens(request: Request) -> dict[str, Any]:
     """The form's fields; the allergen checkboxes (several `allergens`) as one list."""
-    values: dict[str, Any] = await form_of(request)  # first: it bounds the body
+    values: dict[str, Any] = await forms.typed_of(request)  # first: it bounds the body
     form = await request.form()
     allergens = [v for v in form.getlist("allergens") if isinstance(v, str)]
     values["allergens"] = ",".join(allergens)
@@ -220,7 +199,7 @@ class Editor:
 CATEGORIES = Editor(
     kind="categories", key="category_id", page="backoffice/menu_category.html",
     form="backoffice/_category_form.html", context=_category_context, values=_category_values,
-    blank=lambda request: {"station": "kitchen"}, read=form_of, shown=lambda values: values,
+    blank=lambda request: {"station": "kitchen"}, read=forms.typed_of, shown=lambda values: values,
     saved=lambda category: f"/backoffice/menu/{category.site_id}",
 )
 PRODUCTS = Editor(
@@ -250,8 +229,8 @@ async def _target(
 
 async def edit_form(request: Request) -> Response:
     """A new category's or product's form (under a site), or an existing one's."""
-    if await staff_of(request) is None:
-        return redirect("/staff/login")
+    if (to_login := await forms.to_sign_in(request)) is not None:
+        return to_login
     staff = await signed_in(request)
     edit = editor(request)
 
@@ -277,10 +256,11 @@ async def edit_save(request: Request) -> Response:
             site, kept = await _target(tx, staff, request, edit)
             return {"site": site, **await edit.context(tx, staff, site, kept)}
 
-        return page(request, edit.form, status=422, errors=explain(request, error.problems),
+        errors = forms.problems_of(error.problems, locale_of(request))
+        return page(request, edit.form, status=422, errors=errors,
                     values=edit.shown(values), action=request.url.path,
                     **await run_tx(request, op))
-    return done(edit.saved(item))
+    return forms.done(request, edit.saved(item))
 
 
 def _named(request: Request) -> tuple[menu_admin.Kind, object]:
@@ -292,9 +272,9 @@ async def archive(request: Request) -> Response:
     """Off the menu, once the page asked (`confirm=yes`)."""
     staff = await signed_in(request)
     kind, item_id = _named(request)
-    confirm = (await form_of(request)).get("confirm", "")
+    confirm = (await forms.typed_of(request)).get("confirm", "")
     item = await run_tx(request, lambda tx: menu_admin.archive(tx, staff, kind, item_id, confirm))
-    return done(f"/backoffice/menu/{item.site_id}")
+    return forms.done(request, f"/backoffice/menu/{item.site_id}")
 
 
 async def restore(request: Request) -> Response:
@@ -302,14 +282,14 @@ async def restore(request: Request) -> Response:
     staff = await signed_in(request)
     kind, item_id = _named(request)
     item = await run_tx(request, lambda tx: menu_admin.restore(tx, staff, kind, item_id))
-    return done(f"/backoffice/menu/{item.site_id}?archived=1")
+    return forms.done(request, f"/backoffice/menu/{item.site_id}?archived=1")
 
 
 async def move(request: Request) -> Response:
     """One step up or down (the buttons: the keyboard's and the touch screen's way)."""
     staff = await signed_in(request)
     kind, item_id = _named(request)
-    direction = (await form_of(request)).get("direction", "")
+    direction = (await forms.typed_of(request)).get("direction", "")
     await run_tx(request, lambda tx: menu_admin.move(tx, staff, kind, item_id, direction))
     return Response(status_code=200, headers={"HX-Refresh": "true"})
 
@@ -326,7 +306,7 @@ async def reorder(request: Request) -> Response:
     products)."""
     staff = await signed_in(request)
     kind = editor(request).kind
-    values = await form_of(request)
+    values = await forms.typed_of(request)
     order = _order(values)
     await run_tx(request, lambda tx: menu_admin.reorder(
         tx, staff, request.path_params["site_id"], kind, order,

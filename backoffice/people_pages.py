@@ -16,11 +16,20 @@ from starlette.routing import Route
 
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
-from backoffice.forms import Confirmed, done, field_errors, signed_in, to_sign_in
+from backoffice.forms import (
+    Confirmed,
+    Errors,
+    done,
+    read_form,
+    refused,
+    scoped,
+    search_of,
+    signed_in,
+    to_sign_in,
+)
 from customers import invitations, people_admin
 from errors import InvalidInput
 from realtime.events import Tx
-from web.commands import command
 from web.sessions import CONSUMER_ID, renew
 from web.state import app_state, locale_of, run_tx
 from web.templating import page
@@ -50,12 +59,9 @@ def approval_form(data: Mapping[str, str]) -> dict[str, Any]:
 
 
 async def _list_page(request: Request, staff: StaffIdentity, status: int = 200,
-                     errors: dict[str, str] | None = None) -> Response:
-    params = request.query_params
-    search = params.get("q", "")[:100]
-    waiting = params.get("waiting") == "1"
-    number = params.get("page", "1")
-    wanted = int(number) if number.isdecimal() and len(number) < 7 else 1
+                     errors: Errors | None = None) -> Response:
+    search, wanted = search_of(request)
+    waiting = request.query_params.get("waiting") == "1"
     async with app_state(request).sessionmaker() as session:
         found = await people_admin.listing(session, staff, search, waiting, wanted)
         groups = await people_admin.groups(session, staff.company_id)
@@ -72,16 +78,19 @@ async def people_list(request: Request) -> Response:
 
 async def approve(request: Request) -> Response:
     staff = await signed_in(request)
+    given, _, errors = await read_form(request, people_admin.Approval, approval_form)
+    if given is None:
+        return await _list_page(request, staff, 422, scoped("approve", errors))
     try:
-        given = await command(request, people_admin.Approval, approval_form)
         await run_tx(request, lambda tx: people_admin.approve_many(tx, staff, given))
     except InvalidInput as error:
-        return await _list_page(request, staff, 422, field_errors(request, "approve", error))
+        return await _list_page(request, staff, 422,
+                                scoped("approve", refused(error, locale_of(request))))
     return done(request, "/backoffice/people?waiting=1")
 
 
 async def _invite_page(request: Request, staff: StaffIdentity, status: int = 200,
-                       errors: dict[str, str] | None = None,
+                       errors: Errors | None = None,
                        form: Mapping[str, Any] | None = None) -> Response:
     people_admin.manager(staff)
     return page(request, "backoffice/people_invite.html", status=status, staff=staff,
@@ -98,12 +107,9 @@ async def invite(request: Request) -> Response:
     """Sends the invitation, and on to the person's page, which says what became of it."""
     staff = await signed_in(request)
     base = app_state(request).settings.public_url
-    try:
-        given = await command(request, invitations.ConsumerInvitation)
-    except InvalidInput as error:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        return await _invite_page(request, staff, 422, field_errors(request, "invite", error),
-                                  form)
+    given, typed, errors = await read_form(request, invitations.ConsumerInvitation)
+    if given is None:
+        return await _invite_page(request, staff, 422, scoped("invite", errors), typed)
     now = datetime.now(UTC)
     outcome = await run_tx(request, lambda tx: invitations.invite(
         tx, staff, given, base, locale_of(request), now))
@@ -122,13 +128,12 @@ async def accept_page(request: Request) -> Response:
 async def accept(request: Request) -> Response:
     """The password chosen: signed in to their account (a new session id), on to it."""
     token = request.path_params["token"]
-    try:
-        given = await command(request, invitations.FirstPassword)
-    except InvalidInput as error:
+    given, _, errors = await read_form(request, invitations.FirstPassword)
+    if given is None:
         async with app_state(request).sessionmaker() as session:
             person = await invitations.invited(session, token, datetime.now(UTC))
         return page(request, "backoffice/people_accept.html", status=422, person=person,
-                    errors=field_errors(request, "accept", error))
+                    errors=scoped("accept", errors))
     now = datetime.now(UTC)
     person = await run_tx(request, lambda tx: invitations.accept(tx, token, given, now))
     request.session[CONSUMER_ID] = person.id
@@ -137,7 +142,7 @@ async def accept(request: Request) -> Response:
 
 
 async def _person_page(request: Request, staff: StaffIdentity, status: int = 200,
-                       errors: dict[str, str] | None = None) -> Response:
+                       errors: Errors | None = None) -> Response:
     async def op(tx: Tx) -> dict[str, Any]:
         person = await people_admin.person(tx.session, staff, request.path_params["consumer_id"])
         return {"person": person,
@@ -164,16 +169,19 @@ async def edit(request: Request) -> Response:
     consumer_id = request.path_params["consumer_id"]
     async with app_state(request).sessionmaker() as session:
         await people_admin.person(session, staff, consumer_id)  # another company's: not found
+    given, _, errors = await read_form(request, people_admin.ConsumerEdit, edit_form)
+    if given is None:
+        return await _person_page(request, staff, 422, scoped("edit", errors))
     try:
-        given = await command(request, people_admin.ConsumerEdit, edit_form)
         await run_tx(request, lambda tx: people_admin.edit(tx, staff, consumer_id, given))
     except InvalidInput as error:
-        return await _person_page(request, staff, 422, field_errors(request, "edit", error))
+        return await _person_page(request, staff, 422,
+                                  scoped("edit", refused(error, locale_of(request))))
     return done(request, f"/backoffice/people/{consumer_id}")
 
 
 async def _delete_page(request: Request, staff: StaffIdentity, status: int = 200,
-                       errors: dict[str, str] | None = None) -> Response:
+                       errors: Errors | None = None) -> Response:
     async def op(tx: Tx) -> dict[str, Any]:
         person = await people_admin.person(tx.session, staff, request.path_params["consumer_id"])
         return {"person": person, "removal": await people_admin.removal(tx.session, person)}
@@ -194,10 +202,9 @@ async def delete(request: Request) -> Response:
     consumer_id = request.path_params["consumer_id"]
     async with app_state(request).sessionmaker() as session:
         await people_admin.person(session, staff, consumer_id)
-    try:
-        await command(request, Confirmed)
-    except InvalidInput as error:
-        return await _delete_page(request, staff, 422, field_errors(request, "delete", error))
+    yes, _, errors = await read_form(request, Confirmed)
+    if yes is None:
+        return await _delete_page(request, staff, 422, scoped("delete", errors))
     await run_tx(request, lambda tx: people_admin.remove(tx, staff, consumer_id))
     return done(request, "/backoffice/people")
 

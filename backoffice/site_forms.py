@@ -1,35 +1,20 @@
-"""The back office's forms: their typed shapes, and every field's error at once.
-
-A page's form is read as a `Command` (web/commands.py) but, unlike an API call that stops
-at the first bad field, a form shows each bad field's message next to it; nothing is
-written until all are right.
-"""
+"""The company's and the sites' forms: their typed shapes (read, every field's error at
+once, by backoffice/forms.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from babel.numbers import list_currencies
-from pydantic import AfterValidator, Field, ValidationError
-from starlette.requests import Request
+from pydantic import AfterValidator, Field
 
-from errors import N_, DomainError, InvalidInput
+from errors import N_, InvalidInput
 from ordering.table_modes import MODES
-from web.body import read_body
 from web.commands import Collapsed, Command, FormValue, Integer, Invalid, Text
-from web.i18n import LOCALES, gettext
-
-C = TypeVar("C", bound=Command)
-
-
-class FormInvalid(InvalidInput):
-    """One or more fields of a page's form are wrong; the page shows each one's message."""
-
-    code = "form_invalid"
-    message = N_("Please correct the fields shown.")
+from web.i18n import LOCALES
 
 
 @cache
@@ -89,39 +74,3 @@ class SiteForm(Command):
     # Left out, a site keeps its thresholds (a new one starts at 10 and 20 minutes).
     ticket_amber_min: WaitMinutes = None
     ticket_red_min: WaitMinutes = None
-
-
-Errors = dict[str, str]  # field → its message, translated
-
-
-def _invalid_of(model: type[Command], field: str) -> Invalid:
-    info = model.model_fields.get(field)
-    metadata = info.metadata if info is not None else []
-    return next((m for m in metadata if isinstance(m, Invalid)), model.invalid)
-
-
-def field_errors(model: type[Command], failure: ValidationError, locale: str) -> Errors:
-    """Each bad field's message, translated, the first failure of each field."""
-    errors: Errors = {}
-    for problem in failure.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else ""
-        if field not in errors:
-            errors[field] = message_of(_invalid_of(model, field)(field), locale)
-    return errors
-
-
-def message_of(error: DomainError, locale: str) -> str:
-    text = gettext(locale, error.message)
-    return text % error.params if error.params else text
-
-
-async def read_form(
-    request: Request, model: type[C], locale: str
-) -> tuple[C | None, dict[str, Any], Errors]:
-    """The form as `model`, what was typed (to show again), and the errors by field."""
-    body = await read_body(request)
-    typed = {key: value for key, value in body.data.items() if isinstance(value, str)}
-    try:
-        return model.model_validate(body.data, context={"form": body.is_form}), typed, {}
-    except ValidationError as failure:
-        return None, typed, field_errors(model, failure, locale)

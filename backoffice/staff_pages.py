@@ -17,11 +17,20 @@ from accounts.models import Site, Staff
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
-from backoffice.forms import Confirmed, done, field_errors, signed_in, to_sign_in
+from backoffice.forms import (
+    Errors,
+    confirmed,
+    done,
+    read_form,
+    refused,
+    scoped,
+    search_of,
+    signed_in,
+    to_sign_in,
+)
 from customers import mail
 from errors import N_, InvalidInput
 from realtime.events import Tx
-from web.commands import command
 from web.i18n import gettext
 from web.state import app_state, locale_of, run_tx
 from web.templating import page
@@ -56,12 +65,10 @@ async def staff_list(request: Request) -> Response:
         return to_login
     staff = await signed_in(request)
     params = request.query_params
-    search = params.get("q", "")[:100]
+    search, wanted = search_of(request)
     sort = params.get("sort", "name")
     sort = sort if sort in staff_admin.SORTS else "name"
     descending = params.get("desc") == "1"
-    number = params.get("page", "1")
-    wanted = int(number) if number.isdecimal() and len(number) < 7 else 1
     async with app_state(request).sessionmaker() as session:
         found = await staff_admin.listing(session, staff, search, sort, descending, wanted)
     return page(request, "backoffice/staff.html", staff=staff, listing=found, q=search,
@@ -70,7 +77,7 @@ async def staff_list(request: Request) -> Response:
 
 async def _invite_page(
     request: Request, staff: StaffIdentity, status: int = 200,
-    errors: dict[str, str] | None = None, form: Mapping[str, Any] | None = None,
+    errors: Errors | None = None, form: Mapping[str, Any] | None = None,
 ) -> Response:
     require(staff.role, Permission.CONFIGURE)
     sites = await run_tx(request, lambda tx: _sites(tx, staff))
@@ -89,27 +96,29 @@ async def invite(request: Request) -> Response:
     staff = await signed_in(request)
     base = app_state(request).settings.public_url
     locale = locale_of(request)
-    try:
-        new = await command(request, staff_admin.Invitation, assignment_form)
+    new, typed, errors = await read_form(request, staff_admin.Invitation, assignment_form)
 
-        async def op(tx: Tx) -> None:
-            member, token = await staff_admin.invite(tx, staff, new)
-            body = gettext(locale, INVITE_BODY) % {
-                "name": member.name, "by": staff.name, "link": f"{base}/staff/invite/{token}"}
-            mail.queue(tx.session, None, member.email, gettext(locale, INVITE_SUBJECT), body)
+    async def op(tx: Tx) -> None:
+        assert new is not None
+        member, token = await staff_admin.invite(tx, staff, new)
+        body = gettext(locale, INVITE_BODY) % {
+            "name": member.name, "by": staff.name, "link": f"{base}/staff/invite/{token}"}
+        mail.queue(tx.session, None, member.email, gettext(locale, INVITE_SUBJECT), body)
 
-        await run_tx(request, op)
-    except InvalidInput as error:
-        fields = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        form = assignment_form(fields)
-        return await _invite_page(request, staff, 422, field_errors(request, "invite", error),
-                                  form)
+    if new is not None:
+        try:
+            await run_tx(request, op)
+        except InvalidInput as error:
+            errors = refused(error, locale)
+    if errors:
+        return await _invite_page(request, staff, 422, scoped("invite", errors),
+                                  assignment_form(typed))
     return done(request, "/backoffice/staff")
 
 
 async def _member_page(
     request: Request, staff: StaffIdentity, status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: Errors | None = None,
 ) -> Response:
     async def op(tx: Tx) -> dict[str, Any]:
         member = await staff_admin.member(tx.session, staff, request.path_params["staff_id"])
@@ -133,11 +142,14 @@ async def assign(request: Request) -> Response:
     member_id = request.path_params["staff_id"]
     async with app_state(request).sessionmaker() as session:
         await staff_admin.member(session, staff, member_id)  # another company's: not found
-    try:
-        given = await command(request, staff_admin.Assignment, assignment_form)
-        await run_tx(request, lambda tx: staff_admin.assign(tx, staff, member_id, given))
-    except InvalidInput as error:
-        return await _member_page(request, staff, 422, field_errors(request, "assign", error))
+    given, _, errors = await read_form(request, staff_admin.Assignment, assignment_form)
+    if given is not None:
+        try:
+            await run_tx(request, lambda tx: staff_admin.assign(tx, staff, member_id, given))
+        except InvalidInput as error:
+            errors = refused(error, locale_of(request))
+    if errors:
+        return await _member_page(request, staff, 422, scoped("assign", errors))
     return done(request, f"/backoffice/staff/{member_id}")
 
 
@@ -146,9 +158,8 @@ async def reset_pin(request: Request) -> Response:
     member_id = request.path_params["staff_id"]
     async with app_state(request).sessionmaker() as session:
         await staff_admin.member(session, staff, member_id)
-    await command(request, Confirmed)
-    await run_tx(request, lambda tx: staff_admin.reset_pin(tx, staff, member_id))
-    return done(request, f"/backoffice/staff/{member_id}")
+    return await confirmed(request, lambda tx: staff_admin.reset_pin(tx, staff, member_id),
+                           f"/backoffice/staff/{member_id}")
 
 
 async def _set_active(request: Request, active: bool) -> Response:
@@ -156,9 +167,9 @@ async def _set_active(request: Request, active: bool) -> Response:
     member_id = request.path_params["staff_id"]
     async with app_state(request).sessionmaker() as session:
         await staff_admin.member(session, staff, member_id)
-    await command(request, Confirmed)
-    await run_tx(request, lambda tx: staff_admin.set_active(tx, staff, member_id, active))
-    return done(request, f"/backoffice/staff/{member_id}")
+    return await confirmed(
+        request, lambda tx: staff_admin.set_active(tx, staff, member_id, active),
+        f"/backoffice/staff/{member_id}")
 
 
 async def deactivate(request: Request) -> Response:
@@ -178,13 +189,12 @@ async def accept_page(request: Request) -> Response:
 
 async def accept(request: Request) -> Response:
     token = request.path_params["token"]
-    try:
-        given = await command(request, staff_admin.Acceptance)
-    except InvalidInput as error:
+    given, _, errors = await read_form(request, staff_admin.Acceptance)
+    if given is None:
         async with app_state(request).sessionmaker() as session:
             member = await staff_admin.invited(session, token)
         return page(request, "backoffice/staff_accept.html", status=422, member=member,
-                    errors=field_errors(request, "accept", error))
+                    errors=scoped("accept", errors))
     accepted = await run_tx(request, lambda tx: staff_admin.accept(tx, token, given))
     request.session["staff_id"] = accepted.id  # signed in: on to choose their PIN
     return done(request, "/backoffice/pin")
@@ -203,11 +213,10 @@ async def pin_page(request: Request) -> Response:
 
 async def set_pin(request: Request) -> Response:
     staff = await signed_in(request)
-    try:
-        choice = await command(request, staff_admin.PinChoice)
-    except InvalidInput as error:
+    choice, _, errors = await read_form(request, staff_admin.PinChoice)
+    if choice is None:
         return page(request, "backoffice/pin.html", status=422, staff=staff, has_pin=False,
-                    errors=field_errors(request, "pin", error), saved=False)
+                    errors=scoped("pin", errors), saved=False)
     await run_tx(request, lambda tx: staff_admin.set_own_pin(tx, staff, choice))
     return done(request, "/backoffice/pin?saved=1")
 

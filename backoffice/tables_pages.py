@@ -16,15 +16,23 @@ from accounts.roles import Permission, can, require
 from accounts.service import StaffIdentity
 from accounts.tenant import on_site, owned_by, site_for
 from backoffice import qr_pdf
-from backoffice.forms import Confirmed, done, field_errors, signed_in, to_sign_in
+from backoffice.forms import (
+    Errors,
+    confirmed,
+    done,
+    read_form,
+    refused,
+    scoped,
+    signed_in,
+    to_sign_in,
+)
 from errors import InvalidInput
 from ordering import table_admin
 from ordering.models import DiningTable
 from ordering.pages import qr_svg
 from ordering.table_codes import table_codes
 from realtime.events import Tx
-from web.commands import command
-from web.state import app_state, run_tx
+from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
 
@@ -46,7 +54,7 @@ async def _site_id(request: Request, staff: StaffIdentity) -> object:
 
 async def _render(
     request: Request, staff: StaffIdentity, site_id: object, status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: Errors | None = None,
 ) -> Response:
     require(staff.role, Permission.CONFIGURE)
     room = _room(request)
@@ -85,17 +93,17 @@ async def _change(
     try:
         await run_tx(request, act(staff))
     except InvalidInput as error:
-        return await _render(request, staff, site_id, 422, field_errors(request, form, error))
+        errors = refused(error, locale_of(request))
+        return await _render(request, staff, site_id, 422, scoped(form, errors))
     return done(request, _back(site_id))
 
 
 async def add_one(request: Request) -> Response:
     site_id = request.path_params["site_id"]
-    try:
-        new = await command(request, table_admin.NewTable)
-    except InvalidInput as error:
+    new, _, errors = await read_form(request, table_admin.NewTable)
+    if new is None:
         staff = await signed_in(request)
-        return await _render(request, staff, site_id, 422, field_errors(request, "one", error))
+        return await _render(request, staff, site_id, 422, scoped("one", errors))
 
     def act(staff: StaffIdentity) -> Callable[[Tx], Awaitable[object]]:
         return lambda tx: table_admin.add_tables(tx, staff, site_id, [new.label], new.room)
@@ -105,11 +113,10 @@ async def add_one(request: Request) -> Response:
 
 async def add_range(request: Request) -> Response:
     site_id = request.path_params["site_id"]
-    try:
-        new = await command(request, table_admin.NewTables)
-    except InvalidInput as error:
+    new, _, errors = await read_form(request, table_admin.NewTables)
+    if new is None:
         staff = await signed_in(request)
-        return await _render(request, staff, site_id, 422, field_errors(request, "bulk", error))
+        return await _render(request, staff, site_id, 422, scoped("bulk", errors))
 
     def act(staff: StaffIdentity) -> Callable[[Tx], Awaitable[object]]:
         return lambda tx: table_admin.add_range(tx, staff, site_id, new)
@@ -130,10 +137,9 @@ async def change_table(request: Request) -> Response:
     site_id = await _site_of_table(request, staff)
     table_id = request.path_params["table_id"]
     form = f"table-{table_id}"
-    try:
-        new = await command(request, table_admin.TableChange)
-    except InvalidInput as error:
-        return await _render(request, staff, site_id, 422, field_errors(request, form, error))
+    new, _, errors = await read_form(request, table_admin.TableChange)
+    if new is None:
+        return await _render(request, staff, site_id, 422, scoped(form, errors))
 
     def act(staff: StaffIdentity) -> Callable[[Tx], Awaitable[object]]:
         return lambda tx: table_admin.change(tx, staff, table_id, new)
@@ -144,19 +150,15 @@ async def change_table(request: Request) -> Response:
 async def archive_table(request: Request) -> Response:
     staff = await signed_in(request)
     site_id = await _site_of_table(request, staff)
-    await command(request, Confirmed)
-    await run_tx(request, lambda tx: table_admin.archive(
-        tx, staff, request.path_params["table_id"]))
-    return done(request, _back(site_id))
+    return await confirmed(request, lambda tx: table_admin.archive(
+        tx, staff, request.path_params["table_id"]), _back(site_id))
 
 
 async def new_token(request: Request) -> Response:
     staff = await signed_in(request)
     site_id = await _site_of_table(request, staff)
-    await command(request, Confirmed)
-    await run_tx(request, lambda tx: table_admin.regenerate_token(
-        tx, staff, request.path_params["table_id"]))
-    return done(request, _back(site_id))
+    return await confirmed(request, lambda tx: table_admin.regenerate_token(
+        tx, staff, request.path_params["table_id"]), _back(site_id))
 
 
 async def _codes(request: Request, staff: StaffIdentity) -> tuple[Site, list[Any]]:

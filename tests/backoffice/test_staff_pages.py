@@ -208,3 +208,17 @@ async def test_a_cashier_reaches_no_staff_page(
     assert (await post_form(client, f"/backoffice/staff/{admin.id}/deactivate",
                             {"confirm": "yes"})).status_code == 403
     assert (await _staff(db, ADMIN[0])).active
+
+
+async def test_an_invitation_shows_every_bad_field_at_once(
+    client: httpx.AsyncClient, db: Database, venue: DemoVenue
+) -> None:
+    await sign_in(client, ADMIN)
+    answer = await post_form(client, "/backoffice/staff",
+                             {**NEW, "name": "", "email": "pas-une-adresse"})
+    assert answer.status_code == 422, answer.text[:300]
+    assert 'id="error-invite.name"' in answer.text and 'id="error-invite.email"' in answer.text
+    assert answer.text.count('class="field-error"') == 2
+    async with db.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMail)) == 0
+    assert await audit_actions(db) == []
