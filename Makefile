@@ -66,10 +66,12 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-# The README's screenshots, taken by the browser journey test (a normal run keeps them out
-# of the checkout).
+# The README's screenshots, taken by the browser tests that walk those pages (a normal run
+# keeps them out of the checkout).
 screenshots: install chromium
-	COMPTOIR_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_table_journey.py
+	COMPTOIR_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_table_journey.py \
+	    "tests/browser/test_backoffice.py::test_the_home_fits_a_phone_a_tablet_and_a_desk" \
+	    tests/browser/test_station_display.py
 
 # Extract translatable messages and merge them into every catalog (see docs/i18n.md).
 messages: install

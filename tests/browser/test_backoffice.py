@@ -19,9 +19,14 @@ WIDTHS = {"phone": 390, "tablet": 768, "desk": 1280}
 SCRATCH = Path(tempfile.gettempdir()) / "comptoir-screenshots"
 
 
+# The ones the README shows; `make screenshots` retakes them into docs/screenshots.
+README_SHOTS = {"backoffice-desk.png", "backoffice-phone.png", "station-1920x1080.png"}
+
+
 def shot(name: str) -> Path:
-    """The README's folder with `make screenshots`, else a scratch folder."""
-    folder = SCREENSHOTS if os.environ.get("COMPTOIR_SCREENSHOTS") else SCRATCH
+    """The README's folder for its pictures with `make screenshots`, else a scratch folder."""
+    wanted = os.environ.get("COMPTOIR_SCREENSHOTS") and name in README_SHOTS
+    folder = SCREENSHOTS if wanted else SCRATCH
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
 
