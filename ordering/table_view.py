@@ -34,6 +34,7 @@ from db.base import UTCDateTime
 from ordering import cart
 from ordering.models import DiningTable, Member, OrderLine, Product, Round, TableSession
 from ordering.payment_views import payment_state
+from ordering.session_state import SessionStatus
 from ordering.table_lock import table_state
 from ordering.table_payment import bill
 from payments.models import ProviderPayment
@@ -243,7 +244,8 @@ async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, A
         "rounds": round_views,
         "ordered": billed.ordered,
         "paid": billed.paid,  # online, from phones
-        "due": billed.due,  # what is left to pay
+        # What is left to pay; nothing once settled (at the till, whatever phones paid).
+        "due": 0 if ts.status == SessionStatus.SETTLED else billed.due,
         "payment": payments["payment"],  # a phone's payment in progress
     }
 
