@@ -24,18 +24,29 @@ class Permission(StrEnum):
     READ_MAIL = "read_mail"
     LIFT_PIN_LIMIT = "lift_pin_limit"  # let a table slowed by wrong PINs take tries again
     AUDIT = "audit"  # read the audit log (who changed what): the administrators only
+    # The till (pos/)
+    SELL = "sell"  # counter sales at a till
+    CLOCK = "clock"  # clock in and out
+    DRAWER = "drawer"  # open the cash drawer outside a sale
+    DISCOUNT = "discount"  # a discount above the site's limit (or approve one)
+    VOID = "void"  # void a ticket (or approve it)
+    REFUND = "refund"  # refund a ticket or lines (or approve it)
+    REPORT = "report"  # read X reports and the till's statistics
+    CLOSE = "close"  # the day's Z, monthly and yearly closings, archives
+    HOURS = "hours"  # see the hours clocked per person and week
+    TILLS = "tills"  # create, pair and revoke tills
 
 
 ROLES: dict[str, frozenset[Permission]] = {
-    "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT}),
+    "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT, Permission.CLOCK}),
     "cashier": frozenset(
         {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
-         Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT}
+         Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT, Permission.SELL, Permission.CLOCK}
     ),
     "supervisor": frozenset(Permission)
     - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL,
-       Permission.AUDIT},
-    "manager": frozenset(Permission) - {Permission.READ_MAIL, Permission.AUDIT},
+       Permission.AUDIT, Permission.HOURS, Permission.TILLS},
+    "manager": frozenset(Permission) - {Permission.READ_MAIL, Permission.AUDIT, Permission.TILLS},
     "admin": frozenset(Permission),
 }
 
