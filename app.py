@@ -24,6 +24,7 @@ from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
 from backoffice import staff_pages as backoffice_staff
 from backoffice import tables_pages as backoffice_tables
+from backoffice import till_pages as backoffice_tills
 from backoffice.onboarding_facts import site_missing
 from customers import sweeper as customers_sweeper
 from customers import topups
@@ -53,6 +54,7 @@ from ordering.live import register_all
 from payments import api as payments_api
 from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
+from pos import till_api, till_pages
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -152,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
-              + signup_pages.routes),
+              + signup_pages.routes + till_api.routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
@@ -172,6 +174,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_audit.routes,
         *backoffice_machines.routes,
         *backoffice_groups.routes,
+        *backoffice_tills.routes,
+        *till_pages.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

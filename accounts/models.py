@@ -42,6 +42,8 @@ class Site(Base):
     # red (amber < red; backoffice/site_forms.py and accounts/company_service.py check).
     ticket_amber_min: Mapped[int] = mapped_column(Integer, default=10)
     ticket_red_min: Mapped[int] = mapped_column(Integer, default=20)
+    # A discount above this share of a ticket (or a line) needs a supervisor at the till.
+    discount_limit_percent: Mapped[int] = mapped_column(Integer, default=10)
 
 
 class Staff(Base):

@@ -40,6 +40,10 @@ ACTIONS = {
     "group.updated": N_("Group or its recharge changed"),
     "consumers.topups": N_("Top-up amounts changed"),
     "payments.settings": N_("Payment settings changed"),
+    "till.added": N_("Till added"),
+    "till.pairing": N_("Till pairing code made"),
+    "till.revoked": N_("Till device revoked"),
+    "till.printer": N_("Till printer changed"),
 }
 
 

@@ -8,3 +8,8 @@ from datetime import UTC, datetime
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """A moment read back from SQLite (naive, in UTC) or PostgreSQL (aware), as aware."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

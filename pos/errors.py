@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from errors import N_, Conflict, DomainError, InvalidInput, Messages, NotFound
+from web.ratelimit import Limited
 
 
 class UnknownTill(NotFound):
@@ -109,3 +110,64 @@ class SigningKeyUnreadable(Conflict):
         "The company's signing key cannot be read (the server's secret key changed): "
         "closings cannot be signed until it is restored."
     )
+
+
+class PairingRefused(DomainError):
+    """The pairing code is wrong, was used already, or is more than ten minutes old."""
+
+    code = "pairing_refused"
+    status = 403
+    message = N_("This pairing code is wrong or out of date: ask an administrator for a new "
+                 "one.")
+    field = "code"
+
+
+class TooManyPairingTries(Limited):
+    code = "too_many_pairing_tries"
+    message = N_("Too many wrong pairing codes. Try again in %(minutes)s min.")
+
+
+class NotPaired(DomainError):
+    """This device is not a paired till (or its till was revoked): pair it first."""
+
+    code = "till_not_paired"
+    status = 403
+    message = N_("This device is not a till yet: pair it with a code from the back office.")
+
+
+class NotAtTill(DomainError):
+    """Nobody switched in on this till: type a PIN first."""
+
+    code = "not_at_till"
+    status = 403
+    message = N_("Nobody is signed in on this till: tap your name and type your PIN.")
+
+
+class PinRefused(DomainError):
+    """Wrong PIN, or this member of staff may not do this here. Tries are limited."""
+
+    code = "pin_refused"
+    status = 403
+    message = N_("Wrong PIN, or this person may not do this here.")
+    field = "pin"
+
+
+class TooManyPinTries(Limited):
+    code = "too_many_pin_tries"
+    message = N_("Too many wrong PINs. Try again in %(minutes)s min.")
+
+
+class ApprovalNeeded(DomainError):
+    """This action needs a supervisor: send it again with their approval (staff id and
+    PIN)."""
+
+    code = "approval_needed"
+    status = 409
+    message = N_("A supervisor must approve this: ask them to type their PIN.")
+
+
+class BadPrinter(InvalidInput):
+    code = "bad_printer"
+    message = N_("Give the printer's network name or address, with its port if not 9100 "
+                 "(for example 192.168.1.50 or printer.local:9100).")
+    field = "printer"

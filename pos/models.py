@@ -46,8 +46,16 @@ class Till(Base):
     prefix: Mapped[str] = mapped_column(String(8))
     name: Mapped[Name]
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
-    # Pairing and the device's credential (issue 15) come with the till's screens.
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The device (pos/device.py): a pairing code valid ten minutes, then the credential the
+    # device keeps; both as SHA-256 only. Revoking the till clears the credential.
+    pairing_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    pairing_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    credential_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    paired_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)  # its last request
+    # An ESC/POS receipt printer on the shop's network: "host" or "host:port" (9100).
+    printer: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class Ticket(Base):

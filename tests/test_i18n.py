@@ -68,9 +68,16 @@ def catalog(request: pytest.FixtureRequest) -> Catalog:
 
 
 def translated(catalog: Catalog) -> Iterator[tuple[str, str]]:
+    """Each translation and the msgid it translates (each plural form on its own, beside
+    the plural msgid for the forms past the first)."""
     for message in catalog:
-        if message.id and message.string:
-            yield str(message.id), str(message.string)
+        if not (message.id and message.string):
+            continue
+        if isinstance(message.id, str):
+            yield message.id, str(message.string)
+            continue
+        for number, text in enumerate(message.string):
+            yield message.id[min(number, 1)], text
 
 
 def test_extraction_sees_python_and_template_messages(extracted: dict[str, str]) -> None:

@@ -1,0 +1,58 @@
+"""The till's own pages: pairing the device, then who is on it (a name, then a PIN)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from accounts.roles import Permission, can
+from errors import N_
+from pos import device
+from web.sessions import STAFF_ID
+from web.state import app_state
+from web.templating import page
+
+# What the till's home offers the member switched in, each if their role allows it:
+# (path, its label, the permission it needs). `{site}` is the till's site.
+ACTIONS: list[tuple[str, str, Permission]] = [
+    ("/pos/{site}", N_("Tables and rounds"), Permission.VALIDATE),
+]
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def pair_page(request: Request) -> Response:
+    if await device.till_of(request) is not None:
+        return RedirectResponse("/till", status_code=303)
+    response = page(request, "till/pair.html")
+    response.headers.update(NO_STORE)
+    return response
+
+
+async def home(request: Request) -> Response:
+    """The till: who may switch in (tap a name, type the PIN), or, once someone is on it,
+    what they may do here."""
+    till = await device.till_of(request)
+    if till is None:
+        return RedirectResponse("/till/pair", status_code=303)
+    async with app_state(request).sessionmaker() as session:
+        members = await device.staff_of_till(session, till)
+    acting_id = request.session.get(STAFF_ID) if request.session.get(device.TILL_ID) == till.id \
+        else None
+    acting = next((m for m in members if m.id == acting_id), None)
+    chosen_raw = request.query_params.get("member", "")
+    chosen = next((m for m in members if chosen_raw.isdecimal() and m.id == int(chosen_raw)),
+                  None)
+    actions = [(path.format(site=till.site_id), label) for path, label, needs in ACTIONS
+               if acting is not None and can(acting.role, needs)]
+    response = page(request, "till/home.html", till=till, members=members, acting=acting,
+                    chosen=chosen, actions=actions)
+    response.headers.update(NO_STORE)
+    return response
+
+
+routes = [
+    Route("/till/pair", pair_page, methods=["GET"]),
+    Route("/till", home, methods=["GET"]),
+]
