@@ -76,6 +76,9 @@ def _migrate_fresh(url: str) -> None:
             # next connections get it; on this kind of VM a WAL flush can take 50 ms).
             name = url.rsplit("/", 1)[1].split("?")[0]
             await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+            # A statement stuck behind a lock (a connection a test left in a transaction)
+            # fails after a minute, naming the statement, instead of hanging the run.
+            await conn.execute(f'ALTER DATABASE "{name}" SET lock_timeout = \'60s\'')
             await conn.close()
 
         asyncio.run(reset())
