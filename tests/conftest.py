@@ -13,7 +13,9 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,3 +269,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API runs an event loop in the main thread while
     its browser is open, and pytest-asyncio cannot start a loop beside it."""
     items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+
+
+class _UnwaitedExecutor(ThreadPoolExecutor):
+    """The session loop's default executor. Closing the loop waits for its threads, with no
+    limit on Python 3.11: one thread stuck in a call would hang the run at its very end. It
+    stops taking work instead; a thread still running is reported below."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
+
+
+@pytest_asyncio.fixture(scope="session", autouse=True, loop_scope="session")
+async def _unwaited_executor() -> AsyncIterator[None]:
+    asyncio.get_running_loop().set_default_executor(_UnwaitedExecutor())
+    yield
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A thread a test left running (a call stuck in a worker thread) would keep the
+    process from exiting: name it with its stack, and end the run as failed."""
+    deadline = time.monotonic() + 15
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()
+              and not t.daemon]
+    for thread in others:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t for t in others if t.is_alive()]
+    if stuck:
+        frames = sys._current_frames()
+        for thread in stuck:
+            print(f"\nA thread is still running after the tests: {thread.name}", file=sys.stderr)
+            frame = frames.get(thread.ident or 0)
+            if frame is not None:
+                print("".join(traceback.format_stack(frame)), file=sys.stderr)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(1)
