@@ -40,6 +40,7 @@ ACTIONS = {
     "group.updated": N_("Group or its recharge changed"),
     "consumers.topups": N_("Top-up amounts changed"),
     "payments.settings": N_("Payment settings changed"),
+    "shift.closed": N_("Forgotten clock-out closed"),
 }
 
 

@@ -15,7 +15,7 @@ from domain.models import AuditEntry
 from errors import Forbidden
 from pos.errors import BadClockOut, NotClockedIn, ReasonNeeded, ShiftClosed, UnknownShift
 from pos.models import Shift
-from pos.shifts import Clocking, clock_in, clock_out, close_forgotten, clocked_in, hours_by_week
+from pos.shifts import Clocking, clock_in, clock_out, clocked_in, close_forgotten, hours_by_week
 from pos.weeks import Week
 from tests.pos.conftest import Clock, Shop
 
