@@ -174,17 +174,20 @@ async def hours_by_week(
     minutes of each day in the company's time zone (a shift across midnight counts on both
     days; an open shift counts up to now), by name."""
     tz = await timezone_of(tx, company_id)
+    now = now or clock.now()
     start, end = week.bounds(tz)
+    # An open shift counts up to now: into this week only if the week has begun.
+    counted = Shift.clocked_out_at > start
+    if now > start:
+        counted = or_(counted, Shift.clocked_out_at.is_(None))
     rows = (await tx.session.execute(
         select(Shift.staff_id, Staff.name, Shift.clocked_in_at, Shift.clocked_out_at)
         .join(Staff, Staff.id == Shift.staff_id)
         .where(Shift.company_id == company_id, Shift.site_id.in_(list(site_ids)),
-               Shift.clocked_in_at < end,
-               or_(Shift.clocked_out_at.is_(None), Shift.clocked_out_at > start))
+               Shift.clocked_in_at < end, counted)
     )).all()
     names = {staff_id: name for staff_id, name, _, _ in rows}
     still = {staff_id for staff_id, _, _, out in rows if out is None}
-    minutes = minutes_by_day((Span(s, a, b) for s, _, a, b in rows), week, tz,
-                             now or clock.now())
+    minutes = minutes_by_day((Span(s, a, b) for s, _, a, b in rows), week, tz, now)
     people = [PersonWeek(s, names[s], minutes.get(s, [0] * DAYS), s in still) for s in names]
     return sorted(people, key=lambda p: (p.name.casefold(), p.staff_id))

@@ -164,16 +164,19 @@ async def test_the_hours_of_a_week_per_person_and_day(shop: Shop, clock_at: Cloc
     await shift(shop.cashier_id, MONDAY, 7.5)  # Monday 8:00-15:30 in Paris
     await shift(shop.cashier_id, MONDAY + timedelta(days=4, hours=12), 6.75)  # Fri 20:00-2:45
     await shift(shop.supervisor_id, MONDAY - timedelta(days=7), 1)  # the week before
-    await shift(shop.supervisor_id, MONDAY + timedelta(days=2, hours=1), None)  # Wed 9:00-
-    now = MONDAY + timedelta(days=2, hours=3, minutes=20)  # Wednesday 11:20 in Paris
+    await shift(shop.supervisor_id, MONDAY + timedelta(days=6, hours=1), None)  # Sun 9:00-
+    now = MONDAY + timedelta(days=6, hours=3, minutes=20)  # Sunday 11:20 in Paris
     week = await shop.run(lambda tx: hours_by_week(
         tx, shop.company_id, [shop.site_id], Week.parse("2026-W49"), now))
     assert [(p.name, p.minutes, p.total, p.open) for p in week] == [
         ("Chloé", [450, 0, 0, 0, 240, 165, 0], 855, False),
-        ("Sami", [0, 0, 140, 0, 0, 0, 0], 140, True),
+        ("Sami", [0, 0, 0, 0, 0, 0, 140], 140, True),
     ]
     other_site = await shop.run(lambda tx: hours_by_week(
         tx, shop.company_id, [shop.site_id + 1000], Week.parse("2026-W49"), now))
     assert other_site == []
+    next_week = await shop.run(lambda tx: hours_by_week(
+        tx, shop.company_id, [shop.site_id], Week.parse("2026-W50"), now))
+    assert next_week == []  # Sami's open shift counts up to now, not into weeks to come
     present = await shop.run(lambda tx: clocked_in(tx, [shop.site_id]))
-    assert [(p.name, p.since) for p in present] == [("Sami", MONDAY + timedelta(days=2, hours=1))]
+    assert [(p.name, p.since) for p in present] == [("Sami", MONDAY + timedelta(days=6, hours=1))]
