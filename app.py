@@ -18,6 +18,7 @@ from api import service as service_api
 from backoffice import audit_pages as backoffice_audit
 from backoffice import company_pages as backoffice_company
 from backoffice import group_pages as backoffice_groups
+from backoffice import hours_pages as backoffice_hours
 from backoffice import machine_pages as backoffice_machines
 from backoffice import menu_files, menu_pages, signup_pages
 from backoffice import pages as backoffice_pages
@@ -55,6 +56,7 @@ from payments import api as payments_api
 from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
 from pos import till_api, till_pages
+from pos import clock_routes as till_clock
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -154,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
-              + signup_pages.routes + till_api.routes),
+              + signup_pages.routes + till_api.routes + till_clock.api_routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
@@ -176,6 +178,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_groups.routes,
         *backoffice_tills.routes,
         *till_pages.routes,
+        *backoffice_hours.routes,
+        *till_clock.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

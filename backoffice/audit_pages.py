@@ -44,6 +44,7 @@ ACTIONS = {
     "till.pairing": N_("Till pairing code made"),
     "till.revoked": N_("Till device revoked"),
     "till.printer": N_("Till printer changed"),
+    "shift.closed": N_("Forgotten clock-out closed"),
 }
 
 

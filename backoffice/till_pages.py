@@ -101,7 +101,7 @@ async def add_till(request: Request) -> Response:
         except DomainError as error:
             errors = refused(error, locale_of(request))
         else:
-            return done(request, f"/backoffice/tills#till-{added.id}")
+            return done(request, "/backoffice/tills")
     return await _listing(request, staff, status=422, errors=errors, values=typed)
 
 
@@ -152,7 +152,7 @@ async def revoke(request: Request) -> Response:
         await audit.record(tx, staff.id, staff.company_id, "till.revoked", f"till:{till_id}",
                            {})
 
-    return await confirmed(request, act, f"/backoffice/tills#till-{till_id}")
+    return await confirmed(request, act, "/backoffice/tills")
 
 
 async def printer(request: Request) -> Response:
@@ -177,7 +177,7 @@ async def printer(request: Request) -> Response:
         except DomainError as error:
             errors = refused(error, locale_of(request))
         else:
-            return done(request, f"/backoffice/tills#till-{till_id}")
+            return done(request, "/backoffice/tills")
     return await _listing(request, staff, status=422,
                           errors=scoped(f"till-{till_id}", errors))
 

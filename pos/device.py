@@ -19,6 +19,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
+from starlette.responses import RedirectResponse, Response
 
 from accounts.models import Staff, StaffSite
 from accounts.roles import Permission, can, require
@@ -233,6 +234,17 @@ async def switch_out(conn: HTTPConnection, till: Till) -> None:
             await run(state.sessionmaker, state.bus, lambda tx: write(
             tx, till.company_id, JournalKind.SIGN_OUT, {"how": "lock"},
             site_id=till.site_id, till_id=till.id, staff_id=before))
+
+
+async def page_at_till(conn: HTTPConnection, permission: Permission) -> AtTill | Response:
+    """`at_till` for a page: a device that is not a till goes to the pairing page, a till
+    nobody switched in on to its home (who is there?)."""
+    try:
+        return await at_till(conn, permission)
+    except NotPaired:
+        return RedirectResponse("/till/pair", status_code=303)
+    except NotAtTill:
+        return RedirectResponse("/till", status_code=303)
 
 
 @dataclass(frozen=True)

@@ -171,3 +171,40 @@ class BadPrinter(InvalidInput):
     message = N_("Give the printer's network name or address, with its port if not 9100 "
                  "(for example 192.168.1.50 or printer.local:9100).")
     field = "printer"
+class NotClockedIn(Conflict):
+    """Clocking out without an open shift (and not a retry of a clock-out that went through)."""
+
+    code = "not_clocked_in"
+    message = N_("You are not clocked in.")
+
+
+class UnknownShift(NotFound):
+    code = "unknown_shift"
+    message = N_("This shift does not exist.")
+
+
+class ShiftClosed(Conflict):
+    """A manager closing a forgotten shift that was closed meanwhile."""
+
+    code = "shift_closed"
+    message = N_("This shift is already closed.")
+
+
+class BadClockOut(InvalidInput):
+    """A corrected clock-out before its clock-in, or in the future."""
+
+    code = "bad_clock_out"
+    message = N_("The time of leaving must be after the arrival and not in the future.")
+    field = "clocked_out_at"
+
+
+class ReasonNeeded(InvalidInput):
+    code = "reason_needed"
+    message = N_("Say why (at most 200 characters).")
+    field = "reason"
+
+
+class BadWeek(InvalidInput):
+    code = "bad_week"
+    message = N_("A week is written like 2026-W49.")
+    field = "week"

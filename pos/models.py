@@ -10,10 +10,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -224,3 +226,39 @@ class JournalEntry(Base):
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Shift(Base):
+    """A member of staff's time at work, from clocking in to clocking out (pos/shifts.py).
+
+    Not a record: its clock-out is written once it happens. At most one shift per member of
+    staff is open, which the database guarantees (a partial unique index, on SQLite as on
+    PostgreSQL): two clock-ins at once make one shift. The keys are the clients' idempotency
+    keys of the clock-in and clock-out that made it, so that a late retry changes nothing.
+    """
+
+    __tablename__ = "pos_shift"
+    __table_args__ = (
+        Index("uq_pos_shift_open", "staff_id", unique=True,
+              sqlite_where=text("clocked_out_at IS NULL"),
+              postgresql_where=text("clocked_out_at IS NULL")),
+        UniqueConstraint("staff_id", "in_key"),
+        UniqueConstraint("staff_id", "out_key"),
+        CheckConstraint("clocked_out_at IS NULL OR clocked_out_at >= clocked_in_at",
+                        name="out_after_in"),
+        Index("ix_pos_shift_site_id_clocked_in_at", "site_id", "clocked_in_at"),
+    )
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    site_id: Mapped[int] = mapped_column(IdType, ForeignKey("site.id"))
+    till_id: Mapped[int | None] = _record_of("till.id", nullable=True)
+    staff_id: Mapped[int] = _record_of("staff.id")
+    clocked_in_at: Mapped[Timestamp]
+    clocked_out_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who clocked out: the member of staff themself, or a manager who closed a forgotten
+    # shift (with the reason, also in the audit log).
+    closed_by_id: Mapped[int | None] = _record_of("staff.id", nullable=True)
+    close_reason: Mapped[str] = mapped_column(String(200), default="")
+    in_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    out_key: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -17,6 +17,7 @@ from web.templating import page
 # (path, its label, the permission it needs). `{site}` is the till's site.
 ACTIONS: list[tuple[str, str, Permission]] = [
     ("/pos/{site}", N_("Tables and rounds"), Permission.VALIDATE),
+    ("/till/clock", N_("Clock in and out"), Permission.CLOCK),
 ]
 
 NO_STORE = {"Cache-Control": "no-store"}

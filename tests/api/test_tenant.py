@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 import db.models  # noqa: F401  (every table, to compare the whole database)
@@ -22,6 +24,7 @@ from db.base import Base
 from demo.seed import DemoVenue
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from ordering.models import DiningTable, Product, Ticket
+from pos.models import Shift
 from tests.api.test_bad_input import CASHIER, expect, key, login
 from tests.conftest import Database, client_for
 from tests.realtime.phones import another_company_admin
@@ -46,6 +49,7 @@ class Theirs:
     consumer: int
     staff: int  # a cashier
     category: int
+    shift: int  # the cashier's, still open
 
 
 # (method, path, body, error code): {names} are the first company's objects.
@@ -131,6 +135,9 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/backoffice/menu/products/{product}/photo/delete", {}, "not_found"),
     ("POST", "/backoffice/menu/{site}/import/preview", {}, "not_found"),
     ("POST", "/backoffice/menu/{site}/import/apply", {}, "not_found"),
+    # The hours (backoffice/hours_pages.py): a forgotten clock-out closed.
+    ("POST", "/backoffice/hours/shifts/{shift}/close",
+     {"clocked_out_at": "2026-01-01T10:00", "reason": "À moi"}, "unknown_shift"),
 ]
 
 # The staff pages that show one object: another company's is a page not found.
@@ -147,7 +154,8 @@ PAGES = [
     "/backoffice/menu/{site}/export.csv", "/backoffice/menu/{site}/export.xlsx",
     "/backoffice/sites/{site}", "/backoffice/people/{consumer}",
     "/backoffice/people/{consumer}/delete", "/backoffice/machines/{machine}",
-    "/staff/machines?site={site}",
+    "/staff/machines?site={site}", "/backoffice/hours?site={site}",
+    "/backoffice/hours.csv?site={site}",
 ]
 
 # The back office's forms that change one object: another company's is not found either.
@@ -210,6 +218,16 @@ async def nothing_changes(db: Database) -> AsyncIterator[None]:
     assert await _everything(db) == before
 
 
+async def _open_shift(session: AsyncSession, site_id: int, email: str) -> int:
+    staff = await session.scalar(select(Staff).where(Staff.email == email))
+    assert staff is not None
+    shift = Shift(company_id=staff.company_id, site_id=site_id, staff_id=staff.id,
+                  clocked_in_at=datetime(2025, 12, 31, 8, 0, tzinfo=UTC))
+    session.add(shift)
+    await session.commit()
+    return shift.id
+
+
 async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
     """The first company with a round sent and validated, so that it has tickets."""
     token = venue.table_tokens[0][1]
@@ -247,6 +265,7 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
             staff=await session.scalar(select(Staff.id).where(Staff.email == CASHIER[0])),
             category=await session.scalar(
                 select(Product.category_id).where(Product.id == product)),
+            shift=await _open_shift(session, venue.site_id, CASHIER[0]),
         )
         assert all(isinstance(v, int) for v in vars(ids).values()), ids
         assert await session.get(DiningTable, ids.table) and await session.get(Product, product)
@@ -336,7 +355,7 @@ async def test_staff_of_one_site_reach_nothing_of_another(
         await session.flush()
         admin.all_sites = False
         session.add(StaffSite(staff_id=admin.id, site_id=elsewhere.id))
-    kept = ("{site}", "{table}", "{round}", "{ticket}", "{product}")
+    kept = ("{site}", "{table}", "{round}", "{ticket}", "{product}", "{shift}")
     on_site = [r for r in ROUTES if any(name in r[1] for name in kept)]
     async with client_for(app) as outsider:
         csrf = await login(outsider, *ADMIN)

@@ -243,3 +243,59 @@ def staff(
         return page
 
     return sign_in
+
+
+TABLET = {"width": 1024, "height": 768}
+
+
+def pairing_code(admin: Page, url: str, prefix: str = "T1") -> str:
+    """The administrator adds a till (unless the page lists it already) and asks its
+    pairing code, as the back office shows it."""
+    admin.goto(f"{url}/backoffice/tills")
+    card = admin.locator(".till-card", has_text=prefix)
+    if card.count() == 0:
+        admin.fill("#f-new-name", f"Caisse {prefix}")
+        admin.fill("#f-new-prefix", prefix)
+        admin.locator("form[hx-post='/backoffice/tills'] button[type=submit]").click()
+        expect(card).to_be_visible()
+    card.locator("form[hx-post$='/pairing'] button").click()
+    code = admin.locator("#pairing-code")
+    expect(code).to_be_visible()
+    return code.inner_text().strip()
+
+
+def switch_in(till: Page, name: str, pin: str) -> None:
+    """A member of staff taps their name on the till, then their PIN on its keypad."""
+    till.locator(".till-person", has_text=name).click()
+    for digit in pin:
+        till.locator(f".pin-key[data-digit='{digit}']").click()
+    till.locator(".till-pin button[type=submit]").click()
+    expect(till.locator(".till-acting h1")).to_contain_text(name)
+
+
+@pytest.fixture
+def till(
+    browser: Browser, contexts: list[BrowserContext], venue_server: Venue,
+    staff: Callable[..., Page], csp_violations: list[dict[str, object]],
+) -> Callable[..., Page]:
+    """A till: a device paired through the pages (the administrator's code typed on it),
+    with `name` switched in by their PIN; a tablet's touch screen unless told."""
+
+    def paired(name: str, pin: str, viewport: dict[str, int] | None = None,
+               touch: bool = True, prefix: str = "T1") -> Page:
+        code = pairing_code(staff(ADMIN), venue_server.url, prefix)
+        context = browser.new_context(viewport=viewport or TABLET, locale="fr-FR",
+                                      has_touch=touch, is_mobile=touch)
+        context.add_init_script(TOAST_LOG)
+        watch_policy(context, csp_violations)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{venue_server.url}/till/pair")
+        page.fill("input[name=code]", code)
+        page.locator("form[hx-post='/api/v1/till/pair'] button[type=submit]").click()
+        page.wait_for_url(f"{venue_server.url}/till")
+        switch_in(page, name, pin)
+        return page
+
+    return paired

@@ -121,7 +121,7 @@ async def test_a_till_is_paired_once_then_staff_switch_in_by_pin(
         assert (await till_device.get(f"/pos/{venue.site_id}")).status_code in (302, 303)
         # Listed with its last sync.
         listing = await admin.get("/backoffice/tills")
-        assert "Comptoir" in listing.text and "Last sync" in listing.text
+        assert "Comptoir" in listing.text and "Dernière synchronisation" in listing.text
     assert await _journal(db) == ["config_changed", "config_changed", "config_changed",
                                   "till_paired", "sign_in", "sign_out"]
     assert [a for a, _ in await audit_actions(db)] == ["till.added", "till.pairing"]
