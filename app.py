@@ -53,6 +53,7 @@ from ordering.live import register_all
 from payments import api as payments_api
 from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
+from pos import receipt_pages
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_audit.routes,
         *backoffice_machines.routes,
         *backoffice_groups.routes,
+        *receipt_pages.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

@@ -48,6 +48,9 @@ class Till(Base):
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
     # Pairing and the device's credential (issue 15) come with the till's screens.
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Its ESC/POS network receipt printer: "host" or "host:port" (9100 when not said);
+    # None: receipts are printed from the receipt page only (pos/printing.py).
+    printer: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class Ticket(Base):
@@ -135,6 +138,20 @@ class TicketPayment(Base):
     amount: Mapped[Money]
     tendered: Mapped[Money]
     change: Mapped[Money]
+
+
+class ReceiptPrint(Base):
+    """A ticket's receipt went to a printer once: it was the original. Any later print is a
+    reprint, recorded as a duplicate ticket (pos/corrections.py). Not a record of the chain:
+    a claim that a failed print gives back (pos/printing.py)."""
+
+    __tablename__ = "pos_receipt_print"
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = mapped_column(IdType, ForeignKey("company.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(IdType, ForeignKey("pos_ticket.id"), unique=True)
+    staff_id: Mapped[int] = mapped_column(IdType, ForeignKey("staff.id"), index=True)
+    printed_at: Mapped[Timestamp]
 
 
 class SigningKey(Base):
