@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -98,7 +99,11 @@ class NetworkPrinter:
         self.device = Network(host, port=port, timeout=timeout)
 
     def open(self) -> None:
-        self.device.open()  # raises DeviceNotFoundError when refused or unreachable
+        # Connected here rather than by Network.open, which leaves a refused socket open;
+        # raises OSError when refused, unreachable or silent past the timeout.
+        connection = socket.create_connection((self.device.host, self.device.port),
+                                              timeout=self.device.timeout)
+        self.device.device = connection
 
     def send(self, data: bytes) -> None:
         self.device._raw(data)
@@ -186,8 +191,8 @@ def receipt_text(receipt: Receipt, locale: str) -> list[tuple[str, str]]:
     for payment in receipt.payments:
         add(columns(w.method(payment.method), w.money(payment.amount)))
         if payment.change:
-            add(columns("  " + w.t(N_("Tendered")), w.money(payment.tendered)))
-            add(columns("  " + w.t(N_("Change")), w.money(payment.change)))
+            add(columns("  " + w.t(N_("Cash tendered")), w.money(payment.tendered)))
+            add(columns("  " + w.t(N_("Change given")), w.money(payment.change)))
     out.append(rule)
     if receipt.duplicate is not None and receipt.duplicate_number and receipt.duplicate_at:
         add(w.t(N_("Reprint %(number)s on %(when)s by %(staff)s"),
