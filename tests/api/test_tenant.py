@@ -24,6 +24,7 @@ from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from ordering.models import DiningTable, Product, Ticket
 from tests.api.test_bad_input import CASHIER, expect, key, login
 from tests.conftest import Database, client_for
+from tests.pos.test_receipt_pages import sold
 from tests.realtime.phones import another_company_admin
 
 ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
@@ -46,6 +47,7 @@ class Theirs:
     consumer: int
     staff: int  # a cashier
     category: int
+    pos_ticket: int  # a sale recorded at a till of the site
 
 
 # (method, path, body, error code): {names} are the first company's objects.
@@ -131,6 +133,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/backoffice/menu/products/{product}/photo/delete", {}, "not_found"),
     ("POST", "/backoffice/menu/{site}/import/preview", {}, "not_found"),
     ("POST", "/backoffice/menu/{site}/import/apply", {}, "not_found"),
+    ("POST", "/till/tickets/{pos_ticket}/print", {}, "not_found"),
 ]
 
 # The staff pages that show one object: another company's is a page not found.
@@ -147,7 +150,7 @@ PAGES = [
     "/backoffice/menu/{site}/export.csv", "/backoffice/menu/{site}/export.xlsx",
     "/backoffice/sites/{site}", "/backoffice/people/{consumer}",
     "/backoffice/people/{consumer}/delete", "/backoffice/machines/{machine}",
-    "/staff/machines?site={site}",
+    "/staff/machines?site={site}", "/till/tickets/{pos_ticket}",
 ]
 
 # The back office's forms that change one object: another company's is not found either.
@@ -225,6 +228,7 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
         validated = await cashier.post(f"/api/v1/staff/rounds/{round_id}/validate", json={})
         assert validated.status_code == 200, validated.text
     machine, grouped = (await _machines(db, venue))[:2]
+    pos_ticket = (await sold(db, venue)).ticket_id
     async with db.sessionmaker() as session:
         group = await session.scalar(
             select(MachineGroup.group_id).where(MachineGroup.machine_id == grouped)
@@ -247,6 +251,7 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
             staff=await session.scalar(select(Staff.id).where(Staff.email == CASHIER[0])),
             category=await session.scalar(
                 select(Product.category_id).where(Product.id == product)),
+            pos_ticket=pos_ticket,
         )
         assert all(isinstance(v, int) for v in vars(ids).values()), ids
         assert await session.get(DiningTable, ids.table) and await session.get(Product, product)
@@ -336,7 +341,7 @@ async def test_staff_of_one_site_reach_nothing_of_another(
         await session.flush()
         admin.all_sites = False
         session.add(StaffSite(staff_id=admin.id, site_id=elsewhere.id))
-    kept = ("{site}", "{table}", "{round}", "{ticket}", "{product}")
+    kept = ("{site}", "{table}", "{round}", "{ticket}", "{product}", "{pos_ticket}")
     on_site = [r for r in ROUTES if any(name in r[1] for name in kept)]
     async with client_for(app) as outsider:
         csrf = await login(outsider, *ADMIN)
@@ -349,7 +354,8 @@ async def test_staff_of_one_site_reach_nothing_of_another(
                 )
                 assert response.status_code == 404, (method, url, response.text)
             for path in PAGES:
-                if "{site}" in path or "{table}" in path or "{machine}" in path:
+                if any(name in path for name in ("{site}", "{table}", "{machine}",
+                                                 "{pos_ticket}")):
                     url = _fill(path, ids)
                     response = await outsider.get(url)
                     assert response.status_code == 404, (url, response.text[:200])
