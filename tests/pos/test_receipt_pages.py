@@ -50,6 +50,10 @@ async def sold(db: Database, venue: DemoVenue) -> Sold:
     return Sold(recorded.ticket.id, till.id)
 
 
+def _json(csrf: str) -> dict[str, str]:
+    return {"x-csrf-token": csrf, "accept": "application/json"}
+
+
 async def test_the_receipt_page_in_french_and_english(
     app: Starlette, db: Database, venue: DemoVenue
 ) -> None:
@@ -88,7 +92,7 @@ async def test_the_receipt_is_refused_to_staff_of_another_company_or_site(
         csrf = await login(outsider, *other)
         response = await outsider.get(page)
         assert response.status_code == 404 and "Introuvable" in response.text
-        expect(await outsider.post(printing, json={}, headers={"x-csrf-token": csrf, "accept": "application/json"}),
+        expect(await outsider.post(printing, json={}, headers=_json(csrf)),
                404, "not_found")
     async with db.sessionmaker() as session, session.begin():
         admin = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
@@ -101,13 +105,13 @@ async def test_the_receipt_is_refused_to_staff_of_another_company_or_site(
     async with client_for(app) as admin_elsewhere:
         csrf = await login(admin_elsewhere, *ADMIN)
         assert (await admin_elsewhere.get(page)).status_code == 404
-        expect(await admin_elsewhere.post(printing, json={}, headers={"x-csrf-token": csrf, "accept": "application/json"}),
+        expect(await admin_elsewhere.post(printing, json={}, headers=_json(csrf)),
                404, "not_found")
     async with client_for(app) as kitchen:  # of the site, but kitchen staff do not sell
         csrf = await login(kitchen, *KITCHEN)
         response = await kitchen.get(page)
         assert response.status_code == 403 and "Retour" in response.text
-        expect(await kitchen.post(printing, json={}, headers={"x-csrf-token": csrf, "accept": "application/json"}),
+        expect(await kitchen.post(printing, json={}, headers=_json(csrf)),
                403, "forbidden")
     async with client_for(app) as nobody:
         assert (await nobody.get(page)).headers["location"] == "/staff/login"
@@ -149,7 +153,7 @@ async def test_printing_from_the_page_then_reprinting_and_a_silent_printer(
         await asyncio.wait_for(arrived.wait(), 5)
         assert b"DUPLICATA 1" in jobs[-1]
         listening = await cashier.post(f"/till/tickets/{ticket.ticket_id}/print", json={},
-                                       headers={"x-csrf-token": csrf, "accept": "application/json"})
+                                       headers=_json(csrf))
         assert listening.json()["duplicate"] == 2
     # The printer is gone: a translated error, never a 500, and nothing recorded.
     with socket.socket() as sock:
@@ -161,7 +165,7 @@ async def test_printing_from_the_page_then_reprinting_and_a_silent_printer(
     async with client_for(app) as cashier:
         csrf = await login(cashier, *CASHIER)
         refused = await cashier.post(f"/till/tickets/{ticket.ticket_id}/print", json={},
-                                     headers={"x-csrf-token": csrf, "accept": "application/json"})
+                                     headers=_json(csrf))
         expect(refused, 503, "printer_unavailable")
         assert "L'imprimante de tickets ne répond pas" in refused.json()["error"]["message"]
         cashier.cookies.set("lang", "en")
