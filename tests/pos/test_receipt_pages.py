@@ -78,7 +78,7 @@ async def test_the_receipt_page_in_french_and_english(
                       "Record fingerprint", "Print", "Till", "Served by", "€5.50"):
             assert words in english, words
         css = await cashier.get("/static/receipt.css")
-        assert "@page { size: 80mm auto; margin: 0; }" in css.text
+        assert "@page { size: 80mm 297mm; size: 80mm auto; margin: 0; }" in css.text
 
 
 async def test_the_receipt_is_refused_to_staff_of_another_company_or_site(
