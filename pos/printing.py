@@ -272,13 +272,16 @@ async def print_ticket(
         raise PrinterUnavailable(printer=till.printer) from error
     try:
         receipt, claimed = await run(lambda tx: _claim(tx, staff, ticket, key))
-        data = escpos_bytes(receipt, locale)
         try:
-            await _off_loop(lambda: printer.send(data), timeout)
-        except Exception as error:
+            data = escpos_bytes(receipt, locale)
+            try:
+                await _off_loop(lambda: printer.send(data), timeout)
+            except Exception as error:
+                raise PrinterUnavailable(printer=till.printer) from error
+        except Exception:
             if claimed:  # not printed: the next print is still the original
                 await run(lambda tx: _unclaim(tx, ticket.id))
-            raise PrinterUnavailable(printer=till.printer) from error
+            raise
     finally:
         await _close(printer)
     return Printed(receipt, reprint=receipt.duplicate is not None)
