@@ -55,8 +55,8 @@ from ordering.live import register_all
 from payments import api as payments_api
 from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
-from pos import till_api, till_pages
 from pos import clock_routes as till_clock
+from pos import receipt_pages, till_api, till_pages
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *till_pages.routes,
         *backoffice_hours.routes,
         *till_clock.routes,
+        *receipt_pages.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

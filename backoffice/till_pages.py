@@ -97,7 +97,7 @@ async def add_till(request: Request) -> Response:
             return till
 
         try:
-            added = await run_tx(request, act)
+            await run_tx(request, act)
         except DomainError as error:
             errors = refused(error, locale_of(request))
         else:

@@ -147,6 +147,20 @@ class TicketPayment(Base):
     change: Mapped[Money]
 
 
+class ReceiptPrint(Base):
+    """A ticket's receipt went to a printer once: it was the original. Any later print is a
+    reprint, recorded as a duplicate ticket (pos/corrections.py). Not a record of the chain:
+    a claim that a failed print gives back (pos/printing.py)."""
+
+    __tablename__ = "pos_receipt_print"
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = mapped_column(IdType, ForeignKey("company.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(IdType, ForeignKey("pos_ticket.id"), unique=True)
+    staff_id: Mapped[int] = mapped_column(IdType, ForeignKey("staff.id"), index=True)
+    printed_at: Mapped[Timestamp]
+
+
 class SigningKey(Base):
     """A company's Ed25519 key pair; the private half sealed with SECRET_KEY."""
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
 
-from babel.dates import format_datetime, format_time, get_timezone
+from babel.dates import format_date, format_datetime, format_time, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_precision
@@ -93,3 +93,13 @@ def when(value: str | datetime, locale: str, tz: str = "Europe/Paris") -> str:
 def clock(value: str | datetime, locale: str, tz: str = "Europe/Paris") -> str:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return format_time(moment, "short", tzinfo=get_timezone(tz), locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def moment(value: str | datetime, locale: str, tz: str = "Europe/Paris") -> str:
+    """A date and a time to the second, as legal documents (receipts) show them:
+    "07/12/2026 11:02:03" in French."""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    zone = get_timezone(tz)
+    return (f"{format_date(instant.astimezone(zone), 'short', locale=locale)} "
+            f"{format_time(instant, 'medium', tzinfo=zone, locale=locale)}")

@@ -27,6 +27,7 @@ from ordering.models import DiningTable, Product, Ticket
 from pos.models import Shift
 from tests.api.test_bad_input import CASHIER, expect, key, login
 from tests.conftest import Database, client_for
+from tests.pos.test_receipt_pages import sold
 from tests.realtime.phones import another_company_admin
 
 ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
@@ -50,6 +51,7 @@ class Theirs:
     staff: int  # a cashier
     category: int
     shift: int  # the cashier's, still open
+    pos_ticket: int  # a sale recorded at a till of the site
 
 
 # (method, path, body, error code): {names} are the first company's objects.
@@ -155,7 +157,7 @@ PAGES = [
     "/backoffice/sites/{site}", "/backoffice/people/{consumer}",
     "/backoffice/people/{consumer}/delete", "/backoffice/machines/{machine}",
     "/staff/machines?site={site}", "/backoffice/hours?site={site}",
-    "/backoffice/hours.csv?site={site}",
+    "/backoffice/hours.csv?site={site}", "/till/tickets/{pos_ticket}",
 ]
 
 # The back office's forms that change one object: another company's is not found either.
@@ -243,6 +245,7 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
         validated = await cashier.post(f"/api/v1/staff/rounds/{round_id}/validate", json={})
         assert validated.status_code == 200, validated.text
     machine, grouped = (await _machines(db, venue))[:2]
+    pos_ticket = (await sold(db, venue)).ticket_id
     async with db.sessionmaker() as session:
         group = await session.scalar(
             select(MachineGroup.group_id).where(MachineGroup.machine_id == grouped)
@@ -266,6 +269,7 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
             category=await session.scalar(
                 select(Product.category_id).where(Product.id == product)),
             shift=await _open_shift(session, venue.site_id, CASHIER[0]),
+            pos_ticket=pos_ticket,
         )
         assert all(isinstance(v, int) for v in vars(ids).values()), ids
         assert await session.get(DiningTable, ids.table) and await session.get(Product, product)
@@ -355,7 +359,7 @@ async def test_staff_of_one_site_reach_nothing_of_another(
         await session.flush()
         admin.all_sites = False
         session.add(StaffSite(staff_id=admin.id, site_id=elsewhere.id))
-    kept = ("{site}", "{table}", "{round}", "{ticket}", "{product}", "{shift}")
+    kept = ("{site}", "{table}", "{round}", "{ticket}", "{product}", "{shift}", "{pos_ticket}")
     on_site = [r for r in ROUTES if any(name in r[1] for name in kept)]
     async with client_for(app) as outsider:
         csrf = await login(outsider, *ADMIN)
@@ -368,7 +372,8 @@ async def test_staff_of_one_site_reach_nothing_of_another(
                 )
                 assert response.status_code == 404, (method, url, response.text)
             for path in PAGES:
-                if "{site}" in path or "{table}" in path or "{machine}" in path:
+                if any(name in path for name in ("{site}", "{table}", "{machine}",
+                                                 "{pos_ticket}")):
                     url = _fill(path, ids)
                     response = await outsider.get(url)
                     assert response.status_code == 404, (url, response.text[:200])

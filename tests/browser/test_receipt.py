@@ -1,0 +1,79 @@
+"""A cashier opens a sale's receipt on a phone-sized screen: the 80 mm receipt with its
+total, nothing wider than the screen, nothing refused by the policy; Print asks the
+browser to print, and the print media is 80 mm wide."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+from sqlalchemy import select
+
+from accounts.models import Staff
+from db.engine import make_engine, make_sessionmaker
+from pos.records import Method, Origin, PaymentInput, Sale, record_sale
+from pos.tills import NewTill, create_till
+from pos.vat import INTERMEDIATE, Line
+from realtime.bus import make_bus
+from realtime.events import run
+from tests.browser.conftest import CASHIER, PHONE, TIMEOUT_MS, Venue, watch_policy
+
+pytestmark = pytest.mark.browser
+
+
+async def _sell(url: str, site_id: int) -> int:
+    engine = make_engine(url)
+    bus = make_bus(None)
+    try:
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session:
+            cashier = await session.scalar(select(Staff).where(Staff.email == CASHIER[0]))
+            assert cashier is not None
+        till = await run(sessions, bus, lambda tx: create_till(tx, NewTill(
+            cashier.company_id, site_id, "T9", "Comptoir", cashier.id)))
+        sale = Sale(Origin(uuid.uuid4(), till.id, cashier.company_id, cashier.id),
+                    [Line("Café", 2, 150, INTERMEDIATE)], [PaymentInput(Method.CASH, 300, 500)])
+        recorded = await run(sessions, bus, lambda tx: record_sale(tx, sale))
+        return recorded.ticket.id
+    finally:
+        await bus.close()
+        await engine.dispose()
+
+
+def test_the_receipt_page_on_a_phone_and_on_paper(
+    browser: Browser, contexts: list[BrowserContext], venue_server: Venue, tmp_path: Path,
+    csp_violations: list[dict[str, object]],
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"  # the served copy
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ticket = pool.submit(asyncio.run, _sell(url, venue_server.site_id)).result()
+    context = browser.new_context(viewport=PHONE, locale="fr-FR")
+    watch_policy(context, csp_violations)
+    context.add_init_script("window.__printed = 0; window.print = () => { window.__printed++; };")
+    context.set_default_timeout(TIMEOUT_MS)
+    contexts.append(context)
+    page = context.new_page()
+    page.goto(f"{venue_server.url}/staff/login")
+    page.fill("input[name=email]", CASHIER[0])
+    page.fill("input[name=password]", CASHIER[1])
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{venue_server.url}/pos/**")
+    page.goto(f"{venue_server.url}/till/tickets/{ticket}")
+    receipt = page.locator("article.receipt")
+    expect(receipt).to_contain_text("T9-000001")
+    expect(page.locator(".receipt-total")).to_contain_text("3,00")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    button = page.locator("button[data-print]")
+    box = button.bounding_box()
+    assert box and box["height"] >= 44 and box["width"] >= 44
+    button.click()
+    page.wait_for_function("window.__printed === 1")
+    page.emulate_media(media="print")
+    expect(page.locator("header.bar")).to_be_hidden()
+    expect(button).to_be_hidden()
+    width = receipt.bounding_box()
+    assert width and 265 <= width["width"] <= 275  # 72 mm printable at 96 px an inch
