@@ -47,17 +47,18 @@ class Permission(StrEnum):
     MANAGE_PEOPLE = "manage_people"
 
 
-# The machines' permissions, which the café's floor roles do not have.
-_MACHINE_ROOM = frozenset({Permission.MACHINES, Permission.RUN_MACHINES, Permission.PRODUCTS,
+# The machines' permissions that change something, which the café's floor roles do not have.
+_MACHINE_ROOM = frozenset({Permission.RUN_MACHINES, Permission.PRODUCTS,
                            Permission.MANAGE_PEOPLE})
 
 ROLES: dict[str, frozenset[Permission]] = {
+    # The floor's roles see the machines (read only, without the people) as before.
     "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT, Permission.CLOCK,
-                          Permission.FLOOR}),
+                          Permission.FLOOR, Permission.MACHINES}),
     "cashier": frozenset(
         {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
          Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT, Permission.SELL, Permission.CLOCK,
-         Permission.FLOOR}
+         Permission.FLOOR, Permission.MACHINES}
     ),
     "supervisor": frozenset(Permission) - _MACHINE_ROOM
     - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL,
@@ -76,4 +77,10 @@ def can(role: str | None, permission: Permission) -> bool:
 
 def require(role: str | None, permission: Permission) -> None:
     if not can(role, permission):
+        raise Forbidden()
+
+
+def require_any(role: str | None, *permissions: Permission) -> None:
+    """At least one of these (a page that some roles read and others change)."""
+    if not any(can(role, permission) for permission in permissions):
         raise Forbidden()

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from accounts.context import staff_of, viewer_of
 from accounts.models import Company, Site
-from accounts.roles import Permission, can, require
+from accounts.roles import Permission, can, require, require_any
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
 from customers.models import Consumer, GroupMember, UserGroup
@@ -102,7 +102,7 @@ async def selections_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.PRODUCTS)
+    require_any(staff.role, Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
 
     async def op(tx: Tx) -> dict[str, Any]:
         models = await tx.session.scalars(
@@ -120,7 +120,7 @@ async def selections_page(request: Request) -> Response:
 
 
 async def _editor(request: Request, staff: StaffIdentity) -> dict[str, Any]:
-    require(staff.role, Permission.PRODUCTS)
+    require_any(staff.role, Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
 
     async def op(tx: Tx) -> dict[str, Any]:
         view = await selection_service.editor_view(
@@ -156,7 +156,7 @@ async def groups_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.PEOPLE)
+    require_any(staff.role, Permission.PEOPLE, Permission.MACHINES)  # names: people only
     return await render_groups(request, staff)
 
 
