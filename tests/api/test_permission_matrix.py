@@ -646,3 +646,19 @@ async def test_every_role_on_every_live_topic(
                         if got != allowed:
                             wrong.append(f"{topic} {role}/{scope}: {got}, expected {allowed}")
     assert not wrong, "\n".join(wrong)
+
+
+async def test_the_staff_form_offers_every_role_with_its_line(
+    app: Starlette, venue: DemoVenue
+) -> None:
+    """An administrator may give every role; the form says what each may do, in French."""
+    async with client_for(app) as admin:
+        await login(admin, "admin@cafe-de-la-gare.fr", "admin-demo")
+        page = await admin.get("/backoffice/staff/new")
+    assert page.status_code == 200
+    for role in ALL_ROLES:
+        assert f'<option value="{role}"' in page.text, role
+    for words in ("Responsable produits", "Gestionnaire des utilisateurs",
+                  "Propriétaire des machines", "Lecteur des statistiques",
+                  "Consulte les statistiques et les rapports, ne modifie rien."):
+        assert words in page.text.replace("&#39;", "'"), words
