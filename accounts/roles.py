@@ -17,7 +17,7 @@ class Permission(StrEnum):
     PRINT = "print"  # print table QR codes
     CONFIGURE = "configure"  # set table and site modes
     # See consumers' accounts: names, e-mails, balances and ledgers (the `user:{id}` topic,
-    # the people on the machines' and groups' pages). Managing them needs CONFIGURE too.
+    # the people on the machines' and groups' pages). Changing them is MANAGE_PEOPLE.
     PEOPLE = "people"
     # Read the mail outbox (without SMTP): it holds confirmation links, so whoever reads it
     # could confirm anyone's address. The company's administrators only.
@@ -35,26 +35,52 @@ class Permission(StrEnum):
     CLOSE = "close"  # the day's Z, monthly and yearly closings, archives
     HOURS = "hours"  # see the hours clocked per person and week
     TILLS = "tills"  # create, pair and revoke tills
+    # The café floor: see a site's POS, its stations and its tables' live state (the
+    # machines' roles have no business there).
+    FLOOR = "floor"
+    # The coffee machines (machines/), split so that their roles each get their part:
+    MACHINES = "machines"  # see the machines, their brews and statistics, print their QR
+    RUN_MACHINES = "run_machines"  # add, set up, move, delete machines; their mode, secret, groups
+    PRODUCTS = "products"  # the machines' selections, drinks and prices
+    # Change consumers' accounts: approve, edit, invite, delete; groups and their members,
+    # recharges and credit, the amounts consumers may top up. Needs PEOPLE to see them.
+    MANAGE_PEOPLE = "manage_people"
 
+
+# The machines' permissions that change something, which the café's floor roles do not have.
+_MACHINE_ROOM = frozenset({Permission.RUN_MACHINES, Permission.PRODUCTS,
+                           Permission.MANAGE_PEOPLE})
 
 ROLES: dict[str, frozenset[Permission]] = {
-    "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT, Permission.CLOCK}),
+    # The floor's roles see the machines (read only, without the people) as before.
+    "kitchen": frozenset({Permission.PRODUCE, Permission.SOLD_OUT, Permission.CLOCK,
+                          Permission.FLOOR, Permission.MACHINES}),
     "cashier": frozenset(
         {Permission.VALIDATE, Permission.PRODUCE, Permission.SETTLE, Permission.FREE,
-         Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT, Permission.SELL, Permission.CLOCK}
+         Permission.SOLD_OUT, Permission.LIFT_PIN_LIMIT, Permission.SELL, Permission.CLOCK,
+         Permission.FLOOR, Permission.MACHINES}
     ),
-    "supervisor": frozenset(Permission)
+    "supervisor": frozenset(Permission) - _MACHINE_ROOM
     - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL,
        Permission.AUDIT, Permission.HOURS, Permission.TILLS},
     "manager": frozenset(Permission) - {Permission.READ_MAIL, Permission.AUDIT, Permission.TILLS},
     "admin": frozenset(Permission),
+    # The coffee machines' roles (machines/): none of them works on the café's floor.
+    "product_manager": frozenset({Permission.MACHINES, Permission.PRODUCTS}),
+    "user_manager": frozenset({Permission.PEOPLE, Permission.MANAGE_PEOPLE}),
+    "machine_owner": frozenset({Permission.MACHINES, Permission.RUN_MACHINES}),
+    "reporter": frozenset({Permission.MACHINES, Permission.REPORT}),
 }
-
-
 def can(role: str | None, permission: Permission) -> bool:
     return permission in ROLES.get(role or "", frozenset())
 
 
 def require(role: str | None, permission: Permission) -> None:
     if not can(role, permission):
+        raise Forbidden()
+
+
+def require_any(role: str | None, *permissions: Permission) -> None:
+    """At least one of these (a page that some roles read and others change)."""
+    if not any(can(role, permission) for permission in permissions):
         raise Forbidden()

@@ -37,7 +37,10 @@ from web.commands import Collapsed, Command, Invalid, Text
 INVITE_FOR = timedelta(days=7)
 PAGE_SIZE = 20
 SORTS = {"name": Staff.name, "email": Staff.email, "role": Staff.role, "active": Staff.active}
-ROLE_ORDER = ["kitchen", "cashier", "supervisor", "manager", "admin"]  # least to most
+# Least to most: a role is given by someone of that role or above. The machines' roles
+# (accounts/roles.py) each do one part of the machines' work, none of the floor's.
+ROLE_ORDER = ["kitchen", "cashier", "reporter", "product_manager", "user_manager",
+              "machine_owner", "supervisor", "manager", "admin"]
 
 
 class BadEmail(InvalidInput):
@@ -107,7 +110,8 @@ class NotOnYourself(Forbidden):
 Email = Annotated[Collapsed, Field(min_length=3, max_length=254,
                                    pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Invalid(BadEmail)]
 StaffName = Annotated[Collapsed, Field(min_length=1, max_length=120), Invalid(BadStaffName)]
-RoleName = Annotated[Literal["kitchen", "cashier", "supervisor", "manager", "admin"],
+RoleName = Annotated[Literal["kitchen", "cashier", "reporter", "product_manager",
+                             "user_manager", "machine_owner", "supervisor", "manager", "admin"],
                      Invalid(BadRole)]
 
 

@@ -54,7 +54,7 @@ class RechargeForm(Command):
 
 async def _configurer(request: Request) -> StaffIdentity:
     staff = await signed_in(request)
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.MANAGE_PEOPLE)
     return staff
 
 

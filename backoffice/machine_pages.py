@@ -56,7 +56,7 @@ async def _configurer(request: Request) -> StaffIdentity | Response:
     if (to_login := await to_sign_in(request)) is not None:
         return to_login
     staff = await signed_in(request)
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.RUN_MACHINES)
     return staff
 
 

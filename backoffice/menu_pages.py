@@ -50,6 +50,7 @@ async def menu_home(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    require(staff.role, Permission.CONFIGURE)  # refused here, not after a redirect
     async with request.app.state.comptoir.sessionmaker() as session:
         site_id = await session.scalar(
             select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)

@@ -2,7 +2,7 @@
 queue (the approver gives the approved a role and, if they like, a group), a consumer's name
 and groups, and deleting an account (inviting one: customers/invitations.py).
 
-Seeing consumers needs `Permission.PEOPLE`; changing them needs `Permission.CONFIGURE` too.
+Seeing consumers needs `Permission.PEOPLE`; changing them needs `Permission.MANAGE_PEOPLE` too.
 Every change is written to the audit log. Deleting an account removes, through the
 database's cascades, the account, its balance, its ledger, its group memberships, its
 mail and its password-reset links; brews and payments stay, without a name. An account
@@ -112,9 +112,9 @@ def _viewer(staff: StaffIdentity) -> None:
 
 
 def manager(staff: StaffIdentity) -> None:
-    """May this member of staff change consumers (see them and configure)?"""
+    """May this member of staff change consumers (see them and manage them)?"""
     require(staff.role, Permission.PEOPLE)
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.MANAGE_PEOPLE)
 
 
 async def listing(

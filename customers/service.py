@@ -123,7 +123,7 @@ async def login(tx: Tx, company_id: int, email: str, password: str) -> Consumer:
 
 async def approve(tx: Tx, staff: StaffIdentity, consumer_id: int, role: str) -> Consumer:
     """An administrator approves a consumer's request and gives them a role."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.MANAGE_PEOPLE)
     consumer = await owned(tx.session, staff, Consumer, consumer_id)
     consumer.verified = True
     consumer.role = role

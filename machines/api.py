@@ -175,7 +175,7 @@ def _machine(machine: Any) -> dict[str, Any]:
 
 
 async def add_machine(request: Request) -> Response:
-    """Needs the configure permission. Creates the selection and group the mode needs, and
+    """Needs the run-machines permission. Creates the selection and group the mode needs, and
     returns the device secret once."""
     staff = await _staff(request)
     new = await command(request, AddMachine)

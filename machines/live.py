@@ -27,8 +27,9 @@ def _int(text: str) -> int | None:
 
 
 class MachineTopic:
-    """`machine:{id}`: online, busy, alerts, the current brew. Its staff see its recent
-    brews, and who brewed them when their role sees people (`Permission.PEOPLE`); whoever
+    """`machine:{id}`: online, busy, alerts, the current brew. Its staff whose role sees
+    the machines (`Permission.MACHINES`) see its recent brews, and who brewed them when
+    their role sees people too (`Permission.PEOPLE`); whoever
     scanned it sees its status. The machine itself is told what to make on a channel of its
     own (machines/device_channel.py), never on this one."""
 
@@ -41,8 +42,8 @@ class MachineTopic:
         # sequential, so knowing one proves nothing.
         if machine.id in viewer.scanned_machines:
             return True
-        if viewer.company_id is None:
-            return False
+        if viewer.company_id is None or not can(viewer.role, Permission.MACHINES):
+            return False  # the café's floor roles watch no machine they have not scanned
         site = await session.get(Site, machine.site_id)
         return works_at(viewer, site.company_id if site else None, machine.site_id)
 
@@ -51,7 +52,8 @@ class MachineTopic:
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
         machine = view["machine"]
-        if works_at(viewer, machine["company_id"], machine["site_id"]):
+        if works_at(viewer, machine["company_id"], machine["site_id"]) and can(
+                viewer.role, Permission.MACHINES):
             return "full" if can(viewer.role, Permission.PEOPLE) else "staff"
         return "public"
 

@@ -185,6 +185,7 @@ async def staff_machines(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    require(staff.role, Permission.MACHINES)
     viewer = await viewer_of(request)
     state = app_state(request)
     chosen = request.query_params.get("site", "")
@@ -233,7 +234,9 @@ async def staff_machines(request: Request) -> Response:
         site_names={s.id: s.name for s in sites} if len(sites) > 1 else {},
         currency=cards[0]["view"]["currency"] if cards else "EUR",
         people=people, balances=balances, shares=shares, rules=rules,
-        show_pins=can(staff.role, Permission.CONFIGURE), sees_people=sees_people,
+        show_pins=can(staff.role, Permission.RUN_MACHINES), sees_people=sees_people,
+        manage_people=sees_people and can(staff.role, Permission.MANAGE_PEOPLE),
+        payments=can(staff.role, Permission.CONFIGURE),
         provider=payment_provider.name,
         topics=[views.machine_topic(c["machine"].id) for c in cards][:20],
     )
@@ -243,6 +246,7 @@ async def qr_sheet(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    require(staff.role, Permission.MACHINES)
     async with app_state(request).sessionmaker() as session:
         machines = (
             await session.scalars(

@@ -66,7 +66,7 @@ async def _drinks(tx: Tx, selection_id: int) -> list[SelectionProduct]:
 
 async def create_selection(tx: Tx, staff: StaffIdentity, new: CreateSelection) -> Selection:
     """A new selection for a machine model: empty, or with a copy of another one's drinks."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     source = await selection_for(tx, staff, new.copy_from) if new.copy_from else None
     selection = Selection(company_id=staff.company_id, model=new.model, name=new.name,
                           share_token=secrets.token_urlsafe(16))
@@ -86,7 +86,7 @@ async def rename_selection(
     tx: Tx, staff: StaffIdentity, selection_id: int, name: str
 ) -> Selection:
     """Only staff pages and share links show the name: no machine is told."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     selection.name = name
     await tx.session.flush()
@@ -111,7 +111,7 @@ async def users_of(tx: Tx, selection_id: int) -> tuple[list[str], list[str]]:
 async def delete_selection(tx: Tx, staff: StaffIdentity, selection_id: object) -> None:
     """Only a selection nobody offers: deleting one in use would leave its machines or
     groups without drinks. Past brews keep their own copy of each drink."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     machines, groups = await users_of(tx, selection.id)
     if machines or groups:
@@ -140,7 +140,7 @@ async def add_drink(
     tx: Tx, staff: StaffIdentity, selection_id: int, new: AddDrink
 ) -> SelectionProduct:
     """A drink at the end of the selection; no price makes it free."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     product = SelectionProduct(
         selection_id=selection.id, name=new.name, type=new.type, price=new.price or 0,
@@ -162,7 +162,7 @@ async def edit_drink(
 ) -> SelectionProduct:
     """Change the fields the edit was given (a price or a recipe given as null: free, the
     machine's own settings)."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     drink = await drink_for(tx, staff, drink_id)
     given = edit.model_fields_set
     changes: dict[str, Any] = {}
@@ -192,7 +192,7 @@ async def set_enabled(
 
 async def delete_drink(tx: Tx, staff: StaffIdentity, drink_id: int) -> None:
     """Past brews keep their own copy of the drink's name and price (usage data stays)."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     drink = await drink_for(tx, staff, drink_id)
     selection_id = drink.selection_id
     await tx.session.delete(drink)
@@ -203,7 +203,7 @@ async def move_drink(
     tx: Tx, staff: StaffIdentity, drink_id: int, direction: Literal["up", "down"]
 ) -> None:
     """One step up or down in its selection's order; at either end it stays put."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     drink = await drink_for(tx, staff, drink_id)
     drinks = await _drinks(tx, drink.selection_id)
     index = drinks.index(drink)
@@ -218,7 +218,7 @@ async def move_drink(
 
 async def reorder(tx: Tx, staff: StaffIdentity, selection_id: int, order: list[int]) -> None:
     """Put the selection's drinks in the given order (a list of all their ids)."""
-    require(staff.role, Permission.CONFIGURE)
+    require(staff.role, Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     drinks = {p.id: p for p in await _drinks(tx, selection.id)}
     if sorted(order) != sorted(drinks):

@@ -71,7 +71,7 @@ async def create_selection(request: Request) -> Response:
 
 
 async def rename_selection(request: Request) -> Response:
-    """Needs the configure permission. Only staff pages and the share link show a
+    """Needs the products permission. Only staff pages and the share link show a
     selection's name."""
     staff = await _staff(request)
     renamed = await command(request, Rename)
@@ -85,7 +85,7 @@ async def rename_selection(request: Request) -> Response:
 
 
 async def delete_selection(request: Request) -> Response:
-    """Needs the configure permission. Only a selection that no machine offers as its own
+    """Needs the products permission. Only a selection that no machine offers as its own
     and no group is given at a machine (409 otherwise, naming them in `error.detail.machines`
     and `error.detail.groups`); its drinks go with it, past brews keep their own copy of each
     drink."""

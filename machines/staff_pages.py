@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from accounts.context import staff_of, viewer_of
 from accounts.models import Company, Site
-from accounts.roles import Permission, can
+from accounts.roles import Permission, can, require, require_any
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
 from customers.models import Consumer, GroupMember, UserGroup
@@ -50,6 +50,7 @@ async def machine_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    require(staff.role, Permission.MACHINES)
     viewer = await viewer_of(request)
     kind = MachineTopic()
 
@@ -94,13 +95,14 @@ async def machine_page(request: Request) -> Response:
 
     context = await run_tx(request, op)
     return page(request, "machines/staff_machine.html", staff=staff,
-                configure=can(staff.role, Permission.CONFIGURE), **context)
+                configure=can(staff.role, Permission.RUN_MACHINES), **context)
 
 
 async def selections_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    require_any(staff.role, Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
 
     async def op(tx: Tx) -> dict[str, Any]:
         models = await tx.session.scalars(
@@ -114,10 +116,12 @@ async def selections_page(request: Request) -> Response:
 
     context = await run_tx(request, op)
     return page(request, "machines/staff_selections.html", staff=staff,
-                configure=can(staff.role, Permission.CONFIGURE), **context)
+                configure=can(staff.role, Permission.PRODUCTS), **context)
 
 
 async def _editor(request: Request, staff: StaffIdentity) -> dict[str, Any]:
+    require_any(staff.role, Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
+
     async def op(tx: Tx) -> dict[str, Any]:
         view = await selection_service.editor_view(
             tx, staff, request.path_params["selection_id"]
@@ -125,7 +129,7 @@ async def _editor(request: Request, staff: StaffIdentity) -> dict[str, Any]:
         return {**view, **_money_context(request, await _company(tx, staff))}
 
     return {**await run_tx(request, op), "types": list(recipes.TYPES),
-            "limits": recipes.RECIPE_LIMITS, "configure": can(staff.role, Permission.CONFIGURE)}
+            "limits": recipes.RECIPE_LIMITS, "configure": can(staff.role, Permission.PRODUCTS)}
 
 
 async def selection_page(request: Request) -> Response:
@@ -152,6 +156,7 @@ async def groups_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    require_any(staff.role, Permission.PEOPLE, Permission.MACHINES)  # names: people only
     return await render_groups(request, staff)
 
 
@@ -192,7 +197,7 @@ async def render_groups(
 
     context = await run_tx(request, op)
     return page(request, "machines/staff_groups.html", status=status, staff=staff,
-                every=EVERY, configure=can(staff.role, Permission.CONFIGURE),
+                every=EVERY, configure=can(staff.role, Permission.MANAGE_PEOPLE),
                 sees_people=can(staff.role, Permission.PEOPLE), errors=errors or {},
                 typed=typed or {}, **context)
 

@@ -28,8 +28,8 @@ def _int(text: str) -> int | None:
 async def _staff_site(session: AsyncSession, site_id: int | None, viewer: Viewer) -> bool:
     """Staff of the site's company who may work at the site (a member given only some
     sites watches nothing of the others)."""
-    if site_id is None or viewer.company_id is None:
-        return False
+    if site_id is None or viewer.company_id is None or not can(viewer.role, Permission.FLOOR):
+        return False  # the machines' roles have no business on the café's floor
     site = await session.get(Site, site_id)
     return works_at(viewer, site.company_id if site else None, site_id)
 
@@ -95,7 +95,8 @@ class TableTopic:
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
         table = view["table"]
-        if works_at(viewer, table["company_id"], table["site_id"]):
+        if works_at(viewer, table["company_id"], table["site_id"]) and can(
+                viewer.role, Permission.FLOOR):
             return "full"  # staff of the company that runs the table, at its site
         detail = view.get("session")
         if detail and any(m["key"] == viewer.device_key for m in detail["members"]):

@@ -78,6 +78,7 @@ async def _staff_site(request: Request) -> tuple[StaffIdentity, Site]:
     staff = await staff_of(request)
     if staff is None:
         raise NotSignedIn()
+    require(staff.role, Permission.FLOOR)  # not the machines' roles
     async with app_state(request).sessionmaker() as session:
         site = await site_for(session, staff, request.path_params["site_id"])
     return staff, site
@@ -91,6 +92,13 @@ async def staff_home(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
+    if not can(staff.role, Permission.FLOOR):  # the machines' roles: their own first page
+        for permission, where in ((Permission.MACHINES, "/staff/machines"),
+                                  (Permission.PRODUCTS, "/staff/selections"),
+                                  (Permission.PEOPLE, "/backoffice/people")):
+            if can(staff.role, permission):
+                return redirect(where)
+        return redirect("/backoffice")
     async with app_state(request).sessionmaker() as session:
         site_id = await session.scalar(
             select(Site.id).where(owned_by(staff, Site.company_id), Site.archived_at.is_(None))

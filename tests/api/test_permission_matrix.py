@@ -1,0 +1,664 @@
+"""The permission matrix: every role × every route of the app × own site / another site of
+the company / another company, and every live topic the same way.
+
+One line per route pattern says who may use it: a `Permission` (then the roles of
+accounts/roles.py that hold it), `PUBLIC` (everyone alike: diners, consumers, machines,
+webhooks, signing in) or `STAFF` (any signed-in member of staff, on their own things). A
+route of the app with no line fails the test: a new route is added to the table, with the
+permission it needs, before it ships.
+
+Each cell is one request by a member of staff of that role, signed in once for the whole
+run: staff of the demo company on every site ("own"), staff given only a second site of
+the company ("site"), and staff of another company ("company"). The request names the
+demo company's objects (its site, tables, machines, selections, consumers…):
+- a role without the permission is refused (403, or 404 as for a missing object);
+- so is a role of another company for anything naming an object, and a role of another
+  site for anything naming an object kept on a site (company-wide objects, such as
+  selections, groups and consumers, are for every site of the company);
+- a role with the permission, where it may work, is not refused (no 401, 403, 404, no way
+  back to signing in, no server error).
+Refused cells run before allowed ones on each line, so that a line that deletes or
+archives (`once`) is refused before anything is gone; its allowed cells after the first
+may find the object gone.
+
+To add a route: add one `Line(...)` to LINES (method, pattern exactly as the app's route
+path, who may use it, the path with {names} of the objects below, a body if it takes one).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from accounts.models import Company, Site, Staff, StaffSite
+from accounts.roles import ROLES, Permission, can
+from accounts.staff_admin import ROLE_ORDER, RoleName
+from customers.models import Consumer, UserGroup
+from demo.seed import ADDRESS, DemoVenue, demo_hash
+from machines.models import Machine, Selection, SelectionProduct
+from ordering.models import Category, DiningTable, Product
+from realtime import topics
+from realtime.topics import Viewer
+from tests.api.test_bad_input import login
+from tests.api.test_tenant import _theirs
+from tests.conftest import Database, client_for
+
+PUBLIC = "public"  # everyone alike, signed in or not
+STAFF = "staff"  # any signed-in member of staff
+NOBODY = "nobody"  # no screen at all (a machine's own channel)
+Who = Permission | tuple[Permission, ...] | str  # a tuple: any one of them
+
+ALL_ROLES = ["kitchen", "cashier", "supervisor", "manager", "admin",
+             "product_manager", "user_manager", "machine_owner", "reporter"]
+SCOPES = ["own", "site", "company"]
+PASSWORD = "matrix-demo-1"
+
+# The objects a path or body may name ({name}), and which are kept on a site.
+ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
+           "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
+COMPANY_WIDE = {"selection", "drink", "group", "consumer", "staff", "spare_selection",
+                "spare_drink", "spare_consumer", "spare_staff"}
+
+
+@dataclass(frozen=True)
+class Line:
+    method: str
+    pattern: str  # the app's route path, as app.routes has it
+    who: Who
+    path: str = ""  # with {names}; the pattern itself when empty
+    body: dict[str, Any] | None = None
+    once: bool = False  # deletes or archives: allowed cells after the first may find it gone
+    refused_also: tuple[int, ...] = ()  # another answer that refuses on this route
+    note: str = field(default="", compare=False)
+
+
+P = Permission
+M = "{machine}"
+LINES: list[Line] = [
+    # Everyone's: health, documents, the diners' and consumers' API, signing in.
+    Line("GET", "/healthz", PUBLIC),
+    Line("GET", "/api/v1/openapi.json", PUBLIC),
+    Line("GET", "/metrics", PUBLIC),
+    Line("GET", "/api/v1/tables/{token}", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/start", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/join", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/cart/lines", PUBLIC),
+    Line("PATCH", "/api/v1/tables/{token}/cart/lines/{line_id:id}", PUBLIC),
+    Line("DELETE", "/api/v1/tables/{token}/cart/lines/{line_id:id}", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/rounds", PUBLIC),
+    Line("GET", "/api/v1/sites/{site_id:id}/menu", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/checkout", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/payments", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/payments/{payment_id:id}/cancel", PUBLIC),
+    Line("POST", "/api/v1/staff/login", PUBLIC),
+    Line("POST", "/api/v1/staff/logout", STAFF, note="not requested: it would end the run"),
+    Line("GET", "/api/v1/staff/me", STAFF),
+    Line("GET", "/api/v1/machines/{token}", PUBLIC),
+    Line("POST", "/api/v1/machines/{token}/brews", PUBLIC),
+    Line("GET", "/api/v1/selections/{share}", PUBLIC),
+    Line("POST", "/api/v1/consumers/topups", PUBLIC),
+    Line("POST", "/api/v1/payments/test/{ref}", PUBLIC),
+    Line("POST", "/api/v1/payments/stripe/webhook", PUBLIC),
+    Line("POST", "/api/v1/payments/stripe/webhook/{company_id:id}", PUBLIC),
+    Line("POST", "/api/v1/consumers/signup", PUBLIC),
+    Line("POST", "/api/v1/consumers/login", PUBLIC),
+    Line("POST", "/api/v1/consumers/logout", PUBLIC),
+    Line("GET", "/api/v1/consumers/me", PUBLIC),
+    Line("POST", "/api/v1/password/forgot", PUBLIC),
+    Line("POST", "/api/v1/consumers/password/forgot", PUBLIC),
+    Line("POST", "/api/v1/password/reset", PUBLIC),
+    Line("POST", "/api/v1/signup", PUBLIC),
+    Line("POST", "/api/v1/signup/company", PUBLIC),
+    Line("GET", "/", PUBLIC),
+    Line("GET", "/lang/{code}", PUBLIC),
+    Line("GET", "/t/{token}", PUBLIC),
+    Line("GET", "/staff/login", PUBLIC),
+    Line("GET", "/m/{token}", PUBLIC),
+    Line("GET", "/m/{token}/qr.svg", PUBLIC),
+    Line("GET", "/m/{token}/display", PUBLIC),
+    Line("GET", "/m/{token}/signup", PUBLIC),
+    Line("GET", "/m/{token}/login", PUBLIC),
+    Line("GET", "/m/{token}/forgot", PUBLIC),
+    Line("GET", "/account", PUBLIC),
+    Line("GET", "/account/confirm/{token}", PUBLIC),
+    Line("GET", "/s/{share}", PUBLIC),
+    Line("GET", "/pay/test/{ref}", PUBLIC),
+    Line("GET", "/staff/invite/{token}", PUBLIC),
+    Line("POST", "/staff/invite/{token}", PUBLIC),
+    Line("GET", "/account/invite/{token}", PUBLIC),
+    Line("POST", "/account/invite/{token}", PUBLIC),
+    Line("GET", "/signup", PUBLIC),
+    Line("GET", "/signup/confirm/{token}", PUBLIC),
+    Line("GET", "/signup/company", PUBLIC),
+    Line("GET", "/password/forgot", PUBLIC),
+    Line("GET", "/password/reset/{token}", PUBLIC),
+    Line("GET", "/media/products/{key}", PUBLIC),
+    # Any member of staff, on their own things.
+    Line("GET", "/staff", STAFF),
+    Line("GET", "/backoffice", STAFF),
+    Line("GET", "/backoffice/progress", STAFF),
+    Line("GET", "/backoffice/pin", STAFF),
+    Line("POST", "/backoffice/pin", STAFF, body={"pin": "12a"}),  # refused at its field
+    # The café's floor: POS, stations, tables (ordering/).
+    Line("GET", "/api/v1/staff/sites/{site_id:id}/pos", P.FLOOR, "/api/v1/staff/sites/{site}/pos"),
+    Line("GET", "/api/v1/staff/sites/{site_id:id}/stations/{station}", P.FLOOR,
+         "/api/v1/staff/sites/{site}/stations/kitchen"),
+    Line("POST", "/api/v1/staff/rounds/{round_id:id}/validate", P.VALIDATE,
+         "/api/v1/staff/rounds/{round}/validate", {}),
+    Line("POST", "/api/v1/staff/rounds/{round_id:id}/refuse", P.VALIDATE,
+         "/api/v1/staff/rounds/{round}/refuse", {"reason": "non"}),
+    Line("POST", "/api/v1/staff/rounds/{round_id:id}/edit", P.VALIDATE,
+         "/api/v1/staff/rounds/{round}/edit", {"expected_revision": 1, "reason": "non"}),
+    Line("POST", "/api/v1/staff/tickets/{ticket_id:id}/status", P.PRODUCE,
+         "/api/v1/staff/tickets/{ticket}/status", {"status": "ready"}),
+    Line("POST", "/api/v1/staff/tables/{table_id:id}/settle", P.SETTLE,
+         "/api/v1/staff/tables/{table}/settle",
+         {"method": "cash", "tendered": 10_000, "idempotency_key": "{key}"}),
+    Line("POST", "/api/v1/staff/tables/{table_id:id}/free", P.FREE,
+         "/api/v1/staff/tables/{table}/free", {}),
+    Line("POST", "/api/v1/staff/tables/{table_id:id}/pin-limit/lift", P.LIFT_PIN_LIMIT,
+         "/api/v1/staff/tables/{table}/pin-limit/lift", {}),
+    Line("POST", "/api/v1/staff/products/{product_id:id}/availability", P.SOLD_OUT,
+         "/api/v1/staff/products/{product}/availability", {"available": True}),
+    Line("POST", "/api/v1/staff/tables/{table_id:id}/mode", P.CONFIGURE,
+         "/api/v1/staff/tables/{table}/mode", {"mode": "order"}),
+    Line("POST", "/api/v1/staff/sites/{site_id:id}/mode", P.CONFIGURE,
+         "/api/v1/staff/sites/{site}/mode", {"mode": "order"}),
+    Line("GET", "/api/v1/staff/sites/{site_id:id}/table-codes", P.PRINT,
+         "/api/v1/staff/sites/{site}/table-codes"),
+    Line("POST", "/api/v1/staff/sites/{site_id:id}/qr-printed", P.PRINT,
+         "/api/v1/staff/sites/{site}/qr-printed", {}),
+    Line("POST", "/api/v1/staff/tables/{table_id:id}/rounds", P.VALIDATE,
+         "/api/v1/staff/tables/{table}/rounds",
+         {"lines": [{"product_id": "{product}", "quantity": 1}], "idempotency_key": "{key}"}),
+    Line("GET", "/pos/{site_id:id}", P.FLOOR, "/pos/{site}"),
+    Line("GET", "/pos/{site_id:id}/tables/{table_id:id}/order", P.VALIDATE,
+         "/pos/{site}/tables/{table}/order"),
+    Line("GET", "/pos/{site_id:id}/station/{station}", P.FLOOR, "/pos/{site}/station/kitchen"),
+    Line("GET", "/pos/{site_id:id}/qr", P.PRINT, "/pos/{site}/qr"),
+    # The coffee machines (machines/): seeing them, running them.
+    Line("GET", "/staff/machines", P.MACHINES),
+    Line("GET", "/staff/machines/qr", P.MACHINES),
+    Line("GET", "/staff/machines/{machine_id:id}", P.MACHINES, "/staff/machines/" + M),
+    Line("POST", "/api/v1/staff/machines", P.RUN_MACHINES, body={
+        "site_id": "{site}", "name": "Nouvelle", "model": "Jura X8", "serial": "{key}"}),
+    Line("POST", "/api/v1/staff/machines/{machine_id:id}/secret", P.RUN_MACHINES,
+         "/api/v1/staff/machines/{machine}/secret", {}),
+    Line("POST", "/api/v1/staff/machines/{machine_id:id}/mode", P.RUN_MACHINES,
+         "/api/v1/staff/machines/{machine}/mode", {"mode": "{machine_mode}"}),
+    Line("DELETE", "/api/v1/staff/machines/{machine_id:id}", P.RUN_MACHINES,
+         "/api/v1/staff/machines/{spare_machine}", {"confirm": "Machine de rechange"},
+         once=True),
+    Line("POST", "/api/v1/staff/machines/{machine_id:id}/groups", P.RUN_MACHINES,
+         "/api/v1/staff/machines/{machine}/groups", {"group_id": "{group}"}),
+    Line("DELETE", "/api/v1/staff/machines/{machine_id:id}/groups/{group_id:id}",
+         P.RUN_MACHINES, "/api/v1/staff/machines/{machine}/groups/{group}", once=True),
+    Line("POST", "/api/v1/staff/machines/{machine_id:id}/selection", P.RUN_MACHINES,
+         "/api/v1/staff/machines/{machine}/selection", {"selection_id": "{selection}"}),
+    Line("GET", "/backoffice/machines/new", P.RUN_MACHINES),
+    Line("POST", "/backoffice/machines/new", P.RUN_MACHINES, body={
+        "step": "place", "model": "Jura X8", "serial": "{key}", "site_id": "{site}",
+        "mode": "open"}, refused_also=(422,), note="another site's: refused at its field"),
+    Line("GET", "/backoffice/machines/{machine_id:id}", P.RUN_MACHINES,
+         "/backoffice/machines/" + M),
+    Line("POST", "/backoffice/machines/{machine_id:id}", P.RUN_MACHINES,
+         "/backoffice/machines/" + M, {"name": "{machine_name}", "mode": "{machine_mode}"}),
+    Line("POST", "/backoffice/machines/{machine_id:id}/move", P.RUN_MACHINES,
+         "/backoffice/machines/{machine}/move", {"site_id": "{site}", "confirm": "yes"}),
+    # The machines' selections, drinks and prices.
+    Line("GET", "/staff/selections", (P.PRODUCTS, P.MACHINES)),  # read only with machines
+    Line("GET", "/staff/selections/{selection_id:id}", (P.PRODUCTS, P.MACHINES),
+         "/staff/selections/{selection}"),
+    Line("GET", "/staff/selections/{selection_id:id}/drinks", (P.PRODUCTS, P.MACHINES),
+         "/staff/selections/{selection}/drinks"),
+    Line("POST", "/api/v1/staff/selections", P.PRODUCTS, body={
+        "name": "Carte {key}", "model": "Jura X8"}),
+    Line("PATCH", "/api/v1/staff/selections/{selection_id:id}", P.PRODUCTS,
+         "/api/v1/staff/selections/{selection}", {"name": "{selection_name}"}),
+    Line("DELETE", "/api/v1/staff/selections/{selection_id:id}", P.PRODUCTS,
+         "/api/v1/staff/selections/{spare_selection}", once=True),
+    Line("POST", "/api/v1/staff/selections/{selection_id:id}/drinks", P.PRODUCTS,
+         "/api/v1/staff/selections/{selection}/drinks",
+         {"name": "Thé", "type": "hot_water", "price": 1}),
+    Line("POST", "/api/v1/staff/selections/{selection_id:id}/order", P.PRODUCTS,
+         "/api/v1/staff/selections/{selection}/order", {"order": ["{drink}"]}),
+    Line("PATCH", "/api/v1/staff/drinks/{drink_id:id}", P.PRODUCTS,
+         "/api/v1/staff/drinks/{drink}", {"price": 120}),
+    Line("DELETE", "/api/v1/staff/drinks/{drink_id:id}", P.PRODUCTS,
+         "/api/v1/staff/drinks/{spare_drink}", once=True),
+    Line("POST", "/api/v1/staff/drinks/{drink_id:id}/move", P.PRODUCTS,
+         "/api/v1/staff/drinks/{drink}/move", {"direction": "down"}),
+    # The machines' consumers and groups, recharges and credit.
+    Line("GET", "/staff/groups", (P.PEOPLE, P.MACHINES)),  # the names with people only
+    Line("POST", "/api/v1/staff/consumers/{consumer_id:id}/credit", P.MANAGE_PEOPLE,
+         "/api/v1/staff/consumers/{consumer}/credit",
+         {"amount": 5, "idempotency_key": "{key}", "note": "cadeau"}),
+    Line("POST", "/api/v1/staff/consumers/{consumer_id:id}/approve", P.MANAGE_PEOPLE,
+         "/api/v1/staff/consumers/{consumer}/approve", {"role": "consumer"}),
+    Line("POST", "/api/v1/staff/consumer-policy", P.MANAGE_PEOPLE,
+         body={"topup_amounts": [10, 20]}),
+    Line("POST", "/api/v1/staff/groups", P.MANAGE_PEOPLE, body={"name": "Équipe {key}"}),
+    Line("PATCH", "/api/v1/staff/groups/{group_id:id}", P.MANAGE_PEOPLE,
+         "/api/v1/staff/groups/{group}", {"name": "{group_name}"}),
+    Line("POST", "/api/v1/staff/groups/{group_id:id}/members", P.MANAGE_PEOPLE,
+         "/api/v1/staff/groups/{group}/members", {"consumer_id": "{consumer}"}),
+    Line("DELETE", "/api/v1/staff/groups/{group_id:id}/members/{consumer_id:id}",
+         P.MANAGE_PEOPLE, "/api/v1/staff/groups/{group}/members/{spare_consumer}", once=True),
+    Line("POST", "/backoffice/groups/topups", P.MANAGE_PEOPLE, body={"amounts": "10, 20"}),
+    Line("POST", "/backoffice/groups/{group_id:id}", P.MANAGE_PEOPLE,
+         "/backoffice/groups/{group}", {"name": "{group_name}"}),
+    Line("GET", "/backoffice/people", P.PEOPLE),
+    Line("POST", "/backoffice/people/approve", P.MANAGE_PEOPLE,
+         body={"consumer-{consumer}": "1", "role": "consumer"}, refused_also=(422,),
+         note="another company's consumer: approved nowhere, the form answers 422"),
+    Line("GET", "/backoffice/people/invite", P.MANAGE_PEOPLE),
+    Line("POST", "/backoffice/people/invite", P.MANAGE_PEOPLE,
+         body={"name": "Invitée", "email": "invitee-{key}@exemple.fr"}),
+    Line("GET", "/backoffice/people/{consumer_id:id}", P.PEOPLE, "/backoffice/people/{consumer}"),
+    Line("POST", "/backoffice/people/{consumer_id:id}", P.MANAGE_PEOPLE,
+         "/backoffice/people/{consumer}", {"name": "{consumer_name}"}),
+    Line("GET", "/backoffice/people/{consumer_id:id}/delete", P.MANAGE_PEOPLE,
+         "/backoffice/people/{consumer}/delete"),
+    Line("POST", "/backoffice/people/{consumer_id:id}/delete", P.MANAGE_PEOPLE,
+         "/backoffice/people/{spare_consumer}/delete", {"confirm": "yes"}, once=True),
+    Line("GET", "/account/outbox", P.READ_MAIL),
+    # Payments, company, sites, tables, menu, staff, audit: the venue's set-up.
+    Line("GET", "/staff/machines/payments", P.CONFIGURE),
+    Line("GET", "/api/v1/staff/payment-settings", P.CONFIGURE),
+    Line("POST", "/api/v1/staff/payment-settings", P.CONFIGURE, body={"provider": "test"}),
+    Line("GET", "/backoffice/company", P.CONFIGURE),
+    Line("POST", "/backoffice/company", P.CONFIGURE, body={"name": ""}),
+    Line("POST", "/backoffice/sites", P.CONFIGURE, body={"name": "Site {key}"}),
+    Line("GET", "/backoffice/sites/{site_id:id}", P.CONFIGURE, "/backoffice/sites/{site}"),
+    Line("POST", "/backoffice/sites/{site_id:id}", P.CONFIGURE, "/backoffice/sites/{site}",
+         {"name": "Café de la Gare", "address": ADDRESS, "table_mode": "order"}),
+    Line("POST", "/backoffice/sites/{site_id:id}/archive", P.CONFIGURE,
+         "/backoffice/sites/{site}/archive", {"archived": "false"}),
+    Line("GET", "/backoffice/tables", P.CONFIGURE),
+    Line("POST", "/backoffice/tables/sites/{site_id:id}/tables", P.CONFIGURE,
+         "/backoffice/tables/sites/{site}/tables", {"label": "T {key}"}),
+    Line("POST", "/backoffice/tables/sites/{site_id:id}/range", P.CONFIGURE,
+         "/backoffice/tables/sites/{site}/range", {"range": "X1-X2"}),
+    Line("GET", "/backoffice/tables/sites/{site_id:id}/qr", P.PRINT,
+         "/backoffice/tables/sites/{site}/qr"),
+    Line("GET", "/backoffice/tables/sites/{site_id:id}/qr.pdf", P.PRINT,
+         "/backoffice/tables/sites/{site}/qr.pdf"),
+    Line("POST", "/backoffice/tables/sites/{site_id:id}/printed", P.PRINT,
+         "/backoffice/tables/sites/{site}/printed", {}),
+    Line("POST", "/backoffice/tables/{table_id:id}", P.CONFIGURE, "/backoffice/tables/{table}",
+         {"label": "{table_label}"}),
+    Line("POST", "/backoffice/tables/{table_id:id}/archive", P.CONFIGURE,
+         "/backoffice/tables/{spare_table}/archive", {"confirm": "yes"}, once=True),
+    Line("POST", "/backoffice/tables/{table_id:id}/token", P.CONFIGURE,
+         "/backoffice/tables/{spare_table2}/token", {"confirm": "yes"}),
+    Line("GET", "/backoffice/menu", P.CONFIGURE),
+    Line("GET", "/backoffice/menu/{site_id:id}", P.CONFIGURE, "/backoffice/menu/{site}"),
+    Line("GET", "/backoffice/menu/{site_id:id}/categories/new", P.CONFIGURE,
+         "/backoffice/menu/{site}/categories/new"),
+    Line("POST", "/backoffice/menu/{site_id:id}/categories/new", P.CONFIGURE,
+         "/backoffice/menu/{site}/categories/new", {"name": "Cat {key}", "station": "bar"}),
+    Line("POST", "/backoffice/menu/{site_id:id}/categories/order", P.CONFIGURE,
+         "/backoffice/menu/{site}/categories/order", {"order": "{category},{category}"}),
+    Line("GET", "/backoffice/menu/categories/{category_id:id}", P.CONFIGURE,
+         "/backoffice/menu/categories/{category}"),
+    Line("POST", "/backoffice/menu/categories/{category_id:id}", P.CONFIGURE,
+         "/backoffice/menu/categories/{category}", {"name": "{category_name}", "station": "bar"}),
+    Line("POST", "/backoffice/menu/categories/{category_id:id}/archive", P.CONFIGURE,
+         "/backoffice/menu/categories/{spare_category}/archive", {"confirm": "yes"}, once=True),
+    Line("POST", "/backoffice/menu/categories/{category_id:id}/restore", P.CONFIGURE,
+         "/backoffice/menu/categories/{spare_category}/restore", {}),
+    Line("POST", "/backoffice/menu/categories/{category_id:id}/move", P.CONFIGURE,
+         "/backoffice/menu/categories/{category}/move", {"direction": "up"}),
+    Line("GET", "/backoffice/menu/{site_id:id}/products/new", P.CONFIGURE,
+         "/backoffice/menu/{site}/products/new"),
+    Line("POST", "/backoffice/menu/{site_id:id}/products/new", P.CONFIGURE,
+         "/backoffice/menu/{site}/products/new",
+         {"reference": "R{key}", "category_id": "{category}", "name": "Nouveau", "price": "1",
+          "vat_rate": "10"}),
+    Line("POST", "/backoffice/menu/{site_id:id}/products/order", P.CONFIGURE,
+         "/backoffice/menu/{site}/products/order",
+         {"order": "{product},{product}", "category_id": "{category}"}),
+    Line("GET", "/backoffice/menu/products/{product_id:id}", P.CONFIGURE,
+         "/backoffice/menu/products/{product}"),
+    Line("POST", "/backoffice/menu/products/{product_id:id}", P.CONFIGURE,
+         "/backoffice/menu/products/{spare_product}",
+         {"reference": "SPARE", "category_id": "{spare_category}", "name": "Rechange",
+          "price": "1", "vat_rate": "10"}),
+    Line("POST", "/backoffice/menu/products/{product_id:id}/archive", P.CONFIGURE,
+         "/backoffice/menu/products/{spare_product}/archive", {"confirm": "yes"}, once=True),
+    Line("POST", "/backoffice/menu/products/{product_id:id}/restore", P.CONFIGURE,
+         "/backoffice/menu/products/{spare_product}/restore", {}),
+    Line("POST", "/backoffice/menu/products/{product_id:id}/move", P.CONFIGURE,
+         "/backoffice/menu/products/{product}/move", {"direction": "up"}),
+    Line("GET", "/backoffice/menu/{site_id:id}/import", P.CONFIGURE,
+         "/backoffice/menu/{site}/import"),
+    Line("POST", "/backoffice/menu/{site_id:id}/import/preview", P.CONFIGURE,
+         "/backoffice/menu/{site}/import/preview", {}),
+    Line("POST", "/backoffice/menu/{site_id:id}/import/apply", P.CONFIGURE,
+         "/backoffice/menu/{site}/import/apply", {}),
+    Line("GET", "/backoffice/menu/{site_id:id}/export.{kind}", P.CONFIGURE,
+         "/backoffice/menu/{site}/export.csv"),
+    Line("GET", "/backoffice/menu/template.{kind}", P.CONFIGURE, "/backoffice/menu/template.csv"),
+    Line("POST", "/backoffice/menu/products/{product_id:id}/photo", P.CONFIGURE,
+         "/backoffice/menu/products/{spare_product}/photo", {}),
+    Line("POST", "/backoffice/menu/products/{product_id:id}/photo/delete", P.CONFIGURE,
+         "/backoffice/menu/products/{spare_product}/photo/delete", {}),
+    Line("GET", "/backoffice/staff", P.CONFIGURE),
+    Line("POST", "/backoffice/staff", P.CONFIGURE, body={
+        "email": "new-{key}@cafe-de-la-gare.fr", "name": "Nouvelle", "role": "cashier",
+        "all_sites": True}),
+    Line("GET", "/backoffice/staff/new", P.CONFIGURE),
+    Line("GET", "/backoffice/staff/{staff_id:id}", P.CONFIGURE, "/backoffice/staff/{staff}"),
+    Line("POST", "/backoffice/staff/{staff_id:id}", P.CONFIGURE, "/backoffice/staff/{staff}",
+         {"role": "cashier", "all_sites": True}),
+    Line("POST", "/backoffice/staff/{staff_id:id}/pin-reset", P.CONFIGURE,
+         "/backoffice/staff/{staff}/pin-reset", {"confirm": "yes"}),
+    Line("POST", "/backoffice/staff/{staff_id:id}/deactivate", P.CONFIGURE,
+         "/backoffice/staff/{spare_staff}/deactivate", {"confirm": "yes"}),
+    Line("POST", "/backoffice/staff/{staff_id:id}/activate", P.CONFIGURE,
+         "/backoffice/staff/{spare_staff}/activate", {"confirm": "yes"}),
+    Line("GET", "/backoffice/audit", P.AUDIT),
+]
+
+
+def _walk(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, str]]:
+    """Every (method, path) of the app, Mounts included; websockets apart (their topics are
+    the matrix below); static files are everyone's."""
+    found: list[tuple[str, str]] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            if route.routes:
+                found += _walk(list(route.routes), prefix + route.path)
+            else:
+                found.append(("GET", prefix + route.path))
+        elif isinstance(route, Route):
+            found += [(m, prefix + route.path) for m in sorted(route.methods or ()) if m != "HEAD"]
+        else:
+            assert isinstance(route, WebSocketRoute), route
+    return found
+
+
+def test_every_route_has_its_line(tmp_path: Any) -> None:
+    """A route with no line (or a line for a route that is gone) fails: add it to LINES."""
+    from app import create_app
+    from tests.conftest import test_settings
+
+    app = create_app(test_settings(f"sqlite+aiosqlite:///{tmp_path}/x.db"))
+    routes = set(_walk(list(app.routes))) - {("GET", "/static")}
+    listed = [(line.method, line.pattern) for line in LINES]
+    assert len(listed) == len(set(listed)), "a route is listed twice"
+    assert sorted(routes - set(listed)) == [], "routes with no line in LINES"
+    assert sorted(set(listed) - routes) == [], "lines for routes the app no longer has"
+
+
+def test_the_roles_are_the_ones_tested() -> None:
+    """Every role of accounts/roles.py is in the matrix and may be given in the back office;
+    the reporter changes nothing; the machines' roles never reach the floor."""
+    assert set(ROLES) == set(ALL_ROLES) == set(ROLE_ORDER)
+    assert set(RoleName.__origin__.__args__) == set(ALL_ROLES)  # type: ignore[attr-defined]
+    changes = set(Permission) - {P.REPORT, P.MACHINES, P.PEOPLE, P.READ_MAIL, P.AUDIT,
+                                 P.HOURS, P.FLOOR, P.CLOCK}
+    assert not ROLES["reporter"] & changes
+    for role in ("product_manager", "user_manager", "machine_owner", "reporter"):
+        assert not can(role, P.FLOOR) and not can(role, P.CONFIGURE), role
+    assert not can("machine_owner", P.PEOPLE) and not can("reporter", P.PEOPLE)
+
+
+def _names(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return set(re.findall(r"{(\w+)}", value))
+    if isinstance(value, list):
+        return set().union(*(_names(v) for v in value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*(_names(k) | _names(v) for k, v in value.items())) if value else set()
+    return set()
+
+
+def expected(line: Line, role: str, scope: str) -> bool:
+    """May this role, in this scope, use the line's route on the demo company's objects?"""
+    if line.who in (PUBLIC, STAFF):
+        return True
+    wanted = line.who if isinstance(line.who, tuple) else (line.who,)
+    if not any(can(role, Permission(p)) for p in wanted):
+        return False
+    named = _names(line.path or line.pattern) | _names(line.body)
+    if scope == "company":
+        return not named & (ON_SITE | COMPANY_WIDE)
+    if scope == "site":
+        return not named & ON_SITE
+    return True
+
+
+def _fill(value: Any, ids: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        whole = re.fullmatch(r"{(\w+)}", value)
+        if whole and whole.group(1) in ids:
+            return ids[whole.group(1)]
+        return re.sub(r"{(\w+)}", lambda m: str(ids[m.group(1)]), value)
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {_fill(k, ids): _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, Any]:
+    """The demo company's objects by {name}, with spares for the lines that delete."""
+    ids: dict[str, Any] = dict(vars(await _theirs(app, db, venue)))
+    async with db.sessionmaker() as session, session.begin():
+        site = await session.get(Site, ids["site"])
+        assert site is not None
+        machine = await session.get(Machine, ids["machine"])
+        selection = await session.get(Selection, ids["selection"])
+        group = await session.get(UserGroup, ids["group"])
+        consumer = await session.get(Consumer, ids["consumer"])
+        table = await session.get(DiningTable, ids["table"])
+        category = await session.get(Category, ids["category"])
+        assert machine and selection and group and consumer and table and category
+        ids.update(machine_mode=machine.mode, machine_name=machine.name,
+                   selection_name=selection.name, group_name=group.name,
+                   consumer_name=consumer.name, table_label=table.label,
+                   category_name=category.name)
+        tables = [DiningTable(site_id=site.id, label=f"Rechange {n}",
+                              token=uuid.uuid4().hex, position=100 + n) for n in (1, 2)]
+        spare_category = Category(site_id=site.id, name="Rechange", station="bar", position=99)
+        session.add_all([*tables, spare_category])
+        await session.flush()
+        spare_product = Product(site_id=site.id, category_id=spare_category.id,
+                                name="Rechange", reference="SPARE", price=100, position=0)
+        spare_selection = Selection(company_id=site.company_id, model="Jura X8",
+                                    name="Carte de rechange", share_token=uuid.uuid4().hex)
+        spare_consumer = Consumer(company_id=site.company_id, email="rechange@exemple.fr",
+                                  name="Rechange", password_hash="x")
+        spare_staff = Staff(company_id=site.company_id, email="rechange@cafe-de-la-gare.fr",
+                            name="Rechange", role="cashier", password_hash="x")
+        spare_machine = Machine(site_id=site.id, model="Jura X8", serial="SPARE-1",
+                                name="Machine de rechange", token=uuid.uuid4().hex,
+                                settings_pin="1234", maintenance_pin="5678")
+        spare_drink = SelectionProduct(selection_id=selection.id, name="Rechange",
+                                       type="hot_water", position=99)
+        session.add_all([spare_product, spare_selection, spare_consumer, spare_staff,
+                         spare_machine, spare_drink])
+        await session.flush()
+        ids.update(spare_table=tables[0].id, spare_table2=tables[1].id,
+                   spare_category=spare_category.id, spare_product=spare_product.id,
+                   spare_selection=spare_selection.id, spare_consumer=spare_consumer.id,
+                   spare_staff=spare_staff.id, spare_machine=spare_machine.id,
+                   spare_drink=spare_drink.id)
+        from customers.models import GroupMember
+        session.add(GroupMember(group_id=group.id, consumer_id=spare_consumer.id))
+    return ids
+
+
+async def _staff_everywhere(db: Database, venue: DemoVenue) -> dict[tuple[str, str], str]:
+    """A member of staff of each role in each scope: their e-mail."""
+    emails: dict[tuple[str, str], str] = {}
+    async with db.sessionmaker() as session, session.begin():
+        site = await session.get(Site, venue.site_id)
+        assert site is not None
+        kiosk = Site(company_id=site.company_id, name="Le Kiosque", address="2 rue Haute")
+        other = Company(name="Autre Café SAS", currency="EUR")
+        session.add_all([kiosk, other])
+        await session.flush()
+        session.add(Site(company_id=other.id, name="L'Autre Café", address="3 rue Basse"))
+        password = demo_hash(PASSWORD)
+        for role in ALL_ROLES:
+            for scope in SCOPES:
+                email = f"{role}.{scope}@matrix.test"
+                member = Staff(company_id=other.id if scope == "company" else site.company_id,
+                               email=email, name=f"{role} {scope}", role=role,
+                               password_hash=password, all_sites=scope != "site")
+                session.add(member)
+                await session.flush()
+                if scope == "site":
+                    session.add(StaffSite(staff_id=member.id, site_id=kiosk.id))
+                emails[role, scope] = email
+    return emails
+
+
+def _refused(response: httpx.Response, line: Line) -> bool:
+    return response.status_code in (403, 404, *line.refused_also)
+
+
+def _not_refused(response: httpx.Response) -> bool:
+    location = response.headers.get("location", "") + response.headers.get("hx-redirect", "")
+    return (response.status_code < 500 and response.status_code not in (401, 403, 404)
+            and "/staff/login" not in location)
+
+
+@pytest.mark.filterwarnings("ignore")
+async def test_every_role_on_every_route_where_it_may_and_nowhere_else(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    started = time.monotonic()
+    ids = await _objects(app, db, venue)
+    emails = await _staff_everywhere(db, venue)
+    clients: dict[tuple[str, str], tuple[httpx.AsyncClient, str]] = {}
+    anonymous = client_for(app)
+    try:
+        for cell, email in emails.items():
+            client = client_for(app)
+            clients[cell] = (client, await login(client, email, PASSWORD))
+        wrong: list[str] = []
+        for line in LINES:
+            if line.note.startswith("not requested"):
+                continue
+            if line.who == PUBLIC:
+                if line.method == "GET" and not _names(line.pattern):
+                    response = await anonymous.get(line.path or line.pattern)
+                    if response.status_code >= 500:
+                        wrong.append(f"{line.method} {line.pattern} anonymous: "
+                                     f"{response.status_code}")
+                continue  # everyone's alike: their own tests cover them
+            cells = sorted(((role, scope) for role in ALL_ROLES for scope in SCOPES),
+                           key=lambda c: expected(line, *c))  # refused cells first
+            done = False
+            for role, scope in cells:
+                client, csrf = clients[role, scope]
+                ids["key"] = uuid.uuid4().hex[:12]
+                url = _fill(line.path or line.pattern, ids)
+                headers = {"x-csrf-token": csrf}
+                if line.method != "GET":
+                    headers["accept"] = "application/json"
+                response = await client.request(
+                    line.method, url, headers=headers,
+                    json=_fill(line.body, ids) if line.body is not None else None,
+                )
+                allowed = expected(line, role, scope)
+                ok = (_not_refused(response) or (line.once and done and
+                                                 response.status_code == 404)
+                      ) if allowed else _refused(response, line)
+                done = done or (allowed and ok)
+                if not ok:
+                    wrong.append(f"{line.method} {url} {role}/{scope}: expected "
+                                 f"{'allowed' if allowed else 'refused'}, got "
+                                 f"{response.status_code} {response.text[:120]!r}")
+        assert not wrong, "\n".join([f"{len(wrong)} cells wrong:", *wrong])
+    finally:
+        await anonymous.aclose()
+        for client, _ in clients.values():
+            await client.aclose()
+    assert time.monotonic() - started < 60, "the matrix must stay fast"
+
+
+# The live topics: every kind registered, by whom each may be watched.
+TOPICS: dict[str, list[tuple[str, Who]]] = {
+    "table": [("table:{table}", P.FLOOR)],
+    "site": [("site:{site}:pos", P.FLOOR), ("site:{site}:station:kitchen", P.FLOOR)],
+    "menu": [("menu:{site}", PUBLIC)],
+    "machine": [("machine:{machine}", P.MACHINES)],
+    "device": [("device:{machine}", NOBODY)],  # the machine's own socket only
+    "user": [("user:{consumer}", P.PEOPLE)],
+    "session": [("session:{key}", NOBODY)],  # put there by the server, never subscribed
+}
+
+
+def _viewer(role: str, scope: str, ids: dict[str, Any], company_id: int,
+            kiosk: int) -> Viewer:
+    return Viewer(staff_id=1, role=role, company_id=company_id + (scope == "company"),
+                  sites=frozenset({kiosk}) if scope == "site" else None)
+
+
+async def test_every_role_on_every_live_topic(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    assert set(topics._kinds) == set(TOPICS), "a topic kind with no line in TOPICS"
+    ids = await _objects(app, db, venue) | {"key": "a" * 43}
+    async with db.sessionmaker() as session, session.begin():
+        site = await session.get(Site, venue.site_id)
+        assert site is not None
+        kiosk = Site(company_id=site.company_id, name="Le Kiosque", address="2 rue Haute")
+        session.add(kiosk)
+        await session.flush()
+        company_id, kiosk_id = site.company_id, kiosk.id
+        # The other company's id, for the "company" scope: the next one.
+        assert await session.scalar(select(Company.id).where(Company.id == company_id + 1)) in (
+            None, company_id + 1)
+    wrong: list[str] = []
+    async with db.sessionmaker() as session:
+        for kind_name, lines in TOPICS.items():
+            kind = topics._kinds[kind_name]
+            for template, who in lines:
+                topic = _fill(template, ids)
+                parsed = topics.parse(topic)
+                assert parsed is not None and parsed[0] is kind, topic
+                for role in ALL_ROLES:
+                    for scope in SCOPES:
+                        viewer = _viewer(role, scope, ids, company_id, kiosk_id)
+                        if who == NOBODY:
+                            allowed = False
+                        elif who == PUBLIC:
+                            allowed = True
+                        else:
+                            assert isinstance(who, Permission)
+                            allowed = can(role, who) and (
+                                scope == "own" or (scope == "site" and kind_name == "user"))
+                        got = await kind.authorize(session, parsed[1], viewer)
+                        if got != allowed:
+                            wrong.append(f"{topic} {role}/{scope}: {got}, expected {allowed}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_the_staff_form_offers_every_role_with_its_line(
+    app: Starlette, venue: DemoVenue
+) -> None:
+    """An administrator may give every role; the form says what each may do, in French."""
+    async with client_for(app) as admin:
+        await login(admin, "admin@cafe-de-la-gare.fr", "admin-demo")
+        page = await admin.get("/backoffice/staff/new")
+    assert page.status_code == 200
+    for role in ALL_ROLES:
+        assert f'<option value="{role}"' in page.text, role
+    for words in ("Responsable produits", "Gestionnaire des utilisateurs",
+                  "Propriétaire des machines", "Lecteur des statistiques",
+                  "Consulte les statistiques et les rapports, ne modifie rien."):
+        assert words in page.text.replace("&#39;", "'"), words
