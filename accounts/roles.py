@@ -35,6 +35,7 @@ class Permission(StrEnum):
     CLOSE = "close"  # the day's Z, monthly and yearly closings, archives
     HOURS = "hours"  # see the hours clocked per person and week
     TILLS = "tills"  # create, pair and revoke tills
+    TRAINING = "training"  # supervise a till's training mode (its tickets count nowhere)
     # The café floor: see a site's POS, its stations and its tables' live state (the
     # machines' roles have no business there).
     FLOOR = "floor"

@@ -3,13 +3,15 @@ Schemas make the API document)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from errors import N_, InvalidInput
+from pos.approval import Approval
 from pos.errors import BadPrefix, BadPrinter, PairingRefused, PinRefused
-from web.commands import Collapsed, Command, Id, Invalid, Text
+from web.commands import Collapsed, Command, Flag, Id, Invalid, Text
 
 
 class PairTill(Command):
@@ -37,3 +39,30 @@ class NewTillForm(Command):
 
 class PrinterForm(Command):
     printer: Annotated[Text, Field(max_length=200), Invalid(BadPrinter)] = ""
+
+
+def approval_of_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """A page's form carries a supervisor's approval as two fields (`approval_staff_id`,
+    `approval_pin`); left blank, there is none."""
+    data: dict[str, Any] = {k: v for k, v in form.items()
+                            if k not in ("approval_staff_id", "approval_pin")}
+    if form.get("approval_pin"):
+        data["approval"] = {"staff_id": form.get("approval_staff_id", ""),
+                            "pin": form["approval_pin"]}
+    return data
+
+
+class OpenDrawer(Command):
+    """Open the cash drawer outside a sale: why, and a supervisor's approval unless the
+    member switched in is one."""
+
+    reason: Annotated[Collapsed, Field(min_length=1, max_length=200),
+                      Invalid(InvalidInput, N_("Say why the drawer is opened."))]
+    approval: Approval | None = None
+
+
+class Training(Command):
+    """Training mode on (a supervisor approves it) or off."""
+
+    on: Flag
+    approval: Approval | None = None

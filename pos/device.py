@@ -45,6 +45,7 @@ from web.state import AppState, app_state
 
 COOKIE = "comptoir_till"
 TILL_ID = "till_id"  # the session's till, beside STAFF_ID, once someone switched in
+TRAINING = "till_training"  # the supervising member's id while the till is in training
 CREDENTIAL_DAYS = 5 * 365  # a till's credential lasts until it is revoked or re-paired
 PAIRING_MINUTES = 10
 # The pairing code: 8 letters and digits none of which looks like another, as "ABCD-2345".
@@ -212,7 +213,14 @@ async def switch_in(conn: HTTPConnection, till: Till, staff_id: int, pin: str) -
     state = app_state(conn)
     member = await check_member_pin(state, till, staff_id, pin)
     before = conn.session.get(STAFF_ID)
+    trained_by = training_of(conn)
+
     async def journal(tx: Tx) -> None:
+        if trained_by is not None:  # training is one member's session: it ends here
+            await write(tx, till.company_id, JournalKind.TRAINING,
+                        {"on": False, "supervisor_id": trained_by},
+                        site_id=till.site_id, till_id=till.id,
+                        staff_id=before if isinstance(before, int) else None)
         if isinstance(before, int) and before != member.id:
             await write(tx, till.company_id, JournalKind.SIGN_OUT, {"how": "switch"},
                         site_id=till.site_id, till_id=till.id, staff_id=before)
@@ -222,6 +230,7 @@ async def switch_in(conn: HTTPConnection, till: Till, staff_id: int, pin: str) -
     await run(state.sessionmaker, state.bus, journal)
     conn.session[STAFF_ID] = member.id
     conn.session[TILL_ID] = till.id
+    conn.session.pop(TRAINING, None)  # training is one member's session
     return member
 
 
@@ -230,10 +239,19 @@ async def switch_out(conn: HTTPConnection, till: Till) -> None:
     state = app_state(conn)
     before = conn.session.pop(STAFF_ID, None)
     conn.session.pop(TILL_ID, None)
-    if isinstance(before, int):
-            await run(state.sessionmaker, state.bus, lambda tx: write(
-            tx, till.company_id, JournalKind.SIGN_OUT, {"how": "lock"},
-            site_id=till.site_id, till_id=till.id, staff_id=before))
+    trained_by = conn.session.pop(TRAINING, None)
+    if not isinstance(before, int):
+        return
+
+    async def journal(tx: Tx) -> None:
+        if isinstance(trained_by, int):
+            await write(tx, till.company_id, JournalKind.TRAINING,
+                        {"on": False, "supervisor_id": trained_by},
+                        site_id=till.site_id, till_id=till.id, staff_id=before)
+        await write(tx, till.company_id, JournalKind.SIGN_OUT, {"how": "lock"},
+                    site_id=till.site_id, till_id=till.id, staff_id=before)
+
+    await run(state.sessionmaker, state.bus, journal)
 
 
 async def page_at_till(conn: HTTPConnection, permission: Permission) -> AtTill | Response:
@@ -269,3 +287,28 @@ async def at_till(conn: HTTPConnection, permission: Permission) -> AtTill:
         raise NotAtTill()
     require(staff.role, permission)
     return AtTill(till, staff)
+
+
+def training_of(conn: HTTPConnection) -> int | None:
+    """The member supervising this till's training, while it is in training mode: its
+    tickets are recorded as training, named with them, and count in no total."""
+    value = conn.session.get(TRAINING)
+    return value if isinstance(value, int) else None
+
+
+async def set_training(conn: HTTPConnection, at: AtTill, on: bool,
+                       supervisor_id: int | None) -> None:
+    """Training mode on (supervised by `supervisor_id`) or off, journalled."""
+    before = training_of(conn)
+    if on:
+        assert supervisor_id is not None
+        conn.session[TRAINING] = supervisor_id
+    else:
+        conn.session.pop(TRAINING, None)
+    if (before is not None) == on:
+        return
+    state = app_state(conn)
+    await run(state.sessionmaker, state.bus, lambda tx: write(
+        tx, at.till.company_id, JournalKind.TRAINING,
+        {"on": on, "supervisor_id": supervisor_id if on else before},
+        site_id=at.till.site_id, till_id=at.till.id, staff_id=at.staff.id))

@@ -27,6 +27,8 @@ class JournalKind(StrEnum):
     CONFIG_CHANGED = "config_changed"
     TILL_PAIRED = "till_paired"
     TILL_REVOKED = "till_revoked"
+    DRAWER_OPENED = "drawer_opened"  # outside a sale
+    TRAINING = "training"  # training mode started or ended on a till
 
 
 def entry_fields(entry: JournalEntry) -> dict[str, Any]:

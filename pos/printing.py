@@ -14,7 +14,6 @@ records no duplicate; a print that fails once connected gives its original claim
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,19 +31,17 @@ from pos import clock
 from pos.corrections import Duplicate, record_duplicate
 from pos.journal import to_the_second
 from pos.models import ReceiptPrint, Ticket, Till
+from pos.printer_address import PORT, address_of
 from pos.receipt import Receipt, Words, receipt_of
 from pos.records import Kind, Origin
 from pos.tills import lock_till
 from realtime.events import Tx
 
 T = TypeVar("T")
-PORT = 9100
 TIMEOUT_S = 5.0
 WIDTH = 48  # characters of font A on 80 mm paper
 CODEPAGE = "CP858"  # Latin-1 with the euro sign: French and English fit
 REPRINTS = uuid.UUID("6f1d1c1e-4b7e-4c38-9a53-2f6a4c1e0a17")  # names reprints' ids
-ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])"
-                     r"(?::(?P<port>[0-9]{1,5}))?$")
 
 
 class PrinterUnavailable(DomainError):
@@ -62,24 +59,6 @@ class NoPrinter(Conflict):
 
     code = "no_printer"
     message = N_("This till has no receipt printer: print the receipt from its page.")
-
-
-class BadPrinterAddress(DomainError):
-    code = "bad_printer_address"
-    status = 422
-    message = N_("A printer's address is a host name or IP address, with :port if not 9100.")
-    field = "printer"
-
-
-def address_of(setting: str) -> tuple[str, int]:
-    """The till's `printer` setting, "host" or "host:port", as (host, port)."""
-    found = ADDRESS.match(setting.strip())
-    if found is None:
-        raise BadPrinterAddress()
-    port = int(found["port"] or PORT)
-    if not 0 < port < 65536:
-        raise BadPrinterAddress()
-    return found["host"].strip("[]"), port
 
 
 class Printer(Protocol):
@@ -239,7 +218,7 @@ class Printed:
     reprint: bool  # a recorded duplicate ("DUPLICATA n"), not the original
 
 
-async def _off_loop(call: Callable[[], None], timeout: float) -> None:
+async def off_loop(call: Callable[[], None], timeout: float) -> None:
     await asyncio.wait_for(asyncio.to_thread(call), timeout)
 
 
@@ -271,7 +250,7 @@ async def print_ticket(
         raise NoPrinter()
     printer = connect(till.printer)
     try:
-        await _off_loop(printer.open, timeout)
+        await off_loop(printer.open, timeout)
     except Exception as error:  # refused, unreachable, timed out: all the same to a cashier
         await _close(printer)
         raise PrinterUnavailable(printer=till.printer) from error
@@ -280,7 +259,7 @@ async def print_ticket(
         try:
             data = escpos_bytes(receipt, locale)
             try:
-                await _off_loop(lambda: printer.send(data), timeout)
+                await off_loop(lambda: printer.send(data), timeout)
             except Exception as error:
                 raise PrinterUnavailable(printer=till.printer) from error
         except Exception:
@@ -294,7 +273,7 @@ async def print_ticket(
 
 async def _close(printer: Printer) -> None:
     try:
-        await _off_loop(printer.close, TIMEOUT_S)
+        await off_loop(printer.close, TIMEOUT_S)
     except Exception:  # noqa: S110  (a socket that will not close is dropped all the same)
         pass
 

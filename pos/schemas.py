@@ -38,3 +38,15 @@ class TillSwitched(BaseModel):
 class TillLocked(BaseModel):
     ok: bool
     redirect: str | None = None
+
+
+class DrawerOpened(BaseModel):
+    approved_by: Id = Field(description="Who approved: the member switched in, or the "
+                                        "supervisor whose PIN was typed.")
+    redirect: str | None = None
+
+
+class TrainingState(BaseModel):
+    training: bool
+    supervisor_id: Id | None = Field(description="Who supervises the training.")
+    redirect: str | None = None

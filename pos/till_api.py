@@ -5,11 +5,16 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from accounts.roles import Permission
 from accounts.sign_in_limits import client_of
 from api.endpoint import SESSION, Endpoint, Reply, Tag
 from pos import device
-from pos.commands import PairTill, SwitchIn
+from pos.approval import approver
+from pos.commands import OpenDrawer, PairTill, SwitchIn, Training, approval_of_form
+from pos.drawer import open_drawer
 from pos.errors import (
+    ApprovalNeeded,
+    NotAtTill,
     NotPaired,
     PairingRefused,
     PinRefused,
@@ -17,7 +22,15 @@ from pos.errors import (
     TooManyPinTries,
 )
 from pos.models import Till
-from pos.schemas import TillLocked, TillPaired, TillState, TillSwitched
+from pos.printing import NoPrinter, PrinterUnavailable
+from pos.schemas import (
+    DrawerOpened,
+    TillLocked,
+    TillPaired,
+    TillState,
+    TillSwitched,
+    TrainingState,
+)
 from web.commands import command
 from web.htmx import json_reply
 from web.sessions import STAFF_ID, renew
@@ -87,6 +100,32 @@ async def lock(request: Request) -> Response:
     return json_reply({"ok": True, "redirect": "/till"}, request)
 
 
+async def drawer(request: Request) -> Response:
+    """Opens the cash drawer (it hangs on the till's receipt printer) outside a sale: a
+    supervisor's action, approved by their PIN on a cashier's screen; journalled and
+    audited with who acted, who approved and why."""
+    at = await device.at_till(request, Permission.SELL)
+    asked = await command(request, OpenDrawer, approval_of_form)
+    approved_by = await open_drawer(app_state(request), at, asked.reason, asked.approval)
+    return json_reply({"approved_by": approved_by, "redirect": "/till?done=drawer"}, request)
+
+
+async def training(request: Request) -> Response:
+    """Training mode on this till, supervised by the member who approves it (their PIN):
+    tickets recorded meanwhile are marked training, name them, and count in no total.
+    Off: back to real sales. Switching user ends it."""
+    at = await device.at_till(request, Permission.SELL)
+    asked = await command(request, Training, approval_of_form)
+    supervisor = None
+    if asked.on:
+        supervisor = await approver(app_state(request), till=at.till, acting=at.staff,
+                                    permission=Permission.TRAINING, approval=asked.approval)
+    await device.set_training(request, at, asked.on, supervisor)
+    done = "training_on" if asked.on else "training_off"
+    return json_reply({"training": asked.on, "supervisor_id": supervisor,
+                       "redirect": f"/till?done={done}"}, request)
+
+
 routes = [
     Endpoint("/till/pair", pair, "POST", tag=TILL, summary="Pair this device as a till",
              body=PairTill, example={"code": "ABCD-2345"},
@@ -101,5 +140,16 @@ routes = [
              errors=[NotPaired, PinRefused, TooManyPinTries], security=SESSION),
     Endpoint("/till/lock", lock, "POST", tag=TILL, summary="Lock the till",
              responses={200: Reply(TillLocked, "Locked.")}, errors=[NotPaired],
+             security=SESSION),
+    Endpoint("/till/drawer", drawer, "POST", tag=TILL, summary="Open the cash drawer",
+             body=OpenDrawer, example={"reason": "Fond de caisse",
+                                       "approval": {"staff_id": 2, "pin": "2002"}},
+             responses={200: Reply(DrawerOpened, "The drawer was kicked open.")},
+             errors=[NotPaired, NotAtTill, ApprovalNeeded, PinRefused, TooManyPinTries,
+                     NoPrinter, PrinterUnavailable], security=SESSION),
+    Endpoint("/till/training", training, "POST", tag=TILL, summary="Training mode on or off",
+             body=Training, example={"on": True, "approval": {"staff_id": 2, "pin": "2002"}},
+             responses={200: Reply(TrainingState, "Training mode is as asked.")},
+             errors=[NotPaired, NotAtTill, ApprovalNeeded, PinRefused, TooManyPinTries],
              security=SESSION),
 ]

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from accounts.models import Staff
 from accounts.roles import Permission, can
 from errors import N_
 from pos import device
@@ -21,6 +22,20 @@ ACTIONS: list[tuple[str, str, Permission]] = [
 ]
 
 NO_STORE = {"Cache-Control": "no-store"}
+# What the till's home says after an action that came back to it (?done=…).
+DONE = {
+    "drawer": N_("The drawer is open."),
+    "training_on": N_("Training mode: nothing sold now counts."),
+    "training_off": N_("Training mode is over: sales count again."),
+}
+
+
+def _approvers(members: list[Staff], acting: Staff | None,
+               permission: Permission) -> list[Staff] | None:
+    """Who may approve `permission` for the member switched in; None when they hold it."""
+    if acting is None or can(acting.role, permission):
+        return None
+    return [m for m in members if can(m.role, permission)]
 
 
 async def pair_page(request: Request) -> Response:
@@ -47,8 +62,15 @@ async def home(request: Request) -> Response:
                   None)
     actions = [(path.format(site=till.site_id), label) for path, label, needs in ACTIONS
                if acting is not None and can(acting.role, needs)]
-    response = page(request, "till/home.html", till=till, members=members, acting=acting,
-                    chosen=chosen, actions=actions)
+    training = device.training_of(request) if acting is not None else None
+    response = page(
+        request, "till/home.html", till=till, members=members, acting=acting, chosen=chosen,
+        actions=actions, training=next((m for m in members if m.id == training), None),
+        may_sell=acting is not None and can(acting.role, Permission.SELL),
+        # Who may approve, for a member who may not do it alone.
+        drawer_approvers=_approvers(members, acting, Permission.DRAWER),
+        training_approvers=_approvers(members, acting, Permission.TRAINING),
+        done=DONE.get(request.query_params.get("done", "")))
     response.headers.update(NO_STORE)
     return response
 

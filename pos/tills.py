@@ -10,9 +10,10 @@ from sqlalchemy import select
 from accounts.models import Site
 from db.engine import on_postgresql
 from pos import chain, clock
-from pos.errors import BadPrefix, BadPrinter, PrefixTaken, TillRevoked, UnknownTill
+from pos.errors import BadPrefix, PrefixTaken, TillRevoked, UnknownTill
 from pos.journal import JournalKind, write
 from pos.models import ChainLink, Till
+from pos.printer_address import address_of
 from realtime.events import Tx
 
 PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
@@ -93,37 +94,20 @@ async def chain_head(tx: Tx, till_id: int) -> tuple[int, str]:
     return (last[0], last[1]) if last else (0, chain.GENESIS)
 
 
-# "host" or "host:port": a name or an address of the shop's network (no scheme, no path).
-PRINTER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-]{0,180}[A-Za-z0-9])?(:[0-9]{1,5})?$")
-
-
-def printer_address(raw: str | None) -> tuple[str, int] | None:
-    """A till's printer setting as (host, port); 9100, ESC/POS's raw port, by default."""
-    if not raw:
-        return None
-    host, _, port = raw.partition(":")
-    return host, int(port) if port else 9100
-
-
 async def set_printer(tx: Tx, company_id: int, till_id: int, printer: str | None,
                       staff_id: int) -> Till:
     till = await tx.session.get(Till, till_id)
     if till is None or till.company_id != company_id:
         raise UnknownTill()
     printer = (printer or "").strip() or None
-    if printer is not None and (not PRINTER.match(printer) or not _port_ok(printer)):
-        raise BadPrinter()
+    if printer is not None:
+        address_of(printer)  # BadPrinter when it is not an address
     if printer != till.printer:
         till.printer = printer
         await write(tx, company_id, JournalKind.CONFIG_CHANGED,
                     {"change": "printer", "prefix": till.prefix, "printer": printer},
                     site_id=till.site_id, till_id=till.id, staff_id=staff_id)
     return till
-
-
-def _port_ok(printer: str) -> bool:
-    address = printer_address(printer)
-    return address is not None and 1 <= address[1] <= 65535
 
 
 async def next_prefix(tx: Tx, company_id: int) -> str:
