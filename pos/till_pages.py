@@ -17,6 +17,8 @@ from web.templating import page
 # (path, its label, the permission it needs). `{site}` is the till's site.
 ACTIONS: list[tuple[str, str, Permission]] = [
     ("/pos/{site}", N_("Tables and rounds"), Permission.VALIDATE),
+    ("/till/tickets", N_("Tickets and refunds"), Permission.SELL),
+    ("/till/reports", N_("X and Z reports"), Permission.SELL),
 ]
 
 NO_STORE = {"Cache-Control": "no-store"}
