@@ -47,7 +47,7 @@ from pos.models import Ticket, TicketLine, Till
 from pos.periods import local_day, zone_of
 from pos.records import Kind, Method, Origin, PaymentInput, Recorded, lines_of
 from realtime.events import Tx
-from web.commands import Command, Flag, Integer, Invalid, Shape, command
+from web.commands import Collapsed, Command, Flag, Integer, Invalid, Shape, command
 from web.htmx import json_reply
 from web.state import app_state, run_tx
 from web.templating import page
@@ -83,7 +83,7 @@ class BadQuantity(InvalidInput):
     field = "lines"
 
 
-Reason = Annotated[str, Field(min_length=1, max_length=200), Invalid(ReasonMissing)]
+Reason = Annotated[Collapsed, Field(min_length=1, max_length=200), Invalid(ReasonMissing)]
 ClientUuid = Annotated[uuid.UUID, Field(description="Chosen by the till (a UUID): sending it "
                                                     "again returns the first record.")]
 
