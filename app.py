@@ -22,9 +22,9 @@ from backoffice import machine_pages as backoffice_machines
 from backoffice import menu_files, menu_pages, signup_pages
 from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
+from backoffice import records_pages as backoffice_records
 from backoffice import staff_pages as backoffice_staff
 from backoffice import tables_pages as backoffice_tables
-from backoffice import records_pages as backoffice_records
 from backoffice import till_pages as backoffice_tills
 from backoffice.onboarding_facts import site_missing
 from customers import sweeper as customers_sweeper

@@ -99,9 +99,13 @@ async def sweep_once(
         due = await years_due(session, moment)
     made = 0
     for company_id, year in due:
+
+        async def keep(tx: Tx, company_id: int = company_id, year: int = year
+                       ) -> StoredArchive | None:
+            return await keep_year(tx, box, company_id, year)
+
         try:
-            kept = await run(sessionmaker, bus,
-                             lambda tx, c=company_id, y=year: keep_year(tx, box, c, y))
+            kept = await run(sessionmaker, bus, keep)
         except IntegrityError:  # another process kept it first
             continue
         if kept is not None:

@@ -7,11 +7,11 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
-    LargeBinary,
     CheckConstraint,
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,

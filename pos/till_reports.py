@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,8 +35,8 @@ from pos.closings import CloseDay, close_day, x_report
 from pos.errors import (
     AlreadyClosed,
     ApprovalNeeded,
-    NoTill,
     NotAtTill,
+    NoTill,
     NotPaired,
     PeriodNotOver,
     PinRefused,
@@ -93,7 +94,7 @@ class CloseTheDay(Command):
     approval: Approval | None = None
 
 
-def _approval_shape(data: dict[str, str]) -> dict[str, Any]:
+def _approval_shape(data: Mapping[str, str]) -> dict[str, Any]:
     shaped: dict[str, Any] = {k: v for k, v in data.items()
                               if k in ("uuid", "counted_cash", "day") and v != ""}
     if data.get("approval_pin"):
@@ -190,7 +191,8 @@ async def read_x(request: Request) -> Response:
     if is_htmx(request):
         locale = locale_of(request)
         return HTMLResponse(render(
-            locale, "till/_x_report.html", report=labelled(report, locale), currency=currency, till=here.till,
+            locale, "till/_x_report.html", report=labelled(report, locale), currency=currency,
+            till=here.till,
             tz=tz, day=day_name(report["day"], locale), at=clock.now()))
     return JSONResponse({"report": report, "currency": currency})
 
@@ -237,7 +239,8 @@ async def close_today(request: Request) -> Response:
 def _z_html(request: Request, done: Shown, till: Till) -> str:
     locale = locale_of(request)
     return render(locale, "till/_z_report.html", z=done, body=done.body, tz=done.tz,
-                  report=labelled(done.body["report"], locale), currency=done.body["currency"], till=till,
+                  report=labelled(done.body["report"], locale), currency=done.body["currency"],
+                  till=till,
                   day=day_name(done.body["period_start"], locale),
                   at=datetime.fromisoformat(done.body["at"].replace("Z", "+00:00")))
 
