@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from accounts.models import Company, Staff
 from domain.models import OutboxEvent
 from pos import chain
+from pos.archives import keep_year
 from pos.closings import CloseDay, close_day
 from pos.corrections import (
     Duplicate,
@@ -27,7 +28,6 @@ from pos.corrections import (
 )
 from pos.errors import BadTicket, SequenceTaken
 from pos.loading import till_chain
-from pos.archives import keep_year
 from pos.models import APPEND_ONLY, ChainLink, Ticket
 from pos.records import Method, PaymentInput, Sale, record_sale
 from pos.vat import INTERMEDIATE, REDUCED, STANDARD, Line
