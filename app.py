@@ -23,6 +23,7 @@ from backoffice import machine_pages as backoffice_machines
 from backoffice import menu_files, menu_pages, signup_pages
 from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
+from backoffice import records_pages as backoffice_records
 from backoffice import staff_pages as backoffice_staff
 from backoffice import tables_pages as backoffice_tables
 from backoffice import till_pages as backoffice_tills
@@ -55,8 +56,10 @@ from ordering.live import register_all
 from payments import api as payments_api
 from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
+from pos import archives as pos_archives
 from pos import clock_routes as till_clock
-from pos import receipt_pages, till_api, till_pages
+from pos import receipt_pages, till_api, till_pages, till_reports, till_tickets
+from pos.signing import sealing_box
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -130,6 +133,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ("tries", settings.sweep_interval_s, partial(ratelimit.forget_expired, sessionmaker)),
             ("sessions", settings.sweep_interval_s,
              partial(session_store.forget_expired, sessionmaker)),
+            ("archives", settings.sweep_interval_s,
+             partial(pos_archives.sweep_once, sessionmaker, bus,
+                     sealing_box(settings.secret_key))),
         ]
         tasks = [
             asyncio.create_task(state.hub.run(bus), name="hub"),
@@ -156,7 +162,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
-              + signup_pages.routes + till_api.routes + till_clock.api_routes),
+              + signup_pages.routes + till_api.routes + till_clock.api_routes
+              + till_tickets.api_routes + till_reports.api_routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
@@ -177,10 +184,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_machines.routes,
         *backoffice_groups.routes,
         *backoffice_tills.routes,
+        *backoffice_records.routes,
         *till_pages.routes,
         *backoffice_hours.routes,
         *till_clock.routes,
         *receipt_pages.routes,
+        *till_tickets.routes,
+        *till_reports.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

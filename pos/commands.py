@@ -41,15 +41,19 @@ class PrinterForm(Command):
     printer: Annotated[Text, Field(max_length=200), Invalid(BadPrinter)] = ""
 
 
-def approval_of_form(form: Mapping[str, str]) -> dict[str, Any]:
+def approval_in(form: Mapping[str, str]) -> dict[str, Any]:
     """A page's form carries a supervisor's approval as two fields (`approval_staff_id`,
-    `approval_pin`); left blank, there is none."""
-    data: dict[str, Any] = {k: v for k, v in form.items()
-                            if k not in ("approval_staff_id", "approval_pin")}
-    if form.get("approval_pin"):
-        data["approval"] = {"staff_id": form.get("approval_staff_id", ""),
-                            "pin": form["approval_pin"]}
-    return data
+    `approval_pin`, templates/till/_approval.html): as the body's `approval`, if typed."""
+    if not form.get("approval_pin"):
+        return {}
+    return {"approval": {"staff_id": form.get("approval_staff_id", ""),
+                         "pin": form["approval_pin"]}}
+
+
+def approval_of_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """A page's form as a body: its fields, the approval's two as one."""
+    return {**{k: v for k, v in form.items()
+               if k not in ("approval_staff_id", "approval_pin")}, **approval_in(form)}
 
 
 class OpenDrawer(Command):

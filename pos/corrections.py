@@ -85,9 +85,7 @@ async def record_refund(tx: Tx, command: Refund) -> Recorded:
         if not 0 < wanted.quantity <= left:
             raise BadTicket(why=N_("a line is refunded beyond what is left of it"))
         # The last of a line gives back exactly what is left: refunds add up to the sale.
-        amount = (line.total_incl - gone_amount if wanted.quantity == left
-                  else vat.round_half_away(Fraction(line.total_incl * wanted.quantity,
-                                                        line.quantity)))
+        amount = refund_amount(line, wanted.quantity, (gone_quantity, gone_amount))
         lines.append(vat.Line(line.label, -wanted.quantity, line.unit_price, line.vat_rate,
                               discount=amount - wanted.quantity * line.unit_price))
         positions.append(line.position)
@@ -158,6 +156,21 @@ async def _correctable(tx: Tx, origin: Origin, uuid: UUID) -> Ticket:
         raise BadTicket(why=N_("a refund or a void names the supervisor who approved it"))
     return ticket
 
+
+
+async def given_back(tx: Tx, ticket_id: int) -> dict[int, tuple[int, int]]:
+    """Per sold line's position, what refunds and voids already gave back (quantity and
+    amount, both positive): what the refund screen shows as gone."""
+    return await _returned(tx, ticket_id)
+
+
+def refund_amount(line: TicketLine, quantity: int, gone: tuple[int, int]) -> int:
+    """What giving back `quantity` of a sold line returns (positive), as record_refund
+    computes it: the last of a line gives back exactly what is left of its amount."""
+    gone_quantity, gone_amount = gone
+    if quantity == line.quantity - gone_quantity:
+        return line.total_incl - gone_amount
+    return vat.round_half_away(Fraction(line.total_incl * quantity, line.quantity))
 
 
 async def _returned(tx: Tx, ticket_id: int) -> dict[int, tuple[int, int]]:

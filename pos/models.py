@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -24,7 +25,7 @@ from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
 # The tables whose rows are records: the triggers refuse UPDATE and DELETE on them.
 APPEND_ONLY = (
     "pos_ticket", "pos_ticket_line", "pos_ticket_tax", "pos_ticket_payment", "pos_closing",
-    "pos_chain_link", "pos_journal", "pos_signing_key",
+    "pos_chain_link", "pos_journal", "pos_signing_key", "pos_archive",
 )
 
 
@@ -276,3 +277,21 @@ class Shift(Base):
     close_reason: Mapped[str] = mapped_column(String(200), default="")
     in_key: Mapped[str | None] = mapped_column(String(64), default=None)
     out_key: Mapped[str | None] = mapped_column(String(64), default=None)
+class StoredArchive(Base):
+    """An archive kept by Comptoir: the file pos/archive.py made for a period (the yearly
+    one is made once, after the year ends, by pos/archive_sweeper.py). Never changed nor
+    removed; one per company and period, whichever process makes it first."""
+
+    __tablename__ = "pos_archive"
+    __table_args__ = (UniqueConstraint("company_id", "period_start", "period_end"),)
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # the last day it covers
+    created_at: Mapped[Timestamp]
+    staff_id: Mapped[int | None] = _record_of("staff.id", nullable=True)  # None: scheduled
+    name: Mapped[str] = mapped_column(String(120))  # the file's name
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

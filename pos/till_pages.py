@@ -19,6 +19,8 @@ from web.templating import page
 ACTIONS: list[tuple[str, str, Permission]] = [
     ("/pos/{site}", N_("Tables and rounds"), Permission.VALIDATE),
     ("/till/clock", N_("Clock in and out"), Permission.CLOCK),
+    ("/till/tickets", N_("Tickets and refunds"), Permission.SELL),
+    ("/till/reports", N_("X and Z reports"), Permission.SELL),
 ]
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -31,11 +33,11 @@ DONE = {
 
 
 def _approvers(members: list[Staff], acting: Staff | None,
-               permission: Permission) -> list[Staff] | None:
+               permission: Permission) -> list[tuple[int, str]] | None:
     """Who may approve `permission` for the member switched in; None when they hold it."""
     if acting is None or can(acting.role, permission):
         return None
-    return [m for m in members if can(m.role, permission)]
+    return [(m.id, m.name) for m in members if can(m.role, permission)]
 
 
 async def pair_page(request: Request) -> Response:

@@ -167,6 +167,8 @@ FORMS: list[tuple[str, dict[str, Any]]] = [
     ("/backoffice/machines/{machine}", {"name": "À moi", "mode": "open"}),
     ("/backoffice/machines/{machine}/move", {"site_id": "{site}", "confirm": "yes"}),
     ("/backoffice/groups/{group}", {"name": "À moi"}),
+    ("/backoffice/records/close", {"uuid": "6f1c2a8e-5d7b-4c1e-9a3f-2b8d4e6f0a1c",
+                                   "site_id": "{site}", "kind": "year", "period": "2020"}),
 ]
 
 # The machine wizard's last step, naming a site of the first company: refused at its field

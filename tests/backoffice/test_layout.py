@@ -18,8 +18,8 @@ from tests.conftest import Database, client_for
 SUPERVISOR = ("superviseur@cafe-de-la-gare.fr", "super-demo")
 KITCHEN = ("cuisine@cafe-de-la-gare.fr", "cuisine-demo")
 SECTIONS = ["/backoffice/company", "/backoffice/tables", "/backoffice/menu", "/backoffice/staff",
-            "/staff/machines/payments", "/staff/machines", "/backoffice/people", "/staff",
-            "/backoffice/audit"]
+            "/staff/machines/payments", "/staff/machines", "/backoffice/people",
+            "/backoffice/records", "/staff", "/backoffice/audit"]
 
 
 def sections(html: str) -> list[str]:
@@ -31,7 +31,7 @@ async def test_each_role_sees_the_sections_it_may_use(app: Starlette, venue: Dem
     expected = {
         ADMIN: SECTIONS,
         CASHIER: ["/staff/machines", "/staff"],
-        SUPERVISOR: ["/staff/machines", "/staff"],
+        SUPERVISOR: ["/staff/machines", "/backoffice/records", "/staff"],
         KITCHEN: ["/staff/machines", "/staff"],
     }
     for who, shown in expected.items():
@@ -53,7 +53,8 @@ async def test_the_moved_pages_are_in_the_layout_and_say_where_you_are(
                              ("/staff/machines/payments", "/staff/machines/payments"),
                              ("/account/outbox", "/staff/machines"),
                              ("/backoffice/company", "/backoffice/company"),
-                             ("/backoffice/audit", "/backoffice/audit")):
+                             ("/backoffice/audit", "/backoffice/audit"),
+                             ("/backoffice/records", "/backoffice/records")):
             page = await client.get(url)
             assert page.status_code == 200, (url, page.text[:300])
             assert 'class="bo-shell"' in page.text, url

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from accounts.models import Company, Staff
 from domain.models import OutboxEvent
 from pos import chain
+from pos.archives import keep_year
 from pos.closings import CloseDay, close_day
 from pos.corrections import (
     Duplicate,
@@ -187,9 +188,10 @@ async def test_the_database_refuses_to_change_or_delete_any_record(
     await shop.run(lambda tx: close_day(tx, BOX, CloseDay(
         uuid.uuid4(), shop.company_id, shop.site_id, date(2026, 3, 10), shop.supervisor_id,
         150)))
+    await shop.run(lambda tx: keep_year(tx, BOX, shop.company_id, 2026))
     assert set(APPEND_ONLY) == {
         "pos_ticket", "pos_ticket_line", "pos_ticket_tax", "pos_ticket_payment",
-        "pos_closing", "pos_chain_link", "pos_journal", "pos_signing_key"}
+        "pos_closing", "pos_chain_link", "pos_journal", "pos_signing_key", "pos_archive"}
     for table in APPEND_ONLY:
         column = "ticket_id" if table == "pos_ticket_tax" else "id"
         statement = (f"UPDATE {table} SET {column} = {column}" if verb == "UPDATE"

@@ -24,7 +24,7 @@ KITCHEN = ("cuisine@cafe-de-la-gare.fr", "cuisine-demo")
 # Pages each role may not open ({site}, {table}: the demo's).
 CASHIER_REFUSED = [
     "/pos/{site}/qr", "/staff/machines/payments", "/account/outbox",
-    "/backoffice/tables", "/backoffice/staff", "/backoffice/audit",
+    "/backoffice/tables", "/backoffice/staff", "/backoffice/audit", "/backoffice/records",
     "/backoffice/tables/sites/{site}/qr",
 ]
 KITCHEN_REFUSED = [*CASHIER_REFUSED, "/pos/{site}/tables/{table}/order"]
