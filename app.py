@@ -54,7 +54,7 @@ from ordering.live import register_all
 from payments import api as payments_api
 from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
-from pos import till_api, till_pages
+from pos import sale_api, sell_pages, till_api, till_pages
 from realtime.bus import make_bus
 from realtime.hub import Hub
 from settings import ROOT, Settings
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
-              + signup_pages.routes + till_api.routes),
+              + signup_pages.routes + till_api.routes + sale_api.routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_groups.routes,
         *backoffice_tills.routes,
         *till_pages.routes,
+        *sell_pages.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send
