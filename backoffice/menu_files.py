@@ -18,7 +18,7 @@ from errors import NotFound
 from ordering import menu_admin, menu_import
 from ordering.menu_errors import ImportRefused
 from ordering.menu_import import Plan
-from ordering.menu_sheets import WRITTEN, EXAMPLE, XLSX_TYPE, write_csv, write_xlsx
+from ordering.menu_sheets import EXAMPLE, WRITTEN, XLSX_TYPE, write_csv, write_xlsx
 from ordering.photos import MAX_BYTES, TYPES, PhotoStore, checked_photo, store_for
 from web.body_limit import body_limit
 from web.i18n import gettext

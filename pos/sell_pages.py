@@ -23,6 +23,7 @@ from accounts.models import Company, Site
 from accounts.roles import Permission, can
 from errors import DomainError
 from ordering.models import Category, Product
+from ordering.pos_tables import pos_tables
 from pos import device, sell
 from pos.errors import NotAtTill, NotPaired
 from pos.till_pages import NO_STORE
@@ -69,10 +70,14 @@ async def sell_page(request: Request) -> Response:
             "supervisors": [m for m in members if can(m.role, Permission.DISCOUNT)
                             and m.id != at.staff.id],
             "may_discount": can(at.staff.role, Permission.DISCOUNT),
-            "catalog": [], "table": None, "table_lines": [], "table_error": None,
+            "catalog": [], "tables_due": [], "table": None, "table_lines": [], "table_error": None,
         }
         if table_id is None:
             context["catalog"] = await _catalog(tx, till.site_id)
+            context["tables_due"] = [
+                t.tile for t in await pos_tables(tx.session, till.site_id)
+                if t.tile["due"] and not t.tile["paid"] and not t.tile["payment"]
+                and t.tile["state"] in ("ordering", "in_production", "to_settle")]
             return context
         try:
             table, lines = await sell.table_bill(tx, till, table_id)
