@@ -147,6 +147,7 @@
   function renderTotals() {
     const t = totals();
     $("sell-total").textContent = money(t.total);
+    if ($("sell-jump-total")) $("sell-jump-total").textContent = money(t.total);
     $("sell-discount-total").textContent = t.discount ? "−" + money(t.discount) : "—";
     const over = $("sell-over");
     if (over) {
@@ -438,6 +439,7 @@
     $("done-receipt").href = payload.receipt;
     $("sell-done").hidden = false;
     panel.hidden = true;
+    root.classList.add("paying"); // the ticket as sold stays in sight until a new sale
     toast(fill(T.tRecorded, { number: ticket.number }));
     $("sell-done").scrollIntoView({ block: "start" });
   }
@@ -450,10 +452,9 @@
   });
 
   function showPanels() {
-    const ticket = root.querySelector(".sell-ticket");
     const catalog = root.querySelector(".sell-catalog");
     panel.hidden = !state.paying;
-    if (ticket) ticket.hidden = state.paying;
+    root.classList.toggle("paying", state.paying);
     if (catalog) catalog.hidden = state.paying;
     if (state.paying) { renderPayment(); panel.scrollIntoView({ block: "start" }); }
     save();
