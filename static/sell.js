@@ -28,7 +28,7 @@
 
   function blank() {
     return { lines: [], takeaway: false, discount: null, reason: "", payments: [],
-      uuid: null, sending: false, paying: false, nextId: 1 };
+      uuid: null, sending: false, unanswered: false, paying: false, nextId: 1 };
   }
   let state = blank();
   try {
@@ -44,6 +44,12 @@
       vat: 0, vatTakeaway: 0, note: "", discount: null, fixed: true }));
   }
   const save = () => sessionStorage.setItem(KEY, JSON.stringify(state));
+  // A changed ticket is a new sale, with a new id; but while a payment sent went
+  // unanswered, its id stays: sent again, it returns what the first attempt recorded, if it
+  // did, rather than recording the sale twice.
+  function changed() {
+    if (!state.unanswered) state.uuid = null;
+  }
 
   // Prices as the server computes them: a whole percent rounds half away from zero.
   function discountOf(discount, amount) {
@@ -167,7 +173,7 @@
     else state.lines.push({ id: state.nextId++, product: id, name: tile.dataset.name,
       price: Number(tile.dataset.price), vat: Number(tile.dataset.vat),
       vatTakeaway: Number(tile.dataset.vatTakeaway), quantity: 1, note: "", discount: null });
-    state.uuid = null; // a changed ticket is a new sale
+    changed();
     renderLines();
     tile.classList.add("tapped");
     setTimeout(() => tile.classList.remove("tapped"), 200);
@@ -188,14 +194,14 @@
         state.lines = state.lines.filter((l) => l !== line);
         toast(fill(T.tRemoved, { name: line.name }));
       }
-      state.uuid = null;
+      changed();
       renderLines();
       return;
     }
     const mode = event.target.closest("[data-mode]");
     if (mode) {
       state.takeaway = mode.dataset.mode === "takeaway";
-      state.uuid = null;
+      changed();
       renderMode();
       save();
     }
@@ -214,13 +220,13 @@
       line.note = li.querySelector('[data-field="note"]').value.trim().slice(0, 60);
       line.discount = readDiscount(li.querySelector('[data-field="kind"]').value,
         li.querySelector('[data-field="discount"]').value);
-      state.uuid = null;
+      changed();
       renderLines();
       return;
     }
     if (event.target.id === "ticket-discount-kind" || event.target.id === "ticket-discount-value") {
       state.discount = readDiscount($("ticket-discount-kind").value, $("ticket-discount-value").value);
-      state.uuid = null;
+      changed();
       renderTotals();
     }
     if (event.target.id === "sell-reason") { state.reason = event.target.value; save(); }
@@ -318,6 +324,14 @@
     const note = event.target.closest("[data-note]");
     if (note) take("cash", Number(note.dataset.note));
   });
+  document.addEventListener("keydown", (event) => {
+    if (panel.hidden || event.target.closest("input, select, textarea")) return;
+    if (/^[0-9]$/.test(event.key) && entry.length < 8) entry = (entry + event.key).replace(/^0+/, "");
+    else if (event.key === "Backspace") entry = entry.slice(0, -1);
+    else return;
+    event.preventDefault();
+    renderPayment();
+  });
   $("pay-half").addEventListener("click", () => {
     const due = totals().total - paidSoFar();
     entry = String(Math.ceil(due / 2));
@@ -360,11 +374,13 @@
       payload = await answer.json().catch(() => null);
     } catch (_) {
       state.sending = false;
+      state.unanswered = true;
       renderPayment();
       showError(T.tRetry);
       return;
     }
     state.sending = false;
+    state.unanswered = false;
     if (answer.ok && payload && payload.ticket) { done(payload); return; }
     const error = (payload && payload.error) || { code: "error", message: answer.statusText };
     if (error.code === "approval_needed") { askApproval(); renderPayment(); return; }

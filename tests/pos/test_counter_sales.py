@@ -333,6 +333,8 @@ async def test_a_table_bill_is_paid_at_the_till_and_the_table_settled(
     table_id = await _table_with_a_round(app, db, venue, coffee.id)
     async with client_for(app) as tablet:
         await _paired(app, venue, db, tablet)
+        listing = await tablet.get("/till/sell")  # the tables to settle lead to their bill
+        assert f'href="/till/sell?table={table_id}"' in listing.text
         screen = await tablet.get(f"/till/sell?table={table_id}")
         assert screen.status_code == 200 and "data-table-lines" in screen.text
         body = {"uuid": str(uuid.uuid4()), "table_id": table_id,
