@@ -1,7 +1,8 @@
 """A counter sale on a till, as staff live it on a tablet (1024×768, touch): an
 administrator pairs the till, the cashier switches in with their PIN, sells, is paid half by
 card and half in cash with the change shown, and gets the receipt link; then a discount
-above the limit is approved on the cashier's screen by a supervisor typing their PIN. The
+above the limit is approved on the cashier's screen by a supervisor typing their PIN, and a
+table's bill taken at the POS is paid through the same screen, settling the table. The
 screen fits a 390 px phone and a tablet with every control at least 44 px.
 """
 
@@ -157,8 +158,29 @@ def test_a_counter_sale_split_between_card_and_cash_then_an_approved_discount(
     expect(approval).to_be_hidden()
     expect(till.locator("#done-change-box")).to_be_hidden()  # paid by card: no change
 
+    # A table's bill, ordered at the POS, is paid through the same screen.
+    table = venue_server.table_ids[4]
+    taken = admin.request.post(
+        f"{venue_server.url}/api/v1/staff/tables/{table}/rounds",
+        data={"idempotency_key": "till-browser-table-5",
+              "lines": [{"product_id": products["Croissant"], "quantity": 2}]})
+    assert taken.status == 201, taken.text()
+    till.locator("#done-new").click()
+    till.reload()
+    till.locator(f".sell-tables a[href='/till/sell?table={table}']").click()
+    till.wait_for_url(f"{venue_server.url}/till/sell?table={table}")
+    expect(till.locator(".sell-line")).to_have_count(1)
+    till.locator("#sell-pay").click()
+    till.locator("#pay-cash").click()
+    till.locator("#pay-confirm").click()
+    expect(till.locator("#done-number")).to_contain_text("T1-000003")
+    admin.goto(venue_server.pos_url)
+    expect(admin.locator(f".table-tile[data-table-id='{table}']")).to_have_attribute(
+        "data-state", "settled")
+
     # On a phone the catalog and the ticket stack, and still fit.
     till.locator("#done-new").click()
+    till.wait_for_url(f"{venue_server.url}/till/sell")
     till.set_viewport_size(PHONE)
     till.reload()
     _fits(till)
