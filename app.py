@@ -58,7 +58,15 @@ from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
 from pos import archives as pos_archives
 from pos import clock_routes as till_clock
-from pos import receipt_pages, till_api, till_pages, till_reports, till_tickets
+from pos import (
+    receipt_pages,
+    sale_api,
+    sell_pages,
+    till_api,
+    till_pages,
+    till_reports,
+    till_tickets,
+)
 from pos.signing import sealing_box
 from realtime.bus import make_bus
 from realtime.hub import Hub
@@ -163,7 +171,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + machines_staff_api.routes + payments_api.routes
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
-              + till_tickets.api_routes + till_reports.api_routes),
+              + till_tickets.api_routes + till_reports.api_routes + sale_api.routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
@@ -191,6 +199,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *receipt_pages.routes,
         *till_tickets.routes,
         *till_reports.routes,
+        *sell_pages.routes,
     ]
     middleware = [
         Middleware(KeepRawSend),  # first: outermost, sees the server's own send

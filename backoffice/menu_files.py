@@ -18,7 +18,7 @@ from errors import NotFound
 from ordering import menu_admin, menu_import
 from ordering.menu_errors import ImportRefused
 from ordering.menu_import import Plan
-from ordering.menu_sheets import COLUMNS, EXAMPLE, XLSX_TYPE, write_csv, write_xlsx
+from ordering.menu_sheets import EXAMPLE, WRITTEN, XLSX_TYPE, write_csv, write_xlsx
 from ordering.photos import MAX_BYTES, TYPES, PhotoStore, checked_photo, store_for
 from web.body_limit import body_limit
 from web.i18n import gettext
@@ -50,7 +50,7 @@ async def import_page(request: Request) -> Response:
     site = await run_tx(request, lambda tx: menu_admin.menu_site(
         tx, staff, request.path_params["site_id"]))
     return page(request, "backoffice/menu_import.html", staff=staff, site=site,
-                columns=COLUMNS)
+                columns=WRITTEN)
 
 
 def _problems(request: Request, plan_rows: list[Any]) -> list[dict[str, Any]]:

@@ -162,6 +162,8 @@ def product_values(product: Product, decimals: int) -> dict[str, Any]:
         "reference": product.reference, "category_id": str(product.category_id),
         "name": product.name, "description": product.description,
         "price": format_price(product.price, decimals), "vat_rate": format_vat(product.vat_rate),
+        "vat_rate_takeaway": (format_vat(product.vat_rate_takeaway)
+                              if product.vat_rate_takeaway is not None else ""),
         "allergens": [a for a in product.allergens.split(",") if a],
         "station": product.station or "", "available": "yes" if product.available else "no",
     }

@@ -151,7 +151,8 @@ def stored(fields: ProductFields) -> dict[str, Any]:
     return {
         "category_id": fields.category_id, "name": fields.name,
         "description": fields.description, "price": fields.price,
-        "vat_rate": fields.vat_rate, "allergens": ",".join(fields.allergens),
+        "vat_rate": fields.vat_rate, "vat_rate_takeaway": fields.vat_rate_takeaway,
+        "allergens": ",".join(fields.allergens),
         "station": fields.station, "available": fields.available,
     }
 
@@ -202,10 +203,10 @@ async def apply_fields(
     if product.archived_at is not None and restore:
         changes["archived"] = [True, False]
         product.archived_at = None
-    if "price" in changes or "vat_rate" in changes:
+    if changes.keys() & {"price", "vat_rate", "vat_rate_takeaway"}:
         await audit.record(
             tx, staff_id, company_id, "product.price", f"product:{product.id}",
-            {k: v for k, v in changes.items() if k in ("price", "vat_rate")}
+            {k: v for k, v in changes.items() if k in ("price", "vat_rate", "vat_rate_takeaway")}
             | {"name": product.name},
         )
     return changes

@@ -9,7 +9,7 @@ category is created on the menu page first), so a typo cannot make a second cate
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
@@ -97,8 +97,12 @@ async def _plan(tx: Tx, site: Site, rows: Sequence[Row]) -> Plan:
             select(Product).where(Product.site_id == site.id, Product.reference.in_(references))
         )).all()
     } if references else {}
+    # A file without the takeaway column leaves each product's takeaway rate as it is.
+    keeps_takeaway = not any("vat_rate_takeaway" in row.values for row in rows)
     for fields in valid:
         product = existing.get(fields.reference)
+        if keeps_takeaway and product is not None:
+            fields = replace(fields, vat_rate_takeaway=product.vat_rate_takeaway)
         if product is None:
             plan.created.append(fields)
         elif product.archived_at is not None or any(
@@ -157,7 +161,8 @@ def export_rows(
     return [
         [p.reference, categories[p.category_id], p.name, p.description,
          format_price(p.price, decimals), format_vat(p.vat_rate), p.allergens,
-         p.station or "", "yes" if p.available else "no"]
+         p.station or "", "yes" if p.available else "no",
+         format_vat(p.vat_rate_takeaway) if p.vat_rate_takeaway is not None else ""]
         for p in products
     ]
 

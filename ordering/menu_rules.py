@@ -69,6 +69,7 @@ class ProductFields:
     allergens: tuple[str, ...]
     station: str | None
     available: bool
+    vat_rate_takeaway: int | None = None  # to take away; None: as eaten in
 
 
 def vat_rates(country: str = COUNTRY) -> tuple[int, ...]:
@@ -154,7 +155,7 @@ def check_product(
     problems: list[Problem] = []
     text = {key: str(values.get(key) or "") for key in (
         "reference", "name", "description", "price", "vat_rate", "allergens", "station",
-        "available", "category")}
+        "available", "category", "vat_rate_takeaway")}
     reference = text["reference"].strip()
     if not reference:
         problems.append(Problem("reference", N_("A reference is required.")))
@@ -180,6 +181,13 @@ def check_product(
         problems.append(Problem("vat_rate", N_("Unknown VAT rate %(value)s: use one of %(rates)s."),
                                 {"value": text["vat_rate"].strip() or "—",
                                  "rates": ", ".join(format_vat(r) for r in vat_rates(country))}))
+    takeaway = parse_vat(text["vat_rate_takeaway"], country) \
+        if text["vat_rate_takeaway"].strip() else None
+    if text["vat_rate_takeaway"].strip() and takeaway is None:
+        problems.append(Problem("vat_rate_takeaway",
+                                N_("Unknown VAT rate %(value)s: use one of %(rates)s."),
+                                {"value": text["vat_rate_takeaway"].strip(),
+                                 "rates": ", ".join(format_vat(r) for r in vat_rates(country))}))
     allergens = parse_allergens(text["allergens"])
     if allergens is None:
         problems.append(Problem("allergens", N_("Unknown allergen: use the codes %(codes)s."),
@@ -195,6 +203,7 @@ def check_product(
         reference=reference, category_id=category_id, name=name,
         description=_clean(text["description"]), price=price, vat_rate=vat,
         allergens=allergens, station=_clean(text["station"]) or None, available=available,
+        vat_rate_takeaway=takeaway,
     ), []
 
 

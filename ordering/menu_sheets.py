@@ -21,13 +21,17 @@ from ordering.menu_rules import looks_like_formula
 
 COLUMNS = ("reference", "category", "name", "description", "price", "vat_rate", "allergens",
            "station", "available")
+# Columns a file may leave out (a file made before they existed still imports).
+OPTIONAL = ("vat_rate_takeaway",)
+WRITTEN = COLUMNS + OPTIONAL
 MAX_ROWS = 5000
 MAX_UNZIPPED = 50 * 1024 * 1024  # an .xlsx is a zip: refuse one that inflates past this
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXAMPLE = [
-    ("ESP", "Cafés", "Espresso", "Arabica, torréfaction locale", "1.80", "10", "", "bar", "yes"),
+    ("ESP", "Cafés", "Espresso", "Arabica, torréfaction locale", "1.80", "10", "", "bar", "yes",
+     ""),
     ("CRO", "Petit-déjeuner", "Croissant", "Pur beurre", "1.50", "10", "gluten,milk,eggs",
-     "", "yes"),
+     "", "yes", "5.5"),
 ]
 
 
@@ -58,7 +62,7 @@ def _header(cells: Sequence[str]) -> list[str]:
     while names and not names[-1]:
         names.pop()
     missing = [c for c in COLUMNS if c not in names]
-    unknown = [c for c in names if c not in COLUMNS]
+    unknown = [c for c in names if c not in WRITTEN]
     if missing or unknown or len(set(names)) != len(names):
         raise WrongColumns(columns=", ".join(COLUMNS), missing=", ".join(missing) or "—",
                            unknown=", ".join(unknown) or "—")
@@ -154,7 +158,7 @@ def _safe_csv(text: str) -> str:
 def write_csv(rows: Iterable[Sequence[str]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(WRITTEN)
     for row in rows:
         writer.writerow([_safe_csv(v) for v in row])
     return ("\ufeff" + out.getvalue()).encode()  # the BOM: Excel then reads UTF-8
@@ -165,7 +169,7 @@ def write_xlsx(rows: Iterable[Sequence[str]], title: str = "Menu") -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = title[:31]
-    sheet.append(list(COLUMNS))
+    sheet.append(list(WRITTEN))
     for row in rows:
         cells = []
         for value in row:
@@ -173,7 +177,8 @@ def write_xlsx(rows: Iterable[Sequence[str]], title: str = "Menu") -> bytes:
             cell.data_type = "s"  # text, even when it starts with "=": never a formula
             cells.append(cell)
         sheet.append(cells)
-    for letter, width in zip("ABCDEFGHI", (12, 20, 28, 40, 8, 8, 24, 12, 10), strict=True):
+    for letter, width in zip("ABCDEFGHIJ", (12, 20, 28, 40, 8, 8, 24, 12, 10, 10),
+                             strict=True):
         sheet.column_dimensions[letter].width = width
     out = io.BytesIO()
     book.save(out)

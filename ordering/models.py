@@ -61,6 +61,8 @@ class Product(Base):
     description: Mapped[str] = mapped_column(String(300), default="")
     price: Mapped[Money]
     vat_rate: Mapped[int] = mapped_column(Integer, default=1000)  # hundredths of a percent
+    # Sold to take away (the till's toggle): None is the same rate as eaten in.
+    vat_rate_takeaway: Mapped[int | None] = mapped_column(Integer, default=None)
     allergens: Mapped[str] = mapped_column(String(200), default="")  # codes, comma-separated
     photo: Mapped[str | None] = mapped_column(String(80), default=None)  # a PhotoStore key
     station: Mapped[str | None] = mapped_column(String(40), default=None)  # None: category's

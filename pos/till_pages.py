@@ -17,6 +17,7 @@ from web.templating import page
 # What the till's home offers the member switched in, each if their role allows it:
 # (path, its label, the permission it needs). `{site}` is the till's site.
 ACTIONS: list[tuple[str, str, Permission]] = [
+    ("/till/sell", N_("Counter sale"), Permission.SELL),
     ("/pos/{site}", N_("Tables and rounds"), Permission.VALIDATE),
     ("/till/clock", N_("Clock in and out"), Permission.CLOCK),
     ("/till/tickets", N_("Tickets and refunds"), Permission.SELL),

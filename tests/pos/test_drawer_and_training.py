@@ -4,14 +4,16 @@ PIN on a cashier's screen; journalled and audited."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from demo.seed import PINS, DemoVenue
 from domain.models import AuditEntry
+from ordering.models import Product
 from pos.drawer import pulse
-from pos.models import JournalEntry, Till
+from pos.models import JournalEntry, Ticket, Till
 from tests.api.test_bad_input import CASHIER, expect
 from tests.conftest import Database, client_for
 from tests.pos.at_till import at_till, switch_in
@@ -99,6 +101,20 @@ async def test_training_mode_is_started_by_a_supervisor_and_ends_with_the_member
         assert started.status_code == 200 and started.json()["supervisor_id"] == supervisor
         home = (await till.get("/till")).text
         assert "FORMATION" in home and "Sacha Superviseur" in home
+        assert "FORMATION" in (await till.get("/till/sell")).text
+        # A sale now is a training ticket, naming its supervisor.
+        async with db.sessionmaker() as session:
+            product = await session.scalar(select(Product).where(
+                Product.site_id == venue.site_id, Product.archived_at.is_(None),
+                Product.available.is_(True)).order_by(Product.id))
+        assert product is not None
+        sold = await till.post("/api/v1/till/sales", headers=headers, json={
+            "uuid": str(uuid.uuid4()), "lines": [{"product_id": product.id, "quantity": 1}],
+            "payments": [{"method": "card", "amount": product.price}]})
+        assert sold.status_code == 201, sold.text
+        async with db.sessionmaker() as session:
+            ticket = await session.scalar(select(Ticket))
+        assert ticket is not None and ticket.training and ticket.supervisor_id == supervisor
         # Another member switching in ends it.
         await switch_in(till, db, SUPERVISOR)
         assert "FORMATION" not in (await till.get("/till")).text

@@ -1,0 +1,491 @@
+// The till's counter sale: a ticket kept in the page and in the tab's sessionStorage (a
+// reload loses nothing), sent whole when it is paid, with a UUID kept until an answer
+// comes back: a payment sent again records nothing twice (pos/sell_pages.py says why).
+(() => {
+  "use strict";
+  const root = document.getElementById("sell");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const T = root.dataset;
+  const currency = T.currency;
+  const limit = Number(T.limit);
+  const tableId = T.table ? Number(T.table) : null;
+  const KEY = "comptoir.sell." + T.till + (tableId ? ".table." + tableId : "");
+  const format = new Intl.NumberFormat(T.locale === "fr" ? "fr-FR" : "en-GB",
+    { style: "currency", currency: currency });
+  const money = (cents) => format.format(cents / 100);
+  const fill = (text, params) => text.replace(/%\((\w+)\)s/g, (_, k) => params[k]).replace("%%", "%");
+  const toast = (text, kind) => window.comptoir && window.comptoir.toast(text, kind);
+
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  function blank() {
+    return { lines: [], takeaway: false, discount: null, reason: "", payments: [],
+      uuid: null, sending: false, unanswered: false, paying: false, nextId: 1 };
+  }
+  let state = blank();
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(KEY) || "null");
+    if (kept && Array.isArray(kept.lines)) {
+      state = Object.assign(blank(), kept);
+      if (state.lines.length || state.uuid) toast(T.tRestored);
+    }
+  } catch (_) { /* nothing kept */ }
+  if (tableId) {
+    state.lines = JSON.parse(T.tableLines).map((l, i) => ({
+      id: i + 1, product: null, name: l.label, price: l.unit_price, quantity: l.quantity,
+      vat: 0, vatTakeaway: 0, note: "", discount: null, fixed: true }));
+  }
+  const save = () => sessionStorage.setItem(KEY, JSON.stringify(state));
+  // A changed ticket is a new sale, with a new id; but while a payment sent went
+  // unanswered, its id stays: sent again, it returns what the first attempt recorded, if it
+  // did, rather than recording the sale twice.
+  function changed() {
+    if (!state.unanswered) state.uuid = null;
+  }
+
+  // Prices as the server computes them: a whole percent rounds half away from zero.
+  function discountOf(discount, amount) {
+    if (!discount || !discount.value) return 0;
+    if (discount.kind === "percent") return Math.min(amount, Math.round(amount * discount.value / 100));
+    return Math.min(amount, discount.value);
+  }
+  function totals() {
+    let gross = 0, lineOff = 0, over = false;
+    for (const line of state.lines) {
+      const amount = line.quantity * line.price;
+      const off = discountOf(line.discount, amount);
+      if (off * 100 > limit * amount) over = true;
+      gross += amount; lineOff += off;
+    }
+    const net = gross - lineOff;
+    const ticketOff = discountOf(state.discount, net);
+    if (ticketOff && (lineOff + ticketOff) * 100 > limit * gross) over = true;
+    return { gross, discount: lineOff + ticketOff, total: net - ticketOff, over };
+  }
+  function paidSoFar() {
+    return state.payments.reduce((sum, p) => sum + p.amount, 0);
+  }
+
+  // The ticket
+  const list = $("sell-lines");
+  function renderLines() {
+    list.innerHTML = "";
+    if (!state.lines.length) {
+      const li = document.createElement("li");
+      li.className = "empty";
+      li.textContent = T.tEmpty;
+      list.appendChild(li);
+    }
+    for (const line of state.lines) {
+      const li = document.createElement("li");
+      li.className = "sell-line";
+      li.dataset.line = line.id;
+      const amount = line.quantity * line.price;
+      const off = discountOf(line.discount, amount);
+      li.innerHTML = "";
+      const name = document.createElement("span");
+      name.className = "sell-line-name";
+      name.textContent = line.name + (line.note ? ` (${line.note})` : "");
+      const price = document.createElement("span");
+      price.className = "sell-line-amount";
+      price.textContent = money(amount - off) + (off ? ` (−${money(off)})` : "");
+      li.append(name, price);
+      if (!line.fixed) {
+        const qty = document.createElement("div");
+        qty.className = "sell-qty";
+        qty.innerHTML = `<button type="button" class="secondary" data-act="less"></button>` +
+          `<span class="sell-qty-n"></span><button type="button" class="secondary" data-act="more"></button>` +
+          `<button type="button" class="secondary" data-act="remove">✕</button>`;
+        qty.querySelector('[data-act="less"]').textContent = "−";
+        qty.querySelector('[data-act="less"]').setAttribute("aria-label", T.tLess);
+        qty.querySelector('[data-act="more"]').textContent = "+";
+        qty.querySelector('[data-act="more"]').setAttribute("aria-label", T.tMoreOne);
+        qty.querySelector('[data-act="remove"]').setAttribute("aria-label", T.tRemove);
+        qty.querySelector(".sell-qty-n").textContent = String(line.quantity);
+        const more = document.createElement("details");
+        more.className = "sell-line-more";
+        more.innerHTML = `<summary class="button secondary"></summary><div class="sell-discount-row">` +
+          `<input data-field="note" maxlength="60" autocomplete="off">` +
+          `<select data-field="kind"><option value="percent">%</option><option value="amount"></option></select>` +
+          `<input data-field="discount" inputmode="decimal" autocomplete="off"></div>`;
+        more.querySelector("summary").textContent = T.tMore;
+        const note = more.querySelector('[data-field="note"]');
+        note.value = line.note; note.placeholder = T.tNote; note.setAttribute("aria-label", T.tNote);
+        const kind = more.querySelector('[data-field="kind"]');
+        kind.querySelector('[value="amount"]').textContent = currency;
+        kind.value = line.discount ? line.discount.kind : "percent";
+        kind.setAttribute("aria-label", T.tDiscount);
+        const value = more.querySelector('[data-field="discount"]');
+        value.placeholder = T.tDiscount; value.setAttribute("aria-label", T.tDiscount);
+        if (line.discount) value.value = shownDiscount(line.discount);
+        if (line.open) more.open = true;
+        li.append(qty, more);
+      } else {
+        const qty = document.createElement("span");
+        qty.className = "sell-qty-n";
+        qty.textContent = "× " + line.quantity;
+        li.append(qty);
+      }
+      list.appendChild(li);
+    }
+    renderTotals();
+  }
+  function shownDiscount(discount) {
+    return discount.kind === "percent" ? String(discount.value)
+      : (discount.value / 100).toFixed(2).replace(".", T.locale === "fr" ? "," : ".");
+  }
+  function readDiscount(kind, text) {
+    const cleaned = String(text || "").trim().replace(",", ".");
+    if (!cleaned) return null;
+    const n = Number(cleaned);
+    if (!isFinite(n) || n < 0) return null;
+    return kind === "percent" ? { kind, value: Math.min(100, Math.round(n)) }
+      : { kind, value: Math.round(n * 100) };
+  }
+  function renderTotals() {
+    const t = totals();
+    $("sell-total").textContent = money(t.total);
+    if ($("sell-jump-total")) $("sell-jump-total").textContent = money(t.total);
+    $("sell-discount-total").textContent = t.discount ? "−" + money(t.discount) : "—";
+    const over = $("sell-over");
+    if (over) {
+      over.hidden = !t.over;
+      over.textContent = fill(T.tOver, { limit: limit });
+    }
+    const reasonBox = $("sell-reason-box");
+    if (reasonBox) reasonBox.hidden = !t.over;
+    $("sell-pay").disabled = !state.lines.length || state.sending;
+    save();
+  }
+
+  function add(tile) {
+    const id = Number(tile.dataset.product);
+    const found = state.lines.find((l) => l.product === id && !l.note && !l.discount);
+    if (found) found.quantity += 1;
+    else state.lines.push({ id: state.nextId++, product: id, name: tile.dataset.name,
+      price: Number(tile.dataset.price), vat: Number(tile.dataset.vat),
+      vatTakeaway: Number(tile.dataset.vatTakeaway), quantity: 1, note: "", discount: null });
+    changed();
+    renderLines();
+    tile.classList.add("tapped");
+    setTimeout(() => tile.classList.remove("tapped"), 200);
+    toast(fill(T.tAdded, { name: tile.dataset.name }));
+  }
+
+  root.addEventListener("click", (event) => {
+    const tile = event.target.closest(".sell-tile");
+    if (tile && !tile.disabled) { add(tile); return; }
+    const act = event.target.closest("[data-act]");
+    if (act) {
+      const li = act.closest("[data-line]");
+      const line = state.lines.find((l) => l.id === Number(li.dataset.line));
+      if (!line) return;
+      if (act.dataset.act === "more") line.quantity = Math.min(999, line.quantity + 1);
+      if (act.dataset.act === "less") line.quantity -= 1;
+      if (act.dataset.act === "remove" || line.quantity < 1) {
+        state.lines = state.lines.filter((l) => l !== line);
+        toast(fill(T.tRemoved, { name: line.name }));
+      }
+      changed();
+      renderLines();
+      return;
+    }
+    const mode = event.target.closest("[data-mode]");
+    if (mode) {
+      state.takeaway = mode.dataset.mode === "takeaway";
+      changed();
+      renderMode();
+      save();
+    }
+  });
+  root.addEventListener("toggle", (event) => {
+    const li = event.target.closest && event.target.closest("[data-line]");
+    if (!li) return;
+    const line = state.lines.find((l) => l.id === Number(li.dataset.line));
+    if (line) { line.open = event.target.open; save(); }
+  }, true);
+  root.addEventListener("change", (event) => {
+    const li = event.target.closest("[data-line]");
+    if (li) {
+      const line = state.lines.find((l) => l.id === Number(li.dataset.line));
+      if (!line) return;
+      line.note = li.querySelector('[data-field="note"]').value.trim().slice(0, 60);
+      line.discount = readDiscount(li.querySelector('[data-field="kind"]').value,
+        li.querySelector('[data-field="discount"]').value);
+      changed();
+      renderLines();
+      return;
+    }
+    if (event.target.id === "ticket-discount-kind" || event.target.id === "ticket-discount-value") {
+      state.discount = readDiscount($("ticket-discount-kind").value, $("ticket-discount-value").value);
+      changed();
+      renderTotals();
+    }
+    if (event.target.id === "sell-reason") { state.reason = event.target.value; save(); }
+  });
+  function renderMode() {
+    root.querySelectorAll("[data-mode]").forEach((b) => b.setAttribute("aria-pressed",
+      String((b.dataset.mode === "takeaway") === state.takeaway)));
+  }
+
+  // Search
+  const search = $("sell-search");
+  if (search) search.addEventListener("input", () => {
+    const words = search.value.trim().toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+    let shown = 0;
+    root.querySelectorAll(".sell-category").forEach((section) => {
+      let inSection = 0;
+      section.querySelectorAll(".sell-tile").forEach((tile) => {
+        const name = tile.dataset.name.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+        const match = !words || name.includes(words);
+        tile.hidden = !match;
+        if (match) inSection++;
+      });
+      section.hidden = !inSection;
+      shown += inSection;
+    });
+    $("sell-no-match").hidden = shown > 0;
+  });
+
+  const clear = $("sell-clear");
+  if (clear) clear.addEventListener("click", () => {
+    state = blank(); save(); renderAll(); toast(T.tCleared);
+  });
+
+  // Payment
+  let entry = "";
+  const panel = $("sell-payment");
+  function renderPayment() {
+    const t = totals();
+    const due = Math.max(0, t.total - paidSoFar());
+    $("pay-total").textContent = money(t.total);
+    $("pay-due").textContent = money(due);
+    $("pay-entry").textContent = entry ? money(Number(entry)) : "—";
+    const ul = $("pay-list");
+    ul.innerHTML = "";
+    state.payments.forEach((p, index) => {
+      const li = document.createElement("li");
+      const text = document.createElement("span");
+      text.textContent = (p.method === "cash" ? T.tCash : T.tCard) + " " + money(p.amount) +
+        (p.tendered && p.tendered !== p.amount ? " · " + fill(T.tTendered, { amount: money(p.tendered) }) : "");
+      const remove = document.createElement("button");
+      remove.type = "button"; remove.className = "secondary"; remove.textContent = "✕";
+      remove.setAttribute("aria-label", T.tRemove);
+      remove.disabled = state.sending;
+      remove.addEventListener("click", () => { state.payments.splice(index, 1); renderPayment(); });
+      li.append(text, remove);
+      ul.appendChild(li);
+    });
+    $("pay-confirm").disabled = due > 0 || state.sending || !t.total && !state.lines.length;
+    ["pay-cash", "pay-card", "pay-half"].forEach((id) => { $(id).disabled = due === 0 || state.sending; });
+    panel.querySelectorAll("[data-note]").forEach((b) => { b.disabled = due === 0 || state.sending; });
+    save();
+  }
+  function take(method, typed) {
+    const due = totals().total - paidSoFar();
+    if (due <= 0) return;
+    if (method === "card") {
+      const amount = Math.min(typed || due, due);
+      state.payments.push({ method, amount });
+    } else {
+      const tendered = typed || due;
+      state.payments.push({ method, amount: Math.min(tendered, due), tendered });
+    }
+    entry = "";
+    renderPayment();
+  }
+  $("sell-pay").addEventListener("click", () => {
+    const t = totals();
+    if (t.over && !state.reason.trim() && $("sell-reason")) {
+      const reason = $("sell-reason");
+      $("sell-reason-box").hidden = false;
+      reason.focus();
+    }
+    state.paying = true;
+    showPanels();
+  });
+  $("pay-back").addEventListener("click", () => { state.paying = false; state.payments = []; showPanels(); });
+  panel.addEventListener("click", (event) => {
+    const key = event.target.closest("[data-key]");
+    if (key) {
+      if (key.dataset.key === "back") entry = entry.slice(0, -1);
+      else if (entry.length < 8) entry = (entry + key.dataset.key).replace(/^0+/, "");
+      renderPayment();
+      return;
+    }
+    const note = event.target.closest("[data-note]");
+    if (note) take("cash", Number(note.dataset.note));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (panel.hidden || event.target.closest("input, select, textarea")) return;
+    if (/^[0-9]$/.test(event.key) && entry.length < 8) entry = (entry + event.key).replace(/^0+/, "");
+    else if (event.key === "Backspace") entry = entry.slice(0, -1);
+    else return;
+    event.preventDefault();
+    renderPayment();
+  });
+  $("pay-half").addEventListener("click", () => {
+    const due = totals().total - paidSoFar();
+    entry = String(Math.ceil(due / 2));
+    renderPayment();
+  });
+  $("pay-cash").addEventListener("click", () => take("cash", Number(entry || 0)));
+  $("pay-card").addEventListener("click", () => take("card", Number(entry || 0)));
+  $("pay-confirm").addEventListener("click", () => send(null));
+
+  // Sending: the same UUID until an answer comes.
+  function body(approval) {
+    if (!state.uuid) { state.uuid = uuid(); save(); }
+    const data = { uuid: state.uuid, takeaway: state.takeaway, reason: state.reason || "",
+      payments: state.payments.map((p) => p.method === "cash"
+        ? { method: "cash", amount: p.amount, tendered: p.tendered }
+        : { method: "card", amount: p.amount }) };
+    if (tableId) data.table_id = tableId;
+    else {
+      data.lines = state.lines.map((l) => Object.assign(
+        { product_id: l.product, quantity: l.quantity, note: l.note || "" },
+        l.discount && l.discount.value ? { discount: l.discount } : {}));
+      if (state.discount && state.discount.value) data.discount = state.discount;
+    }
+    if (approval) data.approval = approval;
+    return data;
+  }
+  async function send(approval) {
+    if (state.sending) return;
+    state.sending = true;
+    $("pay-error").hidden = true;
+    renderPayment();
+    toast(T.tSending);
+    let answer = null, payload = null;
+    try {
+      answer = await fetch("/api/v1/till/sales", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify(body(approval)),
+      });
+      payload = await answer.json().catch(() => null);
+    } catch (_) {
+      state.sending = false;
+      state.unanswered = true;
+      renderPayment();
+      showError(T.tRetry);
+      return;
+    }
+    state.sending = false;
+    state.unanswered = false;
+    if (answer.ok && payload && payload.ticket) { done(payload); return; }
+    const error = (payload && payload.error) || { code: "error", message: answer.statusText };
+    if (error.code === "approval_needed") { askApproval(); renderPayment(); return; }
+    if (approval && (error.code === "pin_refused" || error.code === "too_many_pin_tries")) {
+      $("approval-error").textContent = error.message;
+      $("approval-error").hidden = false;
+      $("approval-pin").value = "";
+      renderPayment();
+      return;
+    }
+    if (error.code === "discount_reason_required") {
+      state.paying = false;
+      showPanels();
+      $("sell-reason-box").hidden = false;
+      $("sell-reason-error").textContent = error.message;
+      $("sell-reason-error").hidden = false;
+      $("sell-reason").focus();
+    }
+    closeApproval();
+    renderPayment();
+    showError(error.message);
+  }
+  function showError(text) {
+    const box = $("pay-error");
+    box.textContent = text;
+    box.hidden = false;
+    toast(text, "error");
+  }
+
+  // A supervisor's approval, typed on this screen.
+  const approvalPanel = $("sell-approval");
+  let approver = null;
+  function askApproval() {
+    approvalPanel.hidden = false;
+    approvalPanel.scrollIntoView({ block: "start" });
+  }
+  function closeApproval() {
+    approvalPanel.hidden = true;
+    approver = null;
+    const form = $("approval-form");
+    if (form) form.hidden = true;
+  }
+  approvalPanel.addEventListener("click", (event) => {
+    const who = event.target.closest("[data-approver]");
+    if (!who) return;
+    approver = Number(who.dataset.approver);
+    approvalPanel.querySelectorAll("[data-approver]").forEach((b) => b.classList.toggle("chosen", b === who));
+    $("approval-form").hidden = false;
+    $("approval-who").textContent = who.textContent;
+    $("approval-error").hidden = true;
+    $("approval-pin").value = "";
+    $("approval-pin").focus();
+  });
+  const approvalForm = $("approval-form");
+  if (approvalForm) approvalForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const pin = $("approval-pin").value;
+    if (!approver || !/^[0-9]{4,6}$/.test(pin)) return;
+    send({ staff_id: approver, pin: pin });
+  });
+  $("approval-cancel").addEventListener("click", closeApproval);
+
+  // Done: the change in large type until dismissed, the receipt, a new sale.
+  function done(payload) {
+    const ticket = payload.ticket;
+    closeApproval();
+    state = blank();
+    if (!tableId) save(); else sessionStorage.removeItem(KEY);
+    $("done-number").textContent = fill(T.tRecorded, { number: ticket.number });
+    $("done-change").textContent = money(ticket.change);
+    $("done-change-box").hidden = !ticket.change;
+    $("done-receipt").href = payload.receipt;
+    $("sell-done").hidden = false;
+    panel.hidden = true;
+    root.classList.add("paying"); // the ticket as sold stays in sight until a new sale
+    toast(fill(T.tRecorded, { number: ticket.number }));
+    $("sell-done").scrollIntoView({ block: "start" });
+  }
+  $("done-dismiss").addEventListener("click", () => { $("done-change-box").hidden = true; });
+  $("done-new").addEventListener("click", () => {
+    if (tableId) { window.location.assign("/till/sell"); return; }
+    $("sell-done").hidden = true;
+    renderAll();
+    toast(T.tCleared);
+  });
+
+  function showPanels() {
+    const catalog = root.querySelector(".sell-catalog");
+    panel.hidden = !state.paying;
+    root.classList.toggle("paying", state.paying);
+    if (catalog) catalog.hidden = state.paying;
+    if (state.paying) { renderPayment(); panel.scrollIntoView({ block: "start" }); }
+    save();
+  }
+  function renderAll() {
+    if ($("ticket-discount-value")) {
+      $("ticket-discount-kind").value = state.discount ? state.discount.kind : "percent";
+      $("ticket-discount-value").value = state.discount ? shownDiscount(state.discount) : "";
+    }
+    if ($("sell-reason")) $("sell-reason").value = state.reason || "";
+    renderMode();
+    renderLines();
+    showPanels();
+  }
+  if (!root.querySelector(".sell-ticket")) return; // a table that cannot be paid here
+  state.sending = false;
+  renderAll();
+})();
