@@ -29,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 900}
+TABLET = {"width": 1024, "height": 768}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 CASHIER = ("caisse@cafe-de-la-gare.fr", "caisse-demo")
@@ -218,6 +219,20 @@ def phone(
     return make
 
 
+def new_page(browser: Browser, contexts: list[BrowserContext],
+             violations: list[dict[str, object]], viewport: dict[str, int],
+             touch: bool) -> Page:
+    """A page of a new French browser of that size (a touch screen's, if `touch`), its
+    toasts logged and its Content-Security-Policy watched; closed with the test."""
+    context = browser.new_context(viewport=viewport, locale="fr-FR", has_touch=touch,
+                                  is_mobile=touch)
+    context.add_init_script(TOAST_LOG)
+    watch_policy(context, violations)
+    context.set_default_timeout(TIMEOUT_MS)
+    contexts.append(context)
+    return context.new_page()
+
+
 @pytest.fixture
 def staff(
     browser: Browser, contexts: list[BrowserContext], venue_server: Venue,
@@ -228,13 +243,7 @@ def staff(
 
     def sign_in(account: tuple[str, str], viewport: dict[str, int] | None = None,
                 touch: bool = False) -> Page:
-        context = browser.new_context(viewport=viewport or DESK, locale="fr-FR",
-                                      has_touch=touch, is_mobile=touch)
-        context.add_init_script(TOAST_LOG)
-        watch_policy(context, csp_violations)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
+        page = new_page(browser, contexts, csp_violations, viewport or DESK, touch)
         page.goto(f"{venue_server.url}/staff/login")
         page.fill("input[name=email]", account[0])
         page.fill("input[name=password]", account[1])
@@ -244,8 +253,6 @@ def staff(
 
     return sign_in
 
-
-TABLET = {"width": 1024, "height": 768}
 
 
 def pairing_code(admin: Page, url: str, prefix: str = "T1") -> str:
@@ -284,13 +291,7 @@ def till(
     def paired(name: str, pin: str, viewport: dict[str, int] | None = None,
                touch: bool = True, prefix: str = "T1") -> Page:
         code = pairing_code(staff(ADMIN), venue_server.url, prefix)
-        context = browser.new_context(viewport=viewport or TABLET, locale="fr-FR",
-                                      has_touch=touch, is_mobile=touch)
-        context.add_init_script(TOAST_LOG)
-        watch_policy(context, csp_violations)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
+        page = new_page(browser, contexts, csp_violations, viewport or TABLET, touch)
         page.goto(f"{venue_server.url}/till/pair")
         page.fill("input[name=code]", code)
         page.locator("form[hx-post='/api/v1/till/pair'] button[type=submit]").click()
