@@ -271,6 +271,18 @@ def pairing_code(admin: Page, url: str, prefix: str = "T1") -> str:
     return code.inner_text().strip()
 
 
+def fits(page: Page) -> None:
+    """The page is no wider than its screen, and every control is at least 44 px (the rules
+    of test_every_page.py, for pages its walk cannot reach, such as a paired till's)."""
+    from tests.browser.test_every_page import OVERFLOW, SMALL_CONTROLS
+
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(
+      e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+      .slice(0, 8).map(e => e.tagName + '.' + e.className)""")
+    assert page.evaluate(OVERFLOW) <= 0, f"{page.url} is wider than its screen: {wide}"
+    assert page.evaluate(SMALL_CONTROLS) == [], page.url
+
+
 def switch_in(till: Page, name: str, pin: str) -> None:
     """A member of staff taps their name on the till, then their PIN on its keypad."""
     till.locator(".till-person", has_text=name).click()
@@ -281,7 +293,7 @@ def switch_in(till: Page, name: str, pin: str) -> None:
 
 
 @pytest.fixture
-def till(
+def paired_till(
     browser: Browser, contexts: list[BrowserContext], venue_server: Venue,
     staff: Callable[..., Page], csp_violations: list[dict[str, object]],
 ) -> Callable[..., Page]:

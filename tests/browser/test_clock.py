@@ -21,9 +21,9 @@ def _fits(page: Page) -> None:
 
 
 def test_clocking_in_on_a_phone_then_the_manager_sees_it_in_the_week(
-    staff: Callable[..., Page], till: Callable[..., Page], venue_server: Venue
+    staff: Callable[..., Page], paired_till: Callable[..., Page], venue_server: Venue
 ) -> None:
-    device = till("Chloé Caisse", "3003", viewport=PHONE)
+    device = paired_till("Chloé Caisse", "3003", viewport=PHONE)
     device.locator("a.till-action[href='/till/clock']").click()
     device.wait_for_url(f"{venue_server.url}/till/clock")
     till = device

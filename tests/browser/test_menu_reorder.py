@@ -10,11 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.actions import start
-from tests.browser.conftest import ADMIN, PHONE, Venue
+from tests.browser.conftest import ADMIN, PHONE, TABLET, Venue
 from tests.browser.test_backoffice import overflow, shot
 
 pytestmark = pytest.mark.browser
-TABLET = {"width": 1024, "height": 768}
 
 CATEGORIES = "ol[data-sortable] > li[data-id]"
 PRODUCTS = "tbody[data-sortable] > tr[data-id]"

@@ -20,6 +20,7 @@ from tests.browser import actions
 from tests.browser.conftest import (
     CASHIER,
     KITCHEN,
+    TABLET,
     TIMEOUT_MS,
     TOAST_LOG,
     Venue,
@@ -30,7 +31,6 @@ from web.i18n import gettext
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 800}
-TABLET = {"width": 1024, "height": 768}
 MIN_TOUCH = 44
 
 Phone = Callable[..., Page]

@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     ADMIN,
     CASHIER,
     KITCHEN,
+    TABLET,
     TIMEOUT_MS,
     TOAST_LOG,
     Venue,
@@ -33,7 +34,6 @@ pytestmark = pytest.mark.browser
 
 WIDE = {"width": 1920, "height": 1080}
 LAPTOP = {"width": 1280, "height": 800}
-TABLET = {"width": 1024, "height": 768}
 FOOD = ["Quiche lorraine", "Croque-monsieur", "Salade niçoise", "Soupe du jour",
         "Omelette aux fines herbes", "Tarte Tatin"]
 

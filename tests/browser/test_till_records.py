@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from accounts.models import Staff
@@ -22,32 +23,11 @@ from pos.records import Method, Origin, PaymentInput, Sale, record_sale
 from pos.vat import INTERMEDIATE, Line
 from realtime.bus import make_bus
 from realtime.events import run
-from tests.browser.conftest import ADMIN, CASHIER, TIMEOUT_MS, Venue, watch_policy
-from tests.browser.test_every_page import OVERFLOW, SMALL_CONTROLS
+from tests.browser.conftest import CASHIER, PHONE, Venue, fits
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"width": 390, "height": 844}
-DESK = {"width": 1280, "height": 900}
 SUPERVISOR = "superviseur@cafe-de-la-gare.fr"
-
-
-def _context(browser: Browser, contexts: list[BrowserContext],
-             violations: list[dict[str, object]], size: dict[str, int], touch: bool) -> Page:
-    context = browser.new_context(viewport=size, has_touch=touch, is_mobile=touch,
-                                  locale="fr-FR")
-    watch_policy(context, violations)
-    context.set_default_timeout(TIMEOUT_MS)
-    contexts.append(context)
-    return context.new_page()
-
-
-def _fits(page: Page) -> None:
-    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(
-      e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-      .slice(0, 8).map(e => e.tagName + '.' + e.className)""")
-    assert page.evaluate(OVERFLOW) <= 0, f"{page.url} is wider than a phone: {wide}"
-    assert page.evaluate(SMALL_CONTROLS) == [], page.url
 
 
 async def _sell(url: str) -> None:
@@ -71,39 +51,18 @@ def _approve(page: Page, form: str) -> None:
     """The server asked for a supervisor: the approval appears; Sacha types their PIN."""
     approval = page.locator(f"{form} [data-approval]")
     expect(approval).to_be_visible()
-    _fits(page)
+    fits(page)
     approval.locator("select[name=approval_staff_id]").select_option(label="Sacha Superviseur")
     approval.locator("input[name=approval_pin]").fill(PINS[SUPERVISOR])
     page.locator(f"{form} button[type=submit]").last.click()
 
 
 def test_a_refund_approved_by_pin_then_the_x_then_the_z(
-    browser: Browser, contexts: list[BrowserContext], venue_server: Venue, tmp_path: Path,
-    csp_violations: list[dict[str, object]],
+    venue_server: Venue, tmp_path: Path, paired_till: Callable[..., Page],
 ) -> None:
     url = venue_server.url
-    # The administrator adds the till and gets its pairing code.
-    admin = _context(browser, contexts, csp_violations, DESK, touch=False)
-    admin.goto(f"{url}/staff/login")
-    admin.fill("input[name=email]", ADMIN[0])
-    admin.fill("input[name=password]", ADMIN[1])
-    admin.click("form button[type=submit]")
-    admin.wait_for_url(re.compile(r".*/(pos|backoffice).*"))
-    admin.goto(f"{url}/backoffice/tills")
-    admin.fill("input[name=name]", "Comptoir")
-    admin.locator("form[hx-post='/backoffice/tills'] button[type=submit]").click()
-    admin.wait_for_url(re.compile(r".*/backoffice/tills#till-\d+"))
-    admin.reload()  # htmx follows a redirect to the same page's anchor without loading it
-    admin.locator("form[hx-post$='/pairing'] button").first.click()
-    code = admin.locator("#pairing-code").inner_text(timeout=TIMEOUT_MS).strip()
-    # The phone becomes the till; the cashier switches in with her PIN.
-    till = _context(browser, contexts, csp_violations, PHONE, touch=True)
-    till.goto(f"{url}/till/pair?code={code}")
-    till.locator("form[hx-post='/api/v1/till/pair'] button[type=submit]").click()
-    till.wait_for_url(f"{url}/till")
-    till.locator("a.till-person", has_text="Chloé Caisse").click()
-    till.fill("input[name=pin]", PINS[CASHIER[0]])
-    till.locator("form.till-pin button[type=submit]").click()
+    # The administrator pairs a phone as the till; the cashier switches in with her PIN.
+    till = paired_till("Chloé Caisse", PINS[CASHIER[0]], viewport=PHONE)
     expect(till.locator("a.till-action[href='/till/tickets']")).to_be_visible()
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, _sell(f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}")
@@ -111,9 +70,9 @@ def test_a_refund_approved_by_pin_then_the_x_then_the_z(
     # Her tickets; the refund of one coffee, which a supervisor approves by PIN.
     till.locator("a.till-action[href='/till/tickets']").click()
     expect(till.locator(".till-ticket .number").first).to_have_text("T1-000001")
-    _fits(till)
+    fits(till)
     till.locator(".till-ticket a[href$='/refund']").first.click()
-    _fits(till)
+    fits(till)
     refund = "form.till-refund"
     till.fill(f"{refund} input[name=qty-1]", "1")
     till.fill(f"{refund} input[name=reason]", "Café froid")
@@ -121,17 +80,17 @@ def test_a_refund_approved_by_pin_then_the_x_then_the_z(
     _approve(till, refund)
     till.wait_for_url(re.compile(r".*/till/tickets\?done=\d+"))
     expect(till.locator(".notice.ok")).to_contain_text("T1-000002")
-    _fits(till)
+    fits(till)
     # The X report, then the day's Z with the cash counted.
     till.goto(f"{url}/till")
     till.locator("a.till-action[href='/till/reports']").click()
-    _fits(till)
+    fits(till)
     x = "form[hx-post='/api/v1/till/reports/x']"
     till.locator(f"{x} button[type=submit]").last.click()
     _approve(till, x)
     expect(till.locator("#x-report-paper")).to_be_visible()
     expect(till.locator("#x-report-paper")).to_contain_text("1,50")
-    _fits(till)
+    fits(till)
     z = "form[hx-post='/api/v1/till/reports/z']"
     till.fill(f"{z} input[name=counted_cash]", "1,50")
     till.locator(f"{z} button[type=submit]").last.click()
@@ -140,4 +99,4 @@ def test_a_refund_approved_by_pin_then_the_x_then_the_z(
     expect(paper).to_be_visible()
     expect(paper.locator(".report-signature")).to_be_visible()
     expect(paper).to_contain_text("T1-000002")
-    _fits(till)
+    fits(till)

@@ -12,16 +12,14 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from demo.seed import PINS
-from tests.browser.conftest import ADMIN, TIMEOUT_MS, TOAST_LOG, Venue, watch_policy
-from tests.browser.test_every_page import OVERFLOW, SMALL_CONTROLS
+from tests.browser.conftest import ADMIN, Venue, fits, switch_in
 from web.i18n import gettext
 
 pytestmark = pytest.mark.browser
 
-TABLET = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
 CASHIER_NAME = "Chloé Caisse"
 SUPERVISOR_NAME = "Sacha Superviseur"
@@ -29,58 +27,20 @@ CASHIER_PIN = PINS["caisse@cafe-de-la-gare.fr"]
 SUPERVISOR_PIN = PINS["superviseur@cafe-de-la-gare.fr"]
 
 
-def _pairing_code(admin: Page, venue: Venue) -> str:
-    admin.goto(f"{venue.url}/backoffice/tills")
-    form = admin.locator("form[hx-post='/backoffice/tills']")
-    form.locator("input[name=name]").fill("Comptoir")
-    form.locator("input[name=prefix]").fill("T1")
-    with admin.expect_response(lambda r: r.request.method == "POST"
-                               and r.url.endswith("/backoffice/tills")):
-        form.locator("button[type=submit]").click()
-    admin.goto(f"{venue.url}/backoffice/tills")  # it sends the browser to #till-…
-    pair = admin.locator("form[hx-post$='/pairing'] button[type=submit]").first
-    expect(pair).to_be_visible()
-    pair.click()
-    code = admin.locator("#pairing-code")
-    expect(code).to_have_text(re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$"))
-    return code.inner_text()
-
-
 def _type_pin(scope: Page | object, pin: str) -> None:
     for digit in pin:
         scope.locator(f".pin-key[data-digit='{digit}']").click()  # type: ignore[attr-defined]
 
 
-def _fits(page: Page) -> None:
-    assert page.evaluate(OVERFLOW) <= 0
-    assert page.evaluate(SMALL_CONTROLS) == []
-
-
 def test_a_counter_sale_split_between_card_and_cash_then_an_approved_discount(
-    browser: Browser, contexts: list[BrowserContext], venue_server: Venue,
-    staff: Callable[..., Page], csp_violations: list[dict[str, object]],
+    venue_server: Venue, staff: Callable[..., Page], paired_till: Callable[..., Page],
 ) -> None:
-    admin = staff(ADMIN)
-    code = _pairing_code(admin, venue_server)
-
-    context = browser.new_context(viewport=TABLET, has_touch=True, locale="fr-FR")
-    context.add_init_script(TOAST_LOG)
-    watch_policy(context, csp_violations)
-    context.set_default_timeout(TIMEOUT_MS)
-    contexts.append(context)
-    till = context.new_page()
-    # Pairing, once.
-    till.goto(f"{venue_server.url}/till/pair?code={code}")
-    till.locator("form button[type=submit]").click()
-    till.wait_for_url(f"{venue_server.url}/till")
-    # The cashier switches in with their PIN.
-    till.get_by_role("link", name=CASHIER_NAME).click()
-    _type_pin(till, CASHIER_PIN)
-    till.locator(".till-pin button[type=submit]").click()
-    expect(till.locator(".till-acting")).to_contain_text(CASHIER_NAME)
+    # The administrator pairs the till (its code typed on the tablet); the cashier
+    # switches in with her PIN.
+    till = paired_till(CASHIER_NAME, CASHIER_PIN)
     till.locator("a.till-action[href='/till/sell']").click()
     till.wait_for_url(f"{venue_server.url}/till/sell")
-    _fits(till)
+    fits(till)
 
     # Two croissants and an espresso; the ticket survives a reload.
     products = venue_server.products
@@ -107,7 +67,7 @@ def test_a_counter_sale_split_between_card_and_cash_then_an_approved_discount(
     till.locator("#sell-pay").click()
     payment = till.locator("#sell-payment")
     expect(payment).to_be_visible()
-    _fits(till)
+    fits(till)
     till.locator("#pay-half").click()
     till.locator("#pay-card").click()
     card = (total + 1) // 2
@@ -124,7 +84,7 @@ def test_a_counter_sale_split_between_card_and_cash_then_an_approved_discount(
     receipt = till.locator("#done-receipt")
     expect(receipt).to_have_attribute("href", re.compile(r"^/till/tickets/\d+$"))
     expect(till.locator("#done-number")).to_contain_text("T1-000001")
-    _fits(till)
+    fits(till)
     till.locator("#done-dismiss").click()
     expect(shown).to_be_hidden()
     expect(receipt).to_be_visible()
@@ -160,6 +120,7 @@ def test_a_counter_sale_split_between_card_and_cash_then_an_approved_discount(
 
     # A table's bill, ordered at the POS, is paid through the same screen.
     table = venue_server.table_ids[4]
+    admin = staff(ADMIN)
     taken = admin.request.post(
         f"{venue_server.url}/api/v1/staff/tables/{table}/rounds",
         data={"idempotency_key": "till-browser-table-5",
@@ -183,4 +144,9 @@ def test_a_counter_sale_split_between_card_and_cash_then_an_approved_discount(
     till.wait_for_url(f"{venue_server.url}/till/sell")
     till.set_viewport_size(PHONE)
     till.reload()
-    _fits(till)
+    fits(till)
+
+    # The supervisor takes over the same till with her own PIN; the cashier is out.
+    till.goto(f"{venue_server.url}/till")
+    switch_in(till, SUPERVISOR_NAME, SUPERVISOR_PIN)
+    expect(till.locator(".till-acting h1")).not_to_contain_text(CASHIER_NAME)
