@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
+from accounts import passwords
 from db.base import Base
 from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
@@ -38,6 +39,12 @@ from settings import ROOT, Settings
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI") == "true"
+
+# scrypt at its real cost takes 40 ms a hash, and the tests sign in, set passwords and PINs
+# thousands of times: they hash at a token cost (microseconds a hash).
+# A hash names its cost, so the servers the tests start check these at their own cost;
+# tests/test_passwords.py checks the real one.
+passwords.use_cost(passwords.Cost(n=2**4, r=8, p=1))
 
 
 def unavailable(what: str) -> None:
