@@ -242,11 +242,11 @@ def _pg_restore_script(state: _Seeded) -> str:
 async def _empty(database: Database) -> None:
     """Every table empty, as just migrated."""
     if database.backend == "postgresql":
-        await _pg_run(database.sessionmaker, _pg_empty_script() + "COMMIT;")
+        await _truncate(database.sessionmaker, database.backend)
         return
     template = _sqlite_template(database.url, seeded=False)
     if template is None:
-        await _truncate_sqlite(database.sessionmaker)
+        await _truncate(database.sessionmaker, database.backend)
         _sqlite_keep(database.url, seeded=False)
     else:
         _sqlite_copy(template, _sqlite_path(database.url))
@@ -272,6 +272,14 @@ async def _restore_seeded(database: Database) -> DemoVenue:
         _sqlite_keep(database.url, seeded=True)
         _seeded[database.url] = _Seeded(venue, time.monotonic(), {}, [])
     return copy.deepcopy(venue)
+
+
+async def _truncate(sessionmaker: async_sessionmaker[AsyncSession], backend: str) -> None:
+    """Empty every table of a database (for the tests that make their own engine)."""
+    if backend == "postgresql":
+        await _pg_run(sessionmaker, _pg_empty_script() + "COMMIT;")
+    else:
+        await _truncate_sqlite(sessionmaker)
 
 
 async def _truncate_sqlite(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
