@@ -186,12 +186,15 @@ def _tables() -> list[str]:
 
 
 def _pg_empty_script() -> str:
-    """One transaction: every table emptied (no trigger, no foreign-key check: the till's
-    records refuse DELETE, and the order of tables does not matter then), and every
-    sequence used since it was last restarted restarted, as TRUNCATE ... RESTART IDENTITY
-    does."""
+    """One transaction: every table locked at once, as TRUNCATE locks them (a transaction
+    still running from the test before finishes first, and none starts meanwhile), then
+    emptied (no trigger, no foreign-key check: the till's records refuse DELETE, and the
+    order of tables does not matter then), and every sequence used since it was last
+    restarted restarted, as TRUNCATE ... RESTART IDENTITY does."""
+    tables = ", ".join(f'"{name}"' for name in _tables())
     return "".join(
-        ["BEGIN; SET LOCAL session_replication_role = replica; "]
+        ["BEGIN; SET LOCAL session_replication_role = replica; "
+         f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE; "]
         + [f'DELETE FROM "{name}"; ' for name in _tables()]
         + ["SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, "
            "false) FROM pg_sequences "
@@ -303,12 +306,14 @@ async def db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator
     engine = make_engine(database_url)
     maker = make_sessionmaker(engine)
     database = Database(database_url, maker)
-    if "venue" in request.fixturenames:
-        database.seeded = await _restore_seeded(database)
-    else:
-        await _empty(database)
-    yield database
-    await engine.dispose()
+    try:
+        if "venue" in request.fixturenames:
+            database.seeded = await _restore_seeded(database)
+        else:
+            await _empty(database)
+        yield database
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture(params=["memory", "redis"])
