@@ -118,16 +118,18 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
 
 # Each test starts from a database as just migrated, or as just migrated and seeded with
 # the demo venue when it asks for `venue`. Emptying every table and seeding again before
-# each test cost 0.55 s on PostgreSQL (TRUNCATE of every table) and 0.09 s on SQLite, of a
-# suite of 1,600 tests; instead each state is taken once and put back:
+# each test cost 0.15 to 1 s on PostgreSQL (TRUNCATE of every table: the busier the disk,
+# the slower) and 0.06 to 0.1 s on SQLite, for each of 1,600 tests; instead each state is
+# taken once and put back:
 #
-# - SQLite: the migrated (and the seeded) database is copied aside once, and copied back
-#   over the test database with SQLite's backup API (whole pages, schema and triggers
-#   included: 2 ms).
+# - SQLite: the migrated (and the seeded) database is copied aside once (in memory), and
+#   copied back over the test database with SQLite's backup API (whole pages, schema and
+#   triggers included: 3 ms).
 # - PostgreSQL: one round trip empties every table (DELETE, with triggers and foreign-key
-#   checks off for the transaction: `session_replication_role = replica`; much cheaper
-#   than TRUNCATE, which makes new files for each table and index), restarts the
-#   sequences, and inserts the seeded rows again from their JSON (about 15 ms).
+#   checks off for the transaction: `session_replication_role = replica`, which needs a
+#   superuser as the test database's reset already does; much cheaper than TRUNCATE, which
+#   makes new files for each table and index), restarts the sequences, and inserts the
+#   seeded rows again from their JSON (20 ms).
 #
 # The seeded state is seeded again for real when older than SEEDED_MAX_AGE_S, so that its
 # timestamps are never much older than those of a venue seeded by the test itself.
