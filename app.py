@@ -150,7 +150,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *(asyncio.create_task(every(s, job, name), name=name) for name, s, job in jobs),
             asyncio.create_task(collector.run(), name="gc"),
         ]
-        collector.start()  # what start-up made lives for ever: frozen out of GC passes
+        # What start-up made lives for ever: frozen out of GC passes.
+        collector.start(freeze=settings.gc_freeze_at_start)
         try:
             yield
         finally:

@@ -176,6 +176,10 @@ class Settings:
     # s3://bucket/prefix: photos kept in that S3-compatible bucket (endpoint and keys from
     # the AWS_* variables) instead of MEDIA_DIR; empty: MEDIA_DIR.
     photo_store_url: str = ""
+    # Start-up collects the whole heap and freezes it (web/gc_policy.py): right for a server
+    # started once, but a test process starts the app once a test, and each start would walk
+    # the test session's whole heap again (0.2 s). The tests turn it off (tests/conftest.py).
+    gc_freeze_at_start: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:

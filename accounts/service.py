@@ -9,13 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, OperatorSignup, Site, Staff, StaffSite
-from accounts.passwords import hash_password, verify_password
+from accounts.passwords import dummy_hash, verify_password
 from accounts.roles import Permission, can
 from errors import N_, DomainError
 from realtime.events import Tx
 from web.session_store import end_all_of
-
-_DUMMY_HASH = hash_password("not a password")
 
 
 class BadLogin(DomainError):
@@ -96,7 +94,7 @@ async def login(
     # Hash even when nobody has this email, so timing does not tell who works here; in a
     # worker thread, so that scrypt's tens of milliseconds do not hold up every socket.
     stored = (staff.password_hash if staff else signup.password_hash if signup
-              else _DUMMY_HASH)
+              else dummy_hash())
     ok = await asyncio.to_thread(verify_password, password, stored)
     if signup is not None and ok:
         if signup.confirmed_at is None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.passwords import hash_password, verify_password
+from accounts.passwords import dummy_hash, hash_password, verify_password
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import owned
@@ -24,7 +24,6 @@ from errors import N_
 from realtime.events import Tx
 from web.i18n import gettext
 
-_DUMMY_HASH = hash_password("not a password")
 ROLES = ("consumer", "staff", "guest")  # what an approved account may be
 CONFIRM_SUBJECT = N_("Confirm your email")
 CONFIRM_BODY = N_(
@@ -114,7 +113,7 @@ async def login(tx: Tx, company_id: int, email: str, password: str) -> Consumer:
         select(Consumer).where(Consumer.company_id == company_id, Consumer.email == email)
     )
     # Hash even for an unknown email, so timing does not tell who has an account.
-    stored = consumer.password_hash if consumer else _DUMMY_HASH
+    stored = consumer.password_hash if consumer else dummy_hash()
     ok = await asyncio.to_thread(verify_password, password, stored)
     if consumer is None or not ok:
         raise BadConsumerLogin()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,11 @@ MACHINES: list[tuple[str, str, Mode]] = [
 DEMO_SERIALS = [serial for serial, _, _ in MACHINES]
 CONSUMER = ("lea@exemple.fr", "Léa Martin", "cafe-demo")
 START_CREDIT = 1000
-_CONSUMER_HASH = hash_password(CONSUMER[2])  # once per process: scrypt is slow on purpose
+
+
+@cache
+def _consumer_hash() -> str:
+    return hash_password(CONSUMER[2])  # once per process: scrypt is slow on purpose
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ async def seed_machines(
     )
     if consumer is None:
         consumer = Consumer(
-            company_id=company_id, email=email, name=display, password_hash=_CONSUMER_HASH,
+            company_id=company_id, email=email, name=display, password_hash=_consumer_hash(),
             email_confirmed=True, verified=True,
         )
         session.add(consumer)

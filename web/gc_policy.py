@@ -89,12 +89,14 @@ class GcPolicy:
         self._started: float | None = None
         self._thawing = False
 
-    def start(self) -> None:
-        """Collect and freeze what start-up made (after warm_up), then watch collections."""
-        gc.collect()
-        gc.freeze()
-        self.frozen = self._expected = gc.get_freeze_count()
-        self.freezes += 1
+    def start(self, freeze: bool = True) -> None:
+        """Collect and freeze what start-up made (after warm_up), then watch collections.
+        Without `freeze` (the tests' many short-lived apps) only the watching starts."""
+        if freeze:
+            gc.collect()
+            gc.freeze()
+            self.frozen = self._expected = gc.get_freeze_count()
+            self.freezes += 1
         gc.callbacks.append(self._on_collection)
 
     def stop(self) -> None:
