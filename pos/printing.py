@@ -271,6 +271,16 @@ async def print_ticket(
     return Printed(receipt, reprint=receipt.duplicate is not None)
 
 
+async def print_in_browser(run: Runner, staff: StaffIdentity, ticket_id: int, *,
+                           key: str | None = None) -> Receipt:
+    """The receipt page is about to be printed by the browser: the first print of a ticket
+    is its original; any later one is a recorded duplicate, whose own receipt ("DUPLICATA
+    n") is what gets printed. `key`: a retry with it gives the same duplicate."""
+    ticket, _ = await run(lambda tx: printable(tx, staff, ticket_id))
+    receipt, _claimed = await run(lambda tx: _claim(tx, staff, ticket, key))
+    return receipt
+
+
 async def _close(printer: Printer) -> None:
     try:
         await off_loop(printer.close, TIMEOUT_S)

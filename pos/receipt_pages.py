@@ -7,6 +7,7 @@ route prints the original the first time and a recorded "DUPLICATA n" afterwards
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from pydantic import Field
@@ -16,11 +17,12 @@ from starlette.routing import Route
 
 from accounts.context import staff_of
 from accounts.roles import Permission, require
+from accounts.service import NotSignedIn
 from accounts.tenant import works_at
 from errors import NotFound
 from pos.device import at_till
 from pos.models import Ticket, Till
-from pos.printing import print_ticket
+from pos.printing import print_in_browser, print_ticket
 from pos.receipt import Words, receipt_of
 from web.commands import Command, command
 from web.errors import way_back
@@ -49,7 +51,8 @@ async def receipt_page(request: Request) -> Response:
         receipt = await receipt_of(session, ticket.id)
     locale = locale_of(request)
     return page(request, "receipt.html", receipt=receipt, w=Words(locale, receipt),
-                printer=bool(till and till.printer), back=_back(request))
+                printer=bool(till and till.printer), back=_back(request),
+                print_key=uuid.uuid4().hex)
 
 
 def _back(request: Request) -> str:
@@ -75,7 +78,25 @@ async def print_receipt(request: Request) -> Response:
                          "reprint": printed.reprint, "duplicate": receipt.duplicate})
 
 
+async def browser_print(request: Request) -> Response:
+    """Before the browser prints this receipt: the first print is the original (`print`:
+    print this page); any later one records a duplicate, whose page (`redirect`) prints
+    "DUPLICATA n" instead. A reprint is never unrecorded."""
+    staff = await staff_of(request)
+    if staff is None:
+        raise NotSignedIn()
+    body = await command(request, PrintReceipt)
+    receipt = await print_in_browser(lambda op: run_tx(request, op), staff,
+                                     request.path_params["ticket_id"], key=body.idempotency_key)
+    if receipt.duplicate is None:
+        return JSONResponse({"print": True, "ticket_id": receipt.ticket_id})
+    return JSONResponse({"print": False, "ticket_id": receipt.ticket_id,
+                         "duplicate": receipt.duplicate,
+                         "redirect": f"/till/tickets/{receipt.ticket_id}?print=1"})
+
+
 routes = [
     Route("/till/tickets/{ticket_id:id}", receipt_page, methods=["GET"]),
     Route("/till/tickets/{ticket_id:id}/print", print_receipt, methods=["POST"]),
+    Route("/till/tickets/{ticket_id:id}/browser-print", browser_print, methods=["POST"]),
 ]

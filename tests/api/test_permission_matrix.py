@@ -390,6 +390,8 @@ LINES: list[Line] = [
     Line("POST", "/api/v1/till/clock", P.CLOCK, body={"action": "in", "key": "{key}"},
          till=True),
     Line("GET", "/till/tickets/{ticket_id:id}", P.SELL, "/till/tickets/{pos_ticket}"),
+    Line("POST", "/till/tickets/{ticket_id:id}/browser-print", P.SELL,
+         "/till/tickets/{pos_ticket}/browser-print", {"idempotency_key": "{key}"}),
     Line("POST", "/till/tickets/{ticket_id:id}/print", P.SELL,
          "/till/tickets/{pos_ticket}/print", {}, till=True),
     # The tills and the hours in the back office.

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from accounts.models import Site, Staff, StaffSite
 from demo.seed import DemoVenue
-from pos.models import Till
+from pos.models import Ticket, Till
 from pos.records import Method, Origin, PaymentInput, Sale, record_sale
 from pos.tills import NewTill, create_till
 from pos.vat import INTERMEDIATE, STANDARD, Line
@@ -76,7 +76,7 @@ async def test_the_receipt_page_in_french_and_english(
                       "Imprimer", "Caisse", "Servi par"):
             assert words in html, words
         assert "5,50" in html and "4,50" in html  # the total, the change
-        assert 'href="/static/receipt.css"' in html and "data-print" in html
+        assert 'href="/static/receipt.css"' in html and "data-browser-print" in html
         assert "Réimprimer" not in html  # no printer set up for this till
         assert "http://" not in html.replace("http://testserver", "")
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
@@ -190,3 +190,29 @@ async def test_printing_from_the_page_then_reprinting_and_a_silent_printer(
                                      headers={"x-csrf-token": csrf, "hx-request": "true"})
         assert refused.status_code == 503
         assert "The receipt printer does not answer" in refused.json()["error"]["message"]
+
+
+async def test_a_print_from_the_page_is_the_original_once_then_a_recorded_duplicate(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    ticket = await sold(db, venue)
+    url = f"/till/tickets/{ticket.ticket_id}/browser-print"
+    async with client_for(app) as cashier, client_for(app) as kitchen:
+        csrf = await login(cashier, *CASHIER)
+        first = await cashier.post(url, json={"idempotency_key": "first-print"},
+                                   headers=_json(csrf))
+        assert first.status_code == 200 and first.json()["print"] is True
+        again = {"idempotency_key": "second-print"}
+        second = await cashier.post(url, json=again, headers=_json(csrf))
+        assert second.json()["print"] is False and second.json()["duplicate"] == 1
+        duplicate = second.json()["ticket_id"]
+        assert second.json()["redirect"] == f"/till/tickets/{duplicate}?print=1"
+        retried = await cashier.post(url, json=again, headers=_json(csrf))
+        assert retried.json()["ticket_id"] == duplicate  # a retry records nothing more
+        page = await cashier.get(f"/till/tickets/{duplicate}?print=1")
+        assert "DUPLICATA 1" in page.text
+        csrf = await login(kitchen, *KITCHEN)
+        expect(await kitchen.post(url, json={}, headers=_json(csrf)), 403, "forbidden")
+    async with db.sessionmaker() as session:
+        kinds = (await session.scalars(select(Ticket.kind).order_by(Ticket.id))).all()
+    assert list(kinds) == ["sale", "duplicate"]
