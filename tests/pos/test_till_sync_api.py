@@ -113,3 +113,23 @@ async def test_only_a_paired_till_syncs(app: Starlette, db: Database) -> None:
         assert (await stranger.get("/api/v1/till/catalog")).status_code == 403
     async with db.sessionmaker() as session:
         assert (await session.scalars(select(Till))).all() == []
+
+
+async def test_a_sale_at_another_price_is_flagged_on_the_records_page(
+    app: Starlette, at_till: AtTill  # noqa: F811
+) -> None:
+    device = at_till.device
+    product = (await device.get("/api/v1/till/catalog")).json()["products"][0]
+    cheaper = {**product, "price": product["price"] - 10}
+    answer = (await device.post("/api/v1/till/sync", json={
+        "sales": [a_sale(cheaper, at_till.cashier, 1)]})).json()
+    assert answer["results"][0]["status"] == "recorded"
+    assert answer["results"][0]["flags"] == ["price_changed"]
+    async with client_for(app) as admin:
+        admin.headers["accept-language"] = "en"
+        await sign_in(admin, ADMIN)
+        records = await admin.get("/backoffice/records")
+    assert records.status_code == 200
+    assert "T1-000001" in records.text
+    assert "Sold at another price than the catalog&#39;s" in records.text \
+        or "Sold at another price than the catalog's" in records.text
