@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.roles import Permission, can
 from accounts.service import identity
 from domain import audit
-from errors import N_, DomainError
+from errors import N_, Conflict, DomainError
 from ordering.config import OrderingConfig
 from ordering.models import Category, Product
 from pos import clock, vat
@@ -106,6 +106,14 @@ class OfflineSale:
     approval_staff_id: int | None = None  # who approved a discount above the limit
 
 
+class SyncConflict(Conflict):
+    """The sale's id was received before with another content: nothing recorded."""
+
+    code = "sync_conflict"
+    message = N_("This sale's id was already received with another content: it was not "
+                 "recorded, and a manager was told.")
+
+
 @dataclass
 class Result:
     uuid: str
@@ -113,7 +121,14 @@ class Result:
     number: str | None = None
     ticket_id: int | None = None
     flags: list[str] = field(default_factory=list)
-    error: dict[str, str] | None = None
+    refusal: DomainError | None = None  # a conflict's or a refusal's reason
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        """The reason, untranslated (the route translates it)."""
+        if self.refusal is None:
+            return None
+        return {"code": self.refusal.code, "message": str(self.refusal)}
 
 
 @dataclass
@@ -351,13 +366,13 @@ async def _one(
     except SequenceTaken as taken:
         await _issue(tx, till, sale, Flag.CONFLICT, {"error": taken.code,
                                                      "content_hash": digest})
-        return Result(str(sale.uuid), Status.CONFLICT, error=_error(taken))
+        return Result(str(sale.uuid), Status.CONFLICT, flags=[Flag.CONFLICT], refusal=taken)
     except PeriodClosed as closed:
-        return Result(str(sale.uuid), Status.REFUSED, error=_error(closed))
+        return Result(str(sale.uuid), Status.REFUSED, refusal=closed)
     except DomainError as refused:
         await _issue(tx, till, sale, Flag.REFUSED, {"error": refused.code,
                                                     "message": str(refused)})
-        return Result(str(sale.uuid), Status.REFUSED, error=_error(refused))
+        return Result(str(sale.uuid), Status.REFUSED, flags=[Flag.REFUSED], refusal=refused)
     if result.status == Status.RECORDED and sale.table_id is not None and not sale.training:
         await _settle_table(tx, till, sale, result, config)
     return result
@@ -387,10 +402,8 @@ async def _known(tx: Tx, till: Till, sale: OfflineSale, digest: str) -> Result |
 async def _conflict(tx: Tx, till: Till, sale: OfflineSale, digest: str,
                     first: str | None) -> Result:
     await _issue(tx, till, sale, Flag.CONFLICT, {"content_hash": digest, "first_hash": first})
-    return Result(str(sale.uuid), Status.CONFLICT, flags=[Flag.CONFLICT], error={
-        "code": "sync_conflict",
-        "message": "This sale's id was already received with another content: it was not "
-                   "recorded, and a manager was told."})
+    return Result(str(sale.uuid), Status.CONFLICT, flags=[Flag.CONFLICT],
+                  refusal=SyncConflict())
 
 
 async def _record(
@@ -473,10 +486,6 @@ async def _issue(tx: Tx, till: Till, sale: OfflineSale, kind: str, detail: dict[
         uuid=str(sale.uuid), sequence=sale.sequence, kind=kind,
         detail=json.dumps(detail, sort_keys=True, default=str), ticket_id=ticket_id,
         created_at=clock.now()))
-
-
-def _error(error: DomainError) -> dict[str, str]:
-    return {"code": error.code, "message": str(error)}
 
 
 # The Z with tills that sync
