@@ -39,7 +39,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.roles import Permission, can
-from accounts.service import identity
+from accounts.service import StaffIdentity, identity
 from domain import audit
 from errors import N_, Conflict, DomainError
 from ordering.config import OrderingConfig
@@ -329,10 +329,19 @@ async def sync(
     ids = {line.product_id for sale in sales for line in sale.lines}
     products = await _in_catalog(tx.session, till.site_id, ids)
     limit = await limit_of(tx, till.site_id)
+    uuids = [str(sale.uuid) for sale in sales]
+    # Most sales are new: one query says which were received before (each is checked
+    # again under the till's lock when recorded).
+    seen = set((await tx.session.scalars(select(SyncedSale.uuid).where(
+        SyncedSale.uuid.in_(uuids)))).all()) | set((await tx.session.scalars(
+            select(Ticket.uuid).where(Ticket.uuid.in_(uuids)))).all()) if uuids else set()
+    staff: dict[int, StaffIdentity | None] = {}
     results = []
     for sale in sorted(sales, key=lambda s: s.sequence):
-        results.append(await _one(tx, till, sale, products, limit,
-                                  approved.get(sale.uuid), config))
+        if sale.staff_id not in staff:
+            staff[sale.staff_id] = await identity(tx.session, sale.staff_id)
+        results.append(await _one(tx, till, sale, products, limit, approved.get(sale.uuid),
+                                  config, staff[sale.staff_id], str(sale.uuid) in seen))
     now = clock.now()
     fresh = await tx.session.get(Till, till.id, populate_existing=True)
     assert fresh is not None
@@ -355,14 +364,16 @@ async def sync(
 
 async def _one(
     tx: Tx, till: Till, sale: OfflineSale, products: dict[int, InCatalog | None], limit: int,
-    approved_by: int | None, config: OrderingConfig | None,
+    approved_by: int | None, config: OrderingConfig | None, staff: StaffIdentity | None,
+    seen: bool,
 ) -> Result:
     digest = content_hash(sale)
-    known = await _known(tx, till, sale, digest)
-    if known is not None:
-        return known
+    if seen:
+        known = await _known(tx, till, sale, digest)
+        if known is not None:
+            return known
     try:
-        result = await _record(tx, till, sale, digest, products, limit, approved_by)
+        result = await _record(tx, till, sale, digest, products, limit, approved_by, staff)
     except SequenceTaken as taken:
         await _issue(tx, till, sale, Flag.CONFLICT, {"error": taken.code,
                                                      "content_hash": digest})
@@ -409,8 +420,8 @@ async def _conflict(tx: Tx, till: Till, sale: OfflineSale, digest: str,
 async def _record(
     tx: Tx, till: Till, sale: OfflineSale, digest: str,
     products: dict[int, InCatalog | None], limit: int, approved_by: int | None,
+    staff: StaffIdentity | None,
 ) -> Result:
-    staff = await identity(tx.session, sale.staff_id)
     if staff is None or staff.company_id != till.company_id or not staff.may_use(till.site_id):
         raise BadTicket(why=N_("a member of staff named on the ticket is not of this "
                                "company"))
