@@ -326,6 +326,7 @@ async def sync(
     if len(sales) > MAX_SALES:
         raise BadTicket(why=N_("at most 200 sales at a time"))
     approved = approved or {}
+    started = clock.now()  # what the till held when it sent this is all in by the commit
     ids = {line.product_id for sale in sales for line in sale.lines}
     products = await _in_catalog(tx.session, till.site_id, ids)
     limit = await limit_of(tx, till.site_id)
@@ -354,7 +355,7 @@ async def sync(
         select(func.max(Ticket.sequence)).where(Ticket.till_id == till.id)) or 0
     values: dict[str, Any] = {"last_seen_at": now, "acked_sequence": held}
     if waiting == 0:
-        values["synced_at"] = now
+        values["synced_at"] = started
     await tx.session.execute(update(Till).where(Till.id == till.id).values(**values)
                              .execution_options(synchronize_session=False))
     current = await catalog(tx.session, till.site_id)

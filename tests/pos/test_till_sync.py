@@ -270,3 +270,22 @@ async def test_a_discount_above_the_limit_without_approval_is_kept_and_flagged(
     answer = await upload(shop, sale(shop, coffee, 1, quantity=4, discount=300))
     assert answer.results[0].status == "recorded"
     assert answer.results[0].flags == ["unverified_discount"]
+
+
+async def test_a_table_that_cannot_be_settled_as_sold_is_flagged_and_the_sale_kept(
+        shop: Shop, clock_at: Clock):
+    from ordering.config import OrderingConfig
+
+    clock_at.at = MARCH_10
+    coffee = await menu(shop)
+
+    async def op(tx: Tx) -> Synced:
+        row = await tx.session.get(Till, shop.till_ids[0])
+        assert row is not None
+        return await sync(tx, row, [sale(shop, coffee, 1, table_id=999_999)],
+                          config=OrderingConfig())
+
+    answer = await shop.run(op)
+    assert [(r.status, r.flags) for r in answer.results] == [("recorded", ["table_changed"])]
+    assert await tickets(shop) == 1
+    assert [kind for kind, _ in await issues(shop)] == ["table_changed"]
