@@ -248,14 +248,14 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 async def main() -> None:
+    global BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--batch", type=int, default=BATCH, help="sales per upload")
+    parser.add_argument("--batch", type=int, default=100, help="sales per upload")
     parser.add_argument("--sales", type=int, default=10_000, help="sales of the one till")
     parser.add_argument("--per-till", type=int, default=250,
                         help="sales of each of the 20 tills uploading at once")
     args = parser.parse_args()
-    global BATCH
     BATCH = args.batch
     rows: list[dict[str, Any]] = []
     for db in (["postgresql", "sqlite"] if args.db == "both" else [args.db]):
