@@ -319,3 +319,28 @@ async def test_a_sale_naming_another_companys_staff_or_product_is_not_theirs(
     assert [(r.status, r.flags) for r in answer.results] == [
         ("refused", ["refused"]), ("recorded", ["product_gone"])]
     assert [kind for kind, _ in await issues(shop)] == ["refused", "product_gone"]
+
+
+async def test_asking_for_the_z_pushes_sync_now_to_each_till_not_synced_since(
+        shop: Shop, clock_at: Clock):
+    from pos.till_sync import topic_of
+
+    clock_at.at = MARCH_10
+    await pair(shop, 0)
+    await pair(shop, 1)
+    coffee = await menu(shop)
+    await upload(shop, sale(shop, coffee, 1), till=1)
+    clock_at.at = MARCH_10 + timedelta(hours=1)
+
+    async def ask(tx: Tx) -> list[str]:
+        asked = await ask_to_close(tx, shop.company_id, shop.site_id, None)
+        tills = [await tx.session.get(Till, till_id) for till_id in shop.till_ids]
+        assert [e.topic for e in tx.events] == [topic_of(t) for t in tills if t]
+        assert {e.type for e in tx.events} == {"sync_now"}
+        return asked
+
+    assert await shop.run(ask) == ["T1", "T2"]
+    clock_at.at = MARCH_10 + timedelta(hours=1, seconds=2)
+    await upload(shop, till=1)  # T2 syncs: asked again, only T1 is pushed
+    assert await shop.run(lambda tx: ask_to_close(tx, shop.company_id, shop.site_id,
+                                                  None)) == ["T1"]
