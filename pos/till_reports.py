@@ -49,6 +49,7 @@ from pos.errors import (
 from pos.models import Closing, SigningKey, Till
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
+from pos.till_sync import ask_to_close, tills_status
 from pos.till_tickets import at, supervisors
 from realtime.events import Tx
 from web.commands import Command, Invalid, Money, command
@@ -153,7 +154,9 @@ async def reports_page(request: Request) -> Response:
         closings = (await tx.session.scalars(
             select(Closing).where(Closing.site_id == here.till.site_id)
             .order_by(Closing.id.desc()).limit(RECENT_CLOSINGS))).all()
-        return {"today": local_day(clock.now(), zone), "tz": str(zone),
+        today = local_day(clock.now(), zone)
+        tills = await tills_status(tx.session, here.till.company_id, here.till.site_id, today)
+        return {"today": today, "tz": str(zone), "tills": tills,
                 "currency": company.currency if company else "EUR",
                 "closings": [(c, json.loads(c.body)) for c in closings]}
 
@@ -205,6 +208,10 @@ async def close_today(request: Request) -> Response:
     approved_by = await approver(state, till=here.till, acting=here.staff,
                                  permission=Permission.CLOSE, approval=body.approval)
     box = sealing_box(state.settings.secret_key)
+    # Noted in a transaction of its own (a refusal rolls the closing's back): a till that
+    # has not synced since holds the Z back, and is asked to sync at once.
+    await run_tx(request, lambda tx: ask_to_close(tx, here.till.company_id,
+                                                  here.till.site_id, body.day))
 
     async def act(tx: Tx) -> Shown:
         zone = await zone_of(tx.session, here.till.company_id)
