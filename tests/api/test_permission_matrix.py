@@ -381,6 +381,8 @@ LINES: list[Line] = [
     # own tests: tests/pos/test_till_device.py); what is done on a till is its member's.
     Line("GET", "/till/pair", PUBLIC),
     Line("GET", "/till", PUBLIC),
+    Line("GET", "/till-sw.js", PUBLIC),
+    Line("GET", "/till.webmanifest", PUBLIC),
     Line("GET", "/api/v1/till", PUBLIC),
     Line("POST", "/api/v1/till/pair", PUBLIC),
     Line("POST", "/api/v1/till/switch", PUBLIC),
