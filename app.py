@@ -172,7 +172,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + machines_staff_api.routes + payments_api.routes
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
-              + till_tickets.api_routes + till_reports.api_routes + sale_api.routes),
+              + till_tickets.api_routes + till_reports.api_routes + sale_api.routes
+              + till_offline.api_routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),

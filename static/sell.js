@@ -365,6 +365,26 @@
       approval: approval || null,
     };
   }
+  // Online, the PIN is checked at once (a wrong one is said here); offline it cannot be,
+  // and the upload checks it (a sale whose approval does not hold is flagged, not lost).
+  async function approvalHolds(approval) {
+    let answer = null, payload = null;
+    try {
+      answer = await fetch("/api/v1/till/approval", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify({ permission: "discount", approval: approval }),
+      });
+      payload = await answer.json().catch(() => null);
+    } catch (_) {
+      return true;
+    }
+    if (answer.ok || answer.status >= 500 || !payload || !payload.error) return true;
+    $("approval-error").textContent = payload.error.message;
+    $("approval-error").hidden = false;
+    $("approval-pin").value = "";
+    return false;
+  }
   async function send(approval) {
     if (state.sending) return;
     const t = totals();
@@ -386,6 +406,11 @@
     if (!state.uuid) state.uuid = uuid();
     save();
     renderPayment();
+    if (approval && !(await approvalHolds(approval))) {
+      state.sending = false;
+      renderPayment();
+      return;
+    }
     let kept = null;
     try {
       kept = await window.comptoirTill.record(offlineSale(approval));

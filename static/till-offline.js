@@ -234,7 +234,9 @@
         const waiting = (await queue()).filter((s) => s.status === "waiting");
         const batch = waiting.slice(0, BATCH);
         const { info } = await meta();
-        const body = { sales: batch.map((s) => s.sale) };
+        // `waiting`: what the till still holds after these (0: all sent, the server may
+        // count the till as synced for a closing).
+        const body = { sales: batch.map((s) => s.sale), waiting: waiting.length - batch.length };
         if (Number.isInteger(info.catalog_version)) body.catalog_version = info.catalog_version;
         const response = await fetch("/api/v1/till/sync", {
           method: "POST", credentials: "same-origin",

@@ -157,7 +157,8 @@ def test_two_tabs_of_one_till_offline_never_share_a_number(
     burst = """async (at) => {
       const tile = document.querySelector(".sell-tile:not([disabled])");
       const sale = () => ({ uuid: crypto.randomUUID(), sequence: 0,
-        device_at: new Date().toISOString(), staff_id: Number(document.getElementById("sell").dataset.staff),
+        device_at: new Date().toISOString(),
+        staff_id: Number(document.getElementById("sell").dataset.staff),
         takeaway: false, training: false, table_id: null,
         lines: [{ product_id: Number(tile.dataset.product), label: tile.dataset.name, quantity: 1,
                   unit_price: Number(tile.dataset.price), discount: 0,
@@ -165,7 +166,8 @@ def test_two_tabs_of_one_till_offline_never_share_a_number(
         discount: 0, reason: "",
         payments: [{ method: "card", amount: Number(tile.dataset.price) }], approval: null });
       await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
-      const kept = await Promise.all(Array.from({ length: 10 }, () => window.comptoirTill.record(sale())));
+      const kept = await Promise.all(
+        Array.from({ length: 10 }, () => window.comptoirTill.record(sale())));
       return kept.map((k) => k.number);
     }"""
     at = int(time.time() * 1000) + 1500
