@@ -62,6 +62,7 @@ from pos import (
     receipt_pages,
     sale_api,
     sell_pages,
+    sync_api,
     till_api,
     till_offline,
     till_pages,
@@ -93,6 +94,7 @@ def assemble(config: OrderingConfig) -> None:
     assemble the same way."""
     register_all(config)
     register_machine_topics()
+    sync_api.assemble()  # the till's topic, and the Z waiting for tills that sync offline
     session_store.register()  # the end of a session, heard by the sockets it opened
     add_user_view_part(user_brews)
     table_payments.register(config)
@@ -173,7 +175,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
               + till_tickets.api_routes + till_reports.api_routes + sale_api.routes
-              + till_offline.api_routes),
+              + sync_api.routes + till_offline.api_routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,13 +40,24 @@ from pos.reports import Fact, cash_expected, missing_numbers, report
 from pos.tills import chain_head, lock_till
 from realtime.events import Tx
 
-# How many sales a till holds that have not reached the server: the offline sync (issue 16)
-# tells it through `use_pending_sync`; until then a till holds none.
-PendingSync = Callable[[AsyncSession, Till], Awaitable[int]]
+
+class TillSync(StrEnum):
+    """A till as a day's Z sees it: all in, holding the Z back (it has not synced since the
+    Z was asked for), or declared out of service for the day (the Z does not wait for it,
+    nor for its missing numbers)."""
+
+    IN = "in"
+    WAITING = "waiting"
+    OUT_OF_SERVICE = "out_of_service"
 
 
-async def _none_pending(_session: AsyncSession, _till: Till) -> int:
-    return 0
+# The offline sync (pos/till_sync.py) tells it through `use_pending_sync`; until then every
+# till is in.
+PendingSync = Callable[[AsyncSession, Till, date], Awaitable[TillSync]]
+
+
+async def _none_pending(_session: AsyncSession, _till: Till, _day: date) -> TillSync:
+    return TillSync.IN
 
 
 _pending: PendingSync = _none_pending
@@ -106,14 +118,20 @@ async def close_day(tx: Tx, box: SecretBox, command: CloseDay) -> Closing:
     if command.day > local_day(clock.now(), zone):
         raise PeriodNotOver()
     await _refuse_closed(tx, command.site_id, "day", command.day)
+    waiting = []
     for till in tills:
+        state = await _pending(tx.session, till, command.day)
+        if state is TillSync.OUT_OF_SERVICE:
+            continue
         numbers = (await tx.session.scalars(
             select(Ticket.sequence).where(Ticket.till_id == till.id))).all()
         missing = missing_numbers(numbers)
         if missing:
             raise SequenceGap(till=till.prefix, numbers=", ".join(map(str, missing[:20])))
-        if await _pending(tx.session, till):
-            raise SalesWaiting(till=till.prefix)
+        if state is TillSync.WAITING:
+            waiting.append(till.prefix)
+    if waiting:
+        raise SalesWaiting(till=", ".join(waiting))
     start, end = bounds(command.day, command.day, zone)
     totals = report(await _facts(tx.session, command.site_id, start, end))
     expected = cash_expected(totals)

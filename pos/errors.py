@@ -72,12 +72,14 @@ class SequenceGap(Conflict):
 
 
 class SalesWaiting(Conflict):
-    """A till of the site still holds sales it made offline."""
+    """Tills of the site have not synchronised since the Z was asked for (they may hold
+    sales made offline): `params` names them. They were asked to synchronise at once."""
 
     code = "sales_waiting"
     message = N_(
-        "Till %(till)s still has sales waiting to reach the server: the day can be closed "
-        "once it has synchronised."
+        "Tills not synchronised since the closing was asked for: %(till)s. They have been "
+        "asked to; try again in a moment, or declare a silent till out of service for the "
+        "day."
     )
 
 

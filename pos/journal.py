@@ -29,6 +29,7 @@ class JournalKind(StrEnum):
     TILL_REVOKED = "till_revoked"
     DRAWER_OPENED = "drawer_opened"  # outside a sale
     TRAINING = "training"  # training mode started or ended on a till
+    TILL_OUT_OF_SERVICE = "till_out_of_service"  # for a day: its Z does not wait for it
 
 
 def entry_fields(entry: JournalEntry) -> dict[str, Any]:

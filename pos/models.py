@@ -59,6 +59,12 @@ class Till(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)  # its last request
     # An ESC/POS receipt printer on the shop's network: "host" or "host:port" (9100).
     printer: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The offline sync (pos/till_sync.py): when the till last sent all it held, the
+    # highest n such that its records 1..n are all here, and the day (the company's
+    # calendar) a supervisor declared it out of service: that day's Z does not wait for it.
+    synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    acked_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    out_of_service_day: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class Ticket(Base):
@@ -295,3 +301,57 @@ class StoredArchive(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SyncedSale(Base):
+    """A sale a till uploaded (pos/till_sync.py): its uuid, its number and the SHA-256 of
+    its canonical content, so that the same uuid again is told a retry (same content) from
+    a conflict (other content). One per uuid, and per number of a till."""
+
+    __tablename__ = "pos_sync_sale"
+    __table_args__ = (UniqueConstraint("till_id", "sequence"),)
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    till_id: Mapped[int] = _record_of("till.id")
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int] = _record_of("pos_ticket.id")
+    received_at: Mapped[Timestamp]
+
+
+class SyncIssue(Base):
+    """Something a manager should look at in what a till uploaded: a sale kept at the
+    price it was sold although the catalog changed (`price_changed`, `product_gone`), a
+    discount above the limit without an approval that could be checked
+    (`unverified_discount`), a table whose bill changed (`table_changed`), the same uuid
+    with another content (`conflict`: nothing recorded), a sale refused (`refused`)."""
+
+    __tablename__ = "pos_sync_issue"
+    __table_args__ = (Index("ix_pos_sync_issue_site_id_created_at", "site_id", "created_at"),)
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    site_id: Mapped[int] = mapped_column(IdType, ForeignKey("site.id"))
+    till_id: Mapped[int] = _record_of("till.id")
+    uuid: Mapped[str] = mapped_column(String(36))
+    sequence: Mapped[int | None] = mapped_column(Integer, default=None)
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text)  # JSON
+    ticket_id: Mapped[int | None] = _record_of("pos_ticket.id", nullable=True)
+    created_at: Mapped[Timestamp]
+
+
+class CloseRequest(Base):
+    """When a site's Z of a day was first asked for: a till that has not synced since
+    holds it back (pos/till_sync.py)."""
+
+    __tablename__ = "pos_close_request"
+    __table_args__ = (UniqueConstraint("site_id", "day"),)
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = _record_of("company.id")
+    site_id: Mapped[int] = mapped_column(IdType, ForeignKey("site.id"))
+    day: Mapped[date] = mapped_column(Date)
+    requested_at: Mapped[Timestamp]

@@ -50,6 +50,7 @@ from pos.models import Closing, SigningKey, Till
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
 from pos.till_offline import indicator
+from pos.till_sync import ask_to_close
 from pos.till_tickets import at, supervisors
 from realtime.events import Tx
 from web.commands import Command, Invalid, Money, command
@@ -207,6 +208,10 @@ async def close_today(request: Request) -> Response:
     approved_by = await approver(state, till=here.till, acting=here.staff,
                                  permission=Permission.CLOSE, approval=body.approval)
     box = sealing_box(state.settings.secret_key)
+    # Noted in a transaction of its own (a refusal rolls the closing's back): a till that
+    # has not synced since holds the Z back, and is asked to sync at once.
+    await run_tx(request, lambda tx: ask_to_close(tx, here.till.company_id,
+                                                  here.till.site_id, body.day))
 
     async def act(tx: Tx) -> Shown:
         zone = await zone_of(tx.session, here.till.company_id)

@@ -145,8 +145,8 @@ async def test_a_z_is_refused_while_a_till_misses_numbers_or_holds_unsynced_sale
     await shop.sell(COFFEE, till=1, sequence=2)
     await shop.sell(COFFEE, till=1, sequence=3)
 
-    async def waiting(_session: object, till: Any) -> int:
-        return 2 if till.prefix == "T1" else 0
+    async def waiting(_session: object, till: Any, _day: date) -> closings.TillSync:
+        return closings.TillSync.WAITING if till.prefix == "T1" else closings.TillSync.IN
 
     monkeypatch.setattr(closings, "_pending", waiting)
     with pytest.raises(SalesWaiting) as held:

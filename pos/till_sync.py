@@ -1,0 +1,574 @@
+"""The till's offline sync: the sales a till made without the network reach the server
+exactly once, at the price they were sold; the daily Z waits for every till.
+
+- **Exactly once.** A sale is kept by its uuid (`pos_sync_sale`, beside its ticket) with
+  the SHA-256 of its canonical content: the same uuid again with the same content is a
+  retry ("duplicate": the first record, nothing more); with another content it is a
+  "conflict": nothing recorded, and flagged for a manager. Unique constraints on the uuid
+  and on (till, number) make two concurrent uploads of one sale one record; the till's
+  lock (pos/records.py) serialises them.
+- **Never dropped.** A sale is recorded with the till's label, unit price and VAT rate.
+  A product deleted or archived meanwhile (`product_gone`), a price or VAT rate other than
+  the catalog's (`price_changed`), a discount above the site's limit without a checked
+  approval (`unverified_discount`), a table whose bill changed (`table_changed`): recorded
+  and flagged (`pos_sync_issue`). A sale the records refuse (`refused`) is flagged too,
+  except in a closed period (`period_closed`): the till keeps it and sends it again later,
+  when it counts in the period it arrives in.
+- **Acknowledged.** Each answer carries the till's `acked_sequence` (the highest n such
+  that its records 1..n are all here) and its highest number; the till's last contact and
+  last full sync are noted.
+- **The Z.** `sync_state` is pos/closings.py's hook: a day's Z waits for every paired till
+  of the site that syncs, until it has synced since the Z was asked (`ask_to_close`, which
+  also pushes "sync now" to each till's live topic), unless a supervisor declared it out of
+  service for the day (`declare_out_of_service`, journalled).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accounts.roles import Permission, can
+from accounts.service import identity
+from domain import audit
+from errors import N_, DomainError
+from ordering.config import OrderingConfig
+from ordering.models import Category, Product
+from pos import clock, vat
+from pos.closings import TillSync
+from pos.errors import BadTicket, PeriodClosed, SequenceTaken, UnknownTill
+from pos.journal import JournalKind, write
+from pos.legal import number
+from pos.models import CloseRequest, SyncedSale, SyncIssue, Ticket, Till
+from pos.periods import local_day, zone_of
+from pos.records import Origin, PaymentInput, Sale, record_sale
+from pos.sell import _label, _settle, limit_of
+from pos.tills import lock_till
+from realtime.events import Tx
+
+MAX_SALES = 200  # a batch
+REASK_AFTER = timedelta(minutes=10)  # a Z asked longer ago than this is asked afresh
+
+
+class Status:
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    REFUSED = "refused"
+
+
+class Flag:
+    PRICE_CHANGED = "price_changed"
+    PRODUCT_GONE = "product_gone"
+    UNVERIFIED_DISCOUNT = "unverified_discount"
+    TABLE_CHANGED = "table_changed"
+    CONFLICT = "conflict"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    product_id: int
+    label: str
+    quantity: int
+    unit_price: int  # cents, VAT included, as sold
+    vat_rate: int  # basis points, as sold
+    discount: int = 0  # cents off the line
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class OfflineSale:
+    """A sale as the till made it, offline or not: its own prices, number and clock."""
+
+    uuid: UUID
+    sequence: int
+    staff_id: int
+    lines: Sequence[SoldLine]
+    payments: Sequence[PaymentInput]
+    device_at: datetime | None = None
+    discount: int = 0  # cents off the whole ticket
+    reason: str = ""
+    takeaway: bool = False
+    training: bool = False
+    supervisor_id: int | None = None  # training's supervisor
+    table_id: int | None = None
+    approval_staff_id: int | None = None  # who approved a discount above the limit
+
+
+@dataclass
+class Result:
+    uuid: str
+    status: str
+    number: str | None = None
+    ticket_id: int | None = None
+    flags: list[str] = field(default_factory=list)
+    error: dict[str, str] | None = None
+
+
+@dataclass
+class Synced:
+    results: list[Result]
+    acked_sequence: int
+    highest_sequence: int
+    server_time: datetime
+    catalog_version: int
+    catalog_changed: bool
+    topic: str
+
+
+# Pure rules
+
+
+def content_hash(sale: OfflineSale) -> str:
+    """SHA-256 of the sale's canonical JSON: what the till sold, not how it was sent."""
+    body = {
+        "uuid": str(sale.uuid), "sequence": sale.sequence, "staff_id": sale.staff_id,
+        "device_at": sale.device_at.isoformat() if sale.device_at else None,
+        "lines": [asdict(line) for line in sale.lines],
+        "payments": [{"method": str(p.method), "amount": p.amount, "tendered": p.tendered}
+                     for p in sale.payments],
+        "discount": sale.discount, "reason": " ".join(sale.reason.split()),
+        "takeaway": sale.takeaway, "training": sale.training,
+        "supervisor_id": sale.supervisor_id, "table_id": sale.table_id,
+        "approval_staff_id": sale.approval_staff_id,
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AsSold:
+    lines: list[vat.Line]
+    over_limit: bool  # a discount above the site's limit
+
+
+def as_sold(sale: OfflineSale, limit_percent: int) -> AsSold:
+    """The ticket's lines at the till's prices, the ticket's discount shared among them in
+    proportion to what each still costs (as pos/sell.py does), and whether a discount is
+    above the limit."""
+    lines = [vat.Line(_label(line.label, line.note), line.quantity, line.unit_price,
+                      line.vat_rate, line.discount) for line in sale.lines]
+    over = any(line.discount * 100 > limit_percent * line.quantity * line.unit_price
+               for line in sale.lines)
+    if sale.discount:
+        net = sum(line.total_incl for line in lines)
+        if not 0 < sale.discount <= net:
+            raise BadTicket(why=N_("a discount is at most the line's amount"))
+        shares = vat.share(sale.discount,
+                           [Fraction(sale.discount * line.total_incl, net) for line in lines])
+        lines = [vat.Line(line.label, line.quantity, line.unit_price, line.vat_rate,
+                          line.discount + part) for line, part in zip(lines, shares,
+                                                                      strict=True)]
+        gross = sum(line.quantity * line.unit_price for line in lines)
+        over = over or sum(line.discount for line in lines) * 100 > limit_percent * gross
+    return AsSold(lines, over)
+
+
+@dataclass(frozen=True)
+class InCatalog:
+    """A product as the catalog has it now (None: gone from the till's site)."""
+
+    price: int
+    vat_rate: int
+    vat_rate_takeaway: int | None
+
+
+def catalog_flags(sale: OfflineSale, products: dict[int, InCatalog | None]
+                  ) -> list[tuple[str, dict[str, Any]]]:
+    """What changed in the catalog since the sale was made: per line."""
+    flags: list[tuple[str, dict[str, Any]]] = []
+    for position, line in enumerate(sale.lines, start=1):
+        now = products.get(line.product_id)
+        if now is None:
+            flags.append((Flag.PRODUCT_GONE, {"line": position, "product_id": line.product_id,
+                                              "label": line.label}))
+            continue
+        rate = now.vat_rate_takeaway if sale.takeaway and now.vat_rate_takeaway is not None \
+            else now.vat_rate
+        if now.price != line.unit_price or rate != line.vat_rate:
+            flags.append((Flag.PRICE_CHANGED, {
+                "line": position, "product_id": line.product_id, "label": line.label,
+                "sold_price": line.unit_price, "catalog_price": now.price,
+                "sold_vat_rate": line.vat_rate, "catalog_vat_rate": rate}))
+    return flags
+
+
+def acked(start: int, numbers: Sequence[int]) -> int:
+    """The highest n such that 1..n are all held, from `start` (known held) and the
+    numbers above it, in order."""
+    for held in numbers:
+        if held != start + 1:
+            break
+        start = held
+    return start
+
+
+# The topic a till watches: "sync now", and nothing else
+
+
+def topic_of(till: Till) -> str:
+    """`till:{id}:{key}`: the key comes from the device's credential, which only the
+    device holds; the page learns its topic from the sync's answer."""
+    return f"till:{till.id}:{topic_key(till.credential_hash or '')}"
+
+
+def topic_key(credential_hash: str) -> str:
+    return hashlib.sha256(f"comptoir-till-topic:{credential_hash}".encode()).hexdigest()[:32]
+
+
+class TillTopic:
+    """`till:{id}:{key}`: watched by the till's own page (the key says it is the device),
+    whoever is switched in, even when locked."""
+
+    async def authorize(self, session: AsyncSession, args: list[str], viewer: Any) -> bool:
+        if len(args) != 2 or not args[0].isdigit() or len(args[0]) > 18:
+            return False
+        till = await session.get(Till, int(args[0]))
+        if till is None or till.revoked_at is not None or not till.credential_hash:
+            return False
+        return hmac.compare_digest(topic_key(till.credential_hash), args[1])
+
+    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
+        till = await session.get(Till, int(args[0]))
+        return {"till_id": int(args[0]),
+                "synced_at": till.synced_at.isoformat() if till and till.synced_at else None}
+
+    def audience(self, view: dict[str, Any], viewer: Any) -> str:
+        return "full"
+
+    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
+        return view
+
+    def render(self, view: dict[str, Any], event: str | None, change: dict[str, Any] | None,
+               audience: str, locale: str) -> dict[str, Any]:
+        return {"html": {}}
+
+
+# The catalog
+
+
+async def catalog(session: AsyncSession, site_id: int) -> dict[str, Any]:
+    """The site's catalog as a till keeps it offline, and its version: a number that
+    changes whenever anything in it changes (from its content)."""
+    categories = (await session.scalars(
+        select(Category).where(Category.site_id == site_id, Category.archived_at.is_(None))
+        .order_by(Category.position, Category.id))).all()
+    live = {c.id for c in categories}
+    products = (await session.scalars(
+        select(Product).where(Product.site_id == site_id, Product.archived_at.is_(None))
+        .order_by(Product.position, Product.id))).all()
+    body = {
+        "categories": [{"id": c.id, "name": c.name, "position": c.position}
+                       for c in categories],
+        "products": [{"id": p.id, "category_id": p.category_id, "name": p.name,
+                      "price": p.price, "vat_rate": p.vat_rate,
+                      "vat_rate_takeaway": p.vat_rate_takeaway
+                      if p.vat_rate_takeaway is not None else p.vat_rate,
+                      "sold_out": not p.available, "position": p.position}
+                     for p in products if p.category_id in live],
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    version = int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:13], 16)
+    return {"version": version, **body}
+
+
+async def _in_catalog(session: AsyncSession, site_id: int, ids: set[int]
+                      ) -> dict[int, InCatalog | None]:
+    rows = (await session.execute(
+        select(Product, Category.archived_at).join(Category, Category.id == Product.category_id)
+        .where(Product.id.in_(ids)))).all() if ids else []
+    found: dict[int, InCatalog | None] = dict.fromkeys(ids)
+    for product, category_archived in rows:
+        if product.site_id == site_id and product.archived_at is None \
+                and category_archived is None:
+            found[product.id] = InCatalog(product.price, product.vat_rate,
+                                          product.vat_rate_takeaway)
+    return found
+
+
+# The sync
+
+
+async def sync(
+    tx: Tx, till: Till, sales: Sequence[OfflineSale], *, catalog_version: int | None = None,
+    waiting: int = 0, approved: dict[UUID, int] | None = None,
+    config: OrderingConfig | None = None,
+) -> Synced:
+    """Record what the till sent, in the order of its numbers; `approved`: the sales whose
+    discount approval was checked (a supervisor's PIN), and by whom. `waiting`: how many
+    sales the till still holds after these (0: it sent all it held)."""
+    if len(sales) > MAX_SALES:
+        raise BadTicket(why=N_("at most 200 sales at a time"))
+    approved = approved or {}
+    ids = {line.product_id for sale in sales for line in sale.lines}
+    products = await _in_catalog(tx.session, till.site_id, ids)
+    limit = await limit_of(tx, till.site_id)
+    results = []
+    for sale in sorted(sales, key=lambda s: s.sequence):
+        results.append(await _one(tx, till, sale, products, limit,
+                                  approved.get(sale.uuid), config))
+    now = clock.now()
+    fresh = await tx.session.get(Till, till.id, populate_existing=True)
+    assert fresh is not None
+    start = fresh.acked_sequence
+    above = (await tx.session.scalars(
+        select(Ticket.sequence).where(Ticket.till_id == till.id, Ticket.sequence > start)
+        .order_by(Ticket.sequence))).all()
+    held = acked(start, above)
+    highest = await tx.session.scalar(
+        select(func.max(Ticket.sequence)).where(Ticket.till_id == till.id)) or 0
+    values: dict[str, Any] = {"last_seen_at": now, "acked_sequence": held}
+    if waiting == 0:
+        values["synced_at"] = now
+    await tx.session.execute(update(Till).where(Till.id == till.id).values(**values)
+                             .execution_options(synchronize_session=False))
+    current = await catalog(tx.session, till.site_id)
+    return Synced(results, held, highest, now, current["version"],
+                  catalog_version != current["version"], topic_of(till))
+
+
+async def _one(
+    tx: Tx, till: Till, sale: OfflineSale, products: dict[int, InCatalog | None], limit: int,
+    approved_by: int | None, config: OrderingConfig | None,
+) -> Result:
+    digest = content_hash(sale)
+    known = await _known(tx, till, sale, digest)
+    if known is not None:
+        return known
+    try:
+        result = await _record(tx, till, sale, digest, products, limit, approved_by)
+    except SequenceTaken as taken:
+        await _issue(tx, till, sale, Flag.CONFLICT, {"error": taken.code,
+                                                     "content_hash": digest})
+        return Result(str(sale.uuid), Status.CONFLICT, error=_error(taken))
+    except PeriodClosed as closed:
+        return Result(str(sale.uuid), Status.REFUSED, error=_error(closed))
+    except DomainError as refused:
+        await _issue(tx, till, sale, Flag.REFUSED, {"error": refused.code,
+                                                    "message": str(refused)})
+        return Result(str(sale.uuid), Status.REFUSED, error=_error(refused))
+    if result.status == Status.RECORDED and sale.table_id is not None and not sale.training:
+        await _settle_table(tx, till, sale, result, config)
+    return result
+
+
+async def _known(tx: Tx, till: Till, sale: OfflineSale, digest: str) -> Result | None:
+    """A retry (the first record) or a conflict (another content under this uuid, or a
+    ticket of this uuid made otherwise and not the same), or None: new."""
+    stored = await tx.session.scalar(select(SyncedSale).where(
+        SyncedSale.uuid == str(sale.uuid)))
+    if stored is not None:
+        if stored.till_id == till.id and stored.content_hash == digest:
+            ticket = await tx.session.get(Ticket, stored.ticket_id)
+            assert ticket is not None
+            return Result(str(sale.uuid), Status.DUPLICATE, number(till.prefix, ticket.sequence),
+                          ticket.id)
+        return await _conflict(tx, till, sale, digest, stored.content_hash)
+    ticket = await tx.session.scalar(select(Ticket).where(Ticket.uuid == str(sale.uuid)))
+    if ticket is not None:  # recorded by the online sale API: the same if its number is
+        if ticket.till_id == till.id and ticket.sequence == sale.sequence:
+            return Result(str(sale.uuid), Status.DUPLICATE, number(till.prefix, ticket.sequence),
+                          ticket.id)
+        return await _conflict(tx, till, sale, digest, None)
+    return None
+
+
+async def _conflict(tx: Tx, till: Till, sale: OfflineSale, digest: str,
+                    first: str | None) -> Result:
+    await _issue(tx, till, sale, Flag.CONFLICT, {"content_hash": digest, "first_hash": first})
+    return Result(str(sale.uuid), Status.CONFLICT, flags=[Flag.CONFLICT], error={
+        "code": "sync_conflict",
+        "message": "This sale's id was already received with another content: it was not "
+                   "recorded, and a manager was told."})
+
+
+async def _record(
+    tx: Tx, till: Till, sale: OfflineSale, digest: str,
+    products: dict[int, InCatalog | None], limit: int, approved_by: int | None,
+) -> Result:
+    staff = await identity(tx.session, sale.staff_id)
+    if staff is None or staff.company_id != till.company_id or not staff.may_use(till.site_id):
+        raise BadTicket(why=N_("a member of staff named on the ticket is not of this "
+                               "company"))
+    sold = as_sold(sale, limit)
+    flags = catalog_flags(sale, products)
+    approver = None
+    if sold.over_limit and not can(staff.role, Permission.DISCOUNT):
+        approver = approved_by
+        if approved_by is None:
+            flags.append((Flag.UNVERIFIED_DISCOUNT, {
+                "discount": sum(line.discount for line in sold.lines),
+                "limit_percent": limit, "approval_staff_id": sale.approval_staff_id,
+                "reason": " ".join(sale.reason.split())[:200]}))
+    supervisor = (sale.supervisor_id or sale.staff_id) if sale.training else approver
+    origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
+                    staff_id=sale.staff_id, sequence=sale.sequence, training=sale.training,
+                    supervisor_id=supervisor, device_at=sale.device_at)
+    done = await record_sale(tx, Sale(origin, sold.lines, sale.payments))
+    if not done.first:  # a concurrent upload recorded it while this one waited for the lock
+        known = await _known(tx, till, sale, digest)
+        assert known is not None
+        return known
+    tx.session.add(SyncedSale(company_id=till.company_id, till_id=till.id,
+                              uuid=str(sale.uuid), sequence=sale.sequence,
+                              content_hash=digest, ticket_id=done.ticket.id,
+                              received_at=clock.now()))
+    for kind, detail in flags:
+        await _issue(tx, till, sale, kind, {**detail, "number": done.number},
+                     ticket_id=done.ticket.id)
+    if sold.over_limit and approver is not None:
+        await audit.record(
+            tx, sale.staff_id, till.company_id, "till.discount", f"ticket:{done.ticket.id}",
+            {"ticket": done.number, "till": till.prefix, "site_id": till.site_id,
+             "discount": sum(line.discount for line in sold.lines), "limit_percent": limit,
+             "approved_by": approver, "reason": " ".join(sale.reason.split())[:200],
+             "offline": True})
+    return Result(str(sale.uuid), Status.RECORDED, done.number, done.ticket.id,
+                  [kind for kind, _ in flags])
+
+
+async def _settle_table(tx: Tx, till: Till, sale: OfflineSale, result: Result,
+                        config: OrderingConfig | None) -> None:
+    """Settle the table the sale paid, as an online sale would; a table whose bill changed
+    meanwhile (or that cannot be settled) stays open, and the sale is flagged."""
+    from pos.sell import CounterSale
+
+    why = ""
+    if config is None:
+        why = "no ordering configuration"
+    else:
+        staff = await identity(tx.session, sale.staff_id)
+        ticket = await tx.session.get(Ticket, result.ticket_id)
+        assert staff is not None and ticket is not None
+        counter = CounterSale(uuid=sale.uuid, lines=[], payments=sale.payments,
+                              table_id=sale.table_id)
+        from pos.records import recorded
+        try:
+            async with tx.session.begin_nested():
+                await _settle(tx, config, staff, counter, await recorded(tx, ticket))
+        except DomainError as refused:
+            why = refused.code
+    if why:
+        result.flags.append(Flag.TABLE_CHANGED)
+        await _issue(tx, till, sale, Flag.TABLE_CHANGED,
+                     {"table_id": sale.table_id, "why": why, "number": result.number},
+                     ticket_id=result.ticket_id)
+
+
+async def _issue(tx: Tx, till: Till, sale: OfflineSale, kind: str, detail: dict[str, Any], *,
+                 ticket_id: int | None = None) -> None:
+    tx.session.add(SyncIssue(
+        company_id=till.company_id, site_id=till.site_id, till_id=till.id,
+        uuid=str(sale.uuid), sequence=sale.sequence, kind=kind,
+        detail=json.dumps(detail, sort_keys=True, default=str), ticket_id=ticket_id,
+        created_at=clock.now()))
+
+
+def _error(error: DomainError) -> dict[str, str]:
+    return {"code": error.code, "message": str(error)}
+
+
+# The Z with tills that sync
+
+
+async def sync_state(session: AsyncSession, till: Till, day: date) -> TillSync:
+    """pos/closings.py's hook: may the site's Z of `day` go without waiting for this till?"""
+    if till.out_of_service_day == day:
+        return TillSync.OUT_OF_SERVICE
+    if till.revoked_at is not None or not till.credential_hash or till.synced_at is None:
+        return TillSync.IN  # not a till that syncs: its records reach the server at once
+    asked = await session.scalar(select(CloseRequest.requested_at).where(
+        CloseRequest.site_id == till.site_id, CloseRequest.day == day))
+    if asked is None or clock.aware(till.synced_at) < clock.aware(asked):
+        return TillSync.WAITING
+    return TillSync.IN
+
+
+async def ask_to_close(tx: Tx, company_id: int, site_id: int, day: date | None) -> list[str]:
+    """Note that the site's Z of `day` (today: None) was asked for, now (or keep an earlier
+    ask from the last ten minutes), and push "sync now" to each till that has not synced
+    since. Runs in its own transaction before the closing, which a refusal rolls back.
+    Returns the prefixes of the tills asked."""
+    zone = await zone_of(tx.session, company_id)
+    now = clock.now()
+    day = day or local_day(now, zone)
+    asked = await tx.session.scalar(select(CloseRequest).where(
+        CloseRequest.site_id == site_id, CloseRequest.day == day))
+    if asked is None:
+        asked = CloseRequest(company_id=company_id, site_id=site_id, day=day, requested_at=now)
+        tx.session.add(asked)
+    elif now - clock.aware(asked.requested_at) > REASK_AFTER:
+        asked.requested_at = now
+    await tx.session.flush()
+    tills = (await tx.session.scalars(select(Till).where(
+        Till.site_id == site_id, Till.company_id == company_id, Till.revoked_at.is_(None),
+        Till.credential_hash.is_not(None)).order_by(Till.id))).all()
+    pushed = []
+    for till in tills:
+        if till.out_of_service_day == day:
+            continue
+        if till.synced_at is not None and clock.aware(till.synced_at) >= clock.aware(
+                asked.requested_at):
+            continue
+        view = {"till_id": till.id, "synced_at": None}
+
+        async def snapshot(view: dict[str, Any] = view) -> dict[str, Any]:
+            return view
+
+        await tx.emit(topic_of(till), "sync_now", {"day": day.isoformat(),
+                                                   "asked_at": now.isoformat()}, snapshot)
+        pushed.append(till.prefix)
+    return pushed
+
+
+@dataclass(frozen=True)
+class TillStatus:
+    till: Till
+    waiting: bool  # holds the Z back
+    out_of_service: bool
+
+
+async def tills_status(session: AsyncSession, company_id: int, site_id: int, day: date
+                       ) -> list[TillStatus]:
+    """The site's tills as the Z sees them: for the reports page."""
+    tills = (await session.scalars(select(Till).where(
+        Till.site_id == site_id, Till.company_id == company_id, Till.revoked_at.is_(None))
+        .order_by(Till.prefix))).all()
+    out = []
+    for till in tills:
+        state = await sync_state(session, till, day)
+        out.append(TillStatus(till, state is TillSync.WAITING,
+                              state is TillSync.OUT_OF_SERVICE))
+    return out
+
+
+async def declare_out_of_service(tx: Tx, company_id: int, site_id: int, till_id: int,
+                                 staff_id: int, reason: str) -> Till:
+    """A supervisor declares a silent till out of service for today: today's Z does not
+    wait for it; its sales count in the period they arrive in. Journalled."""
+    till = await lock_till(tx, till_id, company_id=company_id)
+    if till.site_id != site_id:
+        raise UnknownTill()
+    zone = await zone_of(tx.session, company_id)
+    day = local_day(clock.now(), zone)
+    if till.out_of_service_day != day:
+        till.out_of_service_day = day
+        await write(tx, company_id, JournalKind.TILL_OUT_OF_SERVICE, {
+            "prefix": till.prefix, "day": day.isoformat(),
+            "reason": " ".join(reason.split())[:200],
+            "acked_sequence": till.acked_sequence,
+            "last_contact": till.last_seen_at.isoformat() if till.last_seen_at else None,
+        }, site_id=site_id, till_id=till.id, staff_id=staff_id)
+    return till
+
