@@ -93,7 +93,7 @@ async def sell_page(request: Request) -> Response:
         context["table_error"] = error_body(error, locale_of(request))["error"]["message"]
     training = device.training_of(request)
     response = page(request, "till/sell.html", till=till, acting=at.staff,
-                    training=training is not None, **context, **indicator(till.id))
+                    training=training is not None, training_by=training, **context, **indicator(till))
     response.headers.update(NO_STORE)
     return response
 

@@ -22,7 +22,10 @@ from errors import Forbidden
 from pos import device
 from pos.approval import Approval, approver
 from pos.errors import ApprovalNeeded, NotAtTill, NotPaired, PinRefused, TooManyPinTries
+from pos.models import Till
 from pos.till_api import TILL
+from pos.till_sync import topic_of
+from realtime.topics import parse
 from web.commands import Command, Id, command
 from web.state import app_state
 
@@ -96,6 +99,11 @@ routes = [
 ]
 
 
-def indicator(till_id: int) -> dict[str, Any]:
-    """What the till's pages give templates/till/_sync.html."""
-    return {"offline_warn_hours": OFFLINE_WARN_HOURS, "sync_topic": ""}
+def indicator(till: Till) -> dict[str, Any]:
+    """What the till's pages give templates/till/_sync.html: the offline limit, and the
+    till's live topic (a `sync_now` on it asks the page to upload at once), which the page
+    subscribes to."""
+    topic = topic_of(till)
+    if parse(topic) is None:  # not served by this app: nothing to listen to
+        return {"offline_warn_hours": OFFLINE_WARN_HOURS, "sync_topic": ""}
+    return {"offline_warn_hours": OFFLINE_WARN_HOURS, "sync_topic": topic, "topics": [topic]}

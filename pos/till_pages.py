@@ -74,7 +74,7 @@ async def home(request: Request) -> Response:
         # Who may approve, for a member who may not do it alone.
         drawer_approvers=_approvers(members, acting, Permission.DRAWER),
         training_approvers=_approvers(members, acting, Permission.TRAINING),
-        done=DONE.get(request.query_params.get("done", "")), **indicator(till.id))
+        done=DONE.get(request.query_params.get("done", "")), **indicator(till))
     response.headers.update(NO_STORE)
     return response
 

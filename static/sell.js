@@ -357,6 +357,7 @@
     return {
       uuid: state.uuid, sequence: 0, device_at: new Date().toISOString(),
       staff_id: Number(T.staff), takeaway: state.takeaway, training: T.training === "yes",
+      supervisor_id: T.supervisor ? Number(T.supervisor) : null,
       table_id: tableId, lines: lines, discount: discountOf(state.discount, net),
       reason: (state.reason || "").trim(),
       payments: state.payments.map((p) => p.method === "cash"

@@ -207,6 +207,8 @@
             ticket_id: result.ticket_id || null };
         } else if (result.error && result.error.code === "sequence_taken") {
           renumber.push(kept);
+        } else if (result.error && result.error.code === "period_closed") {
+          // Kept as it is and sent again later: it counts in the period it arrives in.
         } else {
           sales.put(Object.assign({}, kept, { status: result.status,
             error: result.error || null, flags: result.flags || [] }));
@@ -216,6 +218,13 @@
     };
     await done(tx);
     return receipts;
+  }
+
+  async function refuse(kept, error) {
+    const base = await db();
+    const tx = base.transaction(["sales"], "readwrite");
+    tx.objectStore("sales").put(Object.assign({}, kept, { status: "refused", error: error }));
+    await done(tx);
   }
 
   // The upload: the waiting sales in the order of their numbers, a batch at a time, and a
@@ -230,9 +239,10 @@
     render();
     let sentAny = 0;
     try {
+      let size = BATCH;
       for (let round = 0; round < 1000; round++) {
         const waiting = (await queue()).filter((s) => s.status === "waiting");
-        const batch = waiting.slice(0, BATCH);
+        const batch = waiting.slice(0, size);
         const { info } = await meta();
         // `waiting`: what the till still holds after these (0: all sent, the server may
         // count the till as synced for a closing).
@@ -245,6 +255,16 @@
         });
         const answer = await response.json().catch(() => null);
         online = true;
+        // A batch the server cannot read (one sale it finds malformed) must not hold up the
+        // others: they go one by one, and the one refused is kept for a manager.
+        if (response.status === 422 || response.status === 400) {
+          if (batch.length > 1) { size = 1; continue; }
+          if (batch.length === 1) {
+            await refuse(batch[0], (answer && answer.error) || { code: String(response.status),
+              message: response.statusText });
+            continue;
+          }
+        }
         if (!response.ok || !answer || !Array.isArray(answer.results)) {
           refusal = (answer && answer.error && answer.error.message) || response.statusText ||
             String(response.status);
@@ -256,7 +276,7 @@
         await noteMeta({ last_sync: Date.now() }, receipts);
         document.dispatchEvent(new CustomEvent("comptoir:till-synced", { detail: receipts }));
         if (answer.catalog_changed || !Number.isInteger(info.catalog_version)) catalog();
-        if (waiting.length <= BATCH) break;
+        if (waiting.length <= batch.length || !Object.keys(receipts).length) break;
       }
     } catch (_) {
       online = false; // no network, or the server is gone: the sales wait, nothing is lost

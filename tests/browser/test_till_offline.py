@@ -210,8 +210,8 @@ def test_the_z_is_refused_while_the_tills_sales_wait_then_right(
     _waiting(till, 3)
 
     # The network is back for the pages but the till's uploads still fail: its sales wait.
-    _online(context)
     context.route("**/api/v1/till/sync", lambda route: route.abort("internetdisconnected"))
+    _online(context)
     till.goto(f"{url}/till/reports")
     _waiting(till, 3)
     z = "form[hx-post='/api/v1/till/reports/z']"
