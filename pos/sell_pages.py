@@ -78,13 +78,15 @@ async def sell_page(request: Request) -> Response:
             return context
         try:
             table, lines = await sell.table_bill(tx, till, table_id)
+            products = await sell.table_products(tx, till, table_id)
         except DomainError as refused:
             context["table_error"] = refused
             return context
         context["table"] = table
         context["table_lines"] = [
-            {"label": line.label, "quantity": line.quantity, "unit_price": line.unit_price,
-             "vat_rate": line.vat_rate, "amount": line.total_incl} for line in lines]
+            {"product_id": product, "label": line.label, "quantity": line.quantity,
+             "unit_price": line.unit_price, "vat_rate": line.vat_rate,
+             "amount": line.total_incl} for line, product in zip(lines, products, strict=True)]
         return context
 
     context = await run_tx(request, read)

@@ -40,7 +40,7 @@
   } catch (_) { /* nothing kept */ }
   if (tableId) {
     state.lines = JSON.parse(T.tableLines).map((l, i) => ({
-      id: i + 1, product: null, name: l.label, price: l.unit_price, quantity: l.quantity,
+      id: i + 1, product: l.product_id, name: l.label, price: l.unit_price, quantity: l.quantity,
       vat: l.vat_rate, vatTakeaway: l.vat_rate, note: "", discount: null, fixed: true }));
   }
   const save = () => sessionStorage.setItem(KEY, JSON.stringify(state));
