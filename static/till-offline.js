@@ -387,6 +387,23 @@
     else toast(fill(D.tSynced, { count: String(sent || 0) }));
   });
 
+  // A Z refused because tills have not synced since it was asked for: this till syncs at
+  // once and, when nothing of it waits any more, asks the Z again, once (the server pushed
+  // the other tills; one still silent stays named in the refusal on screen).
+  let zRetried = 0;
+  document.addEventListener("htmx:responseError", async (event) => {
+    const form = event.detail && event.detail.elt;
+    if (!form || !form.matches || !form.matches("form[hx-post='/api/v1/till/reports/z']")) return;
+    let error = null;
+    try { error = JSON.parse(event.detail.xhr.responseText).error; } catch (_) { return; }
+    if (!error || error.code !== "sales_waiting" || Date.now() - zRetried < 30000) return;
+    zRetried = Date.now();
+    await sync(true);
+    if (!online || refusal) return;
+    if ((await queue()).some((s) => s.status === "waiting")) return;
+    form.requestSubmit();
+  });
+
   window.comptoirTill = { record, reserve, release, sync, numberOf, queue };
   noteMeta({}).then(async () => {
     const { info } = await meta();
