@@ -37,6 +37,7 @@ from pos.keys import company_key
 from pos.models import Closing, SigningKey, StoredArchive
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
+from pos.till_sync import IssueRow, issues_of
 from pos.verification import Mismatch, verify_company
 from realtime.events import Tx
 from web.commands import Command, Id, Invalid, Text
@@ -92,6 +93,7 @@ class SiteRecords:
     years: list[ClosingRow]
     months: list[ClosingRow]
     days: list[ClosingRow]
+    issues: list[IssueRow]  # flagged by the tills' offline sync
 
 
 async def _staff(request: Request) -> StaffIdentity | Response:
@@ -129,7 +131,8 @@ async def _site_records(tx: Tx, site: Site, locale: str, keys: dict[int, str]
                                              closing.signature),
                 clock.aware(closing.created_at)))
         found[kind] = rows
-    return SiteRecords(site, found["year"], found["month"], found["day"])
+    return SiteRecords(site, found["year"], found["month"], found["day"],
+                       await issues_of(tx.session, site.id))
 
 
 async def _listing(request: Request, staff: StaffIdentity, *, status: int = 200,

@@ -236,11 +236,13 @@ async def printable(tx: Tx, staff: StaffIdentity, ticket_id: int) -> tuple[Ticke
 async def print_ticket(
     run: Runner, staff: StaffIdentity, ticket_id: int, locale: str, *,
     key: str | None = None, connect: Callable[[str], Printer] = network_printer,
-    timeout: float = TIMEOUT_S, at: Till | None = None,
+    timeout: float = TIMEOUT_S, at: Till | None = None, sequence: int | None = None,
 ) -> Printed:
     """Print a ticket's receipt on the printer of the till `at` (the device asking; by
     default the ticket's own till): the original the first time, a recorded duplicate
-    afterwards. `key`: a retry with it prints the same duplicate again."""
+    afterwards. `key`: a retry with it prints the same duplicate again. `sequence`: the
+    asking till's own number for a duplicate (a till that numbers its records): the
+    duplicate is then that till's record."""
     ticket, till = await run(lambda tx: printable(tx, staff, ticket_id))
     if at is not None:
         if at.site_id != ticket.site_id:
@@ -255,7 +257,8 @@ async def print_ticket(
         await _close(printer)
         raise PrinterUnavailable(printer=till.printer) from error
     try:
-        receipt, claimed = await run(lambda tx: _claim(tx, staff, ticket, key))
+        receipt, claimed = await run(lambda tx: _claim(
+            tx, staff, ticket, key, at if sequence is not None else None, sequence))
         try:
             data = escpos_bytes(receipt, locale)
             try:
@@ -279,10 +282,12 @@ async def _close(printer: Printer) -> None:
 
 
 async def _claim(
-    tx: Tx, staff: StaffIdentity, ticket: Ticket, key: str | None
+    tx: Tx, staff: StaffIdentity, ticket: Ticket, key: str | None,
+    at: Till | None = None, sequence: int | None = None,
 ) -> tuple[Receipt, bool]:
     """Under the till's lock: the original's claim, or a recorded duplicate."""
-    await lock_till(tx, ticket.till_id, company_id=ticket.company_id)
+    for till_id in sorted({ticket.till_id, at.id if at else ticket.till_id}):
+        await lock_till(tx, till_id, company_id=ticket.company_id)
     original = ticket
     if ticket.kind == Kind.DUPLICATE and ticket.corrects_id is not None:
         found = await tx.session.get(Ticket, ticket.corrects_id)
@@ -299,7 +304,8 @@ async def _claim(
             return await receipt_of(tx.session, ticket.id), True
     reprint = uuid.uuid5(REPRINTS, f"{original.uuid}:{key}") if key else uuid.uuid4()
     duplicate = await record_duplicate(tx, Duplicate(
-        Origin(uuid=reprint, till_id=original.till_id, company_id=original.company_id,
+        Origin(uuid=reprint, till_id=at.id if at else original.till_id,
+               company_id=original.company_id, sequence=sequence,
                staff_id=staff.id, training=original.training,
                supervisor_id=original.supervisor_id if original.training else None),
         of=uuid.UUID(original.uuid)))

@@ -22,7 +22,7 @@ from pos.device import at_till
 from pos.models import Ticket, Till
 from pos.printing import print_ticket
 from pos.receipt import Words, receipt_of
-from web.commands import Command, command
+from web.commands import Command, Integer, command
 from web.errors import way_back
 from web.htmx import is_htmx
 from web.redirects import redirect
@@ -34,6 +34,9 @@ class PrintReceipt(Command):
     """Print a ticket's receipt; a retry with the same key reprints the same duplicate."""
 
     idempotency_key: Annotated[str | None, Field(min_length=8, max_length=64)] = None
+    sequence: Annotated[Integer | None, Field(ge=1, description=(
+        "The till's own number for the duplicate, when a reprint is one (the till numbers "
+        "its records); none: the next one."))] = None
 
 
 async def receipt_page(request: Request) -> Response:
@@ -65,7 +68,7 @@ async def print_receipt(request: Request) -> Response:
     locale = locale_of(request)
     printed = await print_ticket(
         lambda op: run_tx(request, op), at.staff, request.path_params["ticket_id"], locale,
-        key=body.idempotency_key, at=at.till,
+        key=body.idempotency_key, at=at.till, sequence=body.sequence,
     )
     receipt = printed.receipt
     if is_htmx(request):

@@ -195,6 +195,14 @@ async def out_of_service(request: Request) -> Response:
     Permission.CLOSE, or a supervisor's PIN in `approval`."""
     here = await device.at_till(request, Permission.SELL)
     body = await command(request, OutOfService, _form)
+
+    async def of_this_site(tx: Tx) -> None:  # 404 before asking for a supervisor
+        till = await tx.session.get(Till, body.till_id)
+        if till is None or till.site_id != here.till.site_id \
+                or till.company_id != here.till.company_id:
+            raise UnknownTill()
+
+    await run_tx(request, of_this_site)
     approved_by = await approver(app_state(request), till=here.till, acting=here.staff,
                                  permission=Permission.CLOSE, approval=body.approval)
     till = await run_tx(request, lambda tx: till_sync.declare_out_of_service(

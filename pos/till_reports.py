@@ -50,7 +50,7 @@ from pos.models import Closing, SigningKey, Till
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
 from pos.till_offline import indicator
-from pos.till_sync import ask_to_close
+from pos.till_sync import ask_to_close, tills_status
 from pos.till_tickets import at, supervisors
 from realtime.events import Tx
 from web.commands import Command, Invalid, Money, command
@@ -155,7 +155,9 @@ async def reports_page(request: Request) -> Response:
         closings = (await tx.session.scalars(
             select(Closing).where(Closing.site_id == here.till.site_id)
             .order_by(Closing.id.desc()).limit(RECENT_CLOSINGS))).all()
-        return {"today": local_day(clock.now(), zone), "tz": str(zone),
+        today = local_day(clock.now(), zone)
+        tills = await tills_status(tx.session, here.till.company_id, here.till.site_id, today)
+        return {"today": today, "tz": str(zone), "tills": tills,
                 "currency": company.currency if company else "EUR",
                 "closings": [(c, json.loads(c.body)) for c in closings]}
 

@@ -572,3 +572,29 @@ async def declare_out_of_service(tx: Tx, company_id: int, site_id: int, till_id:
         }, site_id=site_id, till_id=till.id, staff_id=staff_id)
     return till
 
+
+
+# For managers: what the tills' uploads flagged
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    id: int
+    kind: str
+    till: str
+    number: str | None
+    at: datetime
+    ticket_id: int | None
+    detail: dict[str, Any]
+
+
+async def issues_of(session: AsyncSession, site_id: int, limit: int = 50) -> list[IssueRow]:
+    """The site's latest flagged sync issues, newest first."""
+    rows = (await session.execute(
+        select(SyncIssue, Till.prefix).join(Till, Till.id == SyncIssue.till_id)
+        .where(SyncIssue.site_id == site_id)
+        .order_by(SyncIssue.id.desc()).limit(limit))).all()
+    return [IssueRow(issue.id, issue.kind, prefix,
+                     number(prefix, issue.sequence) if issue.sequence else None,
+                     clock.aware(issue.created_at), issue.ticket_id, json.loads(issue.detail))
+            for issue, prefix in rows]

@@ -103,6 +103,9 @@ class RefundTicket(Command):
     reason: Reason
     method: Annotated[Literal["cash", "card"], Field(description="How the money goes back.")]
     approval: Approval | None = None
+    sequence: Annotated[Integer | None, Field(ge=1, description=(
+        "The till's own number for this record, when the till numbers its records (its "
+        "offline sync); none: the next one. 409 `sequence_taken` when used."))] = None
 
 
 class VoidTicket(Command):
@@ -111,6 +114,9 @@ class VoidTicket(Command):
     uuid: ClientUuid
     reason: Reason
     approval: Approval | None = None
+    sequence: Annotated[Integer | None, Field(ge=1, description=(
+        "The till's own number for this record, when the till numbers its records (its "
+        "offline sync); none: the next one. 409 `sequence_taken` when used."))] = None
 
 
 def _reason(value: object) -> str:
@@ -120,7 +126,7 @@ def _reason(value: object) -> str:
 def form_shape(data: Mapping[str, str]) -> dict[str, Any]:
     """The refund page's form (`qty-<position>` fields, the approval's two) as a body."""
     shaped: dict[str, Any] = {k: v for k, v in data.items()
-                              if k in ("uuid", "whole", "method")}
+                              if k in ("uuid", "whole", "method", "sequence") and v != ""}
     shaped["reason"] = _reason(data.get("reason", ""))
     lines = []
     for name, value in data.items():
@@ -337,7 +343,7 @@ async def refund(request: Request) -> Response:
                 total += amount_of(left.line, item.quantity, gone)
         origin = Origin(uuid=body.uuid, till_id=here.till.id, company_id=here.till.company_id,
                         staff_id=here.staff.id, supervisor_id=approved_by,
-                        training=found.ticket.training)
+                        training=found.ticket.training, sequence=body.sequence)
         payments = [PaymentInput(Method(body.method), total)] if total > 0 else []
         done = await record_refund(tx, Refund(origin, uuid.UUID(found.ticket.uuid), wanted,
                                               payments, body.reason))
@@ -363,7 +369,7 @@ async def void(request: Request) -> Response:
         ticket = await ticket_of(tx, here.till, ticket_id)
         origin = Origin(uuid=body.uuid, till_id=here.till.id, company_id=here.till.company_id,
                         staff_id=here.staff.id, supervisor_id=approved_by,
-                        training=ticket.training)
+                        training=ticket.training, sequence=body.sequence)
         done = await record_void(tx, Void(origin, uuid.UUID(ticket.uuid), body.reason))
         await _audit(tx, done, here, "ticket.void", {})
         return done

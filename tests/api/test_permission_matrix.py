@@ -387,6 +387,10 @@ LINES: list[Line] = [
     Line("POST", "/api/v1/till/pair", PUBLIC),
     Line("POST", "/api/v1/till/switch", PUBLIC),
     Line("POST", "/api/v1/till/lock", PUBLIC),
+    # The offline sync is the device's own (a locked till still uploads): a paired till's
+    # cookie, nothing else (tests/pos/test_till_sync_api.py).
+    Line("POST", "/api/v1/till/sync", PUBLIC, body={"sales": []}),
+    Line("GET", "/api/v1/till/catalog", PUBLIC),
     Line("GET", "/till/clock", P.CLOCK, till=True),
     Line("POST", "/till/clock", P.CLOCK, body={"action": "in", "key": "{key}"}, till=True),
     Line("POST", "/api/v1/till/clock", P.CLOCK, body={"action": "in", "key": "{key}"},
@@ -435,6 +439,8 @@ LINES: list[Line] = [
          till=True),
     Line("POST", "/api/v1/till/reports/z", P.SELL,
          body={"uuid": "{uuid}", "counted_cash": 0}, till=True),
+    Line("POST", "/api/v1/till/reports/out-of-service", P.SELL,
+         body={"till_id": "{till}", "reason": "Panne"}, till=True),
     # The records in the back office: closings of one's sites; the archives, the chains
     # and the key are the whole company's.
     Line("GET", "/backoffice/records", P.CLOSE),
@@ -749,6 +755,7 @@ TOPICS: dict[str, list[tuple[str, Who]]] = {
     "device": [("device:{machine}", NOBODY)],  # the machine's own socket only
     "user": [("user:{consumer}", P.PEOPLE)],
     "session": [("session:{key}", NOBODY)],  # put there by the server, never subscribed
+    "till": [("till:{till}:{key}", NOBODY)],  # the till's own page: its key, not a role
 }
 
 
