@@ -29,10 +29,12 @@
   // The service worker keeps the till's pages and catalog for when the network is gone.
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/till-sw.js", { scope: "/" }).catch(() => null);
-    // Once it controls this page, the till's other pages go through it once: it keeps them.
-    const warm = () => {
-      if (!navigator.serviceWorker.controller || !navigator.onLine) return;
+    // Once it controls this page, the till's pages it does not keep yet go through it once
+    // (it keeps them as they are visited afterwards).
+    const warm = async () => {
+      if (!navigator.serviceWorker.controller || !navigator.onLine || !window.caches) return;
       for (const path of (D.pages || "").split(" ").filter(Boolean)) {
+        if (await caches.match(path).catch(() => null)) continue;
         fetch(path, { credentials: "same-origin" }).catch(() => null);
       }
     };
@@ -402,6 +404,41 @@
     if (!online || refusal) return;
     if ((await queue()).some((s) => s.status === "waiting")) return;
     form.requestSubmit();
+  });
+
+  // Online-only records (a refund, a void: forms with an `input[data-till-number]`) take
+  // their number from the same counter: one is reserved before the form goes, given back
+  // to the spare list if the server refuses the action for good, replaced by a fresh one
+  // if another record took it meanwhile (409 `sequence_taken`, after a sync that brings
+  // the counter up to the server's highest number), and kept, with the form's UUID, when
+  // no answer came (sent again, it returns what the first attempt recorded).
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    const slot = form && form.querySelector && form.querySelector("input[data-till-number]");
+    if (!slot || slot.value || slot.dataset.unnumbered) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    reserve().then((n) => { slot.value = String(n); })
+      .catch(() => { slot.dataset.unnumbered = "1"; }) // no storage: the server numbers it
+      .then(() => form.requestSubmit());
+  }, true);
+  document.addEventListener("htmx:afterRequest", async (event) => {
+    const form = event.detail && event.detail.elt;
+    const slot = form && form.querySelector && form.querySelector("input[data-till-number]");
+    if (!slot || !slot.value) return;
+    const xhr = event.detail.xhr;
+    if (event.detail.successful) { slot.value = ""; return; }
+    if (!xhr || !xhr.status || xhr.status >= 500) return;
+    let code = "";
+    try { code = JSON.parse(xhr.responseText).error.code; } catch (_) { /* not JSON */ }
+    const reserved = Number(slot.value);
+    slot.value = "";
+    if (xhr.status === 409 && code === "sequence_taken") {
+      await sync(true);
+      form.requestSubmit();
+      return;
+    }
+    await release(reserved);
   });
 
   window.comptoirTill = { record, reserve, release, sync, numberOf, queue };
