@@ -117,8 +117,8 @@ def test_twenty_sales_offline_reach_the_server_once_even_when_the_upload_is_cut(
         cut.set()
         route.abort("internetdisconnected")  # …the till never hears it
 
+    context.route("**/api/v1/till/sync", lose_the_answer)  # before the network returns
     _online(context)
-    context.route("**/api/v1/till/sync", lose_the_answer)
     deadline = time.monotonic() + 30
     while not cut.is_set() and time.monotonic() < deadline:
         till.wait_for_timeout(100)
