@@ -95,7 +95,8 @@ async def sell_page(request: Request) -> Response:
         context["table_error"] = error_body(error, locale_of(request))["error"]["message"]
     training = device.training_of(request)
     response = page(request, "till/sell.html", till=till, acting=at.staff,
-                    training=training is not None, training_by=training, **context, **indicator(till))
+                    training=training is not None, training_by=training, **context,
+                    **indicator(till))
     response.headers.update(NO_STORE)
     return response
 
