@@ -150,10 +150,11 @@ async def till_of(conn: HTTPConnection) -> Till | None:
         now = clock.now()
         seen = till.last_seen_at
         if seen is None or (now - clock.aware(seen)).total_seconds() >= SEEN_EVERY_S:
-            async with session.begin():
-                await session.execute(
-                    update(Till).where(Till.id == till.id).values(last_seen_at=now)
-                    .execution_options(synchronize_session=False))
+            # The read above began the session's transaction: write in it, and commit.
+            await session.execute(
+                update(Till).where(Till.id == till.id).values(last_seen_at=now)
+                .execution_options(synchronize_session=False))
+            await session.commit()
             till.last_seen_at = now
         return till
 

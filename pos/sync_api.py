@@ -33,8 +33,9 @@ from pos.till_api import TILL
 from pos.till_reports import TILL_REPORTS
 from realtime.events import Tx
 from web.commands import Collapsed, Command, Id, Integer, Money, Shape, command
+from web.errors import error_body
 from web.htmx import json_reply
-from web.state import app_state, run_tx
+from web.state import app_state, locale_of, run_tx
 
 
 class SyncLine(Shape):
@@ -149,12 +150,14 @@ async def sync(request: Request) -> Response:
     body = await command(request, SyncTill)
     approved = await _approved(request, till, body)
     config = config_of(request)
+    locale = locale_of(request)
     done = await run_tx(request, lambda tx: till_sync.sync(
         tx, till, [sale.sale() for sale in body.sales], catalog_version=body.catalog_version,
         waiting=body.waiting, approved=approved, config=config))
     return JSONResponse({
         "results": [{"uuid": r.uuid, "status": r.status, "number": r.number,
-                     "ticket_id": r.ticket_id, "flags": r.flags, "error": r.error}
+                     "ticket_id": r.ticket_id, "flags": r.flags,
+                     "error": error_body(r.refusal, locale)["error"] if r.refusal else None}
                     for r in done.results],
         "acked_sequence": done.acked_sequence, "highest_sequence": done.highest_sequence,
         "server_time": done.server_time.isoformat().replace("+00:00", "Z"),

@@ -39,9 +39,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.roles import Permission, can
-from accounts.service import identity
+from accounts.service import StaffIdentity, identity
 from domain import audit
-from errors import N_, DomainError
+from errors import N_, Conflict, DomainError
 from ordering.config import OrderingConfig
 from ordering.models import Category, Product
 from pos import clock, vat
@@ -106,6 +106,14 @@ class OfflineSale:
     approval_staff_id: int | None = None  # who approved a discount above the limit
 
 
+class SyncConflict(Conflict):
+    """The sale's id was received before with another content: nothing recorded."""
+
+    code = "sync_conflict"
+    message = N_("This sale's id was already received with another content: it was not "
+                 "recorded, and a manager was told.")
+
+
 @dataclass
 class Result:
     uuid: str
@@ -113,7 +121,14 @@ class Result:
     number: str | None = None
     ticket_id: int | None = None
     flags: list[str] = field(default_factory=list)
-    error: dict[str, str] | None = None
+    refusal: DomainError | None = None  # a conflict's or a refusal's reason
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        """The reason, untranslated (the route translates it)."""
+        if self.refusal is None:
+            return None
+        return {"code": self.refusal.code, "message": str(self.refusal)}
 
 
 @dataclass
@@ -311,13 +326,23 @@ async def sync(
     if len(sales) > MAX_SALES:
         raise BadTicket(why=N_("at most 200 sales at a time"))
     approved = approved or {}
+    started = clock.now()  # what the till held when it sent this is all in by the commit
     ids = {line.product_id for sale in sales for line in sale.lines}
     products = await _in_catalog(tx.session, till.site_id, ids)
     limit = await limit_of(tx, till.site_id)
+    uuids = [str(sale.uuid) for sale in sales]
+    # Most sales are new: one query says which were received before (each is checked
+    # again under the till's lock when recorded).
+    seen = set((await tx.session.scalars(select(SyncedSale.uuid).where(
+        SyncedSale.uuid.in_(uuids)))).all()) | set((await tx.session.scalars(
+            select(Ticket.uuid).where(Ticket.uuid.in_(uuids)))).all()) if uuids else set()
+    staff: dict[int, StaffIdentity | None] = {}
     results = []
     for sale in sorted(sales, key=lambda s: s.sequence):
-        results.append(await _one(tx, till, sale, products, limit,
-                                  approved.get(sale.uuid), config))
+        if sale.staff_id not in staff:
+            staff[sale.staff_id] = await identity(tx.session, sale.staff_id)
+        results.append(await _one(tx, till, sale, products, limit, approved.get(sale.uuid),
+                                  config, staff[sale.staff_id], str(sale.uuid) in seen))
     now = clock.now()
     fresh = await tx.session.get(Till, till.id, populate_existing=True)
     assert fresh is not None
@@ -330,7 +355,7 @@ async def sync(
         select(func.max(Ticket.sequence)).where(Ticket.till_id == till.id)) or 0
     values: dict[str, Any] = {"last_seen_at": now, "acked_sequence": held}
     if waiting == 0:
-        values["synced_at"] = now
+        values["synced_at"] = started
     await tx.session.execute(update(Till).where(Till.id == till.id).values(**values)
                              .execution_options(synchronize_session=False))
     current = await catalog(tx.session, till.site_id)
@@ -340,24 +365,26 @@ async def sync(
 
 async def _one(
     tx: Tx, till: Till, sale: OfflineSale, products: dict[int, InCatalog | None], limit: int,
-    approved_by: int | None, config: OrderingConfig | None,
+    approved_by: int | None, config: OrderingConfig | None, staff: StaffIdentity | None,
+    seen: bool,
 ) -> Result:
     digest = content_hash(sale)
-    known = await _known(tx, till, sale, digest)
-    if known is not None:
-        return known
+    if seen:
+        known = await _known(tx, till, sale, digest)
+        if known is not None:
+            return known
     try:
-        result = await _record(tx, till, sale, digest, products, limit, approved_by)
+        result = await _record(tx, till, sale, digest, products, limit, approved_by, staff)
     except SequenceTaken as taken:
         await _issue(tx, till, sale, Flag.CONFLICT, {"error": taken.code,
                                                      "content_hash": digest})
-        return Result(str(sale.uuid), Status.CONFLICT, error=_error(taken))
+        return Result(str(sale.uuid), Status.CONFLICT, flags=[Flag.CONFLICT], refusal=taken)
     except PeriodClosed as closed:
-        return Result(str(sale.uuid), Status.REFUSED, error=_error(closed))
+        return Result(str(sale.uuid), Status.REFUSED, refusal=closed)
     except DomainError as refused:
         await _issue(tx, till, sale, Flag.REFUSED, {"error": refused.code,
                                                     "message": str(refused)})
-        return Result(str(sale.uuid), Status.REFUSED, error=_error(refused))
+        return Result(str(sale.uuid), Status.REFUSED, flags=[Flag.REFUSED], refusal=refused)
     if result.status == Status.RECORDED and sale.table_id is not None and not sale.training:
         await _settle_table(tx, till, sale, result, config)
     return result
@@ -387,17 +414,15 @@ async def _known(tx: Tx, till: Till, sale: OfflineSale, digest: str) -> Result |
 async def _conflict(tx: Tx, till: Till, sale: OfflineSale, digest: str,
                     first: str | None) -> Result:
     await _issue(tx, till, sale, Flag.CONFLICT, {"content_hash": digest, "first_hash": first})
-    return Result(str(sale.uuid), Status.CONFLICT, flags=[Flag.CONFLICT], error={
-        "code": "sync_conflict",
-        "message": "This sale's id was already received with another content: it was not "
-                   "recorded, and a manager was told."})
+    return Result(str(sale.uuid), Status.CONFLICT, flags=[Flag.CONFLICT],
+                  refusal=SyncConflict())
 
 
 async def _record(
     tx: Tx, till: Till, sale: OfflineSale, digest: str,
     products: dict[int, InCatalog | None], limit: int, approved_by: int | None,
+    staff: StaffIdentity | None,
 ) -> Result:
-    staff = await identity(tx.session, sale.staff_id)
     if staff is None or staff.company_id != till.company_id or not staff.may_use(till.site_id):
         raise BadTicket(why=N_("a member of staff named on the ticket is not of this "
                                "company"))
@@ -473,10 +498,6 @@ async def _issue(tx: Tx, till: Till, sale: OfflineSale, kind: str, detail: dict[
         uuid=str(sale.uuid), sequence=sale.sequence, kind=kind,
         detail=json.dumps(detail, sort_keys=True, default=str), ticket_id=ticket_id,
         created_at=clock.now()))
-
-
-def _error(error: DomainError) -> dict[str, str]:
-    return {"code": error.code, "message": str(error)}
 
 
 # The Z with tills that sync

@@ -270,3 +270,52 @@ async def test_a_discount_above_the_limit_without_approval_is_kept_and_flagged(
     answer = await upload(shop, sale(shop, coffee, 1, quantity=4, discount=300))
     assert answer.results[0].status == "recorded"
     assert answer.results[0].flags == ["unverified_discount"]
+
+
+async def test_a_table_that_cannot_be_settled_as_sold_is_flagged_and_the_sale_kept(
+        shop: Shop, clock_at: Clock):
+    from ordering.config import OrderingConfig
+
+    clock_at.at = MARCH_10
+    coffee = await menu(shop)
+
+    async def op(tx: Tx) -> Synced:
+        row = await tx.session.get(Till, shop.till_ids[0])
+        assert row is not None
+        return await sync(tx, row, [sale(shop, coffee, 1, table_id=999_999)],
+                          config=OrderingConfig())
+
+    answer = await shop.run(op)
+    assert [(r.status, r.flags) for r in answer.results] == [("recorded", ["table_changed"])]
+    assert await tickets(shop) == 1
+    assert [kind for kind, _ in await issues(shop)] == ["table_changed"]
+
+
+async def test_a_sale_naming_another_companys_staff_or_product_is_not_theirs(
+        shop: Shop, clock_at: Clock):
+    from accounts.models import Company, Site, Staff
+
+    clock_at.at = MARCH_10
+    coffee = await menu(shop)
+    async with shop.db.sessionmaker() as session, session.begin():
+        other = Company(name="Ailleurs", currency="EUR", timezone="Europe/Paris")
+        session.add(other)
+        await session.flush()
+        site = Site(company_id=other.id, name="Ailleurs")
+        stranger = Staff(company_id=other.id, email=f"x{other.id}@ailleurs.test", name="X",
+                         password_hash="x", role="admin")
+        session.add_all([site, stranger])
+        await session.flush()
+        theirs = Category(site_id=site.id, name="Leurs", station="bar")
+        session.add(theirs)
+        await session.flush()
+        product = Product(site_id=site.id, category_id=theirs.id, name="Leur café",
+                          price=150, vat_rate=1000)
+        session.add(product)
+        await session.flush()
+        stranger_id, their_product = stranger.id, product.id
+    answer = await upload(shop, replace(sale(shop, coffee, 1), staff_id=stranger_id),
+                          sale(shop, their_product, 2))
+    assert [(r.status, r.flags) for r in answer.results] == [
+        ("refused", ["refused"]), ("recorded", ["product_gone"])]
+    assert [kind for kind, _ in await issues(shop)] == ["refused", "product_gone"]

@@ -133,3 +133,22 @@ async def test_a_sale_at_another_price_is_flagged_on_the_records_page(
     assert "T1-000001" in records.text
     assert "Sold at another price than the catalog&#39;s" in records.text \
         or "Sold at another price than the catalog's" in records.text
+
+
+async def test_a_till_heard_of_long_ago_syncs(at_till: AtTill, db: Database) -> None:  # noqa: F811
+    """Its last contact is noted again (it was once a 500: the read had begun the session's
+    transaction)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(update(Till).where(Till.id == at_till.till.id)
+                              .values(last_seen_at=long_ago))
+    answer = await at_till.device.post("/api/v1/till/sync", json={"sales": []})
+    assert answer.status_code == 200, answer.text
+    async with db.sessionmaker() as session:
+        till = await session.get(Till, at_till.till.id)
+    assert till is not None and till.last_seen_at is not None
+    assert till.last_seen_at.replace(tzinfo=UTC) > long_ago + timedelta(minutes=4)
