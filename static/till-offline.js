@@ -386,7 +386,7 @@
     now.disabled = false;
     if (!online) toast(D.tStillOffline, "error");
     else if (refusal) toast(fill(D.tRefused, { message: refusal }), "error");
-    else toast(fill(D.tSynced, { count: String(sent || 0) }));
+    else toast(plural(sent || 0, D.tSyncedOne, D.tSyncedMany));
   });
 
   // A Z refused because tills have not synced since it was asked for: this till syncs at
