@@ -327,9 +327,11 @@
       { dateStyle: "short", timeStyle: "medium" });
   }
   let rendering = false;
+  let again = false;  // asked while drawing: drawn once more after
   async function render() {
-    if (rendering) return;
+    if (rendering) { again = true; return; }
     rendering = true;
+    again = false;
     try {
       const [sales, { info }] = await Promise.all([queue(), meta()]);
       const waiting = sales.filter((s) => s.status === "waiting");
@@ -360,6 +362,7 @@
       $("sync-state").textContent = D.tNoStorage;
     } finally {
       rendering = false;
+      if (again) render();
     }
   }
 
