@@ -64,6 +64,7 @@ from pos import (
     sell_pages,
     sync_api,
     till_api,
+    till_offline,
     till_pages,
     till_reports,
     till_tickets,
@@ -175,7 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
               + till_tickets.api_routes + till_reports.api_routes + sale_api.routes
-              + sync_api.routes),
+              + sync_api.routes + till_offline.api_routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_tills.routes,
         *backoffice_records.routes,
         *till_pages.routes,
+        *till_offline.routes,
         *backoffice_hours.routes,
         *till_clock.routes,
         *receipt_pages.routes,

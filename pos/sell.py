@@ -291,6 +291,14 @@ async def table_bill(tx: Tx, till: Till, table_id: int) -> tuple[DiningTable, li
     return await _table(tx, till, table_id), await _table_lines(tx, till, table_id)
 
 
+async def table_products(tx: Tx, till: Till, table_id: int) -> list[int]:
+    """The product of each line of the table's bill, in `table_bill`'s order (the till sends
+    them with the sale it records offline)."""
+    detail = await _table_detail(tx, till, table_id)
+    return [line["product_id"] for r in detail["rounds"] if r["status"] not in UNBILLED
+            for line in r["lines"] if line["quantity"] > 0]
+
+
 async def _table(tx: Tx, till: Till, table_id: int) -> DiningTable:
     table = await tx.session.get(DiningTable, table_id)
     if table is None or table.site_id != till.site_id or table.archived_at is not None:

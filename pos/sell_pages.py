@@ -25,6 +25,7 @@ from errors import DomainError
 from ordering.models import Category, Product
 from ordering.pos_tables import pos_tables
 from pos import device, sell
+from pos.till_offline import indicator
 from pos.till_pages import NO_STORE
 from realtime.events import Tx
 from web.errors import error_body
@@ -77,13 +78,15 @@ async def sell_page(request: Request) -> Response:
             return context
         try:
             table, lines = await sell.table_bill(tx, till, table_id)
+            products = await sell.table_products(tx, till, table_id)
         except DomainError as refused:
             context["table_error"] = refused
             return context
         context["table"] = table
         context["table_lines"] = [
-            {"label": line.label, "quantity": line.quantity, "unit_price": line.unit_price,
-             "amount": line.total_incl} for line in lines]
+            {"product_id": product, "label": line.label, "quantity": line.quantity,
+             "unit_price": line.unit_price, "vat_rate": line.vat_rate,
+             "amount": line.total_incl} for line, product in zip(lines, products, strict=True)]
         return context
 
     context = await run_tx(request, read)
@@ -92,7 +95,8 @@ async def sell_page(request: Request) -> Response:
         context["table_error"] = error_body(error, locale_of(request))["error"]["message"]
     training = device.training_of(request)
     response = page(request, "till/sell.html", till=till, acting=at.staff,
-                    training=training is not None, **context)
+                    training=training is not None, training_by=training, **context,
+                    **indicator(till))
     response.headers.update(NO_STORE)
     return response
 

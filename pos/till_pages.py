@@ -10,6 +10,7 @@ from accounts.models import Staff
 from accounts.roles import Permission, can
 from errors import N_
 from pos import device
+from pos.till_offline import indicator
 from web.sessions import STAFF_ID
 from web.state import app_state
 from web.templating import page
@@ -73,7 +74,7 @@ async def home(request: Request) -> Response:
         # Who may approve, for a member who may not do it alone.
         drawer_approvers=_approvers(members, acting, Permission.DRAWER),
         training_approvers=_approvers(members, acting, Permission.TRAINING),
-        done=DONE.get(request.query_params.get("done", "")))
+        done=DONE.get(request.query_params.get("done", "")), **indicator(till))
     response.headers.update(NO_STORE)
     return response
 

@@ -49,6 +49,7 @@ from pos.errors import (
 from pos.models import Closing, SigningKey, Till
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
+from pos.till_offline import indicator
 from pos.till_sync import ask_to_close, tills_status
 from pos.till_tickets import at, supervisors
 from realtime.events import Tx
@@ -169,7 +170,8 @@ async def reports_page(request: Request) -> Response:
         may_report=can(here.staff.role, Permission.REPORT),
         may_close=can(here.staff.role, Permission.CLOSE),
         report_approvers=await supervisors(request, here.till, Permission.REPORT),
-        close_approvers=await supervisors(request, here.till, Permission.CLOSE))
+        close_approvers=await supervisors(request, here.till, Permission.CLOSE),
+        **indicator(here.till))
     response.headers.update(NO_STORE)
     return response
 

@@ -47,6 +47,7 @@ from pos.legal import number
 from pos.models import Ticket, TicketLine, Till
 from pos.periods import local_day, zone_of
 from pos.records import Kind, Method, Origin, PaymentInput, Recorded, lines_of
+from pos.till_offline import indicator
 from realtime.events import Tx
 from web.commands import Collapsed, Command, Flag, Integer, Invalid, Shape, command
 from web.htmx import json_reply
@@ -201,7 +202,7 @@ async def tickets_page(request: Request) -> Response:
                                                                   int(done_raw)))), None)
     response = page(request, "till/tickets.html", till=here.till, staff=here.staff,
                     today=[r for r in rows if r.today], earlier=[r for r in rows if not r.today],
-                    wanted=wanted, done=done, may_refund=True)
+                    wanted=wanted, done=done, may_refund=True, **indicator(here.till))
     response.headers.update(NO_STORE)
     return response
 
@@ -281,7 +282,7 @@ async def refund_page(request: Request) -> Response:
         refund_approvers=await supervisors(request, here.till, Permission.REFUND),
         void_approvers=await supervisors(request, here.till, Permission.VOID),
         may_refund=can(here.staff.role, Permission.REFUND),
-        may_void=can(here.staff.role, Permission.VOID))
+        may_void=can(here.staff.role, Permission.VOID), **indicator(here.till))
     response.headers.update(NO_STORE)
     return response
 

@@ -1,6 +1,6 @@
 // The till's counter sale: a ticket kept in the page and in the tab's sessionStorage (a
-// reload loses nothing), sent whole when it is paid, with a UUID kept until an answer
-// comes back: a payment sent again records nothing twice (pos/sell_pages.py says why).
+// reload loses nothing); once paid, it is kept and numbered on the device at once
+// (static/till-offline.js), then uploaded, online or offline alike (pos/sell_pages.py).
 (() => {
   "use strict";
   const root = document.getElementById("sell");
@@ -40,8 +40,8 @@
   } catch (_) { /* nothing kept */ }
   if (tableId) {
     state.lines = JSON.parse(T.tableLines).map((l, i) => ({
-      id: i + 1, product: null, name: l.label, price: l.unit_price, quantity: l.quantity,
-      vat: 0, vatTakeaway: 0, note: "", discount: null, fixed: true }));
+      id: i + 1, product: l.product_id, name: l.label, price: l.unit_price, quantity: l.quantity,
+      vat: l.vat_rate, vatTakeaway: l.vat_rate, note: "", discount: null, fixed: true }));
   }
   const save = () => sessionStorage.setItem(KEY, JSON.stringify(state));
   // A changed ticket is a new sale, with a new id; but while a payment sent went
@@ -341,67 +341,92 @@
   $("pay-card").addEventListener("click", () => take("card", Number(entry || 0)));
   $("pay-confirm").addEventListener("click", () => send(null));
 
-  // Sending: the same UUID until an answer comes.
-  function body(approval) {
-    if (!state.uuid) { state.uuid = uuid(); save(); }
-    const data = { uuid: state.uuid, takeaway: state.takeaway, reason: state.reason || "",
-      payments: state.payments.map((p) => p.method === "cash"
-        ? { method: "cash", amount: p.amount, tendered: p.tendered }
-        : { method: "card", amount: p.amount }) };
-    if (tableId) data.table_id = tableId;
-    else {
-      data.lines = state.lines.map((l) => Object.assign(
-        { product_id: l.product, quantity: l.quantity, note: l.note || "" },
-        l.discount && l.discount.value ? { discount: l.discount } : {}));
-      if (state.discount && state.discount.value) data.discount = state.discount;
-    }
-    if (approval) data.approval = approval;
-    return data;
+  // Recording: on this device first (static/till-offline.js numbers it and queues it), then
+  // uploaded by the same path online or offline. The sale shows its number at once; its
+  // UUID is kept with the ticket until it is on the device, so a double tap or a reload
+  // between the two keeps one sale, not two.
+  function lineDiscount(line) {
+    return discountOf(line.discount, line.quantity * line.price);
   }
-  async function send(approval) {
-    if (state.sending) return;
-    state.sending = true;
-    $("pay-error").hidden = true;
-    renderPayment();
-    toast(T.tSending);
+  function offlineSale(approval) {
+    const lines = state.lines.map((l) => ({
+      product_id: l.product || null, label: l.name, quantity: l.quantity, unit_price: l.price,
+      discount: lineDiscount(l), vat_rate: state.takeaway ? l.vatTakeaway : l.vat,
+      note: l.note || "" }));
+    const net = lines.reduce((sum, l) => sum + l.quantity * l.unit_price - l.discount, 0);
+    return {
+      uuid: state.uuid, sequence: 0, device_at: new Date().toISOString(),
+      staff_id: Number(T.staff), takeaway: state.takeaway, training: T.training === "yes",
+      supervisor_id: T.supervisor ? Number(T.supervisor) : null,
+      table_id: tableId, lines: lines, discount: discountOf(state.discount, net),
+      reason: (state.reason || "").trim(),
+      payments: state.payments.map((p) => p.method === "cash"
+        ? { method: "cash", amount: p.amount, tendered: p.tendered || p.amount }
+        : { method: "card", amount: p.amount }),
+      approval: approval || null,
+    };
+  }
+  // Online, the PIN is checked at once (a wrong one is said here); offline it cannot be,
+  // and the upload checks it (a sale whose approval does not hold is flagged, not lost).
+  async function approvalHolds(approval) {
     let answer = null, payload = null;
     try {
-      answer = await fetch("/api/v1/till/sales", {
+      answer = await fetch("/api/v1/till/approval", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify(body(approval)),
+        body: JSON.stringify({ permission: "discount", approval: approval }),
       });
       payload = await answer.json().catch(() => null);
     } catch (_) {
-      state.sending = false;
-      state.unanswered = true;
-      renderPayment();
-      showError(T.tRetry);
-      return;
+      return true;
     }
-    state.sending = false;
-    state.unanswered = false;
-    if (answer.ok && payload && payload.ticket) { done(payload); return; }
-    const error = (payload && payload.error) || { code: "error", message: answer.statusText };
-    if (error.code === "approval_needed") { askApproval(); renderPayment(); return; }
-    if (approval && (error.code === "pin_refused" || error.code === "too_many_pin_tries")) {
-      $("approval-error").textContent = error.message;
-      $("approval-error").hidden = false;
-      $("approval-pin").value = "";
-      renderPayment();
-      return;
-    }
-    if (error.code === "discount_reason_required") {
+    if (answer.ok || answer.status >= 500 || !payload || !payload.error) return true;
+    $("approval-error").textContent = payload.error.message;
+    $("approval-error").hidden = false;
+    $("approval-pin").value = "";
+    return false;
+  }
+  async function send(approval) {
+    if (state.sending) return;
+    const t = totals();
+    if (t.over && !(state.reason || "").trim() && $("sell-reason")) {
       state.paying = false;
       showPanels();
       $("sell-reason-box").hidden = false;
-      $("sell-reason-error").textContent = error.message;
+      $("sell-reason-error").textContent = T.tReasonRequired;
       $("sell-reason-error").hidden = false;
       $("sell-reason").focus();
+      return;
     }
-    closeApproval();
+    // Above the limit, a supervisor types their PIN here; the server checks it on upload
+    // (offline, the sale is recorded all the same and flagged if it does not hold).
+    if (t.over && T.mayDiscount !== "yes" && !approval) { askApproval(); return; }
+    if (!window.comptoirTill) { showError(T.tNotKept); return; }
+    state.sending = true;
+    $("pay-error").hidden = true;
+    if (!state.uuid) state.uuid = uuid();
+    save();
     renderPayment();
-    showError(error.message);
+    if (approval && !(await approvalHolds(approval))) {
+      state.sending = false;
+      renderPayment();
+      return;
+    }
+    let kept = null;
+    try {
+      kept = await window.comptoirTill.record(offlineSale(approval));
+    } catch (_) {
+      state.sending = false;
+      renderPayment();
+      showError(T.tNotKept);
+      return;
+    }
+    const change = state.payments.reduce((sum, p) =>
+      sum + (p.method === "cash" && p.tendered ? Math.max(0, p.tendered - p.amount) : 0), 0);
+    const sold = state.uuid;
+    state.sending = false;
+    done({ number: kept.number, change: change, uuid: sold });
+    window.comptoirTill.sync(false);
   }
   function showError(text) {
     const box = $("pay-error");
@@ -444,21 +469,31 @@
   $("approval-cancel").addEventListener("click", closeApproval);
 
   // Done: the change in large type until dismissed, the receipt, a new sale.
-  function done(payload) {
-    const ticket = payload.ticket;
+  let lastSold = null;
+  function done(sale) {
     closeApproval();
     state = blank();
     if (!tableId) save(); else sessionStorage.removeItem(KEY);
-    $("done-number").textContent = fill(T.tRecorded, { number: ticket.number });
-    $("done-change").textContent = money(ticket.change);
-    $("done-change-box").hidden = !ticket.change;
-    $("done-receipt").href = payload.receipt;
+    lastSold = sale.uuid;
+    $("done-number").textContent = fill(T.tRecorded, { number: sale.number });
+    $("done-number").dataset.number = sale.number;
+    $("done-change").textContent = money(sale.change);
+    $("done-change-box").hidden = !sale.change;
+    // The receipt is the server's: its link comes once the sale is uploaded.
+    $("done-receipt").hidden = true;
     $("sell-done").hidden = false;
     panel.hidden = true;
     root.classList.add("paying"); // the ticket as sold stays in sight until a new sale
-    toast(fill(T.tRecorded, { number: ticket.number }));
+    toast(fill(T.tRecorded, { number: sale.number }));
     $("sell-done").scrollIntoView({ block: "start" });
   }
+  document.addEventListener("comptoir:till-synced", (event) => {
+    const receipt = lastSold && event.detail && event.detail[lastSold];
+    if (receipt && receipt.ticket_id) {
+      $("done-receipt").href = "/till/tickets/" + receipt.ticket_id;
+      $("done-receipt").hidden = false;
+    }
+  });
   $("done-dismiss").addEventListener("click", () => { $("done-change-box").hidden = true; });
   $("done-new").addEventListener("click", () => {
     if (tableId) { window.location.assign("/till/sell"); return; }

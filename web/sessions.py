@@ -117,10 +117,17 @@ class ServerSessions:
     """
 
     def __init__(self, app: ASGIApp, secure: bool = False,
-                 skip: tuple[str, ...] = ("/static/",)) -> None:
+                 skip: tuple[str, ...] = ("/static/",),
+                 quiet: tuple[str, ...] = ("/api/v1/till/sync", "/api/v1/till/catalog",
+                                           "/till-sw.js", "/till.webmanifest")) -> None:
         self.app = app
         self.secure = secure
         self.skip = skip  # paths that never read a session: no lookup for them
+        # Paths a page calls in the background (a till's sync, every few seconds), which
+        # read the session but never write it nor send a cookie: one sent with the session's
+        # id just before a switch of user renewed it would, answering after, put the old
+        # id (or none) back in the browser over the new one.
+        self.quiet = quiet
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] == "websocket":
@@ -137,6 +144,10 @@ class ServerSessions:
         if token is not None:
             stored = await store.load(_state(scope).sessionmaker, token, at)
         session = scope["session"] = Session(stored)
+
+        if scope["path"] in self.quiet:
+            await self.app(scope, receive, send)
+            return
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -381,6 +381,8 @@ LINES: list[Line] = [
     # own tests: tests/pos/test_till_device.py); what is done on a till is its member's.
     Line("GET", "/till/pair", PUBLIC),
     Line("GET", "/till", PUBLIC),
+    Line("GET", "/till-sw.js", PUBLIC),
+    Line("GET", "/till.webmanifest", PUBLIC),
     Line("GET", "/api/v1/till", PUBLIC),
     Line("POST", "/api/v1/till/pair", PUBLIC),
     Line("POST", "/api/v1/till/switch", PUBLIC),
@@ -421,6 +423,7 @@ LINES: list[Line] = [
     Line("POST", "/api/v1/till/sales", P.SELL, till=True, body={
         "uuid": "{uuid}", "lines": [{"product_id": "{product}", "quantity": 1}],
         "payments": [{"method": "card", "amount": "{product_price}"}]}),
+    Line("POST", "/api/v1/till/approval", P.SELL, till=True, body={"permission": "discount"}),
     Line("GET", "/till/tickets", P.SELL, till=True),
     Line("GET", "/till/tickets/{ticket_id:id}/refund", P.SELL,
          "/till/tickets/{pos_ticket}/refund", till=True),

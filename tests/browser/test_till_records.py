@@ -84,6 +84,7 @@ def test_a_refund_approved_by_pin_then_the_x_then_the_z(
     # The X report, then the day's Z with the cash counted.
     till.goto(f"{url}/till")
     till.locator("a.till-action[href='/till/reports']").click()
+    till.wait_for_url(f"{url}/till/reports")
     fits(till)
     x = "form[hx-post='/api/v1/till/reports/x']"
     till.locator(f"{x} button[type=submit]").last.click()

@@ -274,3 +274,22 @@ async def test_a_request_that_needs_no_session_stores_none(app: Starlette, db: D
             assert "set-cookie" not in response.headers, path
     async with db.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(BrowserSession)) == 0
+
+
+async def test_a_tills_background_calls_never_set_the_cookie(app: Starlette) -> None:
+    """A till's page syncs every few seconds: a call sent with the id of before a sign-in
+    (or a switch of user) that answers after it must not put the old id back, nor clear
+    the new one."""
+    async with client_for(app) as pos:
+        await pos.get("/staff/login")
+        old = pos.cookies["comptoir"]
+        await login(pos, *CASHIER)
+        assert pos.cookies["comptoir"] != old
+    async with stranger(app, old) as late:  # the old id, now ended
+        for path in ("/till-sw.js", "/till.webmanifest", "/api/v1/till/catalog"):
+            response = await late.get(path)
+            assert "set-cookie" not in response.headers, path
+        response = await late.post("/api/v1/till/sync", json={"sales": []})
+        assert "set-cookie" not in response.headers
+        # Any other call answers with a cookie (a fresh id for a dead one).
+        assert "set-cookie" in (await late.get(ME)).headers
