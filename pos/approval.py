@@ -7,7 +7,10 @@ another action. A member who holds the permission approves their own actions.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import Field
 
@@ -40,3 +43,20 @@ async def approver(state: AppState, *, till: Till, acting: StaffIdentity,
     member = await check_member_pin(state, till, approval.staff_id, approval.pin,
                                     wanted=permission)
     return member.id
+
+
+# An approval checked online for a sale the till records on the device first: the server
+# gives the till a token for that sale instead of the till keeping the supervisor's PIN
+# until the upload.
+TOKEN_VERSION = "a1"
+
+
+def approval_token(secret: str, till_id: int, staff_id: int, sale: UUID) -> str:
+    """A token saying that `staff_id` approved the sale `sale` on the till `till_id`."""
+    message = f"{TOKEN_VERSION}|{till_id}|{staff_id}|{sale}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return f"{TOKEN_VERSION}.{digest}"
+
+
+def token_holds(secret: str, token: str, till_id: int, staff_id: int, sale: UUID) -> bool:
+    return hmac.compare_digest(token, approval_token(secret, till_id, staff_id, sale))

@@ -16,7 +16,7 @@ from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Reply
 from ordering.config import config_of
 from pos import device, till_sync
-from pos.approval import Approval, approver
+from pos.approval import Approval, approver, token_holds
 from pos.commands import approval_in
 from pos.errors import (
     ApprovalNeeded,
@@ -55,6 +55,12 @@ class SyncPayment(Shape):
     tendered: Money | None = None
 
 
+class SyncApproval(Shape):
+    staff_id: Id
+    token: Annotated[str | None, Field(max_length=100)] = None
+    pin: Annotated[str | None, Field(min_length=4, max_length=6, pattern=r"^[0-9]+$")] = None
+
+
 class SyncSale(Shape):
     uuid: UUID = Field(description="Chosen by the till when the sale was made.")
     sequence: Annotated[Integer, Field(ge=1, description="The till's own gap-free number.")]
@@ -68,8 +74,11 @@ class SyncSale(Shape):
     discount: Annotated[Money, Field(description="Cents off the whole ticket.")] = 0
     reason: Annotated[Collapsed, Field(max_length=200)] = ""
     payments: Annotated[list[SyncPayment], Field(min_length=1, max_length=10)]
-    approval: Approval | None = Field(None, description="A supervisor's PIN typed for a "
-                                                        "discount above the site's limit.")
+    approval: SyncApproval | None = Field(
+        None, description="A supervisor's approval of a discount above the site's limit: "
+                          "the token the till got when it was checked online, or their PIN "
+                          "(an API client); with neither (typed offline), the sale is "
+                          "recorded and flagged.")
 
     def sale(self) -> till_sync.OfflineSale:
         return till_sync.OfflineSale(
@@ -122,11 +131,19 @@ class SyncAnswer(BaseModel):
 
 
 async def _approved(request: Request, till: Till, body: SyncTill) -> dict[UUID, int]:
-    """The approvals typed offline that check (who holds Permission.DISCOUNT, their PIN)."""
+    """The approvals that hold: a token given when the PIN was checked online, or a PIN
+    (who holds Permission.DISCOUNT)."""
     state = app_state(request)
     found: dict[UUID, int] = {}
     for sale in body.sales:
         if sale.approval is None:
+            continue
+        if sale.approval.token is not None:
+            if token_holds(state.settings.secret_key, sale.approval.token, till.id,
+                           sale.approval.staff_id, sale.uuid):
+                found[sale.uuid] = sale.approval.staff_id
+            continue
+        if sale.approval.pin is None:
             continue
         try:
             found[sale.uuid] = (await device.check_member_pin(

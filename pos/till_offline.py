@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
@@ -20,7 +21,7 @@ from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Reply
 from errors import Forbidden
 from pos import device
-from pos.approval import Approval, approver
+from pos.approval import Approval, approval_token, approver
 from pos.errors import ApprovalNeeded, NotAtTill, NotPaired, PinRefused, TooManyPinTries
 from pos.models import Till
 from pos.till_api import TILL
@@ -65,10 +66,13 @@ class CheckApproval(Command):
 
     permission: Literal["discount"] = Field(description="What is approved.")
     approval: Approval | None = Field(None, description="The supervisor and their PIN.")
+    uuid: UUID = Field(description="The sale it approves (the till's uuid for it).")
 
 
 class Approved(BaseModel):
     staff_id: Id = Field(description="Who approves: the acting member when they may.")
+    token: str = Field(description="Sent with the sale's upload instead of the PIN, which "
+                                   "the till never keeps.")
 
 
 async def check_approval(request: Request) -> Response:
@@ -77,9 +81,11 @@ async def check_approval(request: Request) -> Response:
     one, 403 `pin_refused` with a wrong PIN. Records nothing."""
     at = await device.at_till(request, Permission.SELL)
     body = await command(request, CheckApproval)
-    who = await approver(app_state(request), till=at.till, acting=at.staff,
+    state = app_state(request)
+    who = await approver(state, till=at.till, acting=at.staff,
                          permission=Permission.DISCOUNT, approval=body.approval)
-    return JSONResponse({"staff_id": who})
+    token = approval_token(state.settings.secret_key, at.till.id, who, body.uuid)
+    return JSONResponse({"staff_id": who, "token": token})
 
 
 api_routes = [

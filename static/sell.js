@@ -366,25 +366,29 @@
       approval: approval || null,
     };
   }
-  // Online, the PIN is checked at once (a wrong one is said here); offline it cannot be,
-  // and the upload checks it (a sale whose approval does not hold is flagged, not lost).
-  async function approvalHolds(approval) {
+  // Online, the PIN is checked at once (a wrong one is said here) and the server gives a
+  // token for this sale, which the upload carries: the till never keeps the PIN. Offline it
+  // cannot be checked: the sale keeps only who approved, and the server flags it.
+  async function checkedApproval(approval) {
     let answer = null, payload = null;
     try {
       answer = await fetch("/api/v1/till/approval", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ permission: "discount", approval: approval }),
+        body: JSON.stringify({ permission: "discount", approval: approval, uuid: state.uuid }),
       });
       payload = await answer.json().catch(() => null);
     } catch (_) {
-      return true;
+      return { staff_id: approval.staff_id };
     }
-    if (answer.ok || answer.status >= 500 || !payload || !payload.error) return true;
+    if (answer.ok && payload && payload.token) {
+      return { staff_id: payload.staff_id, token: payload.token };
+    }
+    if (answer.status >= 500 || !payload || !payload.error) return { staff_id: approval.staff_id };
     $("approval-error").textContent = payload.error.message;
     $("approval-error").hidden = false;
     $("approval-pin").value = "";
-    return false;
+    return null;
   }
   async function send(approval) {
     if (state.sending) return;
@@ -407,10 +411,13 @@
     if (!state.uuid) state.uuid = uuid();
     save();
     renderPayment();
-    if (approval && !(await approvalHolds(approval))) {
-      state.sending = false;
-      renderPayment();
-      return;
+    if (approval) {
+      approval = await checkedApproval(approval);
+      if (!approval) {
+        state.sending = false;
+        renderPayment();
+        return;
+      }
     }
     let kept = null;
     try {

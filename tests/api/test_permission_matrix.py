@@ -423,7 +423,8 @@ LINES: list[Line] = [
     Line("POST", "/api/v1/till/sales", P.SELL, till=True, body={
         "uuid": "{uuid}", "lines": [{"product_id": "{product}", "quantity": 1}],
         "payments": [{"method": "card", "amount": "{product_price}"}]}),
-    Line("POST", "/api/v1/till/approval", P.SELL, till=True, body={"permission": "discount"}),
+    Line("POST", "/api/v1/till/approval", P.SELL, till=True,
+         body={"permission": "discount", "uuid": "{uuid}"}),
     Line("GET", "/till/tickets", P.SELL, till=True),
     Line("GET", "/till/tickets/{ticket_id:id}/refund", P.SELL,
          "/till/tickets/{pos_ticket}/refund", till=True),

@@ -152,3 +152,37 @@ async def test_a_till_heard_of_long_ago_syncs(at_till: AtTill, db: Database) -> 
         till = await session.get(Till, at_till.till.id)
     assert till is not None and till.last_seen_at is not None
     assert till.last_seen_at.replace(tzinfo=UTC) > long_ago + timedelta(minutes=4)
+
+
+async def test_an_approval_checked_online_travels_as_a_token_never_as_the_pin(
+    app: Starlette, at_till: AtTill, db: Database, venue: DemoVenue  # noqa: F811
+) -> None:
+    device = at_till.device
+    product = (await device.get("/api/v1/till/catalog")).json()["products"][0]
+
+    def discounted(sequence: int, approval: dict[str, Any] | None) -> dict[str, Any]:
+        sold = a_sale(product, at_till.cashier, sequence)
+        sold["lines"][0]["discount"] = product["price"]  # half of two: above the limit
+        sold["payments"] = [{"method": "card", "amount": product["price"]}]
+        sold["reason"] = "Geste commercial"
+        return {**sold, "approval": approval}
+
+    first = discounted(1, None)
+    wrong = await device.post("/api/v1/till/approval", json={
+        "permission": "discount", "uuid": first["uuid"],
+        "approval": at_till.approval(pin="0000")})
+    assert wrong.status_code == 403
+    checked = await device.post("/api/v1/till/approval", json={
+        "permission": "discount", "uuid": first["uuid"], "approval": at_till.approval()})
+    assert checked.status_code == 200, checked.text
+    token = checked.json()["token"]
+    assert checked.json()["staff_id"] == at_till.supervisor and "2002" not in token
+    first["approval"] = {"staff_id": at_till.supervisor, "token": token}
+    # The same token on another sale, or typed offline (who, no proof): kept, flagged.
+    second = discounted(2, {"staff_id": at_till.supervisor, "token": token})
+    third = discounted(3, {"staff_id": at_till.supervisor})
+    answer = (await device.post("/api/v1/till/sync",
+                                json={"sales": [first, second, third]})).json()
+    assert [(r["status"], r["flags"]) for r in answer["results"]] == [
+        ("recorded", []), ("recorded", ["unverified_discount"]),
+        ("recorded", ["unverified_discount"])]
