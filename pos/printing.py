@@ -275,12 +275,17 @@ async def print_ticket(
 
 
 async def print_in_browser(run: Runner, staff: StaffIdentity, ticket_id: int, *,
-                           key: str | None = None) -> Receipt:
-    """The receipt page is about to be printed by the browser: the first print of a ticket
-    is its original; any later one is a recorded duplicate, whose own receipt ("DUPLICATA
-    n") is what gets printed. `key`: a retry with it gives the same duplicate."""
+                           key: str | None = None, at: Till | None = None,
+                           sequence: int | None = None) -> Receipt:
+    """The receipt page is about to be printed by the browser of the till `at`: the first
+    print of a ticket is its original; any later one is a duplicate recorded on that till
+    (numbered `sequence` by it), whose own receipt ("DUPLICATA n") is what gets printed.
+    `key`: a retry with it gives the same duplicate."""
     ticket, _ = await run(lambda tx: printable(tx, staff, ticket_id))
-    receipt, _claimed = await run(lambda tx: _claim(tx, staff, ticket, key))
+    if at is not None and at.site_id != ticket.site_id:
+        raise NotFound()
+    receipt, _claimed = await run(lambda tx: _claim(
+        tx, staff, ticket, key, at if sequence is not None else None, sequence))
     return receipt
 
 

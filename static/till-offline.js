@@ -430,7 +430,14 @@
     const slot = form && form.querySelector && form.querySelector("input[data-till-number]");
     if (!slot || !slot.value) return;
     const xhr = event.detail.xhr;
-    if (event.detail.successful) { slot.value = ""; return; }
+    if (event.detail.successful) {
+      // Done; a number the action did not use (a receipt's original print) is taken again.
+      const reserved = Number(slot.value);
+      slot.value = "";
+      const unused = xhr && xhr.getResponseHeader("X-Unused-Sequence");
+      if (unused && Number(unused) === reserved) await release(reserved);
+      return;
+    }
     if (!xhr || !xhr.status || xhr.status >= 500) return;
     let code = "";
     try { code = JSON.parse(xhr.responseText).error.code; } catch (_) { /* not JSON */ }

@@ -397,7 +397,7 @@ LINES: list[Line] = [
          till=True),
     Line("GET", "/till/tickets/{ticket_id:id}", P.SELL, "/till/tickets/{pos_ticket}"),
     Line("POST", "/till/tickets/{ticket_id:id}/browser-print", P.SELL,
-         "/till/tickets/{pos_ticket}/browser-print", {"idempotency_key": "{key}"}),
+         "/till/tickets/{pos_ticket}/browser-print", {"idempotency_key": "{key}"}, till=True),
     Line("POST", "/till/tickets/{ticket_id:id}/print", P.SELL,
          "/till/tickets/{pos_ticket}/print", {}, till=True),
     # The tills and the hours in the back office.

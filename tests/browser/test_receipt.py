@@ -7,21 +7,23 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from accounts.models import Staff
 from db.engine import make_engine, make_sessionmaker
+from demo.seed import PINS
 from pos.records import Method, Origin, PaymentInput, Sale, record_sale
 from pos.tills import NewTill, create_till
 from pos.vat import INTERMEDIATE, Line
 from realtime.bus import make_bus
 from realtime.events import run
-from tests.browser.conftest import CASHIER, PHONE, TIMEOUT_MS, Venue, watch_policy
+from tests.browser.conftest import CASHIER, PHONE, Venue
 
 pytestmark = pytest.mark.browser
 
@@ -56,29 +58,20 @@ def _printed(page: Page, times: int) -> None:
 
 
 def test_the_receipt_page_on_a_phone_and_on_paper(
-    browser: Browser, contexts: list[BrowserContext], venue_server: Venue, tmp_path: Path,
-    csp_violations: list[dict[str, object]],
+    venue_server: Venue, tmp_path: Path, paired_till: Callable[..., Page],
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"  # the served copy
     with ThreadPoolExecutor(max_workers=1) as pool:
         ticket = pool.submit(asyncio.run, _sell(url, venue_server.site_id)).result()
-    context = browser.new_context(viewport=PHONE, locale="fr-FR")
-    watch_policy(context, csp_violations)
-    context.add_init_script("window.__printed = 0; window.print = () => { window.__printed++; };")
-    context.set_default_timeout(TIMEOUT_MS)
-    contexts.append(context)
-    page = context.new_page()
-    page.goto(f"{venue_server.url}/staff/login")
-    page.fill("input[name=email]", CASHIER[0])
-    page.fill("input[name=password]", CASHIER[1])
-    page.click("form button[type=submit]")
-    page.wait_for_url(f"{venue_server.url}/pos/**")
+    # At a till (a phone paired through the pages), where receipts are printed.
+    page = paired_till("Chloé Caisse", PINS[CASHIER[0]], viewport=PHONE)
+    page.add_init_script("window.__printed = 0; window.print = () => { window.__printed++; };")
     page.goto(f"{venue_server.url}/till/tickets/{ticket}")
     receipt = page.locator("article.receipt")
     expect(receipt).to_contain_text("T9-000001")
     expect(page.locator(".receipt-total")).to_contain_text("3,00")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    button = page.locator("button[data-browser-print]")
+    button = page.locator("form[data-browser-print] button")
     box = button.bounding_box()
     assert box and box["height"] >= 44 and box["width"] >= 44
     button.click()
@@ -88,7 +81,8 @@ def test_the_receipt_page_on_a_phone_and_on_paper(
     page.wait_for_url(re.compile(r".*/till/tickets/\d+\?print=1"))
     expect(page.locator(".receipt-duplicate")).to_contain_text("DUPLICATA 1")
     _printed(page, 1)  # the duplicate's page prints once, as it loads
-    button = page.locator("button[data-browser-print]")
+    expect(page.locator("article.receipt")).to_contain_text("T1-000001")  # this till numbers it
+    button = page.locator("form[data-browser-print] button")
     page.emulate_media(media="print")
     expect(page.locator("header.bar")).to_be_hidden()
     expect(button).to_be_hidden()

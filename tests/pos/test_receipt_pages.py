@@ -73,17 +73,19 @@ async def test_the_receipt_page_in_french_and_english(
         html = page.text
         for words in ("Café de la Gare SARL", "T1-000001", "Café", "Bière", "TOTAL",
                       "Total HT", "TVA", "Espèces", "Monnaie rendue", "Empreinte",
-                      "Imprimer", "Caisse", "Servi par"):
+                      "Caisse", "Servi par"):
             assert words in html, words
         assert "5,50" in html and "4,50" in html  # the total, the change
-        assert 'href="/static/receipt.css"' in html and "data-browser-print" in html
-        assert "Réimprimer" not in html  # no printer set up for this till
+        assert 'href="/static/receipt.css"' in html
+        # Signed in with a password, not at a till: receipts are printed at a till.
+        assert "data-browser-print" not in html and "depuis une caisse" in html
+        assert "Réimprimer" not in html
         assert "http://" not in html.replace("http://testserver", "")
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
         cashier.cookies.set("lang", "en")
         english = (await cashier.get(f"/till/tickets/{ticket.ticket_id}")).text
         for words in ("Receipt", "Total excl. VAT", "VAT", "Cash", "Change given",
-                      "Record fingerprint", "Print", "Till", "Served by", "€5.50"):
+                      "Record fingerprint", "Till", "Served by", "€5.50"):
             assert words in english, words
         css = await cashier.get("/static/receipt.css")
         assert "@page { size: 80mm 297mm; size: 80mm auto; margin: 0; }" in css.text
@@ -197,22 +199,31 @@ async def test_a_print_from_the_page_is_the_original_once_then_a_recorded_duplic
 ) -> None:
     ticket = await sold(db, venue)
     url = f"/till/tickets/{ticket.ticket_id}/browser-print"
-    async with client_for(app) as cashier, client_for(app) as kitchen:
-        csrf = await login(cashier, *CASHIER)
-        first = await cashier.post(url, json={"idempotency_key": "first-print"},
-                                   headers=_json(csrf))
+    async with client_for(app) as device, client_for(app) as elsewhere:
+        await pair(db, device, await _till(db, ticket.till_id))
+        cashier = await switch_in(device, db, CASHIER[0])
+        page = await device.get(f"/till/tickets/{ticket.ticket_id}")
+        assert "data-browser-print" in page.text and "data-till-number" in page.text
+        # The till sends a number it reserved: the original takes none and gives it back.
+        first = await device.post(url, json={"idempotency_key": "first-print", "sequence": 2},
+                                   headers=_json(cashier.csrf))
         assert first.status_code == 200 and first.json()["print"] is True
-        again = {"idempotency_key": "second-print"}
-        second = await cashier.post(url, json=again, headers=_json(csrf))
+        assert first.headers["x-unused-sequence"] == "2"
+        again = {"idempotency_key": "second-print", "sequence": 2}
+        second = await device.post(url, json=again, headers=_json(cashier.csrf))
         assert second.json()["print"] is False and second.json()["duplicate"] == 1
+        assert "x-unused-sequence" not in second.headers
         duplicate = second.json()["ticket_id"]
         assert second.json()["redirect"] == f"/till/tickets/{duplicate}?print=1"
-        retried = await cashier.post(url, json=again, headers=_json(csrf))
+        retried = await device.post(url, json=again, headers=_json(cashier.csrf))
         assert retried.json()["ticket_id"] == duplicate  # a retry records nothing more
-        page = await cashier.get(f"/till/tickets/{duplicate}?print=1")
-        assert "DUPLICATA 1" in page.text
-        csrf = await login(kitchen, *KITCHEN)
-        expect(await kitchen.post(url, json={}, headers=_json(csrf)), 403, "forbidden")
+        shown = await device.get(f"/till/tickets/{duplicate}?print=1")
+        assert "DUPLICATA 1" in shown.text and "T1-000002" in shown.text
+        # Not at a till: nothing is printed.
+        csrf = await login(elsewhere, *CASHIER)
+        expect(await elsewhere.post(url, json={}, headers=_json(csrf)), 403,
+               "till_not_paired")
     async with db.sessionmaker() as session:
-        kinds = (await session.scalars(select(Ticket.kind).order_by(Ticket.id))).all()
-    assert list(kinds) == ["sale", "duplicate"]
+        kinds = (await session.execute(select(Ticket.kind, Ticket.sequence)
+                                       .order_by(Ticket.id))).all()
+    assert [tuple(k) for k in kinds] == [("sale", 1), ("duplicate", 2)]
