@@ -57,6 +57,10 @@ class SiteDetails:
     # (a new site starts at the model's defaults).
     ticket_amber_min: int | None = None
     ticket_red_min: int | None = None
+    # The till's: the largest discount a cashier gives alone (percent), and after how many
+    # hours offline a till warns; None: unchanged.
+    discount_limit_percent: int | None = None
+    offline_warn_hours: int | None = None
 
 
 def check_thresholds(amber_min: int, red_min: int) -> None:
@@ -116,7 +120,9 @@ def _site_target(site: Site) -> str:
 
 def _site_fields(site: Site) -> dict[str, object]:
     return {"name": site.name, "address": site.address, "opening_hours": site.opening_hours,
-            "ticket_amber_min": site.ticket_amber_min, "ticket_red_min": site.ticket_red_min}
+            "ticket_amber_min": site.ticket_amber_min, "ticket_red_min": site.ticket_red_min,
+            "discount_limit_percent": site.discount_limit_percent,
+            "offline_warn_hours": site.offline_warn_hours}
 
 
 async def add_site(tx: Tx, staff: StaffIdentity, new: SiteDetails, table_mode: str) -> Site:

@@ -44,6 +44,8 @@ class Site(Base):
     ticket_red_min: Mapped[int] = mapped_column(Integer, default=20)
     # A discount above this share of a ticket (or a line) needs a supervisor at the till.
     discount_limit_percent: Mapped[int] = mapped_column(Integer, default=10)
+    # After how many hours without reaching the server a till warns (its sales wait on it).
+    offline_warn_hours: Mapped[int] = mapped_column(Integer, default=24)
 
 
 class Staff(Base):

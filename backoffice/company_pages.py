@@ -55,13 +55,16 @@ def _company_values(company: Company) -> dict[str, str]:
             "launch_on": company.launch_on.isoformat() if company.launch_on else ""}
 
 
-NEW_SITE = {"table_mode": "order", "ticket_amber_min": "10", "ticket_red_min": "20"}
+NEW_SITE = {"table_mode": "order", "ticket_amber_min": "10", "ticket_red_min": "20",
+            "discount_limit_percent": "10", "offline_warn_hours": "24"}
 
 
 def _site_values(site: Site) -> dict[str, str]:
     return {"name": site.name, "address": site.address, "opening_hours": site.opening_hours,
             "table_mode": site.table_mode, "ticket_amber_min": str(site.ticket_amber_min),
-            "ticket_red_min": str(site.ticket_red_min)}
+            "ticket_red_min": str(site.ticket_red_min),
+            "discount_limit_percent": str(site.discount_limit_percent),
+            "offline_warn_hours": str(site.offline_warn_hours)}
 
 
 async def company_page(request: Request) -> Response:
@@ -115,7 +118,8 @@ async def _save_site(
     if form is None:
         return None, typed, errors
     details = SiteDetails(form.name, form.address, form.opening_hours,
-                          form.ticket_amber_min, form.ticket_red_min)
+                          form.ticket_amber_min, form.ticket_red_min,
+                          form.discount_limit_percent, form.offline_warn_hours)
     config = config_of(request)
 
     async def op(tx: Tx) -> Site:

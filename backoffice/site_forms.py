@@ -52,6 +52,16 @@ WaitMinutes = Annotated[Annotated[Integer, Field(ge=1, le=MAX_WAIT_MIN)] | None,
                                                  "%(high)s."), high=MAX_WAIT_MIN)]
 
 
+# A till's settings of the site: the discount a cashier gives alone, the hours offline
+# before the till warns. Left out (None), the site keeps them.
+Percent = Annotated[Annotated[Integer, Field(ge=0, le=100)] | None,
+                    Invalid(InvalidInput, N_("Give a whole percentage from 0 to 100."))]
+MAX_OFFLINE_HOURS = 720
+OfflineHours = Annotated[Annotated[Integer, Field(ge=1, le=MAX_OFFLINE_HOURS)] | None,
+                         Invalid(InvalidInput, N_("Give a whole number of hours from 1 to "
+                                                  "%(high)s."), high=MAX_OFFLINE_HOURS)]
+
+
 class CompanyForm(Command):
     name: Annotated[Collapsed, Field(min_length=1, max_length=120),
                     Invalid(InvalidInput, N_("Give a name of 1 to 120 characters."))]
@@ -74,3 +84,5 @@ class SiteForm(Command):
     # Left out, a site keeps its thresholds (a new one starts at 10 and 20 minutes).
     ticket_amber_min: WaitMinutes = None
     ticket_red_min: WaitMinutes = None
+    discount_limit_percent: Percent = None
+    offline_warn_hours: OfflineHours = None

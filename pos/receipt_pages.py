@@ -62,7 +62,7 @@ async def receipt_page(request: Request) -> Response:
     return page(request, "receipt.html", receipt=receipt, w=Words(locale, receipt),
                 printer=bool(at and at.printer), back=_back(request),
                 print_key=uuid.uuid4().hex, at_till=at,
-                **(indicator(at) if at is not None else {}))
+                **((await indicator(request, at)) if at is not None else {}))
 
 
 def _back(request: Request) -> str:

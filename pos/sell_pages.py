@@ -96,7 +96,7 @@ async def sell_page(request: Request) -> Response:
     training = device.training_of(request)
     response = page(request, "till/sell.html", till=till, acting=at.staff,
                     training=training is not None, training_by=training, **context,
-                    **indicator(till))
+                    **(await indicator(request, till)))
     response.headers.update(NO_STORE)
     return response
 

@@ -13,10 +13,12 @@ from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
-from starlette.requests import Request
+from sqlalchemy import select
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from accounts.models import Site
 from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Reply
 from errors import Forbidden
@@ -34,7 +36,7 @@ STATIC = Path(__file__).resolve().parents[1] / "static"
 # Asked again by the browser at each page load: a new service worker reaches tills at once.
 FRESH = {"Cache-Control": "no-cache"}
 # How long a till may stay offline before it warns (the manager's setting, later).
-OFFLINE_WARN_HOURS = 24
+OFFLINE_WARN_HOURS = 24  # a site's default (site.offline_warn_hours)
 
 MANIFEST = {
     "name": "Comptoir",
@@ -105,11 +107,15 @@ routes = [
 ]
 
 
-def indicator(till: Till) -> dict[str, Any]:
-    """What the till's pages give templates/till/_sync.html: the offline limit, and the
-    till's live topic (a `sync_now` on it asks the page to upload at once), which the page
-    subscribes to."""
+async def indicator(conn: HTTPConnection, till: Till) -> dict[str, Any]:
+    """What the till's pages give templates/till/_sync.html: after how many hours offline
+    the till warns (its site's setting), and the till's live topic (a `sync_now` on it asks
+    the page to upload at once), which the page subscribes to."""
+    async with app_state(conn).sessionmaker() as session:
+        hours = await session.scalar(select(Site.offline_warn_hours).where(
+            Site.id == till.site_id))
+    warn = {"offline_warn_hours": hours or OFFLINE_WARN_HOURS}
     topic = topic_of(till)
     if parse(topic) is None:  # not served by this app: nothing to listen to
-        return {"offline_warn_hours": OFFLINE_WARN_HOURS, "sync_topic": ""}
-    return {"offline_warn_hours": OFFLINE_WARN_HOURS, "sync_topic": topic, "topics": [topic]}
+        return {**warn, "sync_topic": ""}
+    return {**warn, "sync_topic": topic, "topics": [topic]}

@@ -74,7 +74,8 @@ async def home(request: Request) -> Response:
         # Who may approve, for a member who may not do it alone.
         drawer_approvers=_approvers(members, acting, Permission.DRAWER),
         training_approvers=_approvers(members, acting, Permission.TRAINING),
-        done=DONE.get(request.query_params.get("done", "")), **indicator(till))
+        done=DONE.get(request.query_params.get("done", "")),
+        **(await indicator(request, till)))
     response.headers.update(NO_STORE)
     return response
 

@@ -171,7 +171,7 @@ async def reports_page(request: Request) -> Response:
         may_close=can(here.staff.role, Permission.CLOSE),
         report_approvers=await supervisors(request, here.till, Permission.REPORT),
         close_approvers=await supervisors(request, here.till, Permission.CLOSE),
-        **indicator(here.till))
+        **(await indicator(request, here.till)))
     response.headers.update(NO_STORE)
     return response
 

@@ -202,7 +202,8 @@ async def tickets_page(request: Request) -> Response:
                                                                   int(done_raw)))), None)
     response = page(request, "till/tickets.html", till=here.till, staff=here.staff,
                     today=[r for r in rows if r.today], earlier=[r for r in rows if not r.today],
-                    wanted=wanted, done=done, may_refund=True, **indicator(here.till))
+                    wanted=wanted, done=done, may_refund=True,
+                    **(await indicator(request, here.till)))
     response.headers.update(NO_STORE)
     return response
 
@@ -282,7 +283,8 @@ async def refund_page(request: Request) -> Response:
         refund_approvers=await supervisors(request, here.till, Permission.REFUND),
         void_approvers=await supervisors(request, here.till, Permission.VOID),
         may_refund=can(here.staff.role, Permission.REFUND),
-        may_void=can(here.staff.role, Permission.VOID), **indicator(here.till))
+        may_void=can(here.staff.role, Permission.VOID),
+        **(await indicator(request, here.till)))
     response.headers.update(NO_STORE)
     return response
 
