@@ -41,6 +41,7 @@ ACTIONS = {
     "consumers.topups": N_("Top-up amounts changed"),
     "payments.settings": N_("Payment settings changed"),
     "till.added": N_("Till added"),
+    "sync_issue.dealt": N_("Flagged till sale dealt with"),
     "till.pairing": N_("Till pairing code made"),
     "till.revoked": N_("Till device revoked"),
     "till.printer": N_("Till printer changed"),

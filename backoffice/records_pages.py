@@ -37,10 +37,10 @@ from pos.keys import company_key
 from pos.models import Closing, SigningKey, StoredArchive
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
-from pos.till_sync import IssueRow, issues_of
+from pos.till_sync import IssueRow, deal_with, issues_of
 from pos.verification import Mismatch, verify_company
 from realtime.events import Tx
-from web.commands import Command, Id, Invalid, Text
+from web.commands import Collapsed, Command, Id, Invalid, Text
 from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
@@ -329,8 +329,34 @@ async def check_chains(request: Request) -> Response:
     return await _listing(request, staff, checked=found)
 
 
+class DealtWith(Command):
+    note: Annotated[Collapsed, Field(max_length=200),
+                    Invalid(InvalidInput, N_("At most 200 characters."))] = ""
+
+
+async def deal_with_issue(request: Request) -> Response:
+    """A flagged sync issue dealt with: who, when, how (audited); it stays listed, marked."""
+    staff = await _staff(request)
+    if isinstance(staff, Response):
+        return staff
+    form, _typed, errors = await read_form(request, DealtWith)
+    if form is None:
+        return await _listing(request, staff, status=422, errors=errors)
+    issue_id = int(request.path_params["issue_id"])
+    note = form.note
+
+    async def act(tx: Tx) -> None:
+        issue = await deal_with(tx, staff.company_id, staff.sites, issue_id, staff.id, note)
+        await audit.record(tx, staff.id, staff.company_id, "sync_issue.dealt",
+                           f"sync_issue:{issue.id}", {"kind": issue.kind, "note": note})
+
+    await run_tx(request, act)
+    return done(request, "/backoffice/records")
+
+
 routes = [
     Route("/backoffice/records", records_page, methods=["GET"]),
+    Route("/backoffice/records/issues/{issue_id:id}/dealt", deal_with_issue, methods=["POST"]),
     Route("/backoffice/records/close", close_period, methods=["POST"]),
     Route("/backoffice/records/check", check_chains, methods=["POST"]),
     Route("/backoffice/records/export/archive", archive_download, methods=["GET"]),

@@ -341,6 +341,11 @@ class SyncIssue(Base):
     detail: Mapped[str] = mapped_column(Text)  # JSON
     ticket_id: Mapped[int | None] = _record_of("pos_ticket.id", nullable=True)
     created_at: Mapped[Timestamp]
+    # A manager dealt with it (looked, corrected what needed it elsewhere): when, who, how.
+    dealt_at: Mapped[datetime | None] = mapped_column(default=None)
+    dealt_by_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("staff.id"),
+                                                    default=None)
+    dealt_note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class CloseRequest(Base):

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity, identity
 from domain import audit
-from errors import N_, Conflict, DomainError
+from errors import N_, Conflict, DomainError, NotFound
 from ordering.config import OrderingConfig
 from ordering.models import Category, Product
 from pos import clock, vat
@@ -607,6 +607,22 @@ class IssueRow:
     at: datetime
     ticket_id: int | None
     detail: dict[str, Any]
+    dealt_at: datetime | None = None
+    dealt_note: str = ""
+
+
+async def deal_with(tx: Tx, company_id: int, sites: frozenset[int] | None, issue_id: int,
+                    staff_id: int, note: str) -> SyncIssue:
+    """A manager dealt with a flagged issue (once: the first note stays)."""
+    issue = await tx.session.get(SyncIssue, issue_id)
+    if issue is None or issue.company_id != company_id or (
+            sites is not None and issue.site_id not in sites):
+        raise NotFound()
+    if issue.dealt_at is None:
+        issue.dealt_at = clock.now()
+        issue.dealt_by_id = staff_id
+        issue.dealt_note = note
+    return issue
 
 
 async def issues_of(session: AsyncSession, site_id: int, limit: int = 50) -> list[IssueRow]:
@@ -617,5 +633,6 @@ async def issues_of(session: AsyncSession, site_id: int, limit: int = 50) -> lis
         .order_by(SyncIssue.id.desc()).limit(limit))).all()
     return [IssueRow(issue.id, issue.kind, prefix,
                      number(prefix, issue.sequence) if issue.sequence else None,
-                     clock.aware(issue.created_at), issue.ticket_id, json.loads(issue.detail))
+                     clock.aware(issue.created_at), issue.ticket_id, json.loads(issue.detail),
+                     clock.aware(issue.dealt_at) if issue.dealt_at else None, issue.dealt_note)
             for issue, prefix in rows]

@@ -69,7 +69,7 @@ PIN = "2468"
 
 # The objects a path or body may name ({name}), and which are kept on a site.
 ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
-           "pos_ticket", "till", "shift", "closing",
+           "pos_ticket", "till", "shift", "closing", "sync_issue",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
 COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "spare_selection",
                 "spare_drink", "spare_consumer", "spare_staff"}
@@ -451,6 +451,8 @@ LINES: list[Line] = [
         "uuid": "{uuid}", "site_id": "{site}", "kind": "year", "period": "2020"},
         refused_also=(422,)),
     Line("POST", "/backoffice/records/check", P.CLOSE, body={}, whole_company=True),
+    Line("POST", "/backoffice/records/issues/{issue_id:id}/dealt", P.CLOSE,
+         "/backoffice/records/issues/{sync_issue}/dealt", {"note": "Vu"}),
     Line("GET", "/backoffice/records/export/archive", P.CLOSE,
          "/backoffice/records/export/archive?year=2020", whole_company=True),
     Line("GET", "/backoffice/records/export/public-key.pem", P.CLOSE),  # public: any site
@@ -564,7 +566,16 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
         assert product_row is not None
         ids["product_price"] = product_row.price
         closing, archive = await _closing_and_archive(session, ticket)
-        ids.update(closing=closing, archive=archive)
+        from datetime import UTC, datetime
+
+        from pos.models import SyncIssue
+
+        issue = SyncIssue(company_id=ticket.company_id, site_id=ticket.site_id,
+                          till_id=ticket.till_id, uuid=str(uuid.uuid4()), kind="refused",
+                          detail="{}", created_at=datetime.now(UTC))
+        session.add(issue)
+        await session.flush()
+        ids.update(closing=closing, archive=archive, sync_issue=issue.id)
         ids.update(machine_mode=machine.mode, machine_name=machine.name,
                    selection_name=selection.name, group_name=group.name,
                    consumer_name=consumer.name, table_label=table.label,

@@ -186,3 +186,37 @@ async def test_an_approval_checked_online_travels_as_a_token_never_as_the_pin(
     assert [(r["status"], r["flags"]) for r in answer["results"]] == [
         ("recorded", []), ("recorded", ["unverified_discount"]),
         ("recorded", ["unverified_discount"])]
+
+
+async def test_a_manager_marks_a_flagged_sale_dealt_with(
+    app: Starlette, at_till: AtTill, db: Database, venue: DemoVenue  # noqa: F811
+) -> None:
+    from pos.models import SyncIssue
+    from tests.backoffice.helpers import CASHIER, audit_entries, signed_in
+
+    device = at_till.device
+    product = (await device.get("/api/v1/till/catalog")).json()["products"][0]
+    sold = a_sale(product, at_till.cashier, 1)
+    sold["lines"][0]["unit_price"] = product["price"] + 10  # sold at another price
+    sold["payments"] = [{"method": "card", "amount": 2 * product["price"] + 20}]
+    answer = (await device.post("/api/v1/till/sync", json={"sales": [sold]})).json()
+    assert answer["results"][0]["flags"] == ["price_changed"]
+    async with db.sessionmaker() as session:
+        issue = await session.scalar(select(SyncIssue))
+    assert issue is not None and issue.dealt_at is None
+    url = f"/backoffice/records/issues/{issue.id}/dealt"
+    async with client_for(app) as admin_client, client_for(app) as cashier_client:
+        admin = await signed_in(admin_client, ADMIN)
+        cashier = await signed_in(cashier_client, CASHIER)
+        assert (await cashier.post(url, {"note": "Vu"})).status_code == 403
+        assert (await admin.post(url, {"note": "x" * 201})).status_code == 422
+        done = await admin.post(url, {"note": "Prix corrigé au menu"})
+        assert done.status_code == 200 and done.headers["hx-redirect"] == "/backoffice/records"
+        page = (await admin.get("/backoffice/records")).text
+        assert "Traité le" in page and "Prix corrigé au menu" in page
+    async with db.sessionmaker() as session:
+        dealt = await session.get(SyncIssue, issue.id)
+    assert dealt is not None and dealt.dealt_at is not None
+    assert dealt.dealt_note == "Prix corrigé au menu"
+    assert [e.changes for e in await audit_entries(db, "sync_issue.dealt")] == [
+        {"kind": "price_changed", "note": "Prix corrigé au menu"}]
