@@ -502,8 +502,16 @@
     }
   });
   $("done-dismiss").addEventListener("click", () => { $("done-change-box").hidden = true; });
+  // The menu changed in the back office (a sync said so): the screen is drawn again from
+  // the server at once when no ticket is open, else after this sale.
+  let menuChanged = false;
+  const idle = () => !state.lines.length && !state.paying && $("sell-done").hidden;
+  document.addEventListener("comptoir:till-catalog", () => {
+    menuChanged = true;
+    if (idle() && !tableId && navigator.onLine) window.location.reload();
+  });
   $("done-new").addEventListener("click", () => {
-    if (tableId) { window.location.assign("/till/sell"); return; }
+    if (tableId || (menuChanged && navigator.onLine)) { window.location.assign("/till/sell"); return; }
     $("sell-done").hidden = true;
     renderAll();
     toast(T.tCleared);

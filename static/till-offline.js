@@ -303,7 +303,13 @@
       const response = await fetch("/api/v1/till/catalog", { credentials: "same-origin" });
       if (!response.ok) return;
       const data = await response.json();
+      const { info } = await meta();
+      const before = info.catalog_version;
       if (Number.isInteger(data.version)) await noteMeta({ catalog_version: data.version });
+      // The back office changed the menu (prices, sold out): the sale screen shows it.
+      if (Number.isInteger(before) && before !== data.version) {
+        document.dispatchEvent(new CustomEvent("comptoir:till-catalog", { detail: data }));
+      }
       if (navigator.serviceWorker && navigator.serviceWorker.controller) {
         fetch("/till/sell", { credentials: "same-origin" }).catch(() => null);
       }
