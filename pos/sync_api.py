@@ -4,6 +4,7 @@ for the day. The rules are pos/till_sync.py's."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -36,6 +37,8 @@ from web.commands import Collapsed, Command, Id, Integer, Money, Shape, command
 from web.errors import error_body
 from web.htmx import json_reply
 from web.state import app_state, locale_of, run_tx
+
+CHUNK = 20  # sales recorded per transaction of an upload
 
 
 class SyncLine(Shape):
@@ -168,14 +171,28 @@ async def sync(request: Request) -> Response:
     approved = await _approved(request, till, body)
     config = config_of(request)
     locale = locale_of(request)
-    done = await run_tx(request, lambda tx: till_sync.sync(
-        tx, till, [sale.sale() for sale in body.sales], catalog_version=body.catalog_version,
-        waiting=body.waiting, approved=approved, config=config))
+    # A few sales a transaction: each holds the till's lock (and SQLite's one writer) only
+    # briefly, so that other tills' uploads interleave; what follows a chunk still counts as
+    # waiting until it is in.
+    sales = sorted((sale.sale() for sale in body.sales), key=lambda s: s.sequence)
+    chunks = [sales[i:i + CHUNK] for i in range(0, len(sales), CHUNK)] or [[]]
+    results: list[till_sync.Result] = []
+    for n, chunk in enumerate(chunks):
+        left = sum(len(later) for later in chunks[n + 1:])
+
+        def step(tx: Tx, chunk: list[till_sync.OfflineSale] = chunk,
+                 left: int = left) -> Awaitable[till_sync.Synced]:
+            return till_sync.sync(tx, till, chunk, catalog_version=body.catalog_version,
+                                  waiting=body.waiting + left, approved=approved,
+                                  config=config)
+
+        done = await run_tx(request, step)
+        results.extend(done.results)
     return JSONResponse({
         "results": [{"uuid": r.uuid, "status": r.status, "number": r.number,
                      "ticket_id": r.ticket_id, "flags": r.flags,
                      "error": error_body(r.refusal, locale)["error"] if r.refusal else None}
-                    for r in done.results],
+                    for r in results],
         "acked_sequence": done.acked_sequence, "highest_sequence": done.highest_sequence,
         "server_time": done.server_time.isoformat().replace("+00:00", "Z"),
         "catalog_version": done.catalog_version, "catalog_changed": done.catalog_changed,

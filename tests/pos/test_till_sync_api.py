@@ -220,3 +220,20 @@ async def test_a_manager_marks_a_flagged_sale_dealt_with(
     assert dealt.dealt_note == "Prix corrigé au menu"
     assert [e.changes for e in await audit_entries(db, "sync_issue.dealt")] == [
         {"kind": "price_changed", "note": "Prix corrigé au menu"}]
+
+
+async def test_a_long_upload_is_recorded_a_few_sales_a_transaction_each_once(
+    app: Starlette, at_till: AtTill, db: Database, venue: DemoVenue  # noqa: F811
+) -> None:
+    from pos.sync_api import CHUNK
+
+    device = at_till.device
+    product = (await device.get("/api/v1/till/catalog")).json()["products"][0]
+    sales = [a_sale(product, at_till.cashier, n) for n in range(2 * CHUNK + 5, 0, -1)]
+    answer = (await device.post("/api/v1/till/sync", json={"sales": sales})).json()
+    assert [r["number"] for r in answer["results"]] == [
+        f"T1-{n:06d}" for n in range(1, 2 * CHUNK + 6)]  # in the order of their numbers
+    assert {r["status"] for r in answer["results"]} == {"recorded"}
+    assert answer["acked_sequence"] == answer["highest_sequence"] == 2 * CHUNK + 5
+    again = (await device.post("/api/v1/till/sync", json={"sales": sales})).json()
+    assert {r["status"] for r in again["results"]} == {"duplicate"}
