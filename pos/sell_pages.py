@@ -94,9 +94,12 @@ async def sell_page(request: Request) -> Response:
     if error is not None:
         context["table_error"] = error_body(error, locale_of(request))["error"]["message"]
     training = device.training_of(request)
+    # The till's own topic, and the site's menu: a change there makes the till sync (and
+    # its catalog follow).
+    live = await indicator(request, till)
+    live["topics"] = [*live.get("topics", []), f"menu:{till.site_id}"]
     response = page(request, "till/sell.html", till=till, acting=at.staff,
-                    training=training is not None, training_by=training, **context,
-                    **(await indicator(request, till)))
+                    training=training is not None, training_by=training, **context, **live)
     response.headers.update(NO_STORE)
     return response
 

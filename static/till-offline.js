@@ -387,6 +387,8 @@
   document.addEventListener("comptoir:applied", (event) => {
     const topic = event.detail && event.detail.topic;
     if (topic && D.syncTopic && topic === D.syncTopic) sync(false);
+    // The site's menu changed (a price, sold out): the sync brings the catalog along.
+    else if (topic && topic.startsWith("menu:") && event.detail.type === "event") sync(false);
   });
   const now = $("sync-now");
   if (now) now.addEventListener("click", async () => {
