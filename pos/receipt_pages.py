@@ -24,6 +24,7 @@ from pos.device import at_till
 from pos.models import Ticket
 from pos.printing import print_in_browser, print_ticket
 from pos.receipt import Words, receipt_of
+from pos.records import MAX_SEQUENCE
 from pos.till_offline import indicator
 from web.commands import Command, Integer, command
 from web.errors import way_back
@@ -38,7 +39,7 @@ class PrintReceipt(Command):
     """Print a ticket's receipt; a retry with the same key reprints the same duplicate."""
 
     idempotency_key: Annotated[str | None, Field(min_length=8, max_length=64)] = None
-    sequence: Annotated[Integer | None, Field(ge=1, description=(
+    sequence: Annotated[Integer | None, Field(ge=1, le=MAX_SEQUENCE, description=(
         "The till's own number for the duplicate, when a reprint is one (the till numbers "
         "its records); none: the next one."))] = None
 

@@ -30,6 +30,7 @@ from pos.tills import chain_head, lock_till, refuse_revoked
 from realtime.events import Tx
 
 MAX_QUANTITY = 10_000
+MAX_SEQUENCE = 999_999_999  # a till's numbers: far more than a till ever records
 MAX_PRICE = 100_000_00  # cents: a hundred thousand a unit
 MAX_LINES = 500
 

@@ -29,7 +29,7 @@ from pos.errors import (
     UnknownTill,
 )
 from pos.models import Till
-from pos.records import Method, PaymentInput
+from pos.records import MAX_SEQUENCE, Method, PaymentInput
 from pos.till_api import TILL
 from pos.till_reports import TILL_REPORTS
 from realtime.events import Tx
@@ -66,7 +66,8 @@ class SyncApproval(Shape):
 
 class SyncSale(Shape):
     uuid: UUID = Field(description="Chosen by the till when the sale was made.")
-    sequence: Annotated[Integer, Field(ge=1, description="The till's own gap-free number.")]
+    sequence: Annotated[Integer, Field(ge=1, le=MAX_SEQUENCE,
+                                       description="The till's own gap-free number.")]
     device_at: datetime | None = Field(None, description="The till's clock when sold.")
     staff_id: Id = Field(description="Who sold: a member of staff of the till's site.")
     takeaway: bool = False
@@ -101,9 +102,10 @@ class SyncTill(Command):
     """What the till holds and has not had acknowledged, oldest number first."""
 
     sales: Annotated[list[SyncSale], Field(max_length=till_sync.MAX_SALES)] = []
-    catalog_version: int | None = Field(None, description="The version of the catalog the "
-                                                          "till has.")
-    waiting: Annotated[Integer, Field(ge=0, description="Sales the till still holds after "
+    catalog_version: Annotated[int | None, Field(
+        ge=0, le=2**63 - 1, description="The version of the catalog the till has.")] = None
+    waiting: Annotated[Integer, Field(ge=0, le=MAX_SEQUENCE,
+                                      description="Sales the till still holds after "
                                                         "these (0: it sent all).")] = 0
 
 

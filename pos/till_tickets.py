@@ -46,7 +46,7 @@ from pos.errors import (
 from pos.legal import number
 from pos.models import Ticket, TicketLine, Till
 from pos.periods import local_day, zone_of
-from pos.records import Kind, Method, Origin, PaymentInput, Recorded, lines_of
+from pos.records import MAX_SEQUENCE, Kind, Method, Origin, PaymentInput, Recorded, lines_of
 from pos.till_offline import indicator
 from realtime.events import Tx
 from web.commands import Collapsed, Command, Flag, Integer, Invalid, Shape, command
@@ -104,7 +104,7 @@ class RefundTicket(Command):
     reason: Reason
     method: Annotated[Literal["cash", "card"], Field(description="How the money goes back.")]
     approval: Approval | None = None
-    sequence: Annotated[Integer | None, Field(ge=1, description=(
+    sequence: Annotated[Integer | None, Field(ge=1, le=MAX_SEQUENCE, description=(
         "The till's own number for this record, when the till numbers its records (its "
         "offline sync); none: the next one. 409 `sequence_taken` when used."))] = None
 
@@ -115,7 +115,7 @@ class VoidTicket(Command):
     uuid: ClientUuid
     reason: Reason
     approval: Approval | None = None
-    sequence: Annotated[Integer | None, Field(ge=1, description=(
+    sequence: Annotated[Integer | None, Field(ge=1, le=MAX_SEQUENCE, description=(
         "The till's own number for this record, when the till numbers its records (its "
         "offline sync); none: the next one. 409 `sequence_taken` when used."))] = None
 

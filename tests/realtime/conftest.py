@@ -50,3 +50,15 @@ def private_redis() -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.kill()
+
+
+@pytest.fixture(autouse=True)
+def _own_topic_kinds() -> Iterator[None]:
+    """The topic kinds a test registers (a counting or a broken one) go with it: the app's
+    are the only ones the next tests see (tests/api/test_permission_matrix.py lists them)."""
+    from realtime import topics
+
+    kept = dict(topics._kinds)
+    yield
+    topics._kinds.clear()
+    topics._kinds.update(kept)
