@@ -48,6 +48,8 @@ def print_urls(settings: Settings, venue: object) -> None:
     print(f"  POS:                {base}/pos/{venue.site_id}")
     print(f"  Kitchen display:    {base}/pos/{venue.site_id}/station/kitchen")
     print(f"  Bar display:        {base}/pos/{venue.site_id}/station/bar")
+    print(f"  Till:               add one at {base}/backoffice/tills (as admin), then type its"
+          f" pairing code at {base}/till/pair")
     print(f"  Staff sign-in:      {base}/staff/login")
     for email, password, role in venue.staff:
         print(f"    {role:10} {email} / {password}  (PIN {PINS[email]})")
