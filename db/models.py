@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import accounts.models  # noqa: F401
+import backoffice.models  # noqa: F401
 import customers.models  # noqa: F401
 import domain.models  # noqa: F401
 import machines.models  # noqa: F401

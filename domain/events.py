@@ -44,6 +44,28 @@ class DomainEvent(BaseModel):
         return DomainEvent.by_name[name].model_validate_json(payload)
 
 
+class SoldLine(BaseModel):
+    """A line of what was sold, as the dashboards need it (no other room is read back)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    product_id: int | None
+    category_id: int | None
+    name: str
+    quantity: int  # negative on a refund or a void
+    amount: int  # all taxes included, minor units, signed as its ticket
+    station: str | None = None
+
+
+class PaidPart(BaseModel):
+    """One way a bill or a ticket was paid, and how much of it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: str  # cash, card, online, credit, other
+    amount: int
+
+
 # Tables (ordering/)
 
 
@@ -62,6 +84,9 @@ class TableSettled(TableEvent):
     currency: str
     method: Literal["cash", "card", "online"]  # how the last part was paid
     staff_id: int | None  # who took it; None when the diners paid it from a phone
+    lines: list[SoldLine] = Field(default_factory=list)  # what the bill was for
+    payments: list[PaidPart] = Field(default_factory=list)  # every part, by method
+    opened_at: datetime | None = None  # when the table's session began
 
 
 class TableFreed(TableEvent):
@@ -71,6 +96,7 @@ class TableFreed(TableEvent):
     reason: Literal["freed", "idle"]
     settled: bool
     staff_id: int | None
+    opened_at: datetime | None = None  # when the session began: the table's turn time
 
 
 class RoundEvent(TableEvent):
@@ -123,6 +149,8 @@ class BrewFinished(DomainEvent):
     outcome: Literal["served", "failed"]
     reason: str | None
     refunded: bool
+    group_id: int | None = None  # the consumer's group, when they have one
+    selection_id: int | None = None  # the machine's selection the drink came from
 
 
 # Payments (payments/)
@@ -187,6 +215,9 @@ class TicketRecorded(DomainEvent):
     currency: str
     staff_id: int
     corrects_ticket_id: int | None
+    lines: list[SoldLine] = Field(default_factory=list)
+    payments: list[PaidPart] = Field(default_factory=list)
+    sold_at: datetime | None = None  # the till's time of the sale (an offline sale syncs later)
 
 
 class PeriodClosed(DomainEvent):
