@@ -37,7 +37,7 @@ from pos.keys import company_key
 from pos.models import Closing, SigningKey, StoredArchive
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
-from pos.till_sync import IssueRow, deal_with, issues_of
+from pos.sync_issues import IssueRow, deal_with, issues_of
 from pos.verification import Mismatch, verify_company
 from realtime.events import Tx
 from web.commands import Collapsed, Command, Id, Invalid, Text
