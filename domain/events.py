@@ -218,6 +218,7 @@ class TicketRecorded(DomainEvent):
     lines: list[SoldLine] = Field(default_factory=list)
     payments: list[PaidPart] = Field(default_factory=list)
     sold_at: datetime | None = None  # the till's time of the sale (an offline sale syncs later)
+    table_id: int | None = None  # the table whose bill the sale paid (its TableSettled counts it)
 
 
 class PeriodClosed(DomainEvent):
