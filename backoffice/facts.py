@@ -7,11 +7,11 @@ they go forward there is no "T02"). docs/statistics.md says what each measure co
 
 - "sales": counter tickets of the tills (TicketRecorded). A sale counts +1 ticket, a void
   -1 (it cancels its sale), a refund 0 tickets; amounts are signed as the ticket (refunds and
-  voids negative). Training tickets and duplicates (reprints) count nothing. A ticket that
-  paid a table's bill (`table_id`) counts nothing here: the bill counts in "tables" (its
-  TableSettled). Its time is the till's (`sold_at`, an offline sale's own time), never
-  later than when the server recorded it.
-- "tables": table bills (TableSettled), +1 and the whole bill.
+  voids negative). Training tickets and duplicates (reprints) count nothing. Its time is
+  the till's (`sold_at`, an offline sale's own time), never later than when the server
+  recorded it. A table's bill paid at a till is such a ticket.
+- "tables": table bills settled on the tables' screen or from phones (TableSettled), +1 and
+  the whole bill; a bill a till's ticket paid (`at_till`) counts as that ticket, not twice.
 - "brews": drinks served (BrewFinished, outcome served); amount is what was charged: 0 for
   a free drink (charge "none") and for one given back (`refunded`). Failed brews count
   nothing.
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from domain.events import (
@@ -123,7 +123,8 @@ def when(event: DomainEvent) -> datetime:
     """The instant the event counts at: a ticket at the till's time of sale (never after
     the server recorded it: a till's clock is data), anything else when it happened."""
     if isinstance(event, TicketRecorded) and event.sold_at is not None:
-        return min(event.sold_at, event.at)
+        sold_at = event.sold_at if event.sold_at.tzinfo else event.sold_at.replace(tzinfo=UTC)
+        return min(sold_at, event.at)
     return event.at
 
 
@@ -149,13 +150,15 @@ def increments(event: DomainEvent) -> list[Increment]:
 
 
 def _ticket(event: TicketRecorded) -> Iterator[Increment]:
-    if event.training or event.kind == "duplicate" or event.table_id is not None:
+    if event.training or event.kind == "duplicate":
         return
     tickets = {"sale": 1, "void": -1, "refund": 0}[event.kind]
     yield from _sold(event.site_id, "sales", tickets, event.total, event.lines, event.payments)
 
 
 def _table(event: TableSettled) -> Iterator[Increment]:
+    if event.at_till:
+        return
     payments = event.payments or [PaidPart(method=event.method, amount=event.amount)]
     yield from _sold(event.site_id, "tables", 1, event.amount, event.lines, payments)
 

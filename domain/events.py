@@ -87,6 +87,7 @@ class TableSettled(TableEvent):
     lines: list[SoldLine] = Field(default_factory=list)  # what the bill was for
     payments: list[PaidPart] = Field(default_factory=list)  # every part, by method
     opened_at: datetime | None = None  # when the table's session began
+    at_till: bool = False  # paid by a till's ticket (its TicketRecorded tells the money too)
 
 
 class TableFreed(TableEvent):
@@ -218,7 +219,6 @@ class TicketRecorded(DomainEvent):
     lines: list[SoldLine] = Field(default_factory=list)
     payments: list[PaidPart] = Field(default_factory=list)
     sold_at: datetime | None = None  # the till's time of the sale (an offline sale syncs later)
-    table_id: int | None = None  # the table whose bill the sale paid (its TableSettled counts it)
 
 
 class PeriodClosed(DomainEvent):

@@ -37,8 +37,8 @@ def line(product_id: int | None, category_id: int | None, quantity: int, amount:
 def ticket(at: datetime, total: int, *, site: int = 1, kind: Literal[
         "sale", "refund", "void", "duplicate"] = "sale", training: bool = False,
            lines: list[SoldLine] | None = None, payments: list[PaidPart] | None = None,
-           sold_at: datetime | None = None, table_id: int | None = None,
-           company: int = COMPANY, corrects: int | None = None) -> TicketRecorded:
+           sold_at: datetime | None = None, company: int = COMPANY,
+           corrects: int | None = None) -> TicketRecorded:
     number = next(_numbers)
     return TicketRecorded(
         at=at, company_id=company, site_id=site, till_id=1, ticket_id=number,
@@ -46,20 +46,21 @@ def ticket(at: datetime, total: int, *, site: int = 1, kind: Literal[
         total=total, currency="EUR", staff_id=1, corrects_ticket_id=corrects,
         lines=lines if lines is not None else [line(1, 1, 1 if total >= 0 else -1, total)],
         payments=payments if payments is not None else [PaidPart(method="card", amount=total)],
-        sold_at=sold_at if sold_at is not None else at, table_id=table_id,
+        sold_at=sold_at if sold_at is not None else at,
     )
 
 
 def bill(at: datetime, amount: int, *, site: int = 1, method: Literal[
         "cash", "card", "online"] = "cash", lines: list[SoldLine] | None = None,
-         payments: list[PaidPart] | None = None, company: int = COMPANY) -> TableSettled:
+         payments: list[PaidPart] | None = None, at_till: bool = False,
+         company: int = COMPANY) -> TableSettled:
     number = next(_numbers)
     return TableSettled(
         at=at, company_id=company, site_id=site, table_id=1, session_id=number, amount=amount,
         currency="EUR", method=method, staff_id=1,
         lines=lines if lines is not None else [line(2, 1, 1, amount)],
         payments=payments if payments is not None else [PaidPart(method=method, amount=amount)],
-        opened_at=at - timedelta(minutes=50),
+        opened_at=at - timedelta(minutes=50), at_till=at_till,
     )
 
 

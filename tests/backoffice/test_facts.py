@@ -56,11 +56,11 @@ def test_a_void_takes_its_ticket_back_and_a_refund_only_the_money() -> None:
         Increment(1, "sales", count=0, quantity=-1, amount=-300)]
 
 
-def test_training_tickets_duplicates_and_tickets_paying_a_table_count_nothing() -> None:
+def test_training_tickets_duplicates_and_bills_paid_by_a_ticket_count_nothing() -> None:
     at = utc("2026-06-01 10:00")
     assert increments(ticket(at, 500, training=True)) == []
     assert increments(ticket(at, 0, kind="duplicate", lines=[], payments=[])) == []
-    assert increments(ticket(at, 500, table_id=4)) == []  # its TableSettled counts the bill
+    assert increments(bill(at, 500, at_till=True)) == []  # its ticket counts the money
 
 
 def test_a_ticket_counts_when_the_till_sold_it_never_after_it_was_recorded() -> None:

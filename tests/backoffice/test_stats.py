@@ -62,7 +62,7 @@ EVENTS: list[DomainEvent] = [
     ticket(utc("2026-03-29 00:30"), 800),  # 01:30
     ticket(utc("2026-03-29 01:30"), 1200),  # 03:30: the clocks skipped 02:00
     ticket(utc("2026-03-29 12:00"), -300, kind="refund"),  # 14:00
-    ticket(utc("2026-03-29 12:30"), 2000, table_id=3),  # paid a table: its bill counts it
+    bill(utc("2026-03-29 12:30"), 2000, at_till=True),  # its ticket counts it: none here
 ]
 
 
