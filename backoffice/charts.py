@@ -16,10 +16,13 @@ from markupsafe import Markup, escape
 
 Format = Callable[[float], str]
 
-WIDTH = 640  # the viewBox's units; on a 390 px phone it is drawn at about 360 px
-HEIGHT = 240
-LEFT, RIGHT, TOP, BOTTOM = 8, 8, 22, 34  # room for the value on top, the labels below
-HEAT_LABEL = 44  # the weekdays' column
+# The viewBox's units: drawn from about 300 px wide (a widget on a phone) to 960 px, so
+# that its text (static/stats.css: 18 units) reads at 11 to 14 px.
+WIDTH = 480
+HEIGHT = 220
+LEFT, RIGHT, TOP, BOTTOM = 8, 8, 26, 36  # room for the value on top, the labels below
+HEAT_LABEL = 48  # the weekdays' column
+CHAR = 11  # about how wide a character of a label is, in units
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,9 @@ class Chart:
     rows: tuple[tuple[str, ...], ...]
 
 
-def _svg(body: str, height: int, kind: str) -> Markup:
+def _svg(body: str, width: int, height: int, kind: str) -> Markup:
     return Markup(
-        f'<svg class="chart chart-{kind}" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg class="chart chart-{kind}" viewBox="0 0 {width} {height}" '
         f'preserveAspectRatio="xMidYMid meet" aria-hidden="true" focusable="false">'
         f"{body}</svg>")
 
@@ -56,20 +59,26 @@ def _thin(labels: Sequence[str], room: int) -> set[int]:
     """Which labels fit under the axis: every n-th, so that they never overlap."""
     if not labels:
         return set()
-    step = max(1, -(-len(labels) * 7 * max(len(t) for t in labels) // room))
+    step = max(1, -(-len(labels) * CHAR * (max(len(t) for t in labels) + 3) // room))
     return set(range(0, len(labels), step))
 
 
-def _x_labels(labels: Sequence[str], xs: Sequence[float], bottom: float) -> str:
-    shown = _thin(labels, WIDTH - LEFT - RIGHT)
+def _x_labels(labels: Sequence[str], xs: Sequence[float], bottom: float, width: int) -> str:
+    shown = _thin(labels, width - LEFT - RIGHT)
+
+    def anchor(label: str, x: float) -> str:
+        """A label at an edge is kept inside the drawing."""
+        half = len(label) * CHAR / 2
+        return "start" if x - half < 0 else "end" if x + half > width else "middle"
+
     return "".join(
-        f'<text class="chart-label" x="{x:.1f}" y="{bottom + 20:.1f}" '
-        f'text-anchor="middle">{escape(label)}</text>'
+        f'<text class="chart-label" x="{x:.1f}" y="{bottom + 22:.1f}" '
+        f'text-anchor="{anchor(label, x)}">{escape(label)}</text>'
         for i, (label, x) in enumerate(zip(labels, xs, strict=True)) if i in shown)
 
 
 def bar(points: Sequence[Point], fmt: Format, caption: str, label_header: str,
-        value_header: str) -> Chart:
+        value_header: str, width: int = WIDTH) -> Chart:
     """Bars of `points`, each with its value in its <title> (a tooltip) and in the table.
     A negative value (refunds outweighing sales) hangs below the axis."""
     values = [p.value for p in points]
@@ -78,33 +87,33 @@ def bar(points: Sequence[Point], fmt: Format, caption: str, label_header: str,
     span = top - low if low < 0 else top
     plot = HEIGHT - TOP - BOTTOM
     zero = TOP + plot * (top / span if low < 0 else 1)
-    slot = (WIDTH - LEFT - RIGHT) / max(len(points), 1)
-    width = max(slot * 0.7, 1)
-    parts = [f'<line class="chart-axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+    slot = (width - LEFT - RIGHT) / max(len(points), 1)
+    thick = max(slot * 0.7, 1)
+    parts = [f'<line class="chart-axis" x1="{LEFT}" x2="{width - RIGHT}" '
              f'y1="{zero:.1f}" y2="{zero:.1f}"/>']
     xs: list[float] = []
     for i, point in enumerate(points):
-        x = LEFT + slot * i + (slot - width) / 2
-        xs.append(x + width / 2)
+        x = LEFT + slot * i + (slot - thick) / 2
+        xs.append(x + thick / 2)
         h = plot * abs(point.value) / span
         y = zero - h if point.value >= 0 else zero
         shown = escape(fmt(point.value))
         parts.append(
             f'<rect class="chart-bar{" negative" if point.value < 0 else ""}" '
-            f'x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}">'
+            f'x="{x:.1f}" y="{y:.1f}" width="{thick:.1f}" height="{h:.1f}">'
             f"<title>{escape(point.label)}: {shown}</title></rect>")
-        if len(points) <= 12:
-            parts.append(f'<text class="chart-value" x="{x + width / 2:.1f}" '
+        if len(points) <= 8:
+            parts.append(f'<text class="chart-value" x="{x + thick / 2:.1f}" '
                          f'y="{min(y, zero) - 5:.1f}" text-anchor="middle">{shown}</text>')
-    parts.append(_x_labels([p.label for p in points], xs, HEIGHT - BOTTOM))
+    parts.append(_x_labels([p.label for p in points], xs, HEIGHT - BOTTOM, width))
     rows = tuple((p.label, fmt(p.value)) for p in points)
-    return Chart(_svg("".join(parts), HEIGHT, "bar"), caption, (label_header, value_header),
+    return Chart(_svg("".join(parts), width, HEIGHT, "bar"), caption, (label_header, value_header),
                  rows)
 
 
 def line(points: Sequence[Point], fmt: Format, caption: str, label_header: str,
          value_header: str, compare: Sequence[Point] | None = None,
-         compare_header: str = "") -> Chart:
+         compare_header: str = "", width: int = WIDTH) -> Chart:
     """A line of `points`; with `compare` (the previous period, bucket for bucket), a second,
     dashed line behind it, and a third column in the table."""
     values = [p.value for p in points] + [p.value for p in compare or ()]
@@ -113,10 +122,10 @@ def line(points: Sequence[Point], fmt: Format, caption: str, label_header: str,
     span = top - low
     plot = HEIGHT - TOP - BOTTOM
     count = max(len(points), len(compare or ()), 1)
-    step = (WIDTH - LEFT - RIGHT) / max(count - 1, 1)
+    step = (width - LEFT - RIGHT) / max(count - 1, 1)
 
     def xy(i: int, value: float) -> tuple[float, float]:
-        x = LEFT + step * i if count > 1 else WIDTH / 2
+        x = LEFT + step * i if count > 1 else width / 2
         return x, TOP + plot * (top - value) / span
 
     def path(series: Sequence[Point], kind: str) -> str:
@@ -131,11 +140,11 @@ def line(points: Sequence[Point], fmt: Format, caption: str, label_header: str,
         return f'<polyline class="chart-line {kind}" points="{drawn}"/>{dots}'
 
     zero = xy(0, 0)[1]
-    parts = [f'<line class="chart-axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+    parts = [f'<line class="chart-axis" x1="{LEFT}" x2="{width - RIGHT}" '
              f'y1="{zero:.1f}" y2="{zero:.1f}"/>',
              path(compare or (), "compare"), path(points, "current"),
              _x_labels([p.label for p in points], [xy(i, 0)[0] for i in range(len(points))],
-                       HEIGHT - BOTTOM)]
+                       HEIGHT - BOTTOM, width)]
     rows: tuple[tuple[str, ...], ...]
     if compare is None:
         rows = tuple((p.label, fmt(p.value)) for p in points)
@@ -145,7 +154,7 @@ def line(points: Sequence[Point], fmt: Format, caption: str, label_header: str,
                       fmt(compare[i].value) if i < len(compare) else "")
                      for i, p in enumerate(points))
         headers = (label_header, value_header, compare_header)
-    return Chart(_svg("".join(parts), HEIGHT, "line"), caption, headers, rows)
+    return Chart(_svg("".join(parts), width, HEIGHT, "line"), caption, headers, rows)
 
 
 LEVELS = 5  # the heat map's shades, lightest to darkest (classes heat-0 … heat-5)
@@ -159,14 +168,15 @@ def level(value: float, top: float) -> int:
 
 
 def heat_map(cells: Mapping[tuple[int, int], float], days: Sequence[str], fmt: Format,
-             caption: str, corner: str, hours: Sequence[str] | None = None) -> Chart:
+             caption: str, corner: str, hours: Sequence[str] | None = None,
+             width: int = WIDTH) -> Chart:
     """Seven rows (ISO weekdays 1-7, named by `days`) by 24 hours (named by `hours`, the
     locale's way); each cell shaded by its value's share of the busiest. The table: a row
     per day, a column per hour."""
     named = list(hours) if hours is not None else [f"{hour}:00" for hour in range(24)]
     top = max(cells.values(), default=0)
-    cell_w = (WIDTH - HEAT_LABEL - RIGHT) / 24
-    cell_h = 24
+    cell_w = (width - HEAT_LABEL - RIGHT) / 24
+    cell_h = 26
     height = TOP + cell_h * 7 + 4
     parts: list[str] = []
     for hour in range(0, 24, 3):
@@ -186,4 +196,4 @@ def heat_map(cells: Mapping[tuple[int, int], float], days: Sequence[str], fmt: F
     rows = tuple((day, *(fmt(cells.get((row, hour), 0)) for hour in range(24)))
                  for row, day in enumerate(days, start=1))
     headers = (corner, *named)
-    return Chart(_svg("".join(parts), height, "heat"), caption, headers, rows)
+    return Chart(_svg("".join(parts), width, height, "heat"), caption, headers, rows)

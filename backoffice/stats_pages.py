@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.dates import get_day_names
+from babel.dates import format_time, get_day_names
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,6 +39,8 @@ from errors import N_
 from web.i18n import gettext
 from web.state import app_state, locale_of
 from web.templating import page
+
+WIDE = 900  # a page's chart: drawn up to 960 px, scrolled sideways on a phone
 
 # The measures of the sales page, each with its title and how its values are shown.
 SALES: dict[str, tuple[stats.Measure, str, Kind]] = {
@@ -75,8 +78,8 @@ async def _sales(session: AsyncSession, staff: StaffIdentity, venue: Venue, aske
         figures[name] = {row.key: row.value for row in rows}
     buckets = keys_of(*(list(f) for f in figures.values()))
     table = Table(
-        gettext(locale, "Sales"),
-        (Column(gettext(locale, "Period"), "text"),
+        gettext(locale, N_("Sales")),
+        (Column(gettext(locale, N_("Period")), "text"),
          *(Column(gettext(locale, title), kind) for _, title, kind in SALES.values())),
         tuple((bucket_label(key, locale, asked.granularity),
                *(figures[name].get(key, 0) for name in SALES)) for key in buckets))
@@ -85,7 +88,7 @@ async def _sales(session: AsyncSession, staff: StaffIdentity, venue: Venue, aske
     points = [charts.Point(bucket_label(key, locale, asked.granularity),
                            figures[asked.measure].get(key, 0)) for key in buckets]
     chart = charts.line(points, formats.of(kind), gettext(locale, title),
-                        gettext(locale, "Period"), gettext(locale, title))
+                        gettext(locale, N_("Period")), gettext(locale, title), width=WIDE)
     return chart, table
 
 
@@ -96,14 +99,15 @@ async def _hours(session: AsyncSession, staff: StaffIdentity, venue: Venue, aske
     if asked.site is not None:  # one site's (the page checked it is the member's)
         scope = stats.Scope(staff.company_id, frozenset({asked.site}), venue.tz)
     cells = await stats.heat_map(session, scope, measure, asked.start, asked.end)
-    days = list(get_day_names("abbreviated", locale=locale).values())  # Monday first
-    hours = [f"{hour}:00" if not locale.startswith("fr") else f"{hour} h" for hour in range(24)]
-    corner = gettext(locale, "Day")
+    names_of = get_day_names("abbreviated", locale=locale)
+    days = [names_of[day] for day in range(7)]  # Babel's 0 is Monday
+    hours = [format_time(time(hour), "short", locale=locale) for hour in range(24)]
+    corner = gettext(locale, N_("Day"))
     formats = Formats(locale, venue.currency)
     chart = charts.heat_map({k: float(v) for k, v in cells.items()}, days,
                             formats.of(kind), gettext(locale, title),
-                            corner, hours)
-    table = Table(gettext(locale, "Busiest hours"),
+                            corner, hours, width=WIDE)
+    table = Table(gettext(locale, N_("Busiest hours")),
                   (Column(corner, "text"), *(Column(h, kind) for h in hours)),
                   tuple((day, *(cells.get((row, hour), 0) for hour in range(24)))
                         for row, day in enumerate(days, start=1)))
@@ -126,14 +130,14 @@ async def _consumption(session: AsyncSession, staff: StaffIdentity, venue: Venue
     def name(key: str) -> str:
         return known.get(int(key), f"{label} #{key}") if key.isdecimal() else key
 
-    table = Table(gettext(locale, "Consumption"),
-                  (Column(label, "text"), Column(gettext(locale, "Brews")),
-                   Column(gettext(locale, "Share"), "percent")),
+    table = Table(gettext(locale, N_("Consumption")),
+                  (Column(label, "text"), Column(gettext(locale, N_("Brews"))),
+                   Column(gettext(locale, N_("Share")), "percent")),
                   tuple((name(row.key), row.value, row.value / total) for row in ranked))
     formats = Formats(locale, venue.currency)
     chart = charts.bar([charts.Point(name(row.key), row.value) for row in ranked[:12]],
-                       formats.of("count"), gettext(locale, "Brews"), label,
-                       gettext(locale, "Brews")) if ranked else None
+                       formats.of("count"), gettext(locale, N_("Brews")), label,
+                       gettext(locale, N_("Brews")), width=WIDE) if ranked else None
     return chart, table
 
 
@@ -188,7 +192,7 @@ def _render(request: Request, template: str, staff: StaffIdentity, view: View,
         request, template, status=422 if errors else 200, staff=staff, view=view,
         errors=errors, cells=shown(view.table, formats), which=which,
         export=lambda kind: f"{request.url.path}?{urlencode({**query, 'format': kind})}",
-        site_options=[("", gettext(locale, "All my sites")),
+        site_options=[("", gettext(locale, N_("All my sites"))),
                       *((str(i), name) for i, name in view.sites)],
         granularity_options=[(k, gettext(locale, v)) for k, v in GRANULARITIES.items()],
         measure_options=[(k, gettext(locale, v[1])) for k, v in SALES.items()],

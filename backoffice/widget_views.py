@@ -9,8 +9,10 @@ share of the period's whole.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_time
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.service import StaffIdentity
@@ -102,6 +104,20 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
     granularity = granularity_of(widget.period, now)
     live = now.start <= today <= now.end
     filters = widget.filters or {}
+
+    moment = datetime.now(ZoneInfo(venue.tz))
+    current = moment.strftime("%Y-%m-%dT%H") if granularity is stats.Granularity.HOUR \
+        else today.isoformat()
+
+    def so_far(rows: list[stats.Row]) -> list[stats.Row]:
+        """A running period's buckets up to now: the future is not a fall to nothing."""
+        return [row for row in rows if row.key <= current] if live else rows
+
+    def label(key: str) -> str:
+        """A bucket's label; a day's hours without the day."""
+        if granularity is stats.Granularity.HOUR and now.days == 1 and len(key) == 13:
+            return format_time(time(int(key[11:13])), "short", locale=locale)
+        return bucket_label(key, locale, granularity)
     scope = scope_of(staff, venue)
     formats = Formats(locale, venue.currency)
 
@@ -123,7 +139,8 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
             view = WidgetView(
                 widget, now, live, kind, value=formats.value(value, kind),
                 before=formats.value(before, kind),
-                change=formats.value(moved, "percent") if moved is not None else None,
+                change=None if moved is None else ("+" if moved > 0 else "")
+                + formats.value(moved, "percent"),
                 rising=None if moved is None else moved >= 0)
         if widget.values == "percent" and view.change is not None:
             view = WidgetView(widget, now, live, kind, value=view.change, before=view.before,
@@ -132,6 +149,7 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
     if by is not None or widget.chart == "bar":
         rows = await stats.series(session, scope, query(
             now, None if by else granularity, by))
+        rows = rows if by else so_far(rows)
         if by is not None:
             rows = sorted(rows, key=lambda row: (-row.value, row.key))[:TOP]
             known = await names(session, staff.company_id, NAME_KINDS[by],
@@ -139,31 +157,31 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
             labels = [known.get(int(r.key), f"#{r.key}") if r.key.isdecimal() else r.key
                       for r in rows]
         else:
-            labels = [bucket_label(r.key, locale, granularity) for r in rows]
+            labels = [label(r.key) for r in rows]
         total = sum(r.value for r in rows)
         shares = widget.values == "percent"
         points = [charts.Point(label, r.value / total if shares and total else r.value)
                   for label, r in zip(labels, rows, strict=True)]
         chart = charts.bar(points, _fmt(formats, kind, total, widget.values), title,
-                           gettext(locale, "Period") if by is None else title,
-                           gettext(locale, "Value"))
+                           gettext(locale, N_("Period")) if by is None else title,
+                           gettext(locale, N_("Value")))
         return WidgetView(widget, now, live, kind, chart=chart)
-    rows = await stats.series(session, scope, query(now, granularity))
+    rows = so_far(await stats.series(session, scope, query(now, granularity)))
     earlier = await stats.series(session, scope, query(earlier_span, granularity)) \
         if widget.compare else None
     total = sum(r.value for r in rows)
     shares = widget.values == "percent"
-    points = [charts.Point(bucket_label(r.key, locale, granularity),
+    points = [charts.Point(label(r.key),
                            r.value / total if shares and total else r.value) for r in rows]
     compared = None
     if earlier is not None:
         whole = sum(r.value for r in earlier)
-        compared = [charts.Point(bucket_label(r.key, locale, granularity),
+        compared = [charts.Point(label(r.key),
                                  r.value / whole if shares and whole else r.value)
                     for r in earlier]
     chart = charts.line(points, _fmt(formats, kind, total, widget.values), title,
-                        gettext(locale, "Period"), gettext(locale, "Value"), compared,
-                        gettext(locale, "Previous period"))
+                        gettext(locale, N_("Period")), gettext(locale, N_("Value")), compared,
+                        gettext(locale, N_("Previous period")))
     return WidgetView(widget, now, live, kind, chart=chart)
 
 
