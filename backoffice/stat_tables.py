@@ -57,7 +57,9 @@ class Formats:
         if kind == "seconds":
             return format_decimal(round(value / 60, 1), "#,##0.#", locale=self.locale) + " min"
         if kind == "percent":
-            return format_percent(value, "#,##0.#%", locale=self.locale)
+            # The locale's own pattern ("75 %" in French), to a tenth of a percent.
+            return format_percent(round(value, 3), locale=self.locale,
+                                  decimal_quantization=False)
         return format_decimal(value, "#,##0.##", locale=self.locale)
 
     def of(self, kind: Kind) -> Callable[[float], str]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.service import StaffIdentity
 from backoffice import charts, stats
+from backoffice.facts import PTYPES
 from backoffice.models import DashboardWidget
 from backoffice.periods import Period, Span, previous, span_of
 from backoffice.stat_filters import Venue, scope_of
@@ -24,11 +25,12 @@ from backoffice.stat_names import names
 from backoffice.stat_tables import Formats, Kind, bucket_label
 from errors import N_
 from web.i18n import gettext
+from web.templating import environment
 
 # A widget's measure: the statistics' measure, what it counts by (if anything), its kind.
 MEASURES: dict[str, tuple[stats.Measure, str | None, Kind]] = {
     "brews": (stats.Measure.BREWS, None, "count"),
-    "brews_category": (stats.Measure.BREWS, "category", "count"),
+    "brews_category": (stats.Measure.BREWS, "ptype", "count"),  # the drink's type
     "brews_product": (stats.Measure.BREWS, "product", "count"),
     "revenue": (stats.Measure.REVENUE, None, "money"),
     "orders": (stats.Measure.ORDERS, None, "count"),
@@ -44,7 +46,13 @@ MEASURE_NAMES = {
     "turn_time": N_("Table turn time"), "topups": N_("Credit topped up"),
 }
 # Whose names a breakdown's ids are: a machine's drinks are its products.
-NAME_KINDS = {"category": "category", "product": "drink"}
+NAME_KINDS = {"product": "drink"}
+
+
+def drink_types(ids: list[int], locale: str) -> dict[int, str]:
+    """Drink types' names (ids: backoffice/facts.py PTYPES), as the machines' pages say them."""
+    label = environment(locale).get_template("machines/_labels.html").module.drink_type  # type: ignore[attr-defined]
+    return {i: str(label(PTYPES[i - 1])) for i in ids if 0 < i <= len(PTYPES)}
 TOP = 10  # a breakdown shows its ten largest
 
 
@@ -152,8 +160,9 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
         rows = rows if by else so_far(rows)
         if by is not None:
             rows = sorted(rows, key=lambda row: (-row.value, row.key))[:TOP]
-            known = await names(session, staff.company_id, NAME_KINDS[by],
-                                [int(r.key) for r in rows if r.key.isdecimal()])
+            ids = [int(r.key) for r in rows if r.key.isdecimal()]
+            known = drink_types(ids, locale) if by == "ptype" else await names(
+                session, staff.company_id, NAME_KINDS[by], ids)
             labels = [known.get(int(r.key), f"#{r.key}") if r.key.isdecimal() else r.key
                       for r in rows]
         else:

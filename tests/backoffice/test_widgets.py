@@ -183,3 +183,22 @@ async def test_every_measure_is_shown_every_way(
     assert view.live and (view.chart is not None or view.value is not None)
 
 
+
+
+async def test_brews_by_category_name_the_drinks_types_as_the_machines_pages_do(
+    db: Database, venue: DemoVenue
+) -> None:
+    from backoffice.facts import ptype_id
+    from backoffice.stat_filters import Venue
+
+    me = await _me(db, venue)
+    hour = datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%dT%H")
+    await roll_up(db, me.company_id,
+                  Fact(venue.site_id, hour, "brews", 3, 0, 0, "ptype", ptype_id("espresso")),
+                  Fact(venue.site_id, hour, "brews", 1, 0, 0, "ptype", ptype_id("lungo")))
+    made = await _act(db, lambda tx: widgets.add(tx, me, settings(
+        measure="brews_category", chart="bar", values="both")))
+    async with db.sessionmaker() as session:
+        view = await widget_views.view_of(session, me, Venue("Europe/Paris", "EUR"), made, "fr")
+    assert view.chart is not None
+    assert view.chart.rows == (("Expresso", "3 (75\xa0%)"), ("Café long", "1 (25\xa0%)"))
