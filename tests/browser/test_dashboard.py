@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -116,3 +117,28 @@ def test_a_widget_added_configured_and_moved_survives_a_reload(
             assert small_targets(admin) == [], (path, name)
             slug = path.strip("/").replace("/", "-")
             admin.screenshot(path=shot(f"{slug}-{name}.png"), full_page=True)
+
+
+def test_a_widget_of_today_moves_when_a_diner_sends_a_round(
+    venue_server: Venue, staff: Callable[[tuple[str, str]], Page]
+) -> None:
+    """Orders today: 0, then a diner's round (its event rolled up, the `stats` topic
+    bumped) shows 1 without a reload."""
+    admin = staff(ADMIN)
+    url = venue_server.url
+    _add(admin, url, "Commandes", "orders", "number")
+    number = admin.locator(".widget .widget-number")
+    expect(number).to_have_text("0")
+    expect(admin.locator("body[data-socket=open]")).to_have_count(1)
+    token = venue_server.tokens[0]
+    with httpx.Client(base_url=url) as diner:
+        assert diner.post(f"/api/v1/tables/{token}/start", json={"name": "Léa"}).is_success
+        product = next(iter(venue_server.products.values()))
+        added = diner.post(f"/api/v1/tables/{token}/cart/lines", json={
+            "client_id": "line-0001-abcd", "product_id": product, "quantity": 2})
+        assert added.is_success, added.text
+        sent = diner.post(f"/api/v1/tables/{token}/rounds",
+                          json={"idempotency_key": "round-0001-abcd"})
+        assert sent.is_success, sent.text
+    expect(number).to_have_text("1")
+
