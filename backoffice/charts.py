@@ -140,7 +140,11 @@ def line(points: Sequence[Point], fmt: Format, caption: str, label_header: str,
         return f'<polyline class="chart-line {kind}" points="{drawn}"/>{dots}'
 
     zero = xy(0, 0)[1]
-    parts = [f'<line class="chart-axis" x1="{LEFT}" x2="{width - RIGHT}" '
+    # The top's value, on a faint line: a line's scale (each point's value is in the table).
+    scale = (f'<line class="chart-grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{TOP}" '
+             f'y2="{TOP}"/><text class="chart-label" x="{LEFT}" y="{TOP - 8}">'
+             f"{escape(fmt(top))}</text>") if any(values) else ""
+    parts = [scale, f'<line class="chart-axis" x1="{LEFT}" x2="{width - RIGHT}" '
              f'y1="{zero:.1f}" y2="{zero:.1f}"/>',
              path(compare or (), "compare"), path(points, "current"),
              _x_labels([p.label for p in points], [xy(i, 0)[0] for i in range(len(points))],

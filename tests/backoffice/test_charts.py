@@ -65,6 +65,7 @@ def test_a_line_with_its_comparison_is_dashed_behind_and_a_third_column() -> Non
     assert lines == ["chart-line compare", "chart-line current"]
     assert chart.headers == ("Jour", "Cette semaine", "Avant")
     assert chart.rows == (("1", "5 u", "8 u"), ("2", "10 u", "2 u"))
+    assert "10 u" in [t.text for t in root.iter("text")]  # the top of the scale
     alone = charts.line([Point("1", 5)], fmt, "c", "x", "y")
     assert alone.headers == ("x", "y") and [p.get("class") for p in _svg(alone).iter(
         "polyline")] == ["chart-line current"]
