@@ -116,15 +116,24 @@ async def _hours(session: AsyncSession, staff: StaffIdentity, venue: Venue, aske
 
 async def _consumption(session: AsyncSession, staff: StaffIdentity, venue: Venue,
                        asked: Asked, locale: str) -> tuple[charts.Chart | None, Table]:
-    rows = await stats.series(session, stat_filters.scope_of(staff, venue), stats.Query(
-        measure=stats.Measure.BREWS, start=asked.start, end=asked.end, sites=asked.sites,
-        by=asked.by))
-    ids = [int(row.key) for row in rows if row.key.isdecimal()]
+    """Brews by the chosen dimension; by site, the sites' revenue and tickets beside."""
+    scope = stat_filters.scope_of(staff, venue)
+
+    async def by_dimension(measure: stats.Measure) -> dict[str, float]:
+        return {row.key: row.value for row in await stats.series(session, scope, stats.Query(
+            measure=measure, start=asked.start, end=asked.end, sites=asked.sites,
+            by=asked.by))}
+
+    brews = await by_dimension(stats.Measure.BREWS)
+    beside = [(key, await by_dimension(measure)) for key, (measure, _, _) in SALES.items()
+              if key != "brews"] if asked.by == "site" else []
+    keys = set(brews).union(*(values for _, values in beside))
+    ids = [int(key) for key in keys if key.isdecimal()]
     # Consumers' names are for those who may see the people (Permission.PEOPLE).
     known = await names(session, staff.company_id, asked.by, ids) if (
         asked.by != "consumer" or staff.may(Permission.PEOPLE)) else {}
-    total = sum(row.value for row in rows) or 1
-    ranked = sorted(rows, key=lambda row: (-row.value, row.key))
+    total = sum(brews.values()) or 1
+    ranked = sorted(keys, key=lambda key: (-brews.get(key, 0), key))
     label = gettext(locale, BY[asked.by])
 
     def name(key: str) -> str:
@@ -132,10 +141,13 @@ async def _consumption(session: AsyncSession, staff: StaffIdentity, venue: Venue
 
     table = Table(gettext(locale, N_("Consumption")),
                   (Column(label, "text"), Column(gettext(locale, N_("Brews"))),
-                   Column(gettext(locale, N_("Share")), "percent")),
-                  tuple((name(row.key), row.value, row.value / total) for row in ranked))
+                   Column(gettext(locale, N_("Share")), "percent"),
+                   *(Column(gettext(locale, SALES[key][1]), SALES[key][2])
+                     for key, _ in beside)),
+                  tuple((name(key), brews.get(key, 0), brews.get(key, 0) / total,
+                         *(values.get(key, 0) for _, values in beside)) for key in ranked))
     formats = Formats(locale, venue.currency)
-    chart = charts.bar([charts.Point(name(row.key), row.value) for row in ranked[:12]],
+    chart = charts.bar([charts.Point(name(key), brews.get(key, 0)) for key in ranked[:12]],
                        formats.of("count"), gettext(locale, N_("Brews")), label,
                        gettext(locale, N_("Brews")), width=WIDE) if ranked else None
     return chart, table

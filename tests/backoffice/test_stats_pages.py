@@ -117,6 +117,7 @@ async def test_consumption_by_machine_names_the_machines_and_by_consumer_hides_n
         name = machine.name
     consumer_id = 99999
     await roll_up(db, company,
+                  Fact(venue.site_id, "2026-03-10T09", "brews", 9, 0, 0),
                   Fact(venue.site_id, "2026-03-10T09", "brews", 5, 0, 0, "machine", machine.id),
                   Fact(venue.site_id, "2026-03-10T09", "brews", 4, 0, 0, "consumer",
                        consumer_id))
@@ -128,6 +129,9 @@ async def test_consumption_by_machine_names_the_machines_and_by_consumer_hides_n
         rows = _rows(await client.get(
             f"/backoffice/stats/consumption?{RANGE}&by=machine&format=csv"))
         assert rows[1] == [name, "5", "1.0"]
+        sites = _rows(await client.get(f"/backoffice/stats/consumption?{RANGE}&by=site"
+                                       "&format=csv"))
+        assert sites[1][1:] == ["9", "1.0", "0.00", "0"]  # brews, share, revenue, tickets
     async with client_for(app) as client:
         await login(client, *reporter)
         rows = _rows(await client.get(
