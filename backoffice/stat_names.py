@@ -52,15 +52,16 @@ async def names(session: AsyncSession, company_id: int, kind: str,
 async def choices(session: AsyncSession, company_id: int, kind: str,
                   sites: frozenset[int] | None) -> list[tuple[int, str]]:
     """Every (id, name) of `kind` a member may filter by: a site-limited member's sites and
-    what is kept on them ("site", "machine", "category")."""
+    what is kept on them ("site", "machine", "category"); with several sites, what is kept
+    on one says which ("Cafés · Le Kiosque")."""
     model: Any = Site if kind == "site" else _ON_SITE[kind]
     site_id = Site.id if kind == "site" else model.site_id
-    query = select(model.id, model.name).order_by(model.name, model.id)
+    query = select(model.id, model.name, Site.name).order_by(model.name, Site.name, model.id)
     if kind != "site":
         query = query.join(Site, Site.id == model.site_id)
-    query = query.where(Site.company_id == company_id)
+    query = query.where(Site.company_id == company_id, Site.archived_at.is_(None))
     if sites is not None:
         query = query.where(site_id.in_(sites))
-    if kind == "site":
-        query = query.where(Site.archived_at.is_(None))
-    return [(row_id, name) for row_id, name in (await session.execute(query)).all()]
+    found = (await session.execute(query)).all()
+    several = kind != "site" and len({where for _, _, where in found}) > 1
+    return [(row_id, f"{name} · {where}" if several else name) for row_id, name, where in found]

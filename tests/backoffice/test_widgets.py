@@ -202,3 +202,24 @@ async def test_brews_by_category_name_the_drinks_types_as_the_machines_pages_do(
         view = await widget_views.view_of(session, me, Venue("Europe/Paris", "EUR"), made, "fr")
     assert view.chart is not None
     assert view.chart.rows == (("Expresso", "3 (75\xa0%)"), ("Café long", "1 (25\xa0%)"))
+
+
+async def test_with_several_sites_a_category_says_which_site_it_is_of(
+    db: Database, venue: DemoVenue
+) -> None:
+    from backoffice.stat_names import choices
+    from ordering.models import Category
+
+    company = await company_of(db, venue)
+    async with db.sessionmaker() as session:
+        alone = await choices(session, company, "category", None)
+    assert alone and all(" · " not in name for _, name in alone)
+    kiosk = await second_site(db, company)
+    async with db.sessionmaker() as session, session.begin():
+        session.add(Category(site_id=kiosk, name="Cafés", station="bar", position=0))
+    async with db.sessionmaker() as session:
+        named = dict(await choices(session, company, "category", None))
+        theirs = dict(await choices(session, company, "category", frozenset({kiosk})))
+    assert "Cafés · Le Kiosque" in named.values() and "Cafés · Café de la Gare" in (
+        named.values())
+    assert list(theirs.values()) == ["Cafés"]  # one site: no need to say which
