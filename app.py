@@ -17,6 +17,7 @@ from accounts.context import viewer_of
 from api import service as service_api
 from backoffice import audit_pages as backoffice_audit
 from backoffice import company_pages as backoffice_company
+from backoffice import dashboard_pages as backoffice_dashboard
 from backoffice import group_pages as backoffice_groups
 from backoffice import hours_pages as backoffice_hours
 from backoffice import machine_pages as backoffice_machines
@@ -25,6 +26,7 @@ from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
 from backoffice import records_pages as backoffice_records
 from backoffice import staff_pages as backoffice_staff
+from backoffice import stats_pages as backoffice_stats
 from backoffice import tables_pages as backoffice_tables
 from backoffice import till_pages as backoffice_tills
 from backoffice.onboarding_facts import site_missing
@@ -203,6 +205,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *till_pages.routes,
         *till_offline.routes,
         *backoffice_hours.routes,
+        *backoffice_stats.routes,
+        *backoffice_dashboard.routes,
         *till_clock.routes,
         *receipt_pages.routes,
         *till_tickets.routes,

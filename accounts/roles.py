@@ -31,7 +31,7 @@ class Permission(StrEnum):
     DISCOUNT = "discount"  # a discount above the site's limit (or approve one)
     VOID = "void"  # void a ticket (or approve it)
     REFUND = "refund"  # refund a ticket or lines (or approve it)
-    REPORT = "report"  # read X reports and the till's statistics
+    REPORT = "report"  # read X reports, the statistics pages and one's own dashboard
     CLOSE = "close"  # the day's Z, monthly and yearly closings, archives
     HOURS = "hours"  # see the hours clocked per person and week
     TILLS = "tills"  # create, pair and revoke tills
@@ -70,7 +70,8 @@ ROLES: dict[str, frozenset[Permission]] = {
     "product_manager": frozenset({Permission.MACHINES, Permission.PRODUCTS}),
     "user_manager": frozenset({Permission.PEOPLE, Permission.MANAGE_PEOPLE}),
     "machine_owner": frozenset({Permission.MACHINES, Permission.RUN_MACHINES}),
-    "reporter": frozenset({Permission.MACHINES, Permission.REPORT}),
+    # The statistics and dashboards, and nothing else (the machines' figures are there).
+    "reporter": frozenset({Permission.REPORT}),
 }
 def can(role: str | None, permission: Permission) -> bool:
     return permission in ROLES.get(role or "", frozenset())

@@ -95,7 +95,8 @@ async def staff_home(request: Request) -> Response:
     if not can(staff.role, Permission.FLOOR):  # the machines' roles: their own first page
         for permission, where in ((Permission.MACHINES, "/staff/machines"),
                                   (Permission.PRODUCTS, "/staff/selections"),
-                                  (Permission.PEOPLE, "/backoffice/people")):
+                                  (Permission.PEOPLE, "/backoffice/people"),
+                                  (Permission.REPORT, "/backoffice/dashboard")):
             if can(staff.role, permission):
                 return redirect(where)
         return redirect("/backoffice")

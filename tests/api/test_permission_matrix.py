@@ -458,6 +458,26 @@ LINES: list[Line] = [
     Line("GET", "/backoffice/records/export/public-key.pem", P.CLOSE),  # public: any site
     Line("GET", "/backoffice/records/archives/{archive_id:id}/export", P.CLOSE,
          "/backoffice/records/archives/{archive}/export", whole_company=True),
+    # The statistics (a site-limited member: their sites' figures) and each member's own
+    # dashboard: {widget} is the member's own widget (another's answers as missing).
+    Line("GET", "/backoffice/stats", P.REPORT),
+    Line("GET", "/backoffice/stats/hours", P.REPORT, "/backoffice/stats/hours?format=csv"),
+    Line("GET", "/backoffice/stats/consumption", P.REPORT,
+         "/backoffice/stats/consumption?by=machine&format=xlsx"),
+    Line("GET", "/backoffice/dashboard", P.REPORT),
+    Line("GET", "/backoffice/dashboard/widgets/new", P.REPORT),
+    Line("POST", "/backoffice/dashboard/widgets", P.REPORT,
+         body={"title": "Matrice", "measure": "revenue"}),
+    Line("GET", "/backoffice/dashboard/widgets/{widget_id:id}", P.REPORT,
+         "/backoffice/dashboard/widgets/{widget}"),
+    Line("GET", "/backoffice/dashboard/widgets/{widget_id:id}/edit", P.REPORT,
+         "/backoffice/dashboard/widgets/{widget}/edit"),
+    Line("POST", "/backoffice/dashboard/widgets/{widget_id:id}", P.REPORT,
+         "/backoffice/dashboard/widgets/{widget}", {"title": "Matrice", "measure": "brews"}),
+    Line("POST", "/backoffice/dashboard/widgets/{widget_id:id}/move", P.REPORT,
+         "/backoffice/dashboard/widgets/{widget}/move", {"direction": "down"}),
+    Line("POST", "/backoffice/dashboard/widgets/{widget_id:id}/remove", P.REPORT,
+         "/backoffice/dashboard/widgets/{widget}/remove", {"confirm": "yes"}),
 ]
 
 
@@ -659,6 +679,24 @@ async def _staff_everywhere(db: Database, venue: DemoVenue) -> dict[tuple[str, s
     return emails
 
 
+async def _own_widgets(db: Database, emails: dict[tuple[str, str], str]
+                       ) -> dict[tuple[str, str], int]:
+    """A dashboard widget of each member's own: {widget} in their cells."""
+    from backoffice.models import DashboardWidget
+
+    found: dict[tuple[str, str], int] = {}
+    async with db.sessionmaker() as session, session.begin():
+        for cell, email in emails.items():
+            member = await session.scalar(select(Staff).where(Staff.email == email))
+            assert member is not None
+            widget = DashboardWidget(company_id=member.company_id, staff_id=member.id,
+                                     title="Matrice", measure="revenue", filters={})
+            session.add(widget)
+            await session.flush()
+            found[cell] = widget.id
+    return found
+
+
 async def _till_device(app: Starlette, db: Database, email: str,
                        number: int) -> tuple[httpx.AsyncClient, str]:
     """A till at the member's site (their company's first, or the one they work at),
@@ -706,6 +744,7 @@ async def test_every_role_on_every_route_where_it_may_and_nowhere_else(
 ) -> None:
     ids = await _objects(app, db, venue)
     emails = await _staff_everywhere(db, venue)
+    widgets = await _own_widgets(db, emails)
     clients: dict[tuple[str, str], tuple[httpx.AsyncClient, str]] = {}
     anonymous = client_for(app)
     try:
@@ -736,6 +775,7 @@ async def test_every_role_on_every_route_where_it_may_and_nowhere_else(
                     client, csrf = tills[role, scope]
                 ids["key"] = uuid.uuid4().hex[:12]
                 ids["uuid"] = str(uuid.uuid4())
+                ids["widget"] = widgets[role, scope]
                 url = _fill(line.path or line.pattern, ids)
                 headers = {"x-csrf-token": csrf}
                 if line.method != "GET":

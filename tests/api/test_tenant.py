@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 import db.models  # noqa: F401  (every table, to compare the whole database)
 from accounts.models import Site, Staff, StaffSite
+from backoffice.models import DashboardWidget
 from customers.models import Consumer, UserGroup
 from db.base import Base
 from demo.seed import DemoVenue
@@ -52,6 +53,7 @@ class Theirs:
     category: int
     shift: int  # the cashier's, still open
     pos_ticket: int  # a sale recorded at a till of the site
+    widget: int  # a dashboard widget of the administrator's
 
 
 # (method, path, body, error code): {names} are the first company's objects.
@@ -137,6 +139,12 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/backoffice/menu/products/{product}/photo/delete", {}, "not_found"),
     ("POST", "/backoffice/menu/{site}/import/preview", {}, "not_found"),
     ("POST", "/backoffice/menu/{site}/import/apply", {}, "not_found"),
+    # A member's dashboard (backoffice/dashboard_pages.py): another's widget is missing.
+    ("POST", "/backoffice/dashboard/widgets/{widget}",
+     {"title": "À moi", "measure": "revenue"}, "not_found"),
+    ("POST", "/backoffice/dashboard/widgets/{widget}/move", {"direction": "up"}, "not_found"),
+    ("POST", "/backoffice/dashboard/widgets/{widget}/remove", {"confirm": "yes"},
+     "not_found"),
     # The hours (backoffice/hours_pages.py): a forgotten clock-out closed.
     ("POST", "/backoffice/hours/shifts/{shift}/close",
      {"clocked_out_at": "2026-01-01T10:00", "reason": "À moi"}, "unknown_shift"),
@@ -158,6 +166,10 @@ PAGES = [
     "/backoffice/people/{consumer}/delete", "/backoffice/machines/{machine}",
     "/staff/machines?site={site}", "/backoffice/hours?site={site}",
     "/backoffice/hours.csv?site={site}", "/till/tickets/{pos_ticket}",
+    "/backoffice/stats?site={site}", "/backoffice/stats?site={site}&format=csv",
+    "/backoffice/stats/hours?site={site}",
+    "/backoffice/stats/consumption?site={site}&format=xlsx",
+    "/backoffice/dashboard/widgets/{widget}", "/backoffice/dashboard/widgets/{widget}/edit",
 ]
 
 # The back office's forms that change one object: another company's is not found either.
@@ -232,6 +244,16 @@ async def _open_shift(session: AsyncSession, site_id: int, email: str) -> int:
     return shift.id
 
 
+async def _widget(session: AsyncSession, email: str) -> int:
+    member = await session.scalar(select(Staff).where(Staff.email == email))
+    assert member is not None
+    widget = DashboardWidget(company_id=member.company_id, staff_id=member.id, title="Ventes",
+                             measure="revenue", filters={})
+    session.add(widget)
+    await session.commit()
+    return widget.id
+
+
 async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
     """The first company with a round sent and validated, so that it has tickets."""
     token = venue.table_tokens[0][1]
@@ -272,6 +294,7 @@ async def _theirs(app: Starlette, db: Database, venue: DemoVenue) -> Theirs:
                 select(Product.category_id).where(Product.id == product)),
             shift=await _open_shift(session, venue.site_id, CASHIER[0]),
             pos_ticket=pos_ticket,
+            widget=await _widget(session, ADMIN[0]),
         )
         assert all(isinstance(v, int) for v in vars(ids).values()), ids
         assert await session.get(DiningTable, ids.table) and await session.get(Product, product)
