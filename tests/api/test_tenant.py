@@ -158,6 +158,7 @@ PAGES = [
     "/backoffice/people/{consumer}/delete", "/backoffice/machines/{machine}",
     "/staff/machines?site={site}", "/backoffice/hours?site={site}",
     "/backoffice/hours.csv?site={site}", "/till/tickets/{pos_ticket}",
+    "/backoffice?site={site}", "/backoffice/home/live?site={site}",
 ]
 
 # The back office's forms that change one object: another company's is not found either.
