@@ -76,8 +76,8 @@ async def live_day(session: AsyncSession, staff: StaffIdentity, site_id: int | N
         machines = await fleet(session, [s.id for s in shown])
         for m in machines:
             counts.update(online=m.online, brewing=m.brewing, alert=bool(m.alerts))
-    return LiveDay(datetime.now(UTC), company.currency, company.timezone, sites, site_id, floors, machines, counts,
-                   {s.id: s.name for s in sites})
+    return LiveDay(datetime.now(UTC), company.currency, company.timezone, sites, site_id,
+                   floors, machines, counts, {s.id: s.name for s in sites})
 
 
 def topics_of(day: LiveDay) -> list[str]:

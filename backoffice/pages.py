@@ -4,6 +4,8 @@ whose fragment the page fetches again at each change of the topics it watches.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -14,8 +16,8 @@ from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
 from accounts.tenant import site_for
 from backoffice import onboarding
-from backoffice.live_day import LiveDay, live_day, topics_of
 from backoffice.forms import signed_in, to_sign_in
+from backoffice.live_day import LiveDay, live_day, topics_of
 from backoffice.onboarding_facts import facts_of
 from web.state import app_state
 from web.templating import page
@@ -50,7 +52,7 @@ async def home(request: Request) -> Response:
         company = await session.get(Company, staff.company_id)
     assert company is not None  # a staff row refers to its company
     day = await _day(request, staff)
-    live = {"day": day, "topics": topics_of(day)}
+    live: dict[str, Any] = {"day": day, "topics": topics_of(day)}
     if not can(staff.role, Permission.CONFIGURE):
         return page(request, "backoffice/home.html", staff=staff, steps=None, company=company,
                     **live)
