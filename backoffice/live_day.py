@@ -1,5 +1,6 @@
 """The day, live, on the back office's home: what a member of staff may see of it, asked of
-each room (ordering's floor, the machines' fleet, the day's figures), and the live topics
+each room (ordering's floor, the machines' fleet) and of the back office's own figures
+(backoffice/stats.py, from its rollups), and the live topics
 whose every change makes the page fetch it again.
 
 Each part is for the roles that may see it: the floor for `FLOOR`, the machines for
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import Company, Site
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
+from backoffice import stats
+from backoffice.stats_topic import topic_of as stats_topic
 from machines.fleet import MachineState, fleet
 from machines.views import machine_topic
 from ordering.floor_summary import FloorSummary, floor_summary
@@ -37,7 +40,9 @@ class LiveDay:
     timezone: str
     sites: list[Site]  # those the member may see, for the choice of one
     site_id: int | None  # the one chosen, or None for all of them
-    floors: list[SiteFloor] | None  # None: not for this role
+    company_id: int
+    figures: stats.DaySummary | None  # None: not for this role (the rest likewise)
+    floors: list[SiteFloor] | None
     machines: list[MachineState] | None
     machine_counts: Counter[str] = field(default_factory=Counter)  # online, brewing, alert
     site_names: dict[int, str] = field(default_factory=dict)
@@ -49,7 +54,7 @@ class LiveDay:
     @property
     def empty(self) -> bool:
         """Nothing of the day is for this role."""
-        return self.floors is None and self.machines is None
+        return self.figures is None and self.floors is None and self.machines is None
 
 
 async def visible_sites(session: AsyncSession, staff: StaffIdentity) -> list[Site]:
@@ -67,6 +72,11 @@ async def live_day(session: AsyncSession, staff: StaffIdentity, site_id: int | N
     assert company is not None
     sites = await visible_sites(session, staff)
     shown = [s for s in sites if site_id is None or s.id == site_id]
+    figures = None
+    if can(staff.role, Permission.REPORT):
+        scope = stats.Scope(staff.company_id, frozenset({site_id}) if site_id else staff.sites,
+                            company.timezone)
+        figures = await stats.today(session, scope)
     floors = None
     if can(staff.role, Permission.FLOOR):
         floors = [SiteFloor(s.name, await floor_summary(session, s.id)) for s in shown]
@@ -77,13 +87,16 @@ async def live_day(session: AsyncSession, staff: StaffIdentity, site_id: int | N
         for m in machines:
             counts.update(online=m.online, brewing=m.brewing, alert=bool(m.alerts))
     return LiveDay(datetime.now(UTC), company.currency, company.timezone, sites, site_id,
-                   floors, machines, counts, {s.id: s.name for s in sites})
+                   staff.company_id, figures, floors, machines, counts,
+                   {s.id: s.name for s in sites})
 
 
 def topics_of(day: LiveDay) -> list[str]:
-    """The topics to watch, as many as one socket may (realtime/websocket.py): the sites'
-    POS first (every round, ticket and bill of a site moves it), then the machines. Beyond
-    that, the page's timer catches up; choosing one site follows it all live."""
-    watched = [pos_topic(f.floor.site_id) for f in day.floors or []]
+    """The topics to watch, as many as one socket may (realtime/websocket.py): the
+    company's figures (every sale, bill and brew counted moves them), the sites' POS
+    (every round, ticket and bill of a site), then the machines. Beyond that, the page's
+    timer catches up; choosing one site follows it all live."""
+    watched = [stats_topic(day.company_id)] if day.figures is not None else []
+    watched += [pos_topic(f.floor.site_id) for f in day.floors or []]
     watched += [machine_topic(m.id) for m in day.machines or []]
     return watched[:MAX_TOPICS]

@@ -16,6 +16,7 @@ from demo.seed import DemoVenue, demo_hash
 from machines.models import Machine
 from tests.api.test_bad_input import key, login
 from tests.conftest import Database, client_for
+from tests.pos.test_receipt_pages import sold
 
 ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
 CASHIER = ("caisse@cafe-de-la-gare.fr", "caisse-demo")
@@ -80,14 +81,14 @@ async def test_the_floor_shows_open_tables_and_the_round_waiting_then_the_statio
     before = await _day(app, ADMIN)
     assert before.status_code == 200
     floor = _part(before.text, "live-floor")
-    assert 'class="open-tables" data-value="0"' in floor
-    assert 'class="waiting-rounds" data-value="0"' in floor
+    assert 'class="kpi-open-tables" data-value="0"' in floor
+    assert 'class="kpi-waiting-rounds" data-value="0"' in floor
     assert "live-waiting" not in floor and "live-stations" not in floor
 
     await _round(app, venue)
     floor = _part((await _day(app, ADMIN)).text, "live-floor")
-    assert 'class="open-tables" data-value="1"' in floor
-    assert 'class="waiting-rounds" data-value="1"' in floor
+    assert 'class="kpi-open-tables" data-value="1"' in floor
+    assert 'class="kpi-waiting-rounds" data-value="1"' in floor
     waiting = re.search(r'<ul class="live-list live-waiting">.*?</ul>', floor, re.S)
     assert waiting and 'data-table="Table 1"' in waiting.group(0)
     assert 'time class="waiting"' in waiting.group(0)
@@ -100,7 +101,7 @@ async def test_the_floor_shows_open_tables_and_the_round_waiting_then_the_statio
         done = await cashier.post(f"/api/v1/staff/rounds/{round_id}/validate", json={})
         assert done.status_code == 200, done.text
     floor = _part((await _day(app, ADMIN)).text, "live-floor")
-    assert 'class="waiting-rounds" data-value="0"' in floor
+    assert 'class="kpi-waiting-rounds" data-value="0"' in floor
     stations = re.search(r'<ul class="live-list live-stations">.*?</ul>', floor, re.S)
     assert stations is not None, floor
     assert 'class="level-ok" data-station=' in stations.group(0)
@@ -140,10 +141,38 @@ async def test_the_machines_online_brewing_and_in_alert(
         name = first.name
         total = len((await session.scalars(select(Machine))).all())
     part = _part((await _day(app, ADMIN)).text, "live-machines")
-    assert f'class="machines-online" data-value="1">1 / {total}' in part
-    assert 'class="machines-alert" data-value="1"' in part
-    assert 'class="machines-brewing" data-value="0"' in part
+    assert f'class="kpi-machines-online" data-value="1">1 / {total}' in part
+    assert 'class="kpi-machines-alert" data-value="1"' in part
+    assert 'class="kpi-machines-brewing" data-value="0"' in part
     assert name in part and 'class="badge alert"' in part
+
+
+def _figure(html: str, name: str) -> int:
+    found = re.search(rf'class="kpi-{name}" data-value="(-?\d+)"', _part(html, "live-figures"))
+    assert found is not None, html
+    return int(found.group(1))
+
+
+async def test_the_days_money_counts_a_till_sale_by_channel_method_and_site(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    elsewhere = await _second_site(db)
+    before = (await _day(app, ADMIN)).text
+    assert _figure(before, "revenue") == 0 and _figure(before, "tickets") == 0
+    await sold(db, venue)  # a coffee and a beer at the counter: 5.50 in cash
+    after = (await _day(app, ADMIN)).text
+    assert _figure(after, "revenue") == 550
+    assert _figure(after, "tickets") == 1 and _figure(after, "basket") == 550
+    figures = _part(after, "live-figures")
+    for kind, key in (("channel", "counter"), ("method", "cash"), ("site", venue.site_id)):
+        table = re.search(rf'data-by="{kind}".*?</ul>', figures, re.S)
+        assert table is not None, kind
+        assert re.search(rf'data-key="{key}">.*?data-value="550"', table.group(0), re.S), kind
+    # A manager of the other site only sees none of it; nor does one site chosen.
+    theirs = (await _day(app, await _member(db, "manager", sites=[elsewhere]))).text
+    assert _figure(theirs, "revenue") == 0
+    assert _figure((await _day(app, ADMIN, f"?site={elsewhere}")).text, "revenue") == 0
+    assert _figure((await _day(app, ADMIN, f"?site={venue.site_id}")).text, "revenue") == 550
 
 
 async def test_a_member_of_one_site_sees_that_site_only(
@@ -173,7 +202,8 @@ async def test_the_home_watches_the_topics_of_what_the_role_sees(
     async with db.sessionmaker() as session:
         machines = sorted((await session.scalars(select(Machine.id))).all())
     watched = {}
-    for who in (ADMIN, await _member(db, "product_manager"), await _member(db, "user_manager")):
+    for who in (ADMIN, await _member(db, "product_manager"), await _member(db, "user_manager"),
+                await _member(db, "reporter")):
         async with client_for(app) as client:
             await login(client, *who)
             home = await client.get("/backoffice")
@@ -182,10 +212,14 @@ async def test_the_home_watches_the_topics_of_what_the_role_sees(
             assert found is not None
             watched[who[0].split("-")[0].split("@")[0]] = json.loads(found.group(1))
     machine_topics = {f"machine:{m}" for m in machines}
-    # The site's POS first (the one topic of its whole floor), then its machines.
-    assert watched["admin"][0] == f"site:{venue.site_id}:pos"
-    assert set(watched["admin"][1:]) == machine_topics
+    # The company's figures, the site's POS (the one topic of its whole floor), then its
+    # machines.
+    assert watched["admin"][1] == f"site:{venue.site_id}:pos"
+    assert re.fullmatch(r"stats:\d+", watched["admin"][0])
+    assert set(watched["admin"][2:]) == machine_topics
     assert set(watched["product_manager"]) == machine_topics
+    assert watched["reporter"][0] == watched["admin"][0]
+    assert set(watched["reporter"][1:]) == machine_topics
     assert watched["user_manager"] == []
 
 
