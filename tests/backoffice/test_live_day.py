@@ -164,10 +164,10 @@ async def test_the_days_money_counts_a_till_sale_by_channel_method_and_site(
     assert _figure(after, "revenue") == 550
     assert _figure(after, "tickets") == 1 and _figure(after, "basket") == 550
     figures = _part(after, "live-figures")
-    for kind, key in (("channel", "counter"), ("method", "cash"), ("site", venue.site_id)):
-        table = re.search(rf'data-by="{kind}".*?</ul>', figures, re.S)
-        assert table is not None, kind
-        assert re.search(rf'data-key="{key}">.*?data-value="550"', table.group(0), re.S), kind
+    for kind, row in (("channel", "counter"), ("method", "cash"), ("site", venue.site_id)):
+        listed = re.search(rf'data-by="{kind}".*?</ul>', figures, re.S)
+        assert listed is not None, kind
+        assert re.search(rf'data-key="{row}">.*?data-value="550"', listed.group(0), re.S), kind
     # A manager of the other site only sees none of it; nor does one site chosen.
     theirs = (await _day(app, await _member(db, "manager", sites=[elsewhere]))).text
     assert _figure(theirs, "revenue") == 0
