@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from accounts.models import Site, Staff, StaffSite
+from backoffice.live_day import LiveDay, SiteFloor, topics_of
 from demo.seed import DemoVenue, demo_hash
+from machines.fleet import MachineState
 from machines.models import Machine
+from ordering.floor_summary import FloorSummary
+from ordering.models import Ticket
 from tests.api.test_bad_input import key, login
 from tests.conftest import Database, client_for
 from tests.pos.test_receipt_pages import sold
@@ -106,6 +111,42 @@ async def test_the_floor_shows_open_tables_and_the_round_waiting_then_the_statio
     assert stations is not None, floor
     assert 'class="level-ok" data-station=' in stations.group(0)
     assert 'data-state="in_production"' in floor
+
+
+async def test_a_station_turns_amber_then_red_as_its_oldest_ticket_waits(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    await _round(app, venue)
+    async with client_for(app) as cashier:
+        await login(cashier, *CASHIER)
+        pos = (await cashier.get(f"/api/v1/staff/sites/{venue.site_id}/pos")).json()
+        done = await cashier.post(f"/api/v1/staff/rounds/{pos['queue'][0]['id']}/validate",
+                                  json={})
+        assert done.status_code == 200, done.text
+    levels = []
+    for minutes in (12, 25):  # the demo site's thresholds: amber after 10, red after 20
+        async with db.sessionmaker() as session, session.begin():
+            await session.execute(update(Ticket).values(
+                reached_at=datetime.now(UTC) - timedelta(minutes=minutes)))
+        floor = _part((await _day(app, ADMIN)).text, "live-floor")
+        found = re.search(r'<li class="level-(\w+)" data-station=.*?data-elapsed="(\d+)"',
+                          floor, re.S)
+        assert found is not None, floor
+        levels.append((found.group(1), int(found.group(2))))
+    assert levels == [("amber", 12), ("red", 25)]
+
+
+def test_the_home_watches_at_most_a_sockets_topics() -> None:
+    """The figures first, then every site's POS, then machines, up to 32 in all."""
+    floors = [SiteFloor(f"Site {n}", FloorSummary(n, 0, [], [], [], 10, 20))
+              for n in range(1, 21)]
+    machines = [MachineState(n, f"M{n}", 1, True, False, [], []) for n in range(1, 41)]
+    day = LiveDay(datetime.now(UTC), "EUR", "Europe/Paris", [], None, 7, None, floors,
+                  machines)
+    watched = topics_of(day)
+    assert len(watched) == 32
+    assert watched[:2] == ["site:1:pos", "site:2:pos"] and watched[19] == "site:20:pos"
+    assert watched[20:] == [f"machine:{n}" for n in range(1, 13)]
 
 
 async def test_each_role_sees_its_part_of_the_day_and_nothing_else(
