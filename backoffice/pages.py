@@ -1,7 +1,10 @@
 """The back office's home: the onboarding checklist, and its progress for every page's
-navigation (templates/backoffice/layout.html fetches it)."""
+navigation (templates/backoffice/layout.html fetches it); the day, live (backoffice/live_day.py),
+whose fragment the page fetches again at each change of the topics it watches."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -11,8 +14,10 @@ from accounts.context import staff_of
 from accounts.models import Company
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
+from accounts.tenant import site_for
 from backoffice import onboarding
-from backoffice.forms import member_for
+from backoffice.forms import member_for, signed_in
+from backoffice.live_day import LiveDay, live_day, topics_of
 from backoffice.onboarding_facts import facts_of
 from web.state import app_state
 from web.templating import page
@@ -27,21 +32,40 @@ async def _checklist(
     return facts, onboarding.checklist(facts)
 
 
+async def _day(request: Request, staff: StaffIdentity) -> LiveDay:
+    """The day as this member may see it, of the site asked (`?site=`), else of all theirs."""
+    raw = request.query_params.get("site", "")
+    async with app_state(request).sessionmaker() as session:
+        site = await site_for(session, staff, int(raw) if raw.isdecimal() and len(raw) < 19
+                              else raw) if raw else None
+        return await live_day(session, staff, site.id if site else None)
+
+
 async def home(request: Request) -> Response:
-    """The checklist (what is done, what is left, each step a link to its page) for those
-    who set the venue up; the sections of the navigation for everyone else."""
+    """The day, live, as far as the role sees it; the checklist (what is done, what is left,
+    each step a link to its page) for those who set the venue up; the sections of the
+    navigation for everyone else."""
     staff = await member_for(request)
     if isinstance(staff, Response):
         return staff
     async with app_state(request).sessionmaker() as session:
         company = await session.get(Company, staff.company_id)
     assert company is not None  # a staff row refers to its company
+    day = await _day(request, staff)
+    live: dict[str, Any] = {"day": day, "topics": topics_of(day)}
     if not can(staff.role, Permission.CONFIGURE):
-        return page(request, "backoffice/home.html", staff=staff, steps=None, company=company)
+        return page(request, "backoffice/home.html", staff=staff, steps=None, company=company,
+                    **live)
     facts, steps = await _checklist(request, staff)
     return page(request, "backoffice/home.html", staff=staff, steps=steps, company=company,
                 progress=onboarding.progress(steps), launched=onboarding.launched(facts),
-                launch_on=facts.launch_on)
+                launch_on=facts.launch_on, **live)
+
+
+async def home_live(request: Request) -> Response:
+    """The day's fragment alone, which the home fetches again when something moved."""
+    staff = await signed_in(request)
+    return page(request, "backoffice/_live_day.html", day=await _day(request, staff))
 
 
 async def progress(request: Request) -> Response:
@@ -58,5 +82,6 @@ async def progress(request: Request) -> Response:
 
 routes = [
     Route("/backoffice", home),
+    Route("/backoffice/home/live", home_live),
     Route("/backoffice/progress", progress),
 ]

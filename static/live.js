@@ -161,7 +161,9 @@
       apply(message);
       const notify = message.notify;
       const mine = notify && notify.actor && String(notify.actor) === body.dataset.me;
-      if (notify && !mine) toast(notify.text); // staff screens have no actor: always told
+      // Staff screens have no actor: always told, but on a page that only watches (the
+      // back office's home, body.quiet-live).
+      if (notify && !mine && !body.classList.contains("quiet-live")) toast(notify.text);
     } else if (message.type === "bus") {
       // Live changes are late while the bus is down; the server sends fresh snapshots of
       // whatever moved meanwhile, so there is nothing to ask for. Shown on the page.

@@ -156,6 +156,8 @@ LINES: list[Line] = [
     Line("GET", "/staff", STAFF),
     Line("GET", "/backoffice", STAFF),
     Line("GET", "/backoffice/progress", STAFF),
+    # The day, live: each part of it for the roles that see it (tests/backoffice/test_live_day.py).
+    Line("GET", "/backoffice/home/live", STAFF),
     Line("GET", "/backoffice/pin", STAFF),
     Line("POST", "/backoffice/pin", STAFF, body={"pin": "12a"}),  # refused at its field
     # The café's floor: POS, stations, tables (ordering/).

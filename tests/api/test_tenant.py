@@ -170,6 +170,7 @@ PAGES = [
     "/backoffice/stats/hours?site={site}",
     "/backoffice/stats/consumption?site={site}&format=xlsx",
     "/backoffice/dashboard/widgets/{widget}", "/backoffice/dashboard/widgets/{widget}/edit",
+    "/backoffice?site={site}", "/backoffice/home/live?site={site}",
 ]
 
 # The back office's forms that change one object: another company's is not found either.
