@@ -20,7 +20,7 @@ from backoffice import company_pages as backoffice_company
 from backoffice import group_pages as backoffice_groups
 from backoffice import hours_pages as backoffice_hours
 from backoffice import machine_pages as backoffice_machines
-from backoffice import menu_files, menu_pages, signup_pages
+from backoffice import menu_files, menu_pages, rollups, signup_pages, stats_topic
 from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
 from backoffice import records_pages as backoffice_records
@@ -100,6 +100,8 @@ def assemble(config: OrderingConfig) -> None:
     table_payments.register(config)
     brew_payments.register()
     topups.register()
+    rollups.register()  # the statistics' rollups hear sales, bills, brews, top-ups
+    stats_topic.register()
     readiness.use(site_missing)  # a site's POS sells once the checklist's blocking steps are done
 
 

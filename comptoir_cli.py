@@ -1,5 +1,5 @@
 """The `comptoir` command: migrate, seed, serve, demo, create and deactivate staff, backup,
-restore, verify, archive and export the till's records."""
+restore, verify, archive and export the till's records, rebuild the statistics."""
 
 from __future__ import annotations
 
@@ -235,6 +235,9 @@ def main(argv: list[str] | None = None) -> None:
     from pos.cli import add_parser as add_verify_records
 
     add_verify_records(commands)
+    from backoffice.cli import add_parser as add_rebuild_stats
+
+    add_rebuild_stats(commands)
     staff = commands.add_parser("create-staff", help="add a staff account")
     staff.add_argument("--email", required=True)
     staff.add_argument("--name", required=True)
@@ -290,6 +293,10 @@ def main(argv: list[str] | None = None) -> None:
         from pos.cli import run as verify_records
 
         raise SystemExit(verify_records(settings, args))
+    elif args.command == "rebuild-stats":
+        from backoffice.cli import run as rebuild_stats
+
+        rebuild_stats(settings, args)
     elif args.command == "simulate-machines":
         from machines.cli import run as simulate
 

@@ -87,6 +87,7 @@ class TableSettled(TableEvent):
     lines: list[SoldLine] = Field(default_factory=list)  # what the bill was for
     payments: list[PaidPart] = Field(default_factory=list)  # every part, by method
     opened_at: datetime | None = None  # when the table's session began
+    at_till: bool = False  # paid by a till's ticket (its TicketRecorded tells the money too)
 
 
 class TableFreed(TableEvent):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from domain.events import BrewFinished
 from domain.outbox import record
-from machines.models import Brew, Machine
+from machines.models import Brew, Machine, MachineGroup
 from machines.views import company_of_machine
 from realtime.events import Tx
 
@@ -26,4 +26,15 @@ async def brew_finished(tx: Tx, brew: Brew) -> None:
         currency=company.currency, charge=brew.charge,
         outcome="served" if served else "failed",
         reason=None if served else brew.reason, refunded=brew.refunded,
+        group_id=brew.group_id, selection_id=await _selection_of(tx, machine, brew.group_id),
     ))
+
+
+async def _selection_of(tx: Tx, machine: Machine, group_id: int | None) -> int | None:
+    """The selection the drink was chosen from: in custom mode the group's own at this
+    machine, if it has one (machines/access.py), else the machine's."""
+    if group_id is not None and machine.mode == "custom":
+        own = await tx.session.get(MachineGroup, (machine.id, group_id))
+        if own is not None and own.selection_id is not None:
+            return own.selection_id
+    return machine.selection_id

@@ -11,15 +11,18 @@ from typing import Literal
 from sqlalchemy import func, select
 
 from domain.events import (
+    PaidPart,
     RoundRefused,
     RoundSubmitted,
     RoundValidated,
+    SoldLine,
     TableFreed,
     TableSettled,
 )
 from domain.outbox import record
-from ordering.models import DiningTable, OrderLine, Round, TableSession
-from ordering.payment_views import LINE_AMOUNT
+from ordering.models import DiningTable, OrderLine, Product, Round, TableSession
+from ordering.payment_views import LINE_AMOUNT, paid_online
+from ordering.table_payment import UNBILLED
 from ordering.views import company_of_site
 from realtime.events import Tx
 
@@ -64,14 +67,46 @@ async def round_refused(
 
 async def table_settled(
     tx: Tx, table: DiningTable, ts: TableSession, amount: int,
-    method: Literal["cash", "card", "online"], staff_id: int | None,
+    method: Literal["cash", "card", "online"], staff_id: int | None, *, at_till: bool = False,
 ) -> None:
-    """`amount`: the whole bill, whatever part of it was paid from phones before."""
+    """`amount`: the whole bill, whatever part of it was paid from phones before; the
+    event carries its lines (by product) and its parts (paid from phones, then `method`)."""
     company = await company_of_site(tx.session, table.site_id)
     await record(tx, TableSettled(
         company_id=company.id, site_id=table.site_id, table_id=table.id, session_id=ts.id,
         amount=amount, currency=company.currency, method=method, staff_id=staff_id,
+        lines=await _billed_lines(tx, ts.id), payments=await _parts(tx, ts.id, amount, method),
+        opened_at=ts.opened_at, at_till=at_till,
     ))
+
+
+async def _billed_lines(tx: Tx, session_id: int) -> list[SoldLine]:
+    """The bill's lines added up by product (rounds refused or still being paid are not on
+    it)."""
+    rows = (await tx.session.execute(
+        select(Product.id, Product.category_id, Product.name, Product.station,
+               func.sum(OrderLine.quantity), func.sum(LINE_AMOUNT))
+        .join(OrderLine, OrderLine.product_id == Product.id)
+        .join(Round, Round.id == OrderLine.round_id)
+        .where(Round.session_id == session_id, Round.status.not_in(UNBILLED))
+        .group_by(Product.id, Product.category_id, Product.name, Product.station)
+        .order_by(Product.id)
+    )).all()
+    return [SoldLine(product_id=product_id, category_id=category_id, name=name,
+                     quantity=int(quantity), amount=int(total), station=station)
+            for product_id, category_id, name, station, quantity, total in rows
+            if quantity]
+
+
+async def _parts(tx: Tx, session_id: int, amount: int,
+                 method: Literal["cash", "card", "online"]) -> list[PaidPart]:
+    """What phones paid (online), and the rest by the method that settled it."""
+    online = amount if method == "online" else min(amount, await paid_online(tx.session,
+                                                                               session_id))
+    parts = [PaidPart(method="online", amount=online)] if online else []
+    if amount - online:
+        parts.append(PaidPart(method=method, amount=amount - online))
+    return parts
 
 
 async def table_freed(
@@ -81,5 +116,5 @@ async def table_freed(
     company = await company_of_site(tx.session, table.site_id)
     await record(tx, TableFreed(
         company_id=company.id, site_id=table.site_id, table_id=table.id, session_id=ts.id,
-        reason=reason, settled=settled, staff_id=staff_id,
+        reason=reason, settled=settled, staff_id=staff_id, opened_at=ts.opened_at,
     ))

@@ -331,9 +331,11 @@ async def settle(
     method: str,
     tendered: int | None,
     idempotency_key: str,
+    *,
+    at_till: bool = False,
 ) -> Payment:
     """Take payment of everything due at the table (`method`: cash or card); a retried key
-    pays once."""
+    pays once. `at_till`: a till's ticket paid it (pos/sell.py), which the facts say."""
     require(staff.role, Permission.SETTLE)
     table = await staff_table(tx, staff, table_id)
     ts = await active_session(tx.session, table.id)
@@ -395,7 +397,8 @@ async def settle(
         {"amount": due, "method": method},
     )
     await facts.table_settled(
-        tx, table, ts, detail["ordered"], "cash" if method == "cash" else "card", staff.id
+        tx, table, ts, detail["ordered"], "cash" if method == "cash" else "card", staff.id,
+        at_till=at_till,
     )
     return payment
 

@@ -17,6 +17,7 @@ from pos import vat
 from pos.errors import BadTicket
 from pos.models import Ticket, TicketLine, TicketPayment, Till
 from pos.records import (
+    Item,
     Kind,
     Method,
     Origin,
@@ -76,6 +77,7 @@ async def record_refund(tx: Tx, command: Refund) -> Recorded:
     returned = await _returned(tx, original.id)
     lines: list[vat.Line] = []
     positions: list[int | None] = []
+    items: list[Item] = []
     for wanted in command.lines:
         line = next((line for line in sold if line.position == wanted.position), None)
         if line is None:
@@ -89,12 +91,13 @@ async def record_refund(tx: Tx, command: Refund) -> Recorded:
         lines.append(vat.Line(line.label, -wanted.quantity, line.unit_price, line.vat_rate,
                               discount=amount - wanted.quantity * line.unit_price))
         positions.append(line.position)
+        items.append(Item(line.product_id, line.category_id))
     if len({*positions}) != len(positions):
         raise BadTicket(why=N_("a refund names each line once"))
     if not lines:
         raise BadTicket(why=N_("a refund names at least one line"))
     return await append(tx, command.origin, Kind.REFUND, original, lines, command.payments,
-                         reason=command.reason, corrects_positions=positions)
+                         reason=command.reason, corrects_positions=positions, items=items)
 
 
 async def record_void(tx: Tx, command: Void) -> Recorded:
@@ -117,7 +120,8 @@ async def record_void(tx: Tx, command: Void) -> Recorded:
         payments = [PaymentInput(Method(p.method), p.amount) for p in paid]
     return await append(tx, command.origin, Kind.VOID, original, lines, payments,
                          reason=command.reason,
-                         corrects_positions=[line.position for line in sold])
+                         corrects_positions=[line.position for line in sold],
+                         items=[Item(line.product_id, line.category_id) for line in sold])
 
 
 async def record_duplicate(tx: Tx, command: Duplicate) -> Recorded:

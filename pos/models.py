@@ -119,6 +119,11 @@ class TicketLine(Base):
     total_excl: Mapped[Money]
     # On a refund or void: the position of the sold line it gives back.
     corrects_position: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What the line sold, as the catalog had it (none for a line of no product): for the
+    # statistics, not part of the record's chained fields. No foreign key: records outlive
+    # the catalog.
+    product_id: Mapped[int | None] = mapped_column(IdType, default=None)
+    category_id: Mapped[int | None] = mapped_column(IdType, default=None)
 
 
 class TicketTax(Base):

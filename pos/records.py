@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from accounts.models import Company, Staff
 from domain import outbox
-from domain.events import TicketRecorded
+from domain.events import PaidPart, SoldLine, TicketRecorded
 from errors import N_
 from pos import chain, clock, vat
 from pos.errors import BadTicket, PeriodClosed, SequenceTaken
@@ -72,10 +72,19 @@ class Origin:
 
 
 @dataclass(frozen=True)
+class Item:
+    """What a line sells, for the statistics: the product and its category, when known."""
+
+    product_id: int | None = None
+    category_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Sale:
     origin: Origin
     lines: Sequence[vat.Line]
     payments: Sequence[PaymentInput] = ()
+    items: Sequence[Item] = ()  # one per line, in their order (none: not known)
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ class Recorded:
 async def record_sale(tx: Tx, command: Sale) -> Recorded:
     _check_lines(command.lines)
     return await append(tx, command.origin, Kind.SALE, None, list(command.lines),
-                         command.payments, reason="")
+                         command.payments, reason="", items=command.items)
 
 
 async def recorded(tx: Tx, ticket: Ticket, *, first: bool = True) -> Recorded:
@@ -123,7 +132,7 @@ async def recorded(tx: Tx, ticket: Ticket, *, first: bool = True) -> Recorded:
 async def append(
     tx: Tx, origin: Origin, kind: Kind, corrects: Ticket | None, lines: list[vat.Line],
     payments: Sequence[PaymentInput], *, reason: str,
-    corrects_positions: Sequence[int | None] = (),
+    corrects_positions: Sequence[int | None] = (), items: Sequence[Item] = (),
 ) -> Recorded:
     found = await retry(tx, origin)
     if found:
@@ -170,8 +179,11 @@ async def append(
                    discount=priced.line.discount, vat_rate=priced.line.vat_rate,
                    total_incl=priced.total_incl, total_excl=priced.total_excl,
                    corrects_position=(corrects_positions[index - 1]
-                                      if corrects_positions else None))
-        for index, priced in enumerate(totals.lines, start=1)
+                                      if corrects_positions else None),
+                   product_id=item.product_id, category_id=item.category_id)
+        for index, (priced, item) in enumerate(zip(
+            totals.lines, [*items, *[Item()] * (len(totals.lines) - len(items))], strict=True),
+            start=1)
     ]
     rows_taxes = [
         TicketTax(ticket_id=ticket.id, vat_rate=rate.rate, total_excl=rate.total_excl,
@@ -193,6 +205,11 @@ async def append(
         kind=kind.value, training=ticket.training, total=ticket.total_incl,
         currency=ticket.currency, staff_id=ticket.staff_id,
         corrects_ticket_id=ticket.corrects_id,
+        lines=[SoldLine(product_id=line.product_id, category_id=line.category_id,
+                        name=line.label, quantity=line.quantity, amount=line.total_incl)
+               for line in rows_lines],
+        payments=[PaidPart(method=line.method, amount=line.amount) for line in rows_payments],
+        sold_at=ticket.device_at or ticket.created_at,
     ))
     return await recorded(tx, ticket)
 

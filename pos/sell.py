@@ -40,7 +40,16 @@ from ordering.views import active_session
 from pos import vat
 from pos.errors import ApprovalNeeded, BadTicket
 from pos.models import Ticket, Till
-from pos.records import Method, Origin, PaymentInput, Recorded, Sale, record_sale, recorded
+from pos.records import (
+    Item,
+    Method,
+    Origin,
+    PaymentInput,
+    Recorded,
+    Sale,
+    record_sale,
+    recorded,
+)
 from realtime.events import Tx
 
 MAX_NOTE = 60
@@ -241,16 +250,19 @@ async def sell(
             raise BadTicket(why=N_("a table's bill is paid as it stands, without other "
                                    "lines or discounts"))
         priced = Priced(await _table_lines(tx, till, sale.table_id))
+        items = await items_of(tx, await table_products(tx, till, sale.table_id))
     else:
-        priced = price(await _products(tx, till.site_id, sale.lines), sale.lines,
-                       sale.discount, takeaway=sale.takeaway, limit_percent=limit)
+        products = await _products(tx, till.site_id, sale.lines)
+        priced = price(products, sale.lines, sale.discount, takeaway=sale.takeaway,
+                       limit_percent=limit)
+        items = [Item(w.product_id, products[w.product_id].category_id) for w in sale.lines]
     if needs_approval(priced, sale) and approved_by is None:
         raise ApprovalNeeded()
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=staff.id, training=training_by is not None,
                     supervisor_id=training_by if training_by is not None
                     else approved_by if priced.over and approved_by != staff.id else None)
-    done = await record_sale(tx, Sale(origin, priced.lines, sale.payments))
+    done = await record_sale(tx, Sale(origin, priced.lines, sale.payments, items))
     if not done.first:
         return done
     for over in priced.over:
@@ -265,6 +277,14 @@ async def sell(
         assert config is not None
         await _settle(tx, config, staff, sale, done)
     return done
+
+
+async def items_of(tx: Tx, product_ids: Sequence[int]) -> list[Item]:
+    """Each product with its category, in the order given (a product gone: no category)."""
+    categories = dict((await tx.session.execute(
+        select(Product.id, Product.category_id).where(Product.id.in_(set(product_ids)))
+    )).all()) if product_ids else {}
+    return [Item(pid, categories.get(pid)) for pid in product_ids]
 
 
 async def _table_lines(tx: Tx, till: Till, table_id: int) -> list[vat.Line]:
@@ -333,10 +353,10 @@ async def _settle(tx: Tx, config: OrderingConfig, staff: StaffIdentity, sale: Co
         tendered = sum(p.tendered if p.tendered is not None else p.amount
                        for p in sale.payments)
         paid = await staff_service.settle(tx, config, staff, sale.table_id, "cash", tendered,
-                                          str(sale.uuid))
+                                          str(sale.uuid), at_till=True)
     else:
         paid = await staff_service.settle(tx, config, staff, sale.table_id, "card", None,
-                                          str(sale.uuid))
+                                          str(sale.uuid), at_till=True)
     if paid.amount != done.ticket.total_incl:
         raise TableNotPayable(N_("its bill changed while it was being paid; try again"))
 

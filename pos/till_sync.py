@@ -51,7 +51,7 @@ from pos.journal import JournalKind, write
 from pos.legal import number
 from pos.models import CloseRequest, SyncedSale, SyncIssue, Ticket, Till
 from pos.periods import local_day, zone_of
-from pos.records import Origin, PaymentInput, Sale, record_sale
+from pos.records import Item, Origin, PaymentInput, Sale, record_sale
 from pos.sell import _label, _settle, limit_of
 from pos.tills import lock_till
 from realtime.events import Tx
@@ -197,6 +197,7 @@ class InCatalog:
     price: int
     vat_rate: int
     vat_rate_takeaway: int | None
+    category_id: int | None = None
 
 
 def catalog_flags(sale: OfflineSale, products: dict[int, InCatalog | None]
@@ -308,7 +309,7 @@ async def _in_catalog(session: AsyncSession, site_id: int, ids: set[int]
         if product.site_id == site_id and product.archived_at is None \
                 and category_archived is None:
             found[product.id] = InCatalog(product.price, product.vat_rate,
-                                          product.vat_rate_takeaway)
+                                          product.vat_rate_takeaway, product.category_id)
     return found
 
 
@@ -440,7 +441,9 @@ async def _record(
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=sale.staff_id, sequence=sale.sequence, training=sale.training,
                     supervisor_id=supervisor, device_at=sale.device_at)
-    done = await record_sale(tx, Sale(origin, sold.lines, sale.payments))
+    items = [Item(line.product_id, in_catalog.category_id if (in_catalog := products.get(
+        line.product_id)) else None) for line in sale.lines]
+    done = await record_sale(tx, Sale(origin, sold.lines, sale.payments, items))
     if not done.first:  # a concurrent upload recorded it while this one waited for the lock
         known = await _known(tx, till, sale, digest)
         assert known is not None

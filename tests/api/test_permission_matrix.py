@@ -770,6 +770,7 @@ TOPICS: dict[str, list[tuple[str, Who]]] = {
     "user": [("user:{consumer}", P.PEOPLE)],
     "session": [("session:{key}", NOBODY)],  # put there by the server, never subscribed
     "till": [("till:{till}:{key}", NOBODY)],  # the till's own page: its key, not a role
+    "stats": [("stats:{company}", P.REPORT)],  # the company's figures changed: any of its sites
 }
 
 
@@ -784,6 +785,9 @@ async def test_every_role_on_every_live_topic(
 ) -> None:
     assert set(topics._kinds) == set(TOPICS), "a topic kind with no line in TOPICS"
     ids = await _objects(app, db, venue) | {"key": "a" * 43}
+    async with db.sessionmaker() as session:
+        ids["company"] = await session.scalar(select(Site.company_id).where(
+            Site.id == venue.site_id))
     async with db.sessionmaker() as session, session.begin():
         site = await session.get(Site, venue.site_id)
         assert site is not None
@@ -811,8 +815,8 @@ async def test_every_role_on_every_live_topic(
                             allowed = True
                         else:
                             assert isinstance(who, Permission)
-                            allowed = can(role, who) and (
-                                scope == "own" or (scope == "site" and kind_name == "user"))
+                            allowed = can(role, who) and (scope == "own" or (
+                                scope == "site" and kind_name in ("user", "stats")))
                         got = await kind.authorize(session, parsed[1], viewer)
                         if got != allowed:
                             wrong.append(f"{topic} {role}/{scope}: {got}, expected {allowed}")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
 from domain.events import BrewFinished
 from domain.subscribers import subscribe, unsubscribe
+from machines.models import MachineGroup
 from realtime.events import Tx
 from tests.machines.conftest import Coffee
 
@@ -54,3 +56,9 @@ async def test_a_served_and_a_failed_brew_are_each_heard_once(
     )
     assert first.charge == "credit"
     assert await coffee.balance(zoe) == 1000 - price
+    # The drink's group and the selection it came from (the machine's, prepaid mode).
+    async with coffee.db.sessionmaker() as session:
+        group_id = await session.scalar(select(MachineGroup.group_id).where(
+            MachineGroup.machine_id == machine.id))
+    assert group_id is not None and machine.selection_id is not None
+    assert (first.group_id, first.selection_id) == (group_id, machine.selection_id)

@@ -11,9 +11,11 @@ import pytest
 
 from domain.events import (
     DomainEvent,
+    PaidPart,
     RoundRefused,
     RoundSubmitted,
     RoundValidated,
+    SoldLine,
     TableFreed,
     TableSettled,
 )
@@ -74,6 +76,14 @@ async def test_a_table_settled_in_cash_is_heard_with_its_bill_and_its_cashier(
     assert settled.company_id == cashier.company_id and settled.site_id == cafe.venue.site_id
     assert (freed.session_id, freed.reason, freed.settled) == (settled.session_id, "freed", True)
     assert len({e.id for e in heard}) == 4
+    # What the dashboards need without asking ordering back: lines, parts, times.
+    espresso = cafe.products["Espresso"]
+    assert settled.lines == [SoldLine(product_id=espresso.id, category_id=espresso.category_id,
+                                      name="Espresso", quantity=2, amount=bill,
+                                      station=espresso.station)]
+    assert settled.payments == [PaidPart(method="cash", amount=bill)]
+    assert settled.opened_at is not None and settled.opened_at == freed.opened_at
+    assert settled.opened_at <= settled.at and not settled.at_till
 
 
 async def test_a_refused_round_is_heard_with_its_reason(cafe: Cafe, heard: list[Any]) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
 from accounts.models import Company, Site, Staff, StaffSite
+from backoffice.models import StatRollup
 from demo.seed import PINS, DemoVenue
 from domain.models import AuditEntry
 from ordering.models import Category, DiningTable, Product, TableSession
@@ -357,4 +358,11 @@ async def test_a_table_bill_is_paid_at_the_till_and_the_table_settled(
             TicketLine.ticket_id == paid.json()["ticket"]["id"]))).all()
         assert [(ln.label, ln.quantity, ln.unit_price, ln.vat_rate) for ln in lines] == [
             (f"{coffee.name} (bien chaud)", 3, 250, 550)]
+        assert [(ln.product_id, ln.category_id) for ln in lines] == [
+            (coffee.id, coffee.category_id)]
+        # The statistics count the bill once: as the till's ticket, not again as a table's.
+        counted = (await session.execute(select(
+            StatRollup.measure, StatRollup.count, StatRollup.amount).where(
+            StatRollup.grain == "day", StatRollup.dim_kind == ""))).all()
+        assert sorted(counted) == [("rounds", 1, 750), ("sales", 1, 750)]
     assert await _count(db) == 1
