@@ -5,8 +5,9 @@ At scale 1: about 2 million ticket lines (counter tickets at the tills and table
 (the till's tickets chained record by record, the tables' sessions, rounds, lines and
 payments, the brews, top-ups and the credit ledger) together with the domain event the
 room would have recorded, delivered, in `outbox_event`; the rollups are then rebuilt from
-those events (backoffice/rollups.py). What is left out: docs/statistics.md, "The large
-demo company". The same seed gives the same company for the same last day.
+those events (backoffice/rollups.py). What it makes and what it leaves out:
+docs/performance.md, "Statistics on a year of a 20-site company". The same seed, last day
+and moment give the same company.
 """
 
 from __future__ import annotations

@@ -153,9 +153,12 @@ class Day:
         self.events[event.name] = self.events.get(event.name, 0) + 1
         self.recorded += 1
 
-    def _paid(self, total: int, cash_share: float) -> list[tuple[str, int, int]]:
+    def _paid(self, total: int, cash_share: float,
+              split: bool = True) -> list[tuple[str, int, int]]:
+        """Card or cash (tendered exactly or rounded up to 5 euros), or a till's ticket
+        split between the two."""
         draw = self.rng.random()
-        if draw < 0.03 and total > 1:
+        if split and draw < 0.03 and total > 1:
             cash = total // 2
             return [("cash", cash, cash), ("card", total - cash, total - cash)]
         if draw < 0.03 + cash_share:
@@ -213,8 +216,10 @@ class Day:
                             unit_price=p.line.unit_price, discount=0,
                             vat_rate=p.line.vat_rate, total_incl=p.total_incl,
                             total_excl=p.total_excl,
-                            corrects_position=n if sign < 0 else None)
-                 for n, p in enumerate(priced.lines, start=1)]
+                            corrects_position=n if sign < 0 else None,
+                            product_id=item[0], category_id=item[1])
+                 for n, (p, (item, _)) in enumerate(zip(priced.lines, sold.items, strict=True),
+                                                    start=1)]
         taxes = [TicketTax(ticket_id=ticket.id, vat_rate=r.rate, total_excl=r.total_excl,
                            total_vat=r.total_vat, total_incl=r.total_incl)
                  for r in priced.rates]
@@ -242,9 +247,9 @@ class Day:
             kind=sold.kind, training=False, total=ticket.total_incl,
             currency=ticket.currency, staff_id=ticket.staff_id,
             corrects_ticket_id=ticket.corrects_id,
-            lines=[SoldLine(product_id=item[0], category_id=item[1], name=item[2],
-                            quantity=line.quantity, amount=line.total_incl, station=item[5])
-                   for (item, _), line in zip(sold.items, lines, strict=True)],
+            lines=[SoldLine(product_id=line.product_id, category_id=line.category_id,
+                            name=line.label, quantity=line.quantity, amount=line.total_incl)
+                   for line in lines],
             payments=[PaidPart(method=p.method, amount=p.amount) for p in payments],
             sold_at=at))
 
@@ -280,7 +285,7 @@ class Day:
             "pin": f"{self.rng.randrange(10**4):04d}", "round_count": len(rounds),
             "opened_at": opened, "last_activity_at": closed, "settled_at": settled,
             "closed_at": closed, "close_reason": "freed"})
-        sold: list[SoldLine] = []
+        billed: dict[int, tuple[Item, int]] = {}  # the bill's lines, by product
         for number_, (at, items) in enumerate(rounds, start=1):
             round_id = await self.take("round")
             await self.bulk.add("round", {
@@ -294,9 +299,7 @@ class Day:
                     "id": line_id, "session_id": session_id, "client_id": f"l{line_id}",
                     "round_id": round_id, "product_id": item[0], "quantity": quantity,
                     "unit_price": item[3], "note": "", "added_at": at})
-                sold.append(SoldLine(product_id=item[0], category_id=item[1], name=item[2],
-                                     quantity=quantity, amount=quantity * item[3],
-                                     station=item[5]))
+                billed[item[0]] = (item, billed.get(item[0], (item, 0))[1] + quantity)
             self.lines += len(items)
             await self._event(RoundSubmitted(
                 id=self._uuid(), at=at, company_id=company, site_id=place.site_id,
@@ -304,8 +307,11 @@ class Day:
                 number=number_, total=sum(i[3] * q for i, q in items),
                 currency=self.venue.currency, member_id=None, staff_id=waiter,
                 paid_online=False))
+        sold = [SoldLine(product_id=item[0], category_id=item[1], name=item[2],
+                         quantity=quantity, amount=quantity * item[3])
+                for _, (item, quantity) in sorted(billed.items())]
         total = sum(line.amount for line in sold)
-        parts = self._paid(total, 0.25)
+        parts = self._paid(total, 0.25, split=False)  # settled at once on the tables' screen
         for method, amount, tendered in parts:
             payment_id = await self.take("payment")
             await self.bulk.add("payment", {
