@@ -4,13 +4,18 @@ its rows say, and the till's chains are whole."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import case, func, select
 
+from backoffice.models import StatRollup
 from backoffice.periods import Granularity
 from backoffice.stats import Measure, Query, Scope, figure, series
 from demo.large import NAME, ZONE, AlreadySeeded, Seeded, Size, make_large, seed_large
@@ -20,6 +25,7 @@ from ordering.models import OrderLine, Payment, Round, TableSession
 from payments.models import ProviderPayment
 from pos.models import Ticket, TicketLine
 from pos.verification import verify_company
+from settings import ROOT
 from tests.conftest import Database
 
 # Three sites over 40 days, across the night the clocks go forward (2026-03-29, Paris).
@@ -112,3 +118,23 @@ async def test_its_events_say_what_its_rows_say_and_its_chains_are_whole(db: Dat
         assert await verify_company(session, seeded.company_id) == []
         with pytest.raises(AlreadySeeded, match=re.escape(NAME)):
             await seed_large(session, scale=SCALE, size=SIZE, last_day=LAST_DAY, now=NOW)
+
+
+def _seed_command(db: Database) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "comptoir_cli", "seed", "--large", "--scale", "0.0002",
+         "--seed", "5"], capture_output=True, text=True, cwd=ROOT, timeout=240,
+        env={**os.environ, "DATABASE_URL": db.url, "SECRET_KEY": "test-secret"})
+
+
+async def test_the_command_prints_its_progress_and_refuses_a_second_company(
+    db: Database,
+) -> None:
+    done = await asyncio.to_thread(_seed_command, db)
+    assert done.returncode == 0, done.stderr
+    assert "20 sites" in done.stdout and "rollups rebuilt from" in done.stdout
+    async with db.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(StatRollup)) > 0
+    again = await asyncio.to_thread(_seed_command, db)
+    assert again.returncode != 0 and "is there already" in again.stderr
+    assert "Traceback" not in again.stderr
