@@ -35,6 +35,20 @@ async def _seed(settings: Settings) -> object:
         await engine.dispose()
 
 
+async def _seed_large(settings: Settings, scale: float, seed: int) -> None:
+    from db.engine import make_engine, make_sessionmaker
+    from demo.large import AlreadySeeded, make_large
+
+    engine = make_engine(settings.database_url)
+    try:
+        await make_large(make_sessionmaker(engine), scale=scale, seed=seed,
+                         progress=lambda line: print(line, flush=True))
+    except AlreadySeeded as already:
+        raise SystemExit(f"comptoir seed --large: {already} is there already") from None
+    finally:
+        await engine.dispose()
+
+
 def print_urls(settings: Settings, venue: object) -> None:
     from demo.seed import PINS, DemoVenue
 
@@ -203,7 +217,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="comptoir", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations")
-    commands.add_parser("seed", help="create the demo venue (once)")
+    seeding = commands.add_parser("seed", help="create the demo venue (once)")
+    seeding.add_argument("--large", action="store_true", help="instead, a company of 20 "
+                         "sites over a year (2 million ticket lines), its rollups rebuilt")
+    seeding.add_argument("--scale", type=float, default=1.0,
+                         help="--large: its volumes times this (0.01 for a quick one)")
+    seeding.add_argument("--seed", type=int, default=17, help="--large: the random seed")
     for name, text in (("serve", "serve the app"), ("demo", "migrate, seed, print URLs, serve")):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", default=os.environ.get("HOST") or DEFAULT_HOST)
@@ -249,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     if args.command == "migrate":
         migrate(settings)
+    elif args.command == "seed" and args.large:
+        asyncio.run(_seed_large(settings, args.scale, args.seed))
     elif args.command == "seed":
         print_urls(settings, asyncio.run(_seed(settings)))
     elif args.command == "serve":

@@ -89,7 +89,7 @@ async def _tickets(
         payments = await _by_ticket(session, TicketPayment, chunk)
         corrected_ids = [t.corrects_id for t in tickets if t.corrects_id]
         uuids = dict((await session.execute(select(Ticket.id, Ticket.uuid).where(
-            Ticket.id.in_(corrected_ids)))).tuples().all()) if corrected_ids else {}
+            Ticket.id.in_(corrected_ids)))).all()) if corrected_ids else {}
         for ticket in tickets:
             found[ticket.id] = (ticket, ticket_fields(
                 ticket, lines.get(ticket.id, []), taxes.get(ticket.id, []),
