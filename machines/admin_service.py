@@ -309,6 +309,8 @@ async def detach_group(tx: Tx, staff: StaffIdentity, machine_id: int, group_id: 
     link = await tx.session.get(MachineGroup, (machine.id, group.id))
     if link is None:
         raise NotFound()
+    await audit.record(tx, staff.id, staff.company_id, "group.detached", _target(machine),
+                       {"group": group.name})
     await tx.session.delete(link)
     await tx.session.flush()
     await machine_changed(tx, machine.id, "machine.groups", {"group_id": group.id})
