@@ -3,8 +3,6 @@ paginated, filtered by action."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,10 +11,11 @@ from starlette.routing import Route
 from accounts.models import Company, Staff
 from accounts.roles import Permission, require
 from accounts.tenant import owned_by
+from backoffice.audit_changes import shown
 from backoffice.forms import signed_in, to_sign_in
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
-from web.state import app_state
+from web.state import app_state, locale_of
 from web.templating import page
 
 PER_PAGE = 50
@@ -101,10 +100,6 @@ def _action(raw: str | None) -> str:
     return value
 
 
-def _changes(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"": value}
-
-
 async def audit_page(request: Request) -> Response:
     if (to_login := await to_sign_in(request)) is not None:
         return to_login
@@ -128,9 +123,11 @@ async def audit_page(request: Request) -> Response:
         actions = (await session.scalars(
             select(AuditEntry.action).where(mine).distinct().order_by(AuditEntry.action)
         )).all()
+    locale = locale_of(request)
     entries = [
         {"at": entry.at, "action": entry.action, "label": ACTIONS.get(entry.action),
-         "target": entry.target, "actor": actor, "changes": _changes(entry.changes)}
+         "target": entry.target, "actor": actor,
+         "changes": shown(entry.changes, locale, company.currency)}
         for entry, actor in rows
     ]
     pages = max(1, -(-(total or 0) // PER_PAGE))

@@ -291,3 +291,31 @@ async def test_deleting_a_selection_or_a_drink_detaching_a_group_and_a_drink_pri
     assert entries[0].actor_staff_id == admin.id and drinks[1].name in entries[1].target
     assert "Été" in entries[2].target and machine.name in entries[3].target
     await bus.close()
+
+
+async def test_changes_are_shown_by_their_names_as_money_and_rates_in_french(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        admin = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
+        assert admin is not None
+    bus = make_bus(None)
+
+    async def changes(tx: Tx) -> None:
+        await audit.record(tx, admin.id, admin.company_id, "product.price", "product:1",
+                           {"price": [350, 360], "vat_rate": [1000, 550], "name": "Espresso"})
+        await audit.record(tx, admin.id, admin.company_id, "staff.role", "staff:2", {
+            "before": {"role": "cashier", "all_sites": True, "sites": []},
+            "after": {"role": "supervisor", "all_sites": True, "sites": []}})
+
+    await run(db.sessionmaker, bus, changes)
+    await bus.close()
+    async with client_for(app) as client:
+        await signed_in(client, ADMIN)
+        page = (await client.get("/backoffice/audit")).text.replace("\u202f", " ").replace(
+            "\xa0", " ")
+    assert "<strong>Prix</strong>: 3,50 € → 3,60 €" in page
+    assert "<strong>Taux de TVA</strong>: 10 % → 5,5 %" in page
+    assert "<strong>Rôle</strong>: Caisse → Superviseur" in page
+    for raw in ("before", "after", "cashier", "vat_rate", "{"):
+        assert raw not in page.split('id="audit"')[1], raw
