@@ -3,18 +3,26 @@ paginated, filtered by action."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.models import Company, Staff
+from accounts.models import Company, Site, Staff
 from accounts.roles import Permission, require
 from accounts.tenant import owned_by
 from backoffice.audit_changes import shown
 from backoffice.forms import signed_in, to_sign_in
+from customers.models import Consumer
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
+from ordering.models import Category, DiningTable, Product
+from pos.models import Till
+from web.i18n import gettext
 from web.state import app_state, locale_of
 from web.templating import page
 
@@ -80,6 +88,49 @@ ACTIONS = {
 }
 
 
+# A target recorded as "kind:id": what the kind is called, and where its name is read.
+KINDS = {
+    "staff": N_("Staff member"), "product": N_("Product"), "category": N_("Category"),
+    "table": N_("Table"), "consumer": N_("Consumer"), "till": N_("Till"), "site": N_("Site"),
+    "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
+    "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"),
+}
+NAMES: dict[str, Any] = {
+    "staff": Staff.name, "product": Product.name, "category": Category.name,
+    "table": DiningTable.label, "consumer": Consumer.name, "till": Till.name,
+    "site": Site.name, "company": Company.name,
+}
+WORDS = {"top-ups": N_("Top-up amounts")}  # a target recorded as a word
+TARGET = re.compile(r"^([a-z_]+):(\d{1,18})$")
+
+
+async def _targets(session: AsyncSession, targets: set[str], locale: str) -> dict[str, str]:
+    """Each target as the page shows it: "Product: Espresso", "Ticket no. 12", a word
+    translated; one query per kind of thing named."""
+    ids: dict[str, set[int]] = {}
+    for target in targets:
+        if (found := TARGET.match(target)) and found[1] in KINDS:
+            ids.setdefault(found[1], set()).add(int(found[2]))
+    names: dict[tuple[str, int], str] = {}
+    for kind, wanted in ids.items():
+        if kind in NAMES:
+            column = NAMES[kind]
+            table = column.class_
+            rows = await session.execute(select(table.id, column).where(table.id.in_(wanted)))
+            names |= {(kind, row[0]): str(row[1]) for row in rows}
+    shown: dict[str, str] = {}
+    for target in targets:
+        if target in WORDS:
+            shown[target] = gettext(locale, WORDS[target])
+        elif (found := TARGET.match(target)) and found[1] in KINDS:
+            kind, key = found[1], int(found[2])
+            label = gettext(locale, KINDS[kind])
+            shown[target] = (gettext(locale, N_("%(kind)s: %(name)s")) % {
+                "kind": label, "name": names[(kind, key)]} if (kind, key) in names
+                else gettext(locale, N_("%(kind)s no. %(id)s")) % {"kind": label, "id": key})
+    return shown
+
+
 def _page_number(raw: str | None) -> int:
     if raw is None or raw == "":
         return 1
@@ -123,10 +174,11 @@ async def audit_page(request: Request) -> Response:
         actions = (await session.scalars(
             select(AuditEntry.action).where(mine).distinct().order_by(AuditEntry.action)
         )).all()
-    locale = locale_of(request)
+        locale = locale_of(request)
+        targets = await _targets(session, {entry.target for entry, _ in rows}, locale)
     entries = [
         {"at": entry.at, "action": entry.action, "label": ACTIONS.get(entry.action),
-         "target": entry.target, "actor": actor,
+         "target": targets.get(entry.target, entry.target), "actor": actor,
          "changes": shown(entry.changes, locale, company.currency)}
         for entry, actor in rows
     ]

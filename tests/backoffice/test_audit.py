@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from errors import Conflict
 from machines import admin_service, selection_service
 from machines.commands import CreateSelection, EditDrink
 from machines.models import Machine, MachineGroup, SelectionProduct
+from ordering.models import Product
 from realtime.bus import make_bus
 from realtime.events import Tx, run
 from tests.api.test_bad_input import key
@@ -319,3 +321,29 @@ async def test_changes_are_shown_by_their_names_as_money_and_rates_in_french(
     assert "<strong>Rôle</strong>: Caisse → Superviseur" in page
     for raw in ("before", "after", "cashier", "vat_rate", "{"):
         assert raw not in page.split('id="audit"')[1], raw
+
+
+async def test_what_was_changed_is_named_not_coded(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        admin = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
+        assert admin is not None
+        product = await session.scalar(select(Product).order_by(Product.id))
+        assert product is not None
+    bus = make_bus(None)
+
+    async def changes(tx: Tx) -> None:
+        for target in (f"product:{product.id}", f"staff:{admin.id}", "ticket:987",
+                       "top-ups", "Machine du hall (#1)"):
+            await audit.record(tx, admin.id, admin.company_id, "product.price", target, {})
+
+    await run(db.sessionmaker, bus, changes)
+    await bus.close()
+    async with client_for(app) as client:
+        await signed_in(client, ADMIN)
+        page = (await client.get("/backoffice/audit")).text.replace("&#39;", "'")
+    whats = re.findall(r'<td data-label="Quoi">([^<]*)</td>', page)
+    assert sorted(whats) == sorted([
+        f"Produit : {product.name}", f"Membre de l’équipe : {admin.name}", "Ticket n° 987",
+        "Montants de recharge", "Machine du hall (#1)"]), whats
