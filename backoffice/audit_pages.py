@@ -76,6 +76,7 @@ ACTIONS = {
     "drink.price": N_("Drink price changed"),
     "drink.removed": N_("Drink removed from its selection"),
     "group.detached": N_("Group detached from a machine"),
+    "group.member_removed": N_("Consumer taken out of a group"),
     "till.discount": N_("Discount above the limit approved"),
     "till.drawer": N_("Cash drawer opened"),
     "ticket.refund": N_("Refund recorded"),

@@ -279,6 +279,10 @@ async def remove_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id
     member = await tx.session.get(GroupMember, (group.id, consumer_id)) if found else None
     if member is None:
         raise NotFound()
+    consumer = await tx.session.get(Consumer, member.consumer_id)
+    await audit.record(tx, staff.id, staff.company_id, "group.member_removed",
+                       f"consumer:{member.consumer_id}",
+                       {"group": group.name, "name": consumer.name if consumer else None})
     await tx.session.delete(member)
     await tx.session.flush()
 

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from accounts.models import Company, Staff
 from accounts.service import StaffIdentity
 from backoffice.audit_pages import ACTIONS
+from customers.models import GroupMember
 from demo.seed import DemoVenue
 from domain import audit
 from errors import Conflict
@@ -286,9 +287,16 @@ async def test_deleting_a_selection_or_a_drink_detaching_a_group_and_a_drink_pri
     await act(lambda tx: selection_service.delete_drink(tx, admin, drinks[1].id))
     await act(lambda tx: selection_service.delete_selection(tx, admin, spare.id))
     await act(lambda tx: admin_service.detach_group(tx, admin, machine.id, group_id))
+    async with db.sessionmaker() as session:
+        member = await session.scalar(select(GroupMember).order_by(GroupMember.consumer_id))
+        assert member is not None
+    await act(lambda tx: admin_service.remove_member(tx, admin, member.group_id,
+                                                     member.consumer_id))
     entries = await audit_entries(db)
     actions = [entry.action for entry in entries]
-    assert actions == ["drink.price", "drink.removed", "selection.deleted", "group.detached"]
+    assert actions == ["drink.price", "drink.removed", "selection.deleted", "group.detached",
+                       "group.member_removed"]
+    assert entries[4].target == f"consumer:{member.consumer_id}"
     assert entries[0].changes == {"price": [drinks[0].price, drinks[0].price + 10]}
     assert entries[0].actor_staff_id == admin.id and drinks[1].name in entries[1].target
     assert "Été" in entries[2].target and machine.name in entries[3].target
