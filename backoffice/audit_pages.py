@@ -3,20 +3,27 @@ paginated, filtered by action."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.models import Company, Staff
+from accounts.models import Company, Site, Staff
 from accounts.roles import Permission
 from accounts.tenant import owned_by
+from backoffice.audit_changes import shown
 from backoffice.forms import member_for
+from customers.models import Consumer
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
-from web.state import app_state
+from ordering.models import Category, DiningTable, Product
+from pos.models import Till
+from web.i18n import gettext
+from web.state import app_state, locale_of
 from web.templating import page
 
 PER_PAGE = 50
@@ -46,7 +53,83 @@ ACTIONS = {
     "till.revoked": N_("Till device revoked"),
     "till.printer": N_("Till printer changed"),
     "shift.closed": N_("Forgotten clock-out closed"),
+    "table.change": N_("Table renamed or moved"),
+    "table.archive": N_("Table archived"),
+    "table.token": N_("Table QR code replaced"),
+    "category.archived": N_("Category archived"),
+    "category.restored": N_("Category brought back"),
+    "product.archived": N_("Product archived"),
+    "product.restored": N_("Product brought back"),
+    "product.price": N_("Product price or VAT changed"),
+    "menu.imported": N_("Menu imported"),
+    "staff.invite": N_("Staff member invited"),
+    "staff.role": N_("Staff role changed"),
+    "staff.sites": N_("Staff sites changed"),
+    "staff.pin_reset": N_("Staff PIN reset"),
+    "staff.activate": N_("Staff member reactivated"),
+    "staff.deactivate": N_("Staff member deactivated"),
+    "consumer.invite": N_("Consumer invited"),
+    "consumer.approve": N_("Consumer approved"),
+    "consumer.edit": N_("Consumer changed"),
+    "consumer.delete": N_("Consumer deleted"),
+    "selection.deleted": N_("Drink selection deleted"),
+    "drink.price": N_("Drink price changed"),
+    "drink.removed": N_("Drink removed from its selection"),
+    "group.detached": N_("Group detached from a machine"),
+    "group.member_removed": N_("Consumer taken out of a group"),
+    "till.discount": N_("Discount above the limit approved"),
+    "till.drawer": N_("Cash drawer opened"),
+    "ticket.refund": N_("Refund recorded"),
+    "ticket.void": N_("Ticket voided"),
+    "day.close": N_("Day closed (Z report)"),
+    "month.close": N_("Month closed"),
+    "year.close": N_("Year closed"),
+    "records.archive": N_("Records archive made"),
+    "records.check": N_("Records checked"),
 }
+
+
+# A target recorded as "kind:id": what the kind is called, and where its name is read.
+KINDS = {
+    "staff": N_("Staff member"), "product": N_("Product"), "category": N_("Category"),
+    "table": N_("Table"), "consumer": N_("Consumer"), "till": N_("Till"), "site": N_("Site"),
+    "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
+    "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"),
+}
+NAMES: dict[str, Any] = {
+    "staff": Staff.name, "product": Product.name, "category": Category.name,
+    "table": DiningTable.label, "consumer": Consumer.name, "till": Till.name,
+    "site": Site.name, "company": Company.name,
+}
+WORDS = {"top-ups": N_("Top-up amounts")}  # a target recorded as a word
+TARGET = re.compile(r"^([a-z_]+):(\d{1,18})$")
+
+
+async def _targets(session: AsyncSession, targets: set[str], locale: str) -> dict[str, str]:
+    """Each target as the page shows it: "Product: Espresso", "Ticket no. 12", a word
+    translated; one query per kind of thing named."""
+    ids: dict[str, set[int]] = {}
+    for target in targets:
+        if (found := TARGET.match(target)) and found[1] in KINDS:
+            ids.setdefault(found[1], set()).add(int(found[2]))
+    names: dict[tuple[str, int], str] = {}
+    for kind, wanted in ids.items():
+        if kind in NAMES:
+            column = NAMES[kind]
+            table = column.class_
+            rows = await session.execute(select(table.id, column).where(table.id.in_(wanted)))
+            names |= {(kind, row[0]): str(row[1]) for row in rows}
+    shown: dict[str, str] = {}
+    for target in targets:
+        if target in WORDS:
+            shown[target] = gettext(locale, WORDS[target])
+        elif (found := TARGET.match(target)) and found[1] in KINDS:
+            kind, key = found[1], int(found[2])
+            label = gettext(locale, KINDS[kind])
+            shown[target] = (gettext(locale, N_("%(kind)s: %(name)s")) % {
+                "kind": label, "name": names[(kind, key)]} if (kind, key) in names
+                else gettext(locale, N_("%(kind)s no. %(id)s")) % {"kind": label, "id": key})
+    return shown
 
 
 def _page_number(raw: str | None) -> int:
@@ -67,10 +150,6 @@ def _action(raw: str | None) -> str:
         error.field = "action"
         raise error
     return value
-
-
-def _changes(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"": value}
 
 
 async def audit_page(request: Request) -> Response:
@@ -95,9 +174,12 @@ async def audit_page(request: Request) -> Response:
         actions = (await session.scalars(
             select(AuditEntry.action).where(mine).distinct().order_by(AuditEntry.action)
         )).all()
+        locale = locale_of(request)
+        targets = await _targets(session, {entry.target for entry, _ in rows}, locale)
     entries = [
         {"at": entry.at, "action": entry.action, "label": ACTIONS.get(entry.action),
-         "target": entry.target, "actor": actor, "changes": _changes(entry.changes)}
+         "target": targets.get(entry.target, entry.target), "actor": actor,
+         "changes": shown(entry.changes, locale, company.currency)}
         for entry, actor in rows
     ]
     pages = max(1, -(-(total or 0) // PER_PAGE))

@@ -24,6 +24,7 @@ from backoffice.forms import (
     read_form,
     refused,
     scoped,
+    search_of,
     signed_in,
 )
 from errors import InvalidInput
@@ -60,16 +61,20 @@ async def _render(
     room = _room(request)
     archived = request.query_params.get("archived") == "1"
 
+    search, number = search_of(request)
+
     async def op(tx: Tx) -> dict[str, Any]:
-        site, tables = await table_admin.site_tables(tx, staff, site_id, room, archived)
+        found = await table_admin.site_tables(tx, staff, site_id, room, archived, search,
+                                              number)
         sites = (await tx.session.scalars(select(Site).where(
             owned_by(staff, Site.company_id)).order_by(Site.id))).all()
-        return {"site": site, "tables": tables, "rooms": await table_admin.rooms(tx, site.id),
+        return {"site": found.site, "tables": found.rows, "listing": found,
+                "rooms": await table_admin.rooms(tx, found.site.id),
                 "sites": [s for s in sites if staff.may_use(s.id)]}
 
     context = await run_tx(request, op)
     return page(request, "backoffice/tables.html", status=status, staff=staff, room=room,
-                archived=archived, errors=errors or {}, form=request.query_params,
+                archived=archived, errors=errors or {}, form=request.query_params, q=search,
                 can_print=can(staff.role, Permission.PRINT), **context)
 
 

@@ -279,6 +279,10 @@ async def remove_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id
     member = await tx.session.get(GroupMember, (group.id, consumer_id)) if found else None
     if member is None:
         raise NotFound()
+    consumer = await tx.session.get(Consumer, member.consumer_id)
+    await audit.record(tx, staff.id, staff.company_id, "group.member_removed",
+                       f"consumer:{member.consumer_id}",
+                       {"group": group.name, "name": consumer.name if consumer else None})
     await tx.session.delete(member)
     await tx.session.flush()
 
@@ -309,6 +313,8 @@ async def detach_group(tx: Tx, staff: StaffIdentity, machine_id: int, group_id: 
     link = await tx.session.get(MachineGroup, (machine.id, group.id))
     if link is None:
         raise NotFound()
+    await audit.record(tx, staff.id, staff.company_id, "group.detached", _target(machine),
+                       {"group": group.name})
     await tx.session.delete(link)
     await tx.session.flush()
     await machine_changed(tx, machine.id, "machine.groups", {"group_id": group.id})

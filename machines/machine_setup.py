@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
@@ -115,12 +115,20 @@ class MachinePage:
 
 
 async def listing(
-    session: AsyncSession, staff: StaffIdentity, site_id: int | None = None, page: int = 1
+    session: AsyncSession, staff: StaffIdentity, site_id: int | None = None, page: int = 1,
+    search: str = "",
 ) -> MachinePage:
     """The machines on the sites staff may use (or on one of them), by name, a page at a
-    time; another company's site, or one they may not use, answers as missing."""
+    time, those whose name, serial or model holds `search` when given; another company's
+    site, or one they may not use, answers as missing."""
     query = select(Machine).join(Site, Site.id == Machine.site_id).where(
         owned_by(staff, Site.company_id))
+    words = search.strip().lower().replace("%", "").replace("_", "")
+    if words:
+        like = f"%{words}%"
+        query = query.where(or_(func.lower(Machine.name).like(like),
+                                func.lower(Machine.serial).like(like),
+                                func.lower(Machine.model).like(like)))
     if site_id is not None:
         query = query.where(Machine.site_id == (await site_for(session, staff, site_id)).id)
     elif staff.sites is not None:

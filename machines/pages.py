@@ -192,8 +192,9 @@ async def staff_machines(request: Request) -> Response:
     site_id = int(chosen) if chosen.isdecimal() and len(chosen) < 19 else None
     number = request.query_params.get("page", "1")
     wanted = int(number) if number.isdecimal() and len(number) < 7 else 1
+    search = request.query_params.get("q", "")[:100]
     async with state.sessionmaker() as session:
-        listing = await machine_setup.listing(session, staff, site_id, wanted)
+        listing = await machine_setup.listing(session, staff, site_id, wanted, search)
         machines = listing.rows
         sites = [s for s in (await session.scalars(
             select(Site).where(owned_by(staff, Site.company_id)).order_by(Site.name, Site.id)
@@ -230,7 +231,7 @@ async def staff_machines(request: Request) -> Response:
         payment_provider = await runtime_of(request).provider_for(session, staff.company_id)
     return page(
         request, "machines/staff.html", staff=staff, cards=cards, waiting=waiting,
-        listing=listing, sites=sites, site_id=site_id,
+        listing=listing, sites=sites, site_id=site_id, q=search,
         site_names={s.id: s.name for s in sites} if len(sites) > 1 else {},
         currency=cards[0]["view"]["currency"] if cards else "EUR",
         people=people, balances=balances, shares=shares, rules=rules,

@@ -17,6 +17,7 @@ from accounts.service import StaffIdentity
 from accounts.tenant import owned, owned_by
 from customers.models import UserGroup
 from db.base import changed, is_id
+from domain import audit
 from errors import NotFound
 from machines import recipes
 from machines.commands import AddDrink, CreateSelection, EditDrink
@@ -24,6 +25,11 @@ from machines.errors import BadMove, SelectionInUse
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from machines.publishing import machine_changed
 from realtime.events import Tx
+
+
+def _target(thing: Selection | SelectionProduct) -> str:
+    """How the audit log names a selection or a drink."""
+    return f"{thing.name} (#{thing.id})"
 
 
 async def selection_for(tx: Tx, staff: StaffIdentity, selection_id: object) -> Selection:
@@ -133,6 +139,8 @@ async def delete_selection(tx: Tx, staff: StaffIdentity, selection_id: object) -
     )
     if changed(gone) != 1:
         raise SelectionInUse(*await users_of(tx, selection.id))  # rolls the drinks back too
+    await audit.record(tx, staff.id, staff.company_id, "selection.deleted", _target(selection),
+                       {"model": selection.model})
     tx.session.expunge(selection)
 
 
@@ -176,6 +184,9 @@ async def edit_drink(
         changes["recipe"] = edit.recipe.values() if edit.recipe else {}
     if "enabled" in given:
         changes["enabled"] = edit.enabled
+    if changes.get("price", drink.price) != drink.price:
+        await audit.record(tx, staff.id, staff.company_id, "drink.price", _target(drink),
+                           {"price": [drink.price, changes["price"]]})
     for field, value in changes.items():
         setattr(drink, field, value)
     if changes:
@@ -195,6 +206,8 @@ async def delete_drink(tx: Tx, staff: StaffIdentity, drink_id: int) -> None:
     require(staff.role, Permission.PRODUCTS)
     drink = await drink_for(tx, staff, drink_id)
     selection_id = drink.selection_id
+    await audit.record(tx, staff.id, staff.company_id, "drink.removed", _target(drink),
+                       {"price": drink.price})
     await tx.session.delete(drink)
     await announce(tx, selection_id)
 

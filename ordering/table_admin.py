@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import Field
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from accounts.models import Site
 from accounts.roles import Permission, require
@@ -80,11 +81,24 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+PAGE_SIZE = 50  # tables a page of the back office lists
+
+
+@dataclass(frozen=True)
+class TablePage:
+    site: Site
+    rows: Sequence[DiningTable]
+    total: int
+    page: int
+    pages: int
+
+
 async def site_tables(
     tx: Tx, staff: StaffIdentity, site_id: object, room: str | None = None,
-    archived: bool = False,
-) -> tuple[Site, Sequence[DiningTable]]:
-    """The site and its tables in floor order (of one room; the archived ones instead)."""
+    archived: bool = False, search: str = "", page: int = 1,
+) -> TablePage:
+    """The site and a page of its tables in floor order (of one room; the archived ones
+    instead), those whose label or room holds `search` when given."""
     site = await site_for(tx.session, staff, site_id)
     query = select(DiningTable).where(
         DiningTable.site_id == site.id,
@@ -92,8 +106,18 @@ async def site_tables(
     )
     if room is not None:
         query = query.where(DiningTable.room == room)
-    return site, (await tx.session.scalars(
-        query.order_by(DiningTable.position, DiningTable.id))).all()
+    words = search.strip().lower().replace("%", "").replace("_", "")
+    if words:
+        like = f"%{words}%"
+        query = query.where(or_(func.lower(DiningTable.label).like(like),
+                                func.lower(DiningTable.room).like(like)))
+    total = await tx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    rows = (await tx.session.scalars(
+        query.order_by(DiningTable.position, DiningTable.id)
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))).all()
+    return TablePage(site, rows, total, page, pages)
 
 
 async def rooms(tx: Tx, site_id: int) -> list[str]:

@@ -388,10 +388,16 @@ def free_port() -> int:
 class Server:
     """A real `comptoir serve` process on its own port; what it logs is kept (`logs`)."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1,
+                 public_url: bool = True) -> None:
+        """`public_url=False`: no PUBLIC_URL, the server names itself by the host and port it
+        listens on, as `PORT=… make demo` does."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {**os.environ, **env, "PUBLIC_URL": self.url, "SECRET_KEY": "test-secret"}
+        if not public_url:
+            del full_env["PUBLIC_URL"]
+            full_env.pop("HOST", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "comptoir_cli", "serve", "--port", str(self.port),
              "--workers", str(workers)],

@@ -12,7 +12,12 @@ from pathlib import Path
 from babel.dates import format_date, format_datetime, format_time, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_decimal_symbol,
+)
 from babel.support import Translations
 
 CATALOGS = Path(__file__).resolve().parent.parent / "i18n"
@@ -64,6 +69,13 @@ def typed_amount(amount: int, currency: str, locale: str) -> str:
     digits = get_currency_precision(currency)
     pattern = "0." + "0" * digits if digits else "0"
     return format_decimal(Decimal(amount).scaleb(-digits), pattern, locale=locale)
+
+
+@lru_cache(maxsize=256)
+def typed_decimal(text: str, locale: str) -> str:
+    """A decimal written with a point ("3.50", "5.5"), as a person of the locale types it:
+    "3,50" and "5,5" in French (read back by the forms' parsers, which take either)."""
+    return text.replace(".", get_decimal_symbol(locale))
 
 
 # Spaces people and locales put between thousands ("1 250,00"), and the currency they add.

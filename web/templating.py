@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from web.i18n import clock, money, translations, typed_amount, when
+from web.i18n import clock, money, translations, typed_amount, typed_decimal, when
 from web.security import csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -46,6 +46,7 @@ def environment(locale: str) -> Environment:
     env.globals["locale"] = locale
     env.filters["money"] = lambda amount, currency: money(amount, currency, locale)
     env.filters["typed_amount"] = lambda amount, currency: typed_amount(amount, currency, locale)
+    env.filters["typed_decimal"] = lambda text: typed_decimal(str(text), locale)
     env.filters["when"] = lambda value, tz="Europe/Paris": when(value, locale, tz)
     env.filters["clock"] = lambda value, tz="Europe/Paris": clock(value, locale, tz)
     return env

@@ -3,17 +3,27 @@ changed, in the change's own transaction; administrators read it, nobody else.""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
 from accounts.models import Company, Staff
+from accounts.service import StaffIdentity
+from backoffice.audit_pages import ACTIONS
+from customers.models import GroupMember
 from demo.seed import DemoVenue
 from domain import audit
 from errors import Conflict
-from machines.models import Machine
+from machines import admin_service, selection_service
+from machines.commands import CreateSelection, EditDrink
+from machines.models import Machine, MachineGroup, SelectionProduct
+from ordering.models import Product
 from realtime.bus import make_bus
 from realtime.events import Tx, run
 from tests.api.test_bad_input import key
@@ -183,3 +193,165 @@ async def test_an_administrator_sees_only_their_companys_log(
         page = await client.get("/backoffice/audit")
     assert page.status_code == 200
     assert "Table secrète" not in page.text
+
+
+# Actions computed at their call (an f-string or a variable), by the file that records them.
+COMPUTED_ACTIONS = {
+    "ordering/menu_admin.py": {"category.archived", "product.archived"},
+    "backoffice/records_pages.py": {"month.close", "year.close"},
+    "pos/till_tickets.py": {"ticket.refund", "ticket.void"},
+    "accounts/staff_admin.py": {"staff.role", "staff.sites"},
+}
+
+
+def _recorded_actions() -> tuple[set[str], list[str]]:
+    """Every action the sources pass to `audit.record`, and the calls whose action is
+    computed in a file `COMPUTED_ACTIONS` does not list."""
+    root = Path(__file__).resolve().parents[2]
+    found: set[str] = set()
+    unknown: list[str] = []
+    for path in root.rglob("*.py"):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith((".venv/", "tests/", "bench/", "build/")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "record" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "audit" and len(node.args) >= 4):
+                continue
+            action = node.args[3]
+            branches = [action.body, action.orelse] if isinstance(action, ast.IfExp) else [action]
+            for branch in branches:
+                if isinstance(branch, ast.Constant) and isinstance(branch.value, str):
+                    found.add(branch.value)
+                elif relative in COMPUTED_ACTIONS:
+                    found |= COMPUTED_ACTIONS[relative]
+                else:
+                    unknown.append(f"{relative}:{node.lineno}")
+    return found, unknown
+
+
+def test_every_action_recorded_has_a_name_on_the_page() -> None:
+    """The log names each action in the reader's language, never by its code."""
+    found, unknown = _recorded_actions()
+    assert not unknown, f"an action computed where COMPUTED_ACTIONS does not say: {unknown}"
+    assert {"table.freed", "staff.pin_reset", "consumer.delete", "machine.deleted"} <= found
+    assert not found - ACTIONS.keys(), sorted(found - ACTIONS.keys())
+
+
+async def test_an_action_is_named_in_french_on_the_page(app: Starlette, db: Database,
+                                                          venue: DemoVenue) -> None:
+    async with db.sessionmaker() as session:
+        admin = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
+        assert admin is not None
+    bus = make_bus(None)
+    await run(db.sessionmaker, bus, lambda tx: audit.record(
+        tx, admin.id, admin.company_id, "staff.pin_reset", "staff:1", {}))
+    await bus.close()
+    async with client_for(app) as client:
+        await signed_in(client, ADMIN)
+        page = await client.get("/backoffice/audit")
+    assert page.status_code == 200
+    assert "Code PIN d’un membre de l’équipe réinitialisé" in page.text
+    assert ">staff.pin_reset<" not in page.text
+
+
+async def test_deleting_a_selection_or_a_drink_detaching_a_group_and_a_drink_price_are_audited(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        admin_row = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
+        assert admin_row is not None
+        machine = await session.scalar(
+            select(Machine).join(MachineGroup, MachineGroup.machine_id == Machine.id)
+            .where(Machine.site_id == venue.site_id).order_by(Machine.id))
+        assert machine is not None and machine.selection_id is not None
+        group_id = await session.scalar(select(MachineGroup.group_id)
+                                        .where(MachineGroup.machine_id == machine.id))
+        assert group_id is not None
+        drinks = (await session.scalars(select(SelectionProduct).where(
+            SelectionProduct.selection_id == machine.selection_id)
+            .order_by(SelectionProduct.id))).all()
+    admin = StaffIdentity(admin_row.id, admin_row.company_id, admin_row.role, admin_row.name)
+    bus = make_bus(None)
+
+    async def act(job: Any) -> Any:
+        return await run(db.sessionmaker, bus, job)
+
+    spare = await act(lambda tx: selection_service.create_selection(
+        tx, admin, CreateSelection.model_validate({"name": "Été", "model": machine.model})))
+    await act(lambda tx: selection_service.edit_drink(
+        tx, admin, drinks[0].id, EditDrink.model_validate({"price": drinks[0].price + 10})))
+    await act(lambda tx: selection_service.edit_drink(
+        tx, admin, drinks[0].id, EditDrink.model_validate({"name": "Serré"})))  # same price: none
+    await act(lambda tx: selection_service.delete_drink(tx, admin, drinks[1].id))
+    await act(lambda tx: selection_service.delete_selection(tx, admin, spare.id))
+    await act(lambda tx: admin_service.detach_group(tx, admin, machine.id, group_id))
+    async with db.sessionmaker() as session:
+        member = await session.scalar(select(GroupMember).order_by(GroupMember.consumer_id))
+        assert member is not None
+    await act(lambda tx: admin_service.remove_member(tx, admin, member.group_id,
+                                                     member.consumer_id))
+    entries = await audit_entries(db)
+    actions = [entry.action for entry in entries]
+    assert actions == ["drink.price", "drink.removed", "selection.deleted", "group.detached",
+                       "group.member_removed"]
+    assert entries[4].target == f"consumer:{member.consumer_id}"
+    assert entries[0].changes == {"price": [drinks[0].price, drinks[0].price + 10]}
+    assert entries[0].actor_staff_id == admin.id and drinks[1].name in entries[1].target
+    assert "Été" in entries[2].target and machine.name in entries[3].target
+    await bus.close()
+
+
+async def test_changes_are_shown_by_their_names_as_money_and_rates_in_french(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        admin = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
+        assert admin is not None
+    bus = make_bus(None)
+
+    async def changes(tx: Tx) -> None:
+        await audit.record(tx, admin.id, admin.company_id, "product.price", "product:1",
+                           {"price": [350, 360], "vat_rate": [1000, 550], "name": "Espresso"})
+        await audit.record(tx, admin.id, admin.company_id, "staff.role", "staff:2", {
+            "before": {"role": "cashier", "all_sites": True, "sites": []},
+            "after": {"role": "supervisor", "all_sites": True, "sites": []}})
+
+    await run(db.sessionmaker, bus, changes)
+    await bus.close()
+    async with client_for(app) as client:
+        await signed_in(client, ADMIN)
+        page = (await client.get("/backoffice/audit")).text.replace("\u202f", " ").replace(
+            "\xa0", " ")
+    assert "<strong>Prix</strong>: 3,50 € → 3,60 €" in page
+    assert "<strong>Taux de TVA</strong>: 10 % → 5,5 %" in page
+    assert "<strong>Rôle</strong>: Caisse → Superviseur" in page
+    for raw in ("before", "after", "cashier", "vat_rate", "{"):
+        assert raw not in page.split('id="audit"')[1], raw
+
+
+async def test_what_was_changed_is_named_not_coded(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    async with db.sessionmaker() as session:
+        admin = await session.scalar(select(Staff).where(Staff.email == ADMIN[0]))
+        assert admin is not None
+        product = await session.scalar(select(Product).order_by(Product.id))
+        assert product is not None
+    bus = make_bus(None)
+
+    async def changes(tx: Tx) -> None:
+        for target in (f"product:{product.id}", f"staff:{admin.id}", "ticket:987",
+                       "top-ups", "Machine du hall (#1)"):
+            await audit.record(tx, admin.id, admin.company_id, "product.price", target, {})
+
+    await run(db.sessionmaker, bus, changes)
+    await bus.close()
+    async with client_for(app) as client:
+        await signed_in(client, ADMIN)
+        page = (await client.get("/backoffice/audit")).text.replace("&#39;", "'")
+    whats = re.findall(r'<td data-label="Quoi">([^<]*)</td>', page)
+    assert sorted(whats) == sorted([
+        f"Produit : {product.name}", f"Membre de l’équipe : {admin.name}", "Ticket n° 987",
+        "Montants de recharge", "Machine du hall (#1)"]), whats

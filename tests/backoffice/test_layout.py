@@ -65,6 +65,27 @@ async def test_the_moved_pages_are_in_the_layout_and_say_where_you_are(
             assert 'class="staff-nav"' not in page.text, url  # the old row of links is gone
 
 
+async def test_every_member_reaches_their_own_pin_from_every_screen(
+    app: Starlette, venue: DemoVenue
+) -> None:
+    """Whoever has had their PIN reset finds where to choose a new one: in the back
+    office's navigation and on the POS, whatever their role."""
+    for who, screens in ((ADMIN, ("/backoffice", f"/pos/{venue.site_id}")),
+                         (CASHIER, ("/staff/machines", f"/pos/{venue.site_id}")),
+                         (KITCHEN, ("/staff/machines", f"/pos/{venue.site_id}"))):
+        async with client_for(app) as client:
+            await signed_in(client, who)
+            client.cookies.set("lang", "fr")
+            for url in screens:
+                page = await client.get(url)
+                assert page.status_code == 200, (who, url)
+                assert '<a href="/backoffice/pin"' in page.text, (who, url)
+                assert "Mon code PIN" in page.text, (who, url)
+            own = await client.get("/backoffice/pin")
+            assert own.status_code == 200
+            assert '<a href="/backoffice/pin" aria-current="page">' in own.text, who
+
+
 async def test_the_progress_is_in_reach_until_launch_day(
     app: Starlette, db: Database, venue: DemoVenue
 ) -> None:

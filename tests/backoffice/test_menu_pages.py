@@ -387,3 +387,27 @@ async def test_a_products_own_station_gets_its_ticket(
     assert [line["name"] for t in bar["tickets"] for line in t["lines"]] == ["Tarte Tatin"]
     kitchen = (await admin.http.get(f"/api/v1/staff/sites/{admin.site}/stations/kitchen")).json()
     assert kitchen["tickets"] == []
+
+
+async def test_prices_and_vat_rates_are_written_the_readers_way(admin: Admin, db: Database
+                                                                ) -> None:
+    """A French form shows 3,50 and 5,5 %, as people there write them; an English one 3.50."""
+    async with db.sessionmaker() as session:
+        product = await session.scalar(select(Product).order_by(Product.id))
+        assert product is not None
+    admin.http.cookies.set("lang", "fr")
+    response = await admin.post(f"/backoffice/menu/products/{product.id}",
+                                _form(product.category_id, reference=product.reference or "",
+                                      name=product.name, price="3,50", vat_rate="5,5"))
+    assert response.status_code == 200, response.text
+    async with db.sessionmaker() as session:
+        saved = await session.get(Product, product.id)
+        assert saved is not None and (saved.price, saved.vat_rate) == (350, 550)
+    french = (await admin.http.get(f"/backoffice/menu/products/{product.id}")).text
+    assert 'name="price" value="3,50"' in french and 'placeholder="3,50"' in french
+    assert 'selected>5,5 %</option>' in french
+    listing = (await admin.http.get(f"/backoffice/menu/{admin.site}")).text
+    assert ">5,5 %</td>" in listing and ">5.5 %<" not in listing
+    admin.http.cookies.set("lang", "en")
+    english = (await admin.http.get(f"/backoffice/menu/products/{product.id}")).text
+    assert 'name="price" value="3.50"' in english and 'selected>5.5 %</option>' in english

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from sqlalchemy import select
 from starlette.applications import Starlette
@@ -163,3 +165,30 @@ async def test_the_print_button_records_the_printing_and_a_cashier_may_not(
     async with db.sessionmaker() as session:
         printed = await session.get(Site, site)
         assert printed is not None and printed.qr_printed_at is not None
+
+
+async def test_the_list_is_searched_and_paged_on_the_server(
+    client: httpx.AsyncClient, db: Database, venue: DemoVenue
+) -> None:
+    await sign_in(client, ADMIN)
+    site = venue.site_id
+    answer = await post_form(client, f"/backoffice/tables/sites/{site}/range",
+                             {"range": "T1–T60", "room": "Salle haute"})
+    assert answer.status_code == 200, answer.text
+    every = len([t for t in await _tables(db, site) if t.archived_at is None])
+    assert every > 60
+
+    def shown(html: str) -> set[str]:
+        return set(re.findall(r'<input name="label" value="([^"]+)"', html))
+
+    first = (await client.get(f"/backoffice/tables?site={site}")).text
+    assert len(shown(first)) == 50 and 'rel="next"' in first
+    second = (await client.get(f"/backoffice/tables?site={site}&page=2")).text
+    assert len(shown(second)) == every - 50 and not shown(first) & shown(second)
+    found = (await client.get(f"/backoffice/tables?site={site}&q=t5")).text
+    assert shown(found) == {"T5", *(f"T5{n}" for n in range(10))}
+    by_room = (await client.get(f"/backoffice/tables?site={site}&q=haute&page=2")).text
+    assert len(shown(by_room)) == 10 and 'rel="prev"' in by_room
+    client.cookies.set("lang", "fr")
+    none = (await client.get(f"/backoffice/tables?site={site}&q=zzz")).text
+    assert not shown(none) and "Aucune table ne correspond" in none

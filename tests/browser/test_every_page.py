@@ -2,7 +2,9 @@
 
 Starting from the addresses `make demo` prints, each user (a diner, the demo consumer, the
 cashier, the kitchen, the administrator) follows every link of this server that pages show
-them. Each kind of page (its path with ids and tokens left out) is checked once per user:
+them. Each printed address is checked (the demo's machines, in different modes, show
+different links), and each kind of page they lead to (its path with ids and tokens left out)
+once per user:
 
 - at 390 px wide, with touch: no horizontal overflow, and no control smaller than 44×44 px
   (a link inside a sentence is text, not a control);
@@ -14,18 +16,22 @@ them. Each kind of page (its path with ids and tokens left out) is checked once 
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from comptoir_cli import print_urls
+from settings import Settings
 from tests.browser.conftest import (
     ADMIN,
     CASHIER,
@@ -99,16 +105,14 @@ USERS = [
 
 
 def seeds(venue: Venue, template: Template) -> list[str]:
-    """The addresses `make demo` prints (comptoir_cli.print_urls)."""
-    demo = template.demo
-    found = [venue.table_url(0), f"{venue.pos_url}/qr", venue.pos_url,
-             venue.station_url("kitchen"), venue.station_url("bar"),
-             f"{venue.url}/staff/login", f"{venue.url}/signup", f"{venue.url}/backoffice",
-             f"{venue.url}/staff/machines", f"{venue.url}/staff/selections",
-             f"{venue.url}/staff/machines/payments", f"{venue.url}/account", f"{venue.url}/"]
-    for machine in demo.machines:
-        found += [f"{venue.url}/m/{machine.token}", f"{venue.url}/m/{machine.token}/display"]
-    return found
+    """The addresses `make demo` prints (comptoir_cli.print_urls, read from what it prints,
+    so that an address added there is walked too), and the site's home pages."""
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        print_urls(cast(Settings, SimpleNamespace(public_url=venue.url)), template.demo)
+    found = re.findall(r"https?://[^\s)]+", printed.getvalue())
+    found += [f"{venue.url}/backoffice", f"{venue.url}/account", f"{venue.url}/"]
+    return [url for url in dict.fromkeys(found) if not SKIP.search(urlsplit(url).path)]
 
 
 def kind_of(url: str) -> str:
@@ -223,15 +227,19 @@ class Walker:
             context.close()
 
     def walk(self) -> int:
-        queue = seeds(self.venue, self.template)
+        """Each printed address is checked (two machines in other modes are two pages);
+        of the links the pages lead to, one of each kind."""
+        queue = [(url, True) for url in seeds(self.venue, self.template)]
         seen: set[str] = set()
+        checked: set[str] = set()
         while queue and len(seen) < MAX_PAGES:
-            url = queue.pop(0)
+            url, printed = queue.pop(0)
             kind = kind_of(url)
-            if kind in seen:
+            if url in checked or (kind in seen and not printed):
                 continue
             seen.add(kind)
-            queue += [link for link in self.check(url) if kind_of(link) not in seen]
+            checked.add(url)
+            queue += [(link, False) for link in self.check(url) if kind_of(link) not in seen]
         return len(seen)
 
     def check(self, url: str) -> list[str]:

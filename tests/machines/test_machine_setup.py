@@ -144,6 +144,26 @@ async def test_the_list_shows_the_sites_staff_may_use_a_page_at_a_time(coffee: C
     assert theirs.total == 21 and all(m.site_id == kiosk for m in theirs.rows)
 
 
+async def test_the_list_is_searched_by_name_serial_or_model(coffee: Coffee) -> None:
+    kiosk = await _site(coffee, "Le Kiosque")
+    async with coffee.db.sessionmaker() as session, session.begin():
+        for n, (name, model) in enumerate([("Vitrine", "Azkoyen Vitro"), ("Quai 100%", "Jura X8")]):
+            session.add(Machine(site_id=kiosk, name=name, model=model, serial=f"SRCH-{n}",
+                                mode="open", token=f"s-{n}", settings_pin="1",
+                                maintenance_pin="2", alerts=[]))
+    async with coffee.db.sessionmaker() as session:
+        by_name = await machine_setup.listing(session, coffee.admin, search="vitr")
+        by_serial = await machine_setup.listing(session, coffee.admin, search=" srch-1 ")
+        by_model = await machine_setup.listing(session, coffee.admin, search="AZKOYEN")
+        on_site = await machine_setup.listing(session, coffee.admin, kiosk, search="jura")
+        literal = await machine_setup.listing(session, coffee.admin, search="%")
+    assert [m.name for m in by_name.rows] == ["Vitrine"]
+    assert [m.name for m in by_serial.rows] == ["Quai 100%"]
+    assert [m.name for m in by_model.rows] == ["Vitrine"]
+    assert [m.name for m in on_site.rows] == ["Quai 100%"]
+    assert literal.total == 4  # "%" is no wildcard: the demo's two machines, and these
+
+
 async def test_group_recharges_and_top_up_amounts_are_audited_when_they_change(
     coffee: Coffee
 ) -> None:

@@ -281,3 +281,19 @@ async def test_editor_renames_and_deletes_a_selection(
             left = await session.scalar(select(func.count()).select_from(SelectionProduct)
                                         .where(SelectionProduct.selection_id == winter))
         assert left == 0
+
+
+async def test_the_machines_page_searches_by_name_serial_or_model(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    hall = await _hall(db, venue)
+    async with client_for(app) as client:
+        await _staff(client, "admin@cafe-de-la-gare.fr", "admin-demo")
+        client.cookies.set("lang", "fr")
+        found = await client.get("/staff/machines", params={"q": hall.serial.lower()})
+        none = await client.get("/staff/machines", params={"q": "zzz"})
+    assert found.status_code == 200
+    assert set(re.findall(r'data-machine="(\d+)"', found.text)) == {str(hall.id)}
+    assert 'value="' + hall.serial.lower() + '"' in found.text  # the search stays in its box
+    assert not re.findall(r'data-machine="(\d+)"', none.text)
+    assert "Aucune machine ne correspond à cette recherche." in none.text
