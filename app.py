@@ -36,6 +36,7 @@ from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
+from loyalty import hearing as loyalty_points
 from machines import api as machines_api
 from machines import pages as machines_pages
 from machines import payment_outcome as brew_payments
@@ -100,6 +101,7 @@ def assemble(config: OrderingConfig) -> None:
     table_payments.register(config)
     brew_payments.register()
     topups.register()
+    loyalty_points.register()  # points for visits heard from the till, tables, machines
     readiness.use(site_missing)  # a site's POS sells once the checklist's blocking steps are done
 
 

@@ -87,6 +87,7 @@ class TableSettled(TableEvent):
     lines: list[SoldLine] = Field(default_factory=list)  # what the bill was for
     payments: list[PaidPart] = Field(default_factory=list)  # every part, by method
     opened_at: datetime | None = None  # when the table's session began
+    customer_id: int | None = None  # the diners' loyalty account, when one was linked
 
 
 class TableFreed(TableEvent):
@@ -218,6 +219,7 @@ class TicketRecorded(DomainEvent):
     lines: list[SoldLine] = Field(default_factory=list)
     payments: list[PaidPart] = Field(default_factory=list)
     sold_at: datetime | None = None  # the till's time of the sale (an offline sale syncs later)
+    customer_id: int | None = None  # the customer identified at the till, if any
 
 
 class PeriodClosed(DomainEvent):
