@@ -1,5 +1,6 @@
 """A harness for loyalty: a company with a site and customers, events recorded as the
-till, the tables and the machines record them, each change in its own transaction."""
+till, the tables and the machines record them, each change in its own transaction. The
+machines' harness (`coffee`) drives real brews; the bus plays no part here (`bus_url`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ordering.config import OrderingConfig
 from realtime.bus import Bus, make_bus
 from realtime.events import Tx, transaction
 from tests.conftest import Database
+from tests.machines.conftest import bus_url, coffee  # noqa: F401
 from web.commands import parse
 
 T = TypeVar("T")
