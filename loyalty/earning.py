@@ -16,8 +16,8 @@ from customers.models import Consumer
 from loyalty import ledger
 from loyalty.ledger import Kind
 from loyalty.models import LoyaltyProfile, PointsEntry
+from loyalty.programme import programme_of
 from loyalty.rules import points_for_visit, taken_back
-from loyalty.settings import programme_of
 
 
 async def _hold(session: AsyncSession, consumer_id: int) -> int:

@@ -76,3 +76,11 @@ class CouponExpired(Conflict):
     code = "coupon_expired"
     status = 410
     message = N_("This coupon has expired.")
+
+
+class PhoneTaken(Conflict):
+    """Another customer of this company already gave this phone number."""
+
+    code = "phone_taken"
+    field = "phone"
+    message = N_("Another customer already uses this phone number.")

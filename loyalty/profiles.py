@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from loyalty import ledger
 from loyalty.commands import Profile
+from loyalty.errors import PhoneTaken
 from loyalty.ledger import Kind
 from loyalty.models import LoyaltyProfile
+from loyalty.programme import programme_of
 from loyalty.service import consumer_of, phone_digits
-from loyalty.settings import programme_of
 from realtime.events import Tx
 
 
@@ -34,7 +36,13 @@ async def save(tx: Tx, company_id: int, consumer_id: int, command: Profile) -> L
     company's points for it (once: its key is the customer's)."""
     profile = await _profile(tx.session, company_id, consumer_id)
     now = datetime.now(UTC)
-    profile.phone = (phone_digits(command.phone) or None) if command.phone else None
+    phone = (phone_digits(command.phone) or None) if command.phone else None
+    if phone is not None and await tx.session.scalar(select(LoyaltyProfile.consumer_id).where(
+        LoyaltyProfile.company_id == company_id, LoyaltyProfile.phone == phone,
+        LoyaltyProfile.consumer_id != consumer_id,
+    )) is not None:
+        raise PhoneTaken()  # else the unique constraint refuses it, as a concurrent save does
+    profile.phone = phone
     profile.birthday = command.birthday
     profile.postcode = (command.postcode or "").strip() or None
     profile.email_consent_at = _consent(command.email_consent, profile.email_consent_at, now)

@@ -31,8 +31,8 @@ from loyalty.errors import (
 )
 from loyalty.ledger import Kind
 from loyalty.models import Coupon, LoyaltyProfile, Reward
+from loyalty.programme import programme_of
 from loyalty.rules import BillLine, Effect, EffectKind, OnBill, Refusal, on_bill, redeem_refusal
-from loyalty.settings import programme_of
 from realtime.events import Tx
 
 

@@ -19,6 +19,7 @@ from loyalty.errors import (
     KeyReused,
     LoyaltyOff,
     NotEnoughPoints,
+    PhoneTaken,
     RewardUnavailable,
     UnknownCustomer,
 )
@@ -177,3 +178,12 @@ async def test_a_completed_profile_and_a_referral_earn_once(loyal: Loyal) -> Non
     await loyal.run(lambda tx: profiles.refer(tx, loyal.company_id, zoe, max_))
     assert await loyal.entries(zoe) == [("profile", 20), ("referral", 50)]
     assert await loyal.entries(max_) == [("referral", 25)]
+
+
+async def test_a_phone_number_belongs_to_one_customer_of_a_company(loyal: Loyal) -> None:
+    zoe, max_ = await loyal.customer(), await loyal.customer("Max")
+    phone = parse(Profile, {"phone": "06 12 34 56 78"})
+    await loyal.run(lambda tx: profiles.save(tx, loyal.company_id, zoe, phone))
+    await loyal.run(lambda tx: profiles.save(tx, loyal.company_id, zoe, phone))  # again: hers
+    with pytest.raises(PhoneTaken):
+        await loyal.run(lambda tx: profiles.save(tx, loyal.company_id, max_, phone))
