@@ -18,6 +18,7 @@ from loyalty.ledger import Kind
 from loyalty.models import LoyaltyProfile, PointsEntry
 from loyalty.programme import programme_of
 from loyalty.rules import points_for_visit, taken_back
+from realtime.events import Tx
 
 
 async def _hold(session: AsyncSession, consumer_id: int) -> int:
@@ -36,11 +37,12 @@ async def _hold(session: AsyncSession, consumer_id: int) -> int:
 
 
 async def visit(
-    session: AsyncSession, *, company_id: int, consumer_id: int, key: str, origin: str,
+    tx: Tx, *, company_id: int, consumer_id: int, key: str, origin: str,
     spent: int, at: datetime, site_id: int | None,
 ) -> ledger.Posted | None:
     """Award what a visit earns under the company's rules; None when the programme is off
     or the customer is not the company's."""
+    session = tx.session
     programme = await programme_of(session, company_id)
     if not programme.enabled:
         return None
@@ -64,17 +66,18 @@ async def visit(
         ))
     points = points_for_visit(programme.earn, spent, at, (v for v in nearby if v is not None))
     return await ledger.post(
-        session, company_id, consumer_id, points, Kind.EARN, key, origin=origin, spent=spent,
+        tx, company_id, consumer_id, points, Kind.EARN, key, origin=origin, spent=spent,
         visit_at=at, site_id=site_id,
     )
 
 
 async def refund(
-    session: AsyncSession, *, company_id: int, origin: str, key: str, refunded: int,
+    tx: Tx, *, company_id: int, origin: str, key: str, refunded: int,
     site_id: int | None,
 ) -> ledger.Posted | None:
     """Take back from the visit named `origin` its share of what it earned for `refunded`
     (minor units, positive); None when that visit earned nothing with us."""
+    session = tx.session
     earned = await session.scalar(
         select(PointsEntry).where(
             PointsEntry.company_id == company_id, PointsEntry.origin == origin,
@@ -98,6 +101,6 @@ async def refund(
         refunded_now=refunded, taken_before=-int(before[0]), balance=balance,
     )
     return await ledger.post(
-        session, company_id, earned.consumer_id, -points, Kind.TAKE_BACK, key, origin=origin,
+        tx, company_id, earned.consumer_id, -points, Kind.TAKE_BACK, key, origin=origin,
         spent=-refunded, site_id=site_id,
     )

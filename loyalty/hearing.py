@@ -21,7 +21,7 @@ async def ticket_recorded(tx: Tx, ticket: TicketRecorded) -> None:
     if ticket.kind == "sale":
         if ticket.customer_id is not None:
             await earning.visit(
-                tx.session, company_id=ticket.company_id, consumer_id=ticket.customer_id,
+                tx, company_id=ticket.company_id, consumer_id=ticket.customer_id,
                 key=ledger.ticket_key(str(ticket.ticket_uuid)),
                 origin=ledger.ticket_origin(ticket.ticket_id), spent=ticket.total,
                 at=ticket.sold_at or ticket.at, site_id=ticket.site_id,
@@ -29,7 +29,7 @@ async def ticket_recorded(tx: Tx, ticket: TicketRecorded) -> None:
         return
     if ticket.corrects_ticket_id is not None:  # a refund or a void
         await earning.refund(
-            tx.session, company_id=ticket.company_id,
+            tx, company_id=ticket.company_id,
             origin=ledger.ticket_origin(ticket.corrects_ticket_id),
             key=ledger.refund_key(str(ticket.ticket_uuid)), refunded=abs(ticket.total),
             site_id=ticket.site_id,
@@ -39,7 +39,7 @@ async def ticket_recorded(tx: Tx, ticket: TicketRecorded) -> None:
 async def table_settled(tx: Tx, settled: TableSettled) -> None:
     if settled.customer_id is not None:
         await earning.visit(
-            tx.session, company_id=settled.company_id, consumer_id=settled.customer_id,
+            tx, company_id=settled.company_id, consumer_id=settled.customer_id,
             key=ledger.table_key(settled.session_id), origin=ledger.table_key(settled.session_id),
             spent=settled.amount, at=settled.at, site_id=settled.site_id,
         )
@@ -48,7 +48,7 @@ async def table_settled(tx: Tx, settled: TableSettled) -> None:
 async def brew_finished(tx: Tx, brew: BrewFinished) -> None:
     if brew.outcome == "served" and not brew.refunded and brew.consumer_id is not None:
         await earning.visit(
-            tx.session, company_id=brew.company_id, consumer_id=brew.consumer_id,
+            tx, company_id=brew.company_id, consumer_id=brew.consumer_id,
             key=ledger.brew_key(brew.brew_id), origin=ledger.brew_key(brew.brew_id),
             spent=brew.price, at=brew.at, site_id=brew.site_id,
         )

@@ -20,9 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from customers.publishing import user_changed
 from db.engine import on_postgresql
 from loyalty.errors import NotEnoughPoints
 from loyalty.models import LoyaltyProfile, PointsEntry
+from realtime.events import Tx
 
 
 class Kind(StrEnum):
@@ -95,7 +97,7 @@ async def entry_of(session: AsyncSession, key: str) -> PointsEntry | None:
 
 
 async def post(
-    session: AsyncSession, company_id: int, consumer_id: int, points: int, kind: Kind,
+    tx: Tx, company_id: int, consumer_id: int, points: int, kind: Kind,
     key: str, *, origin: str | None = None, spent: int = 0, visit_at: datetime | None = None,
     site_id: int | None = None, reward_id: int | None = None, note: str = "",
 ) -> Posted:
@@ -104,8 +106,9 @@ async def post(
 
     Two transactions posting one key at once both pass the first check; the unique key
     refuses the second at flush, its whole transaction rolls back, and the runner's retry
-    finds the first one's entry.
+    finds the first one's entry. Points that moved are told on the customer's own topic.
     """
+    session = tx.session
     existing = await entry_of(session, key)
     if existing is not None:
         return Posted(existing, duplicate=True)
@@ -127,6 +130,8 @@ async def post(
     )
     session.add(entry)
     await session.flush()
+    if points:
+        await user_changed(tx, consumer_id, "points.changed", {"points": points, "kind": kind})
     return Posted(entry, duplicate=False)
 
 

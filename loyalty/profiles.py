@@ -51,7 +51,7 @@ async def save(tx: Tx, company_id: int, consumer_id: int, command: Profile) -> L
     programme = await programme_of(tx.session, company_id)
     complete = profile.phone and profile.birthday and profile.postcode
     if programme.enabled and programme.profile_points and complete:
-        await ledger.post(tx.session, company_id, consumer_id, programme.profile_points,
+        await ledger.post(tx, company_id, consumer_id, programme.profile_points,
                           Kind.PROFILE, ledger.profile_key(consumer_id))
         await tx.session.refresh(profile)
     return profile
@@ -71,8 +71,8 @@ async def refer(tx: Tx, company_id: int, referrer_id: int, referred_id: int) -> 
     if not programme.enabled:
         return
     if programme.referred_points:
-        await ledger.post(tx.session, company_id, referred_id, programme.referred_points,
+        await ledger.post(tx, company_id, referred_id, programme.referred_points,
                           Kind.REFERRAL, ledger.referred_key(referred_id))
     if programme.referrer_points:
-        await ledger.post(tx.session, company_id, referrer_id, programme.referrer_points,
+        await ledger.post(tx, company_id, referrer_id, programme.referrer_points,
                           Kind.REFERRAL, ledger.referral_key(referrer_id, referred_id))

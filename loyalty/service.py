@@ -172,7 +172,7 @@ async def redeem(tx: Tx, company_id: int, command: Redeem) -> Applied:
     # The balance checked above may be spent meanwhile: the ledger's conditional debit
     # decides, and refuses with NotEnoughPoints.
     posted = await ledger.post(
-        session, company_id, consumer.id, -reward.cost_points, Kind.REDEEM, key,
+        tx, company_id, consumer.id, -reward.cost_points, Kind.REDEEM, key,
         reward_id=reward.id, note=reward.name,
     )
     return _applied(reward, reward.cost_points, posted.entry.balance_after, command,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ from loyalty.commands import AddReward, SetRules
 from loyalty.models import LoyaltyProfile, PointsEntry, Reward
 from ordering.config import OrderingConfig
 from realtime.bus import Bus, make_bus
-from realtime.events import Tx, transaction
+from realtime.events import Event, Tx, transaction
 from tests.conftest import Database
 from tests.machines.conftest import bus_url, coffee  # noqa: F401
 from web.commands import parse
@@ -53,16 +53,20 @@ class Loyal:
     bus: Bus
     company_id: int
     site_id: int
+    events: list[Event] = field(default_factory=list)  # published, reactions included
 
     async def run(self, op: Callable[[Tx], Awaitable[T]]) -> T:
         """One unit of work; a concurrent duplicate refused by a constraint runs again."""
         for attempt in range(3):
             try:
                 async with transaction(self.db.sessionmaker, self.bus) as tx:
-                    return await op(tx)
+                    result = await op(tx)
             except IntegrityError:
                 if attempt == 2:
                     raise
+                continue
+            self.events.extend([*tx.events, *tx.reactions])
+            return result
         raise AssertionError("unreachable")
 
     async def customer(self, name: str = "Zoé", *, email: str | None = None,

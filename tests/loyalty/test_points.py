@@ -37,6 +37,17 @@ async def test_a_sale_earns_a_point_per_euro(loyal: Loyal) -> None:
     assert await loyal.balance(zoe) == 12 == await loyal.ledger_sum(zoe)
 
 
+async def test_the_customer_sees_their_points_move_on_their_own_topic(loyal: Loyal) -> None:
+    await loyal.rules(points_per_unit=1)
+    zoe = await loyal.customer()
+    await loyal.record(loyal.sale(zoe, 1250))
+    told = [e for e in loyal.events if e.topic == f"user:{zoe}"]
+    assert [e.type for e in told] == ["points.changed"]
+    view = told[0].data["view"]["loyalty"]
+    assert view["points"] == 12
+    assert [(e["kind"], e["points"]) for e in view["entries"]] == [("earn", 12)]
+
+
 async def test_points_per_visit_and_the_cap(loyal: Loyal) -> None:
     await loyal.rules(points_per_visit=3, points_per_unit=1, cap_per_visit=10)
     zoe = await loyal.customer()

@@ -30,7 +30,7 @@ from web.commands import parse
 
 
 async def _give(loyal: Loyal, consumer_id: int, points: int) -> None:
-    await loyal.run(lambda tx: ledger.post(tx.session, loyal.company_id, consumer_id, points,
+    await loyal.run(lambda tx: ledger.post(tx, loyal.company_id, consumer_id, points,
                                            Kind.EARN, f"test:{key()}"))
 
 
