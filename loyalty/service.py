@@ -46,6 +46,14 @@ class OfferedReward:
 
 
 @dataclass(frozen=True)
+class OfferedCoupon:
+    token: str
+    reward_id: int
+    reward_name: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Customer:
     """A customer as the till or the table shows them once identified."""
 
@@ -56,6 +64,7 @@ class Customer:
     qr_token: str
     balance: int
     rewards: list[OfferedReward]
+    coupons: list[OfferedCoupon]  # theirs, unused and valid, the soonest to expire first
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,8 @@ async def consumer_of(session: AsyncSession, company_id: int, consumer_id: int) 
 
 
 async def customer(tx: Tx, company_id: int, consumer_id: int) -> Customer:
-    """A customer's points and the rewards on offer (those their balance covers first)."""
+    """A customer's points, the rewards on offer (those their balance covers first) and
+    their coupons; their profile (and its QR code) is made the first time they are seen."""
     consumer = await consumer_of(tx.session, company_id, consumer_id)
     await ledger.ensure_profile(tx.session, company_id, consumer_id)
     profile = await tx.session.get(LoyaltyProfile, consumer_id, populate_existing=True)
@@ -128,8 +138,16 @@ async def customer(tx: Tx, company_id: int, consumer_id: int) -> Customer:
     offered = [OfferedReward(r.id, r.name, r.cost_points, effect_of(r),
                              r.cost_points <= profile.balance) for r in rewards]
     offered.sort(key=lambda r: not r.affordable)
+    coupons = await tx.session.execute(
+        select(Coupon.token, Reward.id, Reward.name, Coupon.expires_at)
+        .join(Reward, Reward.id == Coupon.reward_id)
+        .where(Coupon.consumer_id == consumer_id, Coupon.used_at.is_(None),
+               Coupon.expires_at > datetime.now(UTC))
+        .order_by(Coupon.expires_at, Coupon.id)
+    )
     return Customer(consumer.id, consumer.name, consumer.email, profile.phone,
-                    profile.qr_token, profile.balance, offered)
+                    profile.qr_token, profile.balance, offered,
+                    [OfferedCoupon(*row) for row in coupons])
 
 
 _REFUSALS = {

@@ -44,6 +44,16 @@ async def test_a_coupon_scanned_on_two_tills_at_once_is_used_once(loyal: Loyal) 
     assert [type(r) for r in results if r not in used] == [CouponUsed]
 
 
+async def test_the_till_shows_a_customers_coupons_until_used(loyal: Loyal) -> None:
+    coupon = await _coupon(loyal)
+    assert coupon.consumer_id is not None
+    card = await loyal.run(lambda tx: service.customer(tx, loyal.company_id, coupon.consumer_id))
+    assert [(c.token, c.reward_name) for c in card.coupons] == [(coupon.token, "Un café offert")]
+    await loyal.run(lambda tx: service.use_coupon(tx, loyal.company_id, _use(coupon.token)))
+    card = await loyal.run(lambda tx: service.customer(tx, loyal.company_id, coupon.consumer_id))
+    assert card.coupons == []
+
+
 async def test_a_tills_retry_finds_its_own_use(loyal: Loyal) -> None:
     coupon = await _coupon(loyal)
     use = _use(coupon.token)
