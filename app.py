@@ -100,10 +100,10 @@ def assemble(config: OrderingConfig) -> None:
     session_store.register()  # the end of a session, heard by the sockets it opened
     add_user_view_part(user_brews)
     add_user_view_part(user_points)
+    loyalty_points.register()  # points for visits heard from the till, tables, machines
     table_payments.register(config)
     brew_payments.register()
     topups.register()
-    loyalty_points.register()  # points for visits heard from the till, tables, machines
     readiness.use(site_missing)  # a site's POS sells once the checklist's blocking steps are done
 
 
