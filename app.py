@@ -38,6 +38,8 @@ from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
+from loyalty import hearing as loyalty_points
+from loyalty.views import user_points
 from machines import api as machines_api
 from machines import pages as machines_pages
 from machines import payment_outcome as brew_payments
@@ -99,6 +101,8 @@ def assemble(config: OrderingConfig) -> None:
     sync_api.assemble()  # the till's topic, and the Z waiting for tills that sync offline
     session_store.register()  # the end of a session, heard by the sockets it opened
     add_user_view_part(user_brews)
+    add_user_view_part(user_points)
+    loyalty_points.register()  # points for visits heard from the till, tables, machines
     table_payments.register(config)
     brew_payments.register()
     topups.register()

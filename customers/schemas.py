@@ -47,7 +47,7 @@ class Account(BaseModel):
 
 class UserView(BaseModel):
     """The user topic's view: the account, its credit and ledger, and each room's part
-    (the machines add the person's recent brews)."""
+    (the machines add the person's recent brews, loyalty their points)."""
 
     consumer: Account
     company_id: int
@@ -57,6 +57,8 @@ class UserView(BaseModel):
     entries: list[LedgerLine]
     brews: list[dict[str, Any]] | None = Field(
         None, description="The machines' part: the person's latest brews (as a brew's view).")
+    loyalty: dict[str, Any] | None = Field(
+        None, description="Loyalty's part: the person's points and latest points entries.")
     version: int | None = None
 
 

@@ -6,6 +6,7 @@ import accounts.models  # noqa: F401
 import backoffice.models  # noqa: F401
 import customers.models  # noqa: F401
 import domain.models  # noqa: F401
+import loyalty.models  # noqa: F401
 import machines.models  # noqa: F401
 import ordering.models  # noqa: F401
 import payments.models  # noqa: F401

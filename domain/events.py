@@ -84,6 +84,7 @@ class TableSettled(TableEvent):
     currency: str
     method: Literal["cash", "card", "online"]  # how the last part was paid
     staff_id: int | None  # who took it; None when the diners paid it from a phone
+    customer_id: int | None = None  # the diners' loyalty account, when one was linked
     lines: list[SoldLine] = Field(default_factory=list)  # what the bill was for
     payments: list[PaidPart] = Field(default_factory=list)  # every part, by method
     opened_at: datetime | None = None  # when the table's session began
@@ -219,6 +220,7 @@ class TicketRecorded(DomainEvent):
     lines: list[SoldLine] = Field(default_factory=list)
     payments: list[PaidPart] = Field(default_factory=list)
     sold_at: datetime | None = None  # the till's time of the sale (an offline sale syncs later)
+    customer_id: int | None = None  # the customer identified at the till, if any
 
 
 class PeriodClosed(DomainEvent):

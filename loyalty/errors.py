@@ -1,0 +1,86 @@
+"""What loyalty refuses, each with a stable code: one class per refusal."""
+
+from __future__ import annotations
+
+from errors import N_, Conflict, Forbidden, InvalidInput, NotFound
+
+
+class UnknownCustomer(NotFound):
+    """No customer of this company has this QR code, phone number or e-mail."""
+
+    code = "unknown_customer"
+    message = N_("No customer found with this code, phone number or e-mail.")
+
+
+class BadLookup(InvalidInput):
+    """Give exactly one of a QR token, a phone number or an e-mail to find a customer."""
+
+    code = "bad_lookup"
+    message = N_("Scan the customer's code, or give their phone number or e-mail.")
+
+
+class LoyaltyOff(Forbidden):
+    """The company's loyalty programme is switched off."""
+
+    code = "loyalty_off"
+    status = 409
+    message = N_("The loyalty programme is switched off.")
+
+
+class RewardUnavailable(NotFound):
+    """No such reward, or it is no longer offered."""
+
+    code = "reward_unavailable"
+    message = N_("This reward is not offered any more.")
+
+
+class ContactNeeded(Forbidden):
+    """The company asks for an e-mail or a phone number before a customer redeems."""
+
+    code = "contact_needed"
+    status = 409
+    message = N_("Add the customer's e-mail or phone number before they take a reward.")
+
+
+class NotEnoughPoints(Conflict):
+    """The customer's balance does not cover the reward; nothing was taken."""
+
+    code = "not_enough_points"
+    message = N_("Not enough points for this reward; nothing was taken.")
+
+
+class KeyReused(Conflict):
+    """This idempotency key was already used for another customer, reward or coupon."""
+
+    code = "key_reused"
+    message = N_("This request was already made for something else; start again.")
+
+
+class UnknownCoupon(NotFound):
+    """No coupon of this company has this code."""
+
+    code = "unknown_coupon"
+    message = N_("This coupon does not exist.")
+
+
+class CouponUsed(Conflict):
+    """The coupon was used already (perhaps at another till a moment ago)."""
+
+    code = "coupon_used"
+    message = N_("This coupon was already used.")
+
+
+class CouponExpired(Conflict):
+    """The coupon's expiry date has passed."""
+
+    code = "coupon_expired"
+    status = 410
+    message = N_("This coupon has expired.")
+
+
+class PhoneTaken(Conflict):
+    """Another customer of this company already gave this phone number."""
+
+    code = "phone_taken"
+    field = "phone"
+    message = N_("Another customer already uses this phone number.")
