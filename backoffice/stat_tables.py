@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_interval
 from babel.numbers import format_decimal, format_percent, get_currency_precision
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -154,3 +154,10 @@ def bucket_label(key: str, locale: str, granularity: str | None = None) -> str:
 def sorted_keys(*series: Sequence[str]) -> list[str]:
     """Every bucket of several series, in time order (their keys sort so)."""
     return sorted({key for keys in series for key in keys})
+
+
+def dates_label(start: date, end: date, locale: str) -> str:
+    """A span of days as people read it: "7 déc. 2026", "7 – 13 déc. 2026"."""
+    if start == end:
+        return format_date(start, "medium", locale=locale)
+    return format_interval(start, end, "yMMMd", locale=locale)

@@ -32,6 +32,7 @@ from backoffice.stat_tables import (
     as_csv,
     as_xlsx,
     bucket_label,
+    dates_label,
     shown,
 )
 from backoffice.stat_tables import sorted_keys as keys_of
@@ -203,6 +204,7 @@ def _render(request: Request, template: str, staff: StaffIdentity, view: View,
     return page(
         request, template, status=422 if errors else 200, staff=staff, view=view,
         errors=errors, cells=shown(view.table, formats), which=which,
+        dates=dates_label(asked.start, asked.end, locale),
         export=lambda kind: f"{request.url.path}?{urlencode({**query, 'format': kind})}",
         site_options=[("", gettext(locale, N_("All my sites"))),
                       *((str(i), name) for i, name in view.sites)],

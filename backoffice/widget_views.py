@@ -22,7 +22,7 @@ from backoffice.models import DashboardWidget
 from backoffice.periods import Period, Span, previous, span_of
 from backoffice.stat_filters import Venue, scope_of
 from backoffice.stat_names import names
-from backoffice.stat_tables import Formats, Kind, bucket_label
+from backoffice.stat_tables import Formats, Kind, bucket_label, dates_label
 from errors import N_
 from web.i18n import gettext
 from web.templating import environment
@@ -85,6 +85,7 @@ def change(now: float, before: float) -> float | None:
 class WidgetView:
     widget: DashboardWidget
     span: Span
+    dates: str  # the span, as people read it
     live: bool
     kind: Kind
     value: str | None = None  # a number's figure, formatted
@@ -111,6 +112,7 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
     now, earlier_span = spans(widget.period, today, start, end)
     granularity = granularity_of(widget.period, now)
     live = now.start <= today <= now.end
+    dates = dates_label(now.start, now.end, locale)
     filters = widget.filters or {}
 
     moment = datetime.now(ZoneInfo(venue.tz))
@@ -126,6 +128,7 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
         if granularity is stats.Granularity.HOUR and now.days == 1 and len(key) == 13:
             return format_time(time(int(key[11:13])), "short", locale=locale)
         return bucket_label(key, locale, granularity)
+
     scope = scope_of(staff, venue)
     formats = Formats(locale, venue.currency)
 
@@ -140,18 +143,18 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
     title = gettext(locale, MEASURE_NAMES.get(widget.measure, "Revenue"))
     if widget.chart == "number" and by is None:
         value = await stats.figure(session, scope, query(now))
-        view = WidgetView(widget, now, live, kind, value=formats.value(value, kind))
+        view = WidgetView(widget, now, dates, live, kind, value=formats.value(value, kind))
         if widget.compare:
             before = await stats.figure(session, scope, query(earlier_span))
             moved = change(value, before)
             view = WidgetView(
-                widget, now, live, kind, value=formats.value(value, kind),
+                widget, now, dates, live, kind, value=formats.value(value, kind),
                 before=formats.value(before, kind),
                 change=None if moved is None else ("+" if moved > 0 else "")
                 + formats.value(moved, "percent"),
                 rising=None if moved is None else moved >= 0)
         if widget.values == "percent" and view.change is not None:
-            view = WidgetView(widget, now, live, kind, value=view.change, before=view.before,
+            view = WidgetView(widget, now, dates, live, kind, value=view.change, before=view.before,
                               rising=view.rising)
         return view
     if by is not None or widget.chart == "bar":
@@ -169,12 +172,12 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
             labels = [label(r.key) for r in rows]
         total = sum(r.value for r in rows)
         shares = widget.values == "percent"
-        points = [charts.Point(label, r.value / total if shares and total else r.value)
-                  for label, r in zip(labels, rows, strict=True)]
+        points = [charts.Point(text, r.value / total if shares and total else r.value)
+                  for text, r in zip(labels, rows, strict=True)]
         chart = charts.bar(points, _fmt(formats, kind, total, widget.values), title,
                            gettext(locale, N_("Period")) if by is None else title,
                            gettext(locale, N_("Value")))
-        return WidgetView(widget, now, live, kind, chart=chart)
+        return WidgetView(widget, now, dates, live, kind, chart=chart)
     rows = so_far(await stats.series(session, scope, query(now, granularity)))
     earlier = await stats.series(session, scope, query(earlier_span, granularity)) \
         if widget.compare else None
@@ -191,7 +194,7 @@ async def view_of(session: AsyncSession, staff: StaffIdentity, venue: Venue,
     chart = charts.line(points, _fmt(formats, kind, total, widget.values), title,
                         gettext(locale, N_("Period")), gettext(locale, N_("Value")), compared,
                         gettext(locale, N_("Previous period")))
-    return WidgetView(widget, now, live, kind, chart=chart)
+    return WidgetView(widget, now, dates, live, kind, chart=chart)
 
 
 def _fmt(formats: Formats, kind: Kind, total: float, values: str) -> charts.Format:
