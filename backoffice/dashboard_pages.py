@@ -17,10 +17,10 @@ from backoffice.forms import (
     Errors,
     confirmed,
     done,
+    member_for,
     read_form,
     refused,
     signed_in,
-    to_sign_in,
 )
 from backoffice.stat_filters import company_of
 from backoffice.stat_names import choices
@@ -49,9 +49,9 @@ def _topics(staff: StaffIdentity) -> list[str]:
 
 
 async def dashboard(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await _reporter(request)
+    staff = await member_for(request, Permission.REPORT)
+    if isinstance(staff, Response):
+        return staff
     locale = locale_of(request)
     async with app_state(request).sessionmaker() as session:
         venue = await company_of(session, staff)
@@ -118,15 +118,16 @@ NEW = {"title": "", "subtitle": "", "measure": "revenue", "period": "today",
 
 
 async def new_widget(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _form(request, await _reporter(request), dict(NEW), {}, None)
+    staff = await member_for(request, Permission.REPORT)
+    if isinstance(staff, Response):
+        return staff
+    return await _form(request, staff, dict(NEW), {}, None)
 
 
 async def edit_widget(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await _reporter(request)
+    staff = await member_for(request, Permission.REPORT)
+    if isinstance(staff, Response):
+        return staff
     async with app_state(request).sessionmaker() as session:
         widget = await widgets.widget_of(session, staff, request.path_params["widget_id"])
     return await _form(request, staff, _values_of(widgets.settings_of(widget)), {}, widget.id)

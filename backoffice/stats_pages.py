@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import site_for
 from backoffice import charts, stat_filters, stats
-from backoffice.forms import Errors, signed_in, to_sign_in
+from backoffice.forms import Errors, member_for
 from backoffice.stat_filters import Asked, Venue
 from backoffice.stat_names import choices, names
 from backoffice.stat_tables import (
@@ -174,10 +174,9 @@ def _export(table: Table, asked: Asked, currency: str, name: str) -> Response:
 
 
 async def _page(request: Request, which: str) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
-    require(staff.role, Permission.REPORT)
+    staff = await member_for(request, Permission.REPORT)
+    if isinstance(staff, Response):
+        return staff
     locale = locale_of(request)
     build, template, filename = PAGES[which]
     async with app_state(request).sessionmaker() as session:
