@@ -85,17 +85,9 @@ async def floor_summary(session: AsyncSession, site_id: int) -> FloorSummary:
             ready += count
         loads[station] = (busy, ready, since)
     stations = [
-        StationLoad(name, busy, ready, _iso(since))
+        StationLoad(name, busy, ready, since.isoformat() if since else None)
         for name, (busy, ready, since) in sorted(loads.items())
     ]
     return FloorSummary(site_id, len(tables), open_tables, waiting, stations,
                         site.ticket_amber_min, site.ticket_red_min)
 
-
-def _iso(moment: datetime | None) -> str | None:
-    """SQLite hands an aggregate's timestamp back as it is stored: naive, in UTC."""
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.isoformat() if moment.tzinfo else moment.isoformat() + "+00:00"
