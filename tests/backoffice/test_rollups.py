@@ -199,7 +199,8 @@ async def test_rebuilt_rollups_equal_the_live_ones_after_any_sequence(
     steps = st.lists(st.one_of(_event(company), st.integers(min_value=0, max_value=30)),
                      min_size=1, max_size=25)
 
-    @settings(max_examples=15, deadline=None, database=None, phases=[Phase.generate],
+    @settings(max_examples=15, deadline=None, database=None,
+              phases=[Phase.generate, Phase.shrink],
               suppress_health_check=list(HealthCheck))
     @given(steps=steps)
     def journey(steps: list[DomainEvent | int]) -> None:
