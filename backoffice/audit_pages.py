@@ -13,10 +13,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Company, Site, Staff
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.tenant import owned_by
 from backoffice.audit_changes import shown
-from backoffice.forms import signed_in, to_sign_in
+from backoffice.forms import member_for
 from customers.models import Consumer
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
@@ -153,10 +153,9 @@ def _action(raw: str | None) -> str:
 
 
 async def audit_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
-    require(staff.role, Permission.AUDIT)
+    staff = await member_for(request, Permission.AUDIT)
+    if isinstance(staff, Response):
+        return staff
     number = _page_number(request.query_params.get("page"))
     action = _action(request.query_params.get("action"))
     mine = owned_by(staff, AuditEntry.company_id)

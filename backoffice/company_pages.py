@@ -18,10 +18,10 @@ from starlette.routing import Route
 from accounts import company_service
 from accounts.company_service import CompanyDetails, SiteDetails
 from accounts.models import Company, Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by, site_for
-from backoffice.forms import Errors, read_form, refused, signed_in, to_sign_in
+from backoffice.forms import Errors, member_for, read_form, refused
 from backoffice.site_forms import CompanyForm, SiteForm
 from errors import DomainError
 from ordering import table_modes
@@ -34,14 +34,6 @@ from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
 COMMON_CURRENCIES = ("EUR", "CHF", "GBP", "USD", "CAD", "XOF", "XPF", "MAD", "TND")
-
-
-async def _configurer(request: Request) -> StaffIdentity | Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
-    require(staff.role, Permission.CONFIGURE)
-    return staff
 
 
 def _choices() -> dict[str, Any]:
@@ -68,7 +60,7 @@ def _site_values(site: Site) -> dict[str, str]:
 
 
 async def company_page(request: Request) -> Response:
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.CONFIGURE)
     if isinstance(staff, Response):
         return staff
     async with app_state(request).sessionmaker() as session:
@@ -87,7 +79,7 @@ async def company_page(request: Request) -> Response:
 
 
 async def save_company(request: Request) -> Response:
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.CONFIGURE)
     if isinstance(staff, Response):
         return staff
     form, typed, errors = await read_form(request, CompanyForm)
@@ -138,7 +130,7 @@ async def _save_site(
 
 
 async def add_site(request: Request) -> Response:
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.CONFIGURE)
     if isinstance(staff, Response):
         return staff
     site, typed, errors = await _save_site(request, staff, None)
@@ -152,7 +144,7 @@ async def add_site(request: Request) -> Response:
 
 
 async def site_page(request: Request) -> Response:
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.CONFIGURE)
     if isinstance(staff, Response):
         return staff
     async with app_state(request).sessionmaker() as session:
@@ -162,7 +154,7 @@ async def site_page(request: Request) -> Response:
 
 
 async def save_site(request: Request) -> Response:
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.CONFIGURE)
     if isinstance(staff, Response):
         return staff
     async with app_state(request).sessionmaker() as session:  # another company's: not found
@@ -178,7 +170,7 @@ async def save_site(request: Request) -> Response:
 async def archive_site(request: Request) -> Response:
     """Archive the site (after the page asked for confirmation), or bring it back with
     `archived=false`."""
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.CONFIGURE)
     if isinstance(staff, Response):
         return staff
     body = await read_body(request)

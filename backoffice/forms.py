@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from accounts.context import staff_of
+from accounts.roles import Permission, require
 from accounts.service import NotSignedIn, StaffIdentity
 from errors import N_, DomainError
 from ordering.menu_rules import Problem
@@ -58,9 +59,16 @@ async def signed_in(request: Request) -> StaffIdentity:
     return staff
 
 
-async def to_sign_in(request: Request) -> Response | None:
-    """A page's answer to a visitor who is not signed in: the sign-in page."""
-    return redirect("/staff/login") if await staff_of(request) is None else None
+async def member_for(request: Request, permission: Permission | None = None
+                     ) -> StaffIdentity | Response:
+    """Who a back-office page is for: the signed-in member, or the sign-in page for a
+    visitor; a member whose role lacks `permission` gets the refusal page."""
+    staff = await staff_of(request)
+    if staff is None:
+        return redirect("/staff/login")
+    if permission is not None:
+        require(staff.role, permission)
+    return staff
 
 
 def done(request: Request, where: str) -> Response:

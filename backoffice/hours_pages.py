@@ -23,7 +23,7 @@ from accounts.models import Site
 from accounts.roles import Permission, require
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by, site_for
-from backoffice.forms import Errors, done, read_form, refused, scoped, signed_in, to_sign_in
+from backoffice.forms import Errors, done, member_for, read_form, refused, scoped, signed_in
 from errors import N_, InvalidInput
 from pos import clock, shifts
 from pos.errors import BadClockOut, ReasonNeeded
@@ -114,9 +114,10 @@ async def _render(request: Request, staff: StaffIdentity, status: int = 200,
 
 
 async def hours_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _render(request, await signed_in(request))
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
+    return await _render(request, staff)
 
 
 def _cell(value: str) -> str:
@@ -135,9 +136,9 @@ def hours_csv(people: Sequence[shifts.PersonWeek], week: Week, name: str, total:
 
 
 async def hours_export(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
     locale = locale_of(request)
 
     async def op(tx: Tx) -> tuple[Chosen, list[shifts.PersonWeek]]:

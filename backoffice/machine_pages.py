@@ -16,16 +16,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from backoffice.forms import (
     Errors,
     check,
     done,
+    member_for,
     message_of,
     read_form,
-    signed_in,
-    to_sign_in,
 )
 from backoffice.machine_forms import (
     MODEL_ERROR,
@@ -52,14 +51,6 @@ MODES = [mode.value for mode in Mode]
 NO_STORE = {"Cache-Control": "no-store"}  # the secret's page: no copy in any cache
 
 
-async def _configurer(request: Request) -> StaffIdentity | Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
-    require(staff.role, Permission.RUN_MACHINES)
-    return staff
-
-
 async def _choices(staff: StaffIdentity, request: Request) -> dict[str, Any]:
     async with app_state(request).sessionmaker() as session:
         return {"models": await machine_setup.models_offered(session, staff),
@@ -78,7 +69,7 @@ def _wizard(request: Request, staff: StaffIdentity, step: str, values: dict[str,
 
 async def new_page(request: Request) -> Response:
     """The first step: the model."""
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.RUN_MACHINES)
     if isinstance(staff, Response):
         return staff
     return _wizard(request, staff, "model", {}, {}, await _choices(staff, request))
@@ -106,7 +97,7 @@ async def wizard_step(request: Request) -> Response:
     """One answer: the earlier steps' fields again (hidden) and this step's. The first step
     with a wrong field is shown again with its errors; else the next step, or the machine
     added and its secret."""
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.RUN_MACHINES)
     if isinstance(staff, Response):
         return staff
     locale = locale_of(request)
@@ -160,7 +151,7 @@ async def _machine_page(
 
 
 async def edit_page(request: Request) -> Response:
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.RUN_MACHINES)
     if isinstance(staff, Response):
         return staff
     return await _machine_page(request, staff)
@@ -174,7 +165,7 @@ async def _machine_or_missing(request: Request, staff: StaffIdentity) -> int:
 
 
 async def edit(request: Request) -> Response:
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.RUN_MACHINES)
     if isinstance(staff, Response):
         return staff
     machine_id = await _machine_or_missing(request, staff)
@@ -188,7 +179,7 @@ async def edit(request: Request) -> Response:
 
 async def move(request: Request) -> Response:
     """To another open site of the company, once confirmed."""
-    staff = await _configurer(request)
+    staff = await member_for(request, Permission.RUN_MACHINES)
     if isinstance(staff, Response):
         return staff
     machine_id = await _machine_or_missing(request, staff)

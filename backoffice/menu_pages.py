@@ -68,9 +68,9 @@ async def menu_page(request: Request) -> Response:
     """Categories in their order; products searched (name, reference, description), filtered
     by category, a page of 25 at a time. `archived=1` is the menu's archive: the archived
     categories and products, each with its Restore button."""
-    if (to_login := await forms.to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await forms.member_for(request)
+    if isinstance(staff, Response):
+        return staff
     query = request.query_params
     q = " ".join(query.get("q", "").split())[:100]
     category_filter = _int(query.get("category"))
@@ -232,9 +232,9 @@ async def _target(
 
 async def edit_form(request: Request) -> Response:
     """A new category's or product's form (under a site), or an existing one's."""
-    if (to_login := await forms.to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await forms.member_for(request)
+    if isinstance(staff, Response):
+        return staff
     edit = editor(request)
 
     async def op(tx: Tx) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from accounts.models import Company
 from accounts.roles import Permission, can
 from accounts.service import StaffIdentity
 from backoffice import onboarding
-from backoffice.forms import signed_in, to_sign_in
+from backoffice.forms import member_for
 from backoffice.onboarding_facts import facts_of
 from web.state import app_state
 from web.templating import page
@@ -30,9 +30,9 @@ async def _checklist(
 async def home(request: Request) -> Response:
     """The checklist (what is done, what is left, each step a link to its page) for those
     who set the venue up; the sections of the navigation for everyone else."""
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
     async with app_state(request).sessionmaker() as session:
         company = await session.get(Company, staff.company_id)
     assert company is not None  # a staff row refers to its company

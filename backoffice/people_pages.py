@@ -20,12 +20,12 @@ from backoffice.forms import (
     Confirmed,
     Errors,
     done,
+    member_for,
     read_form,
     refused,
     scoped,
     search_of,
     signed_in,
-    to_sign_in,
 )
 from customers import invitations, people_admin
 from errors import InvalidInput
@@ -71,9 +71,10 @@ async def _list_page(request: Request, staff: StaffIdentity, status: int = 200,
 
 
 async def people_list(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _list_page(request, await signed_in(request))
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
+    return await _list_page(request, staff)
 
 
 async def approve(request: Request) -> Response:
@@ -98,9 +99,10 @@ async def _invite_page(request: Request, staff: StaffIdentity, status: int = 200
 
 
 async def invite_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _invite_page(request, await signed_in(request))
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
+    return await _invite_page(request, staff)
 
 
 async def invite(request: Request) -> Response:
@@ -159,9 +161,10 @@ async def _person_page(request: Request, staff: StaffIdentity, status: int = 200
 
 
 async def person_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _person_page(request, await signed_in(request))
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
+    return await _person_page(request, staff)
 
 
 async def edit(request: Request) -> Response:
@@ -192,9 +195,10 @@ async def _delete_page(request: Request, staff: StaffIdentity, status: int = 200
 
 
 async def delete_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _delete_page(request, await signed_in(request))
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
+    return await _delete_page(request, staff)
 
 
 async def delete(request: Request) -> Response:

@@ -23,9 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Company, Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
-from backoffice.forms import Errors, done, read_form, refused, scoped, signed_in, to_sign_in
+from backoffice.forms import Errors, done, member_for, read_form, refused, scoped
 from domain import audit
 from errors import N_, DomainError, Forbidden, InvalidInput, NotFound
 from pos import clock, signing
@@ -37,7 +37,7 @@ from pos.keys import company_key
 from pos.models import Closing, SigningKey, StoredArchive
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
-from pos.till_sync import IssueRow, deal_with, issues_of
+from pos.sync_issues import IssueRow, deal_with, issues_of
 from pos.verification import Mismatch, verify_company
 from realtime.events import Tx
 from web.commands import Collapsed, Command, Id, Invalid, Text
@@ -94,14 +94,6 @@ class SiteRecords:
     months: list[ClosingRow]
     days: list[ClosingRow]
     issues: list[IssueRow]  # flagged by the tills' offline sync
-
-
-async def _staff(request: Request) -> StaffIdentity | Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
-    require(staff.role, Permission.CLOSE)
-    return staff
 
 
 def _label(kind: str, start: date, locale: str) -> str:
@@ -169,7 +161,7 @@ async def _listing(request: Request, staff: StaffIdentity, *, status: int = 200,
 
 
 async def records_page(request: Request) -> Response:
-    staff = await _staff(request)
+    staff = await member_for(request, Permission.CLOSE)
     if isinstance(staff, Response):
         return staff
     return await _listing(request, staff)
@@ -191,7 +183,7 @@ def _period(kind: str, text: str) -> tuple[int, int]:
 async def close_period(request: Request) -> Response:
     """Close a month (each of its days with tickets has its Z) or a year (each of its
     months with tickets is closed) of a site: signed, and entered in its tills' chains."""
-    staff = await _staff(request)
+    staff = await member_for(request, Permission.CLOSE)
     if isinstance(staff, Response):
         return staff
     form, _typed, errors = await read_form(request, CloseForm)
@@ -263,7 +255,7 @@ def _zip(name: str, data: bytes) -> Response:
 async def archive_download(request: Request) -> Response:
     """The archive of a year (`year`) or of a range (`first`, `last`), made now (the
     journal notes it): the zip `comptoir verify-records --archive` checks alone."""
-    staff = await _staff(request)
+    staff = await member_for(request, Permission.CLOSE)
     if isinstance(staff, Response):
         return staff
     _whole(staff)
@@ -283,7 +275,7 @@ async def archive_download(request: Request) -> Response:
 
 async def kept_download(request: Request) -> Response:
     """An archive Comptoir kept (the yearly ones), as it was made."""
-    staff = await _staff(request)
+    staff = await member_for(request, Permission.CLOSE)
     if isinstance(staff, Response):
         return staff
     archive_id = int(request.path_params["archive_id"])
@@ -298,7 +290,7 @@ async def kept_download(request: Request) -> Response:
 async def public_key(request: Request) -> Response:
     """The company's Ed25519 public key (PEM): what an auditor checks closings and
     archives with. Made now if the company has none yet."""
-    staff = await _staff(request)
+    staff = await member_for(request, Permission.CLOSE)
     if isinstance(staff, Response):
         return staff
     box = sealing_box(app_state(request).settings.secret_key)
@@ -311,7 +303,7 @@ async def public_key(request: Request) -> Response:
 async def check_chains(request: Request) -> Response:
     """Recompute every till's chain and the journal, check every closing's signature; a
     mismatch is shown (the first of each chain) and journalled, as `verify-records` does."""
-    staff = await _staff(request)
+    staff = await member_for(request, Permission.CLOSE)
     if isinstance(staff, Response):
         return staff
     _whole(staff)
@@ -336,7 +328,7 @@ class DealtWith(Command):
 
 async def deal_with_issue(request: Request) -> Response:
     """A flagged sync issue dealt with: who, when, how (audited); it stays listed, marked."""
-    staff = await _staff(request)
+    staff = await member_for(request, Permission.CLOSE)
     if isinstance(staff, Response):
         return staff
     form, _typed, errors = await read_form(request, DealtWith)

@@ -21,12 +21,12 @@ from backoffice.forms import (
     Errors,
     confirmed,
     done,
+    member_for,
     read_form,
     refused,
     scoped,
     search_of,
     signed_in,
-    to_sign_in,
 )
 from customers import mail
 from errors import N_, InvalidInput
@@ -61,9 +61,9 @@ def _roles(staff: StaffIdentity) -> list[str]:
 
 
 async def staff_list(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
     params = request.query_params
     search, wanted = search_of(request)
     sort = params.get("sort", "name")
@@ -87,9 +87,10 @@ async def _invite_page(
 
 
 async def invite_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _invite_page(request, await signed_in(request))
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
+    return await _invite_page(request, staff)
 
 
 async def invite(request: Request) -> Response:
@@ -132,9 +133,10 @@ async def _member_page(
 
 
 async def member_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    return await _member_page(request, await signed_in(request))
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
+    return await _member_page(request, staff)
 
 
 async def assign(request: Request) -> Response:
@@ -201,9 +203,9 @@ async def accept(request: Request) -> Response:
 
 
 async def pin_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
     async with app_state(request).sessionmaker() as session:
         member = await session.get(Staff, staff.id)
     has_pin = member is not None and member.pin_hash is not None

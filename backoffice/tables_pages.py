@@ -20,12 +20,12 @@ from backoffice.forms import (
     Errors,
     confirmed,
     done,
+    member_for,
     read_form,
     refused,
     scoped,
     search_of,
     signed_in,
-    to_sign_in,
 )
 from errors import InvalidInput
 from ordering import table_admin
@@ -79,9 +79,9 @@ async def _render(
 
 
 async def tables_page(request: Request) -> Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
     return await _render(request, staff, await _site_id(request, staff))
 
 
@@ -179,9 +179,9 @@ async def _codes(request: Request, staff: StaffIdentity) -> tuple[Site, list[Any
 
 async def qr_sheet(request: Request) -> Response:
     """The page to print: a card per table (of one room, with ?room=)."""
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
+    staff = await member_for(request)
+    if isinstance(staff, Response):
+        return staff
     site, codes = await _codes(request, staff)
     cards = [{"label": c.label, "url": c.url, "svg": qr_svg(c.url)} for c in codes]
     return page(request, "backoffice/qr_sheet.html", site=site, cards=cards,

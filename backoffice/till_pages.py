@@ -12,18 +12,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
 from backoffice.forms import (
     Errors,
     confirmed,
     done,
+    member_for,
     read_form,
     refused,
     scoped,
-    signed_in,
-    to_sign_in,
 )
 from domain import audit
 from errors import DomainError, NotFound
@@ -36,14 +35,6 @@ from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
 NO_STORE = {"Cache-Control": "no-store"}  # a pairing code's page: no copy in any cache
-
-
-async def _admin(request: Request) -> StaffIdentity | Response:
-    if (to_login := await to_sign_in(request)) is not None:
-        return to_login
-    staff = await signed_in(request)
-    require(staff.role, Permission.TILLS)
-    return staff
 
 
 async def _listing(request: Request, staff: StaffIdentity, *, status: int = 200,
@@ -70,14 +61,14 @@ async def _listing(request: Request, staff: StaffIdentity, *, status: int = 200,
 
 
 async def tills_page(request: Request) -> Response:
-    staff = await _admin(request)
+    staff = await member_for(request, Permission.TILLS)
     if isinstance(staff, Response):
         return staff
     return await _listing(request, staff)
 
 
 async def add_till(request: Request) -> Response:
-    staff = await _admin(request)
+    staff = await member_for(request, Permission.TILLS)
     if isinstance(staff, Response):
         return staff
     form, typed, errors = await read_form(request, NewTillForm)
@@ -117,7 +108,7 @@ async def _till_of(request: Request, staff: StaffIdentity) -> int:
 
 async def pairing(request: Request) -> Response:
     """A new pairing code, shown once with its QR code (the page is not cached)."""
-    staff = await _admin(request)
+    staff = await member_for(request, Permission.TILLS)
     if isinstance(staff, Response):
         return staff
     till_id = await _till_of(request, staff)
@@ -142,7 +133,7 @@ async def pairing(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     """The till's device opens nothing any more (the till and its records stay)."""
-    staff = await _admin(request)
+    staff = await member_for(request, Permission.TILLS)
     if isinstance(staff, Response):
         return staff
     till_id = await _till_of(request, staff)
@@ -156,7 +147,7 @@ async def revoke(request: Request) -> Response:
 
 
 async def printer(request: Request) -> Response:
-    staff = await _admin(request)
+    staff = await member_for(request, Permission.TILLS)
     if isinstance(staff, Response):
         return staff
     till_id = await _till_of(request, staff)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Reply
 from ordering.config import config_of
-from pos import device, till_sync
+from pos import device, sync_closing, till_sync
 from pos.approval import Approval, approver, token_holds
 from pos.commands import approval_in
 from pos.errors import (
@@ -244,7 +244,7 @@ async def out_of_service(request: Request) -> Response:
     await run_tx(request, of_this_site)
     approved_by = await approver(app_state(request), till=here.till, acting=here.staff,
                                  permission=Permission.CLOSE, approval=body.approval)
-    till = await run_tx(request, lambda tx: till_sync.declare_out_of_service(
+    till = await run_tx(request, lambda tx: sync_closing.declare_out_of_service(
         tx, here.till.company_id, here.till.site_id, body.till_id, approved_by, body.reason))
     return json_reply({"till": {"id": till.id, "prefix": till.prefix,
                                 "out_of_service_day": str(till.out_of_service_day)},
@@ -298,4 +298,4 @@ def assemble() -> None:
     from realtime import topics
 
     topics.register("till", till_sync.TillTopic())
-    closings.use_pending_sync(till_sync.sync_state)
+    closings.use_pending_sync(sync_closing.sync_state)

@@ -49,8 +49,8 @@ from pos.errors import (
 from pos.models import Closing, SigningKey, Till
 from pos.periods import local_day, zone_of
 from pos.signing import sealing_box
+from pos.sync_closing import ask_to_close, tills_status
 from pos.till_offline import indicator
-from pos.till_sync import ask_to_close, tills_status
 from pos.till_tickets import at, supervisors
 from realtime.events import Tx
 from web.commands import Command, Invalid, Money, command

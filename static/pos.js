@@ -1,6 +1,7 @@
 // The POS page: after a cash settlement with change to give back, the change in large
-// type, until the cashier dismisses it (exact money needs no extra tap). The amount comes from the settlement's answer (the server computes
-// it); the page formats it the way of its language.
+// type, until the cashier dismisses it (exact money needs no extra tap). The amount comes
+// from the settlement's answer (the server computes it); the page formats it the way of
+// its language.
 (() => {
   "use strict";
   const panel = document.getElementById("pos-change");
@@ -23,20 +24,25 @@
     done.focus();
   }
 
-  // The form may already have left the page (the live view swapped the settled table in
-  // first): htmx then tells its nearest ancestor still there, and the form is in `elt`.
-  document.addEventListener("htmx:afterRequest", (event) => {
+  // The answer is read from the request itself: the live view may swap the settled table
+  // in before the answer arrives, and a form no longer on the page hears no htmx event.
+  document.addEventListener("htmx:beforeRequest", (event) => {
     const form = event.detail.elt;
-    if (!event.detail.successful || !form.matches || !form.matches("form[data-settle]")) return;
-    let payment = null;
-    try {
-      payment = JSON.parse(event.detail.xhr.responseText).payment;
-    } catch (_) {
-      return;
-    }
-    if (!payment || payment.method !== "cash" || !(payment.change > 0)) return;
+    if (!form.matches || !form.matches("form[data-settle]")) return;
     const tile = form.closest(".table-tile");
-    show(payment, tile ? tile.dataset.tableLabel || "" : "");
+    const table = tile ? tile.dataset.tableLabel || "" : "";
+    const xhr = event.detail.xhr;
+    xhr.addEventListener("load", () => {
+      if (xhr.status < 200 || xhr.status >= 300) return;
+      let payment = null;
+      try {
+        payment = JSON.parse(xhr.responseText).payment;
+      } catch (_) {
+        return;
+      }
+      if (!payment || payment.method !== "cash" || !(payment.change > 0)) return;
+      show(payment, table);
+    });
   });
 
   done.addEventListener("click", () => {

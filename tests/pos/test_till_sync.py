@@ -1,6 +1,6 @@
-"""The till's offline sync (pos/till_sync.py): every sale exactly once, kept at the price
-it was sold and flagged when the catalog changed, the acknowledged numbers, and the Z
-waiting for every till that syncs unless one is declared out of service."""
+"""The till's offline sync (pos/till_sync.py, pos/sync_closing.py): every sale exactly
+once, kept at the price it was sold and flagged when the catalog changed, the acknowledged
+numbers, and the Z waiting for every till that syncs unless one is declared out of service."""
 
 from __future__ import annotations
 
@@ -18,16 +18,8 @@ from pos.closings import CloseDay, close_day, x_report
 from pos.errors import SalesWaiting, SequenceGap
 from pos.models import SyncIssue, Ticket, Till
 from pos.records import Method, PaymentInput
-from pos.till_sync import (
-    OfflineSale,
-    SoldLine,
-    Synced,
-    acked,
-    ask_to_close,
-    declare_out_of_service,
-    sync,
-    sync_state,
-)
+from pos.sync_closing import ask_to_close, declare_out_of_service, sync_state
+from pos.till_sync import OfflineSale, SoldLine, Synced, acked, sync
 from realtime.events import Tx
 from tests.pos.conftest import BOX, Clock, Shop
 
