@@ -53,6 +53,10 @@ METHODS = ("cash", "card", "online", "credit", "other")
 # A drink type's id (dim "ptype"), from 1; append only. 0: a type not listed yet.
 PTYPES = ("ristretto", "espresso", "lungo", "americano", "cappuccino", "latte", "flat_white",
           "hot_chocolate", "tea", "hot_water", "hot_milk")
+# The dimensions also kept by the hour (an hourly series filtered by machine or category, the
+# live home's methods); the others (products, consumers…, many values) by day and month
+# only: by the hour they would be about one row per event.
+HOURLY_DIMENSIONS = frozenset({"", "method", "machine", "category"})
 # Brews are paid from credit, or through the provider (online).
 BREW_METHODS = {"credit": "credit", "payment": "online"}
 
@@ -116,7 +120,8 @@ def facts(event: DomainEvent, tz: str) -> list[Fact]:
     hour, day, month = buckets(when(event), tz)
     return [Fact(company_id, grain, bucket, increment)
             for grain, bucket in zip(GRAINS, (hour, day, month), strict=True)
-            for increment in found]
+            for increment in found
+            if grain != "hour" or increment.dim_kind in HOURLY_DIMENSIONS]
 
 
 def when(event: DomainEvent) -> datetime:

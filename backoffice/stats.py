@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import cast
 
@@ -301,10 +301,11 @@ async def heat_map(
     return grid
 
 
-async def today(session: AsyncSession, scope: Scope) -> DaySummary:
-    """The local day so far: revenue per site, per channel and per method, tickets, basket,
-    brews and orders."""
-    day = local_today(scope.tz)
+async def today(session: AsyncSession, scope: Scope, now: datetime | None = None
+                ) -> DaySummary:
+    """The local day so far (the day `now` is in, by default the current one): revenue per
+    site, per channel and per method, tickets, basket, brews and orders."""
+    day = local_today(scope.tz, now)
     sites = _sites(scope, Query(Measure.REVENUE, day, day))
     where = [StatRollup.company_id == scope.company_id, StatRollup.grain == "day",
              StatRollup.bucket == day.isoformat(),

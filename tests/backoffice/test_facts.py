@@ -137,3 +137,5 @@ def test_facts_place_every_increment_in_each_grain_and_add_up_by_row() -> None:
     assert rows[(1, "day", "2026-06-01", 1, "sales", "", 0)] == (2, 2, 1200, 0)
     assert rows[(1, "month", "2026-06", 1, "sales", "", 0)] == (2, 2, 1200, 0)
     assert facts(ticket(at, 500, training=True), PARIS) == []
+    hourly = {f.increment.dim_kind for f in facts(brew(at, 120), PARIS) if f.grain == "hour"}
+    assert hourly == {"", "machine", "method"}  # consumers, products…: by day and month

@@ -192,8 +192,9 @@ async def test_today_sums_the_local_day_so_far(db: Database) -> None:
             ticket(now - timedelta(days=2), 5000),
         ], {COMPANY: PARIS}))
     async with db.sessionmaker() as session:
-        summary = await stats.today(session, ALL)
-        mine = await stats.today(session, FIRST_ONLY)
+        summary = await stats.today(session, ALL, now)
+        mine = await stats.today(session, FIRST_ONLY, now)
+        assert (await stats.today(session, ALL, now - timedelta(days=2))).revenue == 5000
     assert (summary.revenue, summary.tickets, summary.basket, summary.brews, summary.orders) == (
         4750, 3, 1533, 1, 1)
     assert summary.by_site == {1: 4000, 2: 750}

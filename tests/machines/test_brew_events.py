@@ -8,11 +8,14 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from customers.models import GroupMember
 from domain.events import BrewFinished
 from domain.subscribers import subscribe, unsubscribe
+from machines import admin_service, selection_service
+from machines.commands import AddDrink, CreateSelection, GroupSettings
 from machines.models import MachineGroup
 from realtime.events import Tx
-from tests.machines.conftest import Coffee
+from tests.machines.conftest import Coffee, given
 
 
 @pytest.fixture
@@ -62,3 +65,28 @@ async def test_a_served_and_a_failed_brew_are_each_heard_once(
             MachineGroup.machine_id == machine.id))
     assert group_id is not None and machine.selection_id is not None
     assert (first.group_id, first.selection_id) == (group_id, machine.selection_id)
+
+
+async def test_a_brew_from_a_groups_own_selection_names_it(
+    coffee: Coffee, finished: list[BrewFinished]
+) -> None:
+    machine = await coffee.machine("custom")
+    group = await coffee.run(lambda tx: admin_service.create_group(
+        tx, coffee.admin, given(GroupSettings, name="Étage 2")))
+    special = await coffee.run(lambda tx: selection_service.create_selection(
+        tx, coffee.admin, given(CreateSelection, name="Étage 2", model="Jura X8")))
+    await coffee.run(
+        lambda tx: admin_service.attach_group(tx, coffee.admin, machine.id, group.id, special.id))
+    drink = await coffee.run(lambda tx: selection_service.add_drink(
+        tx, coffee.admin, special.id,
+        given(AddDrink, name="Ristretto", type="ristretto", price=40, recipe={"strength": 5})))
+    zoe = await coffee.consumer(credit=1000)
+    async with coffee.db.sessionmaker() as session, session.begin():
+        session.add(GroupMember(group_id=group.id, consumer_id=zoe))
+
+    served = await coffee.brew(machine, drink.id, zoe)
+    await coffee.report(machine, served.brew.id, "done")
+
+    [told] = finished
+    assert (told.group_id, told.selection_id, told.charge) == (group.id, special.id, "credit")
+    assert special.id != machine.selection_id

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.service import StaffIdentity, login
 from app import assemble
+from backoffice.stats_topic import CHANGED, topic_of
 from demo.seed import DemoVenue
 from ordering import cart_service, diner_service, staff_service, views
 from ordering.config import OrderingConfig
@@ -118,6 +119,10 @@ class Cafe:
         return opened.session.pin
 
     # Staff
+
+    async def stats_told(self) -> tuple[str, str]:
+        """The company's statistics screens told their figures changed (backoffice/)."""
+        return (topic_of((await self.staff("cashier")).company_id), CHANGED)
 
     async def staff(self, role: str) -> StaffIdentity:
         email, password = next((e, p) for e, p, r in self.venue.staff if r == role)

@@ -411,6 +411,7 @@ async def test_submit_moves_the_cart_to_a_round(cafe: Cafe) -> None:
     assert topics(cafe.last_events) == [
         (f"table:{table.id}", "round.submitted"),
         (f"site:{cafe.venue.site_id}:pos", "round.submitted"),
+        await cafe.stats_told(),  # an order counted
     ]
     view = await cafe.view(table)
     assert view["table"]["state"] == "to_validate"

@@ -65,6 +65,7 @@ async def test_order_opens_a_free_table_and_goes_straight_to_production(cafe: Ca
         (f"site:{site}:pos", "round.validated"),
         (f"site:{site}:station:bar", "round.validated"),
         (f"site:{site}:station:kitchen", "round.validated"),
+        await cafe.stats_told(),  # an order counted
     ]
     bar = cafe.last_events[2].data["view"]["tickets"]
     assert [(t["table"], [(ln["name"], ln["quantity"], ln["note"]) for ln in t["lines"]])

@@ -242,6 +242,7 @@ async def test_settle_computes_change_and_pays_once_per_key(cafe: Cafe) -> None:
     assert topics(cafe.last_events) == [
         (f"table:{table.id}", "session.settled"),
         (f"site:{cafe.venue.site_id}:pos", "session.settled"),
+        await cafe.stats_told(),  # a bill counted
     ]
     view = await cafe.view(table)
     assert view["table"]["state"] == "settled" and view["session"]["status"] == "settled"
@@ -283,6 +284,7 @@ async def test_free_closes_the_table(cafe: Cafe) -> None:
     assert topics(cafe.last_events) == [
         (f"table:{table.id}", "session.closed"),
         (f"site:{cafe.venue.site_id}:pos", "session.closed"),
+        await cafe.stats_told(),  # a table's turn counted
     ]
     view = await cafe.view(table)
     assert view["table"]["state"] == "free" and view["session"] is None

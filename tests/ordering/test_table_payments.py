@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from domain.events import PaidPart, TableSettled
+from domain.models import OutboxEvent
 from errors import DomainError
 from ordering import diner_service, payment_service, staff_service
 from ordering.errors import MenuOnly, NotSettleable, SessionEnded
@@ -290,6 +292,12 @@ async def test_order_and_pay_rules(cafe: Cafe) -> None:
     )
     assert (settled.amount, settled.change_given) == (0, 0)
     assert (await cafe.view(table))["table"]["state"] == "settled"
+    # The bill's parts as the statistics hear them: all of it paid from phones.
+    async with cafe.db.sessionmaker() as session:
+        payload = await session.scalar(select(OutboxEvent.payload).where(
+            OutboxEvent.name == TableSettled.name))
+    told = TableSettled.model_validate_json(str(payload))
+    assert told.payments == [PaidPart(method="online", amount=told.amount)] and told.amount > 0
 
 
 async def pay_only_table(cafe: Cafe) -> tuple[Table, int]:
