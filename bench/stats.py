@@ -250,7 +250,7 @@ async def measure(company_id: int, reps: int) -> list[dict[str, Any]]:
                         row["raw_ms"] = _summary(slow)
                         row["same"] = _same(answer, counted, case.name)
                 log(f"{case.name}: rollups p95 {row['rollups_ms']['p95']} ms"
-                    + (f", raw p50 {row['raw_ms']['p50']} ms, same {row['same']}"
+                    + (f", raw p50 {row['raw_ms']['p50']} ms, same {row.get('same')}"
                        if "raw_ms" in row else ""))
                 out.append(row)
                 await session.rollback()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accounts.models import Company
@@ -98,6 +98,15 @@ async def make_large(
     seeded.rebuild_seconds = time.monotonic() - started
     progress(f"rollups rebuilt from {sum(seeded.events.values()):,} events in "
              f"{seeded.rebuild_seconds:.0f} s")
+    engine = maker.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        # The rebuild's upserts leave a dead version of each row they added to again, and
+        # nothing is analysed yet: without this, a year's figures read 8 times the pages.
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM (ANALYZE) stat_rollup"))
+            await autocommit.execute(text("ANALYZE"))
+        progress("vacuumed and analysed")
     return seeded
 
 
