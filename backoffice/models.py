@@ -15,7 +15,8 @@ class StatRollup(Base):
     """One measure of one site over one bucket of local time, optionally for one dimension.
 
     `grain` is "hour", "day" or "month"; `bucket` the bucket's start in the company's local
-    time ("2026-10-25T02", "2026-10-25", "2026-10"). `dim_kind` is "" for the site's total,
+    time ("2026-10-25T02", "2026-10-25", "2026-10"); or "wh", a month's totals by weekday and
+    hour ("2026-10/7/14"), for the busiest days and hours. `dim_kind` is "" for the site's total,
     else what `dim_id` names ("method" ids are the `Method` enum's index, "product",
     "category", "machine", "consumer", "group", "selection", "station"). Values only ever grow
     by increments from events (backoffice/facts.py), and a rebuild replays the events.

@@ -25,7 +25,7 @@ from typing import cast
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backoffice.facts import METHODS
+from backoffice.facts import METHODS, WEEK_HOUR
 from backoffice.models import StatRollup
 from backoffice.periods import Granularity, Span, bucket_of, buckets, local_today, whole_months
 
@@ -193,7 +193,21 @@ async def _read(
     # Which rows: (grain, bucket condition, how a row's bucket maps to the group's key).
     reads: list[tuple[str, ColumnElement[bool], Callable[[str], str]]] = []
     granularity = query.granularity if group == "bucket" else None
-    if granularity is Granularity.HOUR:
+    if group == "heat":
+        # Whole months from their week-hour rows (totals only), the rest from the hours.
+        months, edges = whole_months(span)
+        if not all(part.dim_kind == "" for part in _parts(query)):
+            months, edges = [], [span]
+        if months:
+            reads.append((WEEK_HOUR, StatRollup.bucket.between(f"{months[0]}/0",
+                                                              f"{months[-1]}/9"),
+                          lambda b: b[8:]))
+        if edges:
+            reads.append(("hour", or_(*(StatRollup.bucket.between(f"{e.start}T00",
+                                                                   f"{e.end}T23")
+                                        for e in edges)),
+                          lambda b: f"{date.fromisoformat(b[:10]).isoweekday()}/{b[11:13]}"))
+    elif granularity is Granularity.HOUR:
         reads.append(("hour", StatRollup.bucket.between(f"{span.start}T00", f"{span.end}T23"),
                       str))
     elif granularity in (Granularity.DAY, Granularity.WEEK):
@@ -210,8 +224,8 @@ async def _read(
                                        for e in edges)), lambda b: b[:7]))
     for part in _parts(query):
         for row_grain, buckets_in, key_of in reads:
-            column = {"bucket": StatRollup.bucket, "site": StatRollup.site_id,
-                      "dim": StatRollup.dim_id}.get(group)
+            column = {"bucket": StatRollup.bucket, "heat": StatRollup.bucket,
+                      "site": StatRollup.site_id, "dim": StatRollup.dim_id}.get(group)
             columns = [column] if column is not None else []
             stmt = (select(*columns, func.sum(StatRollup.count), func.sum(StatRollup.quantity),
                            func.sum(StatRollup.amount), func.sum(StatRollup.seconds))
@@ -222,7 +236,7 @@ async def _read(
             for row in (await session.execute(stmt)).all():
                 if row[-1] is None:
                     continue  # a sum over no rows
-                if group == "bucket":
+                if group in ("bucket", "heat"):
                     key = key_of(str(row[0]))
                 elif group in ("site", "dim"):
                     key = str(row[0])
@@ -290,10 +304,11 @@ async def heat_map(
 ) -> dict[tuple[int, int], int]:
     """(ISO weekday 1-7, local hour 0-23) -> the measure over the range's hours; every cell."""
     query = Query(measure, start, end, Granularity.HOUR)
-    read = await _read(session, scope, query, "bucket")
+    read = await _read(session, scope, query, "heat")
     cells: dict[tuple[int, int], dict[tuple[str, str], Sums]] = defaultdict(dict)
-    for (bucket, part), sums in read.items():
-        cell = (date.fromisoformat(bucket[:10]).isoweekday(), int(bucket[11:13]))
+    for (key, part), sums in read.items():
+        weekday, hour = key.split("/")
+        cell = (int(weekday), int(hour))
         cells[cell]["", part] = _add(cells[cell].get(("", part), (0, 0, 0, 0)), sums)
     grid = {(weekday, hour): 0 for weekday in range(1, 8) for hour in range(24)}
     for cell, sums_by_part in cells.items():

@@ -66,10 +66,10 @@ def test_training_tickets_duplicates_and_bills_paid_by_a_ticket_count_nothing() 
 def test_a_ticket_counts_when_the_till_sold_it_never_after_it_was_recorded() -> None:
     offline = ticket(utc("2026-06-02 08:00"), 500, sold_at=utc("2026-06-01 21:30"))
     assert {f.bucket for f in facts(offline, PARIS)} == {"2026-06-01T23", "2026-06-01",
-                                                          "2026-06"}
+                                                          "2026-06", "2026-06/1/23"}
     ahead = ticket(utc("2026-06-02 08:00"), 500, sold_at=utc("2026-06-03 08:00"))
     assert {f.bucket for f in facts(ahead, PARIS)} == {"2026-06-02T10", "2026-06-02",
-                                                        "2026-06"}
+                                                        "2026-06", "2026-06/2/10"}
 
 
 def test_a_table_bill_counts_its_parts_or_its_last_method() -> None:

@@ -180,6 +180,21 @@ async def test_the_heat_map_puts_each_hour_in_its_weekday(figures: Database) -> 
     assert {cell: v for cell, v in turns.items() if v} == {(7, 20): 3600}  # 20:30, 20:40
 
 
+async def test_whole_months_of_the_heat_map_read_their_week_hours(figures: Database) -> None:
+    """October read whole (its weekday-and-hour rows) gives what its days give one by one
+    (their hours), the clock change included; a range with loose days adds them."""
+    october = [date(2026, 10, 1) + timedelta(days=n) for n in range(31)]
+    async with figures.sessionmaker() as session:
+        whole = await stats.heat_map(session, ALL, Measure.REVENUE, october[0], october[-1])
+        more = await stats.heat_map(session, ALL, Measure.REVENUE, october[0],
+                                    date(2026, 11, 2))
+        by_day = [await stats.heat_map(session, ALL, Measure.REVENUE, day, day)
+                  for day in [*october, date(2026, 11, 1), date(2026, 11, 2)]]
+    one_by_one = {cell: sum(day[cell] for day in by_day[:31]) for cell in whole}
+    assert whole == one_by_one and any(whole.values())
+    assert more == {cell: sum(day[cell] for day in by_day) for cell in whole}
+
+
 async def test_today_sums_the_local_day_so_far(db: Database) -> None:
     now = datetime.now(UTC)
     async with db.sessionmaker() as session, session.begin():

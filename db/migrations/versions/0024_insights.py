@@ -1,5 +1,5 @@
 """the back office's read side: figures rolled up from domain events (stat_rollup) and each
-manager's dashboard widgets
+manager's dashboard widgets; the outbox indexed in recorded order for the rebuild
 
 Revision ID: 0024
 Revises: 0023
@@ -19,6 +19,8 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    # The rebuild replays the outbox in recorded order, a page at a time.
+    op.create_index("ix_outbox_event_recorded", "outbox_event", ["recorded_at", "id"])
     op.create_table(
         "stat_rollup",
         sa.Column("company_id", ID, nullable=False),
@@ -67,6 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_event_recorded", table_name="outbox_event")
     op.drop_table("dashboard_widget")
     op.drop_index("ix_stat_rollup_lookup", table_name="stat_rollup")
     op.drop_table("stat_rollup")
