@@ -37,7 +37,11 @@ class StatRollup(Base):
     seconds: Mapped[int] = mapped_column(BigInteger, default=0)  # durations summed
 
     __table_args__ = (
-        Index("ix_stat_rollup_lookup", "company_id", "measure", "dim_kind", "grain", "bucket"),
+        # Covering on PostgreSQL: a year's figures by consumer read the index alone (an
+        # index-only scan) instead of fetching rows scattered over the table by the events.
+        Index("ix_stat_rollup_lookup", "company_id", "measure", "dim_kind", "grain", "bucket",
+              postgresql_include=["site_id", "dim_id", "count", "quantity", "amount",
+                                  "seconds"]),
     )
 
 

@@ -38,7 +38,9 @@ def upgrade() -> None:
                                 "dim_kind", "dim_id", name=op.f("pk_stat_rollup")),
     )
     op.create_index("ix_stat_rollup_lookup", "stat_rollup",
-                    ["company_id", "measure", "dim_kind", "grain", "bucket"])
+                    ["company_id", "measure", "dim_kind", "grain", "bucket"],
+                    postgresql_include=["site_id", "dim_id", "count", "quantity", "amount",
+                                        "seconds"])
     op.create_table(
         "dashboard_widget",
         sa.Column("id", ID, autoincrement=True, nullable=False),
