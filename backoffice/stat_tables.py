@@ -66,10 +66,14 @@ class Formats:
         return lambda value: self.value(value, kind)
 
 
+# A page shows this many rows at most (a year of 20,000 consumers is for the export).
+PAGE_ROWS = 500
+
+
 def shown(table: Table, formats: Formats) -> list[list[str]]:
-    """The rows as the page shows them."""
+    """The rows as the page shows them: the first PAGE_ROWS (the exports hold them all)."""
     return [[formats.value(cell, column.kind) for cell, column in
-             zip(row, table.columns, strict=True)] for row in table.rows]
+             zip(row, table.columns, strict=True)] for row in table.rows[:PAGE_ROWS]]
 
 
 def _raw(value: Cell, kind: Kind, currency: str) -> Cell | Decimal:

@@ -25,6 +25,7 @@ from backoffice.forms import Errors, member_for
 from backoffice.stat_filters import Asked, Venue
 from backoffice.stat_names import choices, names
 from backoffice.stat_tables import (
+    PAGE_ROWS,
     Column,
     Formats,
     Kind,
@@ -203,6 +204,7 @@ def _render(request: Request, template: str, staff: StaffIdentity, view: View,
     return page(
         request, template, status=422 if errors else 200, staff=staff, view=view,
         errors=errors, cells=shown(view.table, formats), which=which,
+        hidden=max(0, len(view.table.rows) - PAGE_ROWS),
         dates=dates_label(asked.start, asked.end, locale),
         export=lambda kind: f"{request.url.path}?{urlencode({**query, 'format': kind})}",
         site_options=[("", gettext(locale, N_("All my sites"))),

@@ -89,6 +89,24 @@ async def test_sales_by_month_week_day_and_hour(
             assert len(nine) == 1 and nine[0][2] == "3"  # 9:00 on Tuesday: 3 tickets
 
 
+async def test_a_long_table_shows_its_first_rows_and_exports_them_all(
+    app: Starlette, db: Database, venue: DemoVenue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backoffice import stat_tables
+    monkeypatch.setattr(stat_tables, "PAGE_ROWS", 10)
+    monkeypatch.setattr("backoffice.stats_pages.PAGE_ROWS", 10)
+    await _known(db, venue)
+    async with client_for(app) as client:
+        await login(client, *ADMIN)
+        page = await client.get(f"/backoffice/stats?{RANGE}&granularity=hour")
+        assert page.status_code == 200
+        body = page.text.split('id="stats-table"')[1].split("</table>")[0]
+        assert body.count('<th scope="row">') == 10
+        assert "62 lignes de plus sont dans les exports." in page.text
+        rows = _rows(await client.get(f"/backoffice/stats?{RANGE}&granularity=hour&format=csv"))
+        assert len(rows) - 1 == 72
+
+
 async def test_the_busiest_hours_as_a_heat_map_and_a_table(
     app: Starlette, db: Database, venue: DemoVenue
 ) -> None:
