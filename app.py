@@ -63,6 +63,7 @@ from payments.runtime import PaymentsRuntime, refund_due
 from pos import archives as pos_archives
 from pos import clock_routes as till_clock
 from pos import (
+    customer_api,
     receipt_pages,
     sale_api,
     sell_pages,
@@ -184,7 +185,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
               + till_tickets.api_routes + till_reports.api_routes + sale_api.routes
-              + sync_api.routes + till_offline.api_routes),
+              + customer_api.routes              + sync_api.routes + till_offline.api_routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),

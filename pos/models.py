@@ -101,6 +101,9 @@ class Ticket(Base):
     total_excl: Mapped[Money]
     total_vat: Mapped[Money]
     discount: Mapped[Money]
+    # The customer identified at the till (a consumer's id, kept as data: no foreign key,
+    # since a record is never updated); not part of the chained fields.
+    customer_id: Mapped[int | None] = mapped_column(IdType, default=None)
 
 
 class TicketLine(Base):

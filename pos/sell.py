@@ -29,7 +29,8 @@ from accounts.models import Site
 from accounts.service import StaffIdentity
 from domain import audit
 from errors import N_, Conflict, InvalidInput, Messages
-from ordering import staff_service
+from loyalty import service as loyalty_service
+from ordering import customer_link, staff_service
 from ordering.config import OrderingConfig
 from ordering.errors import SoldOut, UnknownProduct
 from ordering.models import Category, DiningTable, Product
@@ -96,6 +97,7 @@ class CounterSale:
     takeaway: bool = False
     reason: str = ""  # why a discount above the limit
     table_id: int | None = None  # settle this table's bill: its lines, no others
+    customer_id: int | None = None  # the customer identified at the till
 
 
 class ReasonRequired(InvalidInput):
@@ -258,8 +260,11 @@ async def sell(
         items = [Item(w.product_id, products[w.product_id].category_id) for w in sale.lines]
     if needs_approval(priced, sale) and approved_by is None:
         raise ApprovalNeeded()
+    customer_id = await customer_of_sale(tx, till, sale.customer_id, sale.table_id,
+                                         training=training_by is not None)
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=staff.id, training=training_by is not None,
+                    customer_id=customer_id,
                     supervisor_id=training_by if training_by is not None
                     else approved_by if priced.over and approved_by != staff.id else None)
     done = await record_sale(tx, Sale(origin, priced.lines, sale.payments, items))
@@ -277,6 +282,25 @@ async def sell(
         assert config is not None
         await _settle(tx, config, staff, sale, done)
     return done
+
+
+async def customer_of_sale(
+    tx: Tx, till: Till, customer_id: int | None, table_id: int | None, *, training: bool
+) -> int | None:
+    """The customer a sale's ticket names. A table's bill names none: its customer is the
+    table session's (linked from a phone, or here, when none was), and the table's
+    settlement names them, so that the visit earns once (loyalty/hearing.py). A training
+    sale names nobody. A customer not of the till's company is refused."""
+    if customer_id is None or training:
+        return None
+    await loyalty_service.consumer_of(tx.session, till.company_id, customer_id)
+    if table_id is None:
+        return customer_id
+    table = await _table(tx, till, table_id)
+    ts = await active_session(tx.session, table.id)
+    if ts is not None and ts.customer_id is None:
+        await customer_link.link(tx, ts, customer_id)
+    return None
 
 
 async def items_of(tx: Tx, product_ids: Sequence[int]) -> list[Item]:

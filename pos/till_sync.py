@@ -49,7 +49,7 @@ from pos.errors import BadTicket, PeriodClosed, SequenceTaken
 from pos.legal import number
 from pos.models import SyncedSale, SyncIssue, Ticket, Till
 from pos.records import Item, Origin, PaymentInput, Sale, record_sale
-from pos.sell import _label, _settle, limit_of
+from pos.sell import _label, _settle, customer_of_sale, limit_of
 from realtime.events import Tx
 
 MAX_SALES = 200  # a batch
@@ -99,6 +99,7 @@ class OfflineSale:
     supervisor_id: int | None = None  # training's supervisor
     table_id: int | None = None
     approval_staff_id: int | None = None  # who approved a discount above the limit
+    customer_id: int | None = None  # the customer identified at the till
 
 
 class SyncConflict(Conflict):
@@ -153,6 +154,8 @@ def content_hash(sale: OfflineSale) -> str:
         "supervisor_id": sale.supervisor_id, "table_id": sale.table_id,
         "approval_staff_id": sale.approval_staff_id,
     }
+    if sale.customer_id is not None:  # absent otherwise: earlier sales' hashes stay as they were
+        body["customer_id"] = sale.customer_id
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -433,9 +436,16 @@ async def _record(
                 "limit_percent": limit, "approval_staff_id": sale.approval_staff_id,
                 "reason": " ".join(sale.reason.split())[:200]}))
     supervisor = (sale.supervisor_id or sale.staff_id) if sale.training else approver
+    try:
+        async with tx.session.begin_nested():
+            customer_id = await customer_of_sale(tx, till, sale.customer_id, sale.table_id,
+                                                 training=sale.training)
+    except DomainError:  # a customer unknown here (or a table's): the sale is kept without
+        customer_id = None
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=sale.staff_id, sequence=sale.sequence, training=sale.training,
-                    supervisor_id=supervisor, device_at=sale.device_at)
+                    supervisor_id=supervisor, device_at=sale.device_at,
+                    customer_id=customer_id)
     items = [Item(line.product_id, in_catalog.category_id if (in_catalog := products.get(
         line.product_id)) else None) for line in sale.lines]
     done = await record_sale(tx, Sale(origin, sold.lines, sale.payments, items))
