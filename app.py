@@ -39,6 +39,7 @@ from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
 from loyalty import hearing as loyalty_points
+from loyalty import pages as loyalty_pages
 from loyalty.views import user_points
 from machines import api as machines_api
 from machines import pages as machines_pages
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         *ordering_pages.routes,
         *machines_pages.routes,
+        *loyalty_pages.routes,
         *payments_pages.routes,
         *machines_staff_pages.routes,
         *backoffice_tables.routes,

@@ -282,3 +282,33 @@ async def test_a_customer_named_at_the_till_for_a_table_bill_earns_from_the_tabl
         "payments": [{"method": "cash", "amount": 600}]})
     assert paid.status_code == 201, paid.text
     assert await _keys(db, zoe) == [("table", 6)]
+
+
+async def test_the_customer_space_shows_points_rewards_history_and_qr_code_and_may_be_framed(
+    app: Starlette, db: Database, venue: DemoVenue
+) -> None:
+    company_id = await _programme(db, venue)
+    zoe = await _customer(db, venue)
+    await _run(db, lambda tx: setup.add_reward(tx, company_id, parse(AddReward, {
+        "name": "Café offert", "cost_points": 5, "effect": "amount_off", "amount": 150})))
+    await _run(db, lambda tx: ledger.post(tx, company_id, zoe, 7, Kind.EARN, "test:visit"))
+    async with client_for(app) as phone, client_for(app) as nobody:
+        nobody.cookies.set("lang", "en")
+        signed_out = await nobody.get("/account/loyalty")
+        assert signed_out.status_code == 401 and "Sign in" in signed_out.text
+        email, password = venue.consumers[0]
+        signed = await phone.post("/api/v1/consumers/login", json={
+            "machine": venue.machines[0].token, "email": email, "password": password})
+        assert signed.status_code == 200, signed.text
+        phone.cookies.set("lang", "fr")
+        space = await phone.get("/account/loyalty")
+        assert space.status_code == 200, space.text
+        assert 'id="loyalty-points">7<' in space.text and "points" in space.text
+        assert "Café offert" in space.text and "Disponible" in space.text
+        assert "Visite" in space.text and "<svg" in space.text
+        policy = space.headers["content-security-policy"]
+        assert "frame-ancestors 'self' https:" in policy and "script-src 'self'" in policy
+        assert "x-frame-options" not in space.headers
+        account = await phone.get("/account")  # every other page stays unframeable
+        assert "frame-ancestors 'none'" in account.headers["content-security-policy"]
+        assert account.headers["x-frame-options"] == "DENY"
