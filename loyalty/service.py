@@ -30,7 +30,7 @@ from loyalty.errors import (
     UnknownCustomer,
 )
 from loyalty.ledger import Kind
-from loyalty.models import Coupon, LoyaltyProfile, Reward
+from loyalty.models import Coupon, LoyaltyProfile, PointsEntry, Reward
 from loyalty.programme import programme_of
 from loyalty.rules import BillLine, Effect, EffectKind, OnBill, Refusal, on_bill, redeem_refusal
 from realtime.events import Tx
@@ -236,6 +236,17 @@ async def redeem(tx: Tx, company_id: int, command: Redeem) -> Applied:
     )
     return _applied(reward, reward.cost_points, posted.entry.balance_after, command,
                     duplicate=posted.duplicate)
+
+
+async def redeemed(
+    session: AsyncSession, company_id: int, consumer_id: int, idempotency_key: str
+) -> PointsEntry | None:
+    """The reward this customer took under this key (the till names it on the sale the
+    reward was applied to), if they did."""
+    entry = await ledger.entry_of(session, ledger.redeem_key(consumer_id, idempotency_key))
+    if entry is None or entry.company_id != company_id or entry.kind != Kind.REDEEM:
+        return None
+    return entry
 
 
 def _applied(

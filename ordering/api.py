@@ -229,7 +229,7 @@ async def collect_points(request: Request) -> Response:
             tx, config_of(request), request.path_params["token"], device_of(request),
             consumer_id)
         return {"consumer_id": customer.consumer_id, "name": customer.name,
-                "balance": customer.balance,
+                "balance": customer.balance, "refresh": True,
                 "rewards": [{"id": r.id, "name": r.name, "cost_points": r.cost_points,
                              "affordable": r.affordable} for r in customer.rewards]}
 

@@ -47,6 +47,7 @@ class CollectedPoints(BaseModel):
     balance: int = Field(description="The customer's points now.")
     rewards: list[dict[str, Any]] = Field(description="The rewards on offer: id, name, "
                                                       "cost_points, affordable.")
+    refresh: bool = Field(description="The table's page shows the link: reload it.")
 
 
 class Membership(BaseModel):

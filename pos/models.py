@@ -333,7 +333,8 @@ class SyncIssue(Base):
     """Something a manager should look at in what a till uploaded: a sale kept at the
     price it was sold although the catalog changed (`price_changed`, `product_gone`), a
     discount above the limit without an approval that could be checked
-    (`unverified_discount`), a table whose bill changed (`table_changed`), the same uuid
+    (`unverified_discount`), a loyalty reward's discount the customer did not take
+    (`unverified_reward`), a table whose bill changed (`table_changed`), the same uuid
     with another content (`conflict`: nothing recorded), a sale refused (`refused`)."""
 
     __tablename__ = "pos_sync_issue"

@@ -78,6 +78,11 @@ class RecordSale(Command):
     customer_id: Id | None = Field(None, description="The customer identified at the till: "
                                                      "the sale earns their loyalty points (a "
                                                      "table's bill: linked to the table).")
+    reward_key: Annotated[str | None, Field(min_length=8, max_length=64, description=(
+        "The `idempotency_key` the customer's reward was taken under "
+        "(POST /till/customers/{id}/rewards)."))] = None
+    reward_discount: Annotated[Money, Field(description=(
+        "Cents the reward takes off, after the ticket's discount; no approval needed."))] = 0
 
     def sale(self) -> sell.CounterSale:
         return sell.CounterSale(
@@ -89,7 +94,8 @@ class RecordSale(Command):
                       for p in self.payments],
             discount=self.discount.discount() if self.discount else None,
             takeaway=self.takeaway, reason=self.reason, table_id=self.table_id,
-            customer_id=self.customer_id,
+            customer_id=self.customer_id, reward_key=self.reward_key,
+            reward_discount=self.reward_discount,
         )
 
 

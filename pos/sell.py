@@ -98,6 +98,8 @@ class CounterSale:
     reason: str = ""  # why a discount above the limit
     table_id: int | None = None  # settle this table's bill: its lines, no others
     customer_id: int | None = None  # the customer identified at the till
+    reward_key: str | None = None  # the key the customer's reward was taken under
+    reward_discount: int = 0  # cents the reward takes off, after the ticket's discount
 
 
 class ReasonRequired(InvalidInput):
@@ -139,6 +141,28 @@ class Priced:
         return sum(line.total_incl for line in self.lines)
 
 
+def take_off(lines: list[vat.Line], off: int) -> list[vat.Line]:
+    """`off` cents shared among the lines in proportion to what each still costs (largest
+    remainder): a discount on the whole ticket, or a reward's."""
+    net = sum(line.total_incl for line in lines)
+    if not 0 < off <= net:
+        raise BadTicket(why=N_("a discount is at most the line's amount"))
+    shares = vat.share(off, [Fraction(off * line.total_incl, net) for line in lines])
+    return [vat.Line(line.label, line.quantity, line.unit_price, line.vat_rate,
+                     line.discount + part) for line, part in zip(lines, shares, strict=True)]
+
+
+async def reward_taken(tx: Tx, till: Till, customer_id: int | None,
+                       reward_key: str | None) -> bool:
+    """Whether the customer named on the sale took a reward under this key (at this till's
+    company): then what it takes off the ticket needs no approval, as loyalty granted it."""
+    if customer_id is None or not reward_key:
+        return False
+    found = await loyalty_service.redeemed(tx.session, till.company_id, customer_id,
+                                           reward_key)
+    return found is not None
+
+
 def _label(name: str, note: str) -> str:
     note = " ".join(note.split())[:MAX_NOTE]
     label = f"{name} ({note})" if note else name
@@ -168,10 +192,7 @@ def price(
         net = sum(line.total_incl for line in lines)
         off = ticket_discount.of(net)
         if off:
-            shares = vat.share(off, [Fraction(off * line.total_incl, net) for line in lines])
-            lines = [vat.Line(line.label, line.quantity, line.unit_price, line.vat_rate,
-                              line.discount + part) for line, part in zip(lines, shares,
-                                                                          strict=True)]
+            lines = take_off(lines, off)
             # The ticket's limit is on everything taken off it, lines' discounts included.
             everything = sum(line.discount for line in lines)
             if everything * 100 > limit_percent * sum(gross):
@@ -258,6 +279,12 @@ async def sell(
         priced = price(products, sale.lines, sale.discount, takeaway=sale.takeaway,
                        limit_percent=limit)
         items = [Item(w.product_id, products[w.product_id].category_id) for w in sale.lines]
+    if sale.reward_discount:
+        if sale.table_id is not None or not await reward_taken(
+                tx, till, sale.customer_id, sale.reward_key):
+            raise BadTicket(why=N_("no reward was taken for this customer under this key"))
+        priced = Priced(take_off(priced.lines, sale.reward_discount), priced.over,
+                        priced.limit)
     if needs_approval(priced, sale) and approved_by is None:
         raise ApprovalNeeded()
     customer_id = await customer_of_sale(tx, till, sale.customer_id, sale.table_id,

@@ -179,6 +179,31 @@ async def test_a_reward_is_taken_at_the_till_once_per_key(
     short = await device.post(url, json={**body, "idempotency_key": "till-reward-2"})
     assert short.status_code == 409 and short.json()["error"]["code"] == "not_enough_points"
     assert await _balance(db, zoe) == 2
+    # The sale names the reward's key: its discount needs no approval (100 % of the line,
+    # far above the site's limit), and the sale earns on what was paid.
+    coffee = await _product(db, venue, 150)
+    sale = _sale(coffee, 1, customer_id=zoe, reward_key="till-reward-1", reward_discount=150)
+    sale["payments"] = []
+    refused = await device.post(SALES, json={**sale, "reward_key": "till-reward-9",
+                                             "payments": [{"method": "card", "amount": 1}]})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "bad_ticket"
+    sale["payments"] = [{"method": "cash", "amount": 1, "tendered": 1}]
+    sale["reward_discount"] = 149
+    sold = await device.post(SALES, json=sale)
+    assert sold.status_code == 201, sold.text
+    assert sold.json()["ticket"]["total"] == 1
+    async with db.sessionmaker() as session:
+        ticket = await session.get(Ticket, sold.json()["ticket"]["id"])
+        assert ticket is not None and (ticket.discount, ticket.customer_id) == (149, zoe)
+    # Synced, a reward the customer did not take under that key is recorded and flagged.
+    synced = {"uuid": str(uuid.uuid4()), "sequence": 2, "staff_id": at_till.cashier,
+              "customer_id": zoe, "reward_key": "never-taken", "reward_discount": 100,
+              "lines": [{"product_id": coffee.id, "label": coffee.name, "quantity": 1,
+                         "unit_price": 150, "vat_rate": 1000}],
+              "payments": [{"method": "cash", "amount": 50}]}
+    answer = await device.post("/api/v1/till/sync", json={"sales": [synced]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["flags"] == ["unverified_reward"]
 
 
 async def test_a_customer_of_another_company_is_unknown_at_the_till(
