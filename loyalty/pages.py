@@ -33,7 +33,7 @@ HISTORY = 50
 
 
 def qr_svg(text: str) -> str:
-    return segno.make(text, error="m").svg_inline(scale=5, border=2)
+    return segno.make(text, error="m").svg_inline(scale=5, border=2, omitsize=True)
 
 
 async def loyalty_page(request: Request) -> Response:
