@@ -70,6 +70,7 @@ class Origin:
     supervisor_id: int | None = None  # who supervises training, or approved a correction
     device_at: datetime | None = None  # the till's clock, kept as data
     customer_id: int | None = None  # the customer identified at the till (a sale's only)
+    reward_key: str | None = None  # the key of the customer's reward applied to the sale
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ async def append(
         total_incl=totals.total_incl, total_excl=totals.total_excl,
         total_vat=totals.total_vat, discount=totals.discount,
         customer_id=origin.customer_id if kind is Kind.SALE else None,
+        reward_key=origin.reward_key if kind is Kind.SALE and origin.customer_id else None,
     )
     tx.session.add(ticket)
     await tx.session.flush()

@@ -155,12 +155,18 @@ def take_off(lines: list[vat.Line], off: int) -> list[vat.Line]:
 async def reward_taken(tx: Tx, till: Till, customer_id: int | None,
                        reward_key: str | None) -> bool:
     """Whether the customer named on the sale took a reward under this key (at this till's
-    company): then what it takes off the ticket needs no approval, as loyalty granted it."""
+    company) and no other ticket applied it: then what it takes off the ticket needs no
+    approval, as loyalty granted it."""
     if customer_id is None or not reward_key:
         return False
     found = await loyalty_service.redeemed(tx.session, till.company_id, customer_id,
                                            reward_key)
-    return found is not None
+    if found is None:
+        return False
+    applied = await tx.session.scalar(select(Ticket.id).where(
+        Ticket.customer_id == customer_id, Ticket.reward_key == reward_key,
+        Ticket.company_id == till.company_id).limit(1))
+    return applied is None
 
 
 def _label(name: str, note: str) -> str:
@@ -292,6 +298,7 @@ async def sell(
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=staff.id, training=training_by is not None,
                     customer_id=customer_id,
+                    reward_key=sale.reward_key if sale.reward_discount else None,
                     supervisor_id=training_by if training_by is not None
                     else approved_by if priced.over and approved_by != staff.id else None)
     done = await record_sale(tx, Sale(origin, priced.lines, sale.payments, items))

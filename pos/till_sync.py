@@ -458,7 +458,8 @@ async def _record(
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=sale.staff_id, sequence=sale.sequence, training=sale.training,
                     supervisor_id=supervisor, device_at=sale.device_at,
-                    customer_id=customer_id)
+                    customer_id=customer_id,
+                    reward_key=sale.reward_key if sale.reward_discount else None)
     items = [Item(line.product_id, in_catalog.category_id if (in_catalog := products.get(
         line.product_id)) else None) for line in sale.lines]
     done = await record_sale(tx, Sale(origin, sold.lines, sale.payments, items))

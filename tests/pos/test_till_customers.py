@@ -195,6 +195,9 @@ async def test_a_reward_is_taken_at_the_till_once_per_key(
     async with db.sessionmaker() as session:
         ticket = await session.get(Ticket, sold.json()["ticket"]["id"])
         assert ticket is not None and (ticket.discount, ticket.customer_id) == (149, zoe)
+    # One reward, one ticket: its key again on another sale is refused.
+    twice = await device.post(SALES, json={**sale, "uuid": str(uuid.uuid4())})
+    assert twice.status_code == 422 and twice.json()["error"]["code"] == "bad_ticket"
     # Synced, a reward the customer did not take under that key is recorded and flagged.
     synced = {"uuid": str(uuid.uuid4()), "sequence": 2, "staff_id": at_till.cashier,
               "customer_id": zoe, "reward_key": "never-taken", "reward_discount": 100,
