@@ -249,6 +249,15 @@ async def redeemed(
     return entry
 
 
+async def coupon_used(session: AsyncSession, company_id: int, idempotency_key: str) -> bool:
+    """Whether a coupon of the company was used under this key (the till names it on the
+    sale the coupon was applied to)."""
+    found = await session.scalar(select(Coupon.id).where(
+        Coupon.company_id == company_id, Coupon.used_key == idempotency_key,
+        Coupon.used_at.is_not(None)).limit(1))
+    return found is not None
+
+
 def _applied(
     reward: Reward, points: int, balance: int, command: Redeem | UseCoupon, *, duplicate: bool
 ) -> Applied:

@@ -16,13 +16,16 @@ from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Param, Reply
 from errors import Forbidden
 from loyalty import service
-from loyalty.commands import Line, Redeem
+from loyalty.commands import Line, Redeem, UseCoupon
 from loyalty.errors import (
     ContactNeeded,
+    CouponExpired,
+    CouponUsed,
     KeyReused,
     LoyaltyOff,
     NotEnoughPoints,
     RewardUnavailable,
+    UnknownCoupon,
     UnknownCustomer,
 )
 from pos import device
@@ -125,6 +128,24 @@ async def take(request: Request) -> Response:
     }, request)
 
 
+async def use_coupon(request: Request) -> Response:
+    """Uses a coupon scanned (or typed) at the till, once: of two tills scanning it at the
+    same moment, one uses it and the other is told it was used (409 `coupon_used`); the same
+    `idempotency_key` again returns the first use. Says what it takes off the ticket; the
+    sale names the key (`reward_key`). Not in training mode."""
+    at = await device.at_till(request, Permission.SELL)
+    if device.training_of(request) is not None:
+        raise Forbidden()
+    body = await command(request, UseCoupon)
+    applied = await run_tx(request, lambda tx: service.use_coupon(tx, at.till.company_id, body))
+    return json_reply({
+        "reward_id": applied.reward_id, "reward_name": applied.reward_name,
+        "points": applied.points, "balance": applied.balance,
+        "discount": applied.on_bill.discount, "add_product_id": applied.on_bill.add_product_id,
+        "duplicate": applied.duplicate,
+    }, request)
+
+
 routes = [
     Endpoint("/till/customers/search", find, "POST", tag=TILL, summary="Find a customer",
              body=FindCustomer, example={"q": "06 12 34 56 78"},
@@ -144,4 +165,10 @@ routes = [
              errors=[NotPaired, NotAtTill, Forbidden, UnknownCustomer, RewardUnavailable,
                      LoyaltyOff, ContactNeeded, NotEnoughPoints, KeyReused],
              security=SESSION),
+    Endpoint("/till/coupons", use_coupon, "POST", tag=TILL, summary="Use a coupon",
+             body=UseCoupon, operation_id="useTillCoupon",
+             example={"token": "Zx3…", "idempotency_key": "0b6f1d5e-8f0c-4a55", "total": 850},
+             responses={200: Reply(AppliedOut, "Used (or a retry: the first use).")},
+             errors=[NotPaired, NotAtTill, Forbidden, UnknownCoupon, CouponUsed,
+                     CouponExpired], security=SESSION),
 ]

@@ -79,7 +79,7 @@ class Ticket(Base):
         UniqueConstraint("till_id", "sequence"),
         CheckConstraint("sequence > 0", name="sequence_positive"),
         CheckConstraint("kind IN ('sale', 'refund', 'void', 'duplicate')", name="kind"),
-        Index("ix_pos_ticket_customer_id_reward_key", "customer_id", "reward_key"),
+        Index("ix_pos_ticket_reward_key", "reward_key"),
     )
 
     id: Mapped[intpk]
@@ -105,7 +105,7 @@ class Ticket(Base):
     # The customer identified at the till (a consumer's id, kept as data: no foreign key,
     # since a record is never updated); not part of the chained fields.
     customer_id: Mapped[int | None] = mapped_column(IdType, default=None)
-    # The key the customer's loyalty reward applied to this sale was taken under: one
+    # The key the loyalty reward (or coupon) applied to this sale was taken under: one
     # reward, one ticket (pos/sell.py `reward_taken`).
     reward_key: Mapped[str | None] = mapped_column(String(64), default=None)
 

@@ -173,7 +173,7 @@ async def append(
         total_incl=totals.total_incl, total_excl=totals.total_excl,
         total_vat=totals.total_vat, discount=totals.discount,
         customer_id=origin.customer_id if kind is Kind.SALE else None,
-        reward_key=origin.reward_key if kind is Kind.SALE and origin.customer_id else None,
+        reward_key=origin.reward_key if kind is Kind.SALE else None,
     )
     tx.session.add(ticket)
     await tx.session.flush()

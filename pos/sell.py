@@ -154,18 +154,18 @@ def take_off(lines: list[vat.Line], off: int) -> list[vat.Line]:
 
 async def reward_taken(tx: Tx, till: Till, customer_id: int | None,
                        reward_key: str | None) -> bool:
-    """Whether the customer named on the sale took a reward under this key (at this till's
-    company) and no other ticket applied it: then what it takes off the ticket needs no
-    approval, as loyalty granted it."""
-    if customer_id is None or not reward_key:
+    """Whether the customer named on the sale took a reward under this key, or a coupon
+    was used under it (at this till's company), and no other ticket applied it: then what
+    it takes off the ticket needs no approval, as loyalty granted it."""
+    if not reward_key:
         return False
-    found = await loyalty_service.redeemed(tx.session, till.company_id, customer_id,
-                                           reward_key)
-    if found is None:
+    taken = customer_id is not None and await loyalty_service.redeemed(
+        tx.session, till.company_id, customer_id, reward_key) is not None
+    if not taken and not await loyalty_service.coupon_used(tx.session, till.company_id,
+                                                           reward_key):
         return False
     applied = await tx.session.scalar(select(Ticket.id).where(
-        Ticket.customer_id == customer_id, Ticket.reward_key == reward_key,
-        Ticket.company_id == till.company_id).limit(1))
+        Ticket.reward_key == reward_key, Ticket.company_id == till.company_id).limit(1))
     return applied is None
 
 

@@ -560,10 +560,10 @@
     if (!customerBox) return;
     const c = state.customer;
     $("customer-find").hidden = !!c;
-    $("customer-card").hidden = !c;
-    if (!c) return;
-    $("customer-name").textContent = c.name;
-    $("customer-points").textContent = fill(T.tPoints, { points: c.balance });
+    $("customer-card").hidden = !c && !state.reward;
+    if (!c && !state.reward) return;
+    $("customer-name").textContent = c ? c.name : "";
+    $("customer-points").textContent = c ? fill(T.tPoints, { points: c.balance }) : "";
     $("customer-forget").hidden = !!state.reward;
     const ul = $("customer-rewards");
     ul.innerHTML = "";
@@ -574,7 +574,7 @@
       ul.appendChild(li);
       return;
     }
-    if (tableId) return; // a table's bill is paid as it stands: the customer earns from it
+    if (tableId || !c) return; // a table's bill is paid as it stands: the customer earns from it
     for (const r of c.rewards) {
       const li = document.createElement("li");
       const name = document.createElement("span");
@@ -587,6 +587,40 @@
       li.append(name, take);
       ul.appendChild(li);
     }
+  }
+  // What a reward or a coupon takes off: a free product not on the ticket is added, then
+  // given (its price off).
+  function applied(answer, key) {
+    let discount = answer.discount;
+    if (answer.add_product_id) {
+      const tile = root.querySelector(`.sell-tile[data-product="${answer.add_product_id}"]`);
+      if (tile && !tile.disabled) { add(tile); discount = Number(tile.dataset.price); }
+    }
+    state.pendingReward = null;
+    state.reward = { id: answer.reward_id, name: answer.reward_name, key: key, discount: discount };
+    changed();
+    renderLines();
+    toast(fill(T.tRewardApplied, { name: answer.reward_name }));
+  }
+  function ticketLines() {
+    return state.lines.map((l) => ({ product_id: l.product || null, unit_price: l.price,
+      quantity: l.quantity }));
+  }
+  async function applyCoupon(token) {
+    const key = state.pendingReward || uuid();
+    state.pendingReward = key; // kept until answered: a retry uses the coupon once
+    save();
+    try {
+      applied(await ask("/api/v1/till/coupons", { token: token, idempotency_key: key,
+        total: totals().total, lines: ticketLines() }), key);
+      $("customer-q").value = "";
+      customerError("");
+    } catch (error) {
+      if (error.answered) state.pendingReward = null;
+      customerError(error.answered ? error.message : T.tCustomerOffline);
+    }
+    save();
+    renderCustomer();
   }
   async function chooseCustomer(id) {
     try {
@@ -612,6 +646,9 @@
       catch (error) { customerError(error.message); return; }
       const list = $("customer-matches");
       list.innerHTML = "";
+      // Not a customer's code: perhaps a coupon's (a scanned token, no spaces).
+      if (!found.customers.length && /^[\w-]{16,64}$/.test(q) && !tableId && !state.reward &&
+          state.lines.length) { list.hidden = true; applyCoupon(q); return; }
       if (!found.customers.length) { list.hidden = true; customerError(T.tNoCustomer); return; }
       if (found.customers.length === 1) { chooseCustomer(found.customers[0].consumer_id); return; }
       for (const m of found.customers) {
@@ -647,17 +684,11 @@
       save();
       const t = totals();
       try {
-        const applied = await ask(`/api/v1/till/customers/${state.customer.id}/rewards`, {
+        const answer = await ask(`/api/v1/till/customers/${state.customer.id}/rewards`, {
           reward_id: Number(take.dataset.reward), idempotency_key: key, total: t.total,
-          lines: state.lines.map((l) => ({ product_id: l.product || null, unit_price: l.price,
-            quantity: l.quantity })) });
-        state.pendingReward = null;
-        state.reward = { id: applied.reward_id, name: applied.reward_name, key: key,
-          discount: applied.discount };
-        state.customer.balance = applied.balance;
-        changed();
-        renderLines();
-        toast(fill(T.tRewardApplied, { name: applied.reward_name }));
+          lines: ticketLines() });
+        state.customer.balance = answer.balance;
+        applied(answer, key);
       } catch (error) {
         if (error.answered) state.pendingReward = null; // else unanswered: the same key again
         customerError(error.answered ? error.message : T.tCustomerOffline);

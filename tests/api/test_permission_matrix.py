@@ -71,7 +71,7 @@ PIN = "2468"
 ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
            "pos_ticket", "till", "shift", "closing", "sync_issue",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
-COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward",
+COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
                 "spare_selection",
                 "spare_drink", "spare_consumer", "spare_staff"}
 
@@ -435,6 +435,9 @@ LINES: list[Line] = [
          "/api/v1/till/customers/{consumer}/rewards",
          {"reward_id": "{reward}", "idempotency_key": "{uuid}"}, till=True,
          note="the programme is off: 409 loyalty_off, not a refusal"),
+    Line("POST", "/api/v1/till/coupons", P.SELL, till=True,
+         body={"token": "{coupon}", "idempotency_key": "{uuid}"},
+         note="used by the first allowed cell: the others' 409 coupon_used is no refusal"),
     Line("POST", "/api/v1/till/approval", P.SELL, till=True,
          body={"permission": "discount", "uuid": "{uuid}"}),
     Line("GET", "/till/tickets", P.SELL, till=True),
@@ -613,7 +616,14 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
                         effect="amount_off", amount=150)
         session.add(reward)
         await session.flush()
-        ids.update(closing=closing, archive=archive, sync_issue=issue.id, reward=reward.id)
+        from loyalty.models import Coupon
+
+        coupon = Coupon(company_id=site.company_id, reward_id=reward.id,
+                        token=uuid.uuid4().hex, expires_at=datetime(2099, 1, 1, tzinfo=UTC))
+        session.add(coupon)
+        await session.flush()
+        ids.update(closing=closing, archive=archive, sync_issue=issue.id, reward=reward.id,
+                   coupon=coupon.token)
         ids.update(machine_mode=machine.mode, machine_name=machine.name,
                    selection_name=selection.name, group_name=group.name,
                    consumer_name=consumer.name, table_label=table.label,

@@ -23,6 +23,7 @@ from backoffice.models import DashboardWidget
 from customers.models import Consumer, UserGroup
 from db.base import Base
 from demo.seed import DemoVenue
+from loyalty.models import Coupon, Reward
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from ordering.models import DiningTable, Product, Ticket
 from pos.models import Shift
@@ -472,6 +473,13 @@ async def test_a_till_reaches_no_customer_of_another_company(
         session.add(consumer)
         await session.flush()
         theirs = consumer.id
+        reward = Reward(company_id=company_id, name="Leur café", cost_points=1,
+                        effect="amount_off", amount=100)
+        session.add(reward)
+        await session.flush()
+        session.add(Coupon(company_id=company_id, reward_id=reward.id,
+                           token="leur-bon-de-reduction",
+                           expires_at=datetime(2099, 1, 1, tzinfo=UTC)))
         product = await session.scalar(select(Product).where(Product.site_id == venue.site_id)
                                        .order_by(Product.id))
         assert product is not None
@@ -482,6 +490,8 @@ async def test_a_till_reaches_no_customer_of_another_company(
         expect(await device.get(f"/api/v1/till/customers/{theirs}"), 404, "unknown_customer")
         expect(await device.post(f"/api/v1/till/customers/{theirs}/rewards", json={
             "reward_id": 1, "idempotency_key": KEY}), 404, "unknown_customer")
+        expect(await device.post("/api/v1/till/coupons", json={
+            "token": "leur-bon-de-reduction", "idempotency_key": KEY}), 404, "unknown_coupon")
         found = await device.post("/api/v1/till/customers/search",
                                   json={"q": "leur.client@autre-cafe.fr"})
         assert found.status_code == 200 and found.json() == {"customers": []}

@@ -340,3 +340,36 @@ async def test_the_customer_space_shows_points_rewards_history_and_qr_code_and_m
         account = await phone.get("/account")  # every other page stays unframeable
         assert "frame-ancestors 'none'" in account.headers["content-security-policy"]
         assert account.headers["x-frame-options"] == "DENY"
+
+
+async def test_a_coupon_scanned_at_two_tills_at_once_is_used_once_and_applied_to_a_sale(
+    at_till: AtTill, db: Database, venue: DemoVenue  # noqa: F811
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    company_id = await _programme(db, venue)
+    reward = await _run(db, lambda tx: setup.add_reward(tx, company_id, parse(AddReward, {
+        "name": "1 € offert", "cost_points": 5, "effect": "amount_off", "amount": 100})))
+    coupon = await _run(db, lambda tx: setup.issue_coupon(
+        tx, company_id, reward.id, datetime.now(UTC) + timedelta(days=7)))
+    device = at_till.device
+    url = "/api/v1/till/coupons"
+    answers = await asyncio.gather(*(device.post(url, json={
+        "token": coupon.token, "idempotency_key": f"till-coupon-{n}", "total": 300})
+        for n in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    used = next(n for n, a in enumerate(answers) if a.status_code == 200)
+    assert answers[used].json()["discount"] == 100
+    assert answers[1 - used].json()["error"]["code"] == "coupon_used"
+    again = await device.post(url, json={"token": coupon.token,
+                                         "idempotency_key": f"till-coupon-{used}"})
+    assert again.status_code == 200 and again.json()["duplicate"]
+    coffee = await _product(db, venue, 300)
+    sale = _sale(coffee, 1, reward_key=f"till-coupon-{used}", reward_discount=100)
+    sale["payments"] = [{"method": "card", "amount": 200}]
+    sold = await device.post(SALES, json=sale)
+    assert sold.status_code == 201, sold.text
+    assert sold.json()["ticket"]["total"] == 200
+    other = await device.post(SALES, json={**sale, "uuid": str(uuid.uuid4())})
+    assert other.status_code == 422  # one coupon, one ticket

@@ -24,8 +24,7 @@ def upgrade() -> None:
     # clear it; the ticket keeps the number as data.
     op.add_column("pos_ticket", sa.Column("customer_id", ID, nullable=True))
     op.add_column("pos_ticket", sa.Column("reward_key", sa.String(length=64), nullable=True))
-    op.create_index(op.f("ix_pos_ticket_customer_id_reward_key"), "pos_ticket",
-                    ["customer_id", "reward_key"])
+    op.create_index(op.f("ix_pos_ticket_reward_key"), "pos_ticket", ["reward_key"])
     with op.batch_alter_table("table_session") as batch_op:
         batch_op.add_column(sa.Column("customer_id", ID, nullable=True))
         batch_op.create_index(batch_op.f("ix_table_session_customer_id"), ["customer_id"])
@@ -40,6 +39,6 @@ def downgrade() -> None:
                                  type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_table_session_customer_id"))
         batch_op.drop_column("customer_id")
-    op.drop_index(op.f("ix_pos_ticket_customer_id_reward_key"), table_name="pos_ticket")
+    op.drop_index(op.f("ix_pos_ticket_reward_key"), table_name="pos_ticket")
     op.drop_column("pos_ticket", "reward_key")
     op.drop_column("pos_ticket", "customer_id")
