@@ -2,6 +2,7 @@
 Léa opens a table and taps "Collect my points"; her bill, paid at the till, earns its points
 when the table is settled; at the counter the cashier finds her by e-mail, applies a reward
 to her ticket and records the sale; her customer space then shows both, on a 390 px phone.
+A coupon's code scanned at the till takes its reward off another ticket.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,29 +35,33 @@ REWARD_COST = 2
 REWARD_OFF = 150  # cents
 
 
-def _loyalty_on(db_path: Path, site_id: int) -> None:
+def _loyalty_on(db_path: Path, site_id: int) -> str:
     """The demo company's programme on (a point per euro) with one reward, as its
-    manager would set them (the back office's pages for it are to come)."""
-    async def go() -> None:
+    manager would set them (the back office's pages for it are to come), and a coupon for
+    it: its code."""
+    async def go() -> str:
         engine = make_engine(f"sqlite+aiosqlite:///{db_path}")
         bus = make_bus(None)
 
-        async def op(tx: Tx) -> None:
+        async def op(tx: Tx) -> str:
             company = await tx.session.scalar(select(Site.company_id).where(Site.id == site_id))
             assert company is not None
             await setup.set_rules(tx, company, parse(SetRules, {"points_per_unit": 1}))
-            await setup.add_reward(tx, company, parse(AddReward, {
+            reward = await setup.add_reward(tx, company, parse(AddReward, {
                 "name": "1,50 € offerts", "cost_points": REWARD_COST,
                 "effect": "amount_off", "amount": REWARD_OFF}))
+            coupon = await setup.issue_coupon(tx, company, reward.id,
+                                              datetime.now(UTC) + timedelta(days=30))
+            return coupon.token
 
         try:
-            await run(make_sessionmaker(engine), bus, op)
+            return await run(make_sessionmaker(engine), bus, op)
         finally:
             await bus.close()
             await engine.dispose()
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # not on the main thread's loop
-        pool.submit(asyncio.run, go()).result()
+        return pool.submit(asyncio.run, go()).result()
 
 
 def _points(page: Page, url: str, expected: int) -> None:
@@ -73,7 +79,7 @@ def test_points_earned_at_a_table_are_redeemed_at_the_till_and_seen_by_the_custo
     tmp_path: Path, venue_server: Venue, seeded_template: Template,
     phone: Callable[..., Page], staff: Callable[..., Page], paired_till: Callable[..., Page],
 ) -> None:
-    _loyalty_on(tmp_path / "browser.db", venue_server.site_id)
+    coupon = _loyalty_on(tmp_path / "browser.db", venue_server.site_id)
     url = venue_server.url
     machine = seeded_template.demo.machines[0].token
     email, password = seeded_template.demo.consumers[0]
@@ -153,6 +159,18 @@ def test_points_earned_at_a_table_are_redeemed_at_the_till_and_seen_by_the_custo
     expect(lea.locator(".loyalty-qr svg")).to_be_visible()
     fits(lea)
     lea.screenshot(path=str(tmp_path / "loyalty-space.png"), full_page=True)
+    # A coupon's code, scanned into the same search, takes its reward off the next ticket.
+    till.locator("#done-new").click()
+    till.locator(f".sell-tile[data-product='{croissant}']").click()
+    till.locator("#customer-q").fill(coupon)
+    till.locator("#customer-go").click()
+    expect(till.locator("#sell-discount-total")).to_have_text(re.compile(
+        re.escape(f"{off // 100},{off % 100:02d}")))
+    till.locator("#sell-pay").click()
+    if price > off:
+        till.locator("#pay-card").click()
+    till.locator("#pay-confirm").click()
+    expect(till.locator("#done-number")).to_contain_text("T1-000003")
     till.set_viewport_size({"width": 390, "height": 844})  # the till's panel on a phone
     till.locator("#done-new").click()
     till.locator(f".sell-tile[data-product='{croissant}']").click()
