@@ -39,6 +39,7 @@ from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
 from loyalty import hearing as loyalty_points
+from loyalty import pages as loyalty_pages
 from loyalty.views import user_points
 from machines import api as machines_api
 from machines import pages as machines_pages
@@ -63,6 +64,7 @@ from payments.runtime import PaymentsRuntime, refund_due
 from pos import archives as pos_archives
 from pos import clock_routes as till_clock
 from pos import (
+    customer_api,
     receipt_pages,
     sale_api,
     sell_pages,
@@ -184,12 +186,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
               + till_tickets.api_routes + till_reports.api_routes + sale_api.routes
-              + sync_api.routes + till_offline.api_routes),
+              + customer_api.routes              + sync_api.routes + till_offline.api_routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
         *ordering_pages.routes,
         *machines_pages.routes,
+        *loyalty_pages.routes,
         *payments_pages.routes,
         *machines_staff_pages.routes,
         *backoffice_tables.routes,

@@ -4,9 +4,11 @@ settled, a drink served. It imports none of them; app.py registers these at asse
 Each is heard once per subscriber (domain/outbox.py) and each effect is keyed in the points
 ledger by its business event, so that even an event recorded twice counts once.
 
-No producer names a customer yet (`customer_id`): identifying one at the till and at the
-table is issue 18's next part. A table's bill paid at a till is told twice, as the table's
-and as the till's ticket, so that work names the customer on one of the two only.
+The till names the customer it identified on a counter sale's ticket (`customer_id`); a
+table's session names the customer a diner linked from their phone, or the cashier at the
+till (ordering/customer_link.py). A table's bill paid at a till is told twice, as the
+table's and as the till's ticket: only the table's settlement names the customer (the
+ticket of a table's bill names none, pos/sell.py `customer_of_sale`), so it earns once.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Consumer
@@ -30,7 +30,7 @@ from loyalty.errors import (
     UnknownCustomer,
 )
 from loyalty.ledger import Kind
-from loyalty.models import Coupon, LoyaltyProfile, Reward
+from loyalty.models import Coupon, LoyaltyProfile, PointsEntry, Reward
 from loyalty.programme import programme_of
 from loyalty.rules import BillLine, Effect, EffectKind, OnBill, Refusal, on_bill, redeem_refusal
 from realtime.events import Tx
@@ -117,6 +117,47 @@ async def find(tx: Tx, company_id: int, lookup: Lookup) -> Customer:
     return await customer(tx, company_id, consumer_id)
 
 
+@dataclass(frozen=True)
+class Match:
+    """A customer a search found: enough to tell them apart and choose."""
+
+    consumer_id: int
+    name: str
+    email: str
+    phone: str | None
+    balance: int
+
+
+SEARCH_LIMIT = 10
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def search(tx: Tx, company_id: int, text: str) -> list[Match]:
+    """The company's customers whose QR token, phone number or e-mail is `text`, or whose
+    name or e-mail contains it; the first ten by name."""
+    text = " ".join(text.split())[:254]
+    if not text:
+        return []
+    digits = phone_digits(text)
+    exact = [LoyaltyProfile.qr_token == text, func.lower(Consumer.email) == text.lower()]
+    if len(digits.lstrip("+")) >= 6 and not any(c.isalpha() for c in text):
+        exact.append(LoyaltyProfile.phone == digits)
+    rows = await tx.session.execute(
+        select(Consumer.id, Consumer.name, Consumer.email, LoyaltyProfile.phone,
+               LoyaltyProfile.balance)
+        .outerjoin(LoyaltyProfile, LoyaltyProfile.consumer_id == Consumer.id)
+        .where(Consumer.company_id == company_id,
+               or_(*exact, Consumer.name.ilike(_like(text), escape="\\"),
+                   Consumer.email.ilike(_like(text), escape="\\")))
+        .order_by(Consumer.name, Consumer.id).limit(SEARCH_LIMIT)
+    )
+    return [Match(cid, name, email, phone, balance or 0)
+            for cid, name, email, phone, balance in rows]
+
+
 async def consumer_of(session: AsyncSession, company_id: int, consumer_id: int) -> Consumer:
     consumer = await session.get(Consumer, consumer_id)
     if consumer is None or consumer.company_id != company_id:
@@ -195,6 +236,26 @@ async def redeem(tx: Tx, company_id: int, command: Redeem) -> Applied:
     )
     return _applied(reward, reward.cost_points, posted.entry.balance_after, command,
                     duplicate=posted.duplicate)
+
+
+async def redeemed(
+    session: AsyncSession, company_id: int, consumer_id: int, idempotency_key: str
+) -> PointsEntry | None:
+    """The reward this customer took under this key (the till names it on the sale the
+    reward was applied to), if they did."""
+    entry = await ledger.entry_of(session, ledger.redeem_key(consumer_id, idempotency_key))
+    if entry is None or entry.company_id != company_id or entry.kind != Kind.REDEEM:
+        return None
+    return entry
+
+
+async def coupon_used(session: AsyncSession, company_id: int, idempotency_key: str) -> bool:
+    """Whether a coupon of the company was used under this key (the till names it on the
+    sale the coupon was applied to)."""
+    found = await session.scalar(select(Coupon.id).where(
+        Coupon.company_id == company_id, Coupon.used_key == idempotency_key,
+        Coupon.used_at.is_not(None)).limit(1))
+    return found is not None
 
 
 def _applied(

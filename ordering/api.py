@@ -8,11 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from accounts.context import viewer_of
+from accounts.context import consumer_id_of, viewer_of
 from accounts.models import Site
 from api.endpoint import Endpoint, Reply
 from errors import NotFound
-from ordering import cart_service, diner_service, staff_api, table_codes, views
+from loyalty.errors import UnknownCustomer
+from ordering import cart_service, customer_link, diner_service, staff_api, table_codes, views
 from ordering.api_docs import (
     DINERS,
     LINE_ID,
@@ -30,6 +31,8 @@ from ordering.config import config_of
 from ordering.errors import (
     CartFull,
     CartUnavailable,
+    CustomerAlreadyLinked,
+    CustomerSignInNeeded,
     EmptyCart,
     MenuOnly,
     NotYourLine,
@@ -46,7 +49,15 @@ from ordering.errors import (
 )
 from ordering.live import TableTopic
 from ordering.scanned_tables import remember_table
-from ordering.schemas import AddedLine, Membership, Menu, Ok, Submitted, TableState
+from ordering.schemas import (
+    AddedLine,
+    CollectedPoints,
+    Membership,
+    Menu,
+    Ok,
+    Submitted,
+    TableState,
+)
 from ordering.table_payment import NoPhoneOrders, PayToSend
 from ordering.table_view import table_view
 from realtime.events import Tx
@@ -205,6 +216,26 @@ async def submit(request: Request) -> Response:
     )
 
 
+async def collect_points(request: Request) -> Response:
+    """A member of the table's open session, signed in to their customer account, links the
+    session to it ("Collect my points"): when the bill is settled, however it is paid, the
+    customer earns its points, once. Answers their points and the rewards on offer. 401
+    `customer_sign_in_needed` when no customer is signed in on this browser; 409
+    `customer_already_linked` when another customer collects this table's points."""
+    consumer_id = consumer_id_of(request)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        customer = await customer_link.link_from_phone(
+            tx, config_of(request), request.path_params["token"], device_of(request),
+            consumer_id)
+        return {"consumer_id": customer.consumer_id, "name": customer.name,
+                "balance": customer.balance, "refresh": True,
+                "rewards": [{"id": r.id, "name": r.name, "cost_points": r.cost_points,
+                             "affordable": r.affordable} for r in customer.rewards]}
+
+    return json_reply(await run_tx(request, op), request)
+
+
 async def menu(request: Request) -> Response:
     """Categories (each with its production station) and products with price and
     availability. Public. Watch the `menu:{site_id}` topic for sold-out changes."""
@@ -259,6 +290,11 @@ routes = [
              responses={201: Reply(Submitted, "The new round."),
                         200: Reply(Submitted, "A retry: the round this key made.")},
              errors=[*AT_TABLE, EmptyCart, CartUnavailable, PayToSend], params=[TOKEN]),
+    Endpoint("/tables/{token}/customer", collect_points, "POST", tag=DINERS,
+             summary="Collect my points at this table", params=[TOKEN],
+             responses={200: Reply(CollectedPoints, "The session is linked to the customer.")},
+             errors=[CustomerSignInNeeded, UnknownTable, SessionEnded, UnknownCustomer,
+                     CustomerAlreadyLinked]),
     Endpoint("/sites/{site_id:id}/menu", menu, "GET", tag=DINERS, operation_id="getMenu",
              summary="A site's menu", responses={200: Reply(Menu, "The menu.")},
              errors=[NotFound], params=[SITE_ID]),

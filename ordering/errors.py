@@ -271,3 +271,18 @@ class SoldOut(ProductUnavailable):
     """A sold-out product in an order staff take: the message names it."""
 
     message = N_("%(product)s is sold out: take it out of the order.")
+
+
+class CustomerSignInNeeded(Forbidden):
+    """Collecting points at a table needs the diner signed in to their customer account."""
+
+    code = "customer_sign_in_needed"
+    status = 401
+    message = N_("Sign in to your customer account to collect your points.")
+
+
+class CustomerAlreadyLinked(Conflict):
+    """Another customer's account already collects this table's points."""
+
+    code = "customer_already_linked"
+    message = N_("Another customer already collects this table's points.")

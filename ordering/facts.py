@@ -70,13 +70,15 @@ async def table_settled(
     method: Literal["cash", "card", "online"], staff_id: int | None, *, at_till: bool = False,
 ) -> None:
     """`amount`: the whole bill, whatever part of it was paid from phones before; the
-    event carries its lines (by product) and its parts (paid from phones, then `method`)."""
+    event carries its lines (by product) and its parts (paid from phones, then `method`),
+    and the customer the diners linked: this event alone names them, even when the bill
+    was paid at a till (its ticket names no customer), so the visit earns once."""
     company = await company_of_site(tx.session, table.site_id)
     await record(tx, TableSettled(
         company_id=company.id, site_id=table.site_id, table_id=table.id, session_id=ts.id,
         amount=amount, currency=company.currency, method=method, staff_id=staff_id,
         lines=await _billed_lines(tx, ts.id), payments=await _parts(tx, ts.id, amount, method),
-        opened_at=ts.opened_at, at_till=at_till,
+        opened_at=ts.opened_at, at_till=at_till, customer_id=ts.customer_id,
     ))
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, IdType, Money, Name, Timestamp, intpk, utcnow
+from db.base import Base, IdType, Money, Name, Timestamp, foreign_key, intpk, utcnow
 from ordering.round_state import RoundStatus, TicketStatus
 from ordering.session_state import SessionStatus
 
@@ -97,6 +97,9 @@ class TableSession(Base):
     settled_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     close_reason: Mapped[str | None] = mapped_column(String(20), default=None)
+    # The diners' loyalty account, linked from a phone: the settled bill earns its points.
+    customer_id: Mapped[int | None] = foreign_key("consumer.id", nullable=True,
+                                                  ondelete="SET NULL")
 
 
 class Member(Base):

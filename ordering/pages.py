@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.context import staff_of, viewer_of
+from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission, can, require
 from accounts.service import NotSignedIn, StaffIdentity
@@ -68,6 +68,7 @@ async def table_page(request: Request) -> Response:
             "view": view,
             "menu": menu,
             "audience": TableTopic().audience(view, viewer),
+            "customer_id": consumer_id_of(request),
             "topics": [table_topic, menu_topic],
         }
 

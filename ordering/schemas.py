@@ -4,7 +4,7 @@ payments; as models, for the generated API document."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,15 @@ PaymentStatus = Literal["pending", "succeeded", "failed", "canceled", "refund_du
 
 class Ok(BaseModel):
     ok: Literal[True]
+
+
+class CollectedPoints(BaseModel):
+    consumer_id: Id
+    name: str
+    balance: int = Field(description="The customer's points now.")
+    rewards: list[dict[str, Any]] = Field(description="The rewards on offer: id, name, "
+                                                      "cost_points, affordable.")
+    refresh: bool = Field(description="The table's page shows the link: reload it.")
 
 
 class Membership(BaseModel):

@@ -79,6 +79,7 @@ class Ticket(Base):
         UniqueConstraint("till_id", "sequence"),
         CheckConstraint("sequence > 0", name="sequence_positive"),
         CheckConstraint("kind IN ('sale', 'refund', 'void', 'duplicate')", name="kind"),
+        Index("ix_pos_ticket_reward_key", "reward_key"),
     )
 
     id: Mapped[intpk]
@@ -101,6 +102,12 @@ class Ticket(Base):
     total_excl: Mapped[Money]
     total_vat: Mapped[Money]
     discount: Mapped[Money]
+    # The customer identified at the till (a consumer's id, kept as data: no foreign key,
+    # since a record is never updated); not part of the chained fields.
+    customer_id: Mapped[int | None] = mapped_column(IdType, default=None)
+    # The key the loyalty reward (or coupon) applied to this sale was taken under: one
+    # reward, one ticket (pos/sell.py `reward_taken`).
+    reward_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class TicketLine(Base):
@@ -330,7 +337,8 @@ class SyncIssue(Base):
     """Something a manager should look at in what a till uploaded: a sale kept at the
     price it was sold although the catalog changed (`price_changed`, `product_gone`), a
     discount above the limit without an approval that could be checked
-    (`unverified_discount`), a table whose bill changed (`table_changed`), the same uuid
+    (`unverified_discount`), a loyalty reward's discount the customer did not take
+    (`unverified_reward`), a table whose bill changed (`table_changed`), the same uuid
     with another content (`conflict`: nothing recorded), a sale refused (`refused`)."""
 
     __tablename__ = "pos_sync_issue"

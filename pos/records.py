@@ -69,6 +69,8 @@ class Origin:
     training: bool = False
     supervisor_id: int | None = None  # who supervises training, or approved a correction
     device_at: datetime | None = None  # the till's clock, kept as data
+    customer_id: int | None = None  # the customer identified at the till (a sale's only)
+    reward_key: str | None = None  # the key of the customer's reward applied to the sale
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ async def append(
         reason=reason.strip()[:200], currency=company.currency,
         total_incl=totals.total_incl, total_excl=totals.total_excl,
         total_vat=totals.total_vat, discount=totals.discount,
+        customer_id=origin.customer_id if kind is Kind.SALE else None,
+        reward_key=origin.reward_key if kind is Kind.SALE else None,
     )
     tx.session.add(ticket)
     await tx.session.flush()
@@ -209,7 +213,7 @@ async def append(
                         name=line.label, quantity=line.quantity, amount=line.total_incl)
                for line in rows_lines],
         payments=[PaidPart(method=line.method, amount=line.amount) for line in rows_payments],
-        sold_at=ticket.device_at or ticket.created_at,
+        sold_at=ticket.device_at or ticket.created_at, customer_id=ticket.customer_id,
     ))
     return await recorded(tx, ticket)
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Reply
 from errors import Forbidden
+from loyalty.errors import UnknownCustomer
 from ordering.config import config_of
 from ordering.errors import SoldOut, UnknownProduct
 from pos import device, sell
@@ -74,6 +75,14 @@ class RecordSale(Command):
                                                         "above the site's limit.")
     table_id: Id | None = Field(None, description="Pay this table's bill (its lines, as "
                                                   "ordered): `lines` and discounts stay empty.")
+    customer_id: Id | None = Field(None, description="The customer identified at the till: "
+                                                     "the sale earns their loyalty points (a "
+                                                     "table's bill: linked to the table).")
+    reward_key: Annotated[str | None, Field(min_length=8, max_length=64, description=(
+        "The `idempotency_key` the customer's reward was taken under "
+        "(POST /till/customers/{id}/rewards)."))] = None
+    reward_discount: Annotated[Money, Field(description=(
+        "Cents the reward takes off, after the ticket's discount; no approval needed."))] = 0
 
     def sale(self) -> sell.CounterSale:
         return sell.CounterSale(
@@ -85,6 +94,8 @@ class RecordSale(Command):
                       for p in self.payments],
             discount=self.discount.discount() if self.discount else None,
             takeaway=self.takeaway, reason=self.reason, table_id=self.table_id,
+            customer_id=self.customer_id, reward_key=self.reward_key,
+            reward_discount=self.reward_discount,
         )
 
 
@@ -154,6 +165,6 @@ routes = [
                         200: Reply(SaleRecorded, "A retry: the first attempt's ticket.")},
              errors=[NotPaired, NotAtTill, Forbidden, UnknownProduct, SoldOut, BadTicket,
                      sell.ReasonRequired, ApprovalNeeded, PinRefused, TooManyPinTries,
-                     sell.TableNotPayable, PeriodClosed, TillRevoked],
+                     sell.TableNotPayable, PeriodClosed, TillRevoked, UnknownCustomer],
              security=SESSION),
 ]

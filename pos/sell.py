@@ -29,7 +29,8 @@ from accounts.models import Site
 from accounts.service import StaffIdentity
 from domain import audit
 from errors import N_, Conflict, InvalidInput, Messages
-from ordering import staff_service
+from loyalty import service as loyalty_service
+from ordering import customer_link, staff_service
 from ordering.config import OrderingConfig
 from ordering.errors import SoldOut, UnknownProduct
 from ordering.models import Category, DiningTable, Product
@@ -96,6 +97,9 @@ class CounterSale:
     takeaway: bool = False
     reason: str = ""  # why a discount above the limit
     table_id: int | None = None  # settle this table's bill: its lines, no others
+    customer_id: int | None = None  # the customer identified at the till
+    reward_key: str | None = None  # the key the customer's reward was taken under
+    reward_discount: int = 0  # cents the reward takes off, after the ticket's discount
 
 
 class ReasonRequired(InvalidInput):
@@ -137,6 +141,34 @@ class Priced:
         return sum(line.total_incl for line in self.lines)
 
 
+def take_off(lines: list[vat.Line], off: int) -> list[vat.Line]:
+    """`off` cents shared among the lines in proportion to what each still costs (largest
+    remainder): a discount on the whole ticket, or a reward's."""
+    net = sum(line.total_incl for line in lines)
+    if not 0 < off <= net:
+        raise BadTicket(why=N_("a discount is at most the line's amount"))
+    shares = vat.share(off, [Fraction(off * line.total_incl, net) for line in lines])
+    return [vat.Line(line.label, line.quantity, line.unit_price, line.vat_rate,
+                     line.discount + part) for line, part in zip(lines, shares, strict=True)]
+
+
+async def reward_taken(tx: Tx, till: Till, customer_id: int | None,
+                       reward_key: str | None) -> bool:
+    """Whether the customer named on the sale took a reward under this key, or a coupon
+    was used under it (at this till's company), and no other ticket applied it: then what
+    it takes off the ticket needs no approval, as loyalty granted it."""
+    if not reward_key:
+        return False
+    taken = customer_id is not None and await loyalty_service.redeemed(
+        tx.session, till.company_id, customer_id, reward_key) is not None
+    if not taken and not await loyalty_service.coupon_used(tx.session, till.company_id,
+                                                           reward_key):
+        return False
+    applied = await tx.session.scalar(select(Ticket.id).where(
+        Ticket.reward_key == reward_key, Ticket.company_id == till.company_id).limit(1))
+    return applied is None
+
+
 def _label(name: str, note: str) -> str:
     note = " ".join(note.split())[:MAX_NOTE]
     label = f"{name} ({note})" if note else name
@@ -166,10 +198,7 @@ def price(
         net = sum(line.total_incl for line in lines)
         off = ticket_discount.of(net)
         if off:
-            shares = vat.share(off, [Fraction(off * line.total_incl, net) for line in lines])
-            lines = [vat.Line(line.label, line.quantity, line.unit_price, line.vat_rate,
-                              line.discount + part) for line, part in zip(lines, shares,
-                                                                          strict=True)]
+            lines = take_off(lines, off)
             # The ticket's limit is on everything taken off it, lines' discounts included.
             everything = sum(line.discount for line in lines)
             if everything * 100 > limit_percent * sum(gross):
@@ -256,10 +285,20 @@ async def sell(
         priced = price(products, sale.lines, sale.discount, takeaway=sale.takeaway,
                        limit_percent=limit)
         items = [Item(w.product_id, products[w.product_id].category_id) for w in sale.lines]
+    if sale.reward_discount:
+        if sale.table_id is not None or not await reward_taken(
+                tx, till, sale.customer_id, sale.reward_key):
+            raise BadTicket(why=N_("no reward was taken for this customer under this key"))
+        priced = Priced(take_off(priced.lines, sale.reward_discount), priced.over,
+                        priced.limit)
     if needs_approval(priced, sale) and approved_by is None:
         raise ApprovalNeeded()
+    customer_id = await customer_of_sale(tx, till, sale.customer_id, sale.table_id,
+                                         training=training_by is not None)
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=staff.id, training=training_by is not None,
+                    customer_id=customer_id,
+                    reward_key=sale.reward_key if sale.reward_discount else None,
                     supervisor_id=training_by if training_by is not None
                     else approved_by if priced.over and approved_by != staff.id else None)
     done = await record_sale(tx, Sale(origin, priced.lines, sale.payments, items))
@@ -277,6 +316,25 @@ async def sell(
         assert config is not None
         await _settle(tx, config, staff, sale, done)
     return done
+
+
+async def customer_of_sale(
+    tx: Tx, till: Till, customer_id: int | None, table_id: int | None, *, training: bool
+) -> int | None:
+    """The customer a sale's ticket names. A table's bill names none: its customer is the
+    table session's (linked from a phone, or here, when none was), and the table's
+    settlement names them, so that the visit earns once (loyalty/hearing.py). A training
+    sale names nobody. A customer not of the till's company is refused."""
+    if customer_id is None or training:
+        return None
+    await loyalty_service.consumer_of(tx.session, till.company_id, customer_id)
+    if table_id is None:
+        return customer_id
+    table = await _table(tx, till, table_id)
+    ts = await active_session(tx.session, table.id)
+    if ts is not None and ts.customer_id is None:
+        await customer_link.link(tx, ts, customer_id)
+    return None
 
 
 async def items_of(tx: Tx, product_ids: Sequence[int]) -> list[Item]:

@@ -74,6 +74,15 @@ class SyncSale(Shape):
     training: bool = False
     supervisor_id: Id | None = Field(None, description="Training's supervising member.")
     table_id: Id | None = Field(None, description="The table whose bill this sale paid.")
+    customer_id: Id | None = Field(None, description="The customer identified at the till "
+                                                     "(their loyalty points); for a table's "
+                                                     "bill, linked to the table instead.")
+    reward_key: Annotated[str | None, Field(min_length=8, max_length=64, description=(
+        "The `idempotency_key` the customer's reward was taken under."))] = None
+    reward_discount: Annotated[Money, Field(description=(
+        "Cents the customer's reward takes off, after the ticket's discount: recorded as "
+        "sold, flagged `unverified_reward` when that customer took no reward under "
+        "`reward_key`."))] = 0
     lines: Annotated[list[SyncLine], Field(min_length=1, max_length=500)]
     discount: Annotated[Money, Field(description="Cents off the whole ticket.")] = 0
     reason: Annotated[Collapsed, Field(max_length=200)] = ""
@@ -95,7 +104,9 @@ class SyncSale(Shape):
             discount=self.discount, reason=self.reason,
             payments=[PaymentInput(Method(p.method), p.amount, p.tendered)
                       for p in self.payments],
-            approval_staff_id=self.approval.staff_id if self.approval else None)
+            approval_staff_id=self.approval.staff_id if self.approval else None,
+            customer_id=self.customer_id, reward_key=self.reward_key,
+            reward_discount=self.reward_discount)
 
 
 class SyncTill(Command):

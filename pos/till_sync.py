@@ -10,8 +10,9 @@ exactly once, at the price they were sold; the daily Z waits for every till.
 - **Never dropped.** A sale is recorded with the till's label, unit price and VAT rate.
   A product deleted or archived meanwhile (`product_gone`), a price or VAT rate other than
   the catalog's (`price_changed`), a discount above the site's limit without a checked
-  approval (`unverified_discount`), a table whose bill changed (`table_changed`): recorded
-  and flagged (`pos_sync_issue`). A sale the records refuse (`refused`) is flagged too,
+  approval (`unverified_discount`), a reward's discount the customer named did not take
+  (`unverified_reward`), a table whose bill changed (`table_changed`): recorded and flagged
+  (`pos_sync_issue`). A sale the records refuse (`refused`) is flagged too,
   except in a closed period (`period_closed`): the till keeps it and sends it again later,
   when it counts in the period it arrives in.
 - **Acknowledged.** Each answer carries the till's `acked_sequence` (the highest n such
@@ -49,7 +50,7 @@ from pos.errors import BadTicket, PeriodClosed, SequenceTaken
 from pos.legal import number
 from pos.models import SyncedSale, SyncIssue, Ticket, Till
 from pos.records import Item, Origin, PaymentInput, Sale, record_sale
-from pos.sell import _label, _settle, limit_of
+from pos.sell import _label, _settle, customer_of_sale, limit_of, reward_taken, take_off
 from realtime.events import Tx
 
 MAX_SALES = 200  # a batch
@@ -66,6 +67,7 @@ class Flag:
     PRICE_CHANGED = "price_changed"
     PRODUCT_GONE = "product_gone"
     UNVERIFIED_DISCOUNT = "unverified_discount"
+    UNVERIFIED_REWARD = "unverified_reward"
     TABLE_CHANGED = "table_changed"
     CONFLICT = "conflict"
     REFUSED = "refused"
@@ -99,6 +101,9 @@ class OfflineSale:
     supervisor_id: int | None = None  # training's supervisor
     table_id: int | None = None
     approval_staff_id: int | None = None  # who approved a discount above the limit
+    customer_id: int | None = None  # the customer identified at the till
+    reward_key: str | None = None  # the key their reward was taken under
+    reward_discount: int = 0  # cents the reward takes off, after the ticket's discount
 
 
 class SyncConflict(Conflict):
@@ -153,6 +158,10 @@ def content_hash(sale: OfflineSale) -> str:
         "supervisor_id": sale.supervisor_id, "table_id": sale.table_id,
         "approval_staff_id": sale.approval_staff_id,
     }
+    if sale.customer_id is not None:  # absent otherwise: earlier sales' hashes stay as they were
+        body["customer_id"] = sale.customer_id
+    if sale.reward_discount:
+        body["reward"] = {"key": sale.reward_key, "discount": sale.reward_discount}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -182,6 +191,8 @@ def as_sold(sale: OfflineSale, limit_percent: int) -> AsSold:
                                                                       strict=True)]
         gross = sum(line.quantity * line.unit_price for line in lines)
         over = over or sum(line.discount for line in lines) * 100 > limit_percent * gross
+    if sale.reward_discount:  # a reward's: not a discount the limit holds (loyalty's own)
+        lines = take_off(lines, sale.reward_discount)
     return AsSold(lines, over)
 
 
@@ -433,9 +444,22 @@ async def _record(
                 "limit_percent": limit, "approval_staff_id": sale.approval_staff_id,
                 "reason": " ".join(sale.reason.split())[:200]}))
     supervisor = (sale.supervisor_id or sale.staff_id) if sale.training else approver
+    try:
+        async with tx.session.begin_nested():
+            customer_id = await customer_of_sale(tx, till, sale.customer_id, sale.table_id,
+                                                 training=sale.training)
+    except DomainError:  # a customer unknown here (or a table's): the sale is kept without
+        customer_id = None
+    if sale.reward_discount and not await reward_taken(tx, till, customer_id,
+                                                       sale.reward_key):
+        flags.append((Flag.UNVERIFIED_REWARD, {
+            "discount": sale.reward_discount, "customer_id": sale.customer_id,
+            "reward_key": sale.reward_key}))
     origin = Origin(uuid=sale.uuid, till_id=till.id, company_id=till.company_id,
                     staff_id=sale.staff_id, sequence=sale.sequence, training=sale.training,
-                    supervisor_id=supervisor, device_at=sale.device_at)
+                    supervisor_id=supervisor, device_at=sale.device_at,
+                    customer_id=customer_id,
+                    reward_key=sale.reward_key if sale.reward_discount else None)
     items = [Item(line.product_id, in_catalog.category_id if (in_catalog := products.get(
         line.product_id)) else None) for line in sale.lines]
     done = await record_sale(tx, Sale(origin, sold.lines, sale.payments, items))

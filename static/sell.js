@@ -28,7 +28,8 @@
 
   function blank() {
     return { lines: [], takeaway: false, discount: null, reason: "", payments: [],
-      uuid: null, sending: false, unanswered: false, paying: false, nextId: 1 };
+      uuid: null, sending: false, unanswered: false, paying: false, nextId: 1,
+      customer: null, reward: null };
   }
   let state = blank();
   try {
@@ -68,7 +69,10 @@
     const net = gross - lineOff;
     const ticketOff = discountOf(state.discount, net);
     if (ticketOff && (lineOff + ticketOff) * 100 > limit * gross) over = true;
-    return { gross, discount: lineOff + ticketOff, total: net - ticketOff, over };
+    // A loyalty reward's discount comes last and is not held to the limit: loyalty granted it.
+    const rewardOff = state.reward ? Math.min(state.reward.discount, net - ticketOff) : 0;
+    return { gross, discount: lineOff + ticketOff + rewardOff, total: net - ticketOff - rewardOff,
+      over, rewardOff };
   }
   function paidSoFar() {
     return state.payments.reduce((sum, p) => sum + p.amount, 0);
@@ -163,6 +167,7 @@
     const reasonBox = $("sell-reason-box");
     if (reasonBox) reasonBox.hidden = !t.over;
     $("sell-pay").disabled = !state.lines.length || state.sending;
+    if (typeof renderCustomer === "function" && state.customer) renderCustomer();
     save();
   }
 
@@ -359,6 +364,9 @@
       staff_id: Number(T.staff), takeaway: state.takeaway, training: T.training === "yes",
       supervisor_id: T.supervisor ? Number(T.supervisor) : null,
       table_id: tableId, lines: lines, discount: discountOf(state.discount, net),
+      customer_id: state.customer ? state.customer.id : null,
+      reward_key: state.reward ? state.reward.key : null,
+      reward_discount: state.reward ? totals().rewardOff : 0,
       reason: (state.reason || "").trim(),
       payments: state.payments.map((p) => p.method === "cash"
         ? { method: "cash", amount: p.amount, tendered: p.tendered || p.amount }
@@ -525,6 +533,171 @@
     if (state.paying) { renderPayment(); panel.scrollIntoView({ block: "start" }); }
     save();
   }
+  // The customer: found by name, phone, e-mail or their code (a scanner types it and
+  // Enter), shown with their points and rewards; a reward is taken at once (the points go)
+  // and its discount applied to the ticket; the sale names the customer, who earns.
+  const customerBox = $("sell-customer");
+  async function ask(url, body) {
+    const answer = await fetch(url, {
+      method: body ? "POST" : "GET", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: body ? JSON.stringify(body) : undefined });
+    const payload = await answer.json().catch(() => null);
+    if (!answer.ok) {
+      const refused = new Error(payload && payload.error ? payload.error.message : T.tNoCustomer);
+      refused.answered = true;
+      throw refused;
+    }
+    return payload;
+  }
+  function customerError(text) {
+    const box = $("customer-error");
+    box.textContent = text || "";
+    box.hidden = !text;
+    if (text) toast(text, "error");
+  }
+  function renderCustomer() {
+    if (!customerBox) return;
+    const c = state.customer;
+    $("customer-find").hidden = !!c;
+    $("customer-card").hidden = !c && !state.reward;
+    if (!c && !state.reward) return;
+    $("customer-name").textContent = c ? c.name : "";
+    $("customer-points").textContent = c ? fill(T.tPoints, { points: c.balance }) : "";
+    $("customer-forget").hidden = !!state.reward;
+    const ul = $("customer-rewards");
+    ul.innerHTML = "";
+    if (state.reward) {
+      const li = document.createElement("li");
+      li.className = "sell-reward-applied";
+      li.textContent = fill(T.tReward, { name: state.reward.name }) + " · −" + money(totals().rewardOff);
+      ul.appendChild(li);
+      return;
+    }
+    if (tableId || !c) return; // a table's bill is paid as it stands: the customer earns from it
+    for (const r of c.rewards) {
+      const li = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = r.name + " · " + fill(T.tCost, { points: r.cost_points });
+      const take = document.createElement("button");
+      take.type = "button";
+      take.textContent = T.tTake;
+      take.dataset.reward = r.id;
+      take.disabled = !r.affordable || !state.lines.length;
+      li.append(name, take);
+      ul.appendChild(li);
+    }
+  }
+  // What a reward or a coupon takes off: a free product not on the ticket is added, then
+  // given (its price off).
+  function applied(answer, key) {
+    let discount = answer.discount;
+    if (answer.add_product_id) {
+      const tile = root.querySelector(`.sell-tile[data-product="${answer.add_product_id}"]`);
+      if (tile && !tile.disabled) { add(tile); discount = Number(tile.dataset.price); }
+    }
+    state.pendingReward = null;
+    state.reward = { id: answer.reward_id, name: answer.reward_name, key: key, discount: discount };
+    changed();
+    renderLines();
+    toast(fill(T.tRewardApplied, { name: answer.reward_name }));
+  }
+  function ticketLines() {
+    return state.lines.map((l) => ({ product_id: l.product || null, unit_price: l.price,
+      quantity: l.quantity }));
+  }
+  async function applyCoupon(token) {
+    const key = state.pendingReward || uuid();
+    state.pendingReward = key; // kept until answered: a retry uses the coupon once
+    save();
+    try {
+      applied(await ask("/api/v1/till/coupons", { token: token, idempotency_key: key,
+        total: totals().total, lines: ticketLines() }), key);
+      $("customer-q").value = "";
+      customerError("");
+    } catch (error) {
+      if (error.answered) state.pendingReward = null;
+      customerError(error.answered ? error.message : T.tCustomerOffline);
+    }
+    save();
+    renderCustomer();
+  }
+  async function chooseCustomer(id) {
+    try {
+      const c = await ask("/api/v1/till/customers/" + id);
+      state.customer = { id: c.consumer_id, name: c.name, balance: c.balance,
+        rewards: c.rewards.map((r) => ({ id: r.id, name: r.name, cost_points: r.cost_points,
+          affordable: r.affordable, effect: r.effect })) };
+      $("customer-matches").hidden = true;
+      customerError("");
+      save();
+      renderCustomer();
+      toast(fill(T.tCustomerSet, { name: c.name }));
+    } catch (error) { customerError(error.message); }
+  }
+  if (customerBox) {
+    $("customer-find").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const q = $("customer-q").value.trim();
+      if (!q) return;
+      if (!navigator.onLine) { customerError(T.tCustomerOffline); return; }
+      let found;
+      try { found = await ask("/api/v1/till/customers/search", { q: q }); }
+      catch (error) { customerError(error.message); return; }
+      const list = $("customer-matches");
+      list.innerHTML = "";
+      // Not a customer's code: perhaps a coupon's (a scanned token, no spaces).
+      if (!found.customers.length && /^[\w-]{16,64}$/.test(q) && !tableId && !state.reward &&
+          state.lines.length) { list.hidden = true; applyCoupon(q); return; }
+      if (!found.customers.length) { list.hidden = true; customerError(T.tNoCustomer); return; }
+      if (found.customers.length === 1) { chooseCustomer(found.customers[0].consumer_id); return; }
+      for (const m of found.customers) {
+        const li = document.createElement("li");
+        const pick = document.createElement("button");
+        pick.type = "button"; pick.className = "secondary"; pick.dataset.customer = m.consumer_id;
+        pick.textContent = m.name + " · " + (m.phone || m.email) + " · " + fill(T.tPoints, { points: m.balance });
+        li.appendChild(pick);
+        list.appendChild(li);
+      }
+      list.hidden = false;
+      customerError("");
+    });
+    customerBox.addEventListener("click", async (event) => {
+      const pick = event.target.closest("[data-customer]");
+      if (pick) { chooseCustomer(Number(pick.dataset.customer)); return; }
+      if (event.target.closest("#customer-forget")) {
+        state.customer = null; state.reward = null; $("customer-q").value = "";
+        changed(); save(); renderCustomer(); return;
+      }
+      const take = event.target.closest("[data-reward]");
+      if (!take || !state.customer || state.reward) return;
+      take.disabled = true;
+      const reward = state.customer.rewards.find((r) => r.id === Number(take.dataset.reward));
+      // A free product not on the ticket yet is added first, then given.
+      if (reward && reward.effect.kind === "free_product" && reward.effect.product_id &&
+          !state.lines.some((l) => l.product === reward.effect.product_id)) {
+        const tile = root.querySelector(`.sell-tile[data-product="${reward.effect.product_id}"]`);
+        if (tile && !tile.disabled) add(tile);
+      }
+      const key = state.pendingReward || uuid();
+      state.pendingReward = key; // kept until answered: a retry takes the points once
+      save();
+      const t = totals();
+      try {
+        const answer = await ask(`/api/v1/till/customers/${state.customer.id}/rewards`, {
+          reward_id: Number(take.dataset.reward), idempotency_key: key, total: t.total,
+          lines: ticketLines() });
+        state.customer.balance = answer.balance;
+        applied(answer, key);
+      } catch (error) {
+        if (error.answered) state.pendingReward = null; // else unanswered: the same key again
+        customerError(error.answered ? error.message : T.tCustomerOffline);
+      }
+      save();
+      renderCustomer();
+    });
+  }
+
   function renderAll() {
     if ($("ticket-discount-value")) {
       $("ticket-discount-kind").value = state.discount ? state.discount.kind : "percent";
@@ -533,6 +706,7 @@
     if ($("sell-reason")) $("sell-reason").value = state.reason || "";
     renderMode();
     renderLines();
+    renderCustomer();
     showPanels();
   }
   if (!root.querySelector(".sell-ticket")) return; // a table that cannot be paid here

@@ -20,8 +20,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 HSTS = "max-age=31536000"  # a year; subdomains are the operator's, not ours to bind
 
 
-def policy(public_url: str) -> str:
-    """The Content-Security-Policy: everything from this site only, and nothing inline."""
+# The pages a venue may embed in its own web site (the customer's loyalty space): any https
+# page may frame them. They hold no capability in their URL, and show nothing without the
+# customer's own session.
+EMBEDDABLE = "'self' https:"
+
+
+def policy(public_url: str, frame_ancestors: str = "'none'") -> str:
+    """The Content-Security-Policy: everything from this site only, and nothing inline;
+    framed by nobody unless told (`EMBEDDABLE`)."""
     connect = "'self'"
     where = urlsplit(public_url)
     if where.netloc:
@@ -36,7 +43,7 @@ def policy(public_url: str) -> str:
         "object-src": "'none'",
         "base-uri": "'none'",
         "form-action": "'self'",
-        "frame-ancestors": "'none'",  # no page is meant to be embedded
+        "frame-ancestors": frame_ancestors,  # no page but the embeddable ones
     }
     return "; ".join(f"{name} {sources}" for name, sources in directives.items())
 
@@ -76,8 +83,12 @@ class BrowserHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                # A page with a policy of its own says who may frame it (an embeddable
+                # page): X-Frame-Options would forbid what its frame-ancestors allow.
+                own_policy = "content-security-policy" in headers
                 for name, value in extra:
-                    headers.setdefault(name, value)
+                    if not (own_policy and name == "x-frame-options"):
+                        headers.setdefault(name, value)
             await send(message)
 
         return self.app(scope, receive, send_with_headers)

@@ -256,6 +256,8 @@ async def test_real_responses_match_the_documented_schemas(
         check(t, await lea.get("/api/v1/tables/nope"))
         pin = check(t + "/start", await lea.post(f"/api/v1/tables/{token}/start",
                                                   json={"name": "Léa"}))["pin"]
+        # Collecting points needs a customer signed in (tests/pos/test_till_customers.py).
+        check(t + "/customer", await lea.post(f"/api/v1/tables/{token}/customer", json={}))
         public = check(t, await tom.get(f"/api/v1/tables/{token}"))
         assert public["access"] == "need_pin"
         check(t + "/join", await tom.post(f"/api/v1/tables/{token}/join",

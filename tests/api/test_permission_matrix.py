@@ -71,7 +71,8 @@ PIN = "2468"
 ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
            "pos_ticket", "till", "shift", "closing", "sync_issue",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
-COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "spare_selection",
+COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
+                "spare_selection",
                 "spare_drink", "spare_consumer", "spare_staff"}
 
 
@@ -105,6 +106,7 @@ LINES: list[Line] = [
     Line("PATCH", "/api/v1/tables/{token}/cart/lines/{line_id:id}", PUBLIC),
     Line("DELETE", "/api/v1/tables/{token}/cart/lines/{line_id:id}", PUBLIC),
     Line("POST", "/api/v1/tables/{token}/rounds", PUBLIC),
+    Line("POST", "/api/v1/tables/{token}/customer", PUBLIC),
     Line("GET", "/api/v1/sites/{site_id:id}/menu", PUBLIC),
     Line("POST", "/api/v1/tables/{token}/checkout", PUBLIC),
     Line("POST", "/api/v1/tables/{token}/payments", PUBLIC),
@@ -139,6 +141,7 @@ LINES: list[Line] = [
     Line("GET", "/m/{token}/login", PUBLIC),
     Line("GET", "/m/{token}/forgot", PUBLIC),
     Line("GET", "/account", PUBLIC),
+    Line("GET", "/account/loyalty", PUBLIC),
     Line("GET", "/account/confirm/{token}", PUBLIC),
     Line("GET", "/s/{share}", PUBLIC),
     Line("GET", "/pay/test/{ref}", PUBLIC),
@@ -425,6 +428,16 @@ LINES: list[Line] = [
     Line("POST", "/api/v1/till/sales", P.SELL, till=True, body={
         "uuid": "{uuid}", "lines": [{"product_id": "{product}", "quantity": 1}],
         "payments": [{"method": "card", "amount": "{product_price}"}]}),
+    Line("POST", "/api/v1/till/customers/search", P.SELL, till=True, body={"q": "Léa"}),
+    Line("GET", "/api/v1/till/customers/{customer_id:id}", P.SELL,
+         "/api/v1/till/customers/{consumer}", till=True),
+    Line("POST", "/api/v1/till/customers/{customer_id:id}/rewards", P.SELL,
+         "/api/v1/till/customers/{consumer}/rewards",
+         {"reward_id": "{reward}", "idempotency_key": "{uuid}"}, till=True,
+         note="the programme is off: 409 loyalty_off, not a refusal"),
+    Line("POST", "/api/v1/till/coupons", P.SELL, till=True,
+         body={"token": "{coupon}", "idempotency_key": "{uuid}"},
+         note="used by the first allowed cell: the others' 409 coupon_used is no refusal"),
     Line("POST", "/api/v1/till/approval", P.SELL, till=True,
          body={"permission": "discount", "uuid": "{uuid}"}),
     Line("GET", "/till/tickets", P.SELL, till=True),
@@ -597,7 +610,20 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
                           detail="{}", created_at=datetime.now(UTC))
         session.add(issue)
         await session.flush()
-        ids.update(closing=closing, archive=archive, sync_issue=issue.id)
+        from loyalty.models import Reward
+
+        reward = Reward(company_id=site.company_id, name="Un café offert", cost_points=10,
+                        effect="amount_off", amount=150)
+        session.add(reward)
+        await session.flush()
+        from loyalty.models import Coupon
+
+        coupon = Coupon(company_id=site.company_id, reward_id=reward.id,
+                        token=uuid.uuid4().hex, expires_at=datetime(2099, 1, 1, tzinfo=UTC))
+        session.add(coupon)
+        await session.flush()
+        ids.update(closing=closing, archive=archive, sync_issue=issue.id, reward=reward.id,
+                   coupon=coupon.token)
         ids.update(machine_mode=machine.mode, machine_name=machine.name,
                    selection_name=selection.name, group_name=group.name,
                    consumer_name=consumer.name, table_label=table.label,

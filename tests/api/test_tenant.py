@@ -23,12 +23,14 @@ from backoffice.models import DashboardWidget
 from customers.models import Consumer, UserGroup
 from db.base import Base
 from demo.seed import DemoVenue
+from loyalty.models import Coupon, Reward
 from machines.models import Machine, MachineGroup, Selection, SelectionProduct
 from ordering.models import DiningTable, Product, Ticket
 from pos.models import Shift
 from tests.api.test_bad_input import CASHIER, expect, key, login
 from tests.conftest import Database, client_for
 from tests.pos.test_receipt_pages import sold
+from tests.pos.test_till_screens import AtTill, at_till  # noqa: F401  (its fixture)
 from tests.realtime.phones import another_company_admin
 
 ADMIN = ("admin@cafe-de-la-gare.fr", "admin-demo")
@@ -455,3 +457,45 @@ async def test_the_people_forms_reach_no_one_of_another_company(
             Consumer.email == "attente@exemple.fr").order_by(Consumer.id))).all()
     assert [(c.id, c.verified, c.password_hash) for c in rows][0] == (theirs, False, "x")
     assert len(rows) == 2 and rows[1].company_id != rows[0].company_id
+
+
+async def test_a_till_reaches_no_customer_of_another_company(
+    app: Starlette, db: Database, venue: DemoVenue, at_till: AtTill  # noqa: F811
+) -> None:
+    """The till's customer routes, and a sale naming a customer, answer another company's
+    customer as missing; a search finds nobody of theirs."""
+    email, _ = await another_company_admin(db)
+    async with db.sessionmaker() as session, session.begin():
+        company_id = await session.scalar(select(Staff.company_id).where(Staff.email == email))
+        assert company_id is not None
+        consumer = Consumer(company_id=company_id, email="leur.client@autre-cafe.fr",
+                            name="Leur client", password_hash="x")
+        session.add(consumer)
+        await session.flush()
+        theirs = consumer.id
+        reward = Reward(company_id=company_id, name="Leur café", cost_points=1,
+                        effect="amount_off", amount=100)
+        session.add(reward)
+        await session.flush()
+        session.add(Coupon(company_id=company_id, reward_id=reward.id,
+                           token="leur-bon-de-reduction",
+                           expires_at=datetime(2099, 1, 1, tzinfo=UTC)))
+        product = await session.scalar(select(Product).where(Product.site_id == venue.site_id)
+                                       .order_by(Product.id))
+        assert product is not None
+        price = product.price
+        product_id = product.id
+    device = at_till.device
+    async with nothing_changes(db):
+        expect(await device.get(f"/api/v1/till/customers/{theirs}"), 404, "unknown_customer")
+        expect(await device.post(f"/api/v1/till/customers/{theirs}/rewards", json={
+            "reward_id": 1, "idempotency_key": KEY}), 404, "unknown_customer")
+        expect(await device.post("/api/v1/till/coupons", json={
+            "token": "leur-bon-de-reduction", "idempotency_key": KEY}), 404, "unknown_coupon")
+        found = await device.post("/api/v1/till/customers/search",
+                                  json={"q": "leur.client@autre-cafe.fr"})
+        assert found.status_code == 200 and found.json() == {"customers": []}
+        expect(await device.post("/api/v1/till/sales", json={
+            "uuid": "6f1c2a8e-5d7b-4c1e-9a3f-2b8d4e6f0a1c", "customer_id": theirs,
+            "lines": [{"product_id": product_id, "quantity": 1}],
+            "payments": [{"method": "card", "amount": price}]}), 404, "unknown_customer")
