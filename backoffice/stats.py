@@ -68,6 +68,9 @@ class Query:
     # "site", "channel", "method", "product", "category", "machine", "consumer", "group",
     # "selection", "ptype"
     by: str | None = None
+    # By a dimension only: its `top` largest values (a year of 20,000 consumers for a page
+    # that shows 500), ranked by the database; the measure's value must be a plain sum.
+    top: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,15 @@ MEASURES: dict[Measure, tuple[tuple[str, ...], Value]] = {
     Measure.TABLES: (("tables",), _AMOUNT),
     Measure.MACHINES: (("brews",), _AMOUNT),
     Measure.ITEMS: (("sales", "tables"), lambda s: s[1]),
+}
+
+
+# The column a dimension's values are ranked by in the database, for `Query.top`: a sum of
+# one column across the measure's parts (a ratio cannot be ranked this way).
+RANKED_BY: dict[Measure, str] = {
+    Measure.BREWS: "count", Measure.ORDERS: "count", Measure.TICKETS: "count",
+    Measure.REVENUE: "amount", Measure.TOPUPS: "amount", Measure.COUNTER: "amount",
+    Measure.TABLES: "amount", Measure.MACHINES: "amount", Measure.ITEMS: "quantity",
 }
 
 
@@ -182,6 +194,7 @@ def _where(scope: Scope, sites: frozenset[int] | None, part: _Part) -> list[Colu
 
 async def _read(
     session: AsyncSession, scope: Scope, query: Query, group: str,
+    only: list[int] | None = None,
 ) -> dict[tuple[str, str], Sums]:
     """Summed columns by (group key, rollup measure); `group` is "" (one total), "bucket"
     (the query's granularity), "site", "dim" or "channel"."""
@@ -231,6 +244,8 @@ async def _read(
                            func.sum(StatRollup.amount), func.sum(StatRollup.seconds))
                     .where(and_(*_where(scope, sites, part), StatRollup.grain == row_grain,
                                 buckets_in)))
+            if only is not None:
+                stmt = stmt.where(StatRollup.dim_id.in_(only))
             if columns:
                 stmt = stmt.group_by(*columns)
             for row in (await session.execute(stmt)).all():
@@ -285,9 +300,35 @@ async def series(session: AsyncSession, scope: Scope, query: Query) -> list[Row]
         group = "dim"
     else:
         raise ValueError(f"no series by {query.by!r}")
-    values = _values(await _read(session, scope, query, group), query.measure)
+    only = await _top(session, scope, query) if group == "dim" else None
+    values = _values(await _read(session, scope, query, group, only), query.measure)
     rows = [_row(query.by, key, value) for key, value in values.items()]
-    return sorted(rows, key=lambda r: (-r.value, r.key))
+    return sorted(rows, key=lambda r: (-r.value, r.key))[:query.top]
+
+
+async def _top(session: AsyncSession, scope: Scope, query: Query) -> list[int] | None:
+    """The ids of the `top` largest values of the dimension, in one statement over every
+    part and grain the range reads (None: no top asked, or a measure not ranked so)."""
+    column = RANKED_BY.get(query.measure)
+    if query.top is None or column is None:
+        return None
+    sites = _sites(scope, query)
+    if sites is not None and not sites:
+        return []
+    span = Span(min(query.start, query.end), max(query.start, query.end))
+    months, edges = whole_months(span)
+    grains = []
+    if months:
+        grains.append(and_(StatRollup.grain == "month", StatRollup.bucket.in_(months)))
+    if edges:
+        grains.append(and_(StatRollup.grain == "day", or_(
+            *(StatRollup.bucket.between(str(e.start), str(e.end)) for e in edges))))
+    parts = or_(*(and_(*_where(scope, sites, part)) for part in _parts(query)))
+    ranked = func.sum(getattr(StatRollup, column))
+    stmt = (select(StatRollup.dim_id).where(parts, or_(*grains))
+            .group_by(StatRollup.dim_id).order_by(ranked.desc(), StatRollup.dim_id)
+            .limit(query.top))
+    return [int(i) for i in (await session.scalars(stmt)).all()]
 
 
 def _row(by: str, key: str, value: int) -> Row:

@@ -121,10 +121,13 @@ async def _consumption(session: AsyncSession, staff: StaffIdentity, venue: Venue
     """Brews by the chosen dimension; by site, the sites' revenue and tickets beside."""
     scope = stat_filters.scope_of(staff, venue)
 
+    # The page shows the first rows only: it asks the database for them (the exports, all).
+    top = PAGE_ROWS if asked.format == "html" else None
+
     async def by_dimension(measure: stats.Measure) -> dict[str, float]:
         return {row.key: row.value for row in await stats.series(session, scope, stats.Query(
             measure=measure, start=asked.start, end=asked.end, sites=asked.sites,
-            by=asked.by))}
+            by=asked.by, top=top))}
 
     brews = await by_dimension(stats.Measure.BREWS)
     beside = [(key, await by_dimension(measure)) for key, (measure, _, _) in SALES.items()
@@ -134,7 +137,9 @@ async def _consumption(session: AsyncSession, staff: StaffIdentity, venue: Venue
     # Consumers' names are for those who may see the people (Permission.PEOPLE).
     known = await names(session, staff.company_id, asked.by, ids) if (
         asked.by != "consumer" or staff.may(Permission.PEOPLE)) else {}
-    total = sum(brews.values()) or 1
+    total = (await stats.figure(session, scope, stats.Query(
+        stats.Measure.BREWS, asked.start, asked.end, sites=asked.sites))
+        if top is not None and len(brews) >= top else sum(brews.values())) or 1
     ranked = sorted(keys, key=lambda key: (-brews.get(key, 0), key))
     label = gettext(locale, BY[asked.by])
 
@@ -204,7 +209,7 @@ def _render(request: Request, template: str, staff: StaffIdentity, view: View,
     return page(
         request, template, status=422 if errors else 200, staff=staff, view=view,
         errors=errors, cells=shown(view.table, formats), which=which,
-        hidden=max(0, len(view.table.rows) - PAGE_ROWS),
+        hidden=max(0, len(view.table.rows) - PAGE_ROWS), page_rows=PAGE_ROWS,
         dates=dates_label(asked.start, asked.end, locale),
         export=lambda kind: f"{request.url.path}?{urlencode({**query, 'format': kind})}",
         site_options=[("", gettext(locale, N_("All my sites"))),

@@ -151,6 +151,9 @@ def _cases(company_id: int, tz: str, today: date, sites: list[int],
         for by in ("site", "machine", "product", "consumer", "group", "selection", "ptype"):
             add(f"page brews {period} by {by}",
                 Query(Measure.BREWS, span.start, span.end, by=by))
+        # What the consumption page asks for its table (the first 500; the exports, all).
+        add(f"page brews {period} by consumer, first 500",
+            Query(Measure.BREWS, span.start, span.end, by="consumer", top=500))
         for measure in (Measure.REVENUE, Measure.BREWS):
 
             async def rolled(session: Any, m: Measure = measure, s: Any = span) -> Any:

@@ -195,6 +195,9 @@ async def series(session: AsyncSession, company_id: int, tz: str, query: Query) 
     values = await read(session, company_id, tz, query, group)
     if query.by == "method":
         values = {METHOD_NAMES.get(int(k), k): v for k, v in values.items()}
+    if query.top is not None:  # the largest first, ties by id: as the database ranks them
+        ranked = sorted(values.items(), key=lambda kv: (-kv[1], int(kv[0])))[:query.top]
+        values = dict(ranked)
     return sorted((Row(k, None, v) for k, v in values.items()), key=lambda r: (-r.value, r.key))
 
 

@@ -180,6 +180,22 @@ async def test_the_heat_map_puts_each_hour_in_its_weekday(figures: Database) -> 
     assert {cell: v for cell, v in turns.items() if v} == {(7, 20): 3600}  # 20:30, 20:40
 
 
+@pytest.mark.parametrize("measure, by", [
+    (Measure.BREWS, "machine"), (Measure.REVENUE, "method"), (Measure.ITEMS, "product"),
+    (Measure.BASKET, "site")])
+async def test_the_top_of_a_dimension_is_the_head_of_the_whole(
+    figures: Database, measure: Measure, by: str
+) -> None:
+    """A page asks the database for the largest values only: the same rows as the head of
+    the whole series, whatever the range reads (a whole month and loose days here)."""
+    for start in (AUTUMN, date(2026, 10, 1)):
+        whole = await series(figures, ALL, Query(measure, start, date(2026, 11, 2), by=by))
+        for top in (1, 2):
+            assert await series(figures, ALL, Query(
+                measure, start, date(2026, 11, 2), by=by, top=top)) == whole[:top]
+        assert len(whole) > 1, (measure, by)
+
+
 async def test_whole_months_of_the_heat_map_read_their_week_hours(figures: Database) -> None:
     """October read whole (its weekday-and-hour rows) gives what its days give one by one
     (their hours), the clock change included; a range with loose days adds them."""
