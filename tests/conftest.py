@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import os
 import socket
 import sqlite3
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -481,9 +483,21 @@ async def _unwaited_executor() -> AsyncIterator[None]:
     yield
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """A thread a test left running (a call stuck in a worker thread) would keep the
-    process from exiting: name it with its stack, and end the run as failed."""
+    process from exiting: name it with its stack, and end the run as failed.
+
+    What a test leaks is collected while tests run, and its ResourceWarning fails that
+    test. What is only collected after the last one (the session's loop already closed, no
+    test left to blame) is collected here, before pytest's own last collection, and
+    reported rather than raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        gc.collect()
+        gc.collect()
+    for warning in caught:
+        print(f"\nleft unclosed at the end of the tests: {warning.message}", file=sys.stderr)
     deadline = time.monotonic() + 15
     others = [t for t in threading.enumerate() if t is not threading.main_thread()
               and not t.daemon]
