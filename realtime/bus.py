@@ -133,11 +133,7 @@ class RedisBus:
         try:
             yield messages
         finally:
-            # The probe is over before the listener is: a publish of its own must not
-            # reopen a connection once the bus is closed.
             probing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await probing
             await messages.aclose()
 
     async def _subscribe(self) -> Any:
