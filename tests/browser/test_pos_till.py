@@ -276,8 +276,14 @@ def test_every_pos_control_is_a_labelled_button_a_finger_can_hit_on_a_tablet(
     # Refuse and Edit are buttons, not disclosure triangles, and their reasons are labelled.
     for action in ("refuse", "edit"):
         opener = waiting.locator(f"details.{action} > summary")
+        expect(opener).to_be_visible()
         assert opener.evaluate("e => getComputedStyle(e).display") != "list-item"
         box = opener.bounding_box()
+        for _ in range(50):  # the live view may be swapping the card in (Table 2 validated)
+            if box:
+                break
+            pos.wait_for_timeout(100)
+            box = opener.bounding_box()
         assert box and box["width"] >= MIN_TOUCH and box["height"] >= MIN_TOUCH
         opener.click()
         reason = waiting.locator(f"details.{action} input[name=reason]")
