@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Reply
 from ordering.config import config_of
-from pos import device, sync_closing, till_sync
+from pos import device, sync_closing, till_sync, till_topic
 from pos.approval import Approval, approver, token_holds
 from pos.commands import approval_in
 from pos.errors import (
@@ -308,5 +308,5 @@ def assemble() -> None:
     from pos import closings
     from realtime import topics
 
-    topics.register("till", till_sync.TillTopic())
+    topics.register("till", till_topic.TillTopic())
     closings.use_pending_sync(sync_closing.sync_state)

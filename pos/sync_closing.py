@@ -19,7 +19,7 @@ from pos.errors import UnknownTill
 from pos.journal import JournalKind, write
 from pos.models import CloseRequest, Till
 from pos.periods import local_day, zone_of
-from pos.till_sync import topic_of
+from pos.till_topic import topic_of
 from pos.tills import lock_till
 from realtime.events import Tx
 

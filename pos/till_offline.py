@@ -27,7 +27,7 @@ from pos.approval import Approval, approval_token, approver
 from pos.errors import ApprovalNeeded, NotAtTill, NotPaired, PinRefused, TooManyPinTries
 from pos.models import Till
 from pos.till_api import TILL
-from pos.till_sync import topic_of
+from pos.till_topic import topic_of
 from realtime.topics import parse
 from web.commands import Command, Id, command
 from web.state import app_state

@@ -27,7 +27,6 @@ exactly once, at the price they were sold; the daily Z waits for every till.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -51,6 +50,7 @@ from pos.legal import number
 from pos.models import SyncedSale, SyncIssue, Ticket, Till
 from pos.records import Item, Origin, PaymentInput, Sale, record_sale
 from pos.sell import _label, _settle, customer_of_sale, limit_of, reward_taken, take_off
+from pos.till_topic import topic_of
 from realtime.events import Tx
 
 MAX_SALES = 200  # a batch
@@ -234,47 +234,6 @@ def acked(start: int, numbers: Sequence[int]) -> int:
             break
         start = held
     return start
-
-
-# The topic a till watches: "sync now", and nothing else
-
-
-def topic_of(till: Till) -> str:
-    """`till:{id}:{key}`: the key comes from the device's credential, which only the
-    device holds; the page learns its topic from the sync's answer."""
-    return f"till:{till.id}:{topic_key(till.credential_hash or '')}"
-
-
-def topic_key(credential_hash: str) -> str:
-    return hashlib.sha256(f"comptoir-till-topic:{credential_hash}".encode()).hexdigest()[:32]
-
-
-class TillTopic:
-    """`till:{id}:{key}`: watched by the till's own page (the key says it is the device),
-    whoever is switched in, even when locked."""
-
-    async def authorize(self, session: AsyncSession, args: list[str], viewer: Any) -> bool:
-        if len(args) != 2 or not args[0].isdigit() or len(args[0]) > 18:
-            return False
-        till = await session.get(Till, int(args[0]))
-        if till is None or till.revoked_at is not None or not till.credential_hash:
-            return False
-        return hmac.compare_digest(topic_key(till.credential_hash), args[1])
-
-    async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
-        till = await session.get(Till, int(args[0]))
-        return {"till_id": int(args[0]),
-                "synced_at": till.synced_at.isoformat() if till and till.synced_at else None}
-
-    def audience(self, view: dict[str, Any], viewer: Any) -> str:
-        return "full"
-
-    def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
-        return view
-
-    def render(self, view: dict[str, Any], event: str | None, change: dict[str, Any] | None,
-               audience: str, locale: str) -> dict[str, Any]:
-        return {"html": {}}
 
 
 # The catalog

@@ -315,7 +315,7 @@ async def test_a_sale_naming_another_companys_staff_or_product_is_not_theirs(
 
 async def test_asking_for_the_z_pushes_sync_now_to_each_till_not_synced_since(
         shop: Shop, clock_at: Clock):
-    from pos.till_sync import topic_of
+    from pos.till_topic import topic_of
 
     clock_at.at = MARCH_10
     await pair(shop, 0)

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from demo.seed import DemoVenue
 from pos.models import JournalEntry, Till
-from pos.till_sync import TillTopic
+from pos.till_topic import TillTopic
 from realtime.topics import Viewer
 from tests.backoffice.conftest import ADMIN, sign_in
 from tests.conftest import Database, client_for
