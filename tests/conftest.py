@@ -18,15 +18,17 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
@@ -36,7 +38,10 @@ from db.engine import make_engine, make_sessionmaker
 from db.migrate import upgrade
 from demo.seed import DemoVenue, seed
 from realtime.bus import Bus, make_bus
+from realtime.events import Event, Tx, transaction
 from settings import ROOT, Settings
+
+T = TypeVar("T")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -367,6 +372,24 @@ async def app(db: Database, venue: DemoVenue) -> AsyncIterator[Starlette]:
     application = create_app(test_settings(db.url))
     async with application.router.lifespan_context(application):
         yield application
+
+
+async def run_retrying(db: Database, bus: Bus, op: Callable[[Tx], Awaitable[T]],
+                       events: list[Event]) -> T:
+    """One unit of work of a test harness; a concurrent duplicate refused by a constraint
+    runs again (as a client retries). What it published, reactions included, goes to
+    `events`."""
+    for attempt in range(3):
+        try:
+            async with transaction(db.sessionmaker, bus) as tx:
+                result = await op(tx)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            continue
+        events.extend([*tx.events, *tx.reactions])
+        return result
+    raise AssertionError("unreachable")
 
 
 def client_for(application: Starlette) -> httpx.AsyncClient:

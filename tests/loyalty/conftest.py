@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Company, Site
 from app import assemble
@@ -25,8 +24,8 @@ from loyalty.commands import AddReward, SetRules
 from loyalty.models import LoyaltyProfile, PointsEntry, Reward
 from ordering.config import OrderingConfig
 from realtime.bus import Bus, make_bus
-from realtime.events import Event, Tx, transaction
-from tests.conftest import Database
+from realtime.events import Event, Tx
+from tests.conftest import Database, run_retrying
 from tests.machines.conftest import bus_url, coffee  # noqa: F401
 from web.commands import parse
 
@@ -57,17 +56,7 @@ class Loyal:
 
     async def run(self, op: Callable[[Tx], Awaitable[T]]) -> T:
         """One unit of work; a concurrent duplicate refused by a constraint runs again."""
-        for attempt in range(3):
-            try:
-                async with transaction(self.db.sessionmaker, self.bus) as tx:
-                    result = await op(tx)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                continue
-            self.events.extend([*tx.events, *tx.reactions])
-            return result
-        raise AssertionError("unreachable")
+        return await run_retrying(self.db, self.bus, op, self.events)
 
     async def customer(self, name: str = "Zoé", *, email: str | None = None,
                        company_id: int | None = None) -> int:

@@ -14,7 +14,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 
 from accounts.models import Site, Staff
@@ -29,8 +28,8 @@ from machines.commands import AddMachine, ManualCredit
 from machines.models import Machine, MachineGroup, SelectionProduct
 from ordering.config import OrderingConfig
 from realtime.bus import Bus
-from realtime.events import Event, Tx, transaction
-from tests.conftest import Database
+from realtime.events import Event, Tx
+from tests.conftest import Database, run_retrying
 from tests.conftest import test_settings as settings_for
 from web.commands import Command, parse
 
@@ -77,17 +76,7 @@ class Coffee:
 
     async def run(self, op: Callable[[Tx], Awaitable[T]]) -> T:
         """One unit of work; a concurrent duplicate refused by a constraint runs again."""
-        for attempt in range(3):
-            try:
-                async with transaction(self.db.sessionmaker, self.bus) as tx:
-                    result = await op(tx)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-                continue
-            self.events.extend([*tx.events, *tx.reactions])
-            return result
-        raise AssertionError("unreachable")
+        return await run_retrying(self.db, self.bus, op, self.events)
 
     async def machine(self, mode: str = "open", *, online: bool = True) -> Machine:
         serial = f"SN-{key()[:10]}"
