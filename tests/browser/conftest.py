@@ -276,6 +276,8 @@ def fits(page: Page) -> None:
     of test_every_page.py, for pages its walk cannot reach, such as a paired till's)."""
     from tests.browser.test_every_page import OVERFLOW, SMALL_CONTROLS
 
+    # A click that navigates may leave a document whose body is not parsed yet.
+    page.wait_for_load_state("load")
     wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(
       e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
       .slice(0, 8).map(e => e.tagName + '.' + e.className)""")

@@ -72,8 +72,9 @@ def test_a_refund_approved_by_pin_then_the_x_then_the_z(
     expect(till.locator(".till-ticket .number").first).to_have_text("T1-000001")
     fits(till)
     till.locator(".till-ticket a[href$='/refund']").first.click()
-    fits(till)
     refund = "form.till-refund"
+    expect(till.locator(refund)).to_be_visible()
+    fits(till)
     till.fill(f"{refund} input[name=qty-1]", "1")
     till.fill(f"{refund} input[name=reason]", "Café froid")
     till.locator(f"{refund} button[type=submit]").last.click()
