@@ -62,9 +62,22 @@ class Staff(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     # Every site of the company, or only those of `staff_site`.
     all_sites: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every section of the back office the role opens, or only those of `staff_section`.
+    all_sections: Mapped[bool] = mapped_column(Boolean, default=True)
     # An invitation not yet accepted: the SHA-256 of its link's token, and until when.
     invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     invite_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StaffSection(Base):
+    """A section of the back office (customers, campaigns, statistics, settings) that a
+    member of staff without `all_sections` may open."""
+
+    __tablename__ = "staff_section"
+
+    staff_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    section: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class StaffSite(Base):

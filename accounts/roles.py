@@ -46,6 +46,11 @@ class Permission(StrEnum):
     # Change consumers' accounts: approve, edit, invite, delete; groups and their members,
     # recharges and credit, the amounts consumers may top up. Needs PEOPLE to see them.
     MANAGE_PEOPLE = "manage_people"
+    # Loyalty (loyalty/), the back office's sections a member may be limited to
+    # (accounts/sections.py; the statistics' section is REPORT):
+    CUSTOMERS = "customers"  # the loyalty customers: search, add, edit, delete, hand visits, export
+    CAMPAIGNS = "campaigns"  # segments and e-mail, SMS and coupon campaigns
+    LOYALTY = "loyalty"  # loyalty's settings: rules, rewards, coupon triggers, sign-up fields
 
 
 # The machines' permissions that change something, which the café's floor roles do not have.
@@ -63,7 +68,8 @@ ROLES: dict[str, frozenset[Permission]] = {
     ),
     "supervisor": frozenset(Permission) - _MACHINE_ROOM
     - {Permission.PRINT, Permission.CONFIGURE, Permission.PEOPLE, Permission.READ_MAIL,
-       Permission.AUDIT, Permission.HOURS, Permission.TILLS},
+       Permission.AUDIT, Permission.HOURS, Permission.TILLS, Permission.CAMPAIGNS,
+       Permission.LOYALTY},
     "manager": frozenset(Permission) - {Permission.READ_MAIL, Permission.AUDIT, Permission.TILLS},
     "admin": frozenset(Permission),
     # The coffee machines' roles (machines/): none of them works on the café's floor.

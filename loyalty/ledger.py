@@ -33,6 +33,8 @@ class Kind(StrEnum):
     REDEEM = "redeem"
     REFERRAL = "referral"
     PROFILE = "profile"
+    BY_HAND = "by_hand"  # a visit or a redemption a manager adds with a reason (audited)
+    GIVEN_BACK = "given_back"  # a reward's points returned: its ticket or table was abandoned
 
 
 def ticket_key(ticket_uuid: str) -> str:

@@ -48,6 +48,10 @@ class LoyaltyRules(Base):
     referrer_points: Mapped[int] = mapped_column(Integer, default=0)
     referred_points: Mapped[int] = mapped_column(Integer, default=0)
     profile_points: Mapped[int] = mapped_column(Integer, default=0)
+    # The sign-up fields the venue asks its customers for (the e-mail is always asked).
+    ask_phone: Mapped[bool] = mapped_column(Boolean, default=True)
+    ask_birthday: Mapped[bool] = mapped_column(Boolean, default=True)
+    ask_postcode: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 
@@ -151,4 +155,28 @@ class Coupon(Base):
     expires_at: Mapped[Timestamp]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     used_key: Mapped[str | None] = mapped_column(String(120), default=None)
+    used_site_id: Mapped[int | None] = foreign_key("site.id", nullable=True,
+                                                   ondelete="SET NULL")
+    # The occasion it was issued for ("visits:<customer>:<n>", "birthday:<customer>:<year>"…):
+    # a trigger heard twice, or by two processes at once, issues one coupon.
+    key: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class CouponTrigger(Base):
+    """When the company gives a coupon on its own: every `every` visits, `every` days before
+    the birthday, or after `every` days without a visit; the coupon is valid `valid_days`."""
+
+    __tablename__ = "loyalty_trigger"
+    __table_args__ = (
+        CheckConstraint("every > 0 AND valid_days > 0", name="positive"),
+    )
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = foreign_key("company.id")
+    kind: Mapped[str] = mapped_column(String(12))  # "visits", "birthday", "absence"
+    every: Mapped[int] = mapped_column(Integer)
+    reward_id: Mapped[int] = foreign_key("loyalty_reward.id")
+    valid_days: Mapped[int] = mapped_column(Integer, default=30)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)

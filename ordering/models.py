@@ -102,6 +102,26 @@ class TableSession(Base):
                                                   ondelete="SET NULL")
 
 
+class TableReward(Base):
+    """A loyalty reward (taken with points, or a coupon) a diner applied to the table's
+    bill: `discount` comes off what is due. Its key is the one loyalty took it under; given
+    back (`given_back_at`) when the table closes without settling."""
+
+    __tablename__ = "table_reward"
+
+    id: Mapped[intpk]
+    session_id: Mapped[int] = foreign_key("table_session.id")
+    consumer_id: Mapped[int | None] = foreign_key("consumer.id", nullable=True,
+                                                  ondelete="SET NULL")
+    reward_key: Mapped[str] = mapped_column(String(64), unique=True)
+    reward_id: Mapped[int] = mapped_column(IdType)
+    reward_name: Mapped[str] = mapped_column(String(120))
+    coupon: Mapped[bool] = mapped_column(Boolean, default=False)
+    discount: Mapped[Money] = mapped_column(default=0)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    given_back_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Member(Base):
     __tablename__ = "member"
     __table_args__ = (UniqueConstraint("session_id", "device_key"),)
