@@ -122,17 +122,17 @@ def reference(text: str) -> tuple[int, int]:
     in the last one."""
     if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
         units = [b for c in text for b in ((0x1B, 0x41) if c in GSM7_EXTENSION else (0x41,))]
-        single, size, breaks_pair = 160, 153, (lambda u: u == 0x1B)
+        single, size, pair_starts = 160, 153, range(0x1B, 0x1C)  # the escape
     else:
         raw = text.encode("utf-16-be")
         units = [int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2)]
-        single, size, breaks_pair = 70, 67, (lambda u: 0xD800 <= u < 0xDC00)
+        single, size, pair_starts = 70, 67, range(0xD800, 0xDC00)  # high surrogates
     if len(units) <= single:
         return (1 if units else 0), single - len(units)
     parts, start, last = 0, 0, 0
     while start < len(units):
         end = min(start + size, len(units))
-        if end < len(units) and breaks_pair(units[end - 1]):
+        if end < len(units) and units[end - 1] in pair_starts:
             end -= 1
         parts, start, last = parts + 1, end, end - start
     return parts, size - last
