@@ -166,7 +166,9 @@ def _taken_by_coupon(window: Window) -> list[ColumnElement[bool]]:
             Coupon.used_at < window.end, *_in_sites(Coupon.used_site_id, window)]
 
 
-async def totals(session: AsyncSession, window: Window) -> Totals:
+async def totals(session: AsyncSession, window: Window,
+                 rewards: list[RewardCount] | None = None) -> Totals:
+    """`rewards`: every reward taken in the window, when the caller has them already."""
     visits, customers, spent = (await session.execute(
         select(func.count(), func.count(func.distinct(PointsEntry.consumer_id)),
                func.coalesce(func.sum(PointsEntry.spent), 0)).where(*_visits(window))
@@ -183,7 +185,8 @@ async def totals(session: AsyncSession, window: Window) -> Totals:
                     .group_by(PointsEntry.consumer_id)
                     .having(func.min(PointsEntry.visit_at) >= window.start))
     new = await session.scalar(select(func.count()).select_from(first_visits.subquery()))
-    rewards = await rewards_chosen(session, window, top=None)
+    if rewards is None:
+        rewards = await rewards_chosen(session, window, top=None)
     return Totals(int(visits), int(customers), int(new or 0), int(spent) + int(refunded or 0),
                   sum(r.cost for r in rewards), sum(r.count for r in rewards))
 
@@ -306,6 +309,7 @@ async def busiest(session: AsyncSession, window: Window) -> dict[tuple[int, int]
 
 async def figures(session: AsyncSession, window: Window) -> Figures:
     sites = await _site_names(session, window.company_id)
-    return Figures(await totals(session, window), await rewards_chosen(session, window),
+    rewards = await rewards_chosen(session, window, top=None)
+    return Figures(await totals(session, window, rewards), rewards[:TOP_REWARDS],
                    await last_customers(session, window, sites),
                    await last_rewards(session, window, sites), await busiest(session, window))

@@ -4,7 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -105,6 +105,21 @@ async def test_the_next_day_and_the_week_before(loyal: Loyal, base: Base) -> Non
     assert (t.visits, t.customers, t.new_customers, t.revenue) == (2, 2, 2, 1300)
     assert (t.rewards_taken, t.cost) == (1, 350)
     assert before.heat[7, 23] == 1 and before.heat[3, 10] == 1
+
+
+async def test_the_day_the_clocks_go_forward_has_23_hours(loyal: Loyal) -> None:
+    """Sunday 29 March 2026 in Paris: 01:59 CET is followed by 03:00 CEST."""
+    await loyal.rules(points_per_unit=1)
+    zoe = await loyal.customer("Zoé")
+    for utc in ("2026-03-28T22:59", "2026-03-28T23:00", "2026-03-29T00:30",
+                "2026-03-29T01:30", "2026-03-29T21:59", "2026-03-29T22:00"):
+        at = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+        await loyal.record(loyal.sale(zoe, 500, sold_at=at))
+    day = await _figures(loyal, None, date(2026, 3, 29), date(2026, 3, 29))
+    # Saturday 23:59 CET and Monday 00:00 CEST are outside; 00:00, 01:30, 03:30, 23:59 in.
+    assert (day.totals.visits, day.totals.revenue, day.totals.new_customers) == (4, 2000, 0)
+    assert {cell: n for cell, n in day.heat.items() if n} == {
+        (7, 0): 1, (7, 1): 1, (7, 3): 1, (7, 23): 1}
 
 
 async def test_nothing_happened_is_empty(loyal: Loyal) -> None:
