@@ -20,6 +20,7 @@ from backoffice import company_pages as backoffice_company
 from backoffice import dashboard_pages as backoffice_dashboard
 from backoffice import group_pages as backoffice_groups
 from backoffice import hours_pages as backoffice_hours
+from backoffice import loyalty_stats as backoffice_loyalty
 from backoffice import machine_pages as backoffice_machines
 from backoffice import menu_files, menu_pages, rollups, signup_pages, stats_topic
 from backoffice import pages as backoffice_pages
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *till_offline.routes,
         *backoffice_hours.routes,
         *backoffice_stats.routes,
+        *backoffice_loyalty.routes,
         *backoffice_dashboard.routes,
         *till_clock.routes,
         *receipt_pages.routes,

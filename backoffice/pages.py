@@ -1,6 +1,7 @@
 """The back office's home: the onboarding checklist, and its progress for every page's
 navigation (templates/backoffice/layout.html fetches it); the day, live (backoffice/live_day.py),
-whose fragment the page fetches again at each change of the topics it watches."""
+whose fragment the page fetches again at each change of the topics it watches; this week's
+loyalty figures (backoffice/loyalty_stats.py), for those who read the statistics."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from accounts.tenant import site_for
 from backoffice import onboarding
 from backoffice.forms import member_for, signed_in
 from backoffice.live_day import LiveDay, live_day, topics_of
+from backoffice.loyalty_stats import this_week
 from backoffice.onboarding_facts import facts_of
-from web.state import app_state
+from web.state import app_state, locale_of
 from web.templating import page
 
 
@@ -52,7 +54,9 @@ async def home(request: Request) -> Response:
         company = await session.get(Company, staff.company_id)
     assert company is not None  # a staff row refers to its company
     day = await _day(request, staff)
-    live: dict[str, Any] = {"day": day, "topics": topics_of(day)}
+    async with app_state(request).sessionmaker() as session:
+        week = await this_week(session, staff, day.site_id, locale_of(request))
+    live: dict[str, Any] = {"day": day, "topics": topics_of(day), "loyalty": week}
     if not can(staff.role, Permission.CONFIGURE):
         return page(request, "backoffice/home.html", staff=staff, steps=None, company=company,
                     **live)

@@ -73,10 +73,11 @@ async def visit(
 
 async def refund(
     tx: Tx, *, company_id: int, origin: str, key: str, refunded: int,
-    site_id: int | None,
+    site_id: int | None, at: datetime | None = None,
 ) -> ledger.Posted | None:
     """Take back from the visit named `origin` its share of what it earned for `refunded`
-    (minor units, positive); None when that visit earned nothing with us."""
+    (minor units, positive); None when that visit earned nothing with us. `at`: when the
+    refund was made (the statistics count it then)."""
     session = tx.session
     earned = await session.scalar(
         select(PointsEntry).where(
@@ -102,5 +103,5 @@ async def refund(
     )
     return await ledger.post(
         tx, company_id, earned.consumer_id, -points, Kind.TAKE_BACK, key, origin=origin,
-        spent=-refunded, site_id=site_id,
+        spent=-refunded, visit_at=at, site_id=site_id,
     )

@@ -38,7 +38,7 @@ async def ticket_recorded(tx: Tx, ticket: TicketRecorded) -> None:
             tx, company_id=ticket.company_id,
             origin=ledger.ticket_origin(ticket.corrects_ticket_id),
             key=ledger.refund_key(str(ticket.ticket_uuid)), refunded=abs(ticket.total),
-            site_id=ticket.site_id,
+            site_id=ticket.site_id, at=ticket.sold_at or ticket.at,
         )
 
 

@@ -87,7 +87,7 @@ class PointsEntry(Base):
     ("ticket:<uuid>", "table:<session id>", "brew:<id>", "refund:<ticket uuid>",
     "redeem:<customer>:<idempotency key>"). `origin` names what earned them ("ticket:<id>"),
     so that a refund finds what to take back; `spent` is the amount the visit paid (a
-    refund's is negative) and `visit_at` when the earning visit happened."""
+    refund's is negative) and `visit_at` when the earning visit (or the refund) happened."""
 
     __tablename__ = "loyalty_entry"
 

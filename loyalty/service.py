@@ -199,9 +199,11 @@ _REFUSALS = {
 }
 
 
-async def redeem(tx: Tx, company_id: int, command: Redeem) -> Applied:
+async def redeem(tx: Tx, company_id: int, command: Redeem, *,
+                 site_id: int | None = None) -> Applied:
     """Take the reward's points from the customer's balance, once per idempotency key,
-    and say what it does to the bill."""
+    and say what it does to the bill. `site_id`: where it was taken (the till's or the
+    table's site, for the statistics), never from the client's body."""
     session = tx.session
     key = ledger.redeem_key(command.consumer_id, command.idempotency_key)
     earlier = await ledger.entry_of(session, key)
@@ -232,7 +234,7 @@ async def redeem(tx: Tx, company_id: int, command: Redeem) -> Applied:
     # decides, and refuses with NotEnoughPoints.
     posted = await ledger.post(
         tx, company_id, consumer.id, -reward.cost_points, Kind.REDEEM, key,
-        reward_id=reward.id, note=reward.name,
+        reward_id=reward.id, site_id=site_id, note=reward.name,
     )
     return _applied(reward, reward.cost_points, posted.entry.balance_after, command,
                     duplicate=posted.duplicate)
@@ -266,10 +268,11 @@ def _applied(
                    on_bill(effect, command.total, _lines(command.lines)), duplicate)
 
 
-async def use_coupon(tx: Tx, company_id: int, command: UseCoupon) -> Applied:
+async def use_coupon(tx: Tx, company_id: int, command: UseCoupon, *,
+                     site_id: int | None = None) -> Applied:
     """Mark the coupon used by a conditional update: of two tills scanning it at once, one
     finds it unused and the other finds nothing to update. The same key again (the same
-    till retrying) returns the first use."""
+    till retrying) returns the first use. `site_id`: where (as `redeem`'s)."""
     session = tx.session
     coupon = await session.scalar(
         select(Coupon).where(Coupon.token == command.token, Coupon.company_id == company_id)
@@ -280,7 +283,7 @@ async def use_coupon(tx: Tx, company_id: int, command: UseCoupon) -> Applied:
     taken = changed(await session.execute(
         update(Coupon)
         .where(Coupon.id == coupon.id, Coupon.used_at.is_(None), Coupon.expires_at > now)
-        .values(used_at=now, used_key=command.idempotency_key)
+        .values(used_at=now, used_key=command.idempotency_key, used_site_id=site_id)
         .execution_options(synchronize_session=False)
     ))
     await session.refresh(coupon)

@@ -119,7 +119,8 @@ async def take(request: Request) -> Response:
     body = await command(request, TakeReward)
     redeem = Redeem(consumer_id=consumer_id, reward_id=body.reward_id,
                     idempotency_key=body.idempotency_key, total=body.total, lines=body.lines)
-    applied = await run_tx(request, lambda tx: service.redeem(tx, at.till.company_id, redeem))
+    applied = await run_tx(request, lambda tx: service.redeem(
+        tx, at.till.company_id, redeem, site_id=at.till.site_id))
     return json_reply({
         "reward_id": applied.reward_id, "reward_name": applied.reward_name,
         "points": applied.points, "balance": applied.balance,
@@ -137,7 +138,8 @@ async def use_coupon(request: Request) -> Response:
     if device.training_of(request) is not None:
         raise Forbidden()
     body = await command(request, UseCoupon)
-    applied = await run_tx(request, lambda tx: service.use_coupon(tx, at.till.company_id, body))
+    applied = await run_tx(request, lambda tx: service.use_coupon(
+        tx, at.till.company_id, body, site_id=at.till.site_id))
     return json_reply({
         "reward_id": applied.reward_id, "reward_name": applied.reward_name,
         "points": applied.points, "balance": applied.balance,

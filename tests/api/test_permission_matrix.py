@@ -479,6 +479,7 @@ LINES: list[Line] = [
     Line("GET", "/backoffice/stats/hours", P.REPORT, "/backoffice/stats/hours?format=csv"),
     Line("GET", "/backoffice/stats/consumption", P.REPORT,
          "/backoffice/stats/consumption?by=machine&format=xlsx"),
+    Line("GET", "/backoffice/loyalty", P.REPORT, "/backoffice/loyalty?site={site}"),
     Line("GET", "/backoffice/dashboard", P.REPORT),
     Line("GET", "/backoffice/dashboard/widgets/new", P.REPORT),
     Line("POST", "/backoffice/dashboard/widgets", P.REPORT,

@@ -185,9 +185,11 @@ async def test_reporters_see_the_statistics_and_nothing_else(
         page = await client.get("/backoffice/stats")
         assert page.status_code == 200
         nav = page.text.split('class="bo-nav"')[1].split("</nav>")[0]
-        # Their home (the day's figures), the statistics, and their own PIN: no other section.
+        # Their home (the day's figures), the statistics (loyalty's too), and their own PIN:
+        # no other section.
         assert sorted(a.split('"')[1] for a in nav.split("href=")[1:]) == [
-            "/backoffice", "/backoffice/dashboard", "/backoffice/pin", "/backoffice/stats"]
+            "/backoffice", "/backoffice/dashboard", "/backoffice/loyalty", "/backoffice/pin",
+            "/backoffice/stats"]
         assert (await client.get("/staff", follow_redirects=False)).headers[
             "location"] == "/backoffice/dashboard"
         for elsewhere in ("/staff/machines", "/backoffice/tables", "/backoffice/people"):

@@ -19,7 +19,7 @@ from demo.seed import DemoVenue
 from loyalty import ledger, profiles, setup
 from loyalty.commands import AddReward, Profile, SetRules
 from loyalty.ledger import Kind
-from loyalty.models import LoyaltyProfile, PointsEntry
+from loyalty.models import Coupon, LoyaltyProfile, PointsEntry
 from ordering.models import DiningTable, Product, TableSession
 from pos.models import Ticket
 from realtime.bus import make_bus
@@ -176,6 +176,9 @@ async def test_a_reward_is_taken_at_the_till_once_per_key(
         "discount": 150, "add_product_id": None, "duplicate": False}
     again = await device.post(url, json=body)
     assert again.json()["duplicate"] and again.json()["balance"] == 2
+    async with db.sessionmaker() as session:  # where it was taken, for the statistics
+        assert await session.scalar(select(PointsEntry.site_id).where(
+            PointsEntry.key == f"redeem:{zoe}:till-reward-1")) == venue.site_id
     short = await device.post(url, json={**body, "idempotency_key": "till-reward-2"})
     assert short.status_code == 409 and short.json()["error"]["code"] == "not_enough_points"
     assert await _balance(db, zoe) == 2
@@ -365,6 +368,9 @@ async def test_a_coupon_scanned_at_two_tills_at_once_is_used_once_and_applied_to
     again = await device.post(url, json={"token": coupon.token,
                                          "idempotency_key": f"till-coupon-{used}"})
     assert again.status_code == 200 and again.json()["duplicate"]
+    async with db.sessionmaker() as session:  # where it was used, for the statistics
+        assert await session.scalar(select(Coupon.used_site_id).where(
+            Coupon.id == coupon.id)) == venue.site_id
     coffee = await _product(db, venue, 300)
     sale = _sale(coffee, 1, reward_key=f"till-coupon-{used}", reward_discount=100)
     sale["payments"] = [{"method": "card", "amount": 200}]
