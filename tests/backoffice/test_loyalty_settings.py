@@ -96,6 +96,11 @@ async def test_rules_are_saved_audited_shown_and_earned_by_the_next_visit(
     [entry] = await audit_entries(db, "loyalty.rules")
     assert entry.target == "loyalty"
     assert entry.changes["min_delay_minutes"] == [None, 120]
+    async with client_for(app) as client:
+        admin = await signed_in(client, ADMIN)
+        log = plain((await admin.get("/backoffice/audit")).text)
+    assert "Règles de fidélité modifiées" in log
+    assert "Minutes entre deux visites qui rapportent" in log and "min_delay_minutes" not in log
 
     async with db.sessionmaker() as session:
         consumer_id = await session.scalar(select(Consumer.id).where(
