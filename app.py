@@ -20,12 +20,14 @@ from backoffice import company_pages as backoffice_company
 from backoffice import dashboard_pages as backoffice_dashboard
 from backoffice import group_pages as backoffice_groups
 from backoffice import hours_pages as backoffice_hours
+from backoffice import loyalty_pages as backoffice_loyalty_settings
 from backoffice import loyalty_stats as backoffice_loyalty
 from backoffice import machine_pages as backoffice_machines
 from backoffice import menu_files, menu_pages, rollups, signup_pages, stats_topic
 from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
 from backoffice import records_pages as backoffice_records
+from backoffice import reward_pages as backoffice_rewards
 from backoffice import staff_pages as backoffice_staff
 from backoffice import stats_pages as backoffice_stats
 from backoffice import tables_pages as backoffice_tables
@@ -199,6 +201,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_tables.routes,
         *backoffice_staff.routes,
         *backoffice_people.routes,
+        *backoffice_loyalty_settings.routes,
+        *backoffice_rewards.routes,
         *signup_pages.pages,
         *reset_pages,
         *menu_pages.routes,

@@ -40,9 +40,25 @@ FIELDS = {
     "station": N_("Production station"), "available": N_("Available"),
     "reference": N_("Reference"), "archived": N_("Archived"), "type": N_("Type"),
     "recipe": N_("Recipe"), "enabled": N_("Offered"), "provider": N_("Payment provider"),
+    # Loyalty's rules and rewards (backoffice/loyalty_forms.py records them).
+    "programme": N_("Loyalty programme on"), "points_per_visit": N_("Points per visit"),
+    "points_per_unit": N_("Points per euro spent"),
+    "cap_per_visit": N_("Most points a visit earns"),
+    "min_delay_minutes": N_("Minutes between two visits that earn"),
+    "contactless_may_redeem": N_("A customer with no e-mail or phone may take a reward"),
+    "referrer_points": N_("Points for bringing a new customer"),
+    "referred_points": N_("Points for the new customer brought"),
+    "profile_points": N_("Points for a completed profile"),
+    "ask_phone": N_("Sign-up asks the phone"), "ask_birthday": N_("Sign-up asks the birthday"),
+    "ask_postcode": N_("Sign-up asks the postcode"),
+    "cost_points": N_("Cost in points"), "venue_cost": N_("What it costs the venue"),
+    "effect": N_("What it does"), "amount": N_("Amount"), "percent": N_("Percentage off"),
+    "product_name": N_("Product given"),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
-                   "topup_amounts"})
+                   "topup_amounts", "amount", "venue_cost"})
+EFFECTS = {"amount_off": N_("An amount off the bill"),
+           "percent_off": N_("A percentage off the bill"), "free_product": N_("A product given")}
 VAT = frozenset({"vat_rate", "vat_rate_takeaway"})
 ROLES = {"kitchen": N_("Kitchen"), "cashier": N_("Cashier"), "supervisor": N_("Supervisor"),
          "manager": N_("Manager"), "admin": N_("Administrator"),
@@ -61,6 +77,8 @@ def _value(key: str, value: Any, locale: str, currency: str) -> str:
         return ", ".join(f"{label}: {text}" for label, text in shown(value, locale, currency))
     if key == "role" and value in ROLES:
         return gettext(locale, ROLES[value])
+    if key == "effect" and value in EFFECTS:
+        return gettext(locale, EFFECTS[value])
     if isinstance(value, int) and key in MONEY:
         return money(value, currency, locale)
     if isinstance(value, int) and key in VAT:

@@ -20,6 +20,7 @@ from backoffice.forms import member_for
 from customers.models import Consumer
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
+from loyalty.models import Reward
 from ordering.models import Category, DiningTable, Product
 from pos.models import Till
 from web.i18n import gettext
@@ -86,6 +87,11 @@ ACTIONS = {
     "year.close": N_("Year closed"),
     "records.archive": N_("Records archive made"),
     "records.check": N_("Records checked"),
+    "loyalty.rules": N_("Loyalty rules changed"),
+    "reward.added": N_("Reward added"),
+    "reward.changed": N_("Reward changed"),
+    "reward.archived": N_("Reward archived"),
+    "reward.restored": N_("Reward brought back"),
 }
 
 
@@ -94,14 +100,15 @@ KINDS = {
     "staff": N_("Staff member"), "product": N_("Product"), "category": N_("Category"),
     "table": N_("Table"), "consumer": N_("Consumer"), "till": N_("Till"), "site": N_("Site"),
     "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
-    "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"),
+    "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"), "reward": N_("Reward"),
 }
 NAMES: dict[str, Any] = {
     "staff": Staff.name, "product": Product.name, "category": Category.name,
     "table": DiningTable.label, "consumer": Consumer.name, "till": Till.name,
-    "site": Site.name, "company": Company.name,
+    "site": Site.name, "company": Company.name, "reward": Reward.name,
 }
-WORDS = {"top-ups": N_("Top-up amounts")}  # a target recorded as a word
+# A target recorded as a word.
+WORDS = {"top-ups": N_("Top-up amounts"), "loyalty": N_("Loyalty rules")}
 TARGET = re.compile(r"^([a-z_]+):(\d{1,18})$")
 
 

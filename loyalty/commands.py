@@ -53,7 +53,8 @@ Points = Annotated[Integer, Field(ge=0, le=1_000_000)]
 
 class SetRules(Command):
     """A company's loyalty rules (points per visit and per euro spent, a cap per visit, a
-    delay between two visits that earn, and the points of referrals and profiles)."""
+    delay between two visits that earn, the points of referrals and profiles) and the
+    sign-up fields it asks its customers for (the e-mail is always asked)."""
 
     enabled: bool = True
     points_per_visit: Points = 0
@@ -64,9 +65,15 @@ class SetRules(Command):
     referrer_points: Points = 0
     referred_points: Points = 0
     profile_points: Points = 0
+    ask_phone: bool = True
+    ask_birthday: bool = True
+    ask_postcode: bool = False
 
 
 class AddReward(Command):
+    """A reward, or a reward's new values (`setup.edit_reward`): only the field its effect
+    uses is kept."""
+
     name: Annotated[Text, Field(min_length=1, max_length=120)]
     cost_points: Annotated[Integer, Field(ge=1, le=1_000_000)]
     venue_cost: Money = 0

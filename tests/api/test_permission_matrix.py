@@ -72,7 +72,7 @@ ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
            "pos_ticket", "till", "shift", "closing", "sync_issue",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
 COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
-                "spare_selection",
+                "spare_selection", "spare_reward",
                 "spare_drink", "spare_consumer", "spare_staff"}
 
 
@@ -382,6 +382,26 @@ LINES: list[Line] = [
     Line("POST", "/backoffice/staff/{staff_id:id}/activate", P.CONFIGURE,
          "/backoffice/staff/{spare_staff}/activate", {"confirm": "yes"}),
     Line("GET", "/backoffice/audit", P.AUDIT),
+    # Loyalty's settings: the rules, the rewards (archived and brought back on a spare, so
+    # that the till's lines still find the reward offered).
+    Line("GET", "/backoffice/loyalty/settings", P.LOYALTY),
+    Line("POST", "/backoffice/loyalty/settings", P.LOYALTY, body={
+        "points_per_visit": "0", "points_per_unit": "1", "cap_per_visit": "0", "min_delay": "0",
+        "min_delay_unit": "minutes", "referrer_points": "0", "referred_points": "0",
+        "profile_points": "0"}),
+    Line("GET", "/backoffice/loyalty/rewards", P.LOYALTY),
+    Line("GET", "/backoffice/loyalty/rewards/new", P.LOYALTY),
+    Line("POST", "/backoffice/loyalty/rewards/new", P.LOYALTY, body={
+        "name": "Remise {key}", "cost_points": "5", "effect": "amount_off", "amount": "1,00"}),
+    Line("GET", "/backoffice/loyalty/rewards/{reward_id:id}", P.LOYALTY,
+         "/backoffice/loyalty/rewards/{reward}"),
+    Line("POST", "/backoffice/loyalty/rewards/{reward_id:id}", P.LOYALTY,
+         "/backoffice/loyalty/rewards/{reward}", {"name": "Un café offert", "cost_points": "10",
+                                                  "effect": "amount_off", "amount": "1,50"}),
+    Line("POST", "/backoffice/loyalty/rewards/{reward_id:id}/archive", P.LOYALTY,
+         "/backoffice/loyalty/rewards/{spare_reward}/archive", {"confirm": "yes"}),
+    Line("POST", "/backoffice/loyalty/rewards/{reward_id:id}/restore", P.LOYALTY,
+         "/backoffice/loyalty/rewards/{spare_reward}/restore"),
     # The till (pos/): the device's pairing and its switch of user are any device's (their
     # own tests: tests/pos/test_till_device.py); what is done on a till is its member's.
     Line("GET", "/till/pair", PUBLIC),
@@ -615,7 +635,9 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
 
         reward = Reward(company_id=site.company_id, name="Un café offert", cost_points=10,
                         effect="amount_off", amount=150)
-        session.add(reward)
+        spare_reward = Reward(company_id=site.company_id, name="Rechange", cost_points=10,
+                              effect="percent_off", percent=10)
+        session.add_all([reward, spare_reward])
         await session.flush()
         from loyalty.models import Coupon
 
@@ -624,7 +646,7 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
         session.add(coupon)
         await session.flush()
         ids.update(closing=closing, archive=archive, sync_issue=issue.id, reward=reward.id,
-                   coupon=coupon.token)
+                   spare_reward=spare_reward.id, coupon=coupon.token)
         ids.update(machine_mode=machine.mode, machine_name=machine.name,
                    selection_name=selection.name, group_name=group.name,
                    consumer_name=consumer.name, table_label=table.label,
