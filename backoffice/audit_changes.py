@@ -40,6 +40,9 @@ FIELDS = {
     "station": N_("Production station"), "available": N_("Available"),
     "reference": N_("Reference"), "archived": N_("Archived"), "type": N_("Type"),
     "recipe": N_("Recipe"), "enabled": N_("Offered"), "provider": N_("Payment provider"),
+    "trigger": N_("Coupon given"), "every": N_("Every (visits or days)"),
+    "reward": N_("Reward"), "valid_days": N_("Valid for (days)"), "active": N_("On"),
+    "copy_of": N_("Copy of trigger no."),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
                    "topup_amounts"})
@@ -48,6 +51,8 @@ ROLES = {"kitchen": N_("Kitchen"), "cashier": N_("Cashier"), "supervisor": N_("S
          "manager": N_("Manager"), "admin": N_("Administrator"),
          "product_manager": N_("Product manager"), "user_manager": N_("User manager"),
          "machine_owner": N_("Machine owner"), "reporter": N_("Reporter")}
+TRIGGERS = {"visits": N_("Every N visits"), "birthday": N_("N days before the birthday"),
+            "absence": N_("After N days without a visit")}
 
 
 def _value(key: str, value: Any, locale: str, currency: str) -> str:
@@ -61,6 +66,8 @@ def _value(key: str, value: Any, locale: str, currency: str) -> str:
         return ", ".join(f"{label}: {text}" for label, text in shown(value, locale, currency))
     if key == "role" and value in ROLES:
         return gettext(locale, ROLES[value])
+    if key == "trigger" and value in TRIGGERS:
+        return gettext(locale, TRIGGERS[value])
     if isinstance(value, int) and key in MONEY:
         return money(value, currency, locale)
     if isinstance(value, int) and key in VAT:

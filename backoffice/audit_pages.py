@@ -86,6 +86,12 @@ ACTIONS = {
     "year.close": N_("Year closed"),
     "records.archive": N_("Records archive made"),
     "records.check": N_("Records checked"),
+    "coupon_trigger.added": N_("Coupon trigger added"),
+    "coupon_trigger.changed": N_("Coupon trigger changed"),
+    "coupon_trigger.on": N_("Coupon trigger switched on"),
+    "coupon_trigger.off": N_("Coupon trigger switched off"),
+    "coupon_trigger.duplicated": N_("Coupon trigger duplicated"),
+    "coupon_trigger.deleted": N_("Coupon trigger deleted"),
 }
 
 
@@ -95,6 +101,7 @@ KINDS = {
     "table": N_("Table"), "consumer": N_("Consumer"), "till": N_("Till"), "site": N_("Site"),
     "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
     "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"),
+    "coupon_trigger": N_("Coupon trigger"),
 }
 NAMES: dict[str, Any] = {
     "staff": Staff.name, "product": Product.name, "category": Category.name,
