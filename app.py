@@ -17,6 +17,7 @@ from accounts.context import viewer_of
 from api import service as service_api
 from backoffice import audit_pages as backoffice_audit
 from backoffice import company_pages as backoffice_company
+from backoffice import coupon_pages as backoffice_coupons
 from backoffice import dashboard_pages as backoffice_dashboard
 from backoffice import group_pages as backoffice_groups
 from backoffice import hours_pages as backoffice_hours
@@ -41,6 +42,7 @@ from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
+from loyalty import coupon_sweep
 from loyalty import hearing as loyalty_points
 from loyalty import pages as loyalty_pages
 from loyalty.views import user_points
@@ -154,6 +156,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
              partial(refund_due, sessionmaker, bus, payments)),
             ("outbox", settings.outbox_sweep_s,
              partial(outbox_sweeper.sweep_once, sessionmaker, bus)),
+            ("coupons", settings.coupon_sweep_s,
+             partial(coupon_sweep.sweep_once, sessionmaker, bus)),
             ("tries", settings.sweep_interval_s, partial(ratelimit.forget_expired, sessionmaker)),
             ("sessions", settings.sweep_interval_s,
              partial(session_store.forget_expired, sessionmaker)),
@@ -220,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_stats.routes,
         *backoffice_loyalty.routes,
         *backoffice_dashboard.routes,
+        *backoffice_coupons.routes,
         *till_clock.routes,
         *receipt_pages.routes,
         *till_tickets.routes,

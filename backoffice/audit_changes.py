@@ -54,6 +54,9 @@ FIELDS = {
     "cost_points": N_("Cost in points"), "venue_cost": N_("What it costs the venue"),
     "effect": N_("What it does"), "amount": N_("Amount"), "percent": N_("Percentage off"),
     "product_name": N_("Product given"),
+    "trigger": N_("Coupon given"), "every": N_("Every (visits or days)"),
+    "reward": N_("Reward"), "valid_days": N_("Valid for (days)"), "active": N_("On"),
+    "copy_of": N_("Copy of trigger no."),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
                    "topup_amounts", "amount", "venue_cost"})
@@ -64,6 +67,8 @@ ROLES = {"kitchen": N_("Kitchen"), "cashier": N_("Cashier"), "supervisor": N_("S
          "manager": N_("Manager"), "admin": N_("Administrator"),
          "product_manager": N_("Product manager"), "user_manager": N_("User manager"),
          "machine_owner": N_("Machine owner"), "reporter": N_("Reporter")}
+TRIGGERS = {"visits": N_("Every N visits"), "birthday": N_("N days before the birthday"),
+            "absence": N_("After N days without a visit")}
 
 
 def _value(key: str, value: Any, locale: str, currency: str) -> str:
@@ -79,6 +84,8 @@ def _value(key: str, value: Any, locale: str, currency: str) -> str:
         return gettext(locale, ROLES[value])
     if key == "effect" and value in EFFECTS:
         return gettext(locale, EFFECTS[value])
+    if key == "trigger" and value in TRIGGERS:
+        return gettext(locale, TRIGGERS[value])
     if isinstance(value, int) and key in MONEY:
         return money(value, currency, locale)
     if isinstance(value, int) and key in VAT:

@@ -92,6 +92,12 @@ ACTIONS = {
     "reward.changed": N_("Reward changed"),
     "reward.archived": N_("Reward archived"),
     "reward.restored": N_("Reward brought back"),
+    "coupon_trigger.added": N_("Coupon trigger added"),
+    "coupon_trigger.changed": N_("Coupon trigger changed"),
+    "coupon_trigger.on": N_("Coupon trigger switched on"),
+    "coupon_trigger.off": N_("Coupon trigger switched off"),
+    "coupon_trigger.duplicated": N_("Coupon trigger duplicated"),
+    "coupon_trigger.deleted": N_("Coupon trigger deleted"),
 }
 
 
@@ -101,6 +107,7 @@ KINDS = {
     "table": N_("Table"), "consumer": N_("Consumer"), "till": N_("Till"), "site": N_("Site"),
     "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
     "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"), "reward": N_("Reward"),
+    "coupon_trigger": N_("Coupon trigger"),
 }
 NAMES: dict[str, Any] = {
     "staff": Staff.name, "product": Product.name, "category": Category.name,

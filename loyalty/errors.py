@@ -84,3 +84,10 @@ class PhoneTaken(Conflict):
     code = "phone_taken"
     field = "phone"
     message = N_("Another customer already uses this phone number.")
+
+
+class UnknownTrigger(NotFound):
+    """No coupon trigger of this company has this id."""
+
+    code = "unknown_trigger"
+    message = N_("This coupon trigger does not exist.")

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.publishing import user_changed
 from db.engine import on_postgresql
+from loyalty import issuing
 from loyalty.errors import NotEnoughPoints
 from loyalty.models import LoyaltyProfile, PointsEntry
 from realtime.events import Tx
@@ -109,6 +110,7 @@ async def post(
     Two transactions posting one key at once both pass the first check; the unique key
     refuses the second at flush, its whole transaction rolls back, and the runner's retry
     finds the first one's entry. Points that moved are told on the customer's own topic.
+    A visit that earned (`visit_at`, points) may call for a coupon (loyalty/issuing.py).
     """
     session = tx.session
     existing = await entry_of(session, key)
@@ -134,6 +136,8 @@ async def post(
     await session.flush()
     if points:
         await user_changed(tx, consumer_id, "points.changed", {"points": points, "kind": kind})
+    if visit_at is not None and points > 0:
+        await issuing.after_visit(tx, company_id, consumer_id)
     return Posted(entry, duplicate=False)
 
 

@@ -157,8 +157,9 @@ class Coupon(Base):
     used_key: Mapped[str | None] = mapped_column(String(120), default=None)
     used_site_id: Mapped[int | None] = foreign_key("site.id", nullable=True,
                                                    ondelete="SET NULL")
-    # The occasion it was issued for ("visits:<customer>:<n>", "birthday:<customer>:<year>"…):
-    # a trigger heard twice, or by two processes at once, issues one coupon.
+    # The occasion it was issued for ("visits:<trigger>:<customer>:<n>",
+    # "birthday:<trigger>:<customer>:<year>"…, loyalty/triggers.py): a trigger heard twice,
+    # or by two processes at once, issues one coupon.
     key: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 

@@ -72,7 +72,7 @@ ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
            "pos_ticket", "till", "shift", "closing", "sync_issue",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
 COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
-                "spare_selection", "spare_reward",
+                "spare_selection", "spare_reward", "trigger", "spare_trigger",
                 "spare_drink", "spare_consumer", "spare_staff"}
 
 
@@ -514,6 +514,23 @@ LINES: list[Line] = [
          "/backoffice/dashboard/widgets/{widget}/move", {"direction": "down"}),
     Line("POST", "/backoffice/dashboard/widgets/{widget_id:id}/remove", P.REPORT,
          "/backoffice/dashboard/widgets/{widget}/remove", {"confirm": "yes"}),
+    # Loyalty's settings: the coupons' triggers, the company's (tests/backoffice/
+    # test_coupon_triggers.py).
+    Line("GET", "/backoffice/loyalty/coupons", P.LOYALTY),
+    Line("POST", "/backoffice/loyalty/coupons", P.LOYALTY, body={
+        "kind": "visits", "every": 10, "reward_id": "{reward}", "valid_days": 30},
+        refused_also=(422,), note="another company's reward: refused at its field"),
+    Line("GET", "/backoffice/loyalty/coupons/{trigger_id:id}", P.LOYALTY,
+         "/backoffice/loyalty/coupons/{trigger}"),
+    Line("POST", "/backoffice/loyalty/coupons/{trigger_id:id}", P.LOYALTY,
+         "/backoffice/loyalty/coupons/{trigger}",
+         {"kind": "visits", "every": 10, "reward_id": "{reward}", "valid_days": 30}),
+    Line("POST", "/backoffice/loyalty/coupons/{trigger_id:id}/switch", P.LOYALTY,
+         "/backoffice/loyalty/coupons/{trigger}/switch", {"active": True}),
+    Line("POST", "/backoffice/loyalty/coupons/{trigger_id:id}/duplicate", P.LOYALTY,
+         "/backoffice/loyalty/coupons/{trigger}/duplicate", {}),
+    Line("POST", "/backoffice/loyalty/coupons/{trigger_id:id}/delete", P.LOYALTY,
+         "/backoffice/loyalty/coupons/{spare_trigger}/delete", {"confirm": "yes"}, once=True),
 ]
 
 
@@ -645,8 +662,15 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
                         token=uuid.uuid4().hex, expires_at=datetime(2099, 1, 1, tzinfo=UTC))
         session.add(coupon)
         await session.flush()
+        from loyalty.models import CouponTrigger
+
+        triggers = [CouponTrigger(company_id=site.company_id, kind="visits", every=10,
+                                  reward_id=reward.id, valid_days=30) for _ in range(2)]
+        session.add_all(triggers)
+        await session.flush()
         ids.update(closing=closing, archive=archive, sync_issue=issue.id, reward=reward.id,
-                   spare_reward=spare_reward.id, coupon=coupon.token)
+                   spare_reward=spare_reward.id, coupon=coupon.token, trigger=triggers[0].id,
+                   spare_trigger=triggers[1].id)
         ids.update(machine_mode=machine.mode, machine_name=machine.name,
                    selection_name=selection.name, group_name=group.name,
                    consumer_name=consumer.name, table_label=table.label,
