@@ -116,3 +116,11 @@ class BadUnsubscribeLink(NotFound):
     code = "bad_unsubscribe_link"
     message = N_("This unsubscribe link is not valid. Open your customer space to choose "
                  "what you receive.")
+
+
+class SpaceSignInNeeded(Forbidden):
+    """The customer space's changes need the customer's own session on this browser."""
+
+    code = "space_sign_in_needed"
+    status = 401
+    message = N_("Sign in to your customer account to see your points.")

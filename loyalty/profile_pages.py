@@ -15,10 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.context import consumer_id_of
-from customers.errors import SignInRequired
 from customers.models import Consumer
 from loyalty import profiles
 from loyalty.commands import Profile
+from loyalty.errors import SpaceSignInNeeded
 from realtime.events import Tx
 from web.commands import command
 from web.htmx import json_reply
@@ -28,13 +28,13 @@ from web.state import run_tx
 async def save_profile(request: Request) -> Response:
     consumer_id = consumer_id_of(request)
     if consumer_id is None:
-        raise SignInRequired()
+        raise SpaceSignInNeeded()
     told = await command(request, Profile)
 
     async def op(tx: Tx) -> None:
         consumer = await tx.session.get(Consumer, consumer_id)
         if consumer is None:
-            raise SignInRequired()
+            raise SpaceSignInNeeded()
         await profiles.save(tx, consumer.company_id, consumer_id, told)
 
     await run_tx(request, op)
