@@ -211,6 +211,9 @@ async def test_the_space_saves_the_asked_fields_and_the_consents(
         assert "frame-ancestors 'self' https:" in space.headers["content-security-policy"]
         assert "Complete your profile: +50 points" in space.text
         assert 'name="phone"' in space.text and 'name="postcode"' not in space.text
+        # Posted inside the frame as from the page: without the page's CSRF token, refused.
+        forged = await phone.post("/account/loyalty/profile", data={"phone": "0612345678"})
+        assert (forged.status_code, forged.json()["error"]["code"]) == (403, "csrf")
         csrf = {"X-CSRF-Token": _csrf(space), "HX-Request": "true"}
         bad = await phone.post("/account/loyalty/profile", headers=csrf, data={
             "phone": "0612345678", "birthday": "31/12/1990", "email_consent": "on"})
