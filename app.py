@@ -36,7 +36,7 @@ from backoffice import till_pages as backoffice_tills
 from backoffice.onboarding_facts import site_missing
 from customers import sweeper as customers_sweeper
 from customers import topups
-from customers.api import Accounts
+from customers.api import Accounts, Prefixed
 from customers.reset_api import PasswordResets
 from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
@@ -45,6 +45,9 @@ from domain import outbox_sweeper
 from loyalty import coupon_sweep
 from loyalty import hearing as loyalty_points
 from loyalty import pages as loyalty_pages
+from loyalty import profile_pages as loyalty_profile
+from loyalty import unsubscribe_pages as unsubscribe
+from loyalty.signup_profile import ProfileAtSignUp
 from loyalty.views import user_points
 from machines import api as machines_api
 from machines import pages as machines_pages
@@ -56,6 +59,7 @@ from machines.device import device_socket
 from machines.live import register_all as register_machine_topics
 from machines.places import MachinePlaces
 from machines.views import user_brews
+from ordering import account_pages as table_accounts
 from ordering import api as ordering_api
 from ordering import pages as ordering_pages
 from ordering import payment_api, pos_api, readiness
@@ -63,6 +67,8 @@ from ordering import payment_outcome as table_payments
 from ordering import sweeper as ordering_sweeper
 from ordering.config import OrderingConfig
 from ordering.live import register_all
+from ordering.places import PREFIX as TABLE_PLACE
+from ordering.places import TablePlaces
 from payments import api as payments_api
 from payments import pages as payments_pages
 from payments.runtime import PaymentsRuntime, refund_due
@@ -184,13 +190,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
             process_ended()  # its open sockets and connections leave the workers' sums
 
+    # Consumers sign up and in at a machine or a table (its token as `t:{token}`).
+    places = Prefixed(MachinePlaces(), {TABLE_PLACE: TablePlaces()})
     routes = [
         *service_api.routes,
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("/api/v1", routes=ordering_api.routes + payment_api.routes + pos_api.routes
               + accounts_api.routes + machines_api.routes
               + machines_staff_api.routes + payments_api.routes
-              + Accounts(MachinePlaces()).routes() + PasswordResets(MachinePlaces()).routes()
+              + Accounts(places, ProfileAtSignUp()).routes() + PasswordResets(places).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
               + till_tickets.api_routes + till_reports.api_routes + sale_api.routes
               + customer_api.routes              + sync_api.routes + till_offline.api_routes),
@@ -200,6 +208,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *ordering_pages.routes,
         *machines_pages.routes,
         *loyalty_pages.routes,
+        *loyalty_profile.routes,
+        *unsubscribe.routes,
+        *table_accounts.routes,
         *payments_pages.routes,
         *machines_staff_pages.routes,
         *backoffice_tables.routes,
@@ -237,7 +248,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(BodyLimit),  # bodies counted as they arrive, refused past their limit
         Middleware(BrowserHeaders, public_url=settings.public_url),  # CSRF refusals too
         Middleware(ServerSessions, secure=settings.secure_cookies),  # kept in the database
-        Middleware(SessionIdentity, allowed_origins=settings.allowed_origins),
+        Middleware(SessionIdentity, allowed_origins=settings.allowed_origins,
+                   open_paths=(unsubscribe.PATH,)),
     ]
     return Starlette(
         routes=routes,

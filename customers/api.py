@@ -1,12 +1,14 @@
 """The customers JSON API (/api/v1/consumers): sign up, sign in and out, one's own view.
 
-A person signs up or in where they scanned a code; the room owning such codes (the
-machines, today) tells this one, at assembly, which company a code belongs to and which
-page it opens: this room never imports it.
+A person signs up or in where they scanned a code; the rooms owning such codes (the
+machines, the tables) tell this one, at assembly, which company a code belongs to and which
+page it opens: this room never imports them. What else a sign-up asks (loyalty's profile)
+is handed in the same way, and kept in the account's transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +27,8 @@ from errors import DomainError
 from realtime.events import Tx
 from realtime.models import current_version
 from web import ratelimit
-from web.commands import command
+from web.body import read_body
+from web.commands import command, parse
 from web.htmx import json_reply
 from web.sessions import CONSUMER_ID, renew
 from web.state import app_state, locale_of, run_tx
@@ -51,6 +54,46 @@ class Places(Protocol):
         ...
 
 
+class Prefixed:
+    """Several rooms' places as one: a token `t:abc` is the place `abc` of the room its
+    prefix names (`{"t:": tables}`), a bare token the first room's. Rooms' tokens are
+    URL-safe and hold no `:`."""
+
+    def __init__(self, first: Places, by_prefix: Mapping[str, Places]) -> None:
+        self.first = first
+        self.by_prefix = dict(by_prefix)
+        self.unknown = first.unknown
+
+    def _of(self, token: str) -> tuple[Places, str]:
+        prefix, colon, rest = token.partition(":")
+        if colon and prefix + colon in self.by_prefix:
+            return self.by_prefix[prefix + colon], rest
+        return self.first, token
+
+    async def company_of(self, session: AsyncSession, token: str) -> int:
+        places, own = self._of(token)
+        return await places.company_of(session, own)
+
+    def page(self, token: str) -> str:
+        places, own = self._of(token)
+        return places.page(own)
+
+    def sign_in(self, token: str) -> str:
+        places, own = self._of(token)
+        return places.sign_in(own)
+
+
+class SignUpExtras(Protocol):
+    """What a room above asks at sign-up besides the account (loyalty: the venue's profile
+    fields and consents), read from the same body and kept in the same transaction."""
+
+    async def keep(self, tx: Tx, company_id: int, consumer_id: int | None,
+                   body: Mapping[str, Any], form: bool) -> None:
+        """Refuse a bad field (the account is then not made either); keep the fields for a
+        new account (`consumer_id`), or nothing when the address had one already (None)."""
+        ...
+
+
 def signed_in(request: Request) -> int:
     """The consumer this browser signed in as; refused (401) when none."""
     consumer_id = consumer_id_of(request)
@@ -62,8 +105,9 @@ def signed_in(request: Request) -> int:
 class Accounts:
     """The routes, for the places app.py names."""
 
-    def __init__(self, places: Places) -> None:
+    def __init__(self, places: Places, extras: SignUpExtras | None = None) -> None:
         self.places = places
+        self.extras = extras
 
     async def consumer_signup(self, request: Request) -> Response:
         """Asks for an account for the company running the machine. The answer is the same
@@ -72,13 +116,17 @@ class Accounts:
         at /account/outbox without SMTP), a known one a mail telling its owner. Signs
         nobody in: once the address is confirmed, the person signs in with their password.
         A name holds letters, spaces, apostrophes, hyphens and dots only (`bad_name`)."""
-        new = await command(request, SignUp)
+        body = await read_body(request)
+        new = parse(SignUp, body.data, form=body.is_form)
         sign_in = self.places.sign_in(new.machine)
         links = SignUpLinks(app_state(request).settings.public_url, sign_in)
 
         async def op(tx: Tx) -> None:
             company_id = await self.places.company_of(tx.session, new.machine)
-            await service.signup(tx, company_id, new, links, locale_of(request))
+            consumer = await service.signup(tx, company_id, new, links, locale_of(request))
+            if self.extras is not None:
+                await self.extras.keep(tx, company_id, consumer.id if consumer else None,
+                                       body.data, body.is_form)
 
         await run_tx(request, op)
         return json_reply({"ok": True, "redirect": f"{sign_in}?signed_up=1"}, request, 202)

@@ -55,7 +55,8 @@ def _collapsed(value: Any) -> Any:
 
 
 Place = Annotated[str, BeforeValidator(_token),
-                  Field(description="The token of the machine whose QR code was scanned.")]
+                  Field(description="The token of the place whose QR code was scanned: a "
+                                    "machine's, or a table's as `t:{token}`.")]
 Email = Annotated[Text, BeforeValidator(_normalised), Field(max_length=254),
                   AfterValidator(_email)]
 

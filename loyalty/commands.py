@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
-from loyalty.errors import BadLookup
-from web.commands import ClientKey, Command, Id, Integer, Invalid, Money, Shape, Text
+from loyalty.errors import BadBirthday, BadLookup, BadPhone, BadPostcode
+from web.commands import ClientKey, Command, Flag, Id, Integer, Invalid, Money, Shape, Text
 
 
 class Lookup(Command):
@@ -84,11 +84,48 @@ class AddReward(Command):
     product_name: Annotated[Text, Field(max_length=120)] = ""
 
 
-class Profile(Command):
-    """What a customer tells the venue; consents by channel (True: given now)."""
+def _blank(value: Any) -> Any:
+    """A field left empty in a form is no value."""
+    return None if isinstance(value, str) and not value.strip() else value
 
-    phone: Annotated[Text, Field(max_length=32)] | None = None
-    birthday: date | None = None
-    postcode: Annotated[Text, Field(max_length=12)] | None = None
-    email_consent: bool = False
-    sms_consent: bool = False
+
+_PHONE_MARKS = frozenset(" .-()")
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    body = value.strip().removeprefix("+")
+    digits = sum(c.isdigit() for c in body)
+    if not 6 <= digits <= 15 or any(not (c.isdigit() or c in _PHONE_MARKS) for c in body):
+        raise ValueError(value)
+    return value.strip()
+
+
+def _birthday(value: date | None) -> date | None:
+    if value is not None and not date(1900, 1, 1) <= value <= date.today():
+        raise ValueError(value)
+    return value
+
+
+def _postcode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = " ".join(value.split()).upper()
+    if not 2 <= len(code) <= 12 or any(not (c.isalnum() or c in " -") for c in code):
+        raise ValueError(value)
+    return code
+
+
+class Profile(Command):
+    """What a customer tells the venue (blank: nothing); consents by channel (True: given,
+    dated the first time)."""
+
+    phone: Annotated[Annotated[Text, Field(max_length=32)] | None, BeforeValidator(_blank),
+                     AfterValidator(_phone), Invalid(BadPhone)] = None
+    birthday: Annotated[date | None, BeforeValidator(_blank), AfterValidator(_birthday),
+                        Invalid(BadBirthday)] = None
+    postcode: Annotated[Annotated[Text, Field(max_length=12)] | None, BeforeValidator(_blank),
+                        AfterValidator(_postcode), Invalid(BadPostcode)] = None
+    email_consent: Flag = False
+    sms_consent: Flag = False

@@ -91,3 +91,43 @@ class UnknownTrigger(NotFound):
 
     code = "unknown_trigger"
     message = N_("This coupon trigger does not exist.")
+
+
+class BadPhone(InvalidInput):
+    """A phone number holds digits (6 to 15), spaces, dots, hyphens, brackets and a leading +."""
+
+    code = "bad_phone"
+    field = "phone"
+    message = N_("Give a phone number of 6 to 15 digits, e.g. +33 6 12 34 56 78.")
+
+
+class BadBirthday(InvalidInput):
+    """A birthday is a real date, in the past, after 1900."""
+
+    code = "bad_birthday"
+    field = "birthday"
+    message = N_("Give your birthday as a date in the past, e.g. 1990-04-02.")
+
+
+class BadPostcode(InvalidInput):
+    """A postcode holds 2 to 12 letters, digits, spaces or hyphens."""
+
+    code = "bad_postcode"
+    field = "postcode"
+    message = N_("Give a postcode of 2 to 12 letters or digits.")
+
+
+class BadUnsubscribeLink(NotFound):
+    """The unsubscribe link is garbled, forged, or names nobody any more."""
+
+    code = "bad_unsubscribe_link"
+    message = N_("This unsubscribe link is not valid. Open your customer space to choose "
+                 "what you receive.")
+
+
+class SpaceSignInNeeded(Forbidden):
+    """The customer space's changes need the customer's own session on this browser."""
+
+    code = "space_sign_in_needed"
+    status = 401
+    message = N_("Sign in to your customer account to see your points.")

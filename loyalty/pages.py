@@ -21,9 +21,9 @@ from starlette.routing import Route
 from accounts.context import consumer_id_of
 from accounts.models import Company
 from customers.models import Consumer
-from loyalty import service
+from loyalty import profiles, service
 from loyalty.errors import UnknownCustomer
-from loyalty.models import PointsEntry
+from loyalty.models import LoyaltyProfile, PointsEntry
 from realtime.events import Tx
 from web.headers import EMBEDDABLE, policy
 from web.state import app_state, run_tx
@@ -57,7 +57,11 @@ async def loyalty_page(request: Request) -> Response:
             .order_by(PointsEntry.id.desc()).limit(HISTORY))).all()
         return {"customer": customer, "entries": entries, "currency": company.currency,
                 "timezone": company.timezone, "qr": qr_svg(customer.qr_token),
-                "coupon_qr": {c.token: qr_svg(c.token) for c in customer.coupons}}
+                "coupon_qr": {c.token: qr_svg(c.token) for c in customer.coupons},
+                "profile": await tx.session.get(LoyaltyProfile, consumer_id),
+                "asked": await profiles.asked_of(tx.session, company_id),
+                "to_come": await profiles.points_to_come(tx.session, company_id, consumer_id),
+                "saved": request.query_params.get("saved") == "1"}
 
     context = await run_tx(request, read)
     if context is None:

@@ -23,6 +23,7 @@ from customers import views as customer_views
 from customers.models import Consumer, OutboxMail
 from customers.policy import policy
 from errors import NotFound
+from loyalty.profiles import asked_of
 from machines import brew_service, machine_setup, selection_service, views
 from machines.access import Charge
 from machines.live import MachineTopic
@@ -114,8 +115,10 @@ async def account_form(request: Request) -> Response:
     token = request.path_params["token"]
     async with app_state(request).sessionmaker() as session:
         machine = await brew_service.machine_by_token(session, token)
+        company = await views.company_of_machine(session, machine)
+        asked = await asked_of(session, company.id)  # the venue's loyalty fields, to sign up
     name = request.url.path.rsplit("/", 1)[-1]  # signup, login or forgot
-    return page(request, f"machines/{name}.html", token=token, machine=machine,
+    return page(request, f"machines/{name}.html", token=token, machine=machine, asked=asked,
                 signed_up=request.query_params.get("signed_up") == "1")
 
 

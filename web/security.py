@@ -4,7 +4,9 @@ A browser's session (web/sessions.py, kept on the server) gets a random device i
 bits) when something first needs one, and a CSRF token when a page first shows one. Unsafe
 requests must carry the CSRF token in a header or form field, unless they are JSON: a
 cross-site page cannot send JSON without a CORS preflight, which this server never grants.
-A present Origin header must be this site's own.
+A present Origin header must be this site's own. Paths whose URL is itself the authority
+(`open_paths`, named by app.py: a signed one-click unsubscribe link, which a mail client
+POSTs from its own server, RFC 8058) are let through.
 """
 
 from __future__ import annotations
@@ -62,18 +64,22 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
 
 
 class SessionIdentity:
-    """Guards unsafe requests: Origin, then the session's CSRF token unless JSON."""
+    """Guards unsafe requests: Origin, then the session's CSRF token unless JSON; not those
+    to `open_paths` (prefixes), whose signed URL is their own authority."""
 
-    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, allowed_origins: tuple[str, ...] = (),
+                 open_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.allowed_origins = allowed_origins
+        self.open_paths = open_paths
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine: it hands back the next app's (or the refusal), so that no frame
         # of its own stays on the stack of every open websocket.
         if scope["type"] not in ("http", "websocket"):
             return self.app(scope, receive, send)
-        if scope["type"] == "http" and scope["method"] in UNSAFE:
+        if (scope["type"] == "http" and scope["method"] in UNSAFE
+                and not scope["path"].startswith(self.open_paths)):
             headers = Headers(scope=scope)
             session = scope.get("session")
             csrf = session.get("csrf") if session is not None else None

@@ -142,6 +142,12 @@ LINES: list[Line] = [
     Line("GET", "/m/{token}/forgot", PUBLIC),
     Line("GET", "/account", PUBLIC),
     Line("GET", "/account/loyalty", PUBLIC),
+    Line("POST", "/account/loyalty/profile", PUBLIC),  # the signed-in customer's own
+    Line("GET", "/t/{token}/signup", PUBLIC),
+    Line("GET", "/t/{token}/login", PUBLIC),
+    Line("GET", "/t/{token}/forgot", PUBLIC),
+    Line("GET", "/unsubscribe/{token}", PUBLIC),  # the signed link is the authority
+    Line("POST", "/unsubscribe/{token}", PUBLIC),
     Line("GET", "/account/confirm/{token}", PUBLIC),
     Line("GET", "/s/{share}", PUBLIC),
     Line("GET", "/pay/test/{ref}", PUBLIC),
