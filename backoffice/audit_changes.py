@@ -40,9 +40,13 @@ FIELDS = {
     "station": N_("Production station"), "available": N_("Available"),
     "reference": N_("Reference"), "archived": N_("Archived"), "type": N_("Type"),
     "recipe": N_("Recipe"), "enabled": N_("Offered"), "provider": N_("Payment provider"),
+    "phone": N_("Phone"), "birthday": N_("Birthday"), "postcode": N_("Postcode"),
+    "email_consent": N_("Offers by e-mail"), "sms_consent": N_("Offers by SMS"),
+    "points": N_("Points"), "spent": N_("Spent"), "entries": N_("Points entries"),
+    "coupons": N_("Coupons"),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
-                   "topup_amounts"})
+                   "topup_amounts", "spent"})
 VAT = frozenset({"vat_rate", "vat_rate_takeaway"})
 ROLES = {"kitchen": N_("Kitchen"), "cashier": N_("Cashier"), "supervisor": N_("Supervisor"),
          "manager": N_("Manager"), "admin": N_("Administrator"),
