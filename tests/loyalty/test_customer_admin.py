@@ -5,6 +5,7 @@ the member's sites, and the export. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from loyalty.customer_admin import CustomerForm, EmailTaken, HandEntry
 from loyalty.errors import NotEnoughPoints, PhoneTaken, UnknownCustomer
 from loyalty.ledger import Kind
 from loyalty.models import Coupon, LoyaltyProfile, PointsEntry
+from realtime.events import Tx
 from tests.loyalty.conftest import Loyal, key
 from web.commands import parse
 
@@ -40,6 +42,11 @@ async def _manager(loyal: Loyal, sites: frozenset[int] | None = None,
 def _form(**values: Any) -> CustomerForm:
     return parse(CustomerForm, {"name": "Zoé Martin", "email": "zoe@exemple.fr", **values},
                  form=True)
+
+
+async def _earn(loyal: Loyal, consumer_id: int, points: int, tx: Tx) -> ledger.Posted:
+    return await ledger.post(tx, loyal.company_id, consumer_id, points, Kind.EARN,
+                             f"test:{key()}")
 
 
 def _hand(kind: str, points: int, **values: Any) -> HandEntry:
@@ -165,8 +172,7 @@ async def test_deleting_removes_the_history_and_refuses_while_credit_remains(
     zoe = await loyal.customer("Zoé")
     kept = await loyal.customer("Reste")
     for who in (zoe, kept):
-        await loyal.run(lambda tx, who=who: ledger.post(
-            tx, loyal.company_id, who, 30, Kind.EARN, f"test:{key()}"))
+        await loyal.run(functools.partial(_earn, loyal, who, 30))
     async with loyal.db.sessionmaker() as session, session.begin():
         session.add(Coupon(company_id=loyal.company_id, consumer_id=zoe, reward_id=reward.id,
                            token=key(), expires_at=datetime.now(UTC) + timedelta(days=3)))
@@ -216,9 +222,10 @@ async def test_a_member_of_some_sites_adds_points_at_one_of_them(loyal: Loyal) -
     limited = await _manager(loyal, frozenset({loyal.site_id}))
     zoe = await loyal.customer("Zoé")
     for site in ("", str(other_site), "999999"):
+        entry = _hand("visit", 5, site=site)
         with pytest.raises(DomainError) as refused:
-            await loyal.run(lambda tx, site=site: customer_admin.by_hand(
-                tx, limited, zoe, _hand("visit", 5, site=site)))
+            await loyal.run(functools.partial(customer_admin.by_hand, staff=limited,
+                                              consumer_id=zoe, given=entry))
         assert refused.value.field == "site"
     assert await loyal.balance(zoe) == 0
 
