@@ -65,9 +65,8 @@ async def customers_list(request: Request) -> Response:
     text, wanted = search_of(request)
     async with app_state(request).sessionmaker() as session:
         listing = await admin.listing(session, staff, text, wanted)
-        currency = await _currency(session, staff)
     return page(request, "backoffice/customers.html", staff=staff, listing=listing, q=text,
-                gone=request.query_params.get("deleted") == "1", currency=currency)
+                gone=request.query_params.get("deleted") == "1")
 
 
 def _form_of(consumer: Any, profile: Any) -> dict[str, Any]:
