@@ -18,6 +18,7 @@ from api import service as service_api
 from backoffice import audit_pages as backoffice_audit
 from backoffice import company_pages as backoffice_company
 from backoffice import coupon_pages as backoffice_coupons
+from backoffice import customer_pages as backoffice_customers
 from backoffice import dashboard_pages as backoffice_dashboard
 from backoffice import group_pages as backoffice_groups
 from backoffice import hours_pages as backoffice_hours
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_people.routes,
         *backoffice_loyalty_settings.routes,
         *backoffice_rewards.routes,
+        *backoffice_customers.routes,
         *signup_pages.pages,
         *reset_pages,
         *menu_pages.routes,

@@ -57,9 +57,13 @@ FIELDS = {
     "trigger": N_("Coupon given"), "every": N_("Every (visits or days)"),
     "reward": N_("Reward"), "valid_days": N_("Valid for (days)"), "active": N_("On"),
     "copy_of": N_("Copy of trigger no."),
+    "phone": N_("Phone"), "birthday": N_("Birthday"), "postcode": N_("Postcode"),
+    "email_consent": N_("Offers by e-mail"), "sms_consent": N_("Offers by SMS"),
+    "points": N_("Points"), "spent": N_("Spent"), "entries": N_("Points entries"),
+    "coupons": N_("Coupons"),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
-                   "topup_amounts", "amount", "venue_cost"})
+                   "topup_amounts", "amount", "venue_cost", "spent"})
 EFFECTS = {"amount_off": N_("An amount off the bill"),
            "percent_off": N_("A percentage off the bill"), "free_product": N_("A product given")}
 VAT = frozenset({"vat_rate", "vat_rate_takeaway"})

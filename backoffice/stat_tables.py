@@ -78,7 +78,7 @@ def shown(table: Table, formats: Formats) -> list[list[str]]:
 
 def _raw(value: Cell, kind: Kind, currency: str) -> Cell | Decimal:
     if isinstance(value, str):
-        return _safe(value)
+        return safe_cell(value)
     if kind == "money":
         return Decimal(round(value)).scaleb(-get_currency_precision(currency))
     if kind == "seconds":
@@ -86,7 +86,7 @@ def _raw(value: Cell, kind: Kind, currency: str) -> Cell | Decimal:
     return value
 
 
-def _safe(value: str) -> str:
+def safe_cell(value: str) -> str:
     """A spreadsheet does not run a name that starts like a formula."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.models import Consumer
@@ -135,23 +135,34 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def search(tx: Tx, company_id: int, text: str) -> list[Match]:
-    """The company's customers whose QR token, phone number or e-mail is `text`, or whose
-    name or e-mail contains it; the first ten by name."""
-    text = " ".join(text.split())[:254]
-    if not text:
-        return []
+def searched(text: str) -> str:
+    """A search as it is matched: spaces collapsed, at most 254 characters."""
+    return " ".join(text.split())[:254]
+
+
+def matching(text: str) -> ColumnElement[bool]:
+    """Customers (a consumer outer-joined to their profile) whose QR token, phone number
+    or e-mail is `text` (as `searched` gives it, not empty), or whose name or e-mail
+    contains it."""
     digits = phone_digits(text)
     exact = [LoyaltyProfile.qr_token == text, func.lower(Consumer.email) == text.lower()]
     if len(digits.lstrip("+")) >= 6 and not any(c.isalpha() for c in text):
         exact.append(LoyaltyProfile.phone == digits)
+    return or_(*exact, Consumer.name.ilike(_like(text), escape="\\"),
+               Consumer.email.ilike(_like(text), escape="\\"))
+
+
+async def search(tx: Tx, company_id: int, text: str) -> list[Match]:
+    """The company's customers whose QR token, phone number or e-mail is `text`, or whose
+    name or e-mail contains it; the first ten by name."""
+    text = searched(text)
+    if not text:
+        return []
     rows = await tx.session.execute(
         select(Consumer.id, Consumer.name, Consumer.email, LoyaltyProfile.phone,
                LoyaltyProfile.balance)
         .outerjoin(LoyaltyProfile, LoyaltyProfile.consumer_id == Consumer.id)
-        .where(Consumer.company_id == company_id,
-               or_(*exact, Consumer.name.ilike(_like(text), escape="\\"),
-                   Consumer.email.ilike(_like(text), escape="\\")))
+        .where(Consumer.company_id == company_id, matching(text))
         .order_by(Consumer.name, Consumer.id).limit(SEARCH_LIMIT)
     )
     return [Match(cid, name, email, phone, balance or 0)

@@ -73,7 +73,7 @@ ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
 COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
                 "spare_selection", "spare_reward", "trigger", "spare_trigger",
-                "spare_drink", "spare_consumer", "spare_staff"}
+                "spare_drink", "spare_consumer", "spare_staff", "spare_customer"}
 
 
 @dataclass(frozen=True)
@@ -291,6 +291,27 @@ LINES: list[Line] = [
          "/backoffice/people/{consumer}/delete"),
     Line("POST", "/backoffice/people/{consumer_id:id}/delete", P.MANAGE_PEOPLE,
          "/backoffice/people/{spare_consumer}/delete", {"confirm": "yes"}, once=True),
+    # The loyalty customers (the customers' section): company-wide, as consumers are.
+    Line("GET", "/backoffice/customers", P.CUSTOMERS),
+    Line("GET", "/backoffice/customers.csv", P.CUSTOMERS),
+    Line("GET", "/backoffice/customers/new", P.CUSTOMERS),
+    Line("POST", "/backoffice/customers/new", P.CUSTOMERS,
+         body={"name": "Cliente", "email": "cliente-{key}@exemple.fr"}),
+    Line("GET", "/backoffice/customers/{consumer_id:id}", P.CUSTOMERS,
+         "/backoffice/customers/{consumer}"),
+    Line("POST", "/backoffice/customers/{consumer_id:id}/points", P.CUSTOMERS,
+         "/backoffice/customers/{consumer}/points",
+         {"kind": "visit", "points": 1, "reason": "Oubli", "idempotency_key": "{uuid}"},
+         note="a member of some sites names one of them: without, the form's 422"),
+    Line("GET", "/backoffice/customers/{consumer_id:id}/edit", P.CUSTOMERS,
+         "/backoffice/customers/{consumer}/edit"),
+    Line("POST", "/backoffice/customers/{consumer_id:id}/edit", P.CUSTOMERS,
+         "/backoffice/customers/{consumer}/edit",
+         {"name": "{consumer_name}", "email": "{consumer_email}"}),
+    Line("GET", "/backoffice/customers/{consumer_id:id}/delete", P.CUSTOMERS,
+         "/backoffice/customers/{consumer}/delete"),
+    Line("POST", "/backoffice/customers/{consumer_id:id}/delete", P.CUSTOMERS,
+         "/backoffice/customers/{spare_customer}/delete", {"confirm": "yes"}, once=True),
     Line("GET", "/account/outbox", P.READ_MAIL),
     # Payments, company, sites, tables, menu, staff, audit: the venue's set-up.
     Line("GET", "/staff/machines/payments", P.CONFIGURE),
@@ -679,7 +700,8 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
                    spare_trigger=triggers[1].id)
         ids.update(machine_mode=machine.mode, machine_name=machine.name,
                    selection_name=selection.name, group_name=group.name,
-                   consumer_name=consumer.name, table_label=table.label,
+                   consumer_name=consumer.name, consumer_email=consumer.email,
+                   table_label=table.label,
                    category_name=category.name)
         tables = [DiningTable(site_id=site.id, label=f"Rechange {n}",
                               token=uuid.uuid4().hex, position=100 + n) for n in (1, 2)]
@@ -692,6 +714,8 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
                                     name="Carte de rechange", share_token=uuid.uuid4().hex)
         spare_consumer = Consumer(company_id=site.company_id, email="rechange@exemple.fr",
                                   name="Rechange", password_hash="x")
+        spare_customer = Consumer(company_id=site.company_id, email="client-rechange@exemple.fr",
+                                  name="Client de rechange", password_hash="x")
         spare_staff = Staff(company_id=site.company_id, email="rechange@cafe-de-la-gare.fr",
                             name="Rechange", role="cashier", password_hash="x")
         spare_machine = Machine(site_id=site.id, model="Jura X8", serial="SPARE-1",
@@ -700,13 +724,13 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
         spare_drink = SelectionProduct(selection_id=selection.id, name="Rechange",
                                        type="hot_water", position=99)
         session.add_all([spare_product, spare_selection, spare_consumer, spare_staff,
-                         spare_machine, spare_drink])
+                         spare_machine, spare_drink, spare_customer])
         await session.flush()
         ids.update(spare_table=tables[0].id, spare_table2=tables[1].id,
                    spare_category=spare_category.id, spare_product=spare_product.id,
                    spare_selection=spare_selection.id, spare_consumer=spare_consumer.id,
                    spare_staff=spare_staff.id, spare_machine=spare_machine.id,
-                   spare_drink=spare_drink.id)
+                   spare_drink=spare_drink.id, spare_customer=spare_customer.id)
         from customers.models import GroupMember
         session.add(GroupMember(group_id=group.id, consumer_id=spare_consumer.id))
     return ids
