@@ -42,6 +42,9 @@ from realtime.events import Tx
 from web import session_store
 from web.commands import ClientKey, Collapsed, Command, Flag, Id, Integer, Invalid, Money
 
+# A manager keeps every field of a customer's profile, whichever the venue asks at sign-up.
+EVERY_FIELD = profiles.Asked(phone=True, birthday=True, postcode=True)
+
 PAGE_SIZE = 20
 
 
@@ -235,7 +238,7 @@ async def add(tx: Tx, staff: StaffIdentity, given: CustomerForm) -> Consumer:
                         password_hash="", verified=True, role="consumer")
     tx.session.add(consumer)
     await tx.session.flush()  # (company, email) is unique: a concurrent twin fails here
-    profile = await profiles.save(tx, staff.company_id, consumer.id, _profile(given))
+    profile = await profiles.save(tx, staff.company_id, consumer.id, _profile(given), EVERY_FIELD)
     await audit.record(tx, staff.id, staff.company_id, "customer.add",
                        f"consumer:{consumer.id}", _told(consumer, profile))
     return consumer
@@ -250,7 +253,7 @@ async def edit(tx: Tx, staff: StaffIdentity, consumer_id: int, given: CustomerFo
         consumer.email_confirmed = False  # the new address has not answered yet
     consumer.name, consumer.email = given.name, given.email
     await tx.session.flush()
-    profile = await profiles.save(tx, staff.company_id, consumer.id, _profile(given))
+    profile = await profiles.save(tx, staff.company_id, consumer.id, _profile(given), EVERY_FIELD)
     changes = audit.diff(before, _told(consumer, profile))
     if changes:
         await audit.record(tx, staff.id, staff.company_id, "customer.edit",
