@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from accounts.context import staff_of
 from accounts.models import Company
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import site_for
 from backoffice import onboarding
@@ -53,7 +53,7 @@ async def home(request: Request) -> Response:
     assert company is not None  # a staff row refers to its company
     day = await _day(request, staff)
     live: dict[str, Any] = {"day": day, "topics": topics_of(day)}
-    if not can(staff.role, Permission.CONFIGURE):
+    if not staff.may(Permission.CONFIGURE):
         return page(request, "backoffice/home.html", staff=staff, steps=None, company=company,
                     **live)
     facts, steps = await _checklist(request, staff)
@@ -72,7 +72,7 @@ async def progress(request: Request) -> Response:
     """The checklist's progress, for the navigation of every back-office page; nothing once
     the venue has launched (or for a role that does not set it up)."""
     staff = await staff_of(request)
-    if staff is None or not can(staff.role, Permission.CONFIGURE):
+    if staff is None or not staff.may(Permission.CONFIGURE):
         return HTMLResponse("")
     facts, steps = await _checklist(request, staff)
     if onboarding.launched(facts):
