@@ -19,7 +19,7 @@ from starlette.routing import Route
 from accounts.context import staff_of
 from accounts.models import Company, Site
 from accounts.roles import Permission
-from accounts.service import StaffIdentity
+from accounts.service import StaffIdentity, workplace
 from accounts.tenant import owned_by
 from backoffice import forms
 from ordering import menu_admin
@@ -52,10 +52,8 @@ async def menu_home(request: Request) -> Response:
         return redirect("/staff/login")
     staff.require(Permission.CONFIGURE)  # refused here, not after a redirect
     async with request.app.state.comptoir.sessionmaker() as session:
-        site_id = await session.scalar(
-            select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)
-        )
-    return redirect(f"/backoffice/menu/{site_id}")
+        _, sites = await workplace(session, staff)  # a site-limited member: their first
+    return redirect(f"/backoffice/menu/{sites[0].id}" if sites else "/backoffice/company")
 
 
 def product_row(product: Product, decimals: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ whose fragment the page fetches again at each change of the topics it watches.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -29,6 +30,8 @@ async def _checklist(
     state = app_state(request)
     async with state.sessionmaker() as session:
         facts = await facts_of(session, staff.company_id, state.settings)
+    # A site-limited member's checklist names their sites only (the rest is company-wide).
+    facts = replace(facts, sites=tuple(s for s in facts.sites if staff.may_use(s.id)))
     return facts, onboarding.checklist(facts)
 
 

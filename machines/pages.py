@@ -260,7 +260,7 @@ async def qr_sheet(request: Request) -> Response:
     cards = [
         {"label": m.name, "url": machine_url(request, m.token),
          "svg": qr(machine_url(request, m.token)).svg_inline(scale=4, border=2)}
-        for m in machines
+        for m in machines if staff.may_use(m.site_id)  # a site-limited member: their sites'
     ]
     return page(request, "machines/qr_sheet.html", cards=cards)
 

@@ -17,8 +17,8 @@ from starlette.routing import Route
 from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
 from accounts.roles import Permission
-from accounts.service import NotSignedIn, StaffIdentity
-from accounts.tenant import owned_by, site_for
+from accounts.service import NotSignedIn, StaffIdentity, workplace
+from accounts.tenant import site_for
 from errors import NotFound
 from ordering import diner_service, readiness, views
 from ordering.config import config_of
@@ -102,10 +102,8 @@ async def staff_home(request: Request) -> Response:
                 return redirect(where)
         return redirect("/backoffice")
     async with app_state(request).sessionmaker() as session:
-        site_id = await session.scalar(
-            select(Site.id).where(owned_by(staff, Site.company_id), Site.archived_at.is_(None))
-            .order_by(Site.id)
-        )
+        _, sites = await workplace(session, staff)  # a site-limited member: their first
+    site_id = sites[0].id if sites else None
     if site_id is None:  # no open site yet: setting one up starts in the back office
         return redirect("/backoffice")
     if staff.role == "kitchen":
