@@ -8,7 +8,6 @@ from starlette.responses import JSONResponse, Response
 from accounts import service
 from accounts.commands import Login
 from accounts.context import staff_of
-from accounts.roles import ROLES
 from accounts.schemas import SignedOut, SignupToFinish, StaffMe, StaffSession
 from accounts.sign_in_limits import TooManySignIns, client_of, sign_in_tries
 from api.endpoint import SESSION, SIGNED_IN, Endpoint, Reply, Tag
@@ -67,7 +66,8 @@ async def logout(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     """The signed-in staff member, their company and its sites (the `{site_id}` of the
-    staff routes), what their role allows, and the CSRF token of this cookie."""
+    staff routes), what they may do (their role's, within the sections they are given),
+    and the CSRF token of this cookie."""
     staff = await staff_of(request)
     if staff is None:
         raise service.NotSignedIn()
@@ -78,7 +78,7 @@ async def me(request: Request) -> Response:
          "company": {"id": company.id, "name": company.name, "currency": company.currency,
                      "timezone": company.timezone},
          "sites": [{"id": site.id, "name": site.name} for site in sites],
-         "permissions": sorted(ROLES.get(staff.role, ())),
+         "permissions": sorted(staff.permissions),
          "csrf_token": csrf_token(request)}
     )
 

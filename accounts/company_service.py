@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from accounts.models import Company, Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import site_for
 from domain import audit
@@ -99,7 +99,7 @@ def _company_fields(company: Company) -> dict[str, object]:
 
 
 async def update_company(tx: Tx, staff: StaffIdentity, new: CompanyDetails) -> Company:
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     company = await tx.session.get(Company, staff.company_id)
     assert company is not None  # a staff member's company exists
     if new.launch_on != company.launch_on:  # a date kept as it was is not checked again
@@ -127,7 +127,7 @@ def _site_fields(site: Site) -> dict[str, object]:
 
 async def add_site(tx: Tx, staff: StaffIdentity, new: SiteDetails, table_mode: str) -> Site:
     """A new site, its ordering mode chosen with it (it has no tables yet to tell)."""
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     site = Site(company_id=staff.company_id, table_mode=table_mode,
                 mode_chosen_at=datetime.now(UTC), **_given(new))
     tx.session.add(site)
@@ -139,7 +139,7 @@ async def add_site(tx: Tx, staff: StaffIdentity, new: SiteDetails, table_mode: s
 
 
 async def update_site(tx: Tx, staff: StaffIdentity, site_id: object, new: SiteDetails) -> Site:
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     site = await site_for(tx.session, staff, site_id)
     check_thresholds(
         site.ticket_amber_min if new.ticket_amber_min is None else new.ticket_amber_min,
@@ -160,7 +160,7 @@ async def update_site(tx: Tx, staff: StaffIdentity, site_id: object, new: SiteDe
 async def archive_site(tx: Tx, staff: StaffIdentity, site_id: object, archived: bool) -> Site:
     """Archive a site (it leaves the lists and the POS, its history stays), or bring it
     back. Idempotent."""
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     site = await site_for(tx.session, staff, site_id)
     if (site.archived_at is not None) != archived:
         site.archived_at = datetime.now(UTC) if archived else None

@@ -34,6 +34,7 @@ async def viewer_of(conn: HTTPConnection) -> Viewer:
         company_id=staff.company_id if staff else None,
         role=staff.role if staff else None,
         sites=staff.sites if staff else None,
+        sections=staff.sections if staff else None,
         locale=locale_of(conn),
         consumer_id=consumer_id_of(conn),
         scanned_tables=recent_ids(conn, SCANNED_TABLES),

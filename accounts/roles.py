@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from errors import Forbidden
-
 
 class Permission(StrEnum):
     VALIDATE = "validate"  # validate, edit or refuse a round
@@ -80,15 +78,8 @@ ROLES: dict[str, frozenset[Permission]] = {
     "reporter": frozenset({Permission.REPORT}),
 }
 def can(role: str | None, permission: Permission) -> bool:
+    """What a role holds, before any member's limits: for the table of roles itself (the
+    role's help, the tests). A member's permission is asked of them (`StaffIdentity.may`,
+    `require`; a socket's viewer: `accounts.sections.holds`), which also leaves out the
+    sections they are not given."""
     return permission in ROLES.get(role or "", frozenset())
-
-
-def require(role: str | None, permission: Permission) -> None:
-    if not can(role, permission):
-        raise Forbidden()
-
-
-def require_any(role: str | None, *permissions: Permission) -> None:
-    """At least one of these (a page that some roles read and others change)."""
-    if not any(can(role, permission) for permission in permissions):
-        raise Forbidden()

@@ -41,7 +41,9 @@ class StaffMe(StaffSession):
     company: CompanyRef
     sites: list[SiteRef] = Field(description="The company's sites, each usable by its staff "
                                              "(the `{site_id}` of the staff routes).")
-    permissions: list[Permission] = Field(description="What this staff member's role allows.")
+    permissions: list[Permission] = Field(
+        description="What this staff member may do: their role's permissions, less those of "
+        "the back office's sections they are not given.")
 
 
 class SignedOut(BaseModel):

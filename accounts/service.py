@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.models import Company, OperatorSignup, Site, Staff, StaffSite
+from accounts import sections as sectioned
+from accounts.models import Company, OperatorSignup, Site, Staff, StaffSection, StaffSite
 from accounts.passwords import dummy_hash, verify_password
-from accounts.roles import Permission, can
+from accounts.roles import Permission
+from accounts.sections import Section
 from errors import N_, DomainError
 from realtime.events import Tx
 from web.session_store import end_all_of
@@ -58,20 +61,53 @@ class StaffIdentity:
     name: str
     # The sites they may work at: None for every site of the company.
     sites: frozenset[int] | None = None
+    # The back office's sections they are limited to (accounts/sections.py): None for all.
+    sections: frozenset[Section] | None = None
 
     def may_use(self, site_id: int) -> bool:
         return self.sites is None or site_id in self.sites
 
     def may(self, permission: str) -> bool:
-        """May this staff member do `permission` (a Permission's value)? For the pages'
-        navigation, which shows only the sections the role may use."""
-        return permission in set(Permission) and can(self.role, Permission(permission))
+        """May this staff member do `permission` (a Permission or its value)? Their role's,
+        less the sections they are not given: the one check, for pages, the API and the
+        navigation alike."""
+        return sectioned.holds(self, permission)
+
+    def require(self, permission: Permission) -> None:
+        """Refused (Forbidden: a page in their language with a way back) unless they may."""
+        sectioned.require(self, permission)
+
+    def require_any(self, *permissions: Permission) -> None:
+        sectioned.require_any(self, *permissions)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return sectioned.permissions_of(self.role, self.sections)
+
+
+async def identities(session: AsyncSession, rows: Sequence[Staff]) -> list[StaffIdentity]:
+    """Each member's identity, their sites and sections read in two queries for them all."""
+    ids = [row.id for row in rows]
+    sites: dict[int, set[int]] = {i: set() for i in ids}
+    sections: dict[int, set[Section]] = {i: set() for i in ids}
+    if any(not row.all_sites for row in rows):
+        for staff_id, site_id in (await session.execute(select(
+                StaffSite.staff_id, StaffSite.site_id).where(StaffSite.staff_id.in_(ids)))).all():
+            sites[staff_id].add(site_id)
+    if any(not row.all_sections for row in rows):
+        for staff_id, name in (await session.execute(select(
+                StaffSection.staff_id, StaffSection.section).where(
+                StaffSection.staff_id.in_(ids)))).all():
+            if name in set(Section):
+                sections[staff_id].add(Section(name))
+    return [StaffIdentity(
+        row.id, row.company_id, row.role, row.name,
+        None if row.all_sites else frozenset(sites[row.id]),
+        None if row.all_sections else frozenset(sections[row.id])) for row in rows]
 
 
 async def _identity_of(session: AsyncSession, staff: Staff) -> StaffIdentity:
-    sites = None if staff.all_sites else frozenset((await session.scalars(
-        select(StaffSite.site_id).where(StaffSite.staff_id == staff.id))).all())
-    return StaffIdentity(staff.id, staff.company_id, staff.role, staff.name, sites)
+    return (await identities(session, [staff]))[0]
 
 
 def normal_email(email: str) -> str:

@@ -5,8 +5,9 @@ link itself is mailed by the back office, which sits above the mail outbox); acc
 sets the password. The personal PIN (4 to 6 digits) is set by the staff member themselves
 and hashed with scrypt in a worker thread; a manager can only clear it (a PIN reset). A
 deactivated member signs in no more, and their cookie opens nothing from their next
-request on (accounts.service.identity reads `active` every time). Role changes, sites, PIN
-resets and deactivations are written to the audit log.
+request on (accounts.service.identity reads `active` every time). Role changes, sites and
+sections (accounts/staff_limits.py), PIN resets and deactivations are written to the audit
+log.
 """
 
 from __future__ import annotations
@@ -20,13 +21,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.models import Site, Staff, StaffSite
+from accounts.models import Staff
 from accounts.passwords import hash_password, verify_password
-from accounts.roles import ROLES, Permission, require
+from accounts.roles import ROLES, Permission
+from accounts.sections import Section
 from accounts.service import StaffIdentity, normal_email
+from accounts.staff_limits import (
+    BadSections,
+    BadSites,
+    at,
+    checked_sections,
+    checked_sites,
+    sections_of,
+    sites_of,
+    store,
+)
 from accounts.tenant import owned
 from domain import audit
 from errors import N_, Forbidden, InvalidInput, NotFound
@@ -71,13 +83,6 @@ class BadRole(InvalidInput):
     message = N_("Choose one of the roles you may give.")
 
 
-class BadSites(InvalidInput):
-    """Staff not on every site need at least one site of the company."""
-
-    code = "bad_sites"
-    message = N_("Choose at least one site, or every site.")
-
-
 class BadPin(InvalidInput):
     """A personal PIN is 4 to 6 digits."""
 
@@ -116,11 +121,15 @@ RoleName = Annotated[Literal["kitchen", "cashier", "reporter", "product_manager"
 
 
 class Assignment(Command):
-    """A role and where it applies: every site, or the listed ones."""
+    """A role and where it applies: every site, or the listed ones; every section of the
+    back office the role opens, or the listed ones (accounts/sections.py)."""
 
     role: RoleName
     all_sites: bool = True
     sites: Annotated[list[int], Field(max_length=500), Invalid(BadSites)] = []
+    all_sections: Annotated[bool, Invalid(BadSections)] = True
+    sections: Annotated[list[Section], Field(max_length=len(Section)),
+                        Invalid(BadSections)] = []
 
 
 class Invitation(Assignment):
@@ -149,7 +158,7 @@ def _digest(token: str) -> str:
 
 
 def _manager(staff: StaffIdentity) -> None:
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
 
 
 def may_give(giver: str, role: str) -> bool:
@@ -187,57 +196,43 @@ async def member(session: AsyncSession, staff: StaffIdentity, staff_id: object) 
     return found
 
 
-async def sites_of(session: AsyncSession, member_id: int) -> list[int]:
-    return list((await session.scalars(
-        select(StaffSite.site_id).where(StaffSite.staff_id == member_id)
-        .order_by(StaffSite.site_id))).all())
+@dataclass(frozen=True)
+class _Given:
+    sites: list[int]
+    all_sections: bool
+    sections: list[str]
 
 
-async def _check(session: AsyncSession, staff: StaffIdentity, given: Assignment) -> list[int]:
-    """The assignment's sites, checked: the giver's company's, and the role theirs to give."""
+async def _check(session: AsyncSession, staff: StaffIdentity, given: Assignment) -> _Given:
+    """The assignment checked: the role theirs to give, the sites and sections their own."""
     if not may_give(staff.role, given.role):
-        raise _at(BadRole(), "role")
-    if given.all_sites:
-        if staff.sites is not None:  # one cannot give more sites than one has
-            raise _at(BadSites(), "sites")
-        return []
-    ids = sorted(set(given.sites))
-    known = set((await session.scalars(select(Site.id).where(
-        Site.company_id == staff.company_id, Site.id.in_(ids)))).all())
-    if not ids or known != set(ids) or not all(staff.may_use(i) for i in ids):
-        raise _at(BadSites(), "sites")
-    return ids
-
-
-def _at(error: InvalidInput, field: str) -> InvalidInput:
-    error.field = field
-    return error
-
-
-async def _assign(tx: Tx, member_id: int, all_sites: bool, sites: list[int]) -> None:
-    await tx.session.execute(delete(StaffSite).where(StaffSite.staff_id == member_id))
-    if not all_sites:
-        tx.session.add_all(StaffSite(staff_id=member_id, site_id=s) for s in sites)
+        raise at(BadRole(), "role")
+    sites = await checked_sites(session, staff, given.all_sites, given.sites)
+    all_sections, sections = checked_sections(staff, given.role, given.all_sections,
+                                              given.sections)
+    return _Given(sites, all_sections, sections)
 
 
 async def invite(tx: Tx, staff: StaffIdentity, new: Invitation) -> tuple[Staff, str]:
     """A new member, invited: their row (no password yet) and the link's token."""
     _manager(staff)
-    sites = await _check(tx.session, staff, new)
+    checked = await _check(tx.session, staff, new)
     email = normal_email(new.email)
     if await tx.session.scalar(select(Staff.id).where(Staff.email == email)) is not None:
-        raise _at(EmailTaken(), "email")
+        raise at(EmailTaken(), "email")
     token = secrets.token_urlsafe(24)
     invited = Staff(company_id=staff.company_id, email=email, name=new.name,
                     password_hash="", role=new.role, active=True, all_sites=new.all_sites,
+                    all_sections=checked.all_sections,
                     invite_hash=_digest(token),
                     invite_expires_at=datetime.now(UTC) + INVITE_FOR)
     tx.session.add(invited)
     await tx.session.flush()  # the address is unique: a concurrent twin fails here
-    await _assign(tx, invited.id, new.all_sites, sites)
+    await store(tx, invited.id, checked.sites, checked.sections)
     await audit.record(tx, staff.id, staff.company_id, "staff.invite", f"staff:{invited.id}",
                        {"email": email, "role": new.role, "all_sites": new.all_sites,
-                        "sites": sites})
+                        "sites": checked.sites, "all_sections": checked.all_sections,
+                        "sections": checked.sections})
     return invited, token
 
 
@@ -267,15 +262,21 @@ async def assign(tx: Tx, staff: StaffIdentity, member_id: object, given: Assignm
         raise NotOnYourself()
     if not may_give(staff.role, found.role):  # a manager does not touch an admin
         raise Forbidden()
-    sites = await _check(tx.session, staff, given)
+    checked = await _check(tx.session, staff, given)
     before = {"role": found.role, "all_sites": found.all_sites,
-              "sites": await sites_of(tx.session, found.id)}
-    after = {"role": given.role, "all_sites": given.all_sites, "sites": sites}
+              "sites": await sites_of(tx.session, found.id),
+              "all_sections": found.all_sections,
+              "sections": await sections_of(tx.session, found.id)}
+    after = {"role": given.role, "all_sites": given.all_sites, "sites": checked.sites,
+             "all_sections": checked.all_sections, "sections": checked.sections}
     if before == after:
         return found
     found.role, found.all_sites = given.role, given.all_sites
-    await _assign(tx, found.id, given.all_sites, sites)
-    action = "staff.role" if before["role"] != after["role"] else "staff.sites"
+    found.all_sections = checked.all_sections
+    await store(tx, found.id, checked.sites, checked.sections)
+    action = ("staff.role" if before["role"] != after["role"] else
+              "staff.sites" if before["sites"] != after["sites"]
+              or before["all_sites"] != after["all_sites"] else "staff.sections")
     await audit.record(tx, staff.id, staff.company_id, action, f"staff:{found.id}",
                        {"before": before, "after": after})
     return found

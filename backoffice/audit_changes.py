@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.sections import LABELS
 from errors import N_
 from ordering.menu_rules import format_vat
 from web.i18n import gettext, money, typed_decimal
@@ -21,6 +22,7 @@ FIELDS = {
     "changed": N_("Changed"), "approved_by": N_("Approved by"), "acted_by": N_("Done by"),
     "topup_amounts": N_("Top-up amounts"), "staff": N_("Staff member"),
     "staff_id": N_("Staff member"), "sites": N_("Sites"), "all_sites": N_("Every site"),
+    "sections": N_("Sections"), "all_sections": N_("Every section"),
     "settled": N_("Settled"), "session": N_("Table session"), "room": N_("Room"),
     "restored": N_("Brought back"), "products": N_("Products"), "product_id": N_("Product"),
     "printer": N_("Printer"), "prefix": N_("Prefix"), "period": N_("Period"),
@@ -67,6 +69,7 @@ MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
 EFFECTS = {"amount_off": N_("An amount off the bill"),
            "percent_off": N_("A percentage off the bill"), "free_product": N_("A product given")}
 VAT = frozenset({"vat_rate", "vat_rate_takeaway"})
+LISTS = frozenset({"sites", "sections"})  # recorded as lists: a pair is two lists
 ROLES = {"kitchen": N_("Kitchen"), "cashier": N_("Cashier"), "supervisor": N_("Supervisor"),
          "manager": N_("Manager"), "admin": N_("Administrator"),
          "product_manager": N_("Product manager"), "user_manager": N_("User manager"),
@@ -90,6 +93,8 @@ def _value(key: str, value: Any, locale: str, currency: str) -> str:
         return gettext(locale, EFFECTS[value])
     if key == "trigger" and value in TRIGGERS:
         return gettext(locale, TRIGGERS[value])
+    if key == "sections" and value in LABELS:
+        return gettext(locale, LABELS[value])
     if isinstance(value, int) and key in MONEY:
         return money(value, currency, locale)
     if isinstance(value, int) and key in VAT:
@@ -114,8 +119,10 @@ def shown(changes: Any, locale: str, currency: str) -> list[tuple[str, str]]:
     out = []
     for key, value in sorted(_flat(changes).items()):
         label = gettext(locale, FIELDS[key]) if key in FIELDS else key
-        # [before, after], as audit.diff records a change; a list of ids is a list.
-        pair = isinstance(value, list) and len(value) == 2 and key != "products"
+        # [before, after], as audit.diff records a change; a list of ids (or of sections)
+        # is a list.
+        pair = isinstance(value, list) and len(value) == 2 and key != "products" and not (
+            key in LISTS and not all(isinstance(v, list) or v is None for v in value))
         text = (f"{_value(key, value[0], locale, currency)} → "
                 f"{_value(key, value[1], locale, currency)}" if pair
                 else _value(key, value, locale, currency))

@@ -66,6 +66,7 @@ ACTIONS = {
     "staff.invite": N_("Staff member invited"),
     "staff.role": N_("Staff role changed"),
     "staff.sites": N_("Staff sites changed"),
+    "staff.sections": N_("Staff sections changed"),
     "staff.pin_reset": N_("Staff PIN reset"),
     "staff.activate": N_("Staff member reactivated"),
     "staff.deactivate": N_("Staff member deactivated"),

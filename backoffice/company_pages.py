@@ -66,9 +66,9 @@ async def company_page(request: Request) -> Response:
     async with app_state(request).sessionmaker() as session:
         company = await session.get(Company, staff.company_id)
         assert company is not None
-        sites = (await session.scalars(
+        sites = [s for s in (await session.scalars(
             select(Site).where(owned_by(staff, Site.company_id)).order_by(Site.id)
-        )).all()
+        )).all() if staff.may_use(s.id)]  # a site-limited member: their sites only
     return page(
         request, "backoffice/company.html", staff=staff, company=company,
         values=_company_values(company), errors={},

@@ -21,7 +21,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from accounts.models import Company, Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from backoffice.forms import (
     Confirmed,
@@ -93,7 +93,7 @@ async def new_page(request: Request) -> Response:
 
 async def add(request: Request) -> Response:
     staff = await signed_in(request)
-    require(staff.role, Permission.CUSTOMERS)
+    staff.require(Permission.CUSTOMERS)
     given, typed, errors = await read_form(request, admin.CustomerForm)
     if given is None:
         return await _form_page(request, staff, typed, 422, errors)

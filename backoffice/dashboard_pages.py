@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from backoffice import widget_views, widgets
 from backoffice.forms import (
@@ -38,7 +38,7 @@ HOME = "/backoffice/dashboard"
 
 async def _reporter(request: Request) -> StaffIdentity:
     staff = await signed_in(request)
-    require(staff.role, Permission.REPORT)
+    staff.require(Permission.REPORT)
     return staff
 
 

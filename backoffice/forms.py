@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from accounts.context import staff_of
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import NotSignedIn, StaffIdentity
 from errors import N_, DomainError
 from ordering.menu_rules import Problem
@@ -67,7 +67,7 @@ async def member_for(request: Request, permission: Permission | None = None
     if staff is None:
         return redirect("/staff/login")
     if permission is not None:
-        require(staff.role, permission)
+        staff.require(permission)
     return staff
 
 

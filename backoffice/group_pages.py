@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from backoffice.forms import Errors, check, done, message_of, signed_in, typed_of
 from customers.ledger import MAX_AMOUNT
@@ -54,7 +54,7 @@ class RechargeForm(Command):
 
 async def _configurer(request: Request) -> StaffIdentity:
     staff = await signed_in(request)
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     return staff
 
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by, site_for
 from backoffice.forms import Errors, done, member_for, read_form, refused, scoped, signed_in
@@ -72,7 +72,7 @@ class Chosen:
 
 
 async def _chosen(tx: Tx, request: Request, staff: StaffIdentity) -> Chosen:
-    require(staff.role, Permission.HOURS)
+    staff.require(Permission.HOURS)
     params = request.query_params
     tz = await shifts.timezone_of(tx, staff.company_id)
     raw_site = params.get("site", "")
@@ -156,7 +156,7 @@ async def hours_export(request: Request) -> Response:
 async def close_shift(request: Request) -> Response:
     """A manager closes a forgotten clock-out: on to the week of the shift's arrival."""
     staff = await signed_in(request)
-    require(staff.role, Permission.HOURS)
+    staff.require(Permission.HOURS)
     shift_id = request.path_params["shift_id"]
     form = f"shift-{shift_id}"
     new, typed, errors = await read_form(request, CloseShift)

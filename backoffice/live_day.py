@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company, Site
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from backoffice import stats
 from backoffice.stats_topic import topic_of as stats_topic
@@ -73,16 +73,16 @@ async def live_day(session: AsyncSession, staff: StaffIdentity, site_id: int | N
     sites = await visible_sites(session, staff)
     shown = [s for s in sites if site_id is None or s.id == site_id]
     figures = None
-    if can(staff.role, Permission.REPORT):
+    if staff.may(Permission.REPORT):
         scope = stats.Scope(staff.company_id, frozenset({site_id}) if site_id else staff.sites,
                             company.timezone)
         figures = await stats.today(session, scope)
     floors = None
-    if can(staff.role, Permission.FLOOR):
+    if staff.may(Permission.FLOOR):
         floors = [SiteFloor(s.name, await floor_summary(session, s.id)) for s in shown]
     machines = None
     counts: Counter[str] = Counter()
-    if can(staff.role, Permission.MACHINES):
+    if staff.may(Permission.MACHINES):
         machines = await fleet(session, [s.id for s in shown])
         for m in machines:
             counts.update(online=m.online, brewing=m.brewing, alert=bool(m.alerts))

@@ -18,8 +18,8 @@ from starlette.routing import Route
 
 from accounts.context import staff_of
 from accounts.models import Company, Site
-from accounts.roles import Permission, require
-from accounts.service import StaffIdentity
+from accounts.roles import Permission
+from accounts.service import StaffIdentity, workplace
 from accounts.tenant import owned_by
 from backoffice import forms
 from ordering import menu_admin
@@ -38,7 +38,7 @@ PAGE_SIZE = 25
 async def signed_in(request: Request) -> StaffIdentity:
     """The menu is the venue's set-up: those who configure it."""
     staff = await forms.signed_in(request)
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     return staff
 
 
@@ -50,12 +50,10 @@ async def menu_home(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.CONFIGURE)  # refused here, not after a redirect
+    staff.require(Permission.CONFIGURE)  # refused here, not after a redirect
     async with request.app.state.comptoir.sessionmaker() as session:
-        site_id = await session.scalar(
-            select(Site.id).where(owned_by(staff, Site.company_id)).order_by(Site.id)
-        )
-    return redirect(f"/backoffice/menu/{site_id}")
+        _, sites = await workplace(session, staff)  # a site-limited member: their first
+    return redirect(f"/backoffice/menu/{sites[0].id}" if sites else "/backoffice/company")
 
 
 def product_row(product: Product, decimals: int) -> dict[str, Any]:

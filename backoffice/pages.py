@@ -5,6 +5,7 @@ loyalty figures (backoffice/loyalty_stats.py), for those who read the statistics
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from accounts.context import staff_of
 from accounts.models import Company
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import site_for
 from backoffice import onboarding
@@ -31,6 +32,8 @@ async def _checklist(
     state = app_state(request)
     async with state.sessionmaker() as session:
         facts = await facts_of(session, staff.company_id, state.settings)
+    # A site-limited member's checklist names their sites only (the rest is company-wide).
+    facts = replace(facts, sites=tuple(s for s in facts.sites if staff.may_use(s.id)))
     return facts, onboarding.checklist(facts)
 
 
@@ -57,7 +60,7 @@ async def home(request: Request) -> Response:
     async with app_state(request).sessionmaker() as session:
         week = await this_week(session, staff, day.site_id, locale_of(request))
     live: dict[str, Any] = {"day": day, "topics": topics_of(day), "loyalty": week}
-    if not can(staff.role, Permission.CONFIGURE):
+    if not staff.may(Permission.CONFIGURE):
         return page(request, "backoffice/home.html", staff=staff, steps=None, company=company,
                     **live)
     facts, steps = await _checklist(request, staff)
@@ -76,7 +79,7 @@ async def progress(request: Request) -> Response:
     """The checklist's progress, for the navigation of every back-office page; nothing once
     the venue has launched (or for a role that does not set it up)."""
     staff = await staff_of(request)
-    if staff is None or not can(staff.role, Permission.CONFIGURE):
+    if staff is None or not staff.may(Permission.CONFIGURE):
         return HTMLResponse("")
     facts, steps = await _checklist(request, staff)
     if onboarding.launched(facts):

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from backoffice.forms import (
     Confirmed,
@@ -67,7 +67,7 @@ async def _list_page(request: Request, staff: StaffIdentity, status: int = 200,
         groups = await people_admin.groups(session, staff.company_id)
     return page(request, "backoffice/people.html", status=status, staff=staff, listing=found,
                 q=search, waiting=waiting, errors=errors or {}, groups=groups,
-                may_change=can(staff.role, Permission.MANAGE_PEOPLE))
+                may_change=staff.may(Permission.MANAGE_PEOPLE))
 
 
 async def people_list(request: Request) -> Response:
@@ -155,7 +155,7 @@ async def _person_page(request: Request, staff: StaffIdentity, status: int = 200
     context = await run_tx(request, op)
     invited = request.query_params.get("invited")
     return page(request, "backoffice/people_person.html", status=status, staff=staff,
-                errors=errors or {}, may_change=can(staff.role, Permission.MANAGE_PEOPLE),
+                errors=errors or {}, may_change=staff.may(Permission.MANAGE_PEOPLE),
                 invited=invited if invited in ("sent", "again", "member") else None,
                 **context)
 

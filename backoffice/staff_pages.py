@@ -1,6 +1,6 @@
-"""The staff pages: the searched, sorted list, invitations (mailed), roles and sites, PIN
-resets, deactivation; the invited member's page to choose a password, and everyone's own
-page to set their personal PIN."""
+"""The staff pages: the searched, sorted list, invitations (mailed), roles, sites and
+sections, PIN resets, deactivation; the invited member's page to choose a password, and
+everyone's own page to set their personal PIN."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from accounts import staff_admin
+from accounts import staff_admin, staff_limits
 from accounts.models import Site, Staff
-from accounts.roles import Permission, require
+from accounts.roles import Permission
+from accounts.sections import LABELS, opens_sections
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
 from backoffice.forms import (
@@ -42,22 +43,32 @@ INVITE_BODY = N_(
 
 
 def assignment_form(data: Mapping[str, str]) -> dict[str, Any]:
-    """A form's checkboxes (`all_sites`, `site-<id>`) as the assignment's fields."""
+    """A form's checkboxes (`all_sites`, `site-<id>`; the `sections` choice, all or only,
+    and `section-<name>`) as the assignment's fields. An unknown choice or section stays
+    as sent, for the command to refuse."""
     shaped: dict[str, Any] = dict(data)
     shaped["all_sites"] = data.get("all_sites") in ("1", "on", "true")
     shaped["sites"] = [int(key[5:]) for key in data
                        if key.startswith("site-") and key[5:].isdecimal() and len(key) < 24]
+    choice = data.get("sections", "all")
+    shaped["all_sections"] = {"all": True, "only": False}.get(choice, choice)
+    shaped["sections"] = [key[8:] for key in data if key.startswith("section-")][:10]
     return shaped
+
+
+def _choices(staff: StaffIdentity) -> dict[str, Any]:
+    """What the role, sites and sections fields offer: the roles this member gives, those
+    that open a section (the sections' fieldset is for them) and the sections' names."""
+    roles = [role for role in staff_admin.ROLE_ORDER
+             if staff_admin.may_give(staff.role, role)]
+    return {"roles": roles, "sectioned_roles": [r for r in roles if opens_sections(r)],
+            "section_labels": LABELS}
 
 
 async def _sites(tx: Tx, staff: StaffIdentity) -> list[Site]:
     found = (await tx.session.scalars(select(Site).where(
         owned_by(staff, Site.company_id)).order_by(Site.id))).all()
     return [site for site in found if staff.may_use(site.id)]
-
-
-def _roles(staff: StaffIdentity) -> list[str]:
-    return [role for role in staff_admin.ROLE_ORDER if staff_admin.may_give(staff.role, role)]
 
 
 async def staff_list(request: Request) -> Response:
@@ -71,19 +82,21 @@ async def staff_list(request: Request) -> Response:
     descending = params.get("desc") == "1"
     async with app_state(request).sessionmaker() as session:
         found = await staff_admin.listing(session, staff, search, sort, descending, wanted)
+        limits = await staff_limits.limits_of(session, found.rows)
     return page(request, "backoffice/staff.html", staff=staff, listing=found, q=search,
-                sort=sort, desc=descending)
+                sort=sort, desc=descending, limits=limits, section_labels=LABELS)
 
 
 async def _invite_page(
     request: Request, staff: StaffIdentity, status: int = 200,
     errors: Errors | None = None, form: Mapping[str, Any] | None = None,
 ) -> Response:
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     sites = await run_tx(request, lambda tx: _sites(tx, staff))
     return page(request, "backoffice/staff_invite.html", status=status, staff=staff,
-                sites=sites, roles=_roles(staff), errors=errors or {},
-                form=form or {"all_sites": True, "role": "cashier", "sites": []})
+                sites=sites, errors=errors or {}, **_choices(staff),
+                form=form or {"all_sites": True, "role": "cashier", "sites": [],
+                              "all_sections": True, "sections": []})
 
 
 async def invite_page(request: Request) -> Response:
@@ -123,13 +136,14 @@ async def _member_page(
 ) -> Response:
     async def op(tx: Tx) -> dict[str, Any]:
         member = await staff_admin.member(tx.session, staff, request.path_params["staff_id"])
-        return {"member": member, "member_sites": await staff_admin.sites_of(tx.session,
-                                                                             member.id),
+        return {"member": member,
+                "member_sites": await staff_limits.sites_of(tx.session, member.id),
+                "member_sections": await staff_limits.sections_of(tx.session, member.id),
                 "sites": await _sites(tx, staff)}
 
     context = await run_tx(request, op)
     return page(request, "backoffice/staff_member.html", status=status, staff=staff,
-                roles=_roles(staff), errors=errors or {}, **context)
+                errors=errors or {}, **_choices(staff), **context)
 
 
 async def member_page(request: Request) -> Response:

@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.roles import Permission, can
+from accounts.roles import Permission
+from accounts.sections import holds
 from accounts.tenant import belongs
 from realtime import topics
 from realtime.events import Tx
@@ -39,7 +40,7 @@ class StatsTopic(OneAudience):
     async def authorize(self, session: AsyncSession, args: list[str], viewer: Viewer) -> bool:
         if len(args) != 1 or not args[0].isdigit() or len(args[0]) > 18:
             return False
-        return can(viewer.role, Permission.REPORT) and belongs(viewer, int(args[0]))
+        return holds(viewer, Permission.REPORT) and belongs(viewer, int(args[0]))
 
     async def snapshot(self, session: AsyncSession, args: list[str]) -> dict[str, Any]:
         return {}

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Site
-from accounts.roles import Permission, can, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import on_site, owned_by, site_for
 from backoffice import qr_pdf
@@ -57,7 +57,7 @@ async def _render(
     request: Request, staff: StaffIdentity, site_id: object, status: int = 200,
     errors: Errors | None = None,
 ) -> Response:
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     room = _room(request)
     archived = request.query_params.get("archived") == "1"
 
@@ -75,7 +75,7 @@ async def _render(
     context = await run_tx(request, op)
     return page(request, "backoffice/tables.html", status=status, staff=staff, room=room,
                 archived=archived, errors=errors or {}, form=request.query_params, q=search,
-                can_print=can(staff.role, Permission.PRINT), **context)
+                can_print=staff.may(Permission.PRINT), **context)
 
 
 async def tables_page(request: Request) -> Response:
@@ -171,7 +171,7 @@ async def _codes(request: Request, staff: StaffIdentity) -> tuple[Site, list[Any
 
     async def op(tx: Tx) -> tuple[Site, list[Any]]:
         site = await site_for(tx.session, staff, request.path_params["site_id"])
-        require(staff.role, Permission.PRINT)
+        staff.require(Permission.PRINT)
         return site, await table_codes(tx.session, site.id, base, _room(request))
 
     return await run_tx(request, op)

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Company
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned
 from customers.models import Consumer, GroupMember, LedgerEntry, UserGroup
@@ -108,13 +108,13 @@ class Removal:
 
 
 def _viewer(staff: StaffIdentity) -> None:
-    require(staff.role, Permission.PEOPLE)
+    staff.require(Permission.PEOPLE)
 
 
 def manager(staff: StaffIdentity) -> None:
     """May this member of staff change consumers (see them and manage them)?"""
-    require(staff.role, Permission.PEOPLE)
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
 
 
 async def listing(

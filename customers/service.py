@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.passwords import dummy_hash, hash_password, verify_password
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned
 from customers import mail
@@ -122,7 +122,7 @@ async def login(tx: Tx, company_id: int, email: str, password: str) -> Consumer:
 
 async def approve(tx: Tx, staff: StaffIdentity, consumer_id: int, role: str) -> Consumer:
     """An administrator approves a consumer's request and gives them a role."""
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     consumer = await owned(tx.session, staff, Consumer, consumer_id)
     consumer.verified = True
     consumer.role = role

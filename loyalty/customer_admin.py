@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned
 from customers.commands import Email
@@ -168,7 +168,7 @@ class Removal:
 
 
 def viewer(staff: StaffIdentity) -> None:
-    require(staff.role, Permission.CUSTOMERS)
+    staff.require(Permission.CUSTOMERS)
 
 
 async def listing(session: AsyncSession, staff: StaffIdentity, text: str = "",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from accounts.models import Company, Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import guard, on_site, owned, site_for
 from customers import credit
@@ -135,7 +135,7 @@ class Added:
 
 
 async def add_machine(tx: Tx, staff: StaffIdentity, new: AddMachine) -> Added:
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     site = await site_for(tx.session, staff, new.site_id)
     if site.archived_at is not None:  # an archived site keeps its history, takes nothing new
         raise NotFound()
@@ -161,7 +161,7 @@ async def add_machine(tx: Tx, staff: StaffIdentity, new: AddMachine) -> Added:
 
 
 async def rotate_secret(tx: Tx, staff: StaffIdentity, machine_id: int) -> str:
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     secret = await issue_secret(tx.session, machine)
     await secret_replaced(tx, machine)  # sockets opened with the old one close, everywhere
@@ -171,7 +171,7 @@ async def rotate_secret(tx: Tx, staff: StaffIdentity, machine_id: int) -> str:
 
 
 async def set_mode(tx: Tx, staff: StaffIdentity, machine_id: int, mode: Mode) -> Machine:
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     if machine.mode != mode.value:
         await audit.record(tx, staff.id, staff.company_id, "machine.mode", _target(machine),
@@ -184,7 +184,7 @@ async def set_mode(tx: Tx, staff: StaffIdentity, machine_id: int, mode: Mode) ->
 
 async def delete_machine(tx: Tx, staff: StaffIdentity, machine_id: int, confirm: str) -> None:
     """Deleting a machine deletes its usage data: the caller must type its name."""
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     if confirm != machine.name:
         raise ConfirmDeletion()
@@ -196,7 +196,7 @@ async def delete_machine(tx: Tx, staff: StaffIdentity, machine_id: int, confirm:
 async def manual_credit(
     tx: Tx, staff: StaffIdentity, consumer_id: int, given: ManualCredit
 ) -> credit.Posted:
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     consumer = await owned(tx.session, staff, Consumer, consumer_id)
     text = given.note.strip()[:150]
     return await credit.post(
@@ -206,7 +206,7 @@ async def manual_credit(
 
 
 async def create_group(tx: Tx, staff: StaffIdentity, settings: GroupSettings) -> UserGroup:
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     group = UserGroup(company_id=staff.company_id)
     await _name_free(tx, staff, settings.name)
     _apply(group, settings)
@@ -226,7 +226,7 @@ def _apply(group: UserGroup, settings: GroupSettings) -> None:
 async def update_group(
     tx: Tx, staff: StaffIdentity, group_id: int, settings: GroupSettings
 ) -> UserGroup:
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     group = await _group(tx, staff, group_id)
     await _name_free(tx, staff, settings.name, group.id)
     before = _settings_of(group)
@@ -263,7 +263,7 @@ async def group_for(tx: Tx, staff: StaffIdentity, group_id: object) -> UserGroup
 
 
 async def add_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id: int) -> None:
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     group = await _group(tx, staff, group_id)
     consumer = await owned(tx.session, staff, Consumer, consumer_id)
     if await tx.session.get(GroupMember, (group.id, consumer.id)) is None:
@@ -273,7 +273,7 @@ async def add_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id: i
 
 async def remove_member(tx: Tx, staff: StaffIdentity, group_id: int, consumer_id: int) -> None:
     """Take a consumer out of a group: their credit stays theirs."""
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     group = await _group(tx, staff, group_id)
     found = is_id(consumer_id)
     member = await tx.session.get(GroupMember, (group.id, consumer_id)) if found else None
@@ -291,7 +291,7 @@ async def attach_group(
     tx: Tx, staff: StaffIdentity, machine_id: int, group_id: int, selection_id: int | None = None
 ) -> None:
     """Let a group use a machine; in custom mode, with a selection of its own."""
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     group = await _group(tx, staff, group_id)
     selection = await tx.session.get(Selection, selection_id) if is_id(selection_id) else None
@@ -307,7 +307,7 @@ async def attach_group(
 
 
 async def detach_group(tx: Tx, staff: StaffIdentity, machine_id: int, group_id: int) -> None:
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     group = await _group(tx, staff, group_id)
     link = await tx.session.get(MachineGroup, (machine.id, group.id))
@@ -324,7 +324,7 @@ async def set_selection(
     tx: Tx, staff: StaffIdentity, machine_id: int, selection_id: int
 ) -> Machine:
     """The selection a machine offers by default; it must be for the machine's model."""
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     selection = await selection_for(tx, staff, selection_id)
     if selection.model != machine.model:
@@ -338,7 +338,7 @@ async def set_selection(
 async def set_policy(tx: Tx, staff: StaffIdentity, change: SetPolicy) -> ConsumerPolicy:
     """Whether new consumers wait for an administrator, and the amounts they may top up;
     what the change leaves out stays as it was."""
-    require(staff.role, Permission.MANAGE_PEOPLE)
+    staff.require(Permission.MANAGE_PEOPLE)
     found = await tx.session.get(ConsumerPolicy, staff.company_id)
     if found is None:
         found = ConsumerPolicy(company_id=staff.company_id, require_approval=False,

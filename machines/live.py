@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
-from accounts.roles import Permission, can
+from accounts.roles import Permission
+from accounts.sections import holds
 from accounts.tenant import belongs, works_at
 from customers import views as customer_views
 from customers.models import Consumer
@@ -42,7 +43,7 @@ class MachineTopic:
         # sequential, so knowing one proves nothing.
         if machine.id in viewer.scanned_machines:
             return True
-        if viewer.company_id is None or not can(viewer.role, Permission.MACHINES):
+        if viewer.company_id is None or not holds(viewer, Permission.MACHINES):
             return False  # the café's floor roles watch no machine they have not scanned
         site = await session.get(Site, machine.site_id)
         return works_at(viewer, site.company_id if site else None, machine.site_id)
@@ -52,9 +53,9 @@ class MachineTopic:
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
         machine = view["machine"]
-        if works_at(viewer, machine["company_id"], machine["site_id"]) and can(
-                viewer.role, Permission.MACHINES):
-            return "full" if can(viewer.role, Permission.PEOPLE) else "staff"
+        if works_at(viewer, machine["company_id"], machine["site_id"]) and holds(
+                viewer, Permission.MACHINES):
+            return "full" if holds(viewer, Permission.PEOPLE) else "staff"
         return "public"
 
     def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
@@ -109,7 +110,7 @@ class UserTopic(OneAudience):
             return False
         if viewer.consumer_id == consumer_id:
             return True
-        if not can(viewer.role, Permission.PEOPLE):
+        if not holds(viewer, Permission.PEOPLE):
             return False
         consumer = await session.get(Consumer, consumer_id)
         return belongs(viewer, consumer.company_id if consumer else None)

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by, site_for
 from domain import audit
@@ -76,7 +76,7 @@ async def edit_machine(
     tx: Tx, staff: StaffIdentity, machine_id: object, name: str, mode: Mode
 ) -> Machine:
     """Its name (what staff and consumers see) and access mode."""
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     if machine.name != name:
         await audit.record(tx, staff.id, staff.company_id, "machine.renamed", _target(machine),
@@ -91,7 +91,7 @@ async def move_machine(
 ) -> Machine:
     """Put a machine on another site of the company; its selection, groups, brews and secret
     go with it."""
-    require(staff.role, Permission.RUN_MACHINES)
+    staff.require(Permission.RUN_MACHINES)
     machine = await machine_for(tx, staff, machine_id)
     site = await open_site(tx.session, staff, site_id)
     if site.id == machine.site_id:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
-from accounts.roles import Permission, can, require
+from accounts.roles import Permission
 from accounts.tenant import owned_by
 from customers import service as consumers
 from customers import views as customer_views
@@ -161,7 +161,7 @@ async def outbox(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.READ_MAIL)
+    staff.require(Permission.READ_MAIL)
     async with app_state(request).sessionmaker() as session:
         mails = (
             await session.scalars(
@@ -188,7 +188,7 @@ async def staff_machines(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.MACHINES)
+    staff.require(Permission.MACHINES)
     viewer = await viewer_of(request)
     state = app_state(request)
     chosen = request.query_params.get("site", "")
@@ -210,7 +210,7 @@ async def staff_machines(request: Request) -> Response:
             shown = kind.present(view, kind.audience(view, viewer))
             cards.append({"machine": machine, "view": shown})
         # Consumers' names, e-mails and balances: for the roles that see people only.
-        sees_people = can(staff.role, Permission.PEOPLE)
+        sees_people = staff.may(Permission.PEOPLE)
         waiting = (
             await session.scalars(
                 select(Consumer)
@@ -238,9 +238,9 @@ async def staff_machines(request: Request) -> Response:
         site_names={s.id: s.name for s in sites} if len(sites) > 1 else {},
         currency=cards[0]["view"]["currency"] if cards else "EUR",
         people=people, balances=balances, shares=shares, rules=rules,
-        show_pins=can(staff.role, Permission.RUN_MACHINES), sees_people=sees_people,
-        manage_people=sees_people and can(staff.role, Permission.MANAGE_PEOPLE),
-        payments=can(staff.role, Permission.CONFIGURE),
+        show_pins=staff.may(Permission.RUN_MACHINES), sees_people=sees_people,
+        manage_people=sees_people and staff.may(Permission.MANAGE_PEOPLE),
+        payments=staff.may(Permission.CONFIGURE),
         provider=payment_provider.name,
         topics=[views.machine_topic(c["machine"].id) for c in cards][:20],
     )
@@ -250,7 +250,7 @@ async def qr_sheet(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.MACHINES)
+    staff.require(Permission.MACHINES)
     async with app_state(request).sessionmaker() as session:
         machines = (
             await session.scalars(
@@ -263,7 +263,7 @@ async def qr_sheet(request: Request) -> Response:
     cards = [
         {"label": m.name, "url": machine_url(request, m.token),
          "svg": qr(machine_url(request, m.token)).svg_inline(scale=4, border=2)}
-        for m in machines
+        for m in machines if staff.may_use(m.site_id)  # a site-limited member: their sites'
     ]
     return page(request, "machines/qr_sheet.html", cards=cards)
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import delete, exists, func, or_, select
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned, owned_by
 from customers.models import UserGroup
@@ -72,7 +72,7 @@ async def _drinks(tx: Tx, selection_id: int) -> list[SelectionProduct]:
 
 async def create_selection(tx: Tx, staff: StaffIdentity, new: CreateSelection) -> Selection:
     """A new selection for a machine model: empty, or with a copy of another one's drinks."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     source = await selection_for(tx, staff, new.copy_from) if new.copy_from else None
     selection = Selection(company_id=staff.company_id, model=new.model, name=new.name,
                           share_token=secrets.token_urlsafe(16))
@@ -92,7 +92,7 @@ async def rename_selection(
     tx: Tx, staff: StaffIdentity, selection_id: int, name: str
 ) -> Selection:
     """Only staff pages and share links show the name: no machine is told."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     selection.name = name
     await tx.session.flush()
@@ -117,7 +117,7 @@ async def users_of(tx: Tx, selection_id: int) -> tuple[list[str], list[str]]:
 async def delete_selection(tx: Tx, staff: StaffIdentity, selection_id: object) -> None:
     """Only a selection nobody offers: deleting one in use would leave its machines or
     groups without drinks. Past brews keep their own copy of each drink."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     machines, groups = await users_of(tx, selection.id)
     if machines or groups:
@@ -148,7 +148,7 @@ async def add_drink(
     tx: Tx, staff: StaffIdentity, selection_id: int, new: AddDrink
 ) -> SelectionProduct:
     """A drink at the end of the selection; no price makes it free."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     product = SelectionProduct(
         selection_id=selection.id, name=new.name, type=new.type, price=new.price or 0,
@@ -170,7 +170,7 @@ async def edit_drink(
 ) -> SelectionProduct:
     """Change the fields the edit was given (a price or a recipe given as null: free, the
     machine's own settings)."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     drink = await drink_for(tx, staff, drink_id)
     given = edit.model_fields_set
     changes: dict[str, Any] = {}
@@ -203,7 +203,7 @@ async def set_enabled(
 
 async def delete_drink(tx: Tx, staff: StaffIdentity, drink_id: int) -> None:
     """Past brews keep their own copy of the drink's name and price (usage data stays)."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     drink = await drink_for(tx, staff, drink_id)
     selection_id = drink.selection_id
     await audit.record(tx, staff.id, staff.company_id, "drink.removed", _target(drink),
@@ -216,7 +216,7 @@ async def move_drink(
     tx: Tx, staff: StaffIdentity, drink_id: int, direction: Literal["up", "down"]
 ) -> None:
     """One step up or down in its selection's order; at either end it stays put."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     drink = await drink_for(tx, staff, drink_id)
     drinks = await _drinks(tx, drink.selection_id)
     index = drinks.index(drink)
@@ -231,7 +231,7 @@ async def move_drink(
 
 async def reorder(tx: Tx, staff: StaffIdentity, selection_id: int, order: list[int]) -> None:
     """Put the selection's drinks in the given order (a list of all their ids)."""
-    require(staff.role, Permission.PRODUCTS)
+    staff.require(Permission.PRODUCTS)
     selection = await selection_for(tx, staff, selection_id)
     drinks = {p.id: p for p in await _drinks(tx, selection.id)}
     if sorted(order) != sorted(drinks):

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from accounts.context import staff_of, viewer_of
 from accounts.models import Company, Site
-from accounts.roles import Permission, can, require, require_any
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import owned_by
 from customers.models import Consumer, GroupMember, UserGroup
@@ -50,7 +50,7 @@ async def machine_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.MACHINES)
+    staff.require(Permission.MACHINES)
     viewer = await viewer_of(request)
     kind = MachineTopic()
 
@@ -95,14 +95,14 @@ async def machine_page(request: Request) -> Response:
 
     context = await run_tx(request, op)
     return page(request, "machines/staff_machine.html", staff=staff,
-                configure=can(staff.role, Permission.RUN_MACHINES), **context)
+                configure=staff.may(Permission.RUN_MACHINES), **context)
 
 
 async def selections_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require_any(staff.role, Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
+    staff.require_any(Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
 
     async def op(tx: Tx) -> dict[str, Any]:
         models = await tx.session.scalars(
@@ -116,11 +116,11 @@ async def selections_page(request: Request) -> Response:
 
     context = await run_tx(request, op)
     return page(request, "machines/staff_selections.html", staff=staff,
-                configure=can(staff.role, Permission.PRODUCTS), **context)
+                configure=staff.may(Permission.PRODUCTS), **context)
 
 
 async def _editor(request: Request, staff: StaffIdentity) -> dict[str, Any]:
-    require_any(staff.role, Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
+    staff.require_any(Permission.PRODUCTS, Permission.MACHINES)  # read only: machines
 
     async def op(tx: Tx) -> dict[str, Any]:
         view = await selection_service.editor_view(
@@ -129,7 +129,7 @@ async def _editor(request: Request, staff: StaffIdentity) -> dict[str, Any]:
         return {**view, **_money_context(request, await _company(tx, staff))}
 
     return {**await run_tx(request, op), "types": list(recipes.TYPES),
-            "limits": recipes.RECIPE_LIMITS, "configure": can(staff.role, Permission.PRODUCTS)}
+            "limits": recipes.RECIPE_LIMITS, "configure": staff.may(Permission.PRODUCTS)}
 
 
 async def selection_page(request: Request) -> Response:
@@ -156,7 +156,7 @@ async def groups_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require_any(staff.role, Permission.PEOPLE, Permission.MACHINES)  # names: people only
+    staff.require_any(Permission.PEOPLE, Permission.MACHINES)  # names: people only
     return await render_groups(request, staff)
 
 
@@ -181,7 +181,7 @@ async def render_groups(
                 select(Consumer).where(owned_by(staff, Consumer.company_id))
                 .order_by(Consumer.name, Consumer.id)
             )
-        ).all() if can(staff.role, Permission.PEOPLE) else []
+        ).all() if staff.may(Permission.PEOPLE) else []
         rows = await tx.session.execute(
             select(GroupMember.group_id, GroupMember.consumer_id)
             .join(UserGroup, UserGroup.id == GroupMember.group_id)
@@ -197,8 +197,8 @@ async def render_groups(
 
     context = await run_tx(request, op)
     return page(request, "machines/staff_groups.html", status=status, staff=staff,
-                every=EVERY, configure=can(staff.role, Permission.MANAGE_PEOPLE),
-                sees_people=can(staff.role, Permission.PEOPLE), errors=errors or {},
+                every=EVERY, configure=staff.may(Permission.MANAGE_PEOPLE),
+                sees_people=staff.may(Permission.PEOPLE), errors=errors or {},
                 typed=typed or {}, **context)
 
 

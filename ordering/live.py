@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import Site
-from accounts.roles import Permission, can
+from accounts.roles import Permission
+from accounts.sections import Holder, holds
 from accounts.tenant import works_at
 from errors import N_
 from ordering import views
@@ -28,7 +29,7 @@ def _int(text: str) -> int | None:
 async def _staff_site(session: AsyncSession, site_id: int | None, viewer: Viewer) -> bool:
     """Staff of the site's company who may work at the site (a member given only some
     sites watches nothing of the others)."""
-    if site_id is None or viewer.company_id is None or not can(viewer.role, Permission.FLOOR):
+    if site_id is None or viewer.company_id is None or not holds(viewer, Permission.FLOOR):
         return False  # the machines' roles have no business on the café's floor
     site = await session.get(Site, site_id)
     return works_at(viewer, site.company_id if site else None, site_id)
@@ -95,8 +96,8 @@ class TableTopic:
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
         table = view["table"]
-        if works_at(viewer, table["company_id"], table["site_id"]) and can(
-                viewer.role, Permission.FLOOR):
+        if works_at(viewer, table["company_id"], table["site_id"]) and holds(
+                viewer, Permission.FLOOR):
             return "full"  # staff of the company that runs the table, at its site
         detail = view.get("session")
         if detail and any(m["key"] == viewer.device_key for m in detail["members"]):
@@ -139,9 +140,9 @@ POS_ACTIONS = (Permission.VALIDATE, Permission.SETTLE, Permission.FREE,
 _ALL_POS_ACTIONS = frozenset(p.value for p in POS_ACTIONS)
 
 
-def pos_audience(role: str | None) -> str:
-    """A POS viewer's cut: "full", or "only:" and the POS actions the role may do."""
-    allowed = [p.value for p in POS_ACTIONS if can(role, p)]
+def pos_audience(who: Holder | None) -> str:
+    """A POS viewer's cut: "full", or "only:" and the POS actions they may do."""
+    allowed = [p.value for p in POS_ACTIONS if holds(who, p)]
     return "full" if len(allowed) == len(POS_ACTIONS) else "only:" + ",".join(allowed)
 
 
@@ -152,8 +153,8 @@ def pos_actions(audience: str) -> frozenset[str]:
     return frozenset(a for a in audience.removeprefix("only:").split(",") if a)
 
 
-def pos_actions_of(role: str | None) -> frozenset[str]:
-    return pos_actions(pos_audience(role))
+def pos_actions_of(who: Holder | None) -> frozenset[str]:
+    return pos_actions(pos_audience(who))
 
 
 class SiteTopic:
@@ -167,7 +168,7 @@ class SiteTopic:
         self.config = config
 
     def audience(self, view: dict[str, Any], viewer: Viewer) -> str:
-        return "full" if "station" in view else pos_audience(viewer.role)
+        return "full" if "station" in view else pos_audience(viewer)
 
     def present(self, view: dict[str, Any], audience: str) -> dict[str, Any]:
         if audience == "full" or Permission.VALIDATE.value in pos_actions(audience):

@@ -14,7 +14,7 @@ from babel.numbers import get_currency_precision
 from sqlalchemy import func, select, update
 
 from accounts.models import Company, Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import on_site, site_for
 from domain import audit
@@ -37,7 +37,7 @@ async def menu_site(tx: Tx, staff: StaffIdentity | None, site_id: object) -> Sit
     """The site whose menu this staff member may change (another company's: not found)."""
     site = await site_for(tx.session, staff, site_id)
     assert staff is not None
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     return site
 
 
@@ -50,7 +50,7 @@ async def decimals_of(tx: Tx, site: Site) -> int:
 async def _own(tx: Tx, staff: StaffIdentity | None, model: type[M], object_id: object) -> M:
     found = await on_site(tx.session, staff, model, object_id)
     assert staff is not None
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     return found
 
 

@@ -16,9 +16,9 @@ from starlette.routing import Route
 
 from accounts.context import consumer_id_of, staff_of, viewer_of
 from accounts.models import Site
-from accounts.roles import Permission, can, require
-from accounts.service import NotSignedIn, StaffIdentity
-from accounts.tenant import owned_by, site_for
+from accounts.roles import Permission
+from accounts.service import NotSignedIn, StaffIdentity, workplace
+from accounts.tenant import site_for
 from errors import NotFound
 from ordering import diner_service, readiness, views
 from ordering.config import config_of
@@ -79,7 +79,7 @@ async def _staff_site(request: Request) -> tuple[StaffIdentity, Site]:
     staff = await staff_of(request)
     if staff is None:
         raise NotSignedIn()
-    require(staff.role, Permission.FLOOR)  # not the machines' roles
+    staff.require(Permission.FLOOR)  # not the machines' roles
     async with app_state(request).sessionmaker() as session:
         site = await site_for(session, staff, request.path_params["site_id"])
     return staff, site
@@ -93,19 +93,17 @@ async def staff_home(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    if not can(staff.role, Permission.FLOOR):  # the machines' roles: their own first page
+    if not staff.may(Permission.FLOOR):  # the machines' roles: their own first page
         for permission, where in ((Permission.MACHINES, "/staff/machines"),
                                   (Permission.PRODUCTS, "/staff/selections"),
                                   (Permission.PEOPLE, "/backoffice/people"),
                                   (Permission.REPORT, "/backoffice/dashboard")):
-            if can(staff.role, permission):
+            if staff.may(permission):
                 return redirect(where)
         return redirect("/backoffice")
     async with app_state(request).sessionmaker() as session:
-        site_id = await session.scalar(
-            select(Site.id).where(owned_by(staff, Site.company_id), Site.archived_at.is_(None))
-            .order_by(Site.id)
-        )
+        _, sites = await workplace(session, staff)  # a site-limited member: their first
+    site_id = sites[0].id if sites else None
     if site_id is None:  # no open site yet: setting one up starts in the back office
         return redirect("/backoffice")
     if staff.role == "kitchen":
@@ -142,7 +140,7 @@ async def pos_page(request: Request, **order: Any) -> Response:
     return page(
         request, "pos.html", staff=staff, site=site, view=view, menu=menu,
         stations=sorted(stations), topics=[views.pos_topic(site.id), views.menu_topic(site.id)],
-        missing=missing, may=pos_actions_of(staff.role), **order,
+        missing=missing, may=pos_actions_of(staff), **order,
     )
 
 
@@ -151,7 +149,7 @@ async def pos_order_panel(request: Request) -> Response:
     if (to_login := await _signed_in(request)) is not None:
         return to_login
     staff, site = await _staff_site(request)
-    require(staff.role, Permission.VALIDATE)
+    staff.require(Permission.VALIDATE)
     async with app_state(request).sessionmaker() as session:
         table = await session.get(DiningTable, request.path_params["table_id"])
         if table is None or table.site_id != site.id:
@@ -168,10 +166,10 @@ async def pos_order_panel(request: Request) -> Response:
     return page(request, "_pos_order.html", menu=menu, **panel)
 
 
-def may_open_pos(role: str | None) -> bool:
-    """Whether the POS has something for this role to do: validate rounds or take payment
+def may_open_pos(staff: StaffIdentity) -> bool:
+    """Whether the POS has something for this member to do: validate rounds or take payment
     (a kitchen account has none, so its display shows no way there)."""
-    return can(role, Permission.VALIDATE) or can(role, Permission.SETTLE)
+    return staff.may(Permission.VALIDATE) or staff.may(Permission.SETTLE)
 
 
 async def station_page(request: Request) -> Response:
@@ -183,7 +181,7 @@ async def station_page(request: Request) -> Response:
         view = await views.station_view(session, site.id, station)
     return page(
         request, "station.html", staff=staff, site=site, view=view,
-        topics=[views.station_topic(site.id, station)], may_open_pos=may_open_pos(staff.role),
+        topics=[views.station_topic(site.id, station)], may_open_pos=may_open_pos(staff),
     )
 
 
@@ -195,7 +193,7 @@ async def qr_sheet(request: Request) -> Response:
     if (to_login := await _signed_in(request)) is not None:
         return to_login
     staff, site = await _staff_site(request)
-    require(staff.role, Permission.PRINT)  # a page in their language, with a way back
+    staff.require(Permission.PRINT)  # a page in their language, with a way back
     base = app_state(request).settings.public_url
     async with app_state(request).sessionmaker() as session:
         tables = await table_codes(session, site.id, base)

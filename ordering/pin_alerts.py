@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from ordering import pin
 from ordering.config import OrderingConfig
@@ -18,7 +18,7 @@ async def lift(
 ) -> DiningTable:
     """Forget the table's wrong PINs: anyone may try the PIN again at once (each phone
     keeps its own count). The POS hears of it when the table was slowed."""
-    require(staff.role, Permission.LIFT_PIN_LIMIT)
+    staff.require(Permission.LIFT_PIN_LIMIT)
     table = await staff_table(tx, staff, table_id)
     rule = pin.table_rule(config)
     if await ratelimit.lift(tx.session, rule.scope, str(table.id)) >= rule.limit:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from db.base import is_id
 from errors import N_, InvalidInput
@@ -88,7 +88,7 @@ async def take_order(
     idempotency_key: str,
 ) -> Taken:
     """Send an order taken by staff to production; a retried key makes one round."""
-    require(staff.role, Permission.VALIDATE)
+    staff.require(Permission.VALIDATE)
     key = idempotency_key
     table = await staff_service.staff_table(tx, staff, table_id)
     ts = await active_session(tx.session, table.id)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from accounts.api import STAFF
 from accounts.context import staff_of
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import NotSignedIn, StaffIdentity
 from accounts.tenant import site_for
 from api.endpoint import SIGNED_IN, Endpoint, Reply
@@ -74,7 +74,7 @@ async def pos_state(request: Request) -> Response:
     PINs, which `POST /staff/tables/{table_id}/pin-limit/lift` lifts) and the products staff
     may add in an edit. Live topic: `site:{site_id}:pos`."""
     staff = await _staff(request)
-    require(staff.role, Permission.FLOOR)
+    staff.require(Permission.FLOOR)
     site_id = request.path_params["site_id"]
 
     async def op(tx: Tx) -> dict[str, Any]:
@@ -91,7 +91,7 @@ async def station_state(request: Request) -> Response:
     menu's categories), oldest round first, with only this station's lines. An unknown
     station has no tickets. Live topic: `site:{site_id}:station:{station}`."""
     staff = await _staff(request)
-    require(staff.role, Permission.FLOOR)
+    staff.require(Permission.FLOOR)
     site_id = request.path_params["site_id"]
     station = request.path_params["station"]
 

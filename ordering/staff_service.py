@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import guard
 from db.base import changed, is_id
@@ -127,7 +127,7 @@ async def validate(
     tx: Tx, config: OrderingConfig, staff: StaffIdentity, round_id: object
 ) -> Round:
     """Send a round to production: one ticket per station its lines need."""
-    require(staff.role, Permission.VALIDATE)
+    staff.require(Permission.VALIDATE)
     ctx = await _round(tx, staff, round_id)
     if ctx.round.status == RoundStatus.VALIDATED:
         return ctx.round  # a retried validation
@@ -151,7 +151,7 @@ async def validate(
 async def refuse(
     tx: Tx, config: OrderingConfig, staff: StaffIdentity, round_id: int, reason: str
 ) -> Round:
-    require(staff.role, Permission.VALIDATE)
+    staff.require(Permission.VALIDATE)
     text = _reason(reason)
     ctx = await _round(tx, staff, round_id)
     if ctx.round.status == RoundStatus.REFUSED:
@@ -194,7 +194,7 @@ async def edit(
     additions: list[LineAdd],
 ) -> Round:
     """Change a round before production; the phones show the new revision and why."""
-    require(staff.role, Permission.VALIDATE)
+    staff.require(Permission.VALIDATE)
     text = _reason(reason)
     ctx = await _round(tx, staff, round_id)
     _require_party_there(ctx)
@@ -256,7 +256,7 @@ async def move_ticket(
     tx: Tx, config: OrderingConfig, staff: StaffIdentity, ticket_id: int, target: str | None
 ) -> Ticket:
     """Move a station's ticket; the round's status follows its tickets."""
-    require(staff.role, Permission.PRODUCE)
+    staff.require(Permission.PRODUCE)
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
         raise NotFound()
     ticket = await tx.session.get(Ticket, ticket_id)
@@ -336,7 +336,7 @@ async def settle(
 ) -> Payment:
     """Take payment of everything due at the table (`method`: cash or card); a retried key
     pays once. `at_till`: a till's ticket paid it (pos/sell.py), which the facts say."""
-    require(staff.role, Permission.SETTLE)
+    staff.require(Permission.SETTLE)
     table = await staff_table(tx, staff, table_id)
     ts = await active_session(tx.session, table.id)
     if ts is not None:
@@ -407,7 +407,7 @@ async def free(
     tx: Tx, config: OrderingConfig, staff: StaffIdentity, table_id: object
 ) -> None:
     """Close the table's session: its PIN and memberships stop working. Idempotent."""
-    require(staff.role, Permission.FREE)
+    staff.require(Permission.FREE)
     table = await staff_table(tx, staff, table_id)
     ts = await active_session(tx.session, table.id)
     if ts is None:
@@ -416,7 +416,7 @@ async def free(
         detail = await session_detail(tx.session, ts)
         owed = detail["due"] > 0 or any(r["status"] in OPEN_ROUND for r in detail["rounds"])
         if owed:
-            require(staff.role, Permission.FORCE_FREE)
+            staff.require(Permission.FORCE_FREE)
     now = datetime.now(UTC)
     closed = await tx.session.execute(
         update(TableSession)
@@ -437,7 +437,7 @@ async def free(
 async def set_available(
     tx: Tx, staff: StaffIdentity, product_id: int, available: bool
 ) -> Product:
-    require(staff.role, Permission.SOLD_OUT)
+    staff.require(Permission.SOLD_OUT)
     if isinstance(product_id, bool) or not isinstance(product_id, int):
         raise NotFound()
     row = (

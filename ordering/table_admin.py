@@ -18,7 +18,7 @@ from pydantic import Field
 from sqlalchemy import func, or_, select
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import on_site, site_for
 from domain import audit
@@ -146,7 +146,7 @@ async def add_tables(
 ) -> list[DiningTable]:
     """New tables after the site's last one, each with its own token."""
     site = await site_for(tx.session, staff, site_id)
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     if len({label.lower() for label in labels}) != len(labels):
         raise LabelTaken(label=labels[0])
     await _taken(tx, site.id, labels)
@@ -168,7 +168,7 @@ async def add_range(
 
 async def _table(tx: Tx, staff: StaffIdentity, table_id: object) -> DiningTable:
     table = await on_site(tx.session, staff, DiningTable, table_id)
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     return table
 
 
@@ -217,6 +217,6 @@ async def regenerate_token(tx: Tx, staff: StaffIdentity, table_id: object) -> Di
 async def printed(tx: Tx, staff: StaffIdentity, site_id: object) -> Site:
     """Record that the site's QR codes were printed (the onboarding checklist reads it)."""
     site = await site_for(tx.session, staff, site_id)
-    require(staff.role, Permission.PRINT)
+    staff.require(Permission.PRINT)
     site.qr_printed_at = datetime.now(UTC)
     return site

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from accounts.api import STAFF
 from accounts.context import staff_of
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import NotSignedIn, StaffIdentity
 from accounts.tenant import site_for
 from api.endpoint import SIGNED_IN, Endpoint, Reply
@@ -72,7 +72,7 @@ async def codes(request: Request) -> Response:
 
     async def op(tx: Tx) -> TableCodes:
         site = await site_for(tx.session, staff, request.path_params["site_id"])
-        require(staff.role, Permission.PRINT)
+        staff.require(Permission.PRINT)
         return TableCodes(site_id=site.id, tables=await table_codes(tx.session, site.id, base))
 
     return json_reply((await run_tx(request, op)).model_dump(), request)
@@ -86,7 +86,7 @@ class Printed(BaseModel):
 async def mark_printed(tx: Tx, staff: StaffIdentity, site_id: object) -> Printed:
     """Note that the site's QR sheet was printed (a step of the onboarding checklist)."""
     site = await site_for(tx.session, staff, site_id)
-    require(staff.role, Permission.PRINT)
+    staff.require(Permission.PRINT)
     site.qr_printed_at = datetime.now(UTC)
     await tx.session.flush()
     return Printed(site_id=site.id, printed_at=site.qr_printed_at)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from accounts.models import Site
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import on_site, site_for
 from domain import audit
@@ -32,7 +32,7 @@ async def set_site_mode(
     tx: Tx, config: OrderingConfig, staff: StaffIdentity, site_id: int, mode: str
 ) -> Site:
     """Set the whole site at once (a mode of MODES); tables with their own mode keep it."""
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     site = await site_for(tx.session, staff, site_id)
     if site.mode_chosen_at is None:
         site.mode_chosen_at = datetime.now(UTC)  # chosen, even if the default is kept
@@ -59,7 +59,7 @@ async def set_table_mode(
     tx: Tx, config: OrderingConfig, staff: StaffIdentity, table_id: int, mode: str | None
 ) -> DiningTable:
     """Set one table's mode (of MODES), or None to follow the site's."""
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     table = await on_site(tx.session, staff, DiningTable, table_id)
     if table.mode != mode:
         table.mode = mode

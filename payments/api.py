@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from accounts.api import STAFF
 from accounts.context import staff_of
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import NotSignedIn, StaffIdentity
 from api.endpoint import PUBLIC, SESSION, SIGNED_IN, Endpoint, Param, Reply, Tag
 from customers.api import CONSUMERS, signed_in
@@ -149,7 +149,7 @@ async def _configurer(request: Request) -> StaffIdentity:
     staff = await staff_of(request)
     if staff is None:
         raise NotSignedIn()
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     return staff
 
 

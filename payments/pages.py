@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.context import staff_of
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from payments import provider_settings as payment_settings
 from payments.runtime import runtime_of
 from payments.sandbox import sandbox_payment
@@ -33,7 +33,7 @@ async def settings_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.CONFIGURE)  # a page in their language, with a way back
+    staff.require(Permission.CONFIGURE)  # a page in their language, with a way back
     runtime = runtime_of(request)
     async with app_state(request).sessionmaker() as session:
         config = await payment_settings.config_for(

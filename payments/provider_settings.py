@@ -14,7 +14,7 @@ from typing import Any, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from domain import audit
 from payments.commands import PaymentSettingsChange, Provider
@@ -83,7 +83,7 @@ async def save(
     tx: Tx, staff: StaffIdentity, change: PaymentSettingsChange, now: datetime, box: SecretBox
 ) -> ProviderConfig:
     """The provider chosen, and each key given (a key left out keeps the stored one)."""
-    require(staff.role, Permission.CONFIGURE)
+    staff.require(Permission.CONFIGURE)
     new_key, new_webhook = change.stripe_secret_key, change.stripe_webhook_secret
     session = tx.session
     row = await session.get(PaymentSettings, staff.company_id)

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from pos.device import check_member_pin
 from pos.errors import ApprovalNeeded
@@ -36,7 +36,7 @@ async def approver(state: AppState, *, till: Till, acting: StaffIdentity,
     """Who approves: the acting member when they hold `permission`, else the member whose
     PIN was typed, who must hold it and work at this till (tries limited as a switch of
     user's). Raises ApprovalNeeded without an approval, PinRefused with a wrong one."""
-    if can(acting.role, permission) and (approval is None or approval.staff_id == acting.id):
+    if acting.may(permission) and (approval is None or approval.staff_id == acting.id):
         return acting.id
     if approval is None:
         raise ApprovalNeeded()

@@ -22,8 +22,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse, Response
 
 from accounts.models import Staff, StaffSite
-from accounts.roles import Permission, can, require
-from accounts.service import StaffIdentity, identity
+from accounts.roles import Permission
+from accounts.service import StaffIdentity, identities, identity
 from accounts.staff_admin import check_pin
 from pos import clock
 from pos.errors import (
@@ -174,11 +174,12 @@ async def revoke_device(tx: Tx, company_id: int, till_id: int, staff_id: int) ->
     return till
 
 
-async def staff_of_till(session: AsyncSession, till: Till) -> list[Staff]:
+async def staff_of_till(session: AsyncSession, till: Till) -> list[StaffIdentity]:
     """Who may switch in on this till: active staff of its company working at its site,
-    with a PIN, by name."""
+    with a PIN, by name (each with their limits: whom to ask for an approval is asked of
+    them as of anyone signed in)."""
     at_site = select(StaffSite.staff_id).where(StaffSite.site_id == till.site_id)
-    return list((await session.scalars(
+    return await identities(session, (await session.scalars(
         select(Staff).where(
             Staff.company_id == till.company_id, Staff.active.is_(True),
             Staff.pin_hash.is_not(None),
@@ -203,7 +204,7 @@ async def check_member_pin(state: AppState, till: Till, staff_id: int, pin: str,
             )
         if not right or member is None:
             raise PinRefused()
-    if wanted is not None and not can(member.role, wanted):
+    if wanted is not None and not member.may(wanted):
         raise PinRefused()
     return member
 
@@ -286,7 +287,7 @@ async def at_till(conn: HTTPConnection, permission: Permission) -> AtTill:
         staff = await identity(session, staff_id)
     if staff is None or staff.company_id != till.company_id or not staff.may_use(till.site_id):
         raise NotAtTill()
-    require(staff.role, permission)
+    staff.require(permission)
     return AtTill(till, staff)
 
 

@@ -23,7 +23,7 @@ from typing import Protocol, TypeVar
 from escpos.printer import Dummy, Network
 from sqlalchemy import delete, select
 
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import works_at
 from errors import N_, Conflict, DomainError, NotFound
@@ -224,7 +224,7 @@ async def off_loop(call: Callable[[], None], timeout: float) -> None:
 
 async def printable(tx: Tx, staff: StaffIdentity, ticket_id: int) -> tuple[Ticket, Till]:
     """The ticket and its till, if the staff member sells at its site; else not found."""
-    require(staff.role, Permission.SELL)
+    staff.require(Permission.SELL)
     ticket = await tx.session.get(Ticket, ticket_id)
     if ticket is None or not works_at(staff, ticket.company_id, ticket.site_id):
         raise NotFound()

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from accounts.context import staff_of
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.tenant import works_at
 from errors import NotFound
 from pos import device
@@ -48,7 +48,7 @@ async def receipt_page(request: Request) -> Response:
     staff = await staff_of(request)
     if staff is None:
         return redirect("/staff/login")
-    require(staff.role, Permission.SELL)
+    staff.require(Permission.SELL)
     async with app_state(request).sessionmaker() as session:
         ticket = await session.get(Ticket, request.path_params["ticket_id"])
         if ticket is None or not works_at(staff, ticket.company_id, ticket.site_id):

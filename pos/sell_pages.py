@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Company, Site
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from errors import DomainError
 from ordering.models import Category, Product
 from ordering.pos_tables import pos_tables
@@ -64,9 +64,9 @@ async def sell_page(request: Request) -> Response:
         members = await device.staff_of_till(tx.session, till)
         context: dict[str, Any] = {
             "site": site, "currency": company.currency,
-            "supervisors": [m for m in members if can(m.role, Permission.DISCOUNT)
+            "supervisors": [m for m in members if m.may(Permission.DISCOUNT)
                             and m.id != at.staff.id],
-            "may_discount": can(at.staff.role, Permission.DISCOUNT),
+            "may_discount": at.staff.may(Permission.DISCOUNT),
             "catalog": [], "tables_due": [], "table": None, "table_lines": [], "table_error": None,
         }
         if table_id is None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 
 from accounts.models import Company, Staff
-from accounts.roles import Permission, require
+from accounts.roles import Permission
 from accounts.service import StaffIdentity
 from accounts.tenant import guard
 from db.base import changed
@@ -104,7 +104,7 @@ async def close_forgotten(
 ) -> Shift:
     """A manager (HOURS) closes a shift whose member of staff forgot to clock out, at the
     time they say, with why; the audit log keeps who, when and why."""
-    require(manager.role, Permission.HOURS)
+    manager.require(Permission.HOURS)
     shift = await tx.session.get(Shift, shift_id)
     guard(manager, shift.company_id if shift else None, UnknownShift,
           site_id=shift.site_id if shift else None)

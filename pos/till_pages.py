@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from accounts.models import Staff
-from accounts.roles import Permission, can
+from accounts.roles import Permission
+from accounts.service import StaffIdentity
 from errors import N_
 from pos import device
 from pos.till_offline import indicator
@@ -34,12 +34,12 @@ DONE = {
 }
 
 
-def _approvers(members: list[Staff], acting: Staff | None,
+def _approvers(members: list[StaffIdentity], acting: StaffIdentity | None,
                permission: Permission) -> list[tuple[int, str]] | None:
     """Who may approve `permission` for the member switched in; None when they hold it."""
-    if acting is None or can(acting.role, permission):
+    if acting is None or acting.may(permission):
         return None
-    return [(m.id, m.name) for m in members if can(m.role, permission)]
+    return [(m.id, m.name) for m in members if m.may(permission)]
 
 
 async def pair_page(request: Request) -> Response:
@@ -65,12 +65,12 @@ async def home(request: Request) -> Response:
     chosen = next((m for m in members if chosen_raw.isdecimal() and m.id == int(chosen_raw)),
                   None)
     actions = [(path.format(site=till.site_id), label) for path, label, needs in ACTIONS
-               if acting is not None and can(acting.role, needs)]
+               if acting is not None and acting.may(needs)]
     training = device.training_of(request) if acting is not None else None
     response = page(
         request, "till/home.html", till=till, members=members, acting=acting, chosen=chosen,
         actions=actions, training=next((m for m in members if m.id == training), None),
-        may_sell=acting is not None and can(acting.role, Permission.SELL),
+        may_sell=acting is not None and acting.may(Permission.SELL),
         # Who may approve, for a member who may not do it alone.
         drawer_approvers=_approvers(members, acting, Permission.DRAWER),
         training_approvers=_approvers(members, acting, Permission.TRAINING),

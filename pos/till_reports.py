@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from accounts.models import Company, Site, Staff
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Param, Reply, Tag
 from domain import audit
 from errors import N_, InvalidInput, NotFound
@@ -167,8 +167,8 @@ async def reports_page(request: Request) -> Response:
         request, "till/reports.html", till=here.till, staff=here.staff,
         key=str(uuid.uuid4()), today_name=day_name(context["today"], locale),
         day_name=lambda d: day_name(d, locale), **context,
-        may_report=can(here.staff.role, Permission.REPORT),
-        may_close=can(here.staff.role, Permission.CLOSE),
+        may_report=here.staff.may(Permission.REPORT),
+        may_close=here.staff.may(Permission.CLOSE),
         report_approvers=await supervisors(request, here.till, Permission.REPORT),
         close_approvers=await supervisors(request, here.till, Permission.CLOSE),
         **(await indicator(request, here.till)))

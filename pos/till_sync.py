@@ -38,7 +38,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from accounts.service import StaffIdentity, identity
 from domain import audit
 from errors import N_, Conflict, DomainError
@@ -395,7 +395,7 @@ async def _record(
     sold = as_sold(sale, limit)
     flags = catalog_flags(sale, products)
     approver = None
-    if sold.over_limit and not can(staff.role, Permission.DISCOUNT):
+    if sold.over_limit and not staff.may(Permission.DISCOUNT):
         approver = approved_by
         if approved_by is None:
             flags.append((Flag.UNVERIFIED_DISCOUNT, {

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from accounts.models import Staff
-from accounts.roles import Permission, can
+from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Param, Reply, Tag
 from domain import audit
 from errors import N_, InvalidInput, NotFound
@@ -148,7 +148,7 @@ async def supervisors(request: Request, till: Till, permission: Permission
     """Who may approve `permission` on this till (by PIN)."""
     async with app_state(request).sessionmaker() as session:
         members = await device.staff_of_till(session, till)
-    return [(m.id, m.name) for m in members if can(m.role, permission)]
+    return [(m.id, m.name) for m in members if m.may(permission)]
 
 
 # The list
@@ -282,8 +282,8 @@ async def refund_page(request: Request) -> Response:
         key=str(uuid.uuid4()), void_key=str(uuid.uuid4()),
         refund_approvers=await supervisors(request, here.till, Permission.REFUND),
         void_approvers=await supervisors(request, here.till, Permission.VOID),
-        may_refund=can(here.staff.role, Permission.REFUND),
-        may_void=can(here.staff.role, Permission.VOID),
+        may_refund=here.staff.may(Permission.REFUND),
+        may_void=here.staff.may(Permission.VOID),
         **(await indicator(request, here.till)))
     response.headers.update(NO_STORE)
     return response

@@ -24,6 +24,9 @@ class Viewer:
     consumer_id: int | None = None  # a signed-in coffee-machine consumer (machines/)
     # The sites a member of staff may work at: None for every site of their company.
     sites: frozenset[int] | None = None
+    # The back office's sections a member of staff is limited to: None for all of them
+    # (what they hold is asked through accounts.sections.holds).
+    sections: frozenset[str] | None = None
     scanned_tables: tuple[int, ...] = ()  # ids of the tables this browser holds the token of
     scanned_machines: tuple[int, ...] = ()  # ids of the coffee machines, likewise (machines/)
 

@@ -31,6 +31,15 @@
     const wrong = document.querySelector("main [aria-invalid=true]");
     if (wrong) wrong.focus();
   });
+  // The staff form's sections are for the roles that open some (data-roles): shown when
+  // such a role is chosen, hidden otherwise (the server ignores them for the others).
+  document.addEventListener("change", (event) => {
+    const select = event.target;
+    if (!select.matches || !select.matches("select[name=role]") || !select.form) return;
+    select.form.querySelectorAll("[data-roles]").forEach((set) => {
+      set.hidden = !set.dataset.roles.split(" ").includes(select.value);
+    });
+  });
   // A secret shown once (a new machine's) leaves the page with the browser: going back to
   // the page from the browser's cache must not show it again.
   window.addEventListener("pagehide", () => {

@@ -9,7 +9,10 @@ permission it needs, before it ships.
 
 Each cell is one request by a member of staff of that role, signed in once for the whole
 run: staff of the demo company on every site ("own"), staff given only a second site of
-the company ("site"), and staff of another company ("company"). The request names the
+the company ("site"), staff of another company ("company"), and, for the roles that open
+some of the back office's sections (accounts/sections.py), staff of the demo company given
+none of them ("nosections": refused every route of statistics, customers, campaigns and
+loyalty's settings, keeping the rest of their role). The request names the
 demo company's objects (its site, tables, machines, selections, consumers…):
 - a role without the permission is refused (403, or 404 as for a missing object);
 - so is a role of another company for anything naming an object, and a role of another
@@ -41,6 +44,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from accounts.models import Company, Site, Staff, StaffSite
 from accounts.roles import ROLES, Permission, can
+from accounts.sections import SECTIONED, holds, opens_sections, permissions_of
 from accounts.staff_admin import ROLE_ORDER, RoleName
 from customers.models import Consumer, UserGroup
 from demo.seed import ADDRESS, DemoVenue, demo_hash
@@ -64,6 +68,9 @@ Who = Permission | tuple[Permission, ...] | str  # a tuple: any one of them
 ALL_ROLES = ["kitchen", "cashier", "supervisor", "manager", "admin",
              "product_manager", "user_manager", "machine_owner", "reporter"]
 SCOPES = ["own", "site", "company"]
+# Every role in every scope, and the roles that open a section also limited to none.
+CELLS = [(role, scope) for role in ALL_ROLES for scope in SCOPES] + [
+    (role, "nosections") for role in ALL_ROLES if opens_sections(role)]
 PASSWORD = "matrix-demo-1"
 PIN = "2468"
 
@@ -604,6 +611,20 @@ def test_the_roles_are_the_ones_tested() -> None:
     assert not can("machine_owner", P.PEOPLE) and not can("reporter", P.PEOPLE)
 
 
+def test_a_member_given_no_section_is_refused_every_line_of_the_sections() -> None:
+    """The "nosections" cells expect a refusal on every line that needs only a section's
+    permission (the statistics' REPORT, and CUSTOMERS, CAMPAIGNS, LOYALTY as they come)."""
+    sectioned = [line for line in LINES if isinstance(line.who, Permission)
+                 and line.who in SECTIONED]
+    assert any(line.who == P.REPORT for line in sectioned)
+    for line in sectioned:
+        for role, scope in CELLS:
+            if scope == "nosections":
+                assert not expected(line, role, scope), (line.pattern, role)
+    assert expected(next(line for line in LINES if line.who == P.CONFIGURE),
+                    "manager", "nosections")
+
+
 def _names(value: Any) -> set[str]:
     if isinstance(value, str):
         return set(re.findall(r"{(\w+)}", value))
@@ -619,7 +640,8 @@ def expected(line: Line, role: str, scope: str) -> bool:
     if line.who in (PUBLIC, STAFF):
         return True
     wanted = line.who if isinstance(line.who, tuple) else (line.who,)
-    if not any(can(role, Permission(p)) for p in wanted):
+    held = permissions_of(role, frozenset() if scope == "nosections" else None)
+    if not any(Permission(p) in held for p in wanted):
         return False
     named = _names(line.path or line.pattern) | _names(line.body)
     if scope == "site" and line.whole_company:
@@ -769,18 +791,17 @@ async def _staff_everywhere(db: Database, venue: DemoVenue) -> dict[tuple[str, s
         await session.flush()
         session.add(Site(company_id=other.id, name="L'Autre Café", address="3 rue Basse"))
         password = demo_hash(PASSWORD)
-        for role in ALL_ROLES:
-            for scope in SCOPES:
-                email = f"{role}.{scope}@matrix.test"
-                member = Staff(company_id=other.id if scope == "company" else site.company_id,
-                               email=email, name=f"{role} {scope}", role=role,
-                               password_hash=password, all_sites=scope != "site",
-                               pin_hash=demo_hash(PIN))
-                session.add(member)
-                await session.flush()
-                if scope == "site":
-                    session.add(StaffSite(staff_id=member.id, site_id=kiosk.id))
-                emails[role, scope] = email
+        for role, scope in CELLS:
+            email = f"{role}.{scope}@matrix.test"
+            member = Staff(company_id=other.id if scope == "company" else site.company_id,
+                           email=email, name=f"{role} {scope}", role=role,
+                           password_hash=password, all_sites=scope != "site",
+                           all_sections=scope != "nosections", pin_hash=demo_hash(PIN))
+            session.add(member)
+            await session.flush()
+            if scope == "site":
+                session.add(StaffSite(staff_id=member.id, site_id=kiosk.id))
+            emails[role, scope] = email
     return emails
 
 
@@ -833,6 +854,13 @@ async def _till_device(app: Starlette, db: Database, email: str,
     return client, me.json()["csrf_token"]
 
 
+def _sections_tell(line: Line) -> bool:
+    """Does a member given no section answer otherwise than one given all of them? Only
+    on the lines of a section's permission (and the floor's, which they keep)."""
+    wanted = line.who if isinstance(line.who, tuple) else (line.who,)
+    return any(p in SECTIONED or p == P.FLOOR for p in wanted)
+
+
 def _refused(response: httpx.Response, line: Line) -> bool:
     return response.status_code in (403, 404, *line.refused_also)
 
@@ -868,10 +896,12 @@ async def test_every_role_on_every_route_where_it_may_and_nowhere_else(
                         wrong.append(f"{line.method} {line.pattern} anonymous: "
                                      f"{response.status_code}")
                 continue  # everyone's alike: their own tests cover them
-            cells = sorted(((role, scope) for role in ALL_ROLES for scope in SCOPES),
+            cells = sorted(CELLS,
                            key=lambda c: expected(line, *c))  # refused cells first
             done = False
             for role, scope in cells:
+                if scope == "nosections" and not _sections_tell(line):
+                    continue  # as "own" on every other line: asked there already
                 client, csrf = clients[role, scope]
                 if line.till:
                     if (role, scope) not in tills:
@@ -922,7 +952,8 @@ TOPICS: dict[str, list[tuple[str, Who]]] = {
 def _viewer(role: str, scope: str, ids: dict[str, Any], company_id: int,
             kiosk: int) -> Viewer:
     return Viewer(staff_id=1, role=role, company_id=company_id + (scope == "company"),
-                  sites=frozenset({kiosk}) if scope == "site" else None)
+                  sites=frozenset({kiosk}) if scope == "site" else None,
+                  sections=frozenset() if scope == "nosections" else None)
 
 
 async def test_every_role_on_every_live_topic(
@@ -951,20 +982,19 @@ async def test_every_role_on_every_live_topic(
                 topic = _fill(template, ids)
                 parsed = topics.parse(topic)
                 assert parsed is not None and parsed[0] is kind, topic
-                for role in ALL_ROLES:
-                    for scope in SCOPES:
-                        viewer = _viewer(role, scope, ids, company_id, kiosk_id)
-                        if who == NOBODY:
-                            allowed = False
-                        elif who == PUBLIC:
-                            allowed = True
-                        else:
-                            assert isinstance(who, Permission)
-                            allowed = can(role, who) and (scope == "own" or (
-                                scope == "site" and kind_name in ("user", "stats")))
-                        got = await kind.authorize(session, parsed[1], viewer)
-                        if got != allowed:
-                            wrong.append(f"{topic} {role}/{scope}: {got}, expected {allowed}")
+                for role, scope in CELLS:
+                    viewer = _viewer(role, scope, ids, company_id, kiosk_id)
+                    if who == NOBODY:
+                        allowed = False
+                    elif who == PUBLIC:
+                        allowed = True
+                    else:
+                        assert isinstance(who, Permission)
+                        allowed = holds(viewer, who) and (scope in ("own", "nosections") or (
+                            scope == "site" and kind_name in ("user", "stats")))
+                    got = await kind.authorize(session, parsed[1], viewer)
+                    if got != allowed:
+                        wrong.append(f"{topic} {role}/{scope}: {got}, expected {allowed}")
     assert not wrong, "\n".join(wrong)
 
 

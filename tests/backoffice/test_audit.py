@@ -200,7 +200,7 @@ COMPUTED_ACTIONS = {
     "ordering/menu_admin.py": {"category.archived", "product.archived"},
     "backoffice/records_pages.py": {"month.close", "year.close"},
     "pos/till_tickets.py": {"ticket.refund", "ticket.void"},
-    "accounts/staff_admin.py": {"staff.role", "staff.sites"},
+    "accounts/staff_admin.py": {"staff.role", "staff.sites", "staff.sections"},
 }
 
 

@@ -106,8 +106,9 @@ async def test_a_refused_form_post_says_why_in_the_viewers_language(app: Starlet
 
 
 def test_the_pos_is_cut_by_role() -> None:
-    assert pos_audience("cashier") == "full" and pos_audience("admin") == "full"
-    assert pos_audience("kitchen") == "only:"
+    assert pos_audience(Viewer(role="cashier")) == "full"
+    assert pos_audience(Viewer(role="admin")) == "full"
+    assert pos_audience(Viewer(role="kitchen")) == "only:"
     topic = SiteTopic(config=None)  # type: ignore[arg-type]
     view = {"tables": [{"id": 1, "pin": "123456"}], "site_id": 1}
     kitchen = topic.audience(view, Viewer(role="kitchen", company_id=1, staff_id=1))
