@@ -124,4 +124,5 @@ def test_a_diner_applies_a_reward_to_the_bill_removes_it_and_the_till_pays_the_r
     till.locator("#pay-confirm").click()
     expect(till.locator("#done-number")).to_contain_text("T1-000001")
     lea.reload()
-    expect(lea.locator("#table-live")).to_contain_text(gettext("fr", "The bill is settled. Thank you!"))
+    expect(lea.locator("#table-live")).to_contain_text(
+        gettext("fr", "The bill is settled. Thank you!"))
