@@ -3,20 +3,24 @@ itself after idling. The idle close on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from accounts.models import Site
 from customers.models import Consumer
+from domain.models import OutboxEvent
 from loyalty import ledger, service, setup
 from loyalty.commands import AddReward, Redeem, SetRules
 from loyalty.ledger import Kind
-from ordering import diner_service, table_rewards
+from ordering import customer_link, diner_service, reward_service, table_rewards
+from ordering.commands import ApplyReward
 from ordering.models import TableReward
 from ordering.table_payment import Bill, bill
 from realtime.events import Tx
-from tests.ordering.conftest import Cafe
+from tests.ordering.conftest import Cafe, assert_versions_consecutive, topics
+from tests.ordering.test_table_payments import pay, pay_only_table, verdict
 from web.commands import parse
 
 
@@ -68,3 +72,42 @@ async def test_a_session_closing_by_itself_gives_its_reward_back(cafe: Cafe) -> 
         assert await ledger.balance_of(session, zoe) == 10
         row = await session.scalar(select(TableReward).where(TableReward.reward_key == key))
         assert row is not None and row.given_back_at is not None
+
+
+async def test_a_bill_paid_from_phones_is_paid_less_its_reward_and_earns_on_that(
+    cafe: Cafe,
+) -> None:
+    table, total = await pay_only_table(cafe)  # 2 espressos and a croissant
+    async with cafe.db.sessionmaker() as session:
+        site = await session.get(Site, cafe.venue.site_id)
+        assert site is not None
+        company_id = site.company_id
+        zoe = await session.scalar(select(Consumer.id).where(
+            Consumer.email == cafe.venue.consumers[0][0]))
+    assert zoe is not None
+    await cafe.run(lambda tx: setup.set_rules(tx, company_id, parse(SetRules, {})))
+    reward = await cafe.run(lambda tx: setup.add_reward(tx, company_id, parse(AddReward, {
+        "name": "Un espresso offert", "cost_points": 10, "effect": "free_product",
+        "product_id": cafe.products["Espresso"].id, "product_name": "Espresso"})))
+    await cafe.run(lambda tx: ledger.post(tx, company_id, zoe, 10, Kind.EARN, "test:phone"))
+    await cafe.run(lambda tx: customer_link.link_from_phone(
+        tx, cafe.config, table.token, "device-lea", zoe))
+    applied = await cafe.run(lambda tx: reward_service.apply(
+        tx, cafe.config, table.token, "device-lea", zoe,
+        parse(ApplyReward, {"reward_id": reward.id, "idempotency_key": "phone-reward-1"})))
+    espresso = cafe.products["Espresso"].price
+    assert applied.reward.discount == espresso
+    assert (f"table:{table.id}", "reward.applied") in topics(cafe.last_events)
+    view = await cafe.view(table)
+    assert view["session"]["due"] == total - espresso
+    started = await pay(cafe, table, "device-tom", "phone-bill-1")
+    assert started.payment is not None and started.payment.amount == total - espresso
+    await verdict(cafe, started.payment, True)
+    view = await cafe.view(table)
+    assert (view["session"]["status"], view["session"]["due"]) == ("settled", 0)
+    async with cafe.db.sessionmaker() as session:
+        payload = await session.scalar(select(OutboxEvent.payload).where(
+            OutboxEvent.name == "table.settled"))
+        assert payload is not None and json.loads(payload)["amount"] == total - espresso
+        assert await ledger.balance_of(session, zoe) == (total - espresso) // 100
+    await assert_versions_consecutive(cafe)
