@@ -1,6 +1,8 @@
 """A diner applies a loyalty reward to the table's bill from her phone (390 px, every
 control of it at least 44 px): the bill shows the reward and the reduced due; she removes
-it and gets her points back, applies it again, and the till pays the discounted bill.
+it and gets her points back, applies it again, and the till pays the discounted bill. At the
+counter, a reward the cashier removes from the ticket, or whose ticket is abandoned, goes
+back to the customer at once.
 """
 
 from __future__ import annotations
@@ -126,3 +128,30 @@ def test_a_diner_applies_a_reward_to_the_bill_removes_it_and_the_till_pays_the_r
     lea.reload()
     expect(lea.locator("#table-live")).to_contain_text(
         gettext("fr", "The bill is settled. Thank you!"))
+
+    # At the counter, a reward the cashier takes then removes, or whose ticket is
+    # abandoned, goes back at once.
+    till.locator("#done-new").click()
+    expect(till.locator("#sell-clear")).to_be_visible()
+    till.locator(f".sell-tile[data-product='{croissant}']").click()
+    till.locator("#customer-q").fill(email)
+    till.locator("#customer-go").click()
+    points = till.locator("#customer-points")
+    expect(points).to_be_visible()
+    before_points = points.inner_text()
+    till.locator("#customer-rewards [data-reward]").first.click()
+    remove = till.locator("#reward-remove")
+    expect(remove).to_be_visible()
+    expect(points).not_to_have_text(before_points)
+    fits(till)
+    remove.click()
+    expect(till.locator(".sell-reward-applied")).to_have_count(0)
+    expect(points).to_have_text(before_points)
+    expect(till.locator("#sell-discount-total")).to_have_text("—")
+    till.locator("#customer-rewards [data-reward]").first.click()
+    expect(remove).to_be_visible()
+    till.locator("#sell-clear").click()
+    expect(till.locator(".sell-line")).to_have_count(0)
+    till.locator("#customer-q").fill(email)
+    till.locator("#customer-go").click()
+    expect(points).to_have_text(before_points)

@@ -130,3 +130,26 @@ async def test_a_give_back_for_a_stranger_is_refused_and_an_unknown_key_gives_no
                                                          "customer_id": dinner.zoe})
     assert nothing.status_code == 200
     assert nothing.json() == {"points": 0, "coupon": False, "balance": 100}
+
+
+async def test_a_tables_bill_with_its_reward_synced_from_the_till_is_recorded_unflagged(
+    at_till: AtTill, dinner: Dinner, db: Database  # noqa: F811
+) -> None:
+    off = await dinner.reward(name="1 € offert", effect="amount_off", amount=100)
+    await dinner.order("till-sync-rw", Croissant=2)
+    assert (await dinner.apply(reward_id=off)).status_code == 201
+    async with db.sessionmaker() as session:
+        key = await session.scalar(select(TableReward.reward_key))
+    croissant = dinner.products["Croissant"]
+    total = 2 * croissant.price
+    synced = {"uuid": str(uuid.uuid4()), "sequence": 1, "staff_id": at_till.cashier,
+              "table_id": dinner.table_id, "reward_key": key, "reward_discount": 100,
+              "lines": [{"product_id": croissant.id, "label": croissant.name, "quantity": 2,
+                         "unit_price": croissant.price, "vat_rate": croissant.vat_rate}],
+              "payments": [{"method": "card", "amount": total - 100}]}
+    answer = await at_till.device.post("/api/v1/till/sync", json={"sales": [synced]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["status"] == "recorded"
+    assert answer.json()["results"][0]["flags"] == []
+    assert (await dinner.table())["status"] == "settled"
+    assert await dinner.settled_amount() == total - 100
