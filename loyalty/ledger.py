@@ -59,6 +59,11 @@ def redeem_key(consumer_id: int, idempotency_key: str) -> str:
     return f"redeem:{consumer_id}:{idempotency_key}"
 
 
+def given_back_key(redeem_key: str) -> str:
+    """A redemption's points given back: once per redemption, however often asked."""
+    return f"given_back:{redeem_key}"
+
+
 def profile_key(consumer_id: int) -> str:
     return f"profile:{consumer_id}"
 

@@ -219,8 +219,9 @@ async def redeem(tx: Tx, company_id: int, command: Redeem, *,
     key = ledger.redeem_key(command.consumer_id, command.idempotency_key)
     earlier = await ledger.entry_of(session, key)
     if earlier is not None:
-        if earlier.reward_id != command.reward_id or earlier.company_id != company_id:
-            raise KeyReused()
+        if earlier.reward_id != command.reward_id or earlier.company_id != company_id \
+                or await ledger.entry_of(session, ledger.given_back_key(key)) is not None:
+            raise KeyReused()  # another reward's key, or one given back: a new key takes it
         reward = await session.get(Reward, command.reward_id)
         if reward is None:
             raise RewardUnavailable()
@@ -255,11 +256,58 @@ async def redeemed(
     session: AsyncSession, company_id: int, consumer_id: int, idempotency_key: str
 ) -> PointsEntry | None:
     """The reward this customer took under this key (the till names it on the sale the
-    reward was applied to), if they did."""
-    entry = await ledger.entry_of(session, ledger.redeem_key(consumer_id, idempotency_key))
+    reward was applied to), if they did and it was not given back."""
+    key = ledger.redeem_key(consumer_id, idempotency_key)
+    entry = await ledger.entry_of(session, key)
     if entry is None or entry.company_id != company_id or entry.kind != Kind.REDEEM:
         return None
+    if await ledger.entry_of(session, ledger.given_back_key(key)) is not None:
+        return None
     return entry
+
+
+@dataclass(frozen=True)
+class GivenBack:
+    """What a give-back returned: points (to the customer who took them), or a coupon made
+    usable again; nothing when there was nothing (left) to give back."""
+
+    points: int = 0
+    consumer_id: int | None = None
+    coupon: bool = False
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.points or self.coupon)
+
+
+async def give_back(
+    tx: Tx, company_id: int, idempotency_key: str, consumer_id: int | None = None
+) -> GivenBack:
+    """Undo a reward taken under this key whose ticket or table was abandoned: the points
+    of a redemption come back (a GIVEN_BACK entry keyed by the redemption's, so once
+    however often it is asked), or the coupon used under the key is free again (a
+    conditional update on its key: only its own use is undone). A second time: nothing."""
+    session = tx.session
+    if consumer_id is not None:
+        key = ledger.redeem_key(consumer_id, idempotency_key)
+        entry = await ledger.entry_of(session, key)
+        if entry is not None and entry.company_id == company_id and entry.kind == Kind.REDEEM:
+            posted = await ledger.post(
+                tx, company_id, consumer_id, -entry.points, Kind.GIVEN_BACK,
+                ledger.given_back_key(key), reward_id=entry.reward_id, note=entry.note,
+            )
+            return GivenBack(0 if posted.duplicate else -entry.points, consumer_id)
+    freed = (await session.execute(
+        update(Coupon)
+        .where(Coupon.company_id == company_id, Coupon.used_key == idempotency_key,
+               Coupon.used_at.is_not(None))
+        .values(used_at=None, used_key=None, used_site_id=None)
+        .returning(Coupon.id, Coupon.consumer_id)
+        .execution_options(synchronize_session=False)
+    )).first()
+    if freed is None:
+        return GivenBack(consumer_id=consumer_id)
+    return GivenBack(consumer_id=freed.consumer_id, coupon=True)
 
 
 async def coupon_used(session: AsyncSession, company_id: int, idempotency_key: str) -> bool:

@@ -13,7 +13,15 @@ from accounts.models import Site
 from api.endpoint import Endpoint, Reply
 from errors import NotFound
 from loyalty.errors import UnknownCustomer
-from ordering import cart_service, customer_link, diner_service, staff_api, table_codes, views
+from ordering import (
+    cart_service,
+    customer_link,
+    diner_service,
+    reward_api,
+    staff_api,
+    table_codes,
+    views,
+)
 from ordering.api_docs import (
     DINERS,
     LINE_ID,
@@ -298,4 +306,4 @@ routes = [
     Endpoint("/sites/{site_id:id}/menu", menu, "GET", tag=DINERS, operation_id="getMenu",
              summary="A site's menu", responses={200: Reply(Menu, "The menu.")},
              errors=[NotFound], params=[SITE_ID]),
-] + staff_api.routes + table_codes.routes
+] + staff_api.routes + table_codes.routes + reward_api.routes

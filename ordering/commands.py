@@ -14,6 +14,7 @@ from ordering.errors import (
     BadAmount,
     BadName,
     BadQuantity,
+    BadRewardChoice,
     NoteTooLong,
     ReasonRequired,
     Underpaid,
@@ -269,3 +270,16 @@ def order_form(data: Mapping[str, str]) -> dict[str, Any]:
                   if key.startswith("qty-") and key[4:].isdigit()
                   and value.strip() not in ("", "0")],
     }
+
+
+class ApplyReward(Command):
+    """A loyalty reward on the table's bill: one of the customer's rewards (taken with their
+    points) or one of their coupons; a retry with the same key changes nothing."""
+
+    invalid = Invalid(BadRewardChoice)
+    reward_id: Id | None = None
+    coupon: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
+    idempotency_key: Annotated[
+        ClientKey,
+        Invalid(InvalidInput, N_("Each reward needs an idempotency key of 8 to 64 characters.")),
+    ]

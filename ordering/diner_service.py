@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, bindparam, func, select, update
 from accounts.models import Company, Site
 from db.base import changed
 from errors import DomainError
-from ordering import cart, facts, pin
+from ordering import cart, facts, pin, table_rewards
 from ordering.config import OrderingConfig
 from ordering.errors import (
     CartUnavailable,
@@ -402,6 +402,9 @@ async def _close_if_idle(
     )
     if changed(result) != 1:
         return False
+    company_id = await tx.session.scalar(select(Site.company_id).where(Site.id == table.site_id))
+    assert company_id is not None
+    await table_rewards.give_back_all(tx, company_id, ts.id, now)
     await table_changed(tx, config, table.id, table.site_id, "session.expired", {})
     await facts.table_freed(tx, table, ts, "idle", settled=False)
     return True

@@ -286,3 +286,44 @@ class CustomerAlreadyLinked(Conflict):
 
     code = "customer_already_linked"
     message = N_("Another customer already collects this table's points.")
+
+
+class RewardNeedsLink(Forbidden):
+    """A reward comes off the bill of a table whose points the diner collects: link the
+    session to your customer account first (POST .../customer)."""
+
+    code = "reward_needs_link"
+    message = N_("Collect this table's points with your customer account to use your "
+                 "rewards here.")
+
+
+class RewardAlreadyApplied(Conflict):
+    """A table's bill takes one loyalty reward: another one is applied (perhaps from another
+    phone a moment ago). Remove it to apply another."""
+
+    code = "reward_already_applied"
+    message = N_("A reward is already applied to this table's bill; remove it to apply "
+                 "another.")
+
+
+class RewardProductMissing(Conflict):
+    """The reward gives a product that is not on the bill: order it first (the reward never
+    adds lines to the bill)."""
+
+    code = "reward_product_missing"
+    message = N_("Add the %(product)s to your order first.")
+
+
+class NothingToReward(Conflict):
+    """Nothing on the bill is left to pay, so a reward would take nothing off."""
+
+    code = "nothing_to_reward"
+    message = N_("Nothing is due yet: apply a reward once your order is sent.")
+
+
+class BadRewardChoice(InvalidInput):
+    """Give exactly one of `reward_id` (a reward taken with your points) or `coupon` (one of
+    your coupons' code)."""
+
+    code = "bad_reward_choice"
+    message = N_("Choose a reward or one of your coupons.")

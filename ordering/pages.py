@@ -20,6 +20,7 @@ from accounts.roles import Permission
 from accounts.service import NotSignedIn, StaffIdentity, workplace
 from accounts.tenant import site_for
 from errors import NotFound
+from loyalty import service as loyalty_service
 from ordering import diner_service, readiness, views
 from ordering.config import config_of
 from ordering.live import TableTopic, pos_actions_of
@@ -62,13 +63,21 @@ async def table_page(request: Request) -> Response:
         view["version"] = await current_version(tx.session, table_topic)
         menu = await views.menu_view(tx.session, found.table.site_id)
         menu["version"] = await current_version(tx.session, menu_topic)
+        customer_id = consumer_id_of(request)
+        ts = found.session
+        # The customer who collects the table's points, on a member's phone: their rewards
+        # and coupons, to apply one to the bill (ordering/reward_service.py).
+        loyalty = await loyalty_service.customer(tx, found.header.company_id, customer_id) \
+            if found.member and ts and ts.status == SessionStatus.OPEN and customer_id \
+            and ts.customer_id == customer_id else None
         return {
             "token": token,
             "found": found,
             "view": view,
             "menu": menu,
             "audience": TableTopic().audience(view, viewer),
-            "customer_id": consumer_id_of(request),
+            "customer_id": customer_id,
+            "loyalty": loyalty,
             "topics": [table_topic, menu_topic],
         }
 

@@ -25,6 +25,7 @@ from ordering.publishing import table_changed
 from ordering.round_state import RoundStatus
 from ordering.session_state import SessionStatus
 from ordering.table_payment import AWAITING_PAYMENT, PaidRound, bill
+from ordering.table_rewards import applied_discount
 from payments import service as provider_payments
 from payments.models import ProviderPayment
 from payments.payment_state import PaymentStatus
@@ -148,7 +149,7 @@ async def _bill_paid(
     payment: PaymentSettled, now: datetime,
 ) -> None:
     rounds, paid_online = await rounds_and_paid(tx.session, ts.id)
-    owed = bill(rounds, paid_online)
+    owed = bill(rounds, paid_online, await applied_discount(tx.session, ts.id))
     settles = owed.due == 0 and not any(s == "to_validate" for s, _ in rounds)
     if settles:
         await tx.session.execute(
@@ -163,7 +164,7 @@ async def _bill_paid(
         {"amount": payment.amount, "method": "online", "purpose": "bill"},
     )
     if settles:
-        await facts.table_settled(tx, table, ts, owed.ordered, "online", None)
+        await facts.table_settled(tx, table, ts, owed.charged, "online", None)
 
 
 async def round_refused(tx: Tx, round_id: int, now: datetime) -> bool:

@@ -39,6 +39,7 @@ from ordering.table_payment import (
     bill,
     payable,
 )
+from ordering.table_rewards import applied_discount
 from ordering.views import company_of_site
 from payments import service as provider_payments
 from payments.errors import PaymentsUnavailable
@@ -200,7 +201,7 @@ async def pay_bill(
     await _lock_open(tx, ts.id, now)
     await _clear_pending(tx, config, table, ts.id, now)
     rounds, paid = await rounds_and_paid(tx.session, ts.id)
-    due = bill(rounds, paid).due
+    due = bill(rounds, paid, await applied_discount(tx.session, ts.id)).due
     if due > 0 and any(status == RoundStatus.TO_VALIDATE for status, _ in rounds):
         # Staff may still refuse it: paying for it now could pay for what never comes.
         raise NotSettleable(N_("Staff are still validating an order; pay once it is validated."))

@@ -1,9 +1,9 @@
 """The POS's tables: each table of a site with its open session's rounds and bill.
 
 The POS view is rebuilt inside the transaction of every change at the site, so all its
-tables are read in three statements however many are open (tables, rounds with their
-lines, payments), each round and bill shown as the table's own view shows it
-(ordering/table_view.py), plus who took the round at the POS.
+tables are read in four statements however many are open (tables, rounds with their
+lines, payments, loyalty rewards on their bills), each round and bill shown as the table's
+own view shows it (ordering/table_view.py), plus who took the round at the POS.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from accounts.models import Staff
-from ordering.models import DiningTable, Member, OrderLine, Product, Round, TableSession
+from ordering.models import (
+    DiningTable,
+    Member,
+    OrderLine,
+    Product,
+    Round,
+    TableReward,
+    TableSession,
+)
 from ordering.payment_views import payment_state
 from ordering.table_lock import table_state
 from ordering.table_payment import bill
@@ -115,6 +123,13 @@ _PAYMENTS = (
 )
 
 
+_REWARDS = (
+    select(TableReward.session_id, TableReward.reward_name, TableReward.discount)
+    .where(TableReward.session_id.in_(_OPEN_AT_SITE), TableReward.given_back_at.is_(None))
+    .order_by(TableReward.id)
+)
+
+
 def _rounds(rows: Sequence[Any]) -> dict[int, list[dict[str, Any]]]:
     """Each session's rounds with their lines, from rows ordered by session, round, line."""
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -145,6 +160,7 @@ async def pos_tables(session: AsyncSession, site_id: int) -> list[PosTable]:
     payments: dict[int, list[Any]] = defaultdict(list)
     for payment in (await connection.execute(_PAYMENTS, params)).all():
         payments[payment.table_session_id].append(payment)
+    rewards = {row.session_id: row for row in (await connection.execute(_REWARDS, params)).all()}
     found: list[PosTable] = []
     for table in tables:
         if table.session_id is None:
@@ -152,7 +168,9 @@ async def pos_tables(session: AsyncSession, site_id: int) -> list[PosTable]:
             continue
         table_rounds = rounds.get(table.session_id, [])
         paid = payment_state(payments.get(table.session_id, []))
-        billed = bill(((r["status"], r["total"]) for r in table_rounds), paid["paid"])
+        reward = rewards.get(table.session_id)
+        billed = bill(((r["status"], r["total"]) for r in table_rounds), paid["paid"],
+                      reward.discount if reward else 0)
         state = table_state(table.status, [r["status"] for r in table_rounds])
         tile = {
             "id": table.id,
@@ -164,6 +182,8 @@ async def pos_tables(session: AsyncSession, site_id: int) -> list[PosTable]:
             # Settled at the till: the bill is paid, whatever the phones paid of it.
             "due": 0 if state == "settled" else billed.due,
             "paid": billed.paid,
+            "reward": None if reward is None else {
+                "name": reward.reward_name, "discount": billed.discount},
             "payment": paid["payment"],
             "opened_at": table.opened_at.isoformat(),
         }
@@ -181,6 +201,7 @@ def _free_tile(table: Row[Any]) -> dict[str, Any]:
         "members": 0,
         "due": 0,
         "paid": 0,
+        "reward": None,
         "payment": None,
         "opened_at": None,
     }

@@ -132,6 +132,17 @@ class TablePaymentInProgress(BaseModel):
     started_at: datetime
 
 
+class BillReward(BaseModel):
+    """The loyalty reward a diner applied to the bill (POST .../reward)."""
+
+    id: Id
+    name: str
+    consumer_id: int | None = Field(description="The customer who applied it.")
+    coupon: bool = Field(description="Taken with a coupon rather than points.")
+    discount: Money = Field(description="What it takes off the bill now: as applied, at most "
+                                        "what is left to pay.")
+
+
 class SessionDetail(BaseModel):
     id: Id
     status: Literal["open", "settled"]
@@ -143,11 +154,14 @@ class SessionDetail(BaseModel):
     subtotals: dict[str, Money] | None = Field(
         None, description="Each member's share of the cart, keyed by member id.")
     rounds: list[RoundView]
-    due: Money = Field(description="What is left to pay: `ordered` minus `paid` (never below "
-                                   "zero). Staff settlement takes this amount.")
+    due: Money = Field(description="What is left to pay: `ordered` minus `paid` minus "
+                                   "`discount` (never below zero). Staff settlement takes "
+                                   "this amount.")
     ordered: Money = Field(description="Total of the rounds on the bill (not refused, not "
                                        "awaiting payment).")
     paid: Money = Field(description="Paid online from phones and not refunded.")
+    discount: Money = Field(0, description="What the loyalty reward takes off the bill.")
+    reward: BillReward | None = None
     payment: TablePaymentInProgress | None
 
 

@@ -80,6 +80,11 @@ class PosProduct(BaseModel):
     name: str
 
 
+class TableRewardShown(BaseModel):
+    name: str
+    discount: Money = Field(description="What it takes off the bill now.")
+
+
 class PosTable(BaseModel):
     id: Id
     label: str
@@ -90,6 +95,8 @@ class PosTable(BaseModel):
     due: Money = Field(description="What is left to pay; 0 once the table is settled.")
     opened_at: datetime | None = None
     paid: Money | None = Field(None, description="Paid online from phones.")
+    reward: TableRewardShown | None = Field(None, description="The loyalty reward a diner "
+                                                              "applied to the bill.")
     payment: TablePaymentInProgress | None = None
 
 

@@ -14,7 +14,7 @@ from accounts.tenant import guard
 from db.base import changed, is_id
 from domain import audit
 from errors import N_, InvalidInput, NotFound
-from ordering import cart, facts, payment_outcome, readiness
+from ordering import cart, facts, payment_outcome, readiness, table_rewards
 from ordering.config import OrderingConfig
 from ordering.errors import (
     BadTransition,
@@ -396,8 +396,9 @@ async def settle(
         tx, config, table.id, table.site_id, "session.settled",
         {"amount": due, "method": method},
     )
-    await facts.table_settled(
-        tx, table, ts, detail["ordered"], "cash" if method == "cash" else "card", staff.id,
+    await facts.table_settled(  # what was paid: the bill less its loyalty reward
+        tx, table, ts, detail["ordered"] - detail["discount"],
+        "cash" if method == "cash" else "card", staff.id,
         at_till=at_till,
     )
     return payment
@@ -414,7 +415,9 @@ async def free(
         return
     if ts.status != SessionStatus.SETTLED:
         detail = await session_detail(tx.session, ts)
-        owed = detail["due"] > 0 or any(r["status"] in OPEN_ROUND for r in detail["rounds"])
+        # A reward that covers the bill still leaves it to settle (freed, it is given back).
+        owed = detail["due"] + detail["discount"] > 0 or any(
+            r["status"] in OPEN_ROUND for r in detail["rounds"])
         if owed:
             staff.require(Permission.FORCE_FREE)
     now = datetime.now(UTC)
@@ -427,6 +430,8 @@ async def free(
     await table_changed(tx, config, table.id, table.site_id, "session.closed", {})
     if changed(closed) == 1:
         settled = ts.status == SessionStatus.SETTLED
+        if not settled:
+            await table_rewards.give_back_all(tx, staff.company_id, ts.id, now)
         await facts.table_freed(tx, table, ts, "freed", settled, staff.id)
         await audit.record(
             tx, staff.id, staff.company_id, "table.freed", f"{table.label} (#{table.id})",

@@ -93,15 +93,29 @@ class UnknownTablePayment(NotFound):
 class Bill:
     ordered: int  # rounds on the bill, in minor units
     paid: int  # paid online and not refunded
+    reward: int = 0  # a loyalty reward's discount, as applied (ordering/table_rewards.py)
+
+    @property
+    def discount(self) -> int:
+        """What the reward takes off: at most what is left to pay, so the bill never goes
+        below zero, however it shrank since (a round refused, a payment made)."""
+        return min(self.reward, max(self.ordered - self.paid, 0))
 
     @property
     def due(self) -> int:
-        return max(self.ordered - self.paid, 0)
+        return max(self.ordered - self.paid, 0) - self.discount
+
+    @property
+    def charged(self) -> int:
+        """What the whole bill costs the diners once settled: ordered, less the reward."""
+        return self.ordered - self.discount
 
 
-def bill(round_totals: Iterable[tuple[str, int]], paid: int) -> Bill:
-    """The bill from each round's (status, total) and what was paid online."""
-    return Bill(sum(total for status, total in round_totals if status not in UNBILLED), paid)
+def bill(round_totals: Iterable[tuple[str, int]], paid: int, reward: int = 0) -> Bill:
+    """The bill from each round's (status, total), what was paid online and the reward's
+    discount."""
+    return Bill(sum(total for status, total in round_totals if status not in UNBILLED), paid,
+                reward)
 
 
 def payable(amount: int | None, due: int) -> int:

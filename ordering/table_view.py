@@ -32,7 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import Company, Site, Staff
 from db.base import UTCDateTime
 from ordering import cart
-from ordering.models import DiningTable, Member, OrderLine, Product, Round, TableSession
+from ordering.models import (
+    DiningTable,
+    Member,
+    OrderLine,
+    Product,
+    Round,
+    TableReward,
+    TableSession,
+)
 from ordering.payment_views import payment_state
 from ordering.session_state import SessionStatus
 from ordering.table_lock import table_state
@@ -85,10 +93,10 @@ async def table_header(session: AsyncSession, table_id: int) -> TableHeader:
     )
 
 
-# A session's rounds, members, lines and online payments in one statement: one row shape
-# for the four, told apart by `kind`. Rounds come first so that the compound's column
+# A session's rounds, members, lines, online payments and loyalty reward in one statement:
+# one row shape for the five, told apart by `kind`. Rounds come first so that the compound's column
 # types (which SQLAlchemy takes from its first SELECT) are the real ones.
-_ROUND, _MEMBER, _LINE, _PAYMENT = 0, 1, 2, 3
+_ROUND, _MEMBER, _LINE, _PAYMENT, _REWARD = 0, 1, 2, 3, 4
 # Typed NULLs: PostgreSQL resolves a column that is NULL in the first two SELECTs as text.
 _INT, _TEXT = cast(null(), BigInteger), cast(null(), String)
 def _kind(kind: int) -> Any:
@@ -126,6 +134,14 @@ _SESSION_ROWS = union_all(
     ).where(
         ProviderPayment.table_session_id == bindparam("session_id"),
         ProviderPayment.status.in_(IN_PLAY),
+    ),
+    select(
+        _kind(_REWARD), TableReward.id, TableReward.id, TableReward.discount,
+        TableReward.consumer_id, TableReward.reward_id,
+        case((TableReward.coupon.is_(True), 1), else_=0), _INT, TableReward.reward_name, _TEXT,
+        _TEXT, TableReward.created_at, _INT, _INT,
+    ).where(
+        TableReward.session_id == bindparam("session_id"), TableReward.given_back_at.is_(None)
     ),
 ).order_by("kind", "pos")
 
@@ -192,7 +208,7 @@ def round_view(
 
 
 def _split(rows: Sequence[Row[Any]]) -> tuple[list[Row[Any]], ...]:
-    kinds: tuple[list[Row[Any]], ...] = ([], [], [], [])
+    kinds: tuple[list[Row[Any]], ...] = ([], [], [], [], [])
     for row in rows:
         kinds[row.kind].append(row)
     return kinds
@@ -215,7 +231,7 @@ async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, A
     await session.flush()
     connection = await session.connection()
     rows = (await connection.execute(_SESSION_ROWS, {"session_id": ts.id})).all()
-    rounds, members, line_rows, payment_rows = _split(rows)
+    rounds, members, line_rows, payment_rows, rewards = _split(rows)
     names = {m.id: m.t1 for m in members}
     lines = [_line(ln, names) for ln in line_rows]
     cart_lines = [ln for ln in lines if ln["round_id"] is None]
@@ -229,7 +245,9 @@ async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, A
     payments = payment_state(
         _Payment(p.id, p.t1, p.t2, p.n1, p.n2, p.t3, p.at) for p in payment_rows
     )
-    billed = bill(((r["status"], r["total"]) for r in round_views), payments["paid"])
+    reward = rewards[0] if rewards else None
+    billed = bill(((r["status"], r["total"]) for r in round_views), payments["paid"],
+                  reward.n1 if reward else 0)
     return {
         "id": ts.id,
         "status": ts.status,
@@ -246,6 +264,11 @@ async def session_detail(session: AsyncSession, ts: TableSession) -> dict[str, A
         "paid": billed.paid,  # online, from phones
         # What is left to pay; nothing once settled (at the till, whatever phones paid).
         "due": 0 if ts.status == SessionStatus.SETTLED else billed.due,
+        "discount": billed.discount,  # what the loyalty reward takes off
+        "reward": None if reward is None else {
+            "id": reward.id, "name": reward.t1, "consumer_id": reward.n2,
+            "coupon": bool(reward.n4), "discount": billed.discount,
+        },
         "payment": payments["payment"],  # a phone's payment in progress
     }
 

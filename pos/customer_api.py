@@ -1,7 +1,9 @@
 """The till identifies a customer (a search by name, phone or e-mail, or their QR code
 scanned or typed), shows their points and rewards, and takes one: loyalty's service does
 the work (loyalty/service.py), the till applies the effect to its ticket and names the
-customer on the sale it records (`customer_id`), which earns their points."""
+customer on the sale it records (`customer_id`), which earns their points. A reward the
+cashier removes from the ticket, or whose ticket is abandoned, is given back (pos/rewards.py).
+None of it works offline: the till needs the server to take or give back a reward."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from starlette.responses import Response
 from accounts.roles import Permission
 from api.endpoint import SESSION, Endpoint, Param, Reply
 from errors import Forbidden
-from loyalty import service
+from loyalty import ledger, service
 from loyalty.commands import Line, Redeem, UseCoupon
 from loyalty.errors import (
     ContactNeeded,
@@ -28,8 +30,9 @@ from loyalty.errors import (
     UnknownCoupon,
     UnknownCustomer,
 )
-from pos import device
+from pos import device, rewards
 from pos.errors import NotAtTill, NotPaired
+from pos.rewards import RewardOfTable, RewardOnTicket
 from pos.till_api import TILL
 from realtime.events import Tx
 from web.commands import ClientKey, Command, Id, Money, Text, command
@@ -51,6 +54,21 @@ class TakeReward(Command):
     idempotency_key: ClientKey
     total: Money = Field(0, description="The ticket's total so far, in cents.")
     lines: Annotated[list[Line], Field(max_length=500)] = []
+
+
+class GiveBack(Command):
+    """A reward the till took (with a customer's points, or a coupon) that no sale will
+    use: the cashier removed it from the ticket, or abandoned the ticket."""
+
+    reward_key: ClientKey = Field(description="The `idempotency_key` it was taken under.")
+    customer_id: Id | None = Field(None, description="The customer whose points it took; "
+                                                     "none for a coupon.")
+
+
+class GivenBackOut(BaseModel):
+    points: int = Field(description="Points returned to the customer (0: none, or already).")
+    coupon: bool = Field(description="A coupon made usable again.")
+    balance: int | None = Field(description="The customer's points now, when one is named.")
 
 
 class Found(BaseModel):
@@ -148,6 +166,26 @@ async def use_coupon(request: Request) -> Response:
     }, request)
 
 
+async def give_back(request: Request) -> Response:
+    """Gives back a reward taken at this till that no sale used: its points return to the
+    customer, or its coupon is usable again; once, however often asked. Refused (409
+    `reward_on_ticket`) when a recorded ticket names the key: the sale used it. A table's
+    reward is removed from the diner's phone (409 `reward_of_table`). Online only, as
+    taking one is."""
+    at = await device.at_till(request, Permission.SELL)
+    if device.training_of(request) is not None:
+        raise Forbidden()
+    body = await command(request, GiveBack)
+
+    async def op(tx: Tx) -> dict[str, Any]:
+        given = await rewards.give_back(tx, at.till, body.customer_id, body.reward_key)
+        balance = None if body.customer_id is None else await ledger.balance_of(
+            tx.session, body.customer_id)
+        return {"points": given.points, "coupon": given.coupon, "balance": balance}
+
+    return json_reply(await run_tx(request, op), request)
+
+
 routes = [
     Endpoint("/till/customers/search", find, "POST", tag=TILL, summary="Find a customer",
              body=FindCustomer, example={"q": "06 12 34 56 78"},
@@ -167,6 +205,13 @@ routes = [
              errors=[NotPaired, NotAtTill, Forbidden, UnknownCustomer, RewardUnavailable,
                      LoyaltyOff, ContactNeeded, NotEnoughPoints, KeyReused],
              security=SESSION),
+    Endpoint("/till/customers/give-back", give_back, "POST", tag=TILL,
+             summary="Give back a reward no sale used", body=GiveBack,
+             operation_id="giveBackTillReward",
+             example={"reward_key": "0b6f1d5e-8f0c-4a55", "customer_id": 42},
+             responses={200: Reply(GivenBackOut, "Given back (or already).")},
+             errors=[NotPaired, NotAtTill, Forbidden, UnknownCustomer, RewardOnTicket,
+                     RewardOfTable], security=SESSION),
     Endpoint("/till/coupons", use_coupon, "POST", tag=TILL, summary="Use a coupon",
              body=UseCoupon, operation_id="useTillCoupon",
              example={"token": "Zx3…", "idempotency_key": "0b6f1d5e-8f0c-4a55", "total": 850},

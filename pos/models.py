@@ -106,7 +106,7 @@ class Ticket(Base):
     # since a record is never updated); not part of the chained fields.
     customer_id: Mapped[int | None] = mapped_column(IdType, default=None)
     # The key the loyalty reward (or coupon) applied to this sale was taken under: one
-    # reward, one ticket (pos/sell.py `reward_taken`).
+    # reward, one ticket (pos/rewards.py `reward_taken`).
     reward_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
 

@@ -38,7 +38,7 @@ from ordering.round_state import RoundStatus
 from ordering.table_payment import UNBILLED
 from ordering.table_view import session_detail
 from ordering.views import active_session
-from pos import vat
+from pos import rewards, vat
 from pos.errors import ApprovalNeeded, BadTicket
 from pos.models import Ticket, Till
 from pos.records import (
@@ -150,23 +150,6 @@ def take_off(lines: list[vat.Line], off: int) -> list[vat.Line]:
     shares = vat.share(off, [Fraction(off * line.total_incl, net) for line in lines])
     return [vat.Line(line.label, line.quantity, line.unit_price, line.vat_rate,
                      line.discount + part) for line, part in zip(lines, shares, strict=True)]
-
-
-async def reward_taken(tx: Tx, till: Till, customer_id: int | None,
-                       reward_key: str | None) -> bool:
-    """Whether the customer named on the sale took a reward under this key, or a coupon
-    was used under it (at this till's company), and no other ticket applied it: then what
-    it takes off the ticket needs no approval, as loyalty granted it."""
-    if not reward_key:
-        return False
-    taken = customer_id is not None and await loyalty_service.redeemed(
-        tx.session, till.company_id, customer_id, reward_key) is not None
-    if not taken and not await loyalty_service.coupon_used(tx.session, till.company_id,
-                                                           reward_key):
-        return False
-    applied = await tx.session.scalar(select(Ticket.id).where(
-        Ticket.reward_key == reward_key, Ticket.company_id == till.company_id).limit(1))
-    return applied is None
 
 
 def _label(name: str, note: str) -> str:
@@ -286,8 +269,8 @@ async def sell(
                        limit_percent=limit)
         items = [Item(w.product_id, products[w.product_id].category_id) for w in sale.lines]
     if sale.reward_discount:
-        if sale.table_id is not None or not await reward_taken(
-                tx, till, sale.customer_id, sale.reward_key):
+        if not await rewards.verified(tx, till, sale.customer_id, sale.table_id,
+                                      sale.reward_key, sale.reward_discount):
             raise BadTicket(why=N_("no reward was taken for this customer under this key"))
         priced = Priced(take_off(priced.lines, sale.reward_discount), priced.over,
                         priced.limit)

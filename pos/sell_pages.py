@@ -24,7 +24,7 @@ from accounts.roles import Permission
 from errors import DomainError
 from ordering.models import Category, Product
 from ordering.pos_tables import pos_tables
-from pos import device, sell
+from pos import device, rewards, sell
 from pos.till_offline import indicator
 from pos.till_pages import NO_STORE
 from realtime.events import Tx
@@ -68,6 +68,7 @@ async def sell_page(request: Request) -> Response:
                             and m.id != at.staff.id],
             "may_discount": at.staff.may(Permission.DISCOUNT),
             "catalog": [], "tables_due": [], "table": None, "table_lines": [], "table_error": None,
+            "table_reward": None,
         }
         if table_id is None:
             context["catalog"] = await _catalog(tx, till.site_id)
@@ -83,6 +84,10 @@ async def sell_page(request: Request) -> Response:
             context["table_error"] = refused
             return context
         context["table"] = table
+        on_bill = await rewards.table_discount(tx, till, table_id)
+        if on_bill is not None:  # applied from a diner's phone: the sale names its key
+            context["table_reward"] = {"name": on_bill[0].reward_name,
+                                       "key": on_bill[0].reward_key, "discount": on_bill[1]}
         context["table_lines"] = [
             {"product_id": product, "label": line.label, "quantity": line.quantity,
              "unit_price": line.unit_price, "vat_rate": line.vat_rate,

@@ -49,7 +49,8 @@ from pos.errors import BadTicket, PeriodClosed, SequenceTaken
 from pos.legal import number
 from pos.models import SyncedSale, SyncIssue, Ticket, Till
 from pos.records import Item, Origin, PaymentInput, Sale, record_sale
-from pos.sell import _label, _settle, customer_of_sale, limit_of, reward_taken, take_off
+from pos.rewards import verified
+from pos.sell import _label, _settle, customer_of_sale, limit_of, take_off
 from pos.till_topic import topic_of
 from realtime.events import Tx
 
@@ -409,8 +410,8 @@ async def _record(
                                                  training=sale.training)
     except DomainError:  # a customer unknown here (or a table's): the sale is kept without
         customer_id = None
-    if sale.reward_discount and not await reward_taken(tx, till, customer_id,
-                                                       sale.reward_key):
+    if sale.reward_discount and not await verified(tx, till, customer_id, sale.table_id,
+                                                   sale.reward_key, sale.reward_discount):
         flags.append((Flag.UNVERIFIED_REWARD, {
             "discount": sale.reward_discount, "customer_id": sale.customer_id,
             "reward_key": sale.reward_key}))

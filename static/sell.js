@@ -43,6 +43,10 @@
     state.lines = JSON.parse(T.tableLines).map((l, i) => ({
       id: i + 1, product: l.product_id, name: l.label, price: l.unit_price, quantity: l.quantity,
       vat: l.vat_rate, vatTakeaway: l.vat_rate, note: "", discount: null, fixed: true }));
+    // The reward a diner applied from their phone: on the bill as the server has it.
+    const onBill = T.tableReward ? JSON.parse(T.tableReward) : null;
+    state.reward = onBill ? { id: null, name: onBill.name, key: onBill.key,
+      discount: onBill.discount, table: true } : null;
   }
   const save = () => sessionStorage.setItem(KEY, JSON.stringify(state));
   // A changed ticket is a new sale, with a new id; but while a payment sent went
@@ -260,8 +264,11 @@
     $("sell-no-match").hidden = shown > 0;
   });
 
+  // An abandoned ticket gives its reward back first (online only, as taking it was): kept
+  // while the server cannot be asked, so the points are never lost.
   const clear = $("sell-clear");
-  if (clear) clear.addEventListener("click", () => {
+  if (clear) clear.addEventListener("click", async () => {
+    if (!(await giveBack())) return;
     state = blank(); save(); renderAll(); toast(T.tCleared);
   });
 
@@ -570,7 +577,15 @@
     if (state.reward) {
       const li = document.createElement("li");
       li.className = "sell-reward-applied";
-      li.textContent = fill(T.tReward, { name: state.reward.name }) + " · −" + money(totals().rewardOff);
+      const text = document.createElement("span");
+      text.textContent = fill(T.tReward, { name: state.reward.name }) + " · −" + money(totals().rewardOff);
+      li.appendChild(text);
+      if (!state.reward.table) { // a table's reward is the diner's to remove, from their phone
+        const remove = document.createElement("button");
+        remove.type = "button"; remove.className = "secondary"; remove.id = "reward-remove";
+        remove.textContent = T.tRewardRemove;
+        li.appendChild(remove);
+      }
       ul.appendChild(li);
       return;
     }
@@ -601,6 +616,22 @@
     changed();
     renderLines();
     toast(fill(T.tRewardApplied, { name: answer.reward_name }));
+  }
+  // The reward taken for this ticket (or a take left unanswered) goes back: true once
+  // nothing is left to give back, false (and said) while the server cannot be asked.
+  async function giveBack() {
+    const key = state.reward && !state.reward.table ? state.reward.key : state.pendingReward;
+    if (!key) return true;
+    try {
+      await ask("/api/v1/till/customers/give-back", { reward_key: key,
+        customer_id: state.customer ? state.customer.id : null });
+    } catch (error) {
+      if (!error.answered) { customerError(T.tGiveBackOffline); return false; }
+      customerError(error.message); // a recorded ticket used it: nothing to give back
+    }
+    state.reward = null; state.pendingReward = null;
+    changed(); save();
+    return true;
   }
   function ticketLines() {
     return state.lines.map((l) => ({ product_id: l.product || null, unit_price: l.price,
@@ -665,6 +696,16 @@
     customerBox.addEventListener("click", async (event) => {
       const pick = event.target.closest("[data-customer]");
       if (pick) { chooseCustomer(Number(pick.dataset.customer)); return; }
+      if (event.target.closest("#reward-remove")) {
+        const name = state.reward.name;
+        event.target.disabled = true;
+        if (await giveBack()) {
+          if (state.customer) chooseCustomer(state.customer.id); // its points, as they are now
+          renderLines();
+          toast(fill(T.tRewardGivenBack, { name: name }));
+        } else event.target.disabled = false;
+        return;
+      }
       if (event.target.closest("#customer-forget")) {
         state.customer = null; state.reward = null; $("customer-q").value = "";
         changed(); save(); renderCustomer(); return;

@@ -258,6 +258,11 @@ async def test_real_responses_match_the_documented_schemas(
                                                   json={"name": "Léa"}))["pin"]
         # Collecting points needs a customer signed in (tests/pos/test_till_customers.py).
         check(t + "/customer", await lea.post(f"/api/v1/tables/{token}/customer", json={}))
+        # A reward on the bill needs it too (tests/ordering/test_table_rewards.py).
+        check(t + "/reward", await lea.post(f"/api/v1/tables/{token}/reward",
+                                            json={"reward_id": 1, "idempotency_key": "rw-k-1"}))
+        check(t + "/reward", await lea.request("DELETE", f"/api/v1/tables/{token}/reward",
+                                               json={}))
         public = check(t, await tom.get(f"/api/v1/tables/{token}"))
         assert public["access"] == "need_pin"
         check(t + "/join", await tom.post(f"/api/v1/tables/{token}/join",

@@ -492,6 +492,8 @@ async def test_a_till_reaches_no_customer_of_another_company(
             "reward_id": 1, "idempotency_key": KEY}), 404, "unknown_customer")
         expect(await device.post("/api/v1/till/coupons", json={
             "token": "leur-bon-de-reduction", "idempotency_key": KEY}), 404, "unknown_coupon")
+        expect(await device.post("/api/v1/till/customers/give-back", json={
+            "reward_key": KEY, "customer_id": theirs}), 404, "unknown_customer")
         found = await device.post("/api/v1/till/customers/search",
                                   json={"q": "leur.client@autre-cafe.fr"})
         assert found.status_code == 200 and found.json() == {"customers": []}

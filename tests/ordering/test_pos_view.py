@@ -102,6 +102,9 @@ async def as_tables_tell_it(cafe: Cafe) -> dict[str, Any]:
                 "members": len(detail["members"]) if detail else 0,
                 "due": detail["due"] if detail else 0,
                 "paid": detail["paid"] if detail else 0,
+                "reward": {"name": detail["reward"]["name"],
+                           "discount": detail["reward"]["discount"]}
+                if detail and detail["reward"] else None,
                 "payment": detail["payment"] if detail else None,
                 "opened_at": detail["opened_at"] if detail else None,
             }
