@@ -295,6 +295,7 @@ async def give_back(
             posted = await ledger.post(
                 tx, company_id, consumer_id, -entry.points, Kind.GIVEN_BACK,
                 ledger.given_back_key(key), reward_id=entry.reward_id, note=entry.note,
+                site_id=entry.site_id,
             )
             return GivenBack(0 if posted.duplicate else -entry.points, consumer_id)
     freed = (await session.execute(

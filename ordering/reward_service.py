@@ -118,7 +118,7 @@ async def apply(
     if command.reward_id is not None:
         taken = await loyalty_service.redeem(tx, company_id, Redeem(
             consumer_id=consumer_id, reward_id=command.reward_id, idempotency_key=key,
-            total=owed.ordered, lines=lines))
+            total=owed.ordered, lines=lines), site_id=found.header.site_id)
     else:
         owner = await tx.session.scalar(select(Coupon.consumer_id).where(
             Coupon.token == command.coupon, Coupon.company_id == company_id))
@@ -126,7 +126,7 @@ async def apply(
             raise UnknownCoupon()  # someone else's: as if it did not exist
         taken = await loyalty_service.use_coupon(tx, company_id, UseCoupon(
             token=command.coupon or "", idempotency_key=key, total=owed.ordered,
-            lines=lines))
+            lines=lines), site_id=found.header.site_id)
     if taken.on_bill.add_product_id is not None:
         raise RewardProductMissing(product=taken.on_bill.add_product_name
                                    or taken.reward_name)

@@ -281,6 +281,12 @@ async def test_a_table_freed_unpaid_gives_its_reward_back_once(dinner: Dinner) -
     async with dinner.db.sessionmaker() as session:
         row = await session.scalar(select(TableReward))
         assert row is not None and row.given_back_at is not None
+        # Both count at the table's site in the loyalty statistics (loyalty/figures.py).
+        sites = set(await session.scalars(select(PointsEntry.site_id).where(
+            PointsEntry.kind.in_(("redeem", "given_back")))))
+        site_of_table = await session.scalar(
+            select(DiningTable.site_id).where(DiningTable.id == dinner.table_id))
+        assert site_of_table is not None and sites == {site_of_table}
 
 
 async def test_only_the_linked_customer_on_a_member_phone_applies_a_reward(
