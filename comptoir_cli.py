@@ -25,12 +25,15 @@ def migrate(settings: Settings) -> None:
 
 async def _seed(settings: Settings) -> object:
     from db.engine import make_engine, make_sessionmaker
+    from demo.loyalty import seed_loyalty
     from demo.seed import seed
 
     engine = make_engine(settings.database_url)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            return await seed(session)
+            venue = await seed(session)
+            await seed_loyalty(session, venue.site_id)
+            return venue
     finally:
         await engine.dispose()
 
