@@ -68,7 +68,7 @@ async def seed_loyalty(session: AsyncSession, site_id: int) -> None:
         for days_ago, spent in VISITS:
             points = min(5 + spent // 100, 100)
             balance += points
-            at = now - timedelta(days=days_ago, hours=2)
+            at = now - timedelta(days=days_ago, hours=2 + 3 * (days_ago % 4))
             session.add(PointsEntry(
                 company_id=company_id, consumer_id=consumer.id, points=points,
                 balance_after=balance, kind=Kind.EARN.value,
