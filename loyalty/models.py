@@ -8,12 +8,15 @@ that a conditional update never takes below zero.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -181,3 +184,95 @@ class CouponTrigger(Base):
     valid_days: Mapped[int] = mapped_column(Integer, default=30)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Segment(Base):
+    """A named set of the company's customers: criteria combined with all / any, and
+    optionally only the best N by visits or spend over a period (`definition`, checked by
+    loyalty/segments.py). Counted and listed when asked: never a stored list."""
+
+    __tablename__ = "loyalty_segment"
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = foreign_key("company.id")
+    name: Mapped[Name]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class Campaign(Base):
+    """An e-mail, SMS or coupon-only message to a segment: a draft, scheduled at `send_at`
+    (UTC; chosen in the venue's time zone), sending, sent or cancelled (loyalty/campaigns.py
+    holds the statuses and their transitions). `automatic`: sent by a trigger
+    (`trigger_kind`, `trigger_every`) to each customer once per occasion, switched on/off by
+    `active`."""
+
+    __tablename__ = "loyalty_campaign"
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = foreign_key("company.id")
+    name: Mapped[Name]
+    channel: Mapped[str] = mapped_column(String(8))  # "email", "sms", "coupon"
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    segment_id: Mapped[int | None] = foreign_key("loyalty_segment.id", nullable=True,
+                                                 ondelete="SET NULL")
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    blocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # e-mail blocks
+    sms_text: Mapped[str] = mapped_column(String(1600), default="")
+    reward_id: Mapped[int | None] = foreign_key("loyalty_reward.id", nullable=True,
+                                                ondelete="SET NULL")  # the coupon block's
+    coupon_valid_days: Mapped[int] = mapped_column(Integer, default=30)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    trigger_kind: Mapped[str | None] = mapped_column(String(12), default=None)
+    trigger_every: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    send_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[int | None] = foreign_key("staff.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class CampaignMessage(Base):
+    """One message of a campaign to one customer, queued once (`key`: the campaign's and
+    the customer's, with the occasion for an automatic send), then sent, delivered,
+    failed, held (quiet hours: `send_after`) or blocked (no credits), retried later."""
+
+    __tablename__ = "loyalty_message"
+    __table_args__ = (Index("ix_loyalty_message_campaign_status", "campaign_id", "status"),)
+
+    id: Mapped[intpk]
+    company_id: Mapped[int] = foreign_key("company.id")
+    campaign_id: Mapped[int] = foreign_key("loyalty_campaign.id")
+    consumer_id: Mapped[int | None] = foreign_key("consumer.id", nullable=True,
+                                                  ondelete="SET NULL")
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(254))  # the e-mail or E.164 number used
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    send_after: Mapped[datetime | None] = mapped_column(default=None)
+    coupon_id: Mapped[int | None] = foreign_key("loyalty_coupon.id", nullable=True,
+                                                ondelete="SET NULL")
+    provider_id: Mapped[str | None] = mapped_column(String(80), default=None)
+    parts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SmsSettings(Base):
+    """A company's SMS sending: the provider ("recording" or "brevo"), its key, the sender
+    name, the STOP mention, and the Alsace-Moselle or overseas holidays to keep."""
+
+    __tablename__ = "loyalty_sms_settings"
+
+    company_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(16), default="recording")
+    api_key: Mapped[str] = mapped_column(String(200), default="")
+    sender: Mapped[str] = mapped_column(String(11), default="")
+    stop_mention: Mapped[str] = mapped_column(String(40), default="STOP au 36173")
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(8), default=None)
+    updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)
