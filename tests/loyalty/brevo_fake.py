@@ -8,7 +8,6 @@ for another key. It records every request and can be told to fail as a server wo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import uuid
@@ -16,13 +15,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import free_port
+from tests.fake_http import served
 
 KEY = "xkeysib-test-0123456789"
 
@@ -99,16 +97,6 @@ class FakeBrevo:
 
 async def serve_fake_brevo() -> AsyncIterator[FakeBrevo]:
     fake = FakeBrevo()
-    port = free_port()
-    fake.url = f"http://127.0.0.1:{port}/v3"
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    yield fake
-    server.should_exit = True
-    await task
+    async with served(fake.app()) as url:
+        fake.url = f"{url}/v3"
+        yield fake

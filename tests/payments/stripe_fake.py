@@ -7,19 +7,17 @@ told to refuse the next calls with an API error.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.conftest import free_port
+from tests.fake_http import served
 
 
 @dataclass
@@ -117,16 +115,6 @@ class FakeStripe:
 
 async def serve_fake_stripe() -> AsyncIterator[FakeStripe]:
     fake = FakeStripe()
-    port = free_port()
-    fake.url = f"http://127.0.0.1:{port}"
-    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="off", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    yield fake
-    server.should_exit = True
-    await task
+    async with served(fake.app()) as url:
+        fake.url = f"{url}"
+        yield fake
