@@ -27,7 +27,7 @@ from loyalty.sms_settings import SUBDIVISIONS, SmsForm
 from loyalty.sms_text import commercial
 from realtime.events import Tx
 from web.commands import Command, Id, Text, command
-from web.i18n import gettext
+from web.i18n import gettext, typed_decimal
 from web.redirects import safe_path
 from web.state import app_state, locale_of, run_tx
 from web.templating import page
@@ -65,7 +65,9 @@ async def _page(request: Request, staff: StaffIdentity, status: int = 200,
                 said=said if said in SAID else "",
                 retried=int(retried) if retried.isdecimal() and len(retried) < 7 else 0,
                 current=current, values=values or current, errors=errors or {},
-                credits=credits, waiting=waiting, subdivisions=[
+                credits=None if credits is None else typed_decimal(
+                    format(credits.normalize(), "f"), locale_of(request)),
+                waiting=waiting, subdivisions=[
                     (code, gettext(locale_of(request), label))
                     for code, label in SUBDIVISIONS.items()])
 

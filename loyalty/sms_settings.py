@@ -122,7 +122,8 @@ def provider_for(config: SmsConfig, settings: Settings) -> SmsProvider:
     if config.provider == "brevo":
         if not config.api_key:
             raise SmsProviderDown()  # no key (or unreadable): nothing can go through it
-        return BrevoProvider(config.api_key, stop_mention=config.stop_mention)
+        return BrevoProvider(config.api_key, stop_mention=config.stop_mention,
+                             base_url=settings.sms_api_url, timeout_s=10.0)
     recording = recorder(config.company_id)
     recording.stop_mention = config.stop_mention
     return recording
