@@ -13,17 +13,19 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
 from accounts.models import Company
 from loyalty import sms_dispatch
 from loyalty.models import Campaign, CampaignMessage, SmsSettings
-from loyalty.sms_settings import forget_recorders, recorder
+from loyalty.sms_settings import box, forget_recorders, recorder
 from loyalty.sms_text import has_stop
 from realtime.bus import make_bus
 from realtime.events import run
 from tests.conftest import Database
 from tests.conftest import test_settings as settings_for
+from tests.loyalty.brevo_fake import KEY, FakeBrevo, serve_fake_brevo
 
 PARIS = ZoneInfo("Europe/Paris")
 REUNION = ZoneInfo("Indian/Reunion")
@@ -265,3 +267,40 @@ async def test_a_claim_whose_process_died_is_failed_not_sent_again(db: Database)
     [row] = await messages(db, company_id)
     assert (row.status, row.error) == ("failed", "sms_interrupted")
     assert recorder(company_id).sent == []
+
+
+fake_brevo = pytest_asyncio.fixture(serve_fake_brevo)
+
+
+async def test_through_brevo_credits_short_block_then_the_retry_sends_once(
+    db: Database, fake_brevo: FakeBrevo
+) -> None:
+    settings = settings_for(db.url, sms_api_url=fake_brevo.url)
+    company_id = await company(db)
+    async with db.sessionmaker() as session, session.begin():
+        row = await session.get(SmsSettings, company_id)
+        assert row is not None
+        row.provider, row.api_key = "brevo", box(settings).seal(KEY)
+        row.stop_mention = "STOP au [STOP_CODE]"
+    fake_brevo.credits = 2.0
+    campaign_id = await queue(db, company_id, numbers(3))
+    bus = make_bus(None)
+    try:
+        assert await sms_dispatch.dispatch_once(db.sessionmaker, bus, settings,
+                                                at("2026-07-08 10:00")) == 0
+        assert await statuses(db, company_id) == ["blocked"] * 3 and fake_brevo.sms() == []
+        fake_brevo.credits = 50.0
+        assert await run(db.sessionmaker, bus, lambda tx: sms_dispatch.retry_blocked(
+            tx, company_id, campaign_id)) == 3
+        assert await sms_dispatch.dispatch_once(db.sessionmaker, bus, settings,
+                                                at("2026-07-08 10:05")) == 3
+        assert await sms_dispatch.dispatch_once(db.sessionmaker, bus, settings,
+                                                at("2026-07-08 10:10")) == 0
+    finally:
+        await bus.close()
+    sent = fake_brevo.sms()
+    assert sorted(c.body["recipient"] for c in sent) == numbers(3)
+    assert all(c.body["content"].endswith("\nSTOP au [STOP_CODE]") for c in sent)
+    assert all(c.body["sender"] == "LeZinc" for c in sent)
+    assert await statuses(db, company_id) == ["sent"] * 3
+    assert all(m.provider_id for m in await messages(db, company_id))
