@@ -120,14 +120,17 @@ async def retry(request: Request) -> Response:
 
 
 async def length(request: Request) -> Response:
-    """The campaign editor's counter: the text with its STOP line, measured."""
+    """The campaign editor's counter: the text (`text`, or `sms_text` as the editor's field
+    is named) with the company's STOP line, measured."""
     staff = await _member(request)
     if isinstance(staff, Response):
         return staff
     settings = app_state(request).settings
     config = await run_tx(request, lambda tx: sms_settings.config_for(
         tx, staff.company_id, settings))
-    sms = commercial(request.query_params.get("text", "")[:MAX_TEXT], config.stop_mention)
+    asked = request.query_params
+    text = asked.get("text", asked.get("sms_text", ""))  # the editor's field, as included
+    sms = commercial(text[:MAX_TEXT], config.stop_mention)
     return page(request, "backoffice/_sms_length.html", length=sms.length,
                 stop_mention=config.stop_mention)
 

@@ -12,7 +12,8 @@ nothing of it sent, until someone retries the blocked sends (`retry_blocked`).
 
 Each message is sent with its campaign's text and the STOP line (sms_text.commercial), and
 its outcome written at once: sent (the provider's id, the parts billed) or failed (the
-error's code). Sends are never retried by themselves: a provider down during a send may
+error's code). A customer who withdrew their SMS consent since is not sent it (failed,
+`sms_no_consent`). Sends are never retried by themselves: a provider down during a send may
 have sent it. A claim whose process died before writing the outcome (`sending` for over
 `STALE`) is failed as interrupted, for the same reason.
 """
@@ -32,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from accounts.models import Company
 from errors import DomainError
-from loyalty.models import Campaign, CampaignMessage
+from loyalty.models import Campaign, CampaignMessage, LoyaltyProfile
 from loyalty.sms_errors import NoSmsCredits, SmsProviderDown
 from loyalty.sms_providers import SmsProvider
 from loyalty.sms_schedule import allowed, next_allowed
@@ -48,6 +49,7 @@ BATCH = 100
 MAX_BATCHES = 20  # per company and round: what is left waits for the next one
 STALE = timedelta(minutes=15)
 INTERRUPTED = "sms_interrupted"
+NO_CONSENT = "sms_no_consent"
 
 M = CampaignMessage
 
@@ -109,6 +111,17 @@ async def _texts(tx: Tx, campaign_ids: set[int], mention: str) -> dict[int, Sms]
     return {campaign_id: commercial(text, mention) for campaign_id, text in rows}
 
 
+async def _withdrawn(tx: Tx, ids: list[int]) -> list[int]:
+    """The messages whose customer withdrew their SMS consent since it was queued (held
+    overnight, blocked for days): they are not sent. A message to no customer (a test
+    send to oneself) is."""
+    consents = select(LoyaltyProfile.consumer_id).where(
+        LoyaltyProfile.consumer_id == M.consumer_id, LoyaltyProfile.company_id == M.company_id,
+        LoyaltyProfile.sms_consent_at.is_not(None))
+    return list((await tx.session.scalars(select(M.id).where(
+        M.id.in_(ids), M.consumer_id.is_not(None), ~consents.exists()))).all())
+
+
 def cost_of(provider: SmsProvider, parts: int) -> Decimal:
     """The credits `parts` will take: the provider's cost of a part (1 when it says none:
     Brevo bills a French SMS part one credit)."""
@@ -119,6 +132,13 @@ async def _send_batch(sessionmaker: async_sessionmaker[AsyncSession], bus: Bus,
                       provider: SmsProvider, config: SmsConfig, now: datetime,
                       batch: list[tuple[int, int, str]]) -> tuple[int, bool]:
     """(messages sent, whether to go on with the next batch)."""
+    withdrawn = await run(sessionmaker, bus, lambda tx: _withdrawn(tx, [m for m, _, _ in batch]))
+    if withdrawn:
+        await run(sessionmaker, bus, partial(_set, ids=withdrawn, status=FAILED, sent_at=None,
+                                             error=NO_CONSENT))
+        batch = [row for row in batch if row[0] not in set(withdrawn)]
+        if not batch:
+            return 0, True
     ids = [message_id for message_id, _, _ in batch]
     texts = await run(sessionmaker, bus, lambda tx: _texts(
         tx, {campaign_id for _, campaign_id, _ in batch}, provider.stop_mention))

@@ -191,7 +191,7 @@ async def test_the_length_counter_counts_the_stop_line(
 
 async def test_the_length_counter_speaks_french(admin: httpx.AsyncClient) -> None:
     admin.cookies.set("lang", "fr")
-    answer = await admin.get(f"{PAGE}/length", params={"text": "Crêpes " * 12})
+    answer = await admin.get(f"{PAGE}/length", params={"sms_text": "Crêpes " * 12})
     assert "UCS-2 · 2 messages · 37 caractères restants" in answer.text
     assert "Compté avec la mention STOP" in answer.text
 

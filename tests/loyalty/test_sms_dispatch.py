@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from accounts.models import Company
 from loyalty import sms_dispatch
-from loyalty.models import Campaign, CampaignMessage, SmsSettings
+from customers.models import Consumer
+from loyalty.models import Campaign, CampaignMessage, LoyaltyProfile, SmsSettings
 from loyalty.sms_settings import box, forget_recorders, recorder
 from loyalty.sms_text import has_stop
 from realtime.bus import make_bus
@@ -57,17 +58,19 @@ async def company(db: Database, tz: str = "Europe/Paris", *, sender: str = "LeZi
 
 
 async def queue(db: Database, company_id: int, numbers: list[str],
-                text: str = TEXT) -> int:
+                text: str = TEXT, consumers: list[int | None] | None = None) -> int:
     """A campaign's SMS, queued as the campaigns queue them: one row per recipient."""
     async with db.sessionmaker() as session, session.begin():
         campaign = Campaign(company_id=company_id, name="Happy hour", channel="sms",
                             status="sending", sms_text=text)
         session.add(campaign)
         await session.flush()
-        for number in numbers:
+        for number, consumer_id in zip(numbers, consumers or [None] * len(numbers),
+                                       strict=True):
             session.add(CampaignMessage(
                 company_id=company_id, campaign_id=campaign.id, channel="sms",
-                address=number, key=f"{campaign.id}:{uuid.uuid4().hex}", status="queued"))
+                consumer_id=consumer_id, address=number,
+                key=f"{campaign.id}:{uuid.uuid4().hex}", status="queued"))
         return campaign.id
 
 
@@ -304,3 +307,28 @@ async def test_through_brevo_credits_short_block_then_the_retry_sends_once(
     assert all(c.body["sender"] == "LeZinc" for c in sent)
     assert await statuses(db, company_id) == ["sent"] * 3
     assert all(m.provider_id for m in await messages(db, company_id))
+
+
+async def customer(db: Database, company_id: int, consents: bool) -> int:
+    async with db.sessionmaker() as session, session.begin():
+        consumer = Consumer(company_id=company_id, email=f"{uuid.uuid4().hex[:8]}@example.com",
+                            name="Zoé", password_hash="x", email_confirmed=True, verified=True)
+        session.add(consumer)
+        await session.flush()
+        session.add(LoyaltyProfile(
+            consumer_id=consumer.id, company_id=company_id, qr_token=uuid.uuid4().hex,
+            sms_consent_at=at("2026-01-01 12:00") if consents else None))
+        return consumer.id
+
+
+async def test_a_customer_who_withdrew_consent_since_the_queueing_is_not_sent_it(
+    db: Database
+) -> None:
+    company_id = await company(db)
+    keeps, withdrew = await customer(db, company_id, True), await customer(db, company_id, False)
+    await queue(db, company_id, numbers(3), consumers=[keeps, withdrew, None])
+    assert await dispatch(db, at("2026-07-08 10:00")) == 2
+    rows = await messages(db, company_id)
+    assert [(m.status, m.error) for m in rows] == [
+        ("sent", ""), ("failed", "sms_no_consent"), ("sent", "")]
+    assert [r.to for r in recorder(company_id).sent] == [numbers(3)[0], numbers(3)[2]]
