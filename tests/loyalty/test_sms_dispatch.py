@@ -17,8 +17,8 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from accounts.models import Company
-from loyalty import sms_dispatch
 from customers.models import Consumer
+from loyalty import sms_dispatch
 from loyalty.models import Campaign, CampaignMessage, LoyaltyProfile, SmsSettings
 from loyalty.sms_settings import box, forget_recorders, recorder
 from loyalty.sms_text import has_stop
