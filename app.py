@@ -30,6 +30,7 @@ from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
 from backoffice import records_pages as backoffice_records
 from backoffice import reward_pages as backoffice_rewards
+from backoffice import sms_pages as backoffice_sms
 from backoffice import staff_pages as backoffice_staff
 from backoffice import stats_pages as backoffice_stats
 from backoffice import tables_pages as backoffice_tables
@@ -43,7 +44,7 @@ from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
-from loyalty import coupon_sweep
+from loyalty import coupon_sweep, sms_dispatch
 from loyalty import hearing as loyalty_points
 from loyalty import pages as loyalty_pages
 from loyalty import profile_pages as loyalty_profile
@@ -165,6 +166,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
              partial(outbox_sweeper.sweep_once, sessionmaker, bus)),
             ("coupons", settings.coupon_sweep_s,
              partial(coupon_sweep.sweep_once, sessionmaker, bus)),
+            ("sms", settings.sms_dispatch_s,
+             partial(sms_dispatch.dispatch_once, sessionmaker, bus, settings)),
             ("tries", settings.sweep_interval_s, partial(ratelimit.forget_expired, sessionmaker)),
             ("sessions", settings.sweep_interval_s,
              partial(session_store.forget_expired, sessionmaker)),
@@ -238,6 +241,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_loyalty.routes,
         *backoffice_dashboard.routes,
         *backoffice_coupons.routes,
+        *backoffice_sms.routes,
         *till_clock.routes,
         *receipt_pages.routes,
         *till_tickets.routes,

@@ -138,6 +138,8 @@ class Settings:
     sweep_interval_s: int = 30
     outbox_sweep_s: float = 5  # how often undelivered domain events are looked for
     coupon_sweep_s: float = 300  # birthday and absence coupons (loyalty/coupon_sweep.py)
+    sms_dispatch_s: float = 60  # campaigns' queued SMS (loyalty/sms_dispatch.py)
+    sms_api_url: str = ""  # the SMS provider's API elsewhere than its own (tests' fake)
     max_quantity: int = 50
     max_note_length: int = 200
     max_cart_lines: int = 100
@@ -214,6 +216,8 @@ class Settings:
             sweep_interval_s=_int("SWEEP_INTERVAL_S", 30),
             outbox_sweep_s=float(os.environ.get("OUTBOX_SWEEP_S", "5")),
             coupon_sweep_s=float(os.environ.get("COUPON_SWEEP_S", "300")),
+            sms_dispatch_s=float(os.environ.get("SMS_DISPATCH_S", "60")),
+            sms_api_url=os.environ.get("SMS_API_URL", ""),
             event_hold_s=float(os.environ.get("EVENT_HOLD_S", "0.1")),
             ws_max_per_device=_int("WS_MAX_PER_DEVICE", 50),
             ws_max_per_table=_int("WS_MAX_PER_TABLE", 100),

@@ -63,6 +63,11 @@ FIELDS = {
     "email_consent": N_("Offers by e-mail"), "sms_consent": N_("Offers by SMS"),
     "points": N_("Points"), "spent": N_("Spent"), "entries": N_("Points entries"),
     "coupons": N_("Coupons"),
+    # SMS settings and blocked sends (loyalty/sms_settings.py, backoffice/sms_pages.py).
+    "sms_provider": N_("SMS provider"), "sms_sender": N_("SMS sender name"),
+    "stop_mention": N_("STOP line"), "holiday_subdivision": N_("Regional holidays"),
+    "sms_api_key_replaced": N_("SMS API key replaced"),
+    "sms_requeued": N_("Blocked SMS queued again"), "sms_campaign": N_("Campaign no."),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
                    "topup_amounts", "amount", "venue_cost", "spent"})

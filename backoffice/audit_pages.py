@@ -104,6 +104,8 @@ ACTIONS = {
     "coupon_trigger.off": N_("Coupon trigger switched off"),
     "coupon_trigger.duplicated": N_("Coupon trigger duplicated"),
     "coupon_trigger.deleted": N_("Coupon trigger deleted"),
+    "sms.settings": N_("SMS settings changed"),
+    "sms.retried": N_("Blocked SMS queued again"),
 }
 
 
@@ -121,7 +123,8 @@ NAMES: dict[str, Any] = {
     "site": Site.name, "company": Company.name, "reward": Reward.name,
 }
 # A target recorded as a word.
-WORDS = {"top-ups": N_("Top-up amounts"), "loyalty": N_("Loyalty rules")}
+WORDS = {"top-ups": N_("Top-up amounts"), "loyalty": N_("Loyalty rules"),
+         "sms": N_("SMS settings")}
 TARGET = re.compile(r"^([a-z_]+):(\d{1,18})$")
 
 

@@ -271,7 +271,7 @@ class SmsSettings(Base):
         IdType, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True
     )
     provider: Mapped[str] = mapped_column(String(16), default="recording")
-    api_key: Mapped[str] = mapped_column(String(200), default="")
+    api_key: Mapped[str] = mapped_column(String(500), default="")  # sealed (secret_box)
     sender: Mapped[str] = mapped_column(String(11), default="")
     stop_mention: Mapped[str] = mapped_column(String(40), default="STOP au 36173")
     holiday_subdivision: Mapped[str | None] = mapped_column(String(8), default=None)

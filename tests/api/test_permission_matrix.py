@@ -570,6 +570,15 @@ LINES: list[Line] = [
          "/backoffice/loyalty/coupons/{trigger}/duplicate", {}),
     Line("POST", "/backoffice/loyalty/coupons/{trigger_id:id}/delete", P.LOYALTY,
          "/backoffice/loyalty/coupons/{spare_trigger}/delete", {"confirm": "yes"}, once=True),
+    # The campaigns' SMS settings, blocked sends and length counter, the company's (tests/
+    # backoffice/test_sms_page.py).
+    Line("GET", "/backoffice/campaigns/sms", P.CAMPAIGNS),
+    Line("POST", "/backoffice/campaigns/sms", P.CAMPAIGNS, body={
+        "provider": "recording", "sender": "Matrix", "stop_mention": "STOP au 36173",
+        "holiday_subdivision": ""}),
+    Line("POST", "/backoffice/campaigns/sms/retry", P.CAMPAIGNS, body={}),
+    Line("GET", "/backoffice/campaigns/sms/length", P.CAMPAIGNS,
+         "/backoffice/campaigns/sms/length?text=Bonjour"),
 ]
 
 
