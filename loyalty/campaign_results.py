@@ -43,9 +43,9 @@ class Results:
 
 async def results_of(session: AsyncSession, campaign_id: int, channel: str) -> Results:
     message = CampaignMessage
-    by_status = dict((await session.execute(
+    by_status: dict[str, int] = {status: count for status, count in await session.execute(
         select(message.status, func.count()).where(message.campaign_id == campaign_id)
-        .group_by(message.status))).tuples().all())
+        .group_by(message.status))}
     went = message.status.in_(WENT)
     delivered = by_status.get("delivered", 0)
     if channel == "email":
