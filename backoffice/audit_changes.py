@@ -63,6 +63,10 @@ FIELDS = {
     "email_consent": N_("Offers by e-mail"), "sms_consent": N_("Offers by SMS"),
     "points": N_("Points"), "spent": N_("Spent"), "entries": N_("Points entries"),
     "coupons": N_("Coupons"),
+    # Campaigns (loyalty/campaigns.py, campaign_send.py record them).
+    "campaign": N_("Campaign"), "channel": N_("Channel"), "status": N_("State"),
+    "subject": N_("Subject"), "segment": N_("Segment no."), "blocks": N_("E-mail blocks"),
+    "send_at": N_("Send on (UTC)"), "recipients": N_("Recipients"),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
                    "topup_amounts", "amount", "venue_cost", "spent"})

@@ -109,6 +109,15 @@ async def _rows(session: AsyncSession, campaign: Campaign, ids: list[int]
     return found
 
 
+async def reach(session: AsyncSession, campaign: Campaign, resolve: Resolver,
+                now: datetime) -> int:
+    """How many recipients the campaign would have if it went now (those allowed its
+    channel), asked before sending."""
+    ids = await recipients(session, campaign, resolve, now)
+    return sum([len(await _rows(session, campaign, ids[start:start + CHUNK]))
+                for start in range(0, len(ids), CHUNK)])
+
+
 async def queue(tx: Tx, campaign: Campaign, consumer_ids: list[int], now: datetime) -> int:
     """One message per recipient allowed the channel; how many were queued now (those
     queued before, by a retry or another process, are not queued again)."""
