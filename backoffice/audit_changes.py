@@ -67,6 +67,7 @@ FIELDS = {
     "campaign": N_("Campaign"), "channel": N_("Channel"), "status": N_("State"),
     "subject": N_("Subject"), "segment": N_("Segment no."), "blocks": N_("E-mail blocks"),
     "send_at": N_("Send on (UTC)"), "recipients": N_("Recipients"),
+    "copy_of_campaign": N_("Copy of campaign no."),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
                    "topup_amounts", "amount", "venue_cost", "spent"})

@@ -245,7 +245,7 @@ async def duplicate(tx: Tx, staff: StaffIdentity, campaign_id: int) -> Campaign:
     tx.session.add(copy)
     await tx.session.flush()
     await audit.record(tx, staff.id, staff.company_id, "campaign.duplicated", _target(copy),
-                       {**shown(copy), "copy_of": source.id})
+                       {**shown(copy), "copy_of_campaign": source.id})
     return copy
 
 

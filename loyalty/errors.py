@@ -144,7 +144,7 @@ class CampaignNotNow(Conflict):
     """The campaign's status does not allow this (e.g. deleting a sent campaign)."""
 
     code = "campaign_not_now"
-    message = N_("This campaign cannot do that now: it is %(status)s.")
+    message = N_("This campaign cannot do that now: see its state.")
 
 
 class SendTimeInPast(InvalidInput):
