@@ -576,8 +576,7 @@ LINES: list[Line] = [
     Line("POST", "/backoffice/campaigns/new", P.CAMPAIGNS, body={
         "name": "Matrice", "channel": "email", "subject": "Bonjour", "op": "save",
         "b0.kind": "title", "b0.text": "Bonjour"}),
-    Line("POST", "/backoffice/campaigns/preview", P.CAMPAIGNS, body={
-        "channel": "email", "b0.kind": "title", "b0.text": "Bonjour"}),
+    Line("GET", "/backoffice/campaigns/preview", P.CAMPAIGNS),
     Line("GET", "/backoffice/campaigns/{campaign_id:id}", P.CAMPAIGNS,
          "/backoffice/campaigns/{campaign}"),
     Line("POST", "/backoffice/campaigns/{campaign_id:id}", P.CAMPAIGNS,

@@ -66,8 +66,10 @@ async def test_a_manager_writes_tests_schedules_cancels_copies_and_deletes(
     assert [b["kind"] for b in campaign.blocks] == ["logo", "title", "button"]
     shown = await client.get(f"{PAGE}/{campaign.id}?said=saved")
     assert "Draft saved" in shown.text
-    assert "Jeudi &amp;lt;script&amp;gt;" in shown.text  # escaped in the mail, then in srcdoc
     assert "<script>x" not in shown.text
+    framed = await client.get(f"{PAGE}/preview", params={"b0.kind": "title",
+                                                         "b0.text": "Jeudi <script>x</script>"})
+    assert "Jeudi &lt;script&gt;" in framed.text and "<script>x" not in framed.text
 
     _said(await post_form(client, f"{PAGE}/{campaign.id}/test", {}),
           f"{PAGE}/{campaign.id}?said=tested")
@@ -90,11 +92,11 @@ async def test_a_manager_writes_tests_schedules_cancels_copies_and_deletes(
     assert 'data-status="scheduled"' in listed.text
 
     edit = await post_form(client, f"{PAGE}/{campaign.id}", DRAFT)
-    assert edit.status_code == 409  # scheduled: not edited
+    assert edit.status_code == 422  # scheduled: not edited
     _said(await post_form(client, f"{PAGE}/{campaign.id}/cancel", {}),
           f"{PAGE}/{campaign.id}?said=cancelled")
     again = await post_form(client, f"{PAGE}/{campaign.id}/cancel", {})
-    assert again.status_code == 409 and "cannot do that now" in again.text
+    assert again.status_code == 422 and "cannot do that now" in again.text
 
     copied = await post_form(client, f"{PAGE}/{campaign.id}/duplicate", {})
     original, copy = await _campaigns(db)
@@ -104,7 +106,7 @@ async def test_a_manager_writes_tests_schedules_cancels_copies_and_deletes(
     _said(await post_form(client, f"{PAGE}/{copy.id}/send", {"confirm": "yes"}),
           f"{PAGE}/{copy.id}?said=sent")
     refused = await post_form(client, f"{PAGE}/{copy.id}/delete", {"confirm": "yes"})
-    assert refused.status_code == 409 and len(await _campaigns(db)) == 2
+    assert refused.status_code == 422 and len(await _campaigns(db)) == 2
     results = await client.get(f"{PAGE}/{copy.id}")
     assert 'data-result="sent"' in results.text
     _said(await post_form(client, f"{PAGE}/{original.id}/delete", {"confirm": "yes"}),
@@ -125,11 +127,13 @@ async def test_the_live_preview_renders_what_is_typed(
     client: httpx.AsyncClient, venue: DemoVenue
 ) -> None:
     await sign_in(client, ADMIN)
-    answer = await post_form(client, f"{PAGE}/preview", {
+    answer = await client.get(f"{PAGE}/preview", params={
         "channel": "email", "b0.kind": "title", "b0.text": "Bonjour <b>vous</b>",
         "b1.kind": "image", "b1.url": "http://not-https.example/a.png"})
-    assert answer.status_code == 200 and 'id="campaign-preview"' in answer.text
-    assert "Bonjour &amp;lt;b&amp;gt;vous" in answer.text
+    assert answer.status_code == 200 and "<h1" in answer.text
+    assert "Bonjour &lt;b&gt;vous" in answer.text
+    assert "'unsafe-inline'" in answer.headers["content-security-policy"]
+    assert "sandbox" in answer.headers["content-security-policy"]
     assert "not-https" not in answer.text  # a block not right yet is left out
 
 
