@@ -273,3 +273,21 @@ async def test_a_campaign_missing_its_parts_does_not_go(loyal: Loyal) -> None:
     with pytest.raises(InvalidInput):
         await loyal.run(lambda tx: campaign_send.send_now(tx, staff, campaign.id, _only([])))
     assert await _status(loyal, campaign.id) == "draft"
+
+
+async def test_two_processes_starting_a_due_campaign_send_it_once(loyal: Loyal) -> None:
+    staff = await _manager(loyal)
+    people = await _people(loyal, 3)
+    campaign = await _campaign(loyal, staff)
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    await loyal.run(lambda tx: campaigns.schedule(
+        tx, staff, campaign.id, datetime(2026, 12, 7, 11, 0), now))  # 10:00 UTC
+    due = datetime(2026, 12, 7, 10, 0, 30, tzinfo=UTC)
+    delivered = await asyncio.gather(*(_sweep(loyal, due, people) for _ in range(3)))
+    assert sum(delivered) == 3, delivered
+    assert len(await _mails(loyal)) == 3
+    assert await _status(loyal, campaign.id) == "sent"
+    async with loyal.db.sessionmaker() as session:
+        stored = await session.get(Campaign, campaign.id)
+        assert stored is not None and stored.sent_at is not None
+        assert stored.sent_at.astimezone(UTC) == due
