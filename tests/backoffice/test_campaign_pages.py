@@ -5,13 +5,18 @@ deleted; refusals shown with nothing changed; audited. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
+from starlette.applications import Starlette
 
+from customers.models import Consumer
 from demo.seed import DemoVenue
-from loyalty.models import Campaign
+from loyalty import campaign_send, ledger
+from loyalty.models import Campaign, LoyaltyProfile
+from realtime.bus import make_bus
 from tests.backoffice.conftest import (
     ADMIN,
     CASHIER,
@@ -20,7 +25,7 @@ from tests.backoffice.conftest import (
     post_form,
     sign_in,
 )
-from tests.conftest import Database
+from tests.conftest import Database, client_for
 
 PAGE = "/backoffice/campaigns"
 DRAFT = {"name": "Jeudi", "channel": "email", "subject": "Happy hour", "op": "save",
@@ -142,3 +147,45 @@ async def test_a_cashier_may_not_open_campaigns(
 ) -> None:
     await sign_in(client, CASHIER)
     assert (await client.get(PAGE)).status_code == 403
+
+
+async def test_a_sent_mail_unsubscribes_in_one_click_and_the_results_count_it(
+    app: Starlette, client: httpx.AsyncClient, db: Database, venue: DemoVenue
+) -> None:
+    email, _ = venue.consumers[0]
+    async with db.sessionmaker() as session, session.begin():
+        zoe = await session.scalar(select(Consumer).where(Consumer.email == email))
+        assert zoe is not None
+        await ledger.ensure_profile(session, zoe.company_id, zoe.id)
+        await session.execute(update(LoyaltyProfile).values(email_consent_at=None))
+        await session.execute(update(LoyaltyProfile).where(
+            LoyaltyProfile.consumer_id == zoe.id).values(email_consent_at=datetime.now(UTC)))
+        campaign = Campaign(company_id=zoe.company_id, name="Jeudi", channel="email",
+                            subject="Happy hour", blocks=[{"kind": "text", "text": "Venez"}])
+        session.add(campaign)
+        await session.flush()
+        zoe_id, campaign_id = zoe.id, campaign.id
+    await sign_in(client, ADMIN)
+    client.cookies.set("lang", "en")
+    page = await client.get(f"{PAGE}/{campaign_id}")
+    assert "1 customer will receive it." in page.text
+    _said(await post_form(client, f"{PAGE}/{campaign_id}/send", {"confirm": "yes"}),
+          f"{PAGE}/{campaign_id}?said=sent")
+    bus = make_bus(None)
+    try:
+        await campaign_send.sweep_once(db.sessionmaker, bus, app.state.comptoir.settings,
+                                       campaign_send.whole_base)
+    finally:
+        await bus.close()
+    [mail] = await mails_to(db, email)
+    found = re.search(r"https?://[^/\s]+(/unsubscribe/\S+)", mail.body)
+    assert found is not None, mail.body
+    async with client_for(app) as mail_client:  # no session, no CSRF token: RFC 8058
+        done = await mail_client.post(found.group(1), data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 200 and 'id="unsubscribed"' in done.text
+    async with db.sessionmaker() as session:
+        profile = await session.get(LoyaltyProfile, zoe_id)
+        assert profile is not None and profile.email_consent_at is None
+    results = await client.get(f"{PAGE}/{campaign_id}")
+    assert 'data-result="sent">1<' in results.text
+    assert 'data-result="unsubscribed">1<' in results.text
