@@ -53,7 +53,7 @@ from realtime.events import Tx, run
 log = logging.getLogger(__name__)
 Resolver = Callable[[AsyncSession, int, dict[str, Any] | None, datetime], Awaitable[list[int]]]
 CHUNK = 1000  # recipients per INSERT
-BATCH = 50  # messages delivered per sweep and campaign
+BATCH = 200  # messages delivered per sweep and campaign
 DELIVERED_HERE = (Channel.EMAIL.value, Channel.COUPON.value)
 
 

@@ -291,3 +291,19 @@ async def test_two_processes_starting_a_due_campaign_send_it_once(loyal: Loyal) 
         stored = await session.get(Campaign, campaign.id)
         assert stored is not None and stored.sent_at is not None
         assert stored.sent_at.astimezone(UTC) == due
+
+
+async def test_delivery_goes_in_bounded_batches_and_the_next_sweep_goes_on(
+    loyal: Loyal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(campaign_send, "BATCH", 2)
+    staff = await _manager(loyal)
+    people = await _people(loyal, 5)
+    campaign = await _campaign(loyal, staff)
+    await loyal.run(lambda tx: campaign_send.send_now(tx, staff, campaign.id, _only(people)))
+    moment = datetime.now(UTC)
+    assert [await _sweep(loyal, moment, people) for _ in range(4)] == [2, 2, 1, 0]
+    assert await _status(loyal, campaign.id) == "sent"
+    async with loyal.db.sessionmaker() as session:
+        result = await results_of(session, campaign.id, "email")
+    assert (result.queued, result.sent, result.failed) == (0, 5, 0)
