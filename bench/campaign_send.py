@@ -48,19 +48,19 @@ async def main(customers: int) -> None:
         async with sessionmaker() as session, session.begin():
             first = (await session.scalar(select(func.max(Consumer.id))) or 0) + 1
             for start in range(0, customers, CHUNK):
-                ids = range(first + start, first + min(start + CHUNK, customers))
+                chunk = range(first + start, first + min(start + CHUNK, customers))
                 await session.execute(insert(Consumer), [
                     {"id": i, "company_id": company_id, "email": f"c{i}@bench.example",
-                     "name": f"Client {i}", "password_hash": "x"} for i in ids])
+                     "name": f"Client {i}", "password_hash": "x"} for i in chunk])
                 await session.execute(insert(LoyaltyProfile), [
                     {"consumer_id": i, "company_id": company_id, "qr_token": f"bench-{i}",
-                     "email_consent_at": now if i % 2 else None} for i in ids])
-            campaign = Campaign(company_id=company_id, name="Bench", channel="email",
+                     "email_consent_at": now if i % 2 else None} for i in chunk])
+            made = Campaign(company_id=company_id, name="Bench", channel="email",
                                 subject="Bonjour", blocks=[{"kind": "text", "text": "Venez"}],
                                 status="sending", sent_at=now)
-            session.add(campaign)
+            session.add(made)
             await session.flush()
-            campaign_id = campaign.id
+            campaign_id = made.id
         async with engine.connect() as connection:  # statistics, as a live database has
             await connection.execute(text("ANALYZE consumer"))
             await connection.execute(text("ANALYZE loyalty_profile"))
