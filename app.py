@@ -16,6 +16,7 @@ from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
 from backoffice import audit_pages as backoffice_audit
+from backoffice import campaign_pages as backoffice_campaigns
 from backoffice import company_pages as backoffice_company
 from backoffice import coupon_pages as backoffice_coupons
 from backoffice import customer_pages as backoffice_customers
@@ -44,7 +45,7 @@ from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
-from loyalty import coupon_sweep, sms_dispatch
+from loyalty import campaign_send, coupon_sweep, sms_dispatch
 from loyalty import hearing as loyalty_points
 from loyalty import pages as loyalty_pages
 from loyalty import profile_pages as loyalty_profile
@@ -168,6 +169,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
              partial(coupon_sweep.sweep_once, sessionmaker, bus)),
             ("sms", settings.sms_dispatch_s,
              partial(sms_dispatch.dispatch_once, sessionmaker, bus, settings)),
+            ("campaigns", settings.outbox_sweep_s,
+             partial(campaign_send.sweep_once, sessionmaker, bus, settings,
+                     backoffice_campaigns.RESOLVE)),
             ("tries", settings.sweep_interval_s, partial(ratelimit.forget_expired, sessionmaker)),
             ("sessions", settings.sweep_interval_s,
              partial(session_store.forget_expired, sessionmaker)),
@@ -242,6 +246,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_dashboard.routes,
         *backoffice_coupons.routes,
         *backoffice_sms.routes,
+        *backoffice_campaigns.routes,
         *till_clock.routes,
         *receipt_pages.routes,
         *till_tickets.routes,

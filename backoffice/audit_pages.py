@@ -20,7 +20,7 @@ from backoffice.forms import member_for
 from customers.models import Consumer
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
-from loyalty.models import Reward
+from loyalty.models import Campaign, Reward
 from ordering.models import Category, DiningTable, Product
 from pos.models import Till
 from web.i18n import gettext
@@ -106,6 +106,13 @@ ACTIONS = {
     "coupon_trigger.deleted": N_("Coupon trigger deleted"),
     "sms.settings": N_("SMS settings changed"),
     "sms.retried": N_("Blocked SMS queued again"),
+    "campaign.added": N_("Campaign drafted"),
+    "campaign.changed": N_("Campaign changed"),
+    "campaign.duplicated": N_("Campaign duplicated"),
+    "campaign.deleted": N_("Campaign deleted"),
+    "campaign.scheduled": N_("Campaign scheduled"),
+    "campaign.cancelled": N_("Campaign's send cancelled"),
+    "campaign.sent": N_("Campaign sent"),
 }
 
 
@@ -115,12 +122,13 @@ KINDS = {
     "table": N_("Table"), "consumer": N_("Consumer"), "till": N_("Till"), "site": N_("Site"),
     "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
     "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"), "reward": N_("Reward"),
-    "coupon_trigger": N_("Coupon trigger"),
+    "coupon_trigger": N_("Coupon trigger"), "campaign": N_("Campaign"),
 }
 NAMES: dict[str, Any] = {
     "staff": Staff.name, "product": Product.name, "category": Category.name,
     "table": DiningTable.label, "consumer": Consumer.name, "till": Till.name,
     "site": Site.name, "company": Company.name, "reward": Reward.name,
+    "campaign": Campaign.name,
 }
 # A target recorded as a word.
 WORDS = {"top-ups": N_("Top-up amounts"), "loyalty": N_("Loyalty rules"),

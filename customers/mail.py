@@ -14,7 +14,9 @@ import logging
 import smtplib
 import ssl
 from datetime import datetime, timedelta
+from email import message_from_string
 from email.message import EmailMessage
+from email.policy import default
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import or_, select, update
@@ -28,9 +30,13 @@ CLAIM = timedelta(minutes=2)  # longer than one send (its timeout is 20 s)
 
 
 def queue(
-    session: AsyncSession, consumer_id: int | None, to: str, subject: str, body: str
+    session: AsyncSession, consumer_id: int | None, to: str, subject: str, body: str,
+    mime: EmailMessage | None = None,
 ) -> OutboxMail:
-    mail = OutboxMail(consumer_id=consumer_id, to=to, subject=subject[:200], body=body)
+    """`mime`: a whole message to send (its parts and headers, e.g. HTML and
+    List-Unsubscribe), `body` being its text; From, To and Subject are set at sending."""
+    mail = OutboxMail(consumer_id=consumer_id, to=to, subject=subject[:200], body=body,
+                      mime=mime.as_string() if mime is not None else None)
     session.add(mail)
     return mail
 
@@ -40,15 +46,23 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
+def _message(sender: str, mail: OutboxMail) -> EmailMessage:
+    if mail.mime:
+        message = message_from_string(mail.mime, _class=EmailMessage, policy=default)
+    else:
+        message = EmailMessage()
+        message.set_content(mail.body)
+    for name, value in (("From", sender), ("To", mail.to), ("Subject", mail.subject)):
+        del message[name]
+        message[name] = value
+    return message
+
+
 def _send(smtp_url: str, sender: str, mail: OutboxMail) -> None:
     """smtp://user:password@host:port (STARTTLS), smtps:// for TLS from the start,
     smtp://host:port?starttls=off for a relay on the same host."""
     parts = urlsplit(smtp_url)
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
-    message.set_content(mail.body)
+    message = _message(sender, mail)
     port = parts.port or (465 if parts.scheme == "smtps" else 587)
     plain = parse_qs(parts.query).get("starttls") == ["off"] or port == 25
     context = ssl.create_default_context()  # the server's certificate is checked

@@ -131,6 +131,9 @@ class OutboxMail(Base):
     # A sender's claim and, after a failure, the next try: unsent mail is never dropped.
     retry_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A whole message (MIME, e.g. HTML with inline images and its own headers) sent instead
+    # of `body` alone; `body` stays its plain text, for the log and the outbox page.
+    mime: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class PasswordReset(Base):

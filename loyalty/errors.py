@@ -131,3 +131,41 @@ class SpaceSignInNeeded(Forbidden):
     code = "space_sign_in_needed"
     status = 401
     message = N_("Sign in to your customer account to see your points.")
+
+
+class UnknownCampaign(NotFound):
+    """No campaign of this company has this number."""
+
+    code = "unknown_campaign"
+    message = N_("This campaign does not exist, or no longer.")
+
+
+class CampaignNotNow(Conflict):
+    """The campaign's status does not allow this (e.g. deleting a sent campaign)."""
+
+    code = "campaign_not_now"
+    message = N_("This campaign cannot do that now: see its state.")
+
+
+class SendTimeInPast(InvalidInput):
+    """A scheduled send is in the future, in the venue's time zone."""
+
+    code = "send_time_in_past"
+    field = "send_at"
+    message = N_("Choose a date and time to come, in the venue's time zone.")
+
+
+class BadBlocks(InvalidInput):
+    """The e-mail's blocks are not what the editor makes."""
+
+    code = "bad_blocks"
+    field = "blocks"
+    message = N_("Check the e-mail's blocks: each needs its text, and links start with https://.")
+
+
+class CampaignIncomplete(InvalidInput):
+    """What a campaign needs before it goes: a subject and blocks, a text, or a reward."""
+
+    code = "campaign_incomplete"
+    message = N_("This campaign is not ready to go: an e-mail needs a subject and a block, "
+                 "an SMS its text, a coupon a reward.")

@@ -45,6 +45,22 @@
   window.addEventListener("pagehide", () => {
     document.querySelectorAll("[data-secret-once]").forEach((el) => el.remove());
   });
+  // A campaign's editor (form[data-preview]): its preview frame follows the typing, half a
+  // second after the last key (the preview is a GET of the form's fields: it saves nothing).
+  let previewTimer = null;
+  document.addEventListener("input", (event) => {
+    const form = event.target.closest && event.target.closest("form[data-preview]");
+    if (!form) return;
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(() => {
+      const frame = document.querySelector(`iframe[name="${form.dataset.preview}"]`);
+      const fields = new URLSearchParams();
+      new FormData(form).forEach((value, name) => {
+        if (typeof value === "string" && value !== "") fields.append(name, value);
+      });
+      if (frame) frame.src = "/backoffice/campaigns/preview?" + fields.toString();
+    }, 500);
+  });
   // On a phone the navigation scrolls sideways: the current section is brought into view;
   // after a save, the form that says "Saved." is.
   document.addEventListener("DOMContentLoaded", () => {

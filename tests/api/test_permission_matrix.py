@@ -80,6 +80,7 @@ ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
 COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
                 "spare_selection", "spare_reward", "trigger", "spare_trigger",
+                "campaign", "spare_campaign",
                 "spare_drink", "spare_consumer", "spare_staff", "spare_customer"}
 
 
@@ -579,6 +580,29 @@ LINES: list[Line] = [
     Line("POST", "/backoffice/campaigns/sms/retry", P.CAMPAIGNS, body={}),
     Line("GET", "/backoffice/campaigns/sms/length", P.CAMPAIGNS,
          "/backoffice/campaigns/sms/length?text=Bonjour"),
+    Line("GET", "/backoffice/campaigns", P.CAMPAIGNS),
+    Line("GET", "/backoffice/campaigns/new", P.CAMPAIGNS),
+    Line("POST", "/backoffice/campaigns/new", P.CAMPAIGNS, body={
+        "name": "Matrice", "channel": "email", "subject": "Bonjour", "op": "save",
+        "b0.kind": "title", "b0.text": "Bonjour"}),
+    Line("GET", "/backoffice/campaigns/preview", P.CAMPAIGNS),
+    Line("GET", "/backoffice/campaigns/{campaign_id:id}", P.CAMPAIGNS,
+         "/backoffice/campaigns/{campaign}"),
+    Line("POST", "/backoffice/campaigns/{campaign_id:id}", P.CAMPAIGNS,
+         "/backoffice/campaigns/{campaign}", {"op": "add:text", "name": "Matrice",
+                                              "channel": "email"}),
+    Line("POST", "/backoffice/campaigns/{campaign_id:id}/test", P.CAMPAIGNS,
+         "/backoffice/campaigns/{campaign}/test", {}),
+    Line("POST", "/backoffice/campaigns/{campaign_id:id}/schedule", P.CAMPAIGNS,
+         "/backoffice/campaigns/{campaign}/schedule", {"send_at": "2099-01-01T10:00"}),
+    Line("POST", "/backoffice/campaigns/{campaign_id:id}/cancel", P.CAMPAIGNS,
+         "/backoffice/campaigns/{campaign}/cancel", {}),
+    Line("POST", "/backoffice/campaigns/{campaign_id:id}/send", P.CAMPAIGNS,
+         "/backoffice/campaigns/{campaign}/send", {"confirm": "yes"}),
+    Line("POST", "/backoffice/campaigns/{campaign_id:id}/duplicate", P.CAMPAIGNS,
+         "/backoffice/campaigns/{campaign}/duplicate", {}),
+    Line("POST", "/backoffice/campaigns/{campaign_id:id}/delete", P.CAMPAIGNS,
+         "/backoffice/campaigns/{spare_campaign}/delete", {"confirm": "yes"}, once=True),
 ]
 
 
@@ -731,6 +755,14 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
                                   reward_id=reward.id, valid_days=30) for _ in range(2)]
         session.add_all(triggers)
         await session.flush()
+        from loyalty.models import Campaign
+
+        campaigns = [Campaign(company_id=site.company_id, name=f"Matrice {n}", channel="email",
+                              subject="Bonjour", blocks=[{"kind": "title", "text": "Bonjour"}])
+                     for n in range(2)]
+        session.add_all(campaigns)
+        await session.flush()
+        ids.update(campaign=campaigns[0].id, spare_campaign=campaigns[1].id)
         ids.update(closing=closing, archive=archive, sync_issue=issue.id, reward=reward.id,
                    spare_reward=spare_reward.id, coupon=coupon.token, trigger=triggers[0].id,
                    spare_trigger=triggers[1].id)
