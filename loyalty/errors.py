@@ -131,3 +131,10 @@ class SpaceSignInNeeded(Forbidden):
     code = "space_sign_in_needed"
     status = 401
     message = N_("Sign in to your customer account to see your points.")
+
+
+class UnknownSegment(NotFound):
+    """No segment of this company has this id."""
+
+    code = "unknown_segment"
+    message = N_("This segment does not exist.")
