@@ -20,7 +20,7 @@ from backoffice.forms import member_for
 from customers.models import Consumer
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
-from loyalty.models import Reward
+from loyalty.models import Reward, Segment
 from ordering.models import Category, DiningTable, Product
 from pos.models import Till
 from web.i18n import gettext
@@ -104,6 +104,10 @@ ACTIONS = {
     "coupon_trigger.off": N_("Coupon trigger switched off"),
     "coupon_trigger.duplicated": N_("Coupon trigger duplicated"),
     "coupon_trigger.deleted": N_("Coupon trigger deleted"),
+    "segment.added": N_("Segment added"),
+    "segment.changed": N_("Segment changed"),
+    "segment.duplicated": N_("Segment duplicated"),
+    "segment.deleted": N_("Segment deleted"),
 }
 
 
@@ -113,12 +117,13 @@ KINDS = {
     "table": N_("Table"), "consumer": N_("Consumer"), "till": N_("Till"), "site": N_("Site"),
     "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
     "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"), "reward": N_("Reward"),
-    "coupon_trigger": N_("Coupon trigger"),
+    "coupon_trigger": N_("Coupon trigger"), "segment": N_("Segment"),
 }
 NAMES: dict[str, Any] = {
     "staff": Staff.name, "product": Product.name, "category": Category.name,
     "table": DiningTable.label, "consumer": Consumer.name, "till": Till.name,
     "site": Site.name, "company": Company.name, "reward": Reward.name,
+    "segment": Segment.name,
 }
 # A target recorded as a word.
 WORDS = {"top-ups": N_("Top-up amounts"), "loyalty": N_("Loyalty rules")}

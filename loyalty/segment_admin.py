@@ -113,7 +113,7 @@ async def duplicate(tx: Tx, staff: StaffIdentity, segment_id: int, copy_name: st
     tx.session.add(copy)
     await tx.session.flush()
     await audit.record(tx, staff.id, staff.company_id, "segment.duplicated", _target(copy),
-                       {**_shown(copy), "copy_of": source.id})
+                       {**_shown(copy), "copy_of_segment": source.id})
     return copy
 
 
