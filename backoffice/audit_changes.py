@@ -128,7 +128,8 @@ def shown(changes: Any, locale: str, currency: str) -> list[tuple[str, str]]:
         label = gettext(locale, FIELDS[key]) if key in FIELDS else key
         # [before, after], as audit.diff records a change; a list of ids (or of sections)
         # is a list.
-        pair = isinstance(value, list) and len(value) == 2 and key not in ("products", "criteria") and not (
+        pair = isinstance(value, list) and len(value) == 2 \
+            and key not in ("products", "criteria") and not (
             key in LISTS and not all(isinstance(v, list) or v is None for v in value))
         text = (f"{_value(key, value[0], locale, currency)} → "
                 f"{_value(key, value[1], locale, currency)}" if pair

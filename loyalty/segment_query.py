@@ -182,6 +182,7 @@ def condition(company_id: int, rule: Criterion, now: datetime) -> ColumnElement[
 def _metric(company_id: int, best: Best, now: datetime) -> Any:
     """Each customer's visits or spend over the best's period, as a subquery."""
     since = months_ago(now, best.months)
+    value: Any
     if best.by == "visits":
         value = func.count()
         where = [_is_visit(), PointsEntry.visit_at >= since]

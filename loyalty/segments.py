@@ -46,7 +46,7 @@ class BirthdayBetween(Rule):
 
 class BirthdaySoon(Rule):
     kind: Literal["birthday_soon"] = "birthday_soon"
-    days: Annotated[int, Field(ge=0, le=366)]
+    days: Annotated[int, Field(ge=0, le=MAX_DAYS)]  # 365 or more: every birthday
 
 
 class Spent(Rule):
