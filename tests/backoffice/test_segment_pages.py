@@ -178,7 +178,7 @@ async def test_the_live_count_follows_the_form(
         < best.text.index(f'data-member="{ids["Sam"]}"')
     wrong = await post_form(client, f"{PAGE}/preview", regulars(c0_months="x"))
     assert wrong.status_code == 200 and "Correct the criteria" in wrong.text
-    assert "Give a number of months from 1 to 120." not in wrong.text  # the form shows it
+    assert "Give a number of months from 1 to 120." in wrong.text
     assert await _segments(db) == []
 
 
