@@ -1,7 +1,7 @@
 """A segment's definition as ONE select of the company's customers' ids, counted and listed.
 
 A customer is a consumer with a loyalty profile in the company; every criterion is a
-condition on that profile (birthday, consents) or an `IN` / `NOT IN` of a grouped subquery
+condition on that profile (birthday, consents) or an `IN` / `NOT EXISTS` of a subquery
 of the company's ledger and coupons, so that the database answers for 100,000 customers
 in one statement; the rules (month-day ranges wrapping the year's end, calendar months,
 "never") are computed here in Python and the SQL is the same on SQLite and PostgreSQL.
@@ -25,6 +25,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    exists,
     extract,
     false,
     func,
@@ -75,6 +76,13 @@ def _is_spend() -> ColumnElement[bool]:
     return or_(_is_visit(), PointsEntry.kind == Kind.TAKE_BACK.value)
 
 
+def _absent(ids: Select[Any]) -> ColumnElement[bool]:
+    """The customer is not among `ids`: NOT EXISTS, which PostgreSQL runs as an anti-join
+    (a NOT IN of a large subquery that does not fit in memory is checked row by row)."""
+    found = ids.subquery()
+    return ~exists(select(found.c.consumer_id).where(found.c.consumer_id == PROFILE_ID))
+
+
 def _entries(company_id: int, *where: ColumnElement[bool]) -> Select[Any]:
     return select(PointsEntry.consumer_id).where(PointsEntry.company_id == company_id, *where)
 
@@ -117,7 +125,7 @@ def _visits(company_id: int, rule: Visits, now: datetime) -> ColumnElement[bool]
     if rule.at_least:
         where.append(PROFILE_ID.in_(counted.having(func.count() >= rule.at_least)))
     if rule.at_most is not None:
-        where.append(PROFILE_ID.not_in(counted.having(func.count() > rule.at_most)))
+        where.append(_absent(counted.having(func.count() > rule.at_most)))
     return and_(true(), *where)
 
 
@@ -131,11 +139,11 @@ def _spent(company_id: int, rule: Spent, now: datetime) -> ColumnElement[bool]:
 
 def _last_visit(company_id: int, rule: LastVisit, now: datetime) -> ColumnElement[bool]:
     if rule.when == "never":
-        return PROFILE_ID.not_in(_visits_since(company_id, None))
+        return _absent(_visits_since(company_id, None))
     recent = _visits_since(company_id, now - timedelta(days=rule.days))
     if rule.when == "after":
         return PROFILE_ID.in_(recent)
-    return and_(PROFILE_ID.in_(_visits_since(company_id, None)), PROFILE_ID.not_in(recent))
+    return and_(PROFILE_ID.in_(_visits_since(company_id, None)), _absent(recent))
 
 
 def _site(company_id: int, rule: SiteVisited, now: datetime) -> ColumnElement[bool]:
