@@ -1,10 +1,11 @@
 """A segment's definition as ONE select of the company's customers' ids, counted and listed.
 
 A customer is a consumer with a loyalty profile in the company; every criterion is a
-condition on that profile (birthday, consents) or an `IN` / `NOT EXISTS` of a subquery
-of the company's ledger and coupons, so that the database answers for 100,000 customers
-in one statement; the rules (month-day ranges wrapping the year's end, calendar months,
-"never") are computed here in Python and the SQL is the same on SQLite and PostgreSQL.
+condition on that profile (birthday, consents) or on a column of one grouped scan of the
+company's ledger (and one of its used coupons) outer-joined to it, so that the database
+answers for 100,000 customers in one statement, as fast with "any" as with "all"; the
+rules (month-day ranges wrapping the year's end, calendar months, "never") are computed
+here in Python and the SQL is the same on SQLite and PostgreSQL.
 
 What counts, as loyalty's statistics count it (loyalty/figures.py):
 - a visit is an EARN entry or a visit added by hand (BY_HAND with a visit time and no
@@ -17,6 +18,7 @@ What counts, as loyalty's statistics count it (loyalty/figures.py):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    exists,
+    case,
     extract,
     false,
     func,
@@ -76,23 +78,6 @@ def _is_spend() -> ColumnElement[bool]:
     return or_(_is_visit(), PointsEntry.kind == Kind.TAKE_BACK.value)
 
 
-def _absent(ids: Select[Any]) -> ColumnElement[bool]:
-    """The customer is not among `ids`: NOT EXISTS, which PostgreSQL runs as an anti-join
-    (a NOT IN of a large subquery that does not fit in memory is checked row by row)."""
-    found = ids.subquery()
-    return ~exists(select(found.c.consumer_id).where(found.c.consumer_id == PROFILE_ID))
-
-
-def _entries(company_id: int, *where: ColumnElement[bool]) -> Select[Any]:
-    return select(PointsEntry.consumer_id).where(PointsEntry.company_id == company_id, *where)
-
-
-def _visits_since(company_id: int, since: datetime | None,
-                  *where: ColumnElement[bool]) -> Select[Any]:
-    after = [] if since is None else [PointsEntry.visit_at >= since]
-    return _entries(company_id, _is_visit(), *after, *where)
-
-
 def _month_day(column: Any) -> ColumnElement[int]:
     return extract("month", column) * 100 + extract("day", column)
 
@@ -118,73 +103,126 @@ def _birthday_soon(rule: BirthdaySoon, today: date) -> ColumnElement[bool]:
                 _between(today.month * 100 + today.day, last.month * 100 + last.day))
 
 
-def _visits(company_id: int, rule: Visits, now: datetime) -> ColumnElement[bool]:
-    since = months_ago(now, rule.months)
-    counted = _visits_since(company_id, since).group_by(PointsEntry.consumer_id)
-    where: list[ColumnElement[bool]] = []
-    if rule.at_least:
-        where.append(PROFILE_ID.in_(counted.having(func.count() >= rule.at_least)))
-    if rule.at_most is not None:
-        where.append(_absent(counted.having(func.count() > rule.at_most)))
-    return and_(true(), *where)
+def _count_if(*where: ColumnElement[bool]) -> Any:
+    return func.sum(case((and_(*where), 1), else_=0))
 
 
-def _spent(company_id: int, rule: Spent, now: datetime) -> ColumnElement[bool]:
-    since = months_ago(now, rule.months)
-    spent = (_entries(company_id, _is_spend(), WHEN >= since)
-             .group_by(PointsEntry.consumer_id)
-             .having(func.sum(PointsEntry.spent) > rule.amount))
-    return PROFILE_ID.in_(spent)
+class _Facts:
+    """What the ledger criteria need of each customer, as the columns of ONE grouped scan
+    of the company's ledger (and one of its used coupons), outer-joined to the profiles:
+    every criterion is then a condition on a column, fast under "all" as under "any"
+    (an IN or NOT EXISTS under an OR is checked customer by customer)."""
+
+    def __init__(self, company_id: int, now: datetime) -> None:
+        self.company_id, self.now = company_id, now
+        self.entries: list[Any] = []
+        self.coupons: list[Any] = []
+        self._entry_table: Any = None
+        self._coupon_table: Any = None
+
+    def entry(self, value: Any) -> Callable[[], Any]:
+        name = f"e{len(self.entries)}"
+        self.entries.append(value.label(name))
+        return lambda: self._entry_table.c[name]
+
+    def coupon(self, value: Any) -> Callable[[], Any]:
+        name = f"k{len(self.coupons)}"
+        self.coupons.append(value.label(name))
+        return lambda: self._coupon_table.c[name]
+
+    def joined(self, chosen: Select[Any]) -> Select[Any]:
+        """`chosen` (of the profiles) with the columns asked for outer-joined."""
+        if self.entries:
+            self._entry_table = (
+                select(PointsEntry.consumer_id.label("consumer_id"), *self.entries)
+                .where(PointsEntry.company_id == self.company_id)
+                .group_by(PointsEntry.consumer_id).subquery("entry_facts"))
+            chosen = chosen.outerjoin(self._entry_table,
+                                      self._entry_table.c.consumer_id == PROFILE_ID)
+        if self.coupons:
+            self._coupon_table = (
+                select(Coupon.consumer_id.label("consumer_id"), *self.coupons)
+                .where(Coupon.company_id == self.company_id, Coupon.consumer_id.is_not(None),
+                       Coupon.used_at.is_not(None))
+                .group_by(Coupon.consumer_id).subquery("coupon_facts"))
+            chosen = chosen.outerjoin(self._coupon_table,
+                                      self._coupon_table.c.consumer_id == PROFILE_ID)
+        return chosen
 
 
-def _last_visit(company_id: int, rule: LastVisit, now: datetime) -> ColumnElement[bool]:
+Condition = Callable[[], ColumnElement[bool]]  # built once the facts' tables are
+
+
+def _zero(column: Callable[[], Any]) -> Callable[[], Any]:
+    return lambda: func.coalesce(column(), 0)
+
+
+def _visits(facts: _Facts, rule: Visits) -> Condition:
+    since = months_ago(facts.now, rule.months)
+    visits = _zero(facts.entry(_count_if(_is_visit(), PointsEntry.visit_at >= since)))
+    at_least, at_most = rule.at_least or 0, rule.at_most
+    return lambda: and_(visits() >= at_least,
+                        true() if at_most is None else visits() <= at_most)
+
+
+def _spent(facts: _Facts, rule: Spent) -> Condition:
+    since = months_ago(facts.now, rule.months)
+    spent = _zero(facts.entry(func.sum(case((and_(_is_spend(), WHEN >= since),
+                                              PointsEntry.spent), else_=0))))
+    return lambda: spent() > rule.amount
+
+
+def _last_visit(facts: _Facts, rule: LastVisit) -> Condition:
+    last = facts.entry(func.max(case((_is_visit(), PointsEntry.visit_at), else_=None)))
+    cutoff = facts.now - timedelta(days=rule.days)
     if rule.when == "never":
-        return _absent(_visits_since(company_id, None))
-    recent = _visits_since(company_id, now - timedelta(days=rule.days))
+        return lambda: last().is_(None)
     if rule.when == "after":
-        return PROFILE_ID.in_(recent)
-    return and_(PROFILE_ID.in_(_visits_since(company_id, None)), _absent(recent))
+        return lambda: last() >= cutoff
+    return lambda: last() < cutoff
 
 
-def _site(company_id: int, rule: SiteVisited, now: datetime) -> ColumnElement[bool]:
-    since = months_ago(now, rule.months) if rule.months else None
-    return PROFILE_ID.in_(_visits_since(company_id, since, PointsEntry.site_id == rule.site_id))
+def _site(facts: _Facts, rule: SiteVisited) -> Condition:
+    where = [_is_visit(), PointsEntry.site_id == rule.site_id]
+    if rule.months:
+        where.append(PointsEntry.visit_at >= months_ago(facts.now, rule.months))
+    visits = _zero(facts.entry(_count_if(*where)))
+    return lambda: visits() > 0
 
 
-def _reward_taken(company_id: int, rule: RewardTaken, now: datetime) -> ColumnElement[bool]:
-    since = months_ago(now, rule.months)
-    entry = [PointsEntry.reward_id.is_not(None) if rule.reward_id is None
-             else PointsEntry.reward_id == rule.reward_id]
+def _reward_taken(facts: _Facts, rule: RewardTaken) -> Condition:
+    since = months_ago(facts.now, rule.months)
+    entry = (PointsEntry.reward_id.is_not(None) if rule.reward_id is None
+             else PointsEntry.reward_id == rule.reward_id)
+    with_points = _zero(facts.entry(_count_if(
+        PointsEntry.kind.in_([Kind.REDEEM.value, Kind.BY_HAND.value]),
+        PointsEntry.created_at >= since, entry)))
     coupon = [] if rule.reward_id is None else [Coupon.reward_id == rule.reward_id]
-    with_points = _entries(company_id, PointsEntry.kind.in_(
-        [Kind.REDEEM.value, Kind.BY_HAND.value]), PointsEntry.created_at >= since, *entry)
-    by_coupon = select(Coupon.consumer_id).where(
-        Coupon.company_id == company_id, Coupon.consumer_id.is_not(None),
-        Coupon.used_at >= since, *coupon)
-    return or_(PROFILE_ID.in_(with_points), PROFILE_ID.in_(by_coupon))
+    by_coupon = _zero(facts.coupon(_count_if(Coupon.used_at >= since, *coupon)))
+    return lambda: or_(with_points() > 0, by_coupon() > 0)
 
 
-def condition(company_id: int, rule: Criterion, now: datetime) -> ColumnElement[bool]:
-    """One criterion as a condition on the customer's profile row."""
+def condition(facts: _Facts, rule: Criterion) -> Condition:
+    """One criterion as a condition on the customer's profile row and facts."""
     if isinstance(rule, BirthdayBetween):
-        return and_(LoyaltyProfile.birthday.is_not(None),
-                    _between(_md(rule.start), _md(rule.end)))
+        return lambda: and_(LoyaltyProfile.birthday.is_not(None),
+                            _between(_md(rule.start), _md(rule.end)))
     if isinstance(rule, BirthdaySoon):
-        return _birthday_soon(rule, now.date())
+        return lambda: _birthday_soon(rule, facts.now.date())
     if isinstance(rule, Spent):
-        return _spent(company_id, rule, now)
+        return _spent(facts, rule)
     if isinstance(rule, Visits):
-        return _visits(company_id, rule, now)
+        return _visits(facts, rule)
     if isinstance(rule, LastVisit):
-        return _last_visit(company_id, rule, now)
+        return _last_visit(facts, rule)
     if isinstance(rule, SiteVisited):
-        return _site(company_id, rule, now)
+        return _site(facts, rule)
     if isinstance(rule, RewardTaken):
-        return _reward_taken(company_id, rule, now)
+        return _reward_taken(facts, rule)
     assert isinstance(rule, Consent)
     column = LoyaltyProfile.email_consent_at if rule.channel == "email" \
         else LoyaltyProfile.sms_consent_at
-    return column.is_not(None)
+    return lambda: column.is_not(None)
 
 
 def _metric(company_id: int, best: Best, now: datetime) -> Any:
@@ -202,24 +240,32 @@ def _metric(company_id: int, best: Best, now: datetime) -> Any:
             .group_by(PointsEntry.consumer_id).subquery())
 
 
+def _best_value(facts: _Facts, best: Best) -> Callable[[], Any]:
+    since = months_ago(facts.now, best.months)
+    if best.by == "visits":
+        return _zero(facts.entry(_count_if(_is_visit(), PointsEntry.visit_at >= since)))
+    return _zero(facts.entry(func.sum(case((and_(_is_spend(), WHEN >= since),
+                                             PointsEntry.spent), else_=0))))
+
+
 def matching(company_id: int, definition: Definition, now: datetime) -> Select[Any]:
     """The company's customers the definition takes, as one select of their ids (the best
     N ordered by their visits or spend, ties by the oldest customer first).
 
     `now`: an aware instant; its date is "today" for birthdays (give it in the venue's
     time zone)."""
-    conditions = [condition(company_id, rule, now) for rule in definition.criteria]
-    combined = (true() if not conditions
-                else and_(*conditions) if definition.match == "all"
-                else or_(false(), *conditions))
-    chosen = select(PROFILE_ID.label("consumer_id")).where(
-        LoyaltyProfile.company_id == company_id, combined)
-    if definition.best is None:
+    facts = _Facts(company_id, now)
+    conditions = [condition(facts, rule) for rule in definition.criteria]
+    value = None if definition.best is None else _best_value(facts, definition.best)
+    chosen = facts.joined(select(PROFILE_ID.label("consumer_id")))
+    built = [make() for make in conditions]
+    combined = (true() if not built
+                else and_(*built) if definition.match == "all"
+                else or_(false(), *built))
+    chosen = chosen.where(LoyaltyProfile.company_id == company_id, combined)
+    if definition.best is None or value is None:
         return chosen
-    metric = _metric(company_id, definition.best, now)
-    return (chosen.outerjoin(metric, metric.c.consumer_id == PROFILE_ID)
-            .order_by(func.coalesce(metric.c.value, 0).desc(), PROFILE_ID)
-            .limit(definition.best.n))
+    return chosen.order_by(value().desc(), PROFILE_ID).limit(definition.best.n)
 
 
 async def count(session: AsyncSession, company_id: int, definition: Definition,
