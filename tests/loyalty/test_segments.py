@@ -224,6 +224,13 @@ async def test_all_or_any(loyal: Loyal, base: Base) -> None:
     assert await members(loyal, base, {"match": "all", "criteria": rules}) == {"ann"}
     assert await members(loyal, base, {"match": "any", "criteria": rules}) \
         == {"ann", "cleo", "dan"}
+    ledger = [{"kind": "last_visit", "when": "never"},
+              {"kind": "spent", "amount": 2500, "months": 3},
+              {"kind": "reward_taken", "reward_id": base.dessert, "months": 1}]
+    assert await members(loyal, base, {"match": "any", "criteria": ledger}) \
+        == {"ann", "cleo", "dan"}
+    assert await members(loyal, base, {"match": "all", "criteria": ledger[1:]}) == {"dan"}
+    assert await members(loyal, base, {"match": "all", "criteria": ledger}) == set()
 
 
 async def test_best_n_by_visits_and_by_spend(loyal: Loyal, base: Base) -> None:
