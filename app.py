@@ -31,6 +31,7 @@ from backoffice import pages as backoffice_pages
 from backoffice import people_pages as backoffice_people
 from backoffice import records_pages as backoffice_records
 from backoffice import reward_pages as backoffice_rewards
+from backoffice import segment_pages as backoffice_segments
 from backoffice import sms_pages as backoffice_sms
 from backoffice import staff_pages as backoffice_staff
 from backoffice import stats_pages as backoffice_stats
@@ -247,6 +248,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_coupons.routes,
         *backoffice_sms.routes,
         *backoffice_campaigns.routes,
+        *backoffice_segments.routes,
         *till_clock.routes,
         *receipt_pages.routes,
         *till_tickets.routes,

@@ -73,6 +73,13 @@ FIELDS = {
     "subject": N_("Subject"), "segment": N_("Segment no."), "blocks": N_("E-mail blocks"),
     "send_at": N_("Send on (UTC)"), "recipients": N_("Recipients"),
     "copy_of_campaign": N_("Copy of campaign no."),
+    # Segments (loyalty/segment_admin.py records them).
+    "definition": N_("Criteria"), "match": N_("Customers who match"),
+    "criteria": N_("Criteria"), "start": N_("From"), "end": N_("To"), "days": N_("Days"),
+    "months": N_("Over the last months"), "at_least": N_("At least"),
+    "at_most": N_("At most"), "when": N_("Last visit"), "reward_id": N_("Reward"),
+    "best": N_("Only the best customers"), "n": N_("How many (N)"),
+    "by": N_("By"), "copy_of_segment": N_("Copy of segment no."),
 }
 MONEY = frozenset({"price", "discount", "of", "counted_cash", "recharge_amount",
                    "topup_amounts", "amount", "venue_cost", "spent"})
@@ -131,7 +138,8 @@ def shown(changes: Any, locale: str, currency: str) -> list[tuple[str, str]]:
         label = gettext(locale, FIELDS[key]) if key in FIELDS else key
         # [before, after], as audit.diff records a change; a list of ids (or of sections)
         # is a list.
-        pair = isinstance(value, list) and len(value) == 2 and key != "products" and not (
+        pair = isinstance(value, list) and len(value) == 2 \
+            and key not in ("products", "criteria") and not (
             key in LISTS and not all(isinstance(v, list) or v is None for v in value))
         text = (f"{_value(key, value[0], locale, currency)} → "
                 f"{_value(key, value[1], locale, currency)}" if pair

@@ -20,7 +20,7 @@ from backoffice.forms import member_for
 from customers.models import Consumer
 from domain.models import AuditEntry
 from errors import N_, InvalidInput
-from loyalty.models import Campaign, Reward
+from loyalty.models import Campaign, Reward, Segment
 from ordering.models import Category, DiningTable, Product
 from pos.models import Till
 from web.i18n import gettext
@@ -113,6 +113,10 @@ ACTIONS = {
     "campaign.scheduled": N_("Campaign scheduled"),
     "campaign.cancelled": N_("Campaign's send cancelled"),
     "campaign.sent": N_("Campaign sent"),
+    "segment.added": N_("Segment added"),
+    "segment.changed": N_("Segment changed"),
+    "segment.duplicated": N_("Segment duplicated"),
+    "segment.deleted": N_("Segment deleted"),
 }
 
 
@@ -123,12 +127,14 @@ KINDS = {
     "company": N_("Company"), "ticket": N_("Ticket"), "closing": N_("Closing"),
     "shift": N_("Shift"), "sync_issue": N_("Flagged till sale"), "reward": N_("Reward"),
     "coupon_trigger": N_("Coupon trigger"), "campaign": N_("Campaign"),
+    "segment": N_("Segment"),
 }
 NAMES: dict[str, Any] = {
     "staff": Staff.name, "product": Product.name, "category": Category.name,
     "table": DiningTable.label, "consumer": Consumer.name, "till": Till.name,
     "site": Site.name, "company": Company.name, "reward": Reward.name,
     "campaign": Campaign.name,
+    "segment": Segment.name,
 }
 # A target recorded as a word.
 WORDS = {"top-ups": N_("Top-up amounts"), "loyalty": N_("Loyalty rules"),

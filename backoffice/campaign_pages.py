@@ -9,8 +9,8 @@ The block editor's buttons (`op`: add a block of a kind, move one up or down, re
 change the form, shown again, and save nothing: "save" saves the draft. The services are
 loyalty's (loyalty/campaigns.py, campaign_send.py), which audit each change.
 
-Recipients are resolved by `RESOLVE`: every customer with a profile until the segments'
-resolver is wired (loyalty.segments.member_ids, for a segment's definition).
+Recipients are resolved by `RESOLVE` (loyalty/campaign_send.py `segment_members`): the
+members of the campaign's segment, or every customer with a profile when it names none.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
 LIST = "/backoffice/campaigns"
-RESOLVE: campaign_send.Resolver = campaign_send.whole_base
+RESOLVE: campaign_send.Resolver = campaign_send.segment_members
 SAID = frozenset({"saved", "tested", "sent", "scheduled", "cancelled", "copied", "deleted"})
 FIELDS = ("name", "channel", "segment_id", "subject", "sms_text", "reward_id",
           "coupon_valid_days")

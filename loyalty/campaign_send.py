@@ -7,8 +7,9 @@ nothing: the coupon appears in their customer space). Each message's key is
 "campaign:<id>:<customer>", inserted with ON CONFLICT DO NOTHING: a retried send, or two
 processes queueing at once, queue one message per customer.
 
-Who the recipients are is not decided here: the caller passes a `Resolver` (the segment's
-members; `whole_base` until segments are wired: every customer with a profile).
+Who the recipients are is the caller's `Resolver`: the app passes `segment_members` (the
+segment's members, or every customer with a profile for a campaign that names no segment);
+a test may pass its own.
 
 The job (`sweep_once`, app.py's "campaigns" timer) moves the scheduled campaigns that are
 due to sending (a conditional update: one process does it, and queues in the same
@@ -28,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +45,8 @@ from loyalty.campaign_mail import CouponShown, coupon_shown, message, qr_cid, re
 from loyalty.campaigns import Channel, Status, campaign_of, has_coupon, move, ready
 from loyalty.issuing import _insert
 from loyalty.models import Campaign, CampaignMessage, Coupon, LoyaltyProfile, Reward, Segment
+from loyalty.segment_query import matching
+from loyalty.segments import parse
 from loyalty.sms_errors import BadPhoneNumber
 from loyalty.sms_numbers import e164
 from loyalty.unsubscribe import Channel as Consent
@@ -70,6 +74,17 @@ async def whole_base(session: AsyncSession, company_id: int,
         .where(LoyaltyProfile.company_id == company_id, Consumer.company_id == company_id)
         .order_by(LoyaltyProfile.consumer_id))
     return list(rows)
+
+
+async def segment_members(session: AsyncSession, company_id: int,
+                          definition: dict[str, Any] | None, now: datetime) -> list[int]:
+    """The customers a segment's definition takes (loyalty/segment_query.py), "today"
+    being the venue's; every customer with a profile when the campaign names no segment."""
+    if definition is None:
+        return await whole_base(session, company_id, None, now)
+    zone = await session.scalar(select(Company.timezone).where(Company.id == company_id))
+    local = now.astimezone(ZoneInfo(zone or "UTC"))
+    return list(await session.scalars(matching(company_id, parse(definition), local)))
 
 
 async def recipients(session: AsyncSession, campaign: Campaign, resolve: Resolver,

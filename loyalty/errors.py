@@ -169,3 +169,17 @@ class CampaignIncomplete(InvalidInput):
     code = "campaign_incomplete"
     message = N_("This campaign is not ready to go: an e-mail needs a subject and a block, "
                  "an SMS its text, a coupon a reward.")
+class UnknownSegment(NotFound):
+    """No segment of this company has this id."""
+
+    code = "unknown_segment"
+    message = N_("This segment does not exist.")
+
+
+class SegmentInUse(Conflict):
+    """A campaign not yet sent names the segment: choose another segment for it, or cancel
+    or delete it, before deleting the segment."""
+
+    code = "segment_in_use"
+    message = N_("The campaign « %(campaign)s » is to be sent to this segment: choose another "
+                 "segment for it first.")

@@ -81,6 +81,7 @@ ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
 COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
                 "spare_selection", "spare_reward", "trigger", "spare_trigger",
                 "campaign", "spare_campaign",
+                "segment", "spare_segment",
                 "spare_drink", "spare_consumer", "spare_staff", "spare_customer"}
 
 
@@ -603,6 +604,25 @@ LINES: list[Line] = [
          "/backoffice/campaigns/{campaign}/duplicate", {}),
     Line("POST", "/backoffice/campaigns/{campaign_id:id}/delete", P.CAMPAIGNS,
          "/backoffice/campaigns/{spare_campaign}/delete", {"confirm": "yes"}, once=True),
+    # Campaigns' segments, the company's (tests/backoffice/test_segment_pages.py).
+    Line("GET", "/backoffice/campaigns/segments", P.CAMPAIGNS),
+    Line("GET", "/backoffice/campaigns/segments/new", P.CAMPAIGNS),
+    Line("POST", "/backoffice/campaigns/segments/new", P.CAMPAIGNS, body={
+        "name": "Habitués", "c0_kind": "site", "c0_site_id": "{site}", "c0_months": "0"},
+        refused_also=(422,), note="another company's site: refused at its field"),
+    Line("POST", "/backoffice/campaigns/segments/preview", P.CAMPAIGNS,
+         body={"match": "all", "c0_kind": "visits", "c0_at_least": "1", "c0_months": "3"}),
+    Line("POST", "/backoffice/campaigns/segments/rows", P.CAMPAIGNS,
+         body={"match": "all", "op": "add", "new_kind": "consent"}),
+    Line("GET", "/backoffice/campaigns/segments/{segment_id:id}", P.CAMPAIGNS,
+         "/backoffice/campaigns/segments/{segment}"),
+    Line("POST", "/backoffice/campaigns/segments/{segment_id:id}", P.CAMPAIGNS,
+         "/backoffice/campaigns/segments/{segment}", {"name": "Habitués", "match": "any"}),
+    Line("POST", "/backoffice/campaigns/segments/{segment_id:id}/duplicate", P.CAMPAIGNS,
+         "/backoffice/campaigns/segments/{segment}/duplicate", {}),
+    Line("POST", "/backoffice/campaigns/segments/{segment_id:id}/delete", P.CAMPAIGNS,
+         "/backoffice/campaigns/segments/{spare_segment}/delete", {"confirm": "yes"},
+         once=True),
 ]
 
 
@@ -763,6 +783,13 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
         session.add_all(campaigns)
         await session.flush()
         ids.update(campaign=campaigns[0].id, spare_campaign=campaigns[1].id)
+        from loyalty.models import Segment
+
+        segments = [Segment(company_id=site.company_id, name=f"Segment {n}", definition={})
+                    for n in (1, 2)]
+        session.add_all(segments)
+        await session.flush()
+        ids.update(segment=segments[0].id, spare_segment=segments[1].id)
         ids.update(closing=closing, archive=archive, sync_issue=issue.id, reward=reward.id,
                    spare_reward=spare_reward.id, coupon=coupon.token, trigger=triggers[0].id,
                    spare_trigger=triggers[1].id)
