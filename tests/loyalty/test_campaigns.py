@@ -307,3 +307,35 @@ async def test_delivery_goes_in_bounded_batches_and_the_next_sweep_goes_on(
     async with loyal.db.sessionmaker() as session:
         result = await results_of(session, campaign.id, "email")
     assert (result.queued, result.sent, result.failed) == (0, 5, 0)
+
+
+async def test_a_campaign_goes_to_its_segments_members_only_and_keeps_its_segment(
+    loyal: Loyal,
+) -> None:
+    """The app's resolver (campaign_send.segment_members) sends to the segment's members;
+    the segment cannot be deleted while the campaign is still to be sent."""
+    from loyalty import segment_admin
+    from loyalty.errors import SegmentInUse
+
+    staff = await _manager(loyal)
+    regular, stranger = await _people(loyal, 2)
+    async with loyal.db.sessionmaker() as session, session.begin():
+        session.add(PointsEntry(
+            company_id=loyal.company_id, consumer_id=regular, points=5, balance_after=5,
+            kind="earn", key=f"ticket:{key()}", spent=1200,
+            visit_at=datetime.now(UTC) - timedelta(days=3)))
+    segment = await loyal.run(lambda tx: segment_admin.add(tx, staff, "Habitués", {
+        "match": "all", "criteria": [{"kind": "visits", "at_least": 1, "months": 3}]}))
+    campaign = await _campaign(loyal, staff, segment_id=segment.id)
+    await loyal.run(lambda tx: campaign_send.send_now(
+        tx, staff, campaign.id, campaign_send.segment_members))
+    async with loyal.db.sessionmaker() as session:
+        sent_to = set(await session.scalars(select(CampaignMessage.consumer_id).where(
+            CampaignMessage.campaign_id == campaign.id)))
+    assert sent_to == {regular} and stranger not in sent_to
+    with pytest.raises(SegmentInUse):  # still sending: its segment stays
+        await loyal.run(lambda tx: segment_admin.delete(tx, staff, segment.id))
+    await campaign_send.sweep_once(loyal.db.sessionmaker, loyal.bus, SETTINGS,
+                                   campaign_send.segment_members, datetime.now(UTC))
+    assert await _status(loyal, campaign.id) == "sent"
+    await loyal.run(lambda tx: segment_admin.delete(tx, staff, segment.id))
