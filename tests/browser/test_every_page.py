@@ -69,7 +69,7 @@ SAME_IN_BOTH = {
     "TVA", "VAT", "Dessert", "Desserts", "Allergènes", "Photo", "Test", "Simulation",
     "Tables", "Table", "Machines", "Machine", "Action", "Actions", "Volume (ml)", "Lupin",
     "Article", "Articles", "Cash", "Badge", "Admin", "Format", "Page", "Total TTC", "Bar",
-    "Tickets", "SMS", "Logo", "Image", "Coupon", "Points",
+    "Tickets", "SMS", "Logo", "Image", "Coupon", "Points", "Segments", "Segment",
 }
 # What separates names inside one text ("Jura X8 · DEMO-HALL-1", "Tables — Café de la Gare").
 PARTS = re.compile(r"\s*(?:·|—|–|:|\(|\)|,|\|)\s*")
