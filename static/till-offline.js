@@ -26,6 +26,11 @@
 
   const numberOf = (sequence) => D.prefix + "-" + String(sequence).padStart(6, "0");
 
+  // A page fetched ahead, not by the user, says so: the server then never writes the
+  // session for it. Sent with the id of before a switch of user and answered after it, it
+  // would otherwise clear the new id from the browser (the server ended the old one).
+  const BACKGROUND = { credentials: "same-origin", headers: { "X-Comptoir-Background": "1" } };
+
   // The service worker keeps the till's pages and catalog for when the network is gone.
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/till-sw.js", { scope: "/" }).catch(() => null);
@@ -35,7 +40,7 @@
       if (!navigator.serviceWorker.controller || !navigator.onLine || !window.caches) return;
       for (const path of (D.pages || "").split(" ").filter(Boolean)) {
         if (await caches.match(path).catch(() => null)) continue;
-        fetch(path, { credentials: "same-origin" }).catch(() => null);
+        fetch(path, BACKGROUND).catch(() => null);
       }
     };
     navigator.serviceWorker.addEventListener("controllerchange", warm);
@@ -311,7 +316,7 @@
         document.dispatchEvent(new CustomEvent("comptoir:till-catalog", { detail: data }));
       }
       if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-        fetch("/till/sell", { credentials: "same-origin" }).catch(() => null);
+        fetch("/till/sell", BACKGROUND).catch(() => null);
       }
     } catch (_) { /* offline: the kept one stays */ }
   }

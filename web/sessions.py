@@ -28,6 +28,9 @@ from web.security import new_token
 from web.state import AppState
 
 COOKIE = "comptoir"
+# A call a page makes on its own, not the user (a till fetching its pages ahead for when the
+# network is gone) says so with this header: it reads the session and never writes it.
+BACKGROUND = "x-comptoir-background"
 # The identities a session may hold, each in a column of its own (the rooms that sign
 # people in name them so: accounts/ for staff, customers/ for consumers).
 STAFF_ID = "staff_id"
@@ -84,6 +87,10 @@ def _state(scope: Scope) -> AppState:
     return state
 
 
+def _background(scope: Scope) -> bool:
+    return any(name == BACKGROUND.encode() for name, _ in scope["headers"])
+
+
 def _cookie_of(conn: HTTPConnection) -> str | None:
     return conn.cookies.get(COOKIE) or None
 
@@ -126,7 +133,8 @@ class ServerSessions:
         # Paths a page calls in the background (a till's sync, every few seconds), which
         # read the session but never write it nor send a cookie: one sent with the session's
         # id just before a switch of user renewed it would, answering after, put the old
-        # id (or none) back in the browser over the new one.
+        # id (or none) back in the browser over the new one. Any call sent with the header
+        # BACKGROUND is quiet too.
         self.quiet = quiet
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
@@ -145,7 +153,7 @@ class ServerSessions:
             stored = await store.load(_state(scope).sessionmaker, token, at)
         session = scope["session"] = Session(stored)
 
-        if scope["path"] in self.quiet:
+        if scope["path"] in self.quiet or _background(scope):
             await self.app(scope, receive, send)
             return
 

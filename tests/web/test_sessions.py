@@ -291,5 +291,9 @@ async def test_a_tills_background_calls_never_set_the_cookie(app: Starlette) -> 
             assert "set-cookie" not in response.headers, path
         response = await late.post("/api/v1/till/sync", json={"sales": []})
         assert "set-cookie" not in response.headers
+        # The till's pages, fetched ahead for when the network is gone, say so.
+        for path in ("/till", "/till/sell", "/staff/login", ME):
+            response = await late.get(path, headers={"X-Comptoir-Background": "1"})
+            assert "set-cookie" not in response.headers, path
         # Any other call answers with a cookie (a fresh id for a dead one).
         assert "set-cookie" in (await late.get(ME)).headers
