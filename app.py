@@ -16,6 +16,7 @@ from accounts import api as accounts_api
 from accounts.context import viewer_of
 from api import service as service_api
 from backoffice import audit_pages as backoffice_audit
+from backoffice import automatic_pages as backoffice_automatic
 from backoffice import campaign_pages as backoffice_campaigns
 from backoffice import company_pages as backoffice_company
 from backoffice import coupon_pages as backoffice_coupons
@@ -46,7 +47,7 @@ from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
-from loyalty import campaign_send, coupon_sweep, sms_dispatch
+from loyalty import automatic, campaign_send, coupon_sweep, sms_dispatch
 from loyalty import hearing as loyalty_points
 from loyalty import pages as loyalty_pages
 from loyalty import profile_pages as loyalty_profile
@@ -168,6 +169,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
              partial(outbox_sweeper.sweep_once, sessionmaker, bus)),
             ("coupons", settings.coupon_sweep_s,
              partial(coupon_sweep.sweep_once, sessionmaker, bus)),
+            ("automatic", settings.coupon_sweep_s,
+             partial(automatic.sweep_once, sessionmaker, bus)),
             ("sms", settings.sms_dispatch_s,
              partial(sms_dispatch.dispatch_once, sessionmaker, bus, settings)),
             ("campaigns", settings.outbox_sweep_s,
@@ -248,6 +251,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *backoffice_coupons.routes,
         *backoffice_sms.routes,
         *backoffice_campaigns.routes,
+        *backoffice_automatic.routes,
         *backoffice_segments.routes,
         *till_clock.routes,
         *receipt_pages.routes,

@@ -137,7 +137,8 @@ class Settings:
     browser_session_idle_s: int = 30 * 86400
     sweep_interval_s: int = 30
     outbox_sweep_s: float = 5  # how often undelivered domain events are looked for
-    coupon_sweep_s: float = 300  # birthday and absence coupons (loyalty/coupon_sweep.py)
+    # Birthday and absence coupons (loyalty/coupon_sweep.py) and automatic sends (automatic.py).
+    coupon_sweep_s: float = 300
     sms_dispatch_s: float = 60  # campaigns' queued SMS (loyalty/sms_dispatch.py)
     sms_api_url: str = ""  # the SMS provider's API elsewhere than its own (tests' fake)
     max_quantity: int = 50

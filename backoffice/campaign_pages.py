@@ -52,13 +52,13 @@ NEW = {"name": "", "channel": "email", "subject": "", "coupon_valid_days": "30",
        "blocks": [{"kind": "logo"}, {"kind": "title", "text": ""}, {"kind": "text", "text": ""}]}
 
 
-async def _member(request: Request) -> StaffIdentity | Response:
+async def member(request: Request) -> StaffIdentity | Response:
     return await member_for(request, Permission.CAMPAIGNS)
 
 
-def _typed(data: dict[str, str]) -> dict[str, Any]:
+def typed(data: dict[str, str], fields: tuple[str, ...] = FIELDS) -> dict[str, Any]:
     """The form's fields, with its blocks as a list (in their order on the form)."""
-    values: dict[str, Any] = {name: data.get(name, "") for name in FIELDS}
+    values: dict[str, Any] = {name: data.get(name, "") for name in fields}
     found: dict[int, dict[str, str]] = {}
     for name, value in data.items():
         match = BLOCK_FIELD.match(name)
@@ -68,7 +68,7 @@ def _typed(data: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def _edited(values: dict[str, Any], op: str) -> dict[str, Any]:
+def edited(values: dict[str, Any], op: str) -> dict[str, Any]:
     """The editor's button: add a block of a kind, move one, remove one."""
     blocks = list(values["blocks"])
     verb, _, arg = op.partition(":")
@@ -85,7 +85,7 @@ def _edited(values: dict[str, Any], op: str) -> dict[str, Any]:
     return {**values, "blocks": blocks}
 
 
-def _form_data(values: dict[str, Any]) -> dict[str, Any]:
+def form_data(values: dict[str, Any]) -> dict[str, Any]:
     """What the editor typed, as CampaignForm reads it (blank ids: none)."""
     data = {k: v for k, v in values.items() if k != "blocks" and v != ""}
     data["blocks"] = [{k: v for k, v in b.items() if v != "" or k == "text"}
@@ -101,7 +101,7 @@ def _values_of(campaign: Campaign) -> dict[str, Any]:
             "blocks": list(campaign.blocks)}
 
 
-async def _choices(tx: Tx, company_id: int) -> dict[str, Any]:
+async def choices(tx: Tx, company_id: int) -> dict[str, Any]:
     segments = (await tx.session.execute(
         select(Segment.id, Segment.name).where(Segment.company_id == company_id)
         .order_by(Segment.name))).all()
@@ -118,7 +118,7 @@ async def _choices(tx: Tx, company_id: int) -> dict[str, Any]:
 async def _preview(tx: Tx, company: Company, values: dict[str, Any]) -> str:
     """The mail as it will arrive, from what is typed (the blocks that are not right yet
     are left out), with a sample coupon."""
-    form, _errors = check(CampaignForm, {**_form_data(values), "name": "-"}, company.locale)
+    form, _errors = check(CampaignForm, {**form_data(values), "name": "-"}, company.locale)
     blocks = []
     for block in values["blocks"]:
         try:
@@ -139,7 +139,7 @@ async def _editor(request: Request, staff: StaffIdentity, campaign_id: int | Non
                   values: dict[str, Any] | None = None, errors: Errors | None = None,
                   status: int = 200) -> Response:
     async def read(tx: Tx) -> dict[str, Any]:
-        context = await _choices(tx, staff.company_id)
+        context = await choices(tx, staff.company_id)
         campaign = (await campaigns.campaign_of(tx, staff.company_id, campaign_id)
                     if campaign_id is not None else None)
         shown = values or (_values_of(campaign) if campaign else NEW)
@@ -158,7 +158,7 @@ async def _editor(request: Request, staff: StaffIdentity, campaign_id: int | Non
 
 
 async def list_page(request: Request) -> Response:
-    staff = await _member(request)
+    staff = await member(request)
     if isinstance(staff, Response):
         return staff
 
@@ -179,15 +179,15 @@ async def list_page(request: Request) -> Response:
 
 
 async def _save(request: Request, campaign_id: int | None) -> Response:
-    staff = await _member(request)
+    staff = await member(request)
     if isinstance(staff, Response):
         return staff
     body = await read_body(request)
     data = {k: v for k, v in body.data.items() if isinstance(v, str)}
-    values, op = _typed(data), data.get("op", "save")
+    values, op = typed(data), data.get("op", "save")
     if op != "save":
-        return await _editor(request, staff, campaign_id, _edited(values, op))
-    form, errors = check(CampaignForm, _form_data(values), locale_of(request), form=True)
+        return await _editor(request, staff, campaign_id, edited(values, op))
+    form, errors = check(CampaignForm, form_data(values), locale_of(request), form=True)
     if form is not None:
         try:
             saved = await run_tx(request, lambda tx: (
@@ -201,7 +201,7 @@ async def _save(request: Request, campaign_id: int | None) -> Response:
 
 
 async def new_page(request: Request) -> Response:
-    staff = await _member(request)
+    staff = await member(request)
     if isinstance(staff, Response):
         return staff
     return await _editor(request, staff, None)
@@ -212,7 +212,7 @@ async def create_campaign(request: Request) -> Response:
 
 
 async def campaign_page(request: Request) -> Response:
-    staff = await _member(request)
+    staff = await member(request)
     if isinstance(staff, Response):
         return staff
     return await _editor(request, staff, request.path_params["campaign_id"])
@@ -231,10 +231,10 @@ PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src https:
 async def preview(request: Request) -> Response:
     """The mail from the form as typed (its fields in the query: a GET changes nothing),
     shown in the editor's frame; backoffice.js points the frame here as one types."""
-    staff = await _member(request)
+    staff = await member(request)
     if isinstance(staff, Response):
         return staff
-    values = _typed(dict(request.query_params))
+    values = typed(dict(request.query_params))
 
     async def read(tx: Tx) -> str:
         company = await tx.session.get(Company, staff.company_id)
@@ -257,7 +257,7 @@ def preview_query(values: dict[str, Any]) -> str:
 
 async def _act(request: Request, act: Any, said: str) -> Response:
     """A campaign's action; a refusal shows on its page (409/422) with nothing changed."""
-    staff = await _member(request)
+    staff = await member(request)
     if isinstance(staff, Response):
         return staff
     campaign_id = request.path_params["campaign_id"]
@@ -276,7 +276,8 @@ async def test_send(request: Request) -> Response:
     async def act(tx: Tx, staff: StaffIdentity, campaign_id: int) -> int:
         member = await tx.session.get(Staff, staff.id)
         assert member is not None
-        return await campaign_send.test_send(tx, staff, campaign_id, member.email, settings)
+        campaign = await campaigns.campaign_of(tx, staff.company_id, campaign_id)
+        return await campaign_send.test_send(tx, staff, campaign, member.email, settings)
     return await _act(request, act, "tested")
 
 
@@ -310,7 +311,7 @@ async def duplicate(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    staff = await _member(request)
+    staff = await member(request)
     if isinstance(staff, Response):
         return staff
     campaign_id = request.path_params["campaign_id"]

@@ -13,7 +13,8 @@ a test may pass its own.
 
 The job (`sweep_once`, app.py's "campaigns" timer) moves the scheduled campaigns that are
 due to sending (a conditional update: one process does it, and queues in the same
-transaction), then delivers queued e-mail and coupon messages, each in its own
+transaction), then delivers queued e-mail and coupon messages (of sending campaigns, and
+of automatic sends, loyalty/automatic.py), each in its own
 transaction: its status moves from queued (a conditional update, so one process delivers
 it), consent is read again, the coupon (if any) issued under the message's key, and the
 mail written to the outbox in the same transaction: a crash leaves it queued, not half
@@ -31,7 +32,7 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accounts.models import Company
@@ -45,10 +46,9 @@ from loyalty.campaign_mail import CouponShown, coupon_shown, message, qr_cid, re
 from loyalty.campaigns import Channel, Status, campaign_of, has_coupon, move, ready
 from loyalty.issuing import _insert
 from loyalty.models import Campaign, CampaignMessage, Coupon, LoyaltyProfile, Reward, Segment
+from loyalty.recipients import reachable
 from loyalty.segment_query import matching
 from loyalty.segments import parse
-from loyalty.sms_errors import BadPhoneNumber
-from loyalty.sms_numbers import e164
 from loyalty.unsubscribe import Channel as Consent
 from loyalty.unsubscribe import headers_for, link_for
 from realtime.bus import Bus
@@ -97,41 +97,12 @@ async def recipients(session: AsyncSession, campaign: Campaign, resolve: Resolve
     return await resolve(session, campaign.company_id, definition, now)
 
 
-async def _rows(session: AsyncSession, campaign: Campaign, ids: list[int]
-                ) -> list[tuple[int, str]]:
-    """(customer, address) of those of `ids` who may receive the campaign's channel."""
-    profile, consumer = LoyaltyProfile, Consumer
-    query = (select(profile.consumer_id, consumer.email, profile.phone)
-             .join(consumer, consumer.id == profile.consumer_id)
-             .where(profile.company_id == campaign.company_id,
-                    consumer.company_id == campaign.company_id,
-                    # As literals: a thousand bound parameters cost more to prepare.
-                    profile.consumer_id.in_(bindparam("ids", ids, expanding=True,
-                                                      literal_execute=True))))
-    if campaign.channel == Channel.EMAIL:
-        query = query.where(profile.email_consent_at.is_not(None), consumer.email != "")
-    elif campaign.channel == Channel.SMS:
-        query = query.where(profile.sms_consent_at.is_not(None), profile.phone.is_not(None))
-    found = []
-    for consumer_id, email, phone in await session.execute(query):
-        if campaign.channel == Channel.EMAIL:
-            found.append((consumer_id, email))
-        elif campaign.channel == Channel.SMS:
-            try:
-                found.append((consumer_id, e164(phone or "")))
-            except BadPhoneNumber:
-                continue  # a landline or a garbled number takes no SMS
-        else:
-            found.append((consumer_id, ""))
-    return found
-
-
 async def reach(session: AsyncSession, campaign: Campaign, resolve: Resolver,
                 now: datetime) -> int:
     """How many recipients the campaign would have if it went now (those allowed its
     channel), asked before sending."""
     ids = await recipients(session, campaign, resolve, now)
-    return sum([len(await _rows(session, campaign, ids[start:start + CHUNK]))
+    return sum([len(await reachable(session, campaign, ids[start:start + CHUNK]))
                 for start in range(0, len(ids), CHUNK)])
 
 
@@ -140,7 +111,7 @@ async def queue(tx: Tx, campaign: Campaign, consumer_ids: list[int], now: dateti
     queued before, by a retry or another process, are not queued again)."""
     session, queued = tx.session, 0
     for start in range(0, len(consumer_ids), CHUNK):
-        rows = await _rows(session, campaign, consumer_ids[start:start + CHUNK])
+        rows = await reachable(session, campaign, consumer_ids[start:start + CHUNK])
         if not rows:
             continue
         # Many parameter sets: SQLAlchemy sends them as a few multi-row INSERTs (its
@@ -188,9 +159,11 @@ async def start_due(tx: Tx, campaign_id: int, resolve: Resolver, now: datetime) 
     return await queue(tx, campaign, await recipients(tx.session, campaign, resolve, now), now)
 
 
-async def _coupon(tx: Tx, campaign: Campaign, consumer_id: int, now: datetime) -> Coupon:
-    """The recipient's coupon for this campaign, issued once whoever asks (its key)."""
-    session, key = tx.session, key_of(campaign.id, consumer_id)
+async def _coupon(tx: Tx, campaign: Campaign, consumer_id: int, key: str,
+                  now: datetime) -> Coupon:
+    """The recipient's coupon for this message (`key`, the message's: one per campaign and
+    customer, one per occasion for an automatic send), issued once whoever asks."""
+    session = tx.session
     reward = await session.get(Reward, campaign.reward_id) if campaign.reward_id else None
     if reward is None or reward.company_id != campaign.company_id or not reward.active:
         raise LookupError("reward not offered")
@@ -232,7 +205,7 @@ async def _deliver(tx: Tx, message_id: int, settings: Any, now: datetime) -> str
         row.status, row.error = "failed", "consent withdrawn"
         return row.status
     try:
-        coupon = (await _coupon(tx, campaign, row.consumer_id, now)
+        coupon = (await _coupon(tx, campaign, row.consumer_id, row.key, now)
                   if has_coupon(campaign) else None)
     except LookupError:
         row.status, row.error = "failed", "reward not offered"
@@ -288,11 +261,12 @@ async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession], bus: Bus,
         await run(sessionmaker, bus, partial(start_due, campaign_id=campaign_id,
                                              resolve=resolve, now=moment))
     async with sessionmaker() as session:
-        sending = list(await session.scalars(
-            select(Campaign.id).where(Campaign.status == Status.SENDING.value)
+        sending = list(await session.execute(
+            select(Campaign.id, Campaign.automatic)
+            .where(or_(Campaign.status == Status.SENDING.value, Campaign.automatic))
             .order_by(Campaign.id)))
     delivered = 0
-    for campaign_id in sending:
+    for campaign_id, automatic in sending:
         async with sessionmaker() as session:
             ids = list(await session.scalars(
                 select(CampaignMessage.id).where(
@@ -304,15 +278,18 @@ async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession], bus: Bus,
             status = await run(sessionmaker, bus, partial(
                 _deliver, message_id=message_id, settings=settings, now=moment))
             delivered += status == "sent"
-        await run(sessionmaker, bus, partial(_finish, campaign_id=campaign_id, now=moment))
+        if not automatic:  # an automatic send is never done
+            await run(sessionmaker, bus, partial(_finish, campaign_id=campaign_id,
+                                                 now=moment))
     return delivered
 
 
-async def test_send(tx: Tx, staff: StaffIdentity, campaign_id: int, to: str,
+async def test_send(tx: Tx, staff: StaffIdentity, campaign: Campaign, to: str,
                     settings: Any) -> int:
-    """The e-mail as a recipient would get it, to `to` (the member's own address), with a
-    sample coupon: nothing is issued, no customer's link is made."""
-    campaign = await campaign_of(tx, staff.company_id, campaign_id)
+    """The campaign's e-mail (one of the member's company's, as the caller read it) as a
+    recipient would get it, to `to` (the member's own address), with a sample coupon:
+    nothing is issued, no customer's link is made."""
+    assert campaign.company_id == staff.company_id
     ready(campaign)
     company = await tx.session.get(Company, staff.company_id)
     assert company is not None

@@ -169,7 +169,7 @@ def move(campaign: Campaign, to: Status) -> None:
     campaign.updated_at = datetime.now(UTC)
 
 
-async def _check_refs(tx: Tx, company_id: int, form: CampaignForm) -> None:
+async def check_refs(tx: Tx, company_id: int, form: CampaignForm) -> None:
     if form.segment_id is not None:
         segment = await tx.session.get(Segment, form.segment_id)
         if segment is None or segment.company_id != company_id:
@@ -180,7 +180,7 @@ async def _check_refs(tx: Tx, company_id: int, form: CampaignForm) -> None:
             raise _refuse("reward_id", N_("Choose one of the rewards offered."))
 
 
-def _fill(campaign: Campaign, form: CampaignForm) -> None:
+def fill(campaign: Campaign, form: CampaignForm) -> None:
     campaign.name = form.name.strip()
     campaign.channel = form.channel
     campaign.segment_id = form.segment_id
@@ -205,10 +205,10 @@ def _target(campaign: Campaign) -> str:
 
 
 async def create(tx: Tx, staff: StaffIdentity, form: CampaignForm) -> Campaign:
-    await _check_refs(tx, staff.company_id, form)
+    await check_refs(tx, staff.company_id, form)
     campaign = Campaign(company_id=staff.company_id, created_by=staff.id,
                         status=Status.DRAFT.value)
-    _fill(campaign, form)
+    fill(campaign, form)
     tx.session.add(campaign)
     await tx.session.flush()
     await audit.record(tx, staff.id, staff.company_id, "campaign.added", _target(campaign),
@@ -223,9 +223,9 @@ async def edit(tx: Tx, staff: StaffIdentity, campaign_id: int, form: CampaignFor
     campaign = await campaign_of(tx, staff.company_id, campaign_id)
     if campaign.status != Status.DRAFT:
         raise CampaignNotNow(status=campaign.status)
-    await _check_refs(tx, staff.company_id, form)
+    await check_refs(tx, staff.company_id, form)
     before = shown(campaign)
-    _fill(campaign, form)
+    fill(campaign, form)
     await tx.session.flush()
     changes = audit.diff(before, shown(campaign))
     if changes:

@@ -169,6 +169,26 @@ class CampaignIncomplete(InvalidInput):
     code = "campaign_incomplete"
     message = N_("This campaign is not ready to go: an e-mail needs a subject and a block, "
                  "an SMS its text, a coupon a reward.")
+
+
+class AutomaticSendUsed(Conflict):
+    """An automatic send that sent messages is kept with its results: switched off, not
+    deleted."""
+
+    code = "automatic_send_used"
+    message = N_("This automatic send has sent messages: switch it off instead, it keeps "
+                 "its results.")
+
+
+class BadTrigger(InvalidInput):
+    """An automatic send's trigger: every 1 to 365 visits or days, at most 90 days before a
+    birthday."""
+
+    code = "bad_trigger"
+    message = N_("Choose when it goes: every 1 to 365 visits, 1 to 365 days of absence, "
+                 "or 1 to 90 days before the birthday.")
+
+
 class UnknownSegment(NotFound):
     """No segment of this company has this id."""
 

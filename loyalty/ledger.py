@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from customers.publishing import user_changed
 from db.engine import on_postgresql
-from loyalty import issuing
+from loyalty import automatic, issuing
 from loyalty.errors import NotEnoughPoints
 from loyalty.models import LoyaltyProfile, PointsEntry
 from realtime.events import Tx
@@ -143,6 +143,7 @@ async def post(
         await user_changed(tx, consumer_id, "points.changed", {"points": points, "kind": kind})
     if visit_at is not None and points > 0:
         await issuing.after_visit(tx, company_id, consumer_id)
+        await automatic.after_visit(tx, company_id, consumer_id)
     return Posted(entry, duplicate=False)
 
 

@@ -80,7 +80,7 @@ ON_SITE = {"site", "table", "round", "ticket", "product", "category", "machine",
            "spare_table", "spare_table2", "spare_category", "spare_product", "spare_machine"}
 COMPANY_WIDE = {"archive", "selection", "drink", "group", "consumer", "staff", "reward", "coupon",
                 "spare_selection", "spare_reward", "trigger", "spare_trigger",
-                "campaign", "spare_campaign",
+                "campaign", "spare_campaign", "automatic", "spare_automatic",
                 "segment", "spare_segment",
                 "spare_drink", "spare_consumer", "spare_staff", "spare_customer"}
 
@@ -605,6 +605,25 @@ LINES: list[Line] = [
     Line("POST", "/backoffice/campaigns/{campaign_id:id}/delete", P.CAMPAIGNS,
          "/backoffice/campaigns/{spare_campaign}/delete", {"confirm": "yes"}, once=True),
     # Campaigns' segments, the company's (tests/backoffice/test_segment_pages.py).
+    # The automatic sends (tests/loyalty/test_automatic.py).
+    Line("GET", "/backoffice/campaigns/automatic", P.CAMPAIGNS),
+    Line("GET", "/backoffice/campaigns/automatic/new", P.CAMPAIGNS),
+    Line("POST", "/backoffice/campaigns/automatic/new", P.CAMPAIGNS, body={
+        "op": "add:text", "name": "Matrice", "channel": "email"}),
+    Line("GET", "/backoffice/campaigns/automatic/{campaign_id:id}", P.CAMPAIGNS,
+         "/backoffice/campaigns/automatic/{automatic}"),
+    Line("POST", "/backoffice/campaigns/automatic/{campaign_id:id}", P.CAMPAIGNS,
+         "/backoffice/campaigns/automatic/{automatic}", {"op": "add:text", "name": "Matrice",
+                                                          "channel": "email"}),
+    Line("POST", "/backoffice/campaigns/automatic/{campaign_id:id}/switch", P.CAMPAIGNS,
+         "/backoffice/campaigns/automatic/{automatic}/switch", {"on": "yes"}),
+    Line("POST", "/backoffice/campaigns/automatic/{campaign_id:id}/test", P.CAMPAIGNS,
+         "/backoffice/campaigns/automatic/{automatic}/test", {}),
+    Line("POST", "/backoffice/campaigns/automatic/{campaign_id:id}/duplicate", P.CAMPAIGNS,
+         "/backoffice/campaigns/automatic/{automatic}/duplicate", {}),
+    Line("POST", "/backoffice/campaigns/automatic/{campaign_id:id}/delete", P.CAMPAIGNS,
+         "/backoffice/campaigns/automatic/{spare_automatic}/delete", {"confirm": "yes"},
+         once=True),
     Line("GET", "/backoffice/campaigns/segments", P.CAMPAIGNS),
     Line("GET", "/backoffice/campaigns/segments/new", P.CAMPAIGNS),
     Line("POST", "/backoffice/campaigns/segments/new", P.CAMPAIGNS, body={
@@ -783,6 +802,13 @@ async def _objects(app: Starlette, db: Database, venue: DemoVenue) -> dict[str, 
         session.add_all(campaigns)
         await session.flush()
         ids.update(campaign=campaigns[0].id, spare_campaign=campaigns[1].id)
+        automatic = [Campaign(company_id=site.company_id, name=f"Auto {n}", channel="email",
+                              subject="Bonjour", blocks=[{"kind": "title", "text": "Bonjour"}],
+                              automatic=True, trigger_kind="visits", trigger_every=5)
+                     for n in range(2)]
+        session.add_all(automatic)
+        await session.flush()
+        ids.update(automatic=automatic[0].id, spare_automatic=automatic[1].id)
         from loyalty.models import Segment
 
         segments = [Segment(company_id=site.company_id, name=f"Segment {n}", definition={})

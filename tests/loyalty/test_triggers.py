@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from accounts.models import Company
 from domain.events import TicketRecorded
-from loyalty import coupon_sweep, hearing, issuing, ledger, service
+from loyalty import coupon_sweep, hearing, issuing, ledger, occasions, service
 from loyalty.models import Coupon, CouponTrigger, LoyaltyProfile, Reward
 from loyalty.triggers import (
     Facts,
@@ -271,7 +271,7 @@ async def test_two_sweeps_at_once_give_one_coupon_per_occasion(loyal: Loyal) -> 
 async def test_a_sweep_works_in_bounded_batches_and_the_next_one_goes_on(
     loyal: Loyal, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(coupon_sweep, "BATCH", 2)
+    monkeypatch.setattr(occasions, "BATCH", 2)
     monkeypatch.setattr(coupon_sweep, "MAX_BATCHES", 2)
     await loyal.rules()
     await _trigger(loyal, "birthday", 5)
