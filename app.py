@@ -47,7 +47,7 @@ from customers.reset_pages import routes as reset_pages
 from customers.views import add_part as add_user_view_part
 from db.engine import make_engine, make_sessionmaker
 from domain import outbox_sweeper
-from loyalty import automatic, campaign_send, coupon_sweep, sms_dispatch
+from loyalty import automatic, campaign_send, coupon_sweep, sms_dispatch, sms_report_api
 from loyalty import hearing as loyalty_points
 from loyalty import pages as loyalty_pages
 from loyalty import profile_pages as loyalty_profile
@@ -213,7 +213,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
               + Accounts(places, ProfileAtSignUp()).routes() + PasswordResets(places).routes()
               + signup_pages.routes + till_api.routes + till_clock.api_routes
               + till_tickets.api_routes + till_reports.api_routes + sale_api.routes
-              + customer_api.routes              + sync_api.routes + till_offline.api_routes),
+              + customer_api.routes              + sync_api.routes + till_offline.api_routes
+              + sms_report_api.routes),
         WebSocketRoute("/ws", live_endpoint(viewer_of)),
         WebSocketRoute("/ws/device", device_socket),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),

@@ -68,6 +68,7 @@ FIELDS = {
     "stop_mention": N_("STOP line"), "holiday_subdivision": N_("Regional holidays"),
     "sms_api_key_replaced": N_("SMS API key replaced"),
     "sms_requeued": N_("Blocked SMS queued again"), "sms_campaign": N_("Campaign no."),
+    "sms_report_url_renewed": N_("Delivery reports URL renewed"),
     # Campaigns (loyalty/campaigns.py, campaign_send.py record them).
     "campaign": N_("Campaign"), "channel": N_("Channel"), "status": N_("State"),
     "subject": N_("Subject"), "segment": N_("Segment no."), "blocks": N_("E-mail blocks"),

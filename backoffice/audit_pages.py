@@ -106,6 +106,7 @@ ACTIONS = {
     "coupon_trigger.deleted": N_("Coupon trigger deleted"),
     "sms.settings": N_("SMS settings changed"),
     "sms.retried": N_("Blocked SMS queued again"),
+    "sms.report_url": N_("SMS delivery reports URL renewed"),
     "campaign.added": N_("Campaign drafted"),
     "campaign.changed": N_("Campaign changed"),
     "campaign.duplicated": N_("Campaign duplicated"),

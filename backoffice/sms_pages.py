@@ -1,5 +1,6 @@
 """The SMS page of the campaigns: the provider and its key (masked), the sender name, the
-STOP line and the regional holidays; the credits left; the SMS waiting (queued, held for
+STOP line and the regional holidays; the URL Brevo sends delivery reports to, with a
+button that renews it; the credits left; the SMS waiting (queued, held for
 quiet hours, blocked for want of credits) with a button that retries the blocked ones; and
 the campaign editor's length counter (an htmx fragment).
 
@@ -19,10 +20,10 @@ from starlette.routing import Route
 
 from accounts.roles import Permission
 from accounts.service import StaffIdentity
-from backoffice.forms import Errors, done, member_for, read_form, refused
+from backoffice.forms import Confirmed, Errors, done, member_for, read_form, refused
 from domain import audit
 from errors import InvalidInput
-from loyalty import sms_dispatch, sms_settings
+from loyalty import sms_dispatch, sms_reports, sms_settings
 from loyalty.sms_settings import SUBDIVISIONS, SmsForm
 from loyalty.sms_text import commercial
 from realtime.events import Tx
@@ -33,7 +34,7 @@ from web.state import app_state, locale_of, run_tx
 from web.templating import page
 
 SMS = "/backoffice/campaigns/sms"
-SAID = frozenset({"saved", "retried"})
+SAID = frozenset({"saved", "retried", "renewed"})
 MAX_TEXT = 1600
 
 
@@ -53,12 +54,13 @@ async def _page(request: Request, staff: StaffIdentity, status: int = 200,
     settings = app_state(request).settings
 
     async def read(tx: Tx) -> tuple[sms_settings.SmsConfig, dict[str, int]]:
+        await sms_reports.ensure_token(tx, staff.company_id)  # settings saved before it
         config = await sms_settings.config_for(tx, staff.company_id, settings)
         return config, await sms_dispatch.counts(tx.session, staff.company_id)
 
     config, waiting = await run_tx(request, read)
     credits = await sms_settings.credits_of(config, settings)
-    current = sms_settings.view(config)
+    current = sms_settings.view(config, settings.public_url)
     said = request.query_params.get("said", "")
     retried = request.query_params.get("n", "")
     return page(request, "backoffice/campaigns_sms.html", status=status, staff=staff,
@@ -119,6 +121,16 @@ async def retry(request: Request) -> Response:
     return done(request, f"{back}{joiner}said=retried&n={count}")
 
 
+async def renew_report_url(request: Request) -> Response:
+    """A new URL for the delivery reports; the old one answers 404 from now on."""
+    staff = await _member(request)
+    if isinstance(staff, Response):
+        return staff
+    await command(request, Confirmed)  # else the Unconfirmed page
+    await run_tx(request, lambda tx: sms_reports.renew_token(tx, staff, datetime.now(UTC)))
+    return done(request, f"{SMS}?said=renewed")
+
+
 async def length(request: Request) -> Response:
     """The campaign editor's counter: the text (`text`, or `sms_text` as the editor's field
     is named) with the company's STOP line, measured."""
@@ -139,5 +151,6 @@ routes = [
     Route(SMS, sms_page),
     Route(SMS, save_sms, methods=["POST"]),
     Route(SMS + "/retry", retry, methods=["POST"]),
+    Route(SMS + "/report-url", renew_report_url, methods=["POST"]),
     Route(SMS + "/length", length),
 ]

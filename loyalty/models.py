@@ -240,7 +240,9 @@ class CampaignMessage(Base):
     failed, held (quiet hours: `send_after`) or blocked (no credits), retried later."""
 
     __tablename__ = "loyalty_message"
-    __table_args__ = (Index("ix_loyalty_message_campaign_status", "campaign_id", "status"),)
+    __table_args__ = (Index("ix_loyalty_message_campaign_status", "campaign_id", "status"),
+                      # a delivery report finds its message (loyalty/sms_reports.py)
+                      Index("ix_loyalty_message_company_provider", "company_id", "provider_id"))
 
     id: Mapped[intpk]
     company_id: Mapped[int] = foreign_key("company.id")
@@ -263,7 +265,8 @@ class CampaignMessage(Base):
 
 class SmsSettings(Base):
     """A company's SMS sending: the provider ("recording" or "brevo"), its key, the sender
-    name, the STOP mention, and the Alsace-Moselle or overseas holidays to keep."""
+    name, the STOP mention, the Alsace-Moselle or overseas holidays to keep, and the random
+    token of the URL its provider sends delivery reports to (loyalty/sms_reports.py)."""
 
     __tablename__ = "loyalty_sms_settings"
 
@@ -275,4 +278,5 @@ class SmsSettings(Base):
     sender: Mapped[str] = mapped_column(String(11), default="")
     stop_mention: Mapped[str] = mapped_column(String(40), default="STOP au 36173")
     holiday_subdivision: Mapped[str | None] = mapped_column(String(8), default=None)
+    report_token: Mapped[str | None] = mapped_column(String(43), unique=True, default=None)
     updated_at: Mapped[Timestamp] = mapped_column(default=utcnow)

@@ -70,3 +70,13 @@ class SmsKeyRefused(SmsProviderDown):
 
     code = "sms_key_refused"
     message = N_("The SMS provider refused the API key: check the SMS settings.")
+
+
+class BadSmsReport(DomainError):
+    """The body is not one of the SMS provider's events (a JSON object with its
+    `msg_status` or `event`), nor a batch of at most 500 of them."""
+
+    code = "bad_sms_report"
+    status = 400
+    message = N_("This is not an SMS event: a JSON object with its “msg_status” or “event” "
+                 "is expected.")

@@ -5,6 +5,9 @@ The API key goes in and never comes back out: it is stored sealed under SECRET_K
 save keeps the stored one; a key sealed under another SECRET_KEY reads as `unreadable` and
 the page asks for it again. Every change is audited, never the key itself.
 
+Saving them gives the company its delivery reports' token (loyalty/sms_reports.py): the
+page shows the URL to paste into Brevo.
+
 The "recording" provider (tests, demo) sends nothing: each company's is kept in this
 process (`recorder`), so what it recorded is seen by this process only; the truth of what
 was sent is each message's row (loyalty_message), whichever process sent it.
@@ -26,6 +29,7 @@ from errors import N_, InvalidInput
 from loyalty.models import SmsSettings
 from loyalty.sms_errors import SmsProviderDown
 from loyalty.sms_providers import BrevoProvider, RecordingProvider, SmsProvider
+from loyalty.sms_reports import new_token, url_for
 from loyalty.sms_text import check_sender
 from payments.providers import mask
 from payments.secret_box import SecretBox, UnreadableSecret, box_for
@@ -81,6 +85,7 @@ class SmsConfig:
     stop_mention: str = DEFAULT_STOP
     subdivision: str | None = None
     unreadable: bool = False  # its stored key was sealed under another SECRET_KEY
+    report_token: str = ""  # names the company in its delivery reports' URL
 
     def __repr__(self) -> str:  # never the key
         return f"SmsConfig({self.company_id}, {self.provider!r}, {mask(self.api_key)!r})"
@@ -96,7 +101,7 @@ def _opened(row: SmsSettings, sealer: SecretBox) -> SmsConfig:
     except UnreadableSecret:
         key, unreadable = "", True
     return SmsConfig(row.company_id, row.provider, key, row.sender, row.stop_mention,
-                     row.holiday_subdivision or None, unreadable)
+                     row.holiday_subdivision or None, unreadable, row.report_token or "")
 
 
 async def config_for(tx: Tx, company_id: int, settings: Settings) -> SmsConfig:
@@ -143,11 +148,14 @@ async def credits_of(config: SmsConfig, settings: Settings) -> Decimal | None:
         await provider.close()
 
 
-def view(config: SmsConfig) -> dict[str, Any]:
-    """What the page shows and its form starts from: the key masked, never the key."""
+def view(config: SmsConfig, base_url: str) -> dict[str, Any]:
+    """What the page shows and its form starts from: the key masked, never the key; the
+    delivery reports' URL (`base_url`: the site's public URL) once there is a token."""
     return {"provider": config.provider, "api_key_masked": mask(config.api_key),
             "sender": config.sender, "stop_mention": config.stop_mention,
-            "holiday_subdivision": config.subdivision or "", "unreadable": config.unreadable}
+            "holiday_subdivision": config.subdivision or "", "unreadable": config.unreadable,
+            "report_url": url_for(base_url, config.report_token) if config.report_token
+            else ""}
 
 
 def _refuse(field: str, message: str) -> InvalidInput:
@@ -180,6 +188,8 @@ async def save(tx: Tx, staff: StaffIdentity, form: SmsForm, now: datetime,
         row.api_key = sealer.seal(form.api_key)
     for name, value in new.items():
         setattr(row, name, value)
+    if row.report_token is None:
+        row.report_token = new_token()
     config = _opened(row, sealer)
     if config.provider == "brevo" and not config.api_key:
         raise _refuse("api_key", N_("Brevo needs its API key: paste it here."))

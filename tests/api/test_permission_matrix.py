@@ -132,6 +132,9 @@ LINES: list[Line] = [
     Line("POST", "/api/v1/payments/test/{ref}", PUBLIC),
     Line("POST", "/api/v1/payments/stripe/webhook", PUBLIC),
     Line("POST", "/api/v1/payments/stripe/webhook/{company_id:id}", PUBLIC),
+    # Brevo's SMS reports: the company's random token in the URL is the authority (tests/
+    # loyalty/test_sms_reports.py).
+    Line("POST", "/api/v1/sms/brevo/reports/{token}", PUBLIC),
     Line("POST", "/api/v1/consumers/signup", PUBLIC),
     Line("POST", "/api/v1/consumers/login", PUBLIC),
     Line("POST", "/api/v1/consumers/logout", PUBLIC),
@@ -579,6 +582,7 @@ LINES: list[Line] = [
         "provider": "recording", "sender": "Matrix", "stop_mention": "STOP au 36173",
         "holiday_subdivision": ""}),
     Line("POST", "/backoffice/campaigns/sms/retry", P.CAMPAIGNS, body={}),
+    Line("POST", "/backoffice/campaigns/sms/report-url", P.CAMPAIGNS, body={"confirm": "yes"}),
     Line("GET", "/backoffice/campaigns/sms/length", P.CAMPAIGNS,
          "/backoffice/campaigns/sms/length?text=Bonjour"),
     Line("GET", "/backoffice/campaigns", P.CAMPAIGNS),

@@ -1,6 +1,7 @@
 """The SMS page of the campaigns: the provider, its key (stored sealed, shown masked), the
 sender name (a bad one refused at its field, nothing changed), the STOP line and regional
-holidays, each change audited; the credits shown, or a clear message when the provider is
+holidays, each change audited; the delivery reports' URL to paste into Brevo, renewed from
+the page (the old one then dead); the credits shown, or a clear message when the provider is
 down; the blocked SMS retried from the page; the editor's length counter. On SQLite and
 PostgreSQL, with Brevo's API played by tests/loyalty/brevo_fake.py."""
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from accounts.models import Site
 from demo.seed import DemoVenue
 from loyalty.models import Campaign, CampaignMessage, SmsSettings
+from loyalty.sms_reports import PATH as REPORTS
 from loyalty.sms_settings import forget_recorders, recorder
 from tests.backoffice.conftest import ADMIN, CASHIER, AppFactory, audit_actions, post_form, sign_in
 from tests.conftest import Database, client_for
@@ -125,6 +127,59 @@ async def test_the_brevo_key_is_stored_sealed_shown_masked_and_its_credits_read(
     assert KEY not in str(logged) and "sms_api_key_replaced" in str(logged)
 
 
+def _report_url(page: str) -> str:
+    return page.split("data-report-url>", 1)[1].split("<", 1)[0]
+
+
+async def test_the_reports_url_is_shown_for_brevo_and_renewed_from_the_page(
+    admin: httpx.AsyncClient, db: Database, venue: DemoVenue
+) -> None:
+    company_id = await _company(db, venue)
+    assert "data-report-url" not in (await admin.get(PAGE)).text  # nothing saved yet
+    _saved(await post_form(admin, PAGE, {**GOOD, "provider": "brevo", "api_key": KEY}))
+    row = await _row(db, company_id)
+    assert row is not None and row.report_token and len(row.report_token) >= 32
+    shown = await admin.get(PAGE)
+    url = _report_url(shown.text)
+    assert url == f"http://127.0.0.1:8000{REPORTS}{row.report_token}"
+    assert "Renew this URL" in shown.text and "In Brevo, add a webhook" in shown.text
+    path = url.removeprefix("http://127.0.0.1:8000")
+    event = {"msg_status": "delivered", "messageId": 1, "to": "33612345678"}
+    assert (await admin.post(path, json=event)).status_code == 200
+
+    unconfirmed = await post_form(admin, f"{PAGE}/report-url", {})
+    assert unconfirmed.status_code == 422
+    assert (await _row(db, company_id)).report_token == row.report_token  # type: ignore[union-attr]
+    _saved(await post_form(admin, f"{PAGE}/report-url", {"confirm": "yes"}), "renewed")
+    renewed = await _row(db, company_id)
+    assert renewed is not None and renewed.report_token not in (None, row.report_token)
+    done = await admin.get(f"{PAGE}?said=renewed")
+    assert _report_url(done.text).endswith(f"{REPORTS}{renewed.report_token}")
+    assert "New delivery reports URL made" in done.text
+    assert (await admin.post(path, json=event)).status_code == 404  # the old one is dead
+    assert (await admin.post(f"{REPORTS}{renewed.report_token}", json=event)).status_code == 200
+    assert await audit_actions(db) == [("sms.settings", "sms"), ("sms.report_url", "sms")]
+    admin.cookies.set("lang", "fr")
+    french = await admin.get(PAGE)
+    assert "Renouveler cette adresse" in french.text and "Accusés de réception" in french.text
+    assert "Adresse des accusés de réception SMS renouvelée" in (
+        await admin.get("/backoffice/audit")).text
+
+
+async def test_settings_saved_before_the_reports_get_their_token_on_first_show(
+    admin: httpx.AsyncClient, db: Database, venue: DemoVenue
+) -> None:
+    company_id = await _company(db, venue)
+    async with db.sessionmaker() as session, session.begin():
+        session.add(SmsSettings(company_id=company_id, provider="brevo", api_key="",
+                                sender="LeZinc", stop_mention="STOP au 36173"))
+    first = await admin.get(PAGE)
+    row = await _row(db, company_id)
+    assert row is not None and row.report_token
+    assert _report_url(first.text).endswith(row.report_token)
+    assert _report_url((await admin.get(PAGE)).text) == _report_url(first.text)  # kept
+
+
 async def test_the_recording_provider_down_is_said_clearly(
     admin: httpx.AsyncClient, db: Database, venue: DemoVenue
 ) -> None:
@@ -204,4 +259,6 @@ async def test_a_cashier_may_not_see_or_change_the_sms_settings(
         assert (await client.get(PAGE)).status_code == 403
         assert (await post_form(client, PAGE, GOOD)).status_code == 403
         assert (await post_form(client, f"{PAGE}/retry", {})).status_code == 403
+        renew = await post_form(client, f"{PAGE}/report-url", {"confirm": "yes"})
+        assert renew.status_code == 403
     assert await _row(db, await _company(db, venue)) is None
