@@ -1,8 +1,9 @@
-"""The demo venue's loyalty programme: its rules, three rewards, two coupon triggers, and
-the demo consumers' loyalty profiles with a few visits behind them, so that the back
-office's loyalty pages, the till's customer panel and the customer's space show something
-from the first start. Seeded by `comptoir demo` and `comptoir seed` only: the tests' demo
-venue stays without a programme unless a test sets one up."""
+"""The demo venue's loyalty programme: its rules, three rewards, two coupon triggers, an
+automatic e-mail to customers away for a month, and the demo consumers' loyalty profiles
+with a few visits behind them, so that the back office's loyalty pages, the till's customer
+panel and the customer's space show something from the first start. Seeded by `comptoir
+demo` and `comptoir seed` only: the tests' demo venue stays without a programme unless a
+test sets one up."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import Site
 from customers.models import Consumer
 from loyalty.ledger import Kind, ticket_key
-from loyalty.models import CouponTrigger, LoyaltyProfile, LoyaltyRules, PointsEntry, Reward
+from loyalty.models import (
+    Campaign,
+    CouponTrigger,
+    LoyaltyProfile,
+    LoyaltyRules,
+    PointsEntry,
+    Reward,
+)
 from ordering.models import Category, Product
 
 # (days ago, amount spent in cents) of each demo consumer's past visits.
@@ -55,6 +63,16 @@ async def seed_loyalty(session: AsyncSession, site_id: int) -> None:
         CouponTrigger(company_id=company_id, kind="birthday", every=7,
                       reward_id=rewards[-1].id, valid_days=14),
     ])
+    session.add(Campaign(
+        company_id=company_id, name="Vous nous manquez", channel="email", automatic=True,
+        trigger_kind="absence", trigger_every=30, active=True,
+        subject="Cela fait un moment ! Un café vous attend",
+        blocks=[{"kind": "logo", "url": ""},
+                {"kind": "title", "text": "Vous nous manquez"},
+                {"kind": "text", "text": "Revenez nous voir cette semaine : 5 € offerts sur "
+                                         "votre prochaine addition."},
+                {"kind": "coupon"}],
+        reward_id=rewards[-2].id, coupon_valid_days=14))
     now = datetime.now(UTC)
     consumers = (await session.scalars(
         select(Consumer).where(Consumer.company_id == company_id).order_by(Consumer.id))).all()
