@@ -17,7 +17,11 @@ class Publisher:
 
     Ours and broadcaster get raw RESP PUBLISH commands written back to back (the cost of
     publishing must not limit what is measured); Channels gets its own `group_send`,
-    the documented way for anything outside a consumer to reach a group.
+    the documented way for anything outside a consumer to reach a group. Every stack's
+    events of one topic leave in their order: one connection written in order for the
+    first two, and for Channels one sender per group awaiting each `group_send` before the
+    next (a task per send let a topic's events overtake each other, counted against
+    Channels as gaps and reorders).
     """
 
     def __init__(self, stack: str, redis_url: str, spec: dict[str, Any]) -> None:
@@ -31,6 +35,7 @@ class Publisher:
         self.layer: Any = None
         self.failed = 0
         self.inflight: set[asyncio.Task[None]] = set()
+        self.groups: dict[str, asyncio.Queue[str]] = {}  # Channels: each group's sender
 
     async def connect(self) -> None:
         if self.stack == "channels":
@@ -72,9 +77,13 @@ class Publisher:
     async def send(self, batch: list[tuple[str, str]]) -> None:
         if self.stack == "channels":
             for channel, text in batch:
-                task = asyncio.create_task(self._group_send(channel, text))
-                self.inflight.add(task)
-                task.add_done_callback(self.inflight.discard)
+                queue = self.groups.get(channel)
+                if queue is None:
+                    queue = self.groups[channel] = asyncio.Queue()
+                    task = asyncio.create_task(self._group_sender(channel, queue))
+                    self.inflight.add(task)
+                    task.add_done_callback(self.inflight.discard)
+                queue.put_nowait(text)
             return
         out = bytearray()
         for channel, text in batch:
@@ -90,11 +99,22 @@ class Publisher:
             self.failed += len(batch)
             self.writer = None
 
-    async def _group_send(self, group: str, text: str) -> None:
-        try:
-            await self.layer.group_send(group, {"type": "bench.message", "text": text})
-        except Exception:
-            self.failed += 1
+    async def _group_sender(self, group: str, queue: asyncio.Queue[str]) -> None:
+        """The group's events, each sent once the one before it was."""
+        while True:
+            text = await queue.get()
+            try:
+                await self.layer.group_send(group, {"type": "bench.message", "text": text})
+            except Exception:
+                self.failed += 1
+            finally:
+                queue.task_done()
+
+    async def drained(self, timeout: float = 10) -> None:
+        """Every group's events handed to the layer (Channels), or `timeout` passed."""
+        if self.groups:
+            await asyncio.wait([asyncio.create_task(q.join()) for q in self.groups.values()],
+                               timeout=timeout)
 
     async def run(self, step: int, rate: float, seconds: float, venue_hz: float,
                   tables: int | None) -> dict[str, Any]:
@@ -130,8 +150,8 @@ class Publisher:
             if batch:
                 worst_late = max(worst_late, now - due)
                 await self.send(batch)
-        if self.inflight and self.stack == "channels":
-            await asyncio.wait(set(self.inflight), timeout=10)
+        if self.stack == "channels":
+            await self.drained()
         return {"published": published, "total": sum(published.values()),
                 "failed": self.failed - failed, "late_max_ms": round(worst_late * 1000, 3),
                 "seconds": round(clock() - start, 3), "cpu_s": round(cpu_seconds() - cpu, 3)}

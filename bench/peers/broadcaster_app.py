@@ -6,6 +6,12 @@ receiver and a sender until the first completes; here a socket may watch several
 `broadcast.subscribe(channel)` per channel. After subscribing it acknowledges with
 {"type":"subscribed"}, which the benchmark waits for (Comptoir answers with snapshots).
 
+One fix a user who met the bug would make: broadcaster 0.3.1's `subscribe()` checks whether
+the channel has subscribers, awaits Redis's SUBSCRIBE, then sets the channel's subscribers,
+so first subscribers entering it at once overwrite each other (of 50 concurrent subscribes
+to one channel, one queue stays registered: the other sockets never hear the channel). Each
+channel's subscribes are entered one at a time (`serialised`), which is all it takes.
+
     uvicorn --factory bench.peers.broadcaster_app:create_app   (REDIS_URL in the environment)
 """
 
@@ -14,18 +20,42 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import anyio
-from broadcaster import Broadcast
 from starlette.applications import Starlette
 from starlette.concurrency import run_until_first_complete
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 
+def serialised(
+    subscribe: Callable[..., AbstractAsyncContextManager[Any]],
+) -> Callable[[str], AbstractAsyncContextManager[Any]]:
+    """`subscribe(channel=…)` whose entering is one at a time per channel (the subscriber
+    then listens alongside the others as before)."""
+    locks: dict[str, anyio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def subscribed(channel: str) -> AsyncIterator[Any]:
+        manager = subscribe(channel=channel)
+        async with locks.setdefault(channel, anyio.Lock()):
+            subscriber = await manager.__aenter__()
+        try:
+            yield subscriber
+        finally:
+            await manager.__aexit__(None, None, None)
+
+    return subscribed
+
+
 def create_app() -> Starlette:
+    from broadcaster import Broadcast
+
     broadcast = Broadcast(os.environ.get("REDIS_URL", "redis://localhost:6379"))
+    subscribed = serialised(broadcast.subscribe)
 
     async def receiver(websocket: WebSocket) -> None:
         async for _ in websocket.iter_text():  # until the client goes away
@@ -33,7 +63,7 @@ def create_app() -> Starlette:
 
     async def sender(websocket: WebSocket, channels: list[str]) -> None:
         async def forward(channel: str, ready: anyio.Event) -> None:
-            async with broadcast.subscribe(channel=channel) as subscriber:
+            async with subscribed(channel) as subscriber:
                 ready.set()
                 async for event in subscriber:
                     await websocket.send_text(event.message)

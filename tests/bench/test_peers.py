@@ -1,0 +1,110 @@
+"""The benchmark's fairness to its peers (bench/fanout.py), not its speed: the publisher
+hands every stack each topic's events in their order, and the broadcaster peer enters
+its subscribes one at a time per channel, so that a burst of first subscribers to a
+channel all hear it. broadcaster itself lives in the bench's own environment: its race is
+played here by a stand-in that does what broadcaster 0.3.1's `subscribe()` does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture
+def bench_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCH))  # the bench's scripts import each other so
+
+
+class SlowLayer:
+    """A channel layer whose `group_send` takes a random while, as a Redis round trip."""
+
+    def __init__(self) -> None:
+        self.heard: dict[str, list[int]] = {}
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        await asyncio.sleep(random.uniform(0, 0.003))
+        version = int(message["text"].split('"version":')[1].split(",")[0])
+        self.heard.setdefault(group, []).append(version)
+
+
+async def test_every_stacks_publisher_keeps_each_topics_order(bench_path: None) -> None:
+    from load_publisher import Publisher
+
+    topics = [f"table:{n}" for n in range(5)]
+    spec = {"tables": topics, "venue": "venue:1",
+            "views": {t: '"x":1' for t in [*topics, "venue:1"]}}
+    publisher = Publisher("channels", "redis://127.0.0.1:6379", spec)
+    layer = publisher.layer = SlowLayer()
+    sent: dict[str, int] = {}
+    for _ in range(40):  # batches as the open loop makes them, several events per topic
+        batch = []
+        for topic in random.choices(topics, k=6):
+            sent[topic] = sent.get(topic, 0) + 1
+            batch.append((publisher.channel(topic), publisher.payload(topic, 0.0, 1)))
+        await publisher.send(batch)
+        await asyncio.sleep(0)
+    await publisher.drained()
+    assert publisher.failed == 0
+    for topic, count in sent.items():
+        assert layer.heard[publisher.channel(topic)] == list(range(1, count + 1)), topic
+    for task in publisher.inflight:
+        task.cancel()
+
+
+class RacyBroadcast:
+    """broadcaster 0.3.1's subscribe, as it is: checks, awaits SUBSCRIBE, then assigns."""
+
+    def __init__(self) -> None:
+        self.subscribers: dict[str, set[object]] = {}
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[object]:
+        queue = object()
+        if not self.subscribers.get(channel):
+            await asyncio.sleep(0.001)  # SUBSCRIBE sent to Redis, its answer awaited
+            self.subscribers[channel] = {queue}
+        else:
+            self.subscribers[channel].add(queue)
+        try:
+            yield queue
+        finally:
+            self.subscribers[channel].discard(queue)
+
+
+async def _registered_in_burst(racy: RacyBroadcast, subscribe: Any, count: int) -> int:
+    """`count` sockets subscribe to one channel at once; while all of them are in, how many
+    of their queues the broadcast holds."""
+    inside = asyncio.Event()
+    readies = [asyncio.Event() for _ in range(count)]
+
+    async def one(ready: asyncio.Event) -> None:
+        async with subscribe("table:1"):
+            ready.set()
+            await inside.wait()
+
+    tasks = [asyncio.create_task(one(ready)) for ready in readies]
+    await asyncio.gather(*(ready.wait() for ready in readies))
+    registered = len(racy.subscribers["table:1"])
+    inside.set()
+    await asyncio.gather(*tasks)
+    return registered
+
+
+async def test_the_broadcaster_peer_registers_every_socket_of_a_connect_burst() -> None:
+    from bench.peers.broadcaster_app import serialised
+
+    racy = RacyBroadcast()
+    # As broadcaster 0.3.1 alone: first subscribers overwrite each other.
+    assert await _registered_in_burst(
+        racy, lambda channel: racy.subscribe(channel=channel), 50) == 1
+    fixed = RacyBroadcast()
+    assert await _registered_in_burst(fixed, serialised(fixed.subscribe), 50) == 50
+    assert fixed.subscribers["table:1"] == set()  # and each leaves as it goes
