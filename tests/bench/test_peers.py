@@ -59,6 +59,53 @@ async def test_every_stacks_publisher_keeps_each_topics_order(bench_path: None) 
         task.cancel()
 
 
+class Wire:
+    """A Redis connection's writing end: what was written, in order."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    async def drain(self) -> None:
+        await asyncio.sleep(random.uniform(0, 0.002))
+
+    def is_closing(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("stack", ["ours", "broadcaster"])
+async def test_the_publish_commands_leave_in_each_topics_order(
+    bench_path: None, stack: str
+) -> None:
+    from load_publisher import Publisher
+
+    topics = [f"table:{n}" for n in range(5)]
+    spec = {"tables": topics, "venue": "venue:1", "views": {t: '"x":1' for t in topics}}
+    publisher = Publisher(stack, "redis://127.0.0.1:6379", spec)
+    wire = Wire()
+    publisher.writer = wire  # type: ignore[assignment]
+    sent: dict[str, int] = {}
+
+    async def batches() -> None:
+        for _ in range(20):
+            batch = []
+            for topic in random.choices(topics, k=6):
+                sent[topic] = sent.get(topic, 0) + 1
+                batch.append((publisher.channel(topic), publisher.payload(topic, 0.0, 1)))
+            await publisher.send(batch)
+
+    await asyncio.gather(batches(), batches())  # two open-loop bursts interleaved
+    heard: dict[str, list[int]] = {}
+    for command in bytes(wire.data).split(b"*3\r\n")[1:]:
+        parts = command.split(b"\r\n")
+        channel, text = parts[3].decode(), parts[5].decode()
+        heard.setdefault(channel, []).append(int(text.split('"version":')[1].split(",")[0]))
+    for topic, count in sent.items():
+        assert heard[publisher.channel(topic)] == list(range(1, count + 1)), topic
+
+
 class RacyBroadcast:
     """broadcaster 0.3.1's subscribe, as it is: checks, awaits SUBSCRIBE, then assigns."""
 
