@@ -1,6 +1,7 @@
 """The demo venue's loyalty programme: its rules, three rewards, two coupon triggers, an
-automatic e-mail to customers away for a month, and the demo consumers' loyalty profiles
-with a few visits behind them, so that the back office's loyalty pages, the till's customer
+automatic e-mail to customers away for a month, SMS sending through the provider that only
+records (sender "CafeGare"), and the demo consumers' loyalty profiles with a few visits
+behind them, so that the back office's loyalty and campaign pages, the till's customer
 panel and the customer's space show something from the first start. Seeded by `comptoir
 demo` and `comptoir seed` only: the tests' demo venue stays without a programme unless a
 test sets one up."""
@@ -23,6 +24,7 @@ from loyalty.models import (
     LoyaltyRules,
     PointsEntry,
     Reward,
+    SmsSettings,
 )
 from ordering.models import Category, Product
 
@@ -73,6 +75,7 @@ async def seed_loyalty(session: AsyncSession, site_id: int) -> None:
                                          "votre prochaine addition."},
                 {"kind": "coupon"}],
         reward_id=rewards[-2].id, coupon_valid_days=14))
+    session.add(SmsSettings(company_id=company_id, provider="recording", sender="CafeGare"))
     now = datetime.now(UTC)
     consumers = (await session.scalars(
         select(Consumer).where(Consumer.company_id == company_id).order_by(Consumer.id))).all()
