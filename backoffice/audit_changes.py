@@ -74,6 +74,7 @@ FIELDS = {
     "subject": N_("Subject"), "segment": N_("Segment no."), "blocks": N_("E-mail blocks"),
     "send_at": N_("Send on (UTC)"), "recipients": N_("Recipients"),
     "copy_of_campaign": N_("Copy of campaign no."),
+    "sent_when": N_("Sent"),  # an automatic send's trigger (loyalty/automatic.py)
     # Segments (loyalty/segment_admin.py records them).
     "definition": N_("Criteria"), "match": N_("Customers who match"),
     "criteria": N_("Criteria"), "start": N_("From"), "end": N_("To"), "days": N_("Days"),
@@ -109,7 +110,7 @@ def _value(key: str, value: Any, locale: str, currency: str) -> str:
         return gettext(locale, ROLES[value])
     if key == "effect" and value in EFFECTS:
         return gettext(locale, EFFECTS[value])
-    if key == "trigger" and value in TRIGGERS:
+    if key in ("trigger", "sent_when") and value in TRIGGERS:
         return gettext(locale, TRIGGERS[value])
     if key == "sections" and value in LABELS:
         return gettext(locale, LABELS[value])

@@ -78,8 +78,8 @@ def _target(campaign: Campaign) -> str:
 
 
 def _shown(campaign: Campaign) -> dict[str, object]:
-    return {**shown(campaign), "trigger": campaign.trigger_kind,
-            "every": campaign.trigger_every, "on": campaign.active}
+    return {**shown(campaign), "sent_when": campaign.trigger_kind,
+            "every": campaign.trigger_every, "active": campaign.active}
 
 
 async def automatic_of(tx: Tx, company_id: int, campaign_id: int) -> Campaign:
@@ -142,7 +142,7 @@ async def switch(tx: Tx, staff: StaffIdentity, campaign_id: int, on: bool) -> Ca
     campaign.updated_at = datetime.now(UTC)
     await tx.session.flush()
     await audit.record(tx, staff.id, staff.company_id, "automatic.switched",
-                       _target(campaign), {"on": [not on, on]})
+                       _target(campaign), {"active": [not on, on]})
     return campaign
 
 
