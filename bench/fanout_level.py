@@ -62,6 +62,13 @@ class FanoutRun:
 VENUE = "menu:{site}"
 
 
+def socket_path(stack: str) -> str:
+    """Where a stack's sockets connect: Socket.IO's own endpoint, the others' /ws."""
+    if stack == "socketio":
+        return "/socket.io/?EIO=4&transport=websocket"
+    return "/ws?format=json"
+
+
 def build_specs(stack: str, workload: Workload, venue: dict[str, Any]) -> tuple[
     list[dict[str, Any]], dict[str, Any]
 ]:
@@ -155,7 +162,7 @@ class Fanout:
             path = RESULTS / f".specs-{part}.json"
             path.write_text(json.dumps(specs[part::n]))
             child = Child([sys.executable, str(BENCH / "loadgen.py"), "sockets", "127.0.0.1",
-                           str(self.server.port), "/ws?format=json", str(path)])
+                           str(self.server.port), socket_path(self.stack), str(path)])
             await child.start()
             self.sockets.append(child)
         topics_path = RESULTS / ".topics.json"

@@ -27,7 +27,7 @@ RESULTS = BENCH / "results"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = os.environ.get("BENCH_PG_DB", "comptoir_bench")
 SECRET = "bench-secret-" + "x" * 32
-STACKS = ("ours", "broadcaster", "channels")
+STACKS = ("ours", "broadcaster", "channels", "socketio")
 P99_KNEE_MS = 50.0
 clock = time.monotonic
 
@@ -306,7 +306,8 @@ def versions() -> dict[str, str]:
     if python.exists():
         code = ("import json; from importlib.metadata import version as v; print(json.dumps("
                 "{n: v(n) for n in ['starlette','uvicorn','broadcaster','django','channels',"
-                "'channels-redis','daphne','redis','hiredis','websockets','uvloop']}))")
+                "'channels-redis','daphne','python-socketio','python-engineio','redis','hiredis',"
+                "'websockets','uvloop']}))")
         peers = json.loads(subprocess.run([str(python), "-c", code], capture_output=True,
                                           text=True, check=True).stdout)
         out.update({f"peers:{k}": v for k, v in peers.items()})
@@ -350,6 +351,9 @@ async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
     elif stack == "channels":
         command = [str(peers_python()), "-m", "uvicorn",
                    "bench.peers.channels_site.asgi:application", *uvicorn_flags]
+    elif stack == "socketio":
+        command = [str(peers_python()), "-m", "uvicorn", "--factory",
+                   "bench.peers.socketio_app:create_app", *uvicorn_flags]
     else:
         raise ValueError(stack)
     errors = RESULTS / f"server-{log_name or stack}.log"

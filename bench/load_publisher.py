@@ -17,11 +17,12 @@ class Publisher:
 
     Ours and broadcaster get raw RESP PUBLISH commands written back to back (the cost of
     publishing must not limit what is measured); Channels gets its own `group_send`,
-    the documented way for anything outside a consumer to reach a group. Every stack's
+    the documented way for anything outside a consumer to reach a group, and Socket.IO a
+    write-only `AsyncRedisManager`'s `emit` to the topic's room. Every stack's
     events of one topic leave in their order: one connection written in order for the
     first two, and for Channels one sender per group awaiting each `group_send` before the
     next (a task per send let a topic's events overtake each other, counted against
-    Channels as gaps and reorders).
+    Channels as gaps and reorders); the same for Socket.IO.
     """
 
     def __init__(self, stack: str, redis_url: str, spec: dict[str, Any]) -> None:
@@ -35,7 +36,7 @@ class Publisher:
         self.layer: Any = None
         self.failed = 0
         self.inflight: set[asyncio.Task[None]] = set()
-        self.groups: dict[str, asyncio.Queue[str]] = {}  # Channels: each group's sender
+        self.groups: dict[str, asyncio.Queue[str]] = {}  # each group's or room's sender
 
     async def connect(self) -> None:
         if self.stack == "channels":
@@ -44,7 +45,17 @@ class Publisher:
             host, port = self.redis_url.split("//", 1)[1].split("/")[0].split(":")
             self.layer = RedisChannelLayer(hosts=[(host, int(port))])
             return
+        if self.stack == "socketio":
+            import socketio
+
+            self.layer = socketio.AsyncRedisManager(self.redis_url, write_only=True)
+            return
         await self._open()
+
+    @property
+    def ordered_by_sender(self) -> bool:
+        """The stacks published through their library's call, one sender per topic."""
+        return self.stack in ("channels", "socketio")
 
     async def _open(self) -> None:
         host, port = self.redis_url.split("//", 1)[1].split("/")[0].split(":")
@@ -75,7 +86,7 @@ class Publisher:
         )
 
     async def send(self, batch: list[tuple[str, str]]) -> None:
-        if self.stack == "channels":
+        if self.ordered_by_sender:
             for channel, text in batch:
                 queue = self.groups.get(channel)
                 if queue is None:
@@ -104,7 +115,10 @@ class Publisher:
         while True:
             text = await queue.get()
             try:
-                await self.layer.group_send(group, {"type": "bench.message", "text": text})
+                if self.stack == "socketio":
+                    await self.layer.emit("event", text, room=group, namespace="/")
+                else:
+                    await self.layer.group_send(group, {"type": "bench.message", "text": text})
             except Exception:
                 self.failed += 1
             finally:
@@ -150,7 +164,7 @@ class Publisher:
             if batch:
                 worst_late = max(worst_late, now - due)
                 await self.send(batch)
-        if self.stack == "channels":
+        if self.ordered_by_sender:
             await self.drained()
         return {"published": published, "total": sum(published.values()),
                 "failed": self.failed - failed, "late_max_ms": round(worst_late * 1000, 3),

@@ -102,10 +102,14 @@ class Client(asyncio.Protocol):
                 self.transport.close()
                 return
             self.open = True
-            self.send_text(json.dumps({"type": "subscribe", "topics": self.topics}))
+            if not self.pool.socketio:  # Socket.IO subscribes once its namespace is open
+                self.send_text(json.dumps({"type": "subscribe", "topics": self.topics}))
         for opcode, payload in frames(buffer):
             if opcode == TEXT:
-                self.on_text(payload)
+                if self.pool.socketio:
+                    self.on_socketio(payload)
+                else:
+                    self.on_text(payload)
             elif opcode == CLOSE:
                 self.closed_code = int.from_bytes(payload[:2], "big") or 1005
                 assert self.transport is not None
@@ -115,6 +119,26 @@ class Client(asyncio.Protocol):
                 self.transport.write(pong(payload))
 
     # Messages
+
+    def on_socketio(self, packet: bytes) -> None:
+        """Engine.IO 4 / Socket.IO 5 packets over the websocket transport: open ("0"), ping
+        ("2", answered "3"), the namespace connected ("40"), and events ("42[name, data]");
+        an event's data is the publisher's JSON text, read as the other stacks' frames."""
+        if packet.startswith(b"42"):
+            name, *data = json.loads(packet[2:])
+            if name == "event" and data:
+                self.on_text(data[0].encode())
+            elif name == "subscribed":
+                self.on_text(b'{"type":"subscribed"}')
+        elif packet == b"2":
+            self.send_text("3")
+        elif packet.startswith(b"40"):
+            self.send_text("42" + json.dumps(["subscribe", {"topics": self.topics}],
+                                             separators=(",", ":")))
+        elif packet.startswith(b"0"):
+            self.send_text("40")
+        elif not packet.startswith((b"41", b"44")):
+            self.errors += 1
 
     def on_text(self, text: bytes) -> None:
         # `{"type":"event"…` from frames, `{"type": "subscribed"…` from json.dumps defaults
@@ -180,6 +204,7 @@ class Pool:
         self.host = host
         self.port = port
         self.path = path
+        self.socketio = path.startswith("/socket.io/")  # the python-socketio peer's wire
         self.specs = specs
         self.clients: list[Client] = []
         self.steps: dict[int, Step] = {}

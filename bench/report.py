@@ -150,5 +150,6 @@ def result_line(results: dict[str, Any]) -> str:
     real = results.get("real", {}).get("1", {})
     cart = f"{real['knee_ops_per_s']:.0f}" if "knee_ops_per_s" in real else "NA"
     return (f"RESULT knee_ours={knee('ours')} knee_broadcaster={knee('broadcaster')} "
-            f"knee_channels={knee('channels')} p99_ms={p99} delivery={delivery} "
+            f"knee_channels={knee('channels')} knee_socketio={knee('socketio')} "
+            f"p99_ms={p99} delivery={delivery} "
             f"cart_ops={cart}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -155,3 +156,50 @@ async def test_the_broadcaster_peer_registers_every_socket_of_a_connect_burst() 
     fixed = RacyBroadcast()
     assert await _registered_in_burst(fixed, serialised(fixed.subscribe), 50) == 50
     assert fixed.subscribers["table:1"] == set()  # and each leaves as it goes
+
+
+class Transport:
+    """A socket's writing end: the client's frames, unmasked."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def write(self, data: bytes) -> None:
+        length = data[1] & 0x7F
+        start = 2 if length < 126 else 4
+        if length == 126:
+            length = int.from_bytes(data[2:4], "big")
+        mask, payload = data[start:start + 4], data[start + 4:start + 4 + length]
+        self.sent.append(bytes(b ^ mask[i % 4] for i, b in enumerate(payload)).decode())
+
+
+async def test_the_socketio_peers_sockets_speak_engine_io_and_read_its_events(
+    bench_path: None,
+) -> None:
+    from load_publisher import Publisher
+    from load_sockets import Client, Pool
+
+    pool = Pool("127.0.0.1", 1, "/socket.io/?EIO=4&transport=websocket", [])
+    client = Client(pool, 0, None, ["table:1", "venue:1"])
+    wire = Transport()
+    client.transport = wire  # type: ignore[assignment]
+    client.open = True
+    client.on_socketio(b'0{"sid":"abc","pingInterval":25000}')  # Engine.IO open
+    client.on_socketio(b'40{"sid":"def"}')  # the namespace connected
+    client.on_socketio(b"2")  # a ping
+    assert wire.sent == ["40", '42["subscribe",{"topics":["table:1","venue:1"]}]', "3"]
+    assert not client.ready.done()
+    client.on_socketio(b'42["subscribed",{}]')
+    assert client.ready.done()
+    # An event as the server relays what the publisher emitted: its JSON text as the data.
+    publisher = Publisher("socketio", "redis://127.0.0.1:6379",
+                          {"tables": ["table:1"], "venue": "venue:1",
+                           "views": {"table:1": '"x":1', "venue:1": '"y":2'}})
+    for _ in range(3):
+        text = publisher.payload("table:1", 0.0, 7)
+        client.on_socketio(b"42" + json.dumps(["event", text]).encode())
+    step = pool.steps[7]
+    assert (step.received, step.gaps, step.reordered, client.errors) == (3, 0, 0, 0)
+    client.on_socketio(b'42["event","{\\"type\\":\\"event\\",\\"topic\\":\\"table:1\\",'
+                       b'\\"version\\":5,\\"data\\":{\\"view\\":{\\"t\\":0.0,\\"s\\":7}}}"]')
+    assert step.gaps == 1  # version 4 never came
