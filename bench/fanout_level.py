@@ -253,6 +253,8 @@ class Fanout:
             "duplicates": sum(r["duplicates"] for r in reports),
             "reordered": sum(r["reordered"] for r in reports),
             "latency_ms": latency,
+            "table_latency_ms": merge_latency([r["table_latency_ms"] for r in reports]),
+            "venue_latency_ms": merge_latency([r["venue_latency_ms"] for r in reports]),
             "server_cpu": server_cpu, "generator_cpu": gen_cpu, "redis_cpu": redis_cpu,
             "other_cpu": other_cpu,
             "server_rss_mib": round(max(before, rss) / 1024, 1),
@@ -270,6 +272,8 @@ class Fanout:
         self.out["other_cpu_max"] = self.worst_other
         log(self.stack, label, f"{out['notifies_per_s']:.0f}/s", "delivery", out["delivery"],
             "p50", latency.get("p50"), "p99", latency.get("p99"), "max", latency.get("max"),
+            "p99 table", out["table_latency_ms"].get("p99"),
+            "venue", out["venue_latency_ms"].get("p99"),
             "cpu srv", server_cpu, "gen", gen_cpu, "other", other_cpu)
         return out
 

@@ -25,13 +25,16 @@ from loadgen_wire import (
     upgrade_request,
 )
 
+VENUE_PREFIX = b"menu:"  # the venue-wide topic's (bench/fanout_level.py VENUE)
+
 # Sockets
 
 
 class Step:
     """What the sockets of this process received of one step of the publisher."""
 
-    __slots__ = ("received", "gaps", "duplicates", "reordered", "latencies")
+    __slots__ = ("received", "gaps", "duplicates", "reordered", "latencies", "table_latencies",
+                 "venue_latencies")
 
     def __init__(self) -> None:
         self.received = 0
@@ -39,6 +42,10 @@ class Step:
         self.duplicates = 0
         self.reordered = 0
         self.latencies: array[float] = array("f")
+        # Apart: a table's events, and the venue's 1 Hz event to every socket (a burst of
+        # one frame per socket, which sets every stack's p99 when they are mixed).
+        self.table_latencies: array[float] = array("f")
+        self.venue_latencies: array[float] = array("f")
 
 
 class Client(asyncio.Protocol):
@@ -182,7 +189,10 @@ class Client(asyncio.Protocol):
         step = self.pool.step(number)
         step.received += 1
         self.counts[number] = self.counts.get(number, 0) + 1
-        step.latencies.append((now - sent) * 1000.0)
+        latency = (now - sent) * 1000.0
+        step.latencies.append(latency)
+        (step.venue_latencies if topic.startswith(VENUE_PREFIX) else step.table_latencies
+         ).append(latency)
         last = self.last.get(topic, 0)
         if version == last + 1:
             self.last[topic] = version
@@ -263,6 +273,8 @@ class Pool:
             "received": step.received, "expected": expected, "gaps": step.gaps,
             "duplicates": step.duplicates, "reordered": step.reordered,
             "latency_ms": percentiles(step.latencies),
+            "table_latency_ms": percentiles(step.table_latencies),
+            "venue_latency_ms": percentiles(step.venue_latencies),
             "open": sum(1 for c in self.clients if c.open),
             "closed_codes": _count(c.closed_code for c in self.clients if not c.open),
             "bus_notices": sum(c.bus_notices for c in self.clients),

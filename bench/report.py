@@ -20,13 +20,14 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "| stack | knee: notifies/s at p99 ≤ 50 ms and 100 % | knee at p99 ≤ 10 ms | "
         "p99 ≤ 50 ms, losses allowed | server CPU at knee (cores) | half knee: p50 / p99 / "
-        "p99.9 ms, delivery | 1 % stalled: others' p99 ms, delivery | Redis restart: sockets "
+        "p99.9 ms, delivery | half knee p99 ms: table events / venue burst | "
+        "1 % stalled: others' p99 ms, delivery | Redis restart: sockets "
         "hearing again | handshakes/s | RSS KiB/socket | other load on the box (cores, max) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stack, run in results["fanout"].items():
         if "error" in run:
-            lines.append(f"| {stack} | failed: {run['error'][:80]} |" + " |" * 9)
+            lines.append(f"| {stack} | failed: {run['error'][:80]} |" + " |" * 10)
             continue
         half = run.get("half_knee", {})
         hl = half.get("latency_ms", {})
@@ -41,6 +42,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"{run['knee_p99_10ms_notifies_per_s']:,.0f} | "
             f"{run.get('best_p99_50ms_any_delivery', 0):,.0f} | {run.get('knee_server_cpu')} | "
             f"{hl.get('p50')} / {hl.get('p99')} / {hl.get('p999')}, {half.get('delivery')} | "
+            f"{half.get('table_latency_ms', {}).get('p99')} / "
+            f"{half.get('venue_latency_ms', {}).get('p99')} | "
             f"{stall.get('latency_ms', {}).get('p99')}, {stall.get('delivery')} | {heard} | "
             f"{run['ramp']['handshakes_per_s']} | {run['ramp']['rss_kib_per_socket']} | "
             f"{run.get('other_cpu_max')} |"

@@ -180,21 +180,21 @@ async def test_the_socketio_peers_sockets_speak_engine_io_and_read_its_events(
     from load_sockets import Client, Pool
 
     pool = Pool("127.0.0.1", 1, "/socket.io/?EIO=4&transport=websocket", [])
-    client = Client(pool, 0, None, ["table:1", "venue:1"])
+    client = Client(pool, 0, None, ["table:1", "menu:1"])
     wire = Transport()
     client.transport = wire  # type: ignore[assignment]
     client.open = True
     client.on_socketio(b'0{"sid":"abc","pingInterval":25000}')  # Engine.IO open
     client.on_socketio(b'40{"sid":"def"}')  # the namespace connected
     client.on_socketio(b"2")  # a ping
-    assert wire.sent == ["40", '42["subscribe",{"topics":["table:1","venue:1"]}]', "3"]
+    assert wire.sent == ["40", '42["subscribe",{"topics":["table:1","menu:1"]}]', "3"]
     assert not client.ready.done()
     client.on_socketio(b'42["subscribed",{}]')
     assert client.ready.done()
     # An event as the server relays what the publisher emitted: its JSON text as the data.
     publisher = Publisher("socketio", "redis://127.0.0.1:6379",
-                          {"tables": ["table:1"], "venue": "venue:1",
-                           "views": {"table:1": '"x":1', "venue:1": '"y":2'}})
+                          {"tables": ["table:1"], "venue": "menu:1",
+                           "views": {"table:1": '"x":1', "menu:1": '"y":2'}})
     for _ in range(3):
         text = publisher.payload("table:1", 0.0, 7)
         client.on_socketio(b"42" + json.dumps(["event", text]).encode())
@@ -203,3 +203,7 @@ async def test_the_socketio_peers_sockets_speak_engine_io_and_read_its_events(
     client.on_socketio(b'42["event","{\\"type\\":\\"event\\",\\"topic\\":\\"table:1\\",'
                        b'\\"version\\":5,\\"data\\":{\\"view\\":{\\"t\\":0.0,\\"s\\":7}}}"]')
     assert step.gaps == 1  # version 4 never came
+    # The venue's event to every socket is timed apart from the tables' events.
+    client.on_socketio(b"42" + json.dumps(["event", publisher.payload("menu:1", 0.0, 7)]).encode())
+    assert (len(step.table_latencies), len(step.venue_latencies), len(step.latencies)) == (
+        4, 1, 5)
