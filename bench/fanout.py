@@ -86,6 +86,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hold-seconds", type=float)
     parser.add_argument("--hold-tables", type=int,
                         help="a separate ramp + hold with this many tables (full: 2500)")
+    parser.add_argument("--venue-off", action="store_true",
+                        help="find each stack's knee again without the venue's 1 Hz event")
     parser.add_argument("--drain", type=float, default=1.0)
     parser.add_argument("--real-tables", type=int)
     parser.add_argument("--real-start-rate", type=float,

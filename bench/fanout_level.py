@@ -188,6 +188,8 @@ class Fanout:
             self.out["profile_at_knee"] = await self.step(
                 max(knee, self.args.start_rate), self.args.step_seconds * 2, "profile",
                 profile=True)
+        if self.args.venue_off:  # the knee again, without the venue's 1 Hz burst
+            await self.steps(venue_hz=0.0, prefix="venue_off_")
         await self.stall(half)
         await self.restart_redis(min(half, 5000.0))
         if self.args.hold_seconds:
@@ -277,15 +279,17 @@ class Fanout:
             "cpu srv", server_cpu, "gen", gen_cpu, "other", other_cpu)
         return out
 
-    async def steps(self) -> float:
-        """Raise the rate until p99 > 50 ms or delivery < 100 %: the knee."""
+    async def steps(self, venue_hz: float = 1.0, prefix: str = "") -> float:
+        """Raise the rate until p99 > 50 ms or delivery < 100 %: the knee. With `venue_hz`
+        0, without the venue's event to every socket (its keys under `prefix`)."""
         knee, knee10 = 0.0, 0.0
         # The venue event alone makes one notify per socket per second: start above it.
         rate = max(self.args.start_rate, 1.25 * self.workload.sockets)
         steps = []
         knee_found = False
         for _ in range(self.args.max_steps):
-            result = await self.step(rate, self.args.step_seconds, "step")
+            result = await self.step(rate, self.args.step_seconds, prefix + "step",
+                                     venue_hz=venue_hz)
             steps.append(result)
             p99 = result["latency_ms"].get("p99", float("inf"))
             ok = result["delivery"] == 1.0 and result["gaps"] == 0 and p99 <= P99_KNEE_MS
@@ -300,14 +304,14 @@ class Fanout:
             rate *= self.args.step_factor
         else:
             log(self.stack, "no knee found below the last step: raise --max-steps")
-        self.out["steps"] = steps
-        self.out["knee_notifies_per_s"] = knee
+        self.out[prefix + "steps"] = steps
+        self.out[prefix + "knee_notifies_per_s"] = knee
         # What a stack carries at p99 <= 50 ms when its losses are not held against it.
-        self.out["best_p99_50ms_any_delivery"] = max(
+        self.out[prefix + "best_p99_50ms_any_delivery"] = max(
             (s["notifies_per_s"] for s in steps
              if s["latency_ms"].get("p99", float("inf")) <= P99_KNEE_MS), default=0.0)
-        self.out["knee_p99_10ms_notifies_per_s"] = knee10
-        self.out["knee_server_cpu"] = next(
+        self.out[prefix + "knee_p99_10ms_notifies_per_s"] = knee10
+        self.out[prefix + "knee_server_cpu"] = next(
             (s["server_cpu"] for s in steps if s["notifies_per_s"] == knee), None)
         await asyncio.sleep(2)  # let a backlog from the failed step clear
         return knee

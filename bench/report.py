@@ -48,6 +48,15 @@ def markdown(results: dict[str, Any]) -> str:
             f"{run['ramp']['handshakes_per_s']} | {run['ramp']['rss_kib_per_socket']} | "
             f"{run.get('other_cpu_max')} |"
         )
+    venue_off = {stack: run for stack, run in results["fanout"].items()
+                 if "venue_off_knee_notifies_per_s" in run}
+    if venue_off:
+        lines += ["", "**Without the venue's 1 Hz event** (table events only)", "",
+                  "| stack | knee: notifies/s at p99 ≤ 50 ms and 100 % | knee at p99 ≤ 10 ms |",
+                  "|---|---|---|"]
+        lines += [f"| {stack} | {run['venue_off_knee_notifies_per_s']:,.0f} | "
+                  f"{run['venue_off_knee_p99_10ms_notifies_per_s']:,.0f} |"
+                  for stack, run in venue_off.items()]
     if results.get("hold"):
         lines += [
             "", "**Many sockets at a low rate** (garbage-collector stalls show as the max)", "",
