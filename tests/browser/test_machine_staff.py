@@ -50,7 +50,11 @@ def test_price_edit_reaches_a_phone_live(
     expect(espresso).to_contain_text("1,10")  # live, no reload
     assert diner.evaluate("performance.getEntriesByType('navigation').length") == 1
 
-    # A refused price says why beside the form and keeps what was typed.
+    # The save refreshes the list (data-refresh): once that is in, a refused price says why
+    # beside the form and keeps what was typed (a slow refresh would otherwise swap the row
+    # the refusal was written in).
+    manager.wait_for_function("() => !document.querySelector('.htmx-request')")
+    expect(row.locator("input[name=price]")).to_have_value("1,10")
     row.locator("input[name=price]").fill("abc")
     row.locator("button[type=submit]").click()
     expect(row.locator("output.error")).not_to_be_empty()
