@@ -23,7 +23,6 @@ own coupon), SMS by loyalty/sms_dispatch.py within the quiet hours.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -37,14 +36,14 @@ from customers.models import Consumer
 from domain import audit
 from errors import N_, InvalidInput
 from loyalty import occasions
-from loyalty.campaigns import CampaignForm, Status, check_refs, fill, ready, shown
+from loyalty.campaigns import CampaignForm, Status, check_refs, copy_of, fill, ready, shown
 from loyalty.errors import AutomaticSendUsed, BadTrigger, UnknownCampaign
 from loyalty.issuing import _insert, earning_visits
 from loyalty.models import Campaign, CampaignMessage
 from loyalty.recipients import eligible, reachable
 from loyalty.triggers import BIRTHDAY_MAX_DAYS, Rule, TriggerKind, visits_key
 from realtime.bus import Bus
-from realtime.events import Tx, run
+from realtime.events import Tx
 from web.commands import Integer, Invalid
 
 MAX_EVERY = 365
@@ -149,12 +148,7 @@ async def switch(tx: Tx, staff: StaffIdentity, campaign_id: int, on: bool) -> Ca
 async def duplicate(tx: Tx, staff: StaffIdentity, campaign_id: int) -> Campaign:
     """A copy, off, named as a copy."""
     source = await automatic_of(tx, staff.company_id, campaign_id)
-    copy = Campaign(
-        company_id=source.company_id, name=f"{source.name[:110]} (2)", channel=source.channel,
-        status=Status.DRAFT.value, segment_id=source.segment_id, subject=source.subject,
-        blocks=list(source.blocks), sms_text=source.sms_text, reward_id=source.reward_id,
-        coupon_valid_days=source.coupon_valid_days, created_by=staff.id, automatic=True,
-        trigger_kind=source.trigger_kind, trigger_every=source.trigger_every, active=False)
+    copy = copy_of(source, staff.id)
     tx.session.add(copy)
     await tx.session.flush()
     await audit.record(tx, staff.id, staff.company_id, "automatic.duplicated", _target(copy),
@@ -257,12 +251,6 @@ async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession], bus: Bus,
             live = await _live(session, company_id, SWEPT)
             session.expunge_all()
         for campaign in live:
-            after: int | None = 0
-            for _ in range(MAX_BATCHES):
-                if after is None:
-                    break
-                queued, after = await run(sessionmaker, bus, partial(
-                    occasions.batch, company_id=company_id, zone=ZoneInfo(tz),
-                    served=served_by(campaign), now=moment, after=after))
-                made += queued
+            made += await occasions.sweep(sessionmaker, bus, company_id, ZoneInfo(tz),
+                                          served_by(campaign), moment, MAX_BATCHES)
     return made

@@ -234,14 +234,21 @@ async def edit(tx: Tx, staff: StaffIdentity, campaign_id: int, form: CampaignFor
     return campaign
 
 
-async def duplicate(tx: Tx, staff: StaffIdentity, campaign_id: int) -> Campaign:
-    """A draft copy of any campaign (sent or not), named as a copy."""
-    source = await campaign_of(tx, staff.company_id, campaign_id)
-    copy = Campaign(
+def copy_of(source: Campaign, staff_id: int) -> Campaign:
+    """A new draft with the campaign's message and trigger, named as a copy, off."""
+    return Campaign(
         company_id=source.company_id, name=f"{source.name[:110]} (2)", channel=source.channel,
         status=Status.DRAFT.value, segment_id=source.segment_id, subject=source.subject,
         blocks=list(source.blocks), sms_text=source.sms_text, reward_id=source.reward_id,
-        coupon_valid_days=source.coupon_valid_days, created_by=staff.id)
+        coupon_valid_days=source.coupon_valid_days, created_by=staff_id,
+        automatic=source.automatic, trigger_kind=source.trigger_kind,
+        trigger_every=source.trigger_every, active=False)
+
+
+async def duplicate(tx: Tx, staff: StaffIdentity, campaign_id: int) -> Campaign:
+    """A draft copy of any campaign (sent or not), named as a copy."""
+    source = await campaign_of(tx, staff.company_id, campaign_id)
+    copy = copy_of(source, staff.id)
     tx.session.add(copy)
     await tx.session.flush()
     await audit.record(tx, staff.id, staff.company_id, "campaign.duplicated", _target(copy),

@@ -10,7 +10,6 @@ sweeping at once issue one coupon per occasion: its key is unique (loyalty/issui
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -22,7 +21,7 @@ from loyalty.issuing import Live, issue, live_triggers
 from loyalty.models import Coupon, CouponTrigger
 from loyalty.triggers import TriggerKind
 from realtime.bus import Bus
-from realtime.events import Tx, run
+from realtime.events import Tx
 
 MAX_BATCHES = 10  # per trigger and sweep
 SWEPT = (TriggerKind.BIRTHDAY, TriggerKind.ABSENCE)
@@ -60,12 +59,6 @@ async def sweep_once(
         async with sessionmaker() as session:
             triggers = await live_triggers(session, company_id, SWEPT)
         for live in triggers:
-            after: int | None = 0
-            for _ in range(MAX_BATCHES):
-                if after is None:
-                    break
-                issued, after = await run(sessionmaker, bus, partial(
-                    occasions.batch, company_id=company_id, zone=ZoneInfo(tz),
-                    served=served_by(company_id, live), now=moment, after=after))
-                made += issued
+            made += await occasions.sweep(sessionmaker, bus, company_id, ZoneInfo(tz),
+                                          served_by(company_id, live), moment, MAX_BATCHES)
     return made

@@ -8,7 +8,8 @@ triggers.py, unique in that table: two processes serving at once make one row). 
 leaves out the customers served, and those `Served.eligible` does not take (an SMS needs
 the customer's consent and phone), so that a sweep never reads the same customers again.
 
-Batches of `BATCH`, by customer id; each in the caller's transaction.
+Batches of `BATCH`, by customer id, each in a transaction of its own (`sweep`), at most
+`max_batches` a sweep: what is left waits for the next one.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, extract, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from customers.models import Consumer
@@ -32,7 +35,8 @@ from loyalty.triggers import (
     birthday_key,
     birthdays_within,
 )
-from realtime.events import Tx
+from realtime.bus import Bus
+from realtime.events import Tx, run
 
 BATCH = 200
 # (customer, the occasion's key from loyalty/triggers.py, now): whether it served it now.
@@ -140,3 +144,17 @@ async def batch(
     if served.rule.kind is TriggerKind.BIRTHDAY:
         return await birthdays(tx, company_id, served, today, now, after)
     return await absences(tx, company_id, zone, served, today, now, after)
+
+
+async def sweep(sessionmaker: async_sessionmaker[AsyncSession], bus: Bus, company_id: int,
+                zone: ZoneInfo, served: Served, now: datetime, max_batches: int) -> int:
+    """The rule's due occasions served, a batch a transaction; how many were served."""
+    made, after = 0, 0
+    for _ in range(max_batches):
+        count, last = await run(sessionmaker, bus, partial(
+            batch, company_id=company_id, zone=zone, served=served, now=now, after=after))
+        made += count
+        if last is None:
+            break
+        after = last
+    return made
