@@ -20,14 +20,15 @@ from accounts.models import Staff
 from accounts.service import StaffIdentity
 from backoffice.campaign_pages import (
     FIELDS,
+    Editing,
+    act,
     choices,
-    edited,
-    form_data,
     member,
     preview_query,
-    typed,
+    remove,
+    save,
 )
-from backoffice.forms import Errors, check, confirmed, done, refused
+from backoffice.forms import Errors, done, refused
 from errors import Conflict, InvalidInput
 from loyalty import automatic, campaign_send
 from loyalty.automatic import AutomaticForm
@@ -113,49 +114,16 @@ async def send_page(request: Request) -> Response:
     return await _editor(request, staff, request.path_params["campaign_id"])
 
 
-async def _save(request: Request, campaign_id: int | None) -> Response:
-    staff = await member(request)
-    if isinstance(staff, Response):
-        return staff
-    body = await read_body(request)
-    data = {k: v for k, v in body.data.items() if isinstance(v, str)}
-    values, op = typed(data, AUTO_FIELDS), data.get("op", "save")
-    if op != "save":
-        return await _editor(request, staff, campaign_id, edited(values, op))
-    form, errors = check(AutomaticForm, form_data(values), locale_of(request), form=True)
-    if form is not None:
-        try:
-            saved = await run_tx(request, lambda tx: (
-                automatic.create(tx, staff, form) if campaign_id is None
-                else automatic.edit(tx, staff, campaign_id, form)))
-        except (InvalidInput, Conflict) as error:
-            errors = refused(error, locale_of(request))
-        else:
-            return done(request, f"{LIST}/{saved.id}?said=saved")
-    return await _editor(request, staff, campaign_id, values, errors, 422)
+EDITING = Editing(LIST, AUTO_FIELDS, AutomaticForm, automatic.create, automatic.edit, _editor,
+                  (InvalidInput, Conflict))
 
 
 async def create_send(request: Request) -> Response:
-    return await _save(request, None)
+    return await save(EDITING, request, None)
 
 
 async def save_send(request: Request) -> Response:
-    return await _save(request, request.path_params["campaign_id"])
-
-
-async def _act(request: Request, act: Any, said: str) -> Response:
-    """A send's action; a refusal shows on its page (409/422) with nothing changed."""
-    staff = await member(request)
-    if isinstance(staff, Response):
-        return staff
-    campaign_id = request.path_params["campaign_id"]
-    try:
-        result = await run_tx(request, lambda tx: act(tx, staff, campaign_id))
-    except (InvalidInput, Conflict) as error:
-        return await _editor(request, staff, campaign_id,
-                             errors=refused(error, locale_of(request)), status=422)
-    target = result.id if isinstance(result, Campaign) and said == "copied" else campaign_id
-    return done(request, f"{LIST}/{target}?said={said}")
+    return await save(EDITING, request, request.path_params["campaign_id"])
 
 
 async def switch(request: Request) -> Response:
@@ -163,7 +131,7 @@ async def switch(request: Request) -> Response:
     on = body.data.get("on") == "yes"
     said = "on" if on else "off"
     if request.query_params.get("from") != "list":
-        return await _act(request, lambda tx, staff, campaign_id: automatic.switch(
+        return await act(EDITING, request, lambda tx, staff, campaign_id: automatic.switch(
             tx, staff, campaign_id, on), said)
     staff = await member(request)
     if isinstance(staff, Response):
@@ -179,29 +147,20 @@ async def switch(request: Request) -> Response:
 async def test_send(request: Request) -> Response:
     settings = app_state(request).settings
 
-    async def act(tx: Tx, staff: StaffIdentity, campaign_id: int) -> int:
+    async def send_test(tx: Tx, staff: StaffIdentity, campaign_id: int) -> int:
         campaign = await automatic.automatic_of(tx, staff.company_id, campaign_id)
         member_row = await tx.session.get(Staff, staff.id)
         assert member_row is not None
         return await campaign_send.test_send(tx, staff, campaign, member_row.email, settings)
-    return await _act(request, act, "tested")
+    return await act(EDITING, request, send_test, "tested")
 
 
 async def duplicate(request: Request) -> Response:
-    return await _act(request, automatic.duplicate, "copied")
+    return await act(EDITING, request, automatic.duplicate, "copied")
 
 
 async def delete(request: Request) -> Response:
-    staff = await member(request)
-    if isinstance(staff, Response):
-        return staff
-    campaign_id = request.path_params["campaign_id"]
-    try:
-        return await confirmed(request, lambda tx: automatic.delete(tx, staff, campaign_id),
-                               f"{LIST}?said=deleted")
-    except (InvalidInput, Conflict) as error:
-        return await _editor(request, staff, campaign_id,
-                             errors=refused(error, locale_of(request)), status=422)
+    return await remove(EDITING, request, automatic.delete)
 
 
 ONE = LIST + "/{campaign_id:id}"

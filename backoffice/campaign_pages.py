@@ -16,6 +16,8 @@ members of the campaign's segment, or every customer with a profile when it name
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -178,26 +180,81 @@ async def list_page(request: Request) -> Response:
                 said=said if said in SAID else "", **await run_tx(request, read))
 
 
-async def _save(request: Request, campaign_id: int | None) -> Response:
+@dataclass(frozen=True)
+class Editing:
+    """What an editor's handlers need (campaigns here, automatic sends in
+    backoffice/automatic_pages.py): its list, its fields and form, its services, its page,
+    and the refusals it shows on that page."""
+
+    list_path: str
+    fields: tuple[str, ...]
+    form: type[CampaignForm]
+    create: Callable[[Tx, StaffIdentity, Any], Awaitable[Campaign]]
+    edit: Callable[[Tx, StaffIdentity, int, Any], Awaitable[Campaign]]
+    show: Callable[..., Awaitable[Response]]  # (request, staff, id, values, errors, status)
+    refusals: tuple[type[DomainError], ...]
+
+
+async def save(editing: Editing, request: Request, campaign_id: int | None) -> Response:
+    """The editor's form: a block button changes the form and saves nothing; "save"
+    creates or edits, or shows what is wrong (422) with nothing changed."""
     staff = await member(request)
     if isinstance(staff, Response):
         return staff
     body = await read_body(request)
     data = {k: v for k, v in body.data.items() if isinstance(v, str)}
-    values, op = typed(data), data.get("op", "save")
+    values, op = typed(data, editing.fields), data.get("op", "save")
     if op != "save":
-        return await _editor(request, staff, campaign_id, edited(values, op))
-    form, errors = check(CampaignForm, form_data(values), locale_of(request), form=True)
+        return await editing.show(request, staff, campaign_id, edited(values, op))
+    form, errors = check(editing.form, form_data(values), locale_of(request), form=True)
     if form is not None:
         try:
             saved = await run_tx(request, lambda tx: (
-                campaigns.create(tx, staff, form) if campaign_id is None
-                else campaigns.edit(tx, staff, campaign_id, form)))
-        except (InvalidInput, CampaignNotNow) as error:
+                editing.create(tx, staff, form) if campaign_id is None
+                else editing.edit(tx, staff, campaign_id, form)))
+        except editing.refusals as error:
             errors = refused(error, locale_of(request))
         else:
-            return done(request, f"{LIST}/{saved.id}?said=saved")
-    return await _editor(request, staff, campaign_id, values, errors, 422)
+            return done(request, f"{editing.list_path}/{saved.id}?said=saved")
+    return await editing.show(request, staff, campaign_id, values, errors, 422)
+
+
+async def act(editing: Editing, request: Request, action: Any, said: str) -> Response:
+    """An action on one campaign; a refusal shows on its page (422) with nothing changed."""
+    staff = await member(request)
+    if isinstance(staff, Response):
+        return staff
+    campaign_id = request.path_params["campaign_id"]
+    try:
+        result = await run_tx(request, lambda tx: action(tx, staff, campaign_id))
+    except editing.refusals as error:
+        return await editing.show(request, staff, campaign_id, None,
+                                  refused(error, locale_of(request)), 422)
+    target = result.id if isinstance(result, Campaign) and said == "copied" else campaign_id
+    return done(request, f"{editing.list_path}/{target}?said={said}")
+
+
+async def remove(editing: Editing, request: Request,
+                 service: Callable[[Tx, StaffIdentity, int], Awaitable[None]]) -> Response:
+    """Delete, once confirmed; a refusal shows on its page with nothing changed."""
+    staff = await member(request)
+    if isinstance(staff, Response):
+        return staff
+    campaign_id = request.path_params["campaign_id"]
+    try:
+        return await confirmed(request, lambda tx: service(tx, staff, campaign_id),
+                               f"{editing.list_path}?said=deleted")
+    except editing.refusals as error:
+        return await editing.show(request, staff, campaign_id, None,
+                                  refused(error, locale_of(request)), 422)
+
+
+EDITING = Editing(LIST, FIELDS, CampaignForm, campaigns.create, campaigns.edit, _editor,
+                  (InvalidInput, CampaignNotNow))
+
+
+async def _save(request: Request, campaign_id: int | None) -> Response:
+    return await save(EDITING, request, campaign_id)
 
 
 async def new_page(request: Request) -> Response:
@@ -255,19 +312,8 @@ def preview_query(values: dict[str, Any]) -> str:
     return urlencode(pairs)
 
 
-async def _act(request: Request, act: Any, said: str) -> Response:
-    """A campaign's action; a refusal shows on its page (409/422) with nothing changed."""
-    staff = await member(request)
-    if isinstance(staff, Response):
-        return staff
-    campaign_id = request.path_params["campaign_id"]
-    try:
-        result = await run_tx(request, lambda tx: act(tx, staff, campaign_id))
-    except (InvalidInput, CampaignNotNow) as error:
-        return await _editor(request, staff, campaign_id,
-                             errors=refused(error, locale_of(request)), status=422)
-    target = result.id if isinstance(result, Campaign) and said == "copied" else campaign_id
-    return done(request, f"{LIST}/{target}?said={said}")
+async def _act(request: Request, action: Any, said: str) -> Response:
+    return await act(EDITING, request, action, said)
 
 
 async def test_send(request: Request) -> Response:
@@ -311,16 +357,7 @@ async def duplicate(request: Request) -> Response:
 
 
 async def delete(request: Request) -> Response:
-    staff = await member(request)
-    if isinstance(staff, Response):
-        return staff
-    campaign_id = request.path_params["campaign_id"]
-    try:
-        return await confirmed(request, lambda tx: campaigns.delete(tx, staff, campaign_id),
-                               f"{LIST}?said=deleted")
-    except CampaignNotNow as error:
-        return await _editor(request, staff, campaign_id,
-                             errors=refused(error, locale_of(request)), status=422)
+    return await remove(EDITING, request, campaigns.delete)
 
 
 ONE = LIST + "/{campaign_id:id}"
