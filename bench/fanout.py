@@ -97,6 +97,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--real-step-seconds", type=float)
     parser.add_argument("--http-connections", type=int, default=64)
     parser.add_argument("--real-workers", default="1,2")
+    parser.add_argument("--pin", action="store_true",
+                        help="real path: the server alone on one core (taskset), PostgreSQL, "
+                             "Redis and the load generator on the other (a 2-core box)")
     parser.add_argument("--restart-both", action="store_true",
                         help="also restart Redis under the 2-worker real path")
     parser.add_argument("--profile", action="store_true",

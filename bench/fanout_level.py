@@ -24,10 +24,12 @@ from harness import (
     Server,
     clock,
     cookie,
+    family,
     log,
     merge_latency,
     peers_python,
     save_cookies,
+    stack_workers,
     start_server,
     stop,
     usage,
@@ -128,7 +130,8 @@ class Fanout:
         self.sockets: list[Child] = []
         self.publisher: Child | None = None
         self.step_no = 0
-        self.out: dict[str, Any] = {"stack": stack, "workers": args.workers,
+        self.out: dict[str, Any] = {"stack": stack,
+                                    "workers": stack_workers(stack, args.workers),
                                     "sockets": self.workload.sockets,
                                     "tables": tables, "phones": args.phones,
                                     "message_bytes": args.message_bytes}
@@ -154,15 +157,16 @@ class Fanout:
 
     async def _phases(self) -> None:
         assert self.server is not None
-        specs, topics = build_specs(self.stack, self.workload, self.venue)
+        specs, topics = build_specs(family(self.stack), self.workload, self.venue)
         await save_cookies(self.venue["url"])  # the sessions the specs' cookies name
         n = self.args.socket_processes
         python = sys.executable if self.stack == "ours" else str(peers_python())
+        path_of = socket_path(family(self.stack))
         for part in range(n):
             path = RESULTS / f".specs-{part}.json"
             path.write_text(json.dumps(specs[part::n]))
             child = Child([sys.executable, str(BENCH / "loadgen.py"), "sockets", "127.0.0.1",
-                           str(self.server.port), socket_path(self.stack), str(path)])
+                           str(self.server.port), path_of, str(path)])
             await child.start()
             self.sockets.append(child)
         topics_path = RESULTS / ".topics.json"

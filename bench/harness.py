@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadgen_wire import family, stack_workers
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
@@ -27,7 +29,9 @@ RESULTS = BENCH / "results"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = os.environ.get("BENCH_PG_DB", "comptoir_bench")
 SECRET = "bench-secret-" + "x" * 32
-STACKS = ("ours", "broadcaster", "channels", "socketio")
+STACKS = ("ours", "broadcaster", "channels", "channels_pubsub", "channels@2", "socketio",
+          "socketio@2")
+
 P99_KNEE_MS = 50.0
 clock = time.monotonic
 
@@ -94,6 +98,25 @@ def postgres_pids() -> list[int]:
                         out.append(int(entry))
             except OSError:
                 pass
+    return out
+
+
+def pin_others(cpus: set[int] | None) -> None:
+    """Everything but the server (this process, PostgreSQL's processes, which its new
+    backends inherit, the private Redis) on `cpus`; None: back on every core."""
+    every = cpus if cpus is not None else set(range(os.cpu_count() or 1))
+    for pid in [0, *postgres_pids(), *_redis_pids()]:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(pid, every)
+
+
+def _redis_pids() -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/comm") as file:
+                if file.read().strip() == "redis-server":
+                    out.append(int(entry))
     return out
 
 
@@ -331,17 +354,21 @@ class Server:
 
 
 async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
-                       log_name: str | None = None) -> Server:
+                       log_name: str | None = None, cpus: str | None = None) -> Server:
+    """`cpus`: the cores the server (every worker) may run on, as taskset takes them."""
     port = free_port()
+    workers = stack_workers(stack, workers)
     # The bench opens thousands of sockets from a few cookies (one staff cookie for every
     # POS): it measures the server, not its per-device and per-table limits.
     env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET,
            "DATABASE_URL": db_url, "PUBLIC_URL": f"http://127.0.0.1:{port}",
            "PYTHONPATH": str(ROOT), "WS_MAX_PER_DEVICE": "1000000",
-           "WS_MAX_PER_TABLE": "1000000"}
+           "WS_MAX_PER_TABLE": "1000000",
+           "CHANNEL_LAYER": "pubsub" if stack.endswith("_pubsub") else "core"}
     uvicorn_flags = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                      "--ws", "websockets-sansio", "--loop", "uvloop", "--http", "httptools",
                      "--log-level", "warning"]
+    name, stack = stack, family(stack)
     if stack == "ours":
         command = [sys.executable, "-m", "comptoir_cli", "serve", "--port", str(port),
                    "--workers", str(workers)]
@@ -356,7 +383,9 @@ async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
                    "bench.peers.socketio_app:create_app", *uvicorn_flags]
     else:
         raise ValueError(stack)
-    errors = RESULTS / f"server-{log_name or stack}.log"
+    if cpus is not None:
+        command = ["taskset", "-c", cpus, *command]
+    errors = RESULTS / f"server-{log_name or name}.log"
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=errors.open("wb"))
     await wait_port(port, process)

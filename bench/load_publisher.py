@@ -7,7 +7,7 @@ import json
 import random
 from typing import Any
 
-from loadgen_wire import clock, command_loop, cpu_seconds
+from loadgen_wire import clock, command_loop, cpu_seconds, family
 
 # Publisher
 
@@ -26,7 +26,8 @@ class Publisher:
     """
 
     def __init__(self, stack: str, redis_url: str, spec: dict[str, Any]) -> None:
-        self.stack = stack
+        self.stack = family(stack)
+        self.pubsub = stack.endswith("_pubsub")  # Channels' pub/sub layer, as the server's
         self.redis_url = redis_url
         self.tables: list[str] = spec["tables"]
         self.venue: str = spec["venue"]
@@ -41,9 +42,11 @@ class Publisher:
     async def connect(self) -> None:
         if self.stack == "channels":
             from channels_redis.core import RedisChannelLayer
+            from channels_redis.pubsub import RedisPubSubChannelLayer
 
             host, port = self.redis_url.split("//", 1)[1].split("/")[0].split(":")
-            self.layer = RedisChannelLayer(hosts=[(host, int(port))])
+            layer = RedisPubSubChannelLayer if self.pubsub else RedisChannelLayer
+            self.layer = layer(hosts=[(host, int(port))])
             return
         if self.stack == "socketio":
             import socketio

@@ -17,6 +17,17 @@ from typing import Any
 
 clock = time.monotonic  # CLOCK_MONOTONIC: the same clock in every process of the box
 
+def family(stack: str) -> str:
+    """The library a stack's configuration runs: `channels_pubsub` and `channels@2` are
+    Channels (its pub/sub layer; two workers), and so on."""
+    return stack.split("@")[0].removesuffix("_pubsub")
+
+
+def stack_workers(stack: str, default: int) -> int:
+    """The workers a configuration names (`socketio@2`), else the run's own."""
+    return int(stack.split("@")[1]) if "@" in stack else default
+
+
 EVENT = re.compile(rb'"topic":"([^"]+)","version":(\d+)')
 STAMP = re.compile(rb'"t":([0-9.]+),"s":(\d+)')
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from loadgen_wire import family
+from real_path import busiest_step
+
 # Report
 
 
@@ -107,20 +110,30 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{lat.get('p99')} / {lat.get('p999')} (at {at.get('ops_per_s')} ops/s) | "
                 f"{at.get('server_cpu')} | {at.get('postgres_cpu')} | "
                 f"{run.get('capacity_ops_per_s_p99_under_1s', 0):,.0f} | {restart_text} | "
-                f"{cpu_per_op(_busiest(run['steps']), cores)} | {_knee_end(run)} |"
+                f"{cpu_per_op(busiest_step(run['steps']), cores)} | {_knee_end(run)} |"
             )
+        lines += _model(results["real"])
     return "\n".join(lines) + "\n"
 
 
-def _busiest(steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """The step that carried the most at p99 <= 1 s: the least inflated by what the server
-    spends when idle (timers, the 1 Hz venue event, collections)."""
-    meters = ("server_cpu", "postgres_cpu", "redis_cpu", "generator_cpu")
-    # Meters count reaped children now and cannot go below zero, but results written before
-    # could (a PostgreSQL backend that exited mid-step): such steps are left out.
-    kept = [s for s in steps if s.get("latency_ms", {}).get("p99", float("inf")) <= 1000
-            and all((s.get(m) or 0) >= 0 for m in meters)]
-    return max(kept, key=lambda s: s.get("ops_per_s") or 0, default={})
+def _model(real: dict[str, Any]) -> list[str]:
+    """The capacity model from each run's server CPU per change (real_path.capacity_model),
+    beside what the run measured: a pinned run is its check."""
+    rows = [(workers, run) for workers, run in real.items() if "model" in run]
+    if not rows:
+        return []
+    lines = ["", "**Model**: N workers on N cores of their own, from the server's CPU per cart "
+             "change (M/M/1 per worker, p99 ≤ 50 ms); measured beside it.", "",
+             "| run | server CPU ms per change | measured knee | model: 1 / 2 / 4 / 8 workers "
+             "(knee at p99 ≤ 50 ms; saturation) |", "|---|---|---|---|"]
+    for workers, run in rows:
+        model = run["model"]["workers"]
+        per_n = " / ".join(f"{model[n]['knee_ops_per_s']:,.0f}" for n in model)
+        sat = " / ".join(f"{model[n]['saturation_ops_per_s']:,.0f}" for n in model)
+        label = f"{workers} worker(s){', server pinned to one core' if run.get('pinned') else ''}"
+        lines.append(f"| {label} | {run['cart_cpu_ms']} | {run['knee_ops_per_s']:,.0f} | "
+                     f"{per_n}; {sat} |")
+    return lines
 
 
 def _knee_end(run: dict[str, Any]) -> str:
@@ -151,9 +164,12 @@ def cpu_per_op(step: dict[str, Any], cores: int) -> str:
 def result_line(results: dict[str, Any]) -> str:
     fan = results["fanout"]
 
-    def knee(stack: str) -> str:
-        run = fan.get(stack)
-        return f"{run['knee_notifies_per_s']:.0f}" if run and "error" not in run else "NA"
+    def knee(name: str) -> str:
+        """A library's fair knee: its best configuration's (`channels`, `channels_pubsub`,
+        `channels@2` are all Channels)."""
+        knees = [run["knee_notifies_per_s"] for stack, run in fan.items()
+                 if family(stack) == name and "error" not in run]
+        return f"{max(knees):.0f}" if knees else "NA"
 
     ours = fan.get("ours", {})
     half = ours.get("half_knee", {})
@@ -161,7 +177,8 @@ def result_line(results: dict[str, Any]) -> str:
     delivery = half.get("delivery", "NA")
     real = results.get("real", {}).get("1", {})
     cart = f"{real['knee_ops_per_s']:.0f}" if "knee_ops_per_s" in real else "NA"
+    cpu_ms = real.get("cart_cpu_ms", "NA")
     return (f"RESULT knee_ours={knee('ours')} knee_broadcaster={knee('broadcaster')} "
             f"knee_channels={knee('channels')} knee_socketio={knee('socketio')} "
             f"p99_ms={p99} delivery={delivery} "
-            f"cart_ops={cart}")
+            f"cart_ops={cart} cart_cpu_ms={cpu_ms}")

@@ -11,9 +11,16 @@ ASGI_APPLICATION = "bench.peers.channels_site.asgi.application"
 USE_TZ = True
 DATABASES: dict[str, dict[str, str]] = {}
 _host, _port = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379").split("//")[1].split("/")[0].split(":")
+# CHANNEL_LAYER=pubsub: channels-redis's pub/sub layer, which resubscribes after a Redis
+# restart where the core layer's consumers stay deaf (the bench offers both).
+_LAYER = (
+    "channels_redis.pubsub.RedisPubSubChannelLayer"
+    if os.environ.get("CHANNEL_LAYER") == "pubsub"
+    else "channels_redis.core.RedisChannelLayer"
+)
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": _LAYER,
         "CONFIG": {"hosts": [(_host, int(_port))]},
     },
 }
