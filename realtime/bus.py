@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from realtime.cuts import Wanted
 from telemetry import metrics
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ class BusMessage:
     resync: bool = False
 
 class Bus(Protocol):
+    # The cuts of each kind of topic that the hubs announced (realtime/cuts.py): what
+    # this process makes ahead when it publishes.
+    wanted: Wanted
+
     @property
     def healthy(self) -> bool: ...
 
@@ -53,6 +58,7 @@ class MemoryBus:
 
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[BusMessage]] = set()
+        self.wanted = Wanted()
 
     @property
     def healthy(self) -> bool:
@@ -112,6 +118,7 @@ class RedisBus:
         self._healthy = False
         self._probe_s = probe_s
         self._probe_id = secrets.token_hex(4)  # this process's probes; others' are ignored
+        self.wanted = Wanted()
 
     @property
     def healthy(self) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from realtime.bus import Bus
+from realtime.cuts import made_ahead
 from realtime.models import bump_version
 from telemetry import metrics, request_id
 
@@ -79,10 +80,13 @@ class Tx:
     reactions: list[Event] = field(default_factory=list)
 
     async def emit(
-        self, topic: str, type: str, change: dict[str, Any], view: ViewBuilder
+        self, topic: str, type: str, change: dict[str, Any], view: ViewBuilder,
+        version: int | None = None,
     ) -> Event:
-        """Bump the topic's version and record an event carrying the change and new view."""
-        version = await bump_version(self.session, topic)
+        """Bump the topic's version and record an event carrying the change and new view.
+        `version`: the one the change's own statement bumped it to (change_and_bump)."""
+        if version is None:
+            version = await bump_version(self.session, topic)
         data = {"change": change, "view": {**await view(), "version": version}}
         event = Event(topic, version, type, data)
         self.events.append(event)
@@ -119,8 +123,15 @@ async def publish(bus: Bus, events: list[Event]) -> None:
     # The change is committed: a bus failure must not turn it into an error for the
     # client. Screens resync from snapshots when the bus comes back.
     for event in events:
+        payload = event.to_json()
+        if type(event) is Event:  # a device's frame goes as it is
+            try:
+                payload = made_ahead(bus.wanted, event.topic, payload)
+            except Exception:
+                # The hubs make what did not come made: a cut that fails here is not lost.
+                log.exception("could not make the cuts of %s v%s", event.topic, event.version)
         try:
-            await bus.publish(event.topic, event.to_json())
+            await bus.publish(event.topic, payload)
         except Exception:
             metrics.PUBLISH_FAILURES.inc()
             log.warning("bus publish failed for %s v%s", event.topic, event.version)

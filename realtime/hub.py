@@ -1,8 +1,9 @@
 """The per-process hub: one bus subscription, fanned out to local sockets.
 
 Each topic's messages go out in version order (realtime/sequencer.py: a version that
-overtook the one before it on the bus waits for it, briefly). Each message is parsed once
-and each (audience, locale, format) cut of it is rendered once, however many sockets
+overtook the one before it on the bus waits for it, briefly). Each message is parsed once,
+and each (audience, locale, format) cut of it comes made from the process that published
+it (realtime/cuts.py) or, when it did not, is made here once, however many sockets
 receive it. Each socket has a bounded queue: one that falls too far behind is closed with
 a "resync" reason instead of slowing the others. When the bus loses messages, the hub
 brings its sockets back to the database's state itself (realtime/catch_up.py).
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from realtime.bus import Bus
 from realtime.catch_up import catch_up
+from realtime.cuts import CUTS_TOPIC, RENEW_S, Cut, announcement, frame, split
 from realtime.sequencer import Sequencer
 from realtime.topics import TopicKind, Viewer, parse
 from telemetry import metrics
@@ -33,6 +35,7 @@ CLOSE_RESYNC = 4000  # websocket close code: reconnect and fetch snapshots
 POLL_S = 1.0  # while the bus is down, how often the database's versions are compared
 SETTLE_S = 1.0  # after it is back, once more this much later (a publish that failed late)
 HOLD_S = 0.1  # how long a version waits for the one before it (settings: EVENT_HOLD_S)
+SPREAD = 512  # sockets a message is written to before the event loop runs again
 
 
 def text_frame(data: bytes) -> bytes:
@@ -215,6 +218,22 @@ class Snapshots:
         return text
 
 
+class _Going:
+    """A message on its way to a topic's sockets: what every batch of them shares."""
+
+    __slots__ = ("kind", "message", "version", "conns", "cache", "shipped", "used")
+
+    def __init__(self, kind: TopicKind, message: dict[str, Any], version: int,
+                 conns: list[Connection], cache: dict[Cut, str]) -> None:
+        self.kind = kind
+        self.message = message
+        self.version = version
+        self.conns = conns
+        self.cache = cache  # cuts made so far (or shipped with the message)
+        self.shipped = set(cache)
+        self.used: set[Cut] = set()
+
+
 class Hub:
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession] | None = None, hold_s: float = HOLD_S
@@ -231,6 +250,11 @@ class Hub:
         self._catching_up: asyncio.Task[None] | None = None
         self._rounds_due = 0  # rounds still to run once the bus is back
         self._wake = asyncio.Event()  # the bus changed: the next round starts now
+        self.bus: Bus | None = None  # where cuts are announced, once the hub runs
+        self._announced: dict[tuple[str, Cut], float] = {}  # last told, by kind and cut
+        self._telling: set[asyncio.Task[None]] = set()
+        # Topics whose message is going out in batches, with their messages that wait.
+        self._spreading: dict[str, deque[tuple[dict[str, Any], str, dict[str, str]]]] = {}
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -294,11 +318,15 @@ class Hub:
         return floor
 
     async def run(self, bus: Bus) -> None:
+        self.bus = bus
         try:
             async with bus.listen() as messages:
                 async for message in messages:
                     if message.resync:
                         self.bus_changed(bus.healthy)
+                        continue
+                    if message.topic == CUTS_TOPIC:
+                        bus.wanted.heard(message.payload)
                         continue
                     try:
                         self.dispatch(message.topic, message.payload)
@@ -307,6 +335,7 @@ class Hub:
                         # sockets that missed it see a version gap and fetch a snapshot.
                         log.exception("could not dispatch a message on %s", message.topic)
         finally:
+            self.bus = None
             self._stop_catching_up()
             self.sequencer.close_all()
 
@@ -355,16 +384,24 @@ class Hub:
         """A message from the bus: to the topic's sockets once its turn comes."""
         if topic not in self.topics or parse(topic) is None:
             return
-        message = json.loads(payload)
-        self.sequencer.push(topic, int(message["version"]), (message, payload))
+        text, made = split(payload)
+        message = json.loads(text)
+        self.sequencer.push(topic, int(message["version"]), (message, text, made))
 
-    def _fan_out(self, topic: str, item: tuple[dict[str, Any], str]) -> None:
+    def _fan_out(self, topic: str, item: tuple[dict[str, Any], str, dict[str, str]]) -> None:
+        waiting = self._spreading.get(topic)
+        if waiting is not None:
+            waiting.append(item)  # the topic's message before is still going out
+            return
+        self._spread(topic, item)
+
+    def _spread(self, topic: str, item: tuple[dict[str, Any], str, dict[str, str]]) -> None:
         conns = self.topics.get(topic)
         parsed = parse(topic)
         if not conns or parsed is None:
             return
         kind, _ = parsed
-        message, payload = item
+        message, payload, made = item
         version = int(message["version"])
         metrics.EVENTS_DELIVERED.inc(len(conns))
         log.debug("push %s v%s to %d socket(s)", topic, version, len(conns),
@@ -374,11 +411,68 @@ class Hub:
             for conn in list(conns):
                 conn.offer(topic, version, published)
             return
-        # Every cut is made once per message, and the full JSON cut is the payload itself.
-        cache: dict[tuple[str, str, str], str] = {("full", "", "json"): Outgoing(payload)}
-        for conn in list(conns):
-            text = self._cut(kind, message, conn, cache)
-            conn.offer(topic, version, text)
+        # Every cut is made once per message (most came made with it), and the full JSON
+        # cut is the event's text itself.
+        cache: dict[Cut, str] = {("full", "", "json"): Outgoing(payload)}
+        for key, text in made.items():
+            cut = tuple(key.split("|"))
+            if len(cut) == 3:
+                cache[cut] = Outgoing(text)
+        going = _Going(kind, message, version, list(conns), cache)
+        if len(going.conns) > SPREAD:
+            self._spreading[topic] = deque()  # its next messages wait for this one
+        self._go_on(topic, going, 0)
+
+    def _go_on(self, topic: str, going: _Going, start: int) -> None:
+        """Send a message to its sockets from `start`, SPREAD of them at a time: between two
+        batches the event loop runs, so that other topics' messages (a table's, while the
+        venue's goes to 15,000 sockets) are not held behind the whole burst."""
+        conns = going.conns
+        end = start + SPREAD
+        watching = self.topics.get(topic)
+        if watching:
+            kind, message, version, cache, used = (
+                going.kind, going.message, going.version, going.cache, going.used)
+            for conn in conns[start:end]:
+                if start and conn not in watching:
+                    continue  # went away between two batches
+                conn.offer(topic, version, self._cut(kind, message, conn, cache, used))
+        if end < len(conns):
+            asyncio.get_running_loop().call_soon(self._go_on, topic, going, end)
+            return
+        self._tell(topic.partition(":")[0], going.used, going.shipped)
+        waiting = self._spreading.pop(topic, None)
+        while waiting:  # the topic's messages that came meanwhile, in their order
+            self._spread(topic, waiting.popleft())
+            if topic in self._spreading:  # that one goes out in batches too: the rest waits
+                self._spreading[topic].extend(waiting)
+                break
+
+    def _tell(self, kind: str, used: set[Cut], shipped: set[Cut]) -> None:
+        """Announce the cuts this process's sockets used: at once one that did not come
+        made, and every RENEW_S those that did, so that publishers go on making them."""
+        bus = self.bus
+        if bus is None:
+            return
+        now = time.monotonic()
+        for cut in used:
+            if cut == ("full", "", "json"):
+                continue  # always there
+            told = self._announced.get((kind, cut))
+            if told is not None and now - told < RENEW_S and cut in shipped:
+                continue
+            if told is not None and now - told < 1.0:
+                continue  # told just now: the publishers have not heard it yet
+            self._announced[(kind, cut)] = now
+            task = asyncio.get_running_loop().create_task(
+                bus.publish(CUTS_TOPIC, announcement(kind, cut)))
+            self._telling.add(task)
+            task.add_done_callback(self._told)
+
+    def _told(self, task: asyncio.Task[None]) -> None:
+        self._telling.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("could not announce a cut: %r", task.exception())
 
     def snapshot_text(
         self, kind: TopicKind, topic: str, version: int, view: dict[str, Any], conn: Connection
@@ -388,7 +482,7 @@ class Hub:
         audience = kind.audience(view, conn.viewer)
         cut = (audience, conn.viewer.locale if conn.fmt == "html" else "", conn.fmt)
         return self.snapshots.frame(
-            topic, version, cut, lambda: frame(kind, message, view, None, audience, conn)
+            topic, version, cut, lambda: frame(kind, message, view, None, *cut)
         )
 
     @staticmethod
@@ -396,35 +490,16 @@ class Hub:
         kind: TopicKind,
         message: dict[str, Any],
         conn: Connection,
-        cache: dict[tuple[str, str, str], str],
+        cache: dict[Cut, str],
+        used: set[Cut],
     ) -> str:
         data = message["data"]
         audience = kind.audience(data["view"], conn.viewer)
         key = (audience, conn.viewer.locale if conn.fmt == "html" else "", conn.fmt)
+        used.add(key)
         text = cache.get(key)
         if text is None:
-            text = Outgoing(frame(kind, message, data["view"], data.get("change"), audience, conn))
+            text = Outgoing(frame(kind, message, data["view"], data.get("change"), *key))
             cache[key] = text
         return text
 
-
-def frame(
-    kind: TopicKind,
-    message: dict[str, Any],
-    view: dict[str, Any],
-    change: dict[str, Any] | None,
-    audience: str,
-    conn: Connection,
-) -> str:
-    """A snapshot or an event as one socket's format and audience need it."""
-    out: dict[str, Any] = {
-        k: message[k] for k in ("type", "topic", "version", "event", "request_id") if k in message
-    }
-    if audience != "full":
-        change = None  # what happened, and who did it, is for members and staff only
-    if conn.fmt == "html":
-        out.update(kind.render(view, message.get("event"), change, audience, conn.viewer.locale))
-    else:
-        shown = kind.present(view, audience)
-        out["data"] = {"change": change, "view": shown} if message["type"] == "event" else shown
-    return json.dumps(out, separators=(",", ":"), default=str)

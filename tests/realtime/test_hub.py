@@ -372,3 +372,63 @@ async def test_sockets_subscribing_together_read_each_version_once(db: Database)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# A burst to many sockets
+
+
+class Recording:
+    """An outlet that takes every frame at once and notes who got which version, in the
+    order they were written across all sockets."""
+
+    def __init__(self, name: str, written: list[tuple[str, int]]) -> None:
+        self.name = name
+        self.written = written
+
+    def write(self, text: str) -> bool:
+        self.written.append((self.name, json.loads(text)["version"]))
+        return True
+
+    def wake(self, conn: Connection) -> None:
+        raise AssertionError("every frame is taken at once")
+
+
+async def test_a_burst_to_many_sockets_lets_another_topics_event_through_in_order() -> None:
+    """The venue's message to thousands of sockets goes out in batches (SPREAD): a table's
+    event that arrives meanwhile is written between two batches, not after the whole
+    burst; and the venue's next message waits for its last batch."""
+    from realtime.hub import SPREAD
+
+    counting()
+    hub = Hub()
+    written: list[tuple[str, int]] = []
+    table = "counting:2"
+    many = SPREAD * 3 + 5
+    for index in range(many):
+        conn = Connection(STAFF, "json", 16, Recording(f"venue-{index}", written))
+        hub.add(conn)
+        hub.watch(conn, TOPIC)
+        conn.versions[TOPIC] = 0
+    phone = Connection(STAFF, "json", 16, Recording("phone", written))
+    hub.add(phone)
+    hub.watch(phone, table)
+    phone.versions[table] = 0
+
+    hub.dispatch(TOPIC, event(1))
+    hub.dispatch(TOPIC, event(2))  # waits for the first one's last batch
+    assert len(written) == SPREAD  # one batch, then the event loop's turn
+    first = {name for name, _ in written}
+    gone = next(c for c in hub.topics[TOPIC] if cast(Recording, c.outlet).name not in first)
+    hub.remove(gone)  # a socket that closes meanwhile gets nothing more
+    hub.dispatch(table, event(1).replace(TOPIC, table))
+    assert written[-1] == ("phone", 1)  # at once, between the venue's batches
+    await wait_until(lambda: len(written) == 1 + 2 * (many - 1))
+    await asyncio.sleep(0.05)  # and nothing more comes
+    by_socket: dict[str, list[int]] = {}
+    for name, version in written:
+        by_socket.setdefault(name, []).append(version)
+    assert by_socket.pop("phone") == [1]
+    assert cast(Recording, gone.outlet).name not in by_socket
+    assert len(by_socket) == many - 1
+    assert all(versions == [1, 2] for versions in by_socket.values())
+    assert hub._spreading == {}
