@@ -21,7 +21,9 @@ from ordering.diner_service import TableAccess, access_with, require_member_with
 from ordering.errors import CartFull, NotYourLine, ProductUnavailable, UnknownLine, UnknownProduct
 from ordering.models import OrderLine, Product, TableSession
 from ordering.publishing import table_changed
+from ordering.views import table_topic
 from realtime.events import Tx
+from realtime.models import change_and_bump
 
 _LINES = cast(Table, OrderLine.__table__)  # the cart's hot statements are plain Core: no ORM
 _CART = _LINES.alias("cart")  # the line a change names, beside the access check's tables
@@ -48,14 +50,20 @@ _ACCESS_FOR_LINE = access_with(
         (Product, Product.id == _CART.c.product_id),
     ],
 )
-_INSERT_LINE = insert(_LINES).returning(_LINES.c.id)
+# Each change goes with its table topic's version bump, in one statement on PostgreSQL
+# (realtime.models.change_and_bump): every parameter is named.
+_NEW_LINE = ("session_id", "client_id", "member_id", "product_id", "quantity", "unit_price",
+             "note", "added_at")
+_INSERT_LINE = insert(_LINES).values(
+    {name: bindparam(name, type_=_LINES.c[name].type) for name in _NEW_LINE}
+).returning(_LINES.c.id)
 _SET_QUANTITY = (
     update(_LINES).where(_LINES.c.id == bindparam("line_id")).values(
         quantity=bindparam("qty"),
         note=func.coalesce(bindparam("note", type_=String), _LINES.c.note),  # null: unchanged
-    )
+    ).returning(_LINES.c.id)
 )
-_REMOVE_LINE = delete(_LINES).where(_LINES.c.id == bindparam("line_id"))
+_REMOVE_LINE = delete(_LINES).where(_LINES.c.id == bindparam("line_id")).returning(_LINES.c.id)
 
 
 @dataclass(frozen=True)
@@ -111,14 +119,16 @@ async def add_line(
         "note": clean, "added_at": now,
     }
     # A plain INSERT: the ORM's unit of work costs more than the rest of the change.
-    line_id = (await (await tx.session.connection()).execute(_INSERT_LINE, values)).scalar_one()
-    line = OrderLine(id=line_id, round_id=None, **values)
+    inserted, version = await change_and_bump(
+        tx.session, _INSERT_LINE, values, table_topic(found.table.id))
+    assert inserted is not None
+    line = OrderLine(id=inserted[0], round_id=None, **values)
     await _keep_alive(tx, config, found.session, now)
     await table_changed(
         tx, config, found.table.id, found.table.site_id, "cart.added",
         {"member": found.member.name, "member_id": found.member.id,
          "product": name, "quantity": qty},
-        pos=False, header=found.header,
+        pos=False, header=found.header, version=version,
     )
     return line
 
@@ -166,12 +176,13 @@ async def _set_quantity(
     note: str | None = None,
 ) -> None:
     assert found.member is not None and found.session is not None
-    connection = await tx.session.connection()
+    topic = table_topic(found.table.id)
     if qty == 0:
-        await connection.execute(_REMOVE_LINE, {"line_id": line.id})
+        _, version = await change_and_bump(tx.session, _REMOVE_LINE, {"line_id": line.id}, topic)
         kind, change = "cart.removed", {"product": line.product, "quantity": line.quantity}
     else:
-        await connection.execute(_SET_QUANTITY, {"line_id": line.id, "qty": qty, "note": note})
+        _, version = await change_and_bump(
+            tx.session, _SET_QUANTITY, {"line_id": line.id, "qty": qty, "note": note}, topic)
         kind, change = "cart.updated", {"product": line.product, "quantity": qty}
         if note is not None and qty == line.quantity:
             change["note"] = note  # only the note changed: the phones say so
@@ -179,7 +190,7 @@ async def _set_quantity(
     await table_changed(
         tx, config, found.table.id, found.table.site_id, kind,
         {**change, "member": found.member.name, "member_id": found.member.id},
-        pos=False, header=found.header,
+        pos=False, header=found.header, version=version,
     )
 
 

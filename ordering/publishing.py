@@ -34,11 +34,14 @@ async def table_changed(
     pos: bool = True,
     stations: Iterable[str] = (),
     header: TableHeader | None = None,
+    version: int | None = None,
 ) -> None:
-    """`header`: what the change read of the table, when nothing it did changed it."""
+    """`header`: what the change read of the table, when nothing it did changed it;
+    `version`: the table topic's, when the change's statement bumped it itself."""
     session = tx.session
     await tx.emit(
-        table_topic(table_id), type, change, lambda: table_view(session, table_id, header)
+        table_topic(table_id), type, change, lambda: table_view(session, table_id, header),
+        version=version,
     )
     if pos:
         await pos_changed(tx, config, site_id, type, {**change, "table_id": table_id})

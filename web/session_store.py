@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, literal, select, update
+from sqlalchemy import bindparam, delete, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.base import changed
+from db.base import UTCDateTime, changed
+from db.engine import read_first
 from realtime.events import Tx
 from realtime.models import TopicVersion
 from realtime.topics import OneAudience, Viewer
@@ -95,18 +96,22 @@ def encode(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
+# Built once: every request reads its session.
+_LOAD = (
+    select(BrowserSession.data, BrowserSession.staff_id, BrowserSession.consumer_id,
+           BrowserSession.expires_at)
+    .where(BrowserSession.key == bindparam("key"),
+           BrowserSession.expires_at > bindparam("at", type_=UTCDateTime))
+)
+
+
 async def load(sessionmaker: async_sessionmaker[AsyncSession], token: str,
                at: datetime) -> Stored | None:
     """The live session of a cookie's id; None for an unknown, ended or expired one."""
     if len(token) != TOKEN_LENGTH:
         return None  # not an id of ours: no need to ask
     key = key_of(token)
-    s = BrowserSession
-    async with sessionmaker() as session:
-        row = (await session.execute(
-            select(s.data, s.staff_id, s.consumer_id, s.expires_at)
-            .where(s.key == key, s.expires_at > at)
-        )).first()
+    row = await read_first(sessionmaker, _LOAD, {"key": key, "at": at})
     if row is None:
         return None
     data = json.loads(row.data)

@@ -272,3 +272,28 @@ async def test_sockets_get_crossed_versions_as_events_and_a_lost_one_as_a_snapsh
         for socket in sockets:
             assert socket.applied[3:] == [("snapshot", 4)]  # after the hold, one snapshot
             assert socket.received_at[4] - sent >= HOLD_S * 0.9
+
+
+async def test_a_change_and_its_version_bump_go_together(db: Database) -> None:
+    """change_and_bump: the change's returned row and the topic's next version, one
+    statement on PostgreSQL; a change that touched no row still bumps the version."""
+    from sqlalchemy import bindparam, delete, update
+
+    from realtime.models import TopicVersion, change_and_bump, current_version
+
+    table = TopicVersion.__table__
+    rename = (update(table).where(table.c.topic == bindparam("old"))
+              .values(version=bindparam("to")).returning(table.c.topic, table.c.version))
+    forget = delete(table).where(table.c.topic == bindparam("old")).returning(table.c.topic)
+    async with db.sessionmaker() as session, session.begin():
+        assert await change_and_bump(session, rename, {"old": "nothing:1", "to": 5}, TOPIC) == (
+            None, 1)
+        await bump_version(session, "other:1")
+        row, version = await change_and_bump(session, rename, {"old": "other:1", "to": 7},
+                                             TOPIC)
+        assert (row, version) == (("other:1", 7), 2)
+        row, version = await change_and_bump(session, forget, {"old": "other:1"}, TOPIC)
+        assert (row, version) == (("other:1",), 3)
+    async with db.sessionmaker() as session:
+        assert await current_version(session, TOPIC) == 3
+        assert await current_version(session, "other:1") == 0
