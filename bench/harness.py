@@ -364,7 +364,8 @@ async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
            "DATABASE_URL": db_url, "PUBLIC_URL": f"http://127.0.0.1:{port}",
            "PYTHONPATH": str(ROOT), "WS_MAX_PER_DEVICE": "1000000",
            "WS_MAX_PER_TABLE": "1000000",
-           "CHANNEL_LAYER": "pubsub" if stack.endswith("_pubsub") else "core"}
+           "CHANNEL_LAYER": "pubsub" if stack.endswith("_pubsub") else "core",
+           "BROADCASTER_AS_SHIPPED": "1" if stack.startswith("broadcaster_asis") else "0"}
     uvicorn_flags = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
                      "--ws", "websockets-sansio", "--loop", "uvloop", "--http", "httptools",
                      "--log-level", "warning"]

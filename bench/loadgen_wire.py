@@ -19,8 +19,9 @@ clock = time.monotonic  # CLOCK_MONOTONIC: the same clock in every process of th
 
 def family(stack: str) -> str:
     """The library a stack's configuration runs: `channels_pubsub` and `channels@2` are
-    Channels (its pub/sub layer; two workers), and so on."""
-    return stack.split("@")[0].removesuffix("_pubsub")
+    Channels (its pub/sub layer; two workers), `broadcaster_asis` is broadcaster (as
+    shipped, without the subscribe fix), and so on."""
+    return stack.split("@")[0].split("_")[0]
 
 
 def stack_workers(stack: str, default: int) -> int:

@@ -207,3 +207,44 @@ async def test_the_socketio_peers_sockets_speak_engine_io_and_read_its_events(
     client.on_socketio(b"42" + json.dumps(["event", publisher.payload("menu:1", 0.0, 7)]).encode())
     assert (len(step.table_latencies), len(step.venue_latencies), len(step.latencies)) == (
         4, 1, 5)
+
+
+def test_a_stacks_configuration_names_its_library_and_workers(bench_path: None) -> None:
+    from loadgen_wire import family, stack_workers
+
+    assert [family(s) for s in ("ours", "channels_pubsub", "channels@2", "socketio@2",
+                                "broadcaster_asis")] == [
+        "ours", "channels", "channels", "socketio", "broadcaster"]
+    assert [stack_workers(s, 1) for s in ("channels", "channels@2", "socketio@3")] == [1, 2, 3]
+
+
+def test_a_librarys_fair_knee_is_its_best_configurations(bench_path: None) -> None:
+    from report import result_line
+
+    fan = {"ours": 30000.0, "channels": 0.0, "channels_pubsub": 900.0, "channels@2": 1500.0,
+           "socketio": 8000.0, "socketio@2": 6000.0, "broadcaster_asis": 0.0,
+           "broadcaster": 12000.0}
+    results = {"fanout": {stack: {"knee_notifies_per_s": knee} for stack, knee in fan.items()},
+               "real": {"1": {"knee_ops_per_s": 150.0, "cart_cpu_ms": 2.5}}}
+    line = result_line(results)
+    for part in ("knee_ours=30000", "knee_broadcaster=12000", "knee_channels=1500",
+                 "knee_socketio=8000", "cart_ops=150", "cart_cpu_ms=2.5"):
+        assert part in line.split(), (part, line)
+
+
+def test_the_capacity_model_scales_with_workers_and_keeps_p99_under_50_ms(
+    bench_path: None,
+) -> None:
+    """M/M/1 per worker: at the modelled knee λ, the p99 time in the system,
+    ln(100) / (μ − λ), is 50 ms."""
+    import math
+
+    from real_path import capacity_model
+
+    model = capacity_model(4.0)  # 4 ms of server CPU per change: μ = 250/s
+    assert model["ops_per_s_per_core"] == 250.0
+    one = model["workers"]["1"]["knee_ops_per_s"]
+    assert math.log(100) / (250.0 - one) == pytest.approx(0.05, rel=1e-3)
+    assert model["workers"]["4"]["knee_ops_per_s"] == pytest.approx(4 * one, abs=0.2)
+    assert model["workers"]["2"]["saturation_ops_per_s"] == 500.0
+    assert capacity_model(100.0)["workers"]["1"]["knee_ops_per_s"] == 0.0  # μ below the tail
