@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from typing import Any
 from fanout_level import Fanout, Workload
 from harness import (
     RESULTS,
+    SERVER_ROOT,
     STACKS,
     Redis,
     clock,
@@ -65,6 +67,15 @@ async def loopback_rtt() -> float:
     return round(times[len(times) // 2] * 1e6, 1)
 
 
+def server_commit() -> str:
+    """The commit Comptoir's server ran from (with "+changes" when its checkout had some)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(SERVER_ROOT[0]), *args], capture_output=True,
+                              text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 # Main
 
 
@@ -97,6 +108,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--real-step-seconds", type=float)
     parser.add_argument("--http-connections", type=int, default=64)
     parser.add_argument("--real-workers", default="1,2")
+    parser.add_argument("--server-root",
+                        help="run Comptoir's server from this checkout (an earlier commit's, "
+                             "to compare with), the bench from this one")
     parser.add_argument("--pin", action="store_true",
                         help="real path: the server alone on one core (taskset), PostgreSQL, "
                              "Redis and the load generator on the other (a 2-core box)")
@@ -130,6 +144,8 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
     stacks = [s for s in args.stacks.split(",") if s]
     if any(s != "ours" for s in stacks):
         peers_python()
+    if args.server_root:
+        SERVER_ROOT[0] = Path(args.server_root).resolve()
     redis = Redis()
     await redis.start()
     started = clock()
@@ -141,7 +157,7 @@ async def amain(args: argparse.Namespace) -> dict[str, Any]:
             "tables": args.tables, "phones": args.phones, "message_bytes": args.message_bytes,
             "sockets": Workload(args.tables, args.phones).sockets,
             "loopback_rtt_us": await loopback_rtt(), "versions": versions(),
-            "argv": sys.argv[1:],
+            "argv": sys.argv[1:], "server_commit": server_commit(),
         },
         "fanout": {}, "hold": {}, "real": {},
     }

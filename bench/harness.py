@@ -22,6 +22,9 @@ from loadgen_wire import family, stack_workers
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# Where Comptoir's server runs from: this checkout, or another one of an earlier commit to
+# compare with in the same run (fanout.py --server-root).
+SERVER_ROOT = [ROOT]
 sys.path.insert(0, str(ROOT))
 
 PEERS_VENV = BENCH / ".venv-peers"
@@ -362,7 +365,8 @@ async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
     # POS): it measures the server, not its per-device and per-table limits.
     env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": SECRET,
            "DATABASE_URL": db_url, "PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "PYTHONPATH": str(ROOT), "WS_MAX_PER_DEVICE": "1000000",
+           "PYTHONPATH": str(SERVER_ROOT[0] if stack == "ours" else ROOT),
+           "WS_MAX_PER_DEVICE": "1000000",
            "WS_MAX_PER_TABLE": "1000000",
            "CHANNEL_LAYER": "pubsub" if stack.endswith("_pubsub") else "core",
            "BROADCASTER_AS_SHIPPED": "1" if stack.startswith("broadcaster_asis") else "0"}
@@ -387,7 +391,8 @@ async def start_server(stack: str, workers: int, redis_url: str, db_url: str,
     if cpus is not None:
         command = ["taskset", "-c", cpus, *command]
     errors = RESULTS / f"server-{log_name or name}.log"
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command, cwd=SERVER_ROOT[0] if stack == "ours" else ROOT,
+                               env=env, stdout=subprocess.DEVNULL,
                                stderr=errors.open("wb"))
     await wait_port(port, process)
     if stack == "ours":  # the lifespan (bus subscription) runs before the port opens

@@ -63,20 +63,22 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("hold"):
         lines += [
             "", "**Many sockets at a low rate** (garbage-collector stalls show as the max)", "",
-            "| stack | sockets | notifies/s | p50 / p99 / p99.9 / max ms | delivery | "
-            "server RSS MiB | RSS KiB/socket | handshakes/s |",
-            "|---|---|---|---|---|---|---|---|",
+            "| stack | sockets | notifies/s | p50 / p99 / p99.9 / max ms | p99 ms: table "
+            "events / venue burst | delivery | server RSS MiB | RSS KiB/socket | handshakes/s |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for stack, run in results["hold"].items():
             if "error" in run:
-                lines.append(f"| {stack} | failed: {run['error'][:80]} |" + " |" * 6)
+                lines.append(f"| {stack} | failed: {run['error'][:80]} |" + " |" * 7)
                 continue
             hold = run.get("hold", {})
             hl = hold.get("latency_ms", {})
             lines.append(
                 f"| {stack} | {run['ramp']['connected']:,} | {hold.get('notifies_per_s', 0):,.0f}"
                 f" | {hl.get('p50')} / {hl.get('p99')} / {hl.get('p999')} / {hl.get('max')} | "
-                f"{hold.get('delivery')} | {run['ramp']['server_rss_mib']} | "
+                f"{hold.get('table_latency_ms', {}).get('p99')} / "
+                f"{hold.get('venue_latency_ms', {}).get('p99')} | {hold.get('delivery')} | "
+                f"{run['ramp']['server_rss_mib']} | "
                 f"{run['ramp']['rss_kib_per_socket']} | {run['ramp']['handshakes_per_s']} |"
             )
     if results.get("real"):
