@@ -111,8 +111,8 @@ def made_ahead(wanted: Wanted, topic: str, payload: str) -> str:
     return payload + "\n" + json.dumps(made, separators=(",", ":"))
 
 
-def split(payload: str) -> tuple[str, dict[str, str]]:
-    """A bus message: the event's text, and the cuts made ahead by key."""
+def split(payload: str) -> tuple[str, dict[Cut, str]]:
+    """A bus message: the event's text, and the cuts made ahead."""
     head, newline, tail = payload.partition("\n")
     if not newline:
         return payload, {}
@@ -120,4 +120,11 @@ def split(payload: str) -> tuple[str, dict[str, str]]:
         made = json.loads(tail)
     except ValueError:
         return head, {}
-    return head, made if isinstance(made, dict) else {}
+    if not isinstance(made, dict):
+        return head, {}
+    cuts: dict[Cut, str] = {}
+    for key, text in made.items():
+        parts = key.split("|")
+        if len(parts) == 3 and isinstance(text, str):
+            cuts[(parts[0], parts[1], parts[2])] = text
+    return head, cuts

@@ -1,5 +1,6 @@
-"""Reading a client's next frame within its protocol's size: the screens' /ws and the
-machines' /ws/device each have their own (docs/realtime.md, docs/machines.md).
+"""Websocket frames: the server's own, encoded once for every socket that sends one
+(`Outgoing`), and reading a client's next frame within its protocol's size: the screens'
+/ws and the machines' /ws/device each have their own (docs/realtime.md, docs/machines.md).
 
 The server's own limit (uvicorn's `ws_max_size`, 64 KiB under `comptoir serve`) is one for
 every socket and every endpoint, and 16 MiB under a bare `uvicorn`: each endpoint holds
@@ -32,3 +33,24 @@ async def receive_text(websocket: WebSocket, max_bytes: int) -> str | None:
     if len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
         raise FrameTooLarge()
     return str(text)
+
+
+def text_frame(data: bytes) -> bytes:
+    """An unmasked, unfragmented websocket text frame (RFC 6455 §5.2), as servers send."""
+    n = len(data)
+    if n < 126:
+        return bytes((0x81, n)) + data
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + data
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + data
+
+
+class Outgoing(str):
+    """A message's text that many sockets send: its websocket frame is encoded once."""
+
+    @property
+    def frame(self) -> bytes:
+        cached: bytes | None = self.__dict__.get("_frame")
+        if cached is None:
+            cached = self.__dict__["_frame"] = text_frame(self.encode())
+        return cached

@@ -16,8 +16,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections import deque
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from realtime.bus import Bus
 from realtime.catch_up import catch_up
 from realtime.cuts import CUTS_TOPIC, RENEW_S, Cut, announcement, frame, split
+from realtime.frames import Outgoing
 from realtime.sequencer import Sequencer
+from realtime.snapshots import Snapshots
 from realtime.topics import TopicKind, Viewer, parse
 from telemetry import metrics
 
@@ -36,27 +37,6 @@ POLL_S = 1.0  # while the bus is down, how often the database's versions are com
 SETTLE_S = 1.0  # after it is back, once more this much later (a publish that failed late)
 HOLD_S = 0.1  # how long a version waits for the one before it (settings: EVENT_HOLD_S)
 SPREAD = 512  # sockets a message is written to before the event loop runs again
-
-
-def text_frame(data: bytes) -> bytes:
-    """An unmasked, unfragmented websocket text frame (RFC 6455 §5.2), as servers send."""
-    n = len(data)
-    if n < 126:
-        return bytes((0x81, n)) + data
-    if n < 65536:
-        return bytes((0x81, 126)) + n.to_bytes(2, "big") + data
-    return bytes((0x81, 127)) + n.to_bytes(8, "big") + data
-
-
-class Outgoing(str):
-    """A message's text that many sockets send: its websocket frame is encoded once."""
-
-    @property
-    def frame(self) -> bytes:
-        cached: bytes | None = self.__dict__.get("_frame")
-        if cached is None:
-            cached = self.__dict__["_frame"] = text_frame(self.encode())
-        return cached
 
 
 class Outlet(Protocol):
@@ -170,54 +150,6 @@ def bus_notice(up: bool) -> str:
     return json.dumps({"type": "bus", "up": up}, separators=(",", ":"))
 
 
-class Snapshots:
-    """Views read for subscriptions, by topic and version, kept for a short while.
-
-    When many sockets subscribe at once (a venue opening, a worker restart, every socket
-    resyncing after Redis came back), each topic is read from the database once per version,
-    and each cut of it framed once, instead of once per socket. A version names one committed
-    state, so a view read at that version is the view at that version; the time-to-live
-    bounds how stale the few time-dependent parts of a view (the POS's PIN-lockout alerts)
-    can get.
-    """
-
-    def __init__(self, ttl: float = 1.0, limit: int = 4096) -> None:
-        self.ttl = ttl
-        self.limit = limit
-        # topic -> (version, read at, view, frames by cut), oldest first
-        self._entries: OrderedDict[str, tuple[int, float, dict[str, Any], dict[Any, str]]] = (
-            OrderedDict()
-        )
-
-    def view(self, topic: str, version: int) -> dict[str, Any] | None:
-        entry = self._entries.get(topic)
-        if entry is None or entry[0] != version or time.monotonic() - entry[1] > self.ttl:
-            return None
-        return entry[2]
-
-    def keep(self, topic: str, version: int, view: dict[str, Any]) -> None:
-        now = time.monotonic()
-        entries = self._entries
-        entries.pop(topic, None)
-        # Expired views go as new ones come, not only at the limit: a venue's worth of
-        # views and frames would otherwise stay in memory long after its sockets subscribed.
-        while entries and (
-            len(entries) >= self.limit or now - next(iter(entries.values()))[1] > self.ttl
-        ):
-            entries.popitem(last=False)
-        entries[topic] = (version, now, view, {})
-
-    def frame(self, topic: str, version: int, cut: Any, make: Callable[[], str]) -> str:
-        """The framed snapshot for one cut (audience, locale, format), made once."""
-        entry = self._entries.get(topic)
-        if entry is None or entry[0] != version:
-            return make()
-        text = entry[3].get(cut)
-        if text is None:
-            text = entry[3][cut] = Outgoing(make())
-        return text
-
-
 class _Going:
     """A message on its way to a topic's sockets: what every batch of them shares."""
 
@@ -254,7 +186,7 @@ class Hub:
         self._announced: dict[tuple[str, Cut], float] = {}  # last told, by kind and cut
         self._telling: set[asyncio.Task[None]] = set()
         # Topics whose message is going out in batches, with their messages that wait.
-        self._spreading: dict[str, deque[tuple[dict[str, Any], str, dict[str, str]]]] = {}
+        self._spreading: dict[str, deque[tuple[dict[str, Any], str, dict[Cut, str]]]] = {}
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -388,14 +320,14 @@ class Hub:
         message = json.loads(text)
         self.sequencer.push(topic, int(message["version"]), (message, text, made))
 
-    def _fan_out(self, topic: str, item: tuple[dict[str, Any], str, dict[str, str]]) -> None:
+    def _fan_out(self, topic: str, item: tuple[dict[str, Any], str, dict[Cut, str]]) -> None:
         waiting = self._spreading.get(topic)
         if waiting is not None:
             waiting.append(item)  # the topic's message before is still going out
             return
         self._spread(topic, item)
 
-    def _spread(self, topic: str, item: tuple[dict[str, Any], str, dict[str, str]]) -> None:
+    def _spread(self, topic: str, item: tuple[dict[str, Any], str, dict[Cut, str]]) -> None:
         conns = self.topics.get(topic)
         parsed = parse(topic)
         if not conns or parsed is None:
@@ -414,10 +346,8 @@ class Hub:
         # Every cut is made once per message (most came made with it), and the full JSON
         # cut is the event's text itself.
         cache: dict[Cut, str] = {("full", "", "json"): Outgoing(payload)}
-        for key, text in made.items():
-            cut = tuple(key.split("|"))
-            if len(cut) == 3:
-                cache[cut] = Outgoing(text)
+        for cut, text in made.items():
+            cache[cut] = Outgoing(text)
         going = _Going(kind, message, version, list(conns), cache)
         if len(going.conns) > SPREAD:
             self._spreading[topic] = deque()  # its next messages wait for this one

@@ -22,8 +22,8 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from realtime.catch_up import consistent_read, read_view
-from realtime.frames import CLOSE_TOO_BIG, FrameTooLarge, receive_text
-from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing, bus_notice, text_frame
+from realtime.frames import CLOSE_TOO_BIG, FrameTooLarge, Outgoing, receive_text, text_frame
+from realtime.hub import CLOSE_RESYNC, Connection, Hub, bus_notice
 from realtime.topics import Viewer, parse
 from telemetry import metrics
 
@@ -109,7 +109,7 @@ class SocketOutlet:
     each middleware's send wrapper, none of which acts on a frame: with the server's own
     `send` at hand (web.live.KeepRawSend) the outlet calls it directly. Under uvicorn's
     websockets-sansio protocol, when no extension (compression) was negotiated, it goes one
-    step further: the frame, encoded once for every socket that sends it (hub.Outgoing), is
+    step further: the frame, encoded once for every socket that sends it (frames.Outgoing), is
     written straight to the transport while the connection is open and writable.
 
     Anything else (backpressure, closing, another server) takes the server's own path, from

@@ -13,7 +13,8 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.streams import StreamReader
 
-from realtime.hub import CLOSE_RESYNC, Connection, Hub, Outgoing
+from realtime.frames import Outgoing
+from realtime.hub import CLOSE_RESYNC, Connection, Hub
 from realtime.topics import Viewer
 from realtime.websocket import RAW_SEND, SocketOutlet, serve_socket
 from tests.realtime.test_hub import wait_until
