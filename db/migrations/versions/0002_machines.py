@@ -1,9 +1,4 @@
-"""machines
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23 20:55:06.878180
-"""
+"""machines (revision 0002, after 0001; created 2026-11-23 20:55:06)"""
 
 from __future__ import annotations
 
@@ -493,68 +488,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("provider_payment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_provider_payment_consumer_id"))
-        batch_op.drop_index(batch_op.f("ix_provider_payment_company_id"))
-        batch_op.drop_index(batch_op.f("ix_provider_payment_brew_id"))
-
-    op.drop_table("provider_payment")
-    with op.batch_alter_table("ledger_entry", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_entry_consumer_id"))
-        batch_op.drop_index(batch_op.f("ix_ledger_entry_brew_id"))
-
-    op.drop_table("ledger_entry")
-    with op.batch_alter_table("machine_group", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_machine_group_selection_id"))
-        batch_op.drop_index(batch_op.f("ix_machine_group_group_id"))
-
-    op.drop_table("machine_group")
-    with op.batch_alter_table("brew", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_brew_active",
-            sqlite_where=sa.text("finished_at IS NULL"),
-            postgresql_where=sa.text("finished_at IS NULL"),
-        )
-        batch_op.drop_index(batch_op.f("ix_brew_requested_at"))
-        batch_op.drop_index(batch_op.f("ix_brew_product_id"))
-        batch_op.drop_index(batch_op.f("ix_brew_machine_id"))
-        batch_op.drop_index(batch_op.f("ix_brew_group_id"))
-        batch_op.drop_index(batch_op.f("ix_brew_consumer_id"))
-
-    op.drop_table("brew")
-    with op.batch_alter_table("user_group_member", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_group_member_consumer_id"))
-
-    op.drop_table("user_group_member")
-    with op.batch_alter_table("recharge_run", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_recharge_run_group_id"))
-
-    op.drop_table("recharge_run")
-    with op.batch_alter_table("outbox_mail", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_mail_consumer_id"))
-
-    op.drop_table("outbox_mail")
-    with op.batch_alter_table("machine_product", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_machine_product_selection_id"))
-
-    op.drop_table("machine_product")
-    with op.batch_alter_table("machine", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_machine_site_id"))
-        batch_op.drop_index(batch_op.f("ix_machine_selection_id"))
-
-    op.drop_table("machine")
-    op.drop_table("credit_balance")
-    with op.batch_alter_table("user_group", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_group_company_id"))
-
-    op.drop_table("user_group")
-    with op.batch_alter_table("machine_selection", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_machine_selection_company_id"))
-
-    op.drop_table("machine_selection")
-    op.drop_table("consumer_policy")
-    with op.batch_alter_table("consumer", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_consumer_company_id"))
-
-    op.drop_table("consumer")
-    op.drop_table("webhook_event")
+    # Dropping a table drops its indexes too; the tables go in the reverse of their order of
+    # creation above, so that none is dropped before a table that refers to it.
+    for table in ("provider_payment", "ledger_entry", "machine_group", "brew",
+                  "user_group_member", "recharge_run", "outbox_mail", "machine_product",
+                  "machine", "credit_balance", "user_group", "machine_selection",
+                  "consumer_policy", "consumer", "webhook_event"):
+        op.drop_table(table)
